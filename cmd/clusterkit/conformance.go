@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/onsi/ginkgo/v2"
+	ginkgotypes "github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega"
+	"github.com/spf13/cobra"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/store/memory"
+)
+
+// conformanceOptions are the flags of clusterkit conformance.
+type conformanceOptions struct {
+	components  []string
+	stores      []string
+	labelFilter string
+	focus       []string
+	skip        []string
+	junit       string
+	verbose     bool
+	noColor     bool
+}
+
+// storeHarnesses are the reference stores the CLI can test, by name.
+func storeHarnesses() map[string]conformance.StoreHarness {
+	hs := map[string]conformance.StoreHarness{
+		"memory": {
+			Name: "memory",
+			Open: func(context.Context, string) (interfaces.Store, error) { return memory.New(), nil },
+		},
+	}
+	for name, h := range extraStoreHarnesses() {
+		hs[name] = h
+	}
+	return hs
+}
+
+func newConformanceCommand() *cobra.Command {
+	o := conformanceOptions{}
+	cmd := &cobra.Command{
+		Use:   "conformance",
+		Short: "Run the conformance suite against the in-process reference implementation",
+		Long: `Run clusterkit's conformance suite: every documented behaviour of a
+component, stated as a MUST sentence with a behaviour ID, checked against an
+implementation.
+
+Without flags it runs every component's specs against the reference
+implementations, in this process, with embedded defaults: nothing to install.
+It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
+
+Select specs the Ginkgo way: --label-filter on component labels (store, api,
+scheduler, controllers, kubelet, proxy) and on Slow, Disruptive,
+NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
+the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
+  clusterkit conformance catalogue`,
+		Example: `  # everything, JUnit report in ./clusterkit-junit.xml
+  clusterkit conformance
+
+  # only the store specs, only against embedded etcd
+  clusterkit conformance --components store --stores etcd
+
+  # the watch behaviours, verbosely
+  clusterkit conformance --focus store.watch -v`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runConformance(cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.components, "components", []string{"store"}, "components to test (store)")
+	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
+	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
+	f.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
+	f.StringSliceVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
+	f.StringVar(&o.junit, "junit-report", "clusterkit-junit.xml", "write a JUnit XML report to this file ('' for none)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
+	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output")
+	cmd.AddCommand(newCatalogueCommand())
+	return cmd
+}
+
+func newCatalogueCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "catalogue",
+		Short: "Print the behaviour catalogue (docs/behaviors.md) generated from the specs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			all, err := conformance.Catalogue()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(cmd.OutOrStdout(), conformance.Markdown(all))
+			return err
+		},
+	}
+}
+
+// ginkgoT is the minimal testing.T Ginkgo needs outside go test.
+type ginkgoT struct{ failed bool }
+
+func (t *ginkgoT) Fail() { t.failed = true }
+
+func runConformance(cmd *cobra.Command, o conformanceOptions) error {
+	known := []string{"store"}
+	for _, c := range o.components {
+		if !slices.Contains(known, c) {
+			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
+		}
+	}
+	harnesses := storeHarnesses()
+	if slices.Contains(o.components, "store") {
+		for _, name := range o.stores {
+			h, ok := harnesses[name]
+			if !ok {
+				return fmt.Errorf("unknown store %q: choose from %s", name, strings.Join(slices.Sorted(maps.Keys(harnesses)), ", "))
+			}
+			conformance.DescribeStore(h)
+		}
+	}
+	out := cmd.ErrOrStderr()
+	ginkgo.ReportAfterSuite("readable report", func(r ginkgotypes.Report) {
+		fmt.Fprintln(out, "\nclusterkit conformance report:")
+		for _, s := range r.SpecReports {
+			if s.LeafNodeType != ginkgotypes.NodeTypeIt {
+				continue
+			}
+			fmt.Fprintf(out, "  %-8s %s  %s\n", s.State, strings.Join(s.ContainerHierarchyTexts, " "), s.LeafNodeText)
+			if s.State.Is(ginkgotypes.SpecStateSkipped|ginkgotypes.SpecStateFailureStates) && s.Failure.Message != "" {
+				fmt.Fprintf(out, "           reason: %s\n", firstLine(s.Failure.Message))
+			}
+		}
+	})
+	gomega.RegisterFailHandler(ginkgo.Fail)
+	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
+	suiteCfg.LabelFilter = o.labelFilter
+	suiteCfg.FocusStrings = o.focus
+	suiteCfg.SkipStrings = o.skip
+	reporterCfg.Verbose = o.verbose
+	reporterCfg.NoColor = o.noColor || os.Getenv("NO_COLOR") != ""
+	if o.junit != "" {
+		abs, err := filepath.Abs(o.junit)
+		if err != nil {
+			return err
+		}
+		reporterCfg.JUnitReport = abs
+		defer fmt.Fprintf(cmd.ErrOrStderr(), "JUnit report: %s\n", abs)
+	}
+	t := &ginkgoT{}
+	if !ginkgo.RunSpecs(t, "clusterkit conformance", suiteCfg, reporterCfg) || t.failed {
+		return fmt.Errorf("conformance failed: see the failures above (rerun one with --focus <behaviour ID> -v)")
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
