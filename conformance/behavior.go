@@ -71,6 +71,7 @@ func (b Behavior) Check() error {
 func Catalogue() ([]Behavior, error) {
 	var all []Behavior
 	all = append(all, behaviorsOf(storeSpecs())...)
+	all = append(all, behaviorsOf(apiSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}
 	for _, b := range all {

@@ -1,0 +1,134 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// Compaction: the harness can compact the API server's storage on demand,
+// so the specs of 410 Gone can run.
+const Compaction Capability = "Compaction"
+
+// APIServerUnderTest is one API server the specs talk to.
+type APIServerUnderTest struct {
+	// Config reaches the server (client-go).
+	Config *rest.Config
+	// Compact compacts the server's storage to its current revision; nil
+	// when the harness cannot (a live cluster compacts on its own schedule).
+	Compact func(ctx context.Context) error
+}
+
+// APIHarness plugs an API server into the API specs. The specs use only
+// client-go and the Kubernetes REST API, so they run against clusterkit's
+// API server or a real Kubernetes API server alike.
+type APIHarness struct {
+	// Name of the implementation, for reports.
+	Name string
+	// Connect returns the server a spec talks to: a fresh in-process server
+	// per spec, or the same live cluster every time. Each spec works in a
+	// namespace of its own, created and deleted by the spec.
+	Connect func(ctx context.Context, c Cleaner) (APIServerUnderTest, error)
+	// CanCompact declares that every APIServerUnderTest from Connect has
+	// Compact set (the Compaction capability).
+	CanCompact bool
+	// SpecTimeout bounds each spec; 0 means one minute.
+	SpecTimeout time.Duration
+}
+
+// apiEnv is what an API spec works with.
+type apiEnv struct {
+	server APIServerUnderTest
+	client kubernetes.Interface
+	// ns is a namespace made for the spec.
+	ns string
+}
+
+func (h APIHarness) suite() suite[*apiEnv] {
+	timeout := h.SpecTimeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	name := h.Name
+	if name == "" {
+		name = "apiserver"
+	}
+	return suite[*apiEnv]{
+		component: "api",
+		impl:      name,
+		specs:     apiSpecs(),
+		timeout:   timeout,
+		missing: func(c Capability) string {
+			if c == Compaction {
+				if h.CanCompact {
+					return ""
+				}
+				return fmt.Sprintf("API server %q cannot be compacted on demand (APIHarness.CanCompact is false)", name)
+			}
+			return fmt.Sprintf("the API harness has no capability %s", c)
+		},
+		setup: func(ctx context.Context, c Cleaner) (*apiEnv, error) {
+			if h.Connect == nil {
+				return nil, fmt.Errorf("APIHarness.Connect is nil")
+			}
+			srv, err := h.Connect(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			client, err := kubernetes.NewForConfig(srv.Config)
+			if err != nil {
+				return nil, err
+			}
+			ns := fmt.Sprintf("ck-%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
+			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+				return nil, fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+			}
+			c.Cleanup(func() {
+				_ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+			})
+			return &apiEnv{server: srv, client: client, ns: ns}, nil
+		},
+	}
+}
+
+// RunAPI runs every API spec against the harness's server as subtests of t.
+func RunAPI(t *testing.T, h APIHarness) {
+	t.Helper()
+	h.suite().runTests(t)
+}
+
+// DescribeAPI registers the API specs in the caller's Ginkgo suite, under the
+// label "api".
+func DescribeAPI(h APIHarness) bool {
+	return h.suite().describe()
+}
+
+// CheckAPI runs every API spec and returns the results without failing.
+func CheckAPI(ctx context.Context, h APIHarness) Results {
+	return h.suite().check(ctx)
+}
+
+// expectInvalid asserts a 422 Invalid error whose causes name every path.
+func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
+	g.ExpectWithOffset(1, err).To(gomega.HaveOccurred(), "%s: expected 422 Invalid, got success", what)
+	g.ExpectWithOffset(1, apierrors.IsInvalid(err)).To(gomega.BeTrue(), "%s: expected 422 Invalid, got %v", what, err)
+	var fields []string
+	if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil {
+		for _, c := range st.Status().Details.Causes {
+			fields = append(fields, c.Field)
+		}
+	}
+	for _, p := range paths {
+		g.ExpectWithOffset(1, fields).To(gomega.ContainElement(p), "%s: the 422 Status must name the field %s (causes: %s; error: %v)", what, p, strings.Join(fields, ", "), err)
+	}
+}
