@@ -570,7 +570,7 @@ func specInformer(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		return append([]string(nil), log...)
 	}).WithTimeout(15*time.Second).Should(gomega.ConsistOf("add one", "add two", "update one changed", "delete two", "add three"),
 		"the informer's handler calls")
-	g.Eventually(inf.GetStore().ListKeys).WithTimeout(5*time.Second).Should(gomega.ConsistOf(e.ns+"/one", e.ns+"/three"))
+	g.Eventually(inf.GetStore().ListKeys).WithTimeout(5 * time.Second).Should(gomega.ConsistOf(e.ns+"/one", e.ns+"/three"))
 }
 
 func specAPIWatchExpired(ctx context.Context, g gomega.Gomega, e *apiEnv) {
