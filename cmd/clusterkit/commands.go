@@ -8,10 +8,10 @@ import (
 
 // extraCommands lists the subcommands defined in their own files.
 func extraCommands() []func() *cobra.Command {
-	return nil
+	return []func() *cobra.Command{newEtcdCommand}
 }
 
 // extraStoreHarnesses lists the store harnesses defined in their own files.
 func extraStoreHarnesses() map[string]conformance.StoreHarness {
-	return nil
+	return map[string]conformance.StoreHarness{"etcd": etcdStoreHarness()}
 }

@@ -1,0 +1,223 @@
+package etcdstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// memberName is the name of the single member of an embedded etcd. A data
+// directory remembers it, so restores (RestoreSnapshot) use the same name.
+const memberName = "clusterkit"
+
+// loopbackAnyPort is the URL the embedded etcd listens on: loopback, with a
+// port chosen by the kernel at bind time, so parallel instances never race
+// for a port. The peer URL is never dialled (there is one member) and stays
+// the same across restarts and restores, which keeps the membership stored
+// in the data directory consistent.
+const loopbackAnyPort = "http://127.0.0.1:0"
+
+// defaultStartTimeout bounds how long StartEmbedded waits for the server to
+// become ready when the context has no deadline.
+const defaultStartTimeout = 60 * time.Second
+
+// EmbeddedConfig configures an in-process, single-member etcd.
+type EmbeddedConfig struct {
+	// DataDir is etcd's data directory (created if missing). Required.
+	DataDir string
+	// UnsafeNoFsync disables fsync: much faster, but a machine crash may
+	// lose acknowledged writes. For tests and throw-away clusters.
+	UnsafeNoFsync bool
+	// Logger receives etcd's own logs. Nil discards them. Either way the
+	// harmless errors etcd logs while shutting down are dropped.
+	Logger *zap.Logger
+	// QuotaBackendBytes is the backend size quota; 0 keeps etcd's default
+	// (2 GiB).
+	QuotaBackendBytes int64
+}
+
+// Embedded is a running in-process etcd server listening on loopback.
+type Embedded struct {
+	etcd      *embed.Etcd
+	endpoints []string
+
+	clientOnce sync.Once
+	client     *clientv3.Client
+	clientErr  error
+
+	closeOnce sync.Once
+}
+
+// StartEmbedded starts a single-member etcd on cfg.DataDir, listening for
+// clients on a free loopback port, and returns once the server is ready to
+// serve requests (or ctx ends, or the server fails to start). The data
+// directory must not be in use by another etcd.
+func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("embedded etcd: a data directory is required")
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd: data directory %q: %w", cfg.DataDir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("embedded etcd: cannot create data directory %q: %w — choose a writable --data-dir", dir, err)
+	}
+	if err := checkDataDirFree(dir); err != nil {
+		return nil, err
+	}
+
+	ecfg, err := embedConfig(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	e, err := embed.StartEtcd(ecfg)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd: cannot start on data directory %q: %w", dir, err)
+	}
+
+	timeout := time.NewTimer(defaultStartTimeout)
+	defer timeout.Stop()
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		closeEtcd(e)
+		return nil, fmt.Errorf("embedded etcd on %q failed while starting: %w", dir, err)
+	case <-ctx.Done():
+		closeEtcd(e)
+		return nil, fmt.Errorf("embedded etcd on %q: not ready: %w", dir, ctx.Err())
+	case <-timeout.C:
+		closeEtcd(e)
+		return nil, fmt.Errorf("embedded etcd on %q: not ready after %s — the data directory may be damaged; restore a snapshot into a new --data-dir", dir, defaultStartTimeout)
+	}
+
+	endpoints := make([]string, 0, len(e.Clients))
+	for _, l := range e.Clients {
+		endpoints = append(endpoints, l.Addr().String())
+	}
+	return &Embedded{etcd: e, endpoints: endpoints}, nil
+}
+
+// embedConfig builds etcd's configuration for a single loopback member.
+func embedConfig(dir string, cfg EmbeddedConfig) (*embed.Config, error) {
+	u, err := url.Parse(loopbackAnyPort)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	lg := cfg.Logger
+	if lg == nil {
+		lg = zap.NewNop()
+	} else {
+		lg = zap.New(shutdownNoiseFilter{Core: lg.Core()})
+	}
+
+	ecfg := embed.NewConfig()
+	ecfg.Name = memberName
+	ecfg.Dir = dir
+	ecfg.ListenClientUrls = []url.URL{*u}
+	ecfg.AdvertiseClientUrls = []url.URL{*u}
+	ecfg.ListenPeerUrls = []url.URL{*u}
+	ecfg.AdvertisePeerUrls = []url.URL{*u}
+	ecfg.InitialCluster = memberName + "=" + loopbackAnyPort
+	ecfg.InitialClusterToken = memberName
+	ecfg.UnsafeNoFsync = cfg.UnsafeNoFsync
+	ecfg.QuotaBackendBytes = cfg.QuotaBackendBytes
+	ecfg.Logger = "zap"
+	ecfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(lg)
+	return ecfg, nil
+}
+
+// Endpoints returns the client addresses (host:port) the server listens on.
+func (e *Embedded) Endpoints() []string {
+	return append([]string(nil), e.endpoints...)
+}
+
+// Client returns a client connected to this server, created on first use
+// and closed by Close. Callers must not close it themselves.
+func (e *Embedded) Client() (*clientv3.Client, error) {
+	e.clientOnce.Do(func() {
+		e.client, e.clientErr = newClient(e.endpoints, 5*time.Second)
+	})
+	return e.client, e.clientErr
+}
+
+// Close stops the client returned by Client and the server, and releases
+// the data directory. It is idempotent.
+func (e *Embedded) Close() error {
+	var err error
+	e.closeOnce.Do(func() {
+		if e.client != nil {
+			err = e.client.Close()
+		}
+		closeEtcd(e.etcd)
+	})
+	return err
+}
+
+func closeEtcd(e *embed.Etcd) {
+	e.Close()
+	<-e.Server.StopNotify()
+}
+
+// newClient builds a client without blocking on the connection.
+func newClient(endpoints []string, dialTimeout time.Duration) (*clientv3.Client, error) {
+	return clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: dialTimeout,
+		Logger:      zap.NewNop(),
+		// Keep requests on a connection that died from hanging forever.
+		DialKeepAliveTime:    30 * time.Second,
+		DialKeepAliveTimeout: 10 * time.Second,
+	})
+}
+
+// shutdownNoiseFilter drops the error-level lines etcd logs on a normal
+// shutdown ("server closed", "use of closed network connection", ...),
+// which are not errors for the user.
+type shutdownNoiseFilter struct {
+	zapcore.Core
+}
+
+func (f shutdownNoiseFilter) With(fields []zapcore.Field) zapcore.Core {
+	return shutdownNoiseFilter{Core: f.Core.With(fields)}
+}
+
+func (f shutdownNoiseFilter) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if !f.Enabled(ent.Level) || (ent.Level >= zapcore.WarnLevel && isShutdownNoise(ent.Message)) {
+		return ce
+	}
+	return ce.AddCore(ent, f)
+}
+
+func (f shutdownNoiseFilter) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	if ent.Level >= zapcore.WarnLevel {
+		for _, fld := range fields {
+			if fld.Type == zapcore.ErrorType {
+				if err, ok := fld.Interface.(error); ok && isShutdownNoise(err.Error()) {
+					return nil
+				}
+			}
+		}
+	}
+	return f.Core.Write(ent, fields)
+}
+
+func isShutdownNoise(msg string) bool {
+	for _, s := range []string{"server closed", "use of closed network connection", "http: Server closed", "grpc: the server has been stopped"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
