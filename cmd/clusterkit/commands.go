@@ -8,7 +8,7 @@ import (
 
 // extraCommands lists the subcommands defined in their own files.
 func extraCommands() []func() *cobra.Command {
-	return []func() *cobra.Command{newEtcdCommand}
+	return []func() *cobra.Command{newUpCommand, newEtcdCommand}
 }
 
 // extraStoreHarnesses lists the store harnesses defined in their own files.

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
+)
+
+// upOptions are the flags of `clusterkit up`.
+type upOptions struct {
+	dataDir       string
+	kubeconfig    string
+	port          int
+	etcdEndpoints []string
+}
+
+// newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
+func newUpCommand() *cobra.Command {
+	home, _ := os.UserHomeDir()
+	o := &upOptions{
+		dataDir:    filepath.Join(home, ".clusterkit", "data"),
+		kubeconfig: filepath.Join(home, ".clusterkit", "kubeconfig"),
+		port:       6443,
+	}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run a cluster control plane (embedded etcd + API server) in this process",
+		Long: `up starts an embedded etcd (or connects to --etcd-endpoints) and a Kubernetes-compatible
+API server on 127.0.0.1, writes an admin kubeconfig and serves until interrupted (Ctrl-C).
+Restarting on the same --data-dir keeps every object.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runUp(ctx, o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dataDir, "data-dir", o.dataDir, "directory of the embedded etcd's data")
+	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
+	f.IntVar(&o.port, "port", o.port, "API server port on 127.0.0.1 (0 picks a free port)")
+	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
+	return cmd
+}
+
+func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int, error) }) error {
+	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	start := time.Now()
+	cfg := etcdstore.Config{DataDir: o.dataDir, Endpoints: o.etcdEndpoints}
+	if len(o.etcdEndpoints) > 0 {
+		say("connecting to etcd at %s", strings.Join(o.etcdEndpoints, ","))
+	} else {
+		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+			return fmt.Errorf("creating data dir: %w", err)
+		}
+		say("starting embedded etcd (data dir %s)", o.dataDir)
+	}
+	store, err := etcdstore.Open(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("opening etcd: %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			say("closing etcd: %v", err)
+		}
+	}()
+	srv, err := apiserver.New(apiserver.Config{
+		Store:    store,
+		ErrorLog: func(format string, args ...any) { say(format, args...) },
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port)))
+	if err != nil {
+		return fmt.Errorf("listening: %w", err)
+	}
+	url := "http://" + ln.Addr().String()
+	if err := srv.Bootstrap(ctx); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("bootstrapping the API server: %w", err)
+	}
+	if err := apiserver.WriteKubeconfig(o.kubeconfig, url); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	say("API server listening on %s (ready in %s)", url, time.Since(start).Round(time.Millisecond))
+	say("kubeconfig written to %s; to use it:", o.kubeconfig)
+	say("  export KUBECONFIG=%s", o.kubeconfig)
+	say("press Ctrl-C to stop")
+	err = srv.Serve(ctx, ln)
+	say("shutting down")
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,500 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
+)
+
+func invalid(res *registry.Resource, name string, errs field.ErrorList) error {
+	return apierrors.NewInvalid(res.GroupVersionKind().GroupKind(), name, errs)
+}
+
+func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
+	obj, err := s.objects.Get(r.Context(), req.res, req.namespace, req.name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.writeObject(w, r, req.res, http.StatusOK, obj)
+}
+
+// listRevision decides which store revision a list reads at from resourceVersion and
+// resourceVersionMatch.
+func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit int64, cont string) (int64, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	rv, match := get("resourceVersion"), get("resourceVersionMatch")
+	switch match {
+	case "", string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan):
+	default:
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("resourceVersionMatch: unsupported value %q", match))
+	}
+	if match != "" && rv == "" {
+		return 0, apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+	}
+	if cont != "" {
+		if rv != "" && rv != "0" {
+			return 0, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
+		}
+		return 0, nil
+	}
+	n, err := storage.ParseResourceVersion(rv)
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		if match == string(metav1.ResourceVersionMatchExact) {
+			return 0, apierrors.NewBadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
+		}
+		return 0, nil
+	}
+	cur, err := s.cfg.Store.CurrentRevision(ctx)
+	if err != nil {
+		return 0, apierrors.NewInternalError(err)
+	}
+	if n > cur {
+		return 0, tooLargeResourceVersion(n, cur)
+	}
+	if match == string(metav1.ResourceVersionMatchExact) || (match == "" && limit > 0) {
+		return n, nil
+	}
+	return 0, nil
+}
+
+func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) {
+	q := r.URL.Query()
+	m, err := parseMatcher(req.res, q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var limit int64
+	if l := q.Get("limit"); l != "" {
+		if limit, err = strconv.ParseInt(l, 10, 64); err != nil || limit < 0 {
+			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid limit %q", l)))
+			return
+		}
+	}
+	cont := q.Get("continue")
+	rev, err := s.listRevision(r.Context(), q, limit, cont)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	lr, err := s.objects.List(r.Context(), req.res, req.namespace, storage.ListOptions{
+		Revision: rev, Limit: limit, Continue: cont, Filter: m.filter(),
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	lm := metav1.ListMeta{ResourceVersion: revisionString(lr.Revision), Continue: lr.Continue, RemainingItemCount: lr.Remaining}
+	v, err := s.render(r, req.res, negotiateOutput(r.Header.Get("Accept")), lr.Items, true, lm)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// decodeObject reads and decodes a request body into a new object of res.
+func (s *Server) decodeObject(w http.ResponseWriter, r *http.Request, res *registry.Resource) (runtime.Object, []string, error) {
+	mode, err := fieldValidationMode(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err = s.bodyJSON(r, data)
+	if err != nil {
+		return nil, nil, err
+	}
+	obj := res.New()
+	warnings, err := decodeInto(data, obj, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkKind(obj, res.GroupVersionKind()); err != nil {
+		return nil, nil, err
+	}
+	return obj, warnings, nil
+}
+
+// checkNamespace makes sure namespace exists and accepts new objects.
+func (s *Server) checkNamespace(ctx context.Context, namespace string) error {
+	nsRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	if nsRes == nil {
+		return nil
+	}
+	obj, err := s.objects.Get(ctx, nsRes, "", namespace)
+	if err != nil {
+		return err
+	}
+	ns := obj.(*corev1.Namespace)
+	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {
+		e := apierrors.NewForbidden(nsRes.GroupResource(), namespace,
+			fmt.Errorf("unable to create new content in namespace %s because it is being terminated", namespace))
+		e.ErrStatus.Details.Causes = append(e.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: "NamespaceTerminating", Field: "metadata.namespace",
+			Message: fmt.Sprintf("namespace %s is being terminated", namespace),
+		})
+		return e
+	}
+	return nil
+}
+
+func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request) {
+	obj, warnings, err := s.decodeObject(w, r, req.res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m := objectMeta(obj)
+	if req.res.Namespaced {
+		switch m.GetNamespace() {
+		case "":
+			m.SetNamespace(req.namespace)
+		case req.namespace:
+		default:
+			writeError(w, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+	}
+	created, err := s.create(r.Context(), req.res, obj, dryRun(r))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	addWarnings(w, warnings)
+	s.writeObject(w, r, req.res, http.StatusCreated, created)
+}
+
+func dryRun(r *http.Request) bool {
+	for _, v := range r.URL.Query()["dryRun"] {
+		if v == metav1.DryRunAll {
+			return true
+		}
+	}
+	return false
+}
+
+// create runs the create path: namespace check, defaulting, system fields, validation, store.
+func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime.Object, dry bool) (runtime.Object, error) {
+	m := objectMeta(obj)
+	if res.Namespaced {
+		if err := s.checkNamespace(ctx, m.GetNamespace()); err != nil {
+			return nil, err
+		}
+	}
+	validation.Default(obj)
+	if err := s.prepareCreate(res, obj); err != nil {
+		return nil, err
+	}
+	generate := m.GetName() == "" && m.GetGenerateName() != ""
+	for attempt := 0; ; attempt++ {
+		if generate {
+			m.SetName(m.GetGenerateName() + randomSuffix(5))
+		}
+		if errs := validation.ValidateCreate(obj); len(errs) > 0 {
+			return nil, invalid(res, m.GetName(), errs)
+		}
+		if dry {
+			return obj, nil
+		}
+		created, err := s.objects.Create(ctx, res, obj)
+		if apierrors.IsAlreadyExists(err) && generate && attempt < 8 {
+			continue
+		}
+		return created, err
+	}
+}
+
+// serveUpdate handles PUT on an object or its status.
+func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request, status bool) {
+	obj, warnings, err := s.decodeObject(w, r, req.res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m := objectMeta(obj)
+	if m.GetName() != req.name {
+		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), req.name)))
+		return
+	}
+	if req.res.Namespaced {
+		if m.GetNamespace() == "" {
+			m.SetNamespace(req.namespace)
+		} else if m.GetNamespace() != req.namespace {
+			writeError(w, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+			return
+		}
+	}
+	res, err := s.update(r.Context(), req, dryRun(r), status, func(runtime.Object) (runtime.Object, []string, error) {
+		return obj.DeepCopyObject(), nil, nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	addWarnings(w, warnings)
+	s.writeObject(w, r, req.res, http.StatusOK, res)
+}
+
+// newObjectFunc produces the desired object from the current one (PUT body, patch result).
+type newObjectFunc func(cur runtime.Object) (runtime.Object, []string, error)
+
+// update runs the update path in a read-modify-write loop and returns the stored object (or the
+// last state of an object the update deleted).
+func (s *Server) update(ctx context.Context, req request, dry, status bool, next newObjectFunc) (runtime.Object, error) {
+	res := req.res
+	var result runtime.Object
+	out, err := s.objects.Update(ctx, res, req.namespace, req.name, func(cur runtime.Object) (runtime.Object, error) {
+		obj, _, err := next(cur.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		nm := objectMeta(obj)
+		if nm.GetName() != req.name {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", nm.GetName(), req.name))
+		}
+		if res.Namespaced && nm.GetNamespace() != req.namespace {
+			return nil, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+		}
+		if err := checkResourceVersion(res, req.name, nm.GetResourceVersion(), cur); err != nil {
+			return nil, err
+		}
+		if !status {
+			validation.Default(obj)
+		}
+		if err := prepareUpdate(res, obj, cur, status); err != nil {
+			return nil, err
+		}
+		var errs field.ErrorList
+		if status {
+			errs = validation.ValidateStatusUpdate(obj, cur)
+		} else {
+			errs = validation.ValidateUpdate(obj, cur)
+		}
+		if len(errs) > 0 {
+			return nil, invalid(res, req.name, errs)
+		}
+		if dry {
+			result = obj
+			return nil, errDryRun
+		}
+		if shouldDeleteOnUpdate(obj) {
+			return nil, storage.ErrDelete
+		}
+		return obj, nil
+	})
+	if errors.Is(err, errDryRun) {
+		return result, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if out.Deleted && res.Resource == "namespaces" {
+		s.stopNamespaceCleanup(req.name)
+	}
+	return out.Object, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+// deleteOptions reads DeleteOptions from the query and, if it is JSON, the body. Non-JSON
+// bodies (protobuf from older clients) are ignored.
+func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOptions, error) {
+	opts := &metav1.DeleteOptions{}
+	q := r.URL.Query()
+	if g := q.Get("gracePeriodSeconds"); g != "" {
+		n, err := strconv.ParseInt(g, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid gracePeriodSeconds %q", g))
+		}
+		opts.GracePeriodSeconds = &n
+	}
+	if p := q.Get("propagationPolicy"); p != "" {
+		pp := metav1.DeletionPropagation(p)
+		opts.PropagationPolicy = &pp
+	}
+	if o := q.Get("orphanDependents"); o != "" {
+		b := o == "true"
+		opts.OrphanDependents = &b
+	}
+	opts.DryRun = q["dryRun"]
+	data, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 0 {
+		if j, err := s.bodyJSON(r, data); err == nil {
+			data = j
+		}
+		body := &metav1.DeleteOptions{}
+		if json.Unmarshal(data, body) == nil {
+			if body.GracePeriodSeconds != nil {
+				opts.GracePeriodSeconds = body.GracePeriodSeconds
+			}
+			if body.PropagationPolicy != nil {
+				opts.PropagationPolicy = body.PropagationPolicy
+			}
+			if body.OrphanDependents != nil {
+				opts.OrphanDependents = body.OrphanDependents
+			}
+			if body.Preconditions != nil {
+				opts.Preconditions = body.Preconditions
+			}
+			if len(body.DryRun) > 0 {
+				opts.DryRun = body.DryRun
+			}
+		}
+	}
+	if p := opts.PropagationPolicy; p != nil {
+		switch *p {
+		case metav1.DeletePropagationOrphan, metav1.DeletePropagationBackground, metav1.DeletePropagationForeground:
+		default:
+			return nil, invalidDeleteOptions(field.NotSupported(field.NewPath("propagationPolicy"), *p,
+				[]string{string(metav1.DeletePropagationForeground), string(metav1.DeletePropagationBackground), string(metav1.DeletePropagationOrphan)}))
+		}
+		if opts.OrphanDependents != nil {
+			return nil, invalidDeleteOptions(field.Invalid(field.NewPath("propagationPolicy"), *p, "orphanDependents and deletionPropagation cannot be both set"))
+		}
+	}
+	if g := opts.GracePeriodSeconds; g != nil && *g < 0 {
+		zero := int64(0)
+		opts.GracePeriodSeconds = &zero
+	}
+	return opts, nil
+}
+
+func invalidDeleteOptions(e *field.Error) error {
+	return apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind("DeleteOptions").GroupKind(), "", field.ErrorList{e})
+}
+
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request) {
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	obj, deleted, err := s.deleteObject(r.Context(), req.res, req.namespace, req.name, opts)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.writeDeleteResult(w, r, req.res, obj, deleted)
+}
+
+func (s *Server) writeDeleteResult(w http.ResponseWriter, r *http.Request, res *registry.Resource, obj runtime.Object, deleted bool) {
+	if deleted && res.Resource != "pods" {
+		m := objectMeta(obj)
+		writeJSON(w, http.StatusOK, successStatus(http.StatusOK, &metav1.StatusDetails{
+			Name: m.GetName(), Group: res.Group, Kind: res.Resource, UID: m.GetUID(),
+		}))
+		return
+	}
+	s.writeObject(w, r, res, http.StatusOK, obj)
+}
+
+func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, req request) {
+	q := r.URL.Query()
+	m, err := parseMatcher(req.res, q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	opts, err := s.deleteOptions(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	lr, err := s.objects.List(r.Context(), req.res, req.namespace, storage.ListOptions{Filter: m.filter()})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var items []runtime.Object
+	for _, obj := range lr.Items {
+		om := objectMeta(obj)
+		o, _, err := s.deleteObject(r.Context(), req.res, om.GetNamespace(), om.GetName(), opts)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		items = append(items, o)
+	}
+	v, err := s.render(r, req.res, output{form: formObject}, items, true, metav1.ListMeta{ResourceVersion: revisionString(lr.Revision)})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// servePatch handles PATCH on an object or its status.
+func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request, status bool) {
+	pt, err := patchType(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	mode, err := fieldValidationMode(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	patch, err := s.readBody(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var warnings []string
+	obj, err := s.update(r.Context(), req, dryRun(r), status, func(cur runtime.Object) (runtime.Object, []string, error) {
+		curJSON, err := json.Marshal(cur)
+		if err != nil {
+			return nil, nil, apierrors.NewInternalError(err)
+		}
+		patched, err := applyPatch(pt, curJSON, patch, req.res.New())
+		if err != nil {
+			return nil, nil, err
+		}
+		next := req.res.New()
+		warnings, err = decodeInto(patched, next, mode)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := checkKind(next, req.res.GroupVersionKind()); err != nil {
+			return nil, nil, err
+		}
+		return next, nil, nil
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	addWarnings(w, warnings)
+	s.writeObject(w, r, req.res, http.StatusOK, obj)
+}

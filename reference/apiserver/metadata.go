@@ -1,0 +1,271 @@
+package apiserver
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/uuid"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+)
+
+// nameSuffixAlphabet is the alphabet of generated name suffixes (no vowels, no confusables), as
+// Kubernetes.
+const nameSuffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
+
+func randomSuffix(n int) string {
+	b := make([]byte, n)
+	max := big.NewInt(int64(len(nameSuffixAlphabet)))
+	for i := range b {
+		v, err := rand.Int(rand.Reader, max)
+		if err != nil {
+			panic(err) // crypto/rand never fails on supported platforms
+		}
+		b[i] = nameSuffixAlphabet[v.Int64()]
+	}
+	return string(b)
+}
+
+// fieldOf returns the addressable struct field name of a typed object, or an invalid Value.
+func fieldOf(obj runtime.Object, name string) reflect.Value {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}
+	}
+	return v.Elem().FieldByName(name)
+}
+
+// copyField sets dst.name = src.name when both have the field.
+func copyField(dst, src runtime.Object, name string) {
+	d, s := fieldOf(dst, name), fieldOf(src, name)
+	if d.IsValid() && s.IsValid() && d.CanSet() {
+		d.Set(s)
+	}
+}
+
+// specOf returns everything of an object except apiVersion, kind, metadata and status, as a
+// generic map, to decide whether the generation moves.
+func specOf(obj runtime.Object) (map[string]any, error) {
+	data, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, err
+	}
+	for _, k := range []string{"apiVersion", "kind", "metadata", "status"} {
+		delete(m, k)
+	}
+	return m, nil
+}
+
+// specChanged reports whether anything but metadata and status differs.
+func specChanged(a, b runtime.Object) bool {
+	ma, err1 := specOf(a)
+	mb, err2 := specOf(b)
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return !reflect.DeepEqual(ma, mb)
+}
+
+// prepareCreate fills the system fields of a new object and resets what a create may not set.
+func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if m.GetResourceVersion() != "" {
+		return apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
+	}
+	m.SetUID(uuid.NewUUID())
+	m.SetCreationTimestamp(metav1.NewTime(s.now().UTC().Truncate(1e9)))
+	m.SetGeneration(1)
+	m.SetDeletionTimestamp(nil)
+	m.SetDeletionGracePeriodSeconds(nil)
+	m.SetManagedFields(nil)
+	m.SetSelfLink("")
+	if !res.Namespaced {
+		m.SetNamespace("")
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&o.Spec)}
+	case *corev1.Namespace:
+		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+		if !hasFinalizer(o.Spec.Finalizers, corev1.FinalizerKubernetes) {
+			o.Spec.Finalizers = append(o.Spec.Finalizers, corev1.FinalizerKubernetes)
+		}
+	case *corev1.Service:
+		o.Status = corev1.ServiceStatus{}
+	case *appsv1.Deployment:
+		o.Status = appsv1.DeploymentStatus{}
+	case *appsv1.ReplicaSet:
+		o.Status = appsv1.ReplicaSetStatus{}
+	}
+	return nil
+}
+
+func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
+	for _, x := range list {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// prepareUpdate carries the system fields over from the stored object, keeps the stored status
+// for resources with a status subresource (or the stored spec on a status write), and moves the
+// generation when the spec changed.
+func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bool) error {
+	nm, err := meta.Accessor(newObj)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	cm, err := meta.Accessor(cur)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if nm.GetUID() != "" && nm.GetUID() != cm.GetUID() {
+		return apierrors.NewConflict(res.GroupResource(), cm.GetName(),
+			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", nm.GetUID(), cm.GetUID()))
+	}
+	nm.SetUID(cm.GetUID())
+	nm.SetCreationTimestamp(cm.GetCreationTimestamp())
+	nm.SetDeletionTimestamp(cm.GetDeletionTimestamp())
+	nm.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
+	nm.SetGeneration(cm.GetGeneration())
+	nm.SetManagedFields(nil)
+	nm.SetSelfLink("")
+	if nm.GetGenerateName() == "" {
+		nm.SetGenerateName(cm.GetGenerateName())
+	}
+	if status {
+		copyField(newObj, cur, "Spec")
+		switch newObj.(type) {
+		case *corev1.Pod:
+			nm.SetOwnerReferences(cm.GetOwnerReferences())
+		case *appsv1.Deployment, *appsv1.ReplicaSet:
+			nm.SetLabels(cm.GetLabels())
+		}
+		return nil
+	}
+	if res.StatusSplit {
+		copyField(newObj, cur, "Status")
+	}
+	if ns, ok := newObj.(*corev1.Namespace); ok {
+		// spec.finalizers change only through namespaces/NAME/finalize.
+		ns.Spec.Finalizers = cur.(*corev1.Namespace).Spec.Finalizers
+	}
+	if specChanged(newObj, cur) {
+		nm.SetGeneration(cm.GetGeneration() + 1)
+	}
+	return nil
+}
+
+// checkResourceVersion fails with a Conflict when rv is set and differs from the stored one.
+func checkResourceVersion(res *registry.Resource, name, rv string, cur runtime.Object) error {
+	if rv == "" {
+		return nil
+	}
+	cm, err := meta.Accessor(cur)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if rv != cm.GetResourceVersion() {
+		return apierrors.NewConflict(res.GroupResource(), name,
+			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	return nil
+}
+
+// shouldDeleteOnUpdate: an object being deleted whose last finalizer is gone (and whose grace
+// period has run out) is removed by the write that cleared the finalizers.
+func shouldDeleteOnUpdate(obj runtime.Object) bool {
+	m, err := meta.Accessor(obj)
+	if err != nil || m.GetDeletionTimestamp() == nil || len(m.GetFinalizers()) > 0 {
+		return false
+	}
+	if ns, ok := obj.(*corev1.Namespace); ok && len(ns.Spec.Finalizers) > 0 {
+		return false
+	}
+	g := m.GetDeletionGracePeriodSeconds()
+	return g == nil || *g == 0
+}
+
+// qosClass computes a pod's QoS class from its containers' requests and limits.
+func qosClass(spec *corev1.PodSpec) corev1.PodQOSClass {
+	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
+	guaranteed := true
+	anySet := false
+	containers := append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...)
+	for _, c := range containers {
+		for name, q := range c.Resources.Requests {
+			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
+				continue
+			}
+			anySet = true
+			addQuantity(requests, name, q)
+		}
+		complete := 0
+		for name, q := range c.Resources.Limits {
+			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
+				continue
+			}
+			anySet = true
+			complete++
+			addQuantity(limits, name, q)
+		}
+		if complete < 2 {
+			guaranteed = false
+		}
+	}
+	if !anySet {
+		return corev1.PodQOSBestEffort
+	}
+	if guaranteed {
+		for name, req := range requests {
+			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
+				guaranteed = false
+				break
+			}
+		}
+	}
+	if guaranteed {
+		return corev1.PodQOSGuaranteed
+	}
+	return corev1.PodQOSBurstable
+}
+
+func addQuantity(list corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
+	if cur, ok := list[name]; ok {
+		cur.Add(q)
+		list[name] = cur
+		return
+	}
+	list[name] = q.DeepCopy()
+}
+
+// objectMeta returns the metadata accessor of a typed object (all served objects have one).
+func objectMeta(obj runtime.Object) metav1.Object {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		panic(fmt.Sprintf("object %T has no metadata: %v", obj, err))
+	}
+	return m
+}
+
+func uidOf(obj runtime.Object) types.UID { return objectMeta(obj).GetUID() }

@@ -1,0 +1,151 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// NodeConnection locates the kubelet of a node, for pods/log and pods/exec. A later kubelet
+// implementation plugs in here; the server reverse-proxies (including protocol upgrades for
+// exec) to the location it returns.
+type NodeConnection interface {
+	// KubeletLocation returns the base URL of node's kubelet and the transport to reach it. It
+	// fails with a ServiceUnavailable error when the node has no reachable kubelet.
+	KubeletLocation(ctx context.Context, node *corev1.Node) (*url.URL, http.RoundTripper, error)
+}
+
+// KubeletConnection is the default NodeConnection: the node's first InternalIP (else Hostname,
+// ExternalIP) and status.daemonEndpoints.kubeletEndpoint.port.
+type KubeletConnection struct {
+	// Scheme of the kubelet endpoint (default "http").
+	Scheme string
+	// Transport used to reach kubelets (default http.DefaultTransport).
+	Transport http.RoundTripper
+}
+
+// KubeletLocation implements NodeConnection.
+func (k KubeletConnection) KubeletLocation(_ context.Context, node *corev1.Node) (*url.URL, http.RoundTripper, error) {
+	port := node.Status.DaemonEndpoints.KubeletEndpoint.Port
+	if port == 0 {
+		return nil, nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s has no kubelet endpoint registered (status.daemonEndpoints)", node.Name))
+	}
+	host := ""
+	for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeHostName, corev1.NodeExternalIP} {
+		for _, a := range node.Status.Addresses {
+			if a.Type == t && a.Address != "" && host == "" {
+				host = a.Address
+			}
+		}
+	}
+	if host == "" {
+		return nil, nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s has no address in status.addresses", node.Name))
+	}
+	scheme := k.Scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	rt := k.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(int(port)))}, rt, nil
+}
+
+// serveNodeProxy proxies pods/NAME/log (kubelet path /containerLogs/NS/POD/CONTAINER) and
+// pods/NAME/exec (/exec/NS/POD/CONTAINER) to the pod's kubelet.
+func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req request, kubeletPath string) {
+	if kubeletPath == "containerLogs" && r.Method != http.MethodGet {
+		writeError(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
+		return
+	}
+	if kubeletPath == "exec" && r.Method != http.MethodGet && r.Method != http.MethodPost {
+		writeError(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
+		return
+	}
+	ctx := r.Context()
+	obj, err := s.objects.Get(ctx, req.res, req.namespace, req.name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	pod := obj.(*corev1.Pod)
+	q := r.URL.Query()
+	container := q.Get("container")
+	if container == "" {
+		switch len(pod.Spec.Containers) {
+		case 1:
+			container = pod.Spec.Containers[0].Name
+		default:
+			names := make([]string, 0, len(pod.Spec.Containers))
+			for _, c := range pod.Spec.Containers {
+				names = append(names, c.Name)
+			}
+			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)))
+			return
+		}
+	} else if !hasContainer(pod, container) {
+		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", container, pod.Name)))
+		return
+	}
+	if pod.Spec.NodeName == "" {
+		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
+		return
+	}
+	nodeRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
+	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
+	if apierrors.IsNotFound(err) {
+		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s of pod %s does not exist", pod.Spec.NodeName, pod.Name)))
+		return
+	}
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	base, rt, err := s.cfg.NodeConnection.KubeletLocation(ctx, nodeObj.(*corev1.Node))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	q.Del("container")
+	target := *base
+	target.Path = strings.TrimSuffix(base.Path, "/") + "/" + kubeletPath + "/" + url.PathEscape(pod.Namespace) + "/" +
+		url.PathEscape(pod.Name) + "/" + url.PathEscape(container)
+	target.RawQuery = q.Encode()
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL = &target
+			pr.Out.Host = target.Host
+		},
+		Transport:     rt,
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error reaching the kubelet of node %s: %v", pod.Spec.NodeName, err)))
+		},
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+func hasContainer(pod *corev1.Pod, name string) bool {
+	for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for _, c := range list {
+			if c.Name == name {
+				return true
+			}
+		}
+	}
+	for _, c := range pod.Spec.EphemeralContainers {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package registry
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Standard verb sets.
+var (
+	// CRUDVerbs are the verbs of an ordinary resource collection.
+	crudVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+)
+
+// CRUDVerbs returns the verbs of an ordinary resource (a fresh slice).
+func CRUDVerbs() []string { return append([]string(nil), crudVerbs...) }
+
+// Subresource describes one subresource of a resource (pods/status, deployments/scale, ...).
+type Subresource struct {
+	// Name is the path segment after the object name: status, scale, binding, eviction, log, exec.
+	Name string
+	// GroupVersionKind is the kind the subresource reads or writes (empty Kind for streams such as
+	// log and exec, which discovery lists with the parent's kind).
+	schema.GroupVersionKind
+	// Verbs allowed on the subresource.
+	Verbs []string
+}
+
+// FieldsFunc returns the selectable fields of an object beyond metadata.name and
+// metadata.namespace, which every resource has.
+type FieldsFunc func(obj runtime.Object) fields.Set
+
+// Resource is one served resource.
+type Resource struct {
+	schema.GroupVersionResource
+	// Singular is the lower-case singular name (pod).
+	Singular string
+	// Kind and ListKind name the Go types (Pod, PodList).
+	Kind, ListKind string
+	// Namespaced is true for namespace-scoped resources.
+	Namespaced bool
+	// ShortNames (po) and Categories (all) as listed in discovery.
+	ShortNames, Categories []string
+	// Verbs on the resource itself.
+	Verbs []string
+	// Subresources in discovery order.
+	Subresources []Subresource
+	// New and NewList return empty typed objects.
+	New, NewList func() runtime.Object
+	// StatusSplit is true when the resource has a status subresource: writes to the main resource
+	// keep the stored status and writes to /status keep the stored spec.
+	StatusSplit bool
+	// FieldLabels are the selectable fields beyond metadata.name and metadata.namespace, and Fields
+	// computes their values.
+	FieldLabels []string
+	Fields      FieldsFunc
+	// StorageName is the key segment under /registry (defaults to the plural resource name).
+	StorageName string
+}
+
+// GroupVersionKind returns the resource's kind with its group and version.
+func (r *Resource) GroupVersionKind() schema.GroupVersionKind {
+	return r.GroupVersion().WithKind(r.Kind)
+}
+
+// ListGroupVersionKind returns the resource's list kind with its group and version.
+func (r *Resource) ListGroupVersionKind() schema.GroupVersionKind {
+	return r.GroupVersion().WithKind(r.ListKind)
+}
+
+// GroupResource returns the group and plural name used in errors.
+func (r *Resource) GroupResource() schema.GroupResource {
+	return schema.GroupResource{Group: r.Group, Resource: r.Resource}
+}
+
+// Subresource returns the named subresource, or nil when the resource has none by that name.
+func (r *Resource) Subresource(name string) *Subresource {
+	for i := range r.Subresources {
+		if r.Subresources[i].Name == name {
+			return &r.Subresources[i]
+		}
+	}
+	return nil
+}
+
+// HasVerb reports whether verb is allowed on the main resource.
+func (r *Resource) HasVerb(verb string) bool {
+	for _, v := range r.Verbs {
+		if v == verb {
+			return true
+		}
+	}
+	return false
+}
+
+// Storage returns the key segment of the resource under /registry.
+func (r *Resource) Storage() string {
+	if r.StorageName != "" {
+		return r.StorageName
+	}
+	return r.Resource
+}
+
+// SupportsField reports whether the resource can be selected by the field label.
+func (r *Resource) SupportsField(label string) bool {
+	if label == "metadata.name" || label == "metadata.namespace" {
+		return true
+	}
+	for _, f := range r.FieldLabels {
+		if f == label {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldSet returns every selectable field of obj, including metadata.name and metadata.namespace.
+func (r *Resource) FieldSet(obj runtime.Object, name, namespace string) fields.Set {
+	set := fields.Set{"metadata.name": name}
+	if r.Namespaced {
+		set["metadata.namespace"] = namespace
+	}
+	if r.Fields != nil {
+		for k, v := range r.Fields(obj) {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+// Registry is an immutable set of resources, looked up by group/version/resource.
+type Registry struct {
+	resources []*Resource
+	byGVR     map[schema.GroupVersionResource]*Resource
+	byGVK     map[schema.GroupVersionKind]*Resource
+}
+
+// New builds a registry; it rejects duplicate resources and kinds.
+func New(resources []*Resource) (*Registry, error) {
+	r := &Registry{
+		byGVR: map[schema.GroupVersionResource]*Resource{},
+		byGVK: map[schema.GroupVersionKind]*Resource{},
+	}
+	for _, res := range resources {
+		if res.New == nil || res.NewList == nil {
+			return nil, fmt.Errorf("resource %s: New and NewList are required", res.GroupVersionResource)
+		}
+		if _, dup := r.byGVR[res.GroupVersionResource]; dup {
+			return nil, fmt.Errorf("resource %s registered twice", res.GroupVersionResource)
+		}
+		if _, dup := r.byGVK[res.GroupVersionKind()]; dup {
+			return nil, fmt.Errorf("kind %s registered twice", res.GroupVersionKind())
+		}
+		r.byGVR[res.GroupVersionResource] = res
+		r.byGVK[res.GroupVersionKind()] = res
+		r.resources = append(r.resources, res)
+	}
+	return r, nil
+}
+
+// Lookup returns the resource served at gvr, or nil.
+func (r *Registry) Lookup(gvr schema.GroupVersionResource) *Resource { return r.byGVR[gvr] }
+
+// ForKind returns the resource whose kind is gvk, or nil.
+func (r *Registry) ForKind(gvk schema.GroupVersionKind) *Resource { return r.byGVK[gvk] }
+
+// Resources returns every resource in registration order.
+func (r *Registry) Resources() []*Resource { return append([]*Resource(nil), r.resources...) }
+
+// GroupVersions returns the served group versions: the core group first, then the named
+// groups sorted by name.
+func (r *Registry) GroupVersions() []schema.GroupVersion {
+	seen := map[schema.GroupVersion]bool{}
+	var out []schema.GroupVersion
+	for _, res := range r.resources {
+		gv := res.GroupVersion()
+		if !seen[gv] {
+			seen[gv] = true
+			out = append(out, gv)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if (out[i].Group == "") != (out[j].Group == "") {
+			return out[i].Group == ""
+		}
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Version < out[j].Version
+	})
+	return out
+}
+
+// InGroupVersion returns the resources of one group version in registration order.
+func (r *Registry) InGroupVersion(gv schema.GroupVersion) []*Resource {
+	var out []*Resource
+	for _, res := range r.resources {
+		if res.GroupVersion() == gv {
+			out = append(out, res)
+		}
+	}
+	return out
+}

@@ -1,0 +1,193 @@
+package registry
+
+import (
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Default returns the registry of every resource clusterkit serves.
+func Default() *Registry {
+	r, err := New(DefaultResources())
+	if err != nil {
+		// The built-in table is static; a duplicate is a programming error caught by tests.
+		panic(err)
+	}
+	return r
+}
+
+var (
+	coreV1        = schema.GroupVersion{Version: "v1"}
+	appsV1        = appsv1.SchemeGroupVersion
+	autoscalingV1 = autoscalingv1.SchemeGroupVersion
+	policyV1      = policyv1.SchemeGroupVersion
+)
+
+func statusSub(gvk schema.GroupVersionKind) Subresource {
+	return Subresource{Name: "status", GroupVersionKind: gvk, Verbs: []string{"get", "patch", "update"}}
+}
+
+// DefaultResources returns fresh entries for every resource clusterkit serves.
+func DefaultResources() []*Resource {
+	return []*Resource{
+		{
+			GroupVersionResource: coreV1.WithResource("namespaces"), Singular: "namespace",
+			Kind: "Namespace", ListKind: "NamespaceList", ShortNames: []string{"ns"},
+			Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"},
+			Subresources: []Subresource{
+				{Name: "finalize", GroupVersionKind: coreV1.WithKind("Namespace"), Verbs: []string{"update"}},
+				statusSub(coreV1.WithKind("Namespace")),
+			},
+			New: func() runtime.Object { return &corev1.Namespace{} }, NewList: func() runtime.Object { return &corev1.NamespaceList{} },
+			StatusSplit: true,
+			FieldLabels: []string{"status.phase"},
+			Fields: func(obj runtime.Object) fields.Set {
+				ns := obj.(*corev1.Namespace)
+				return fields.Set{"status.phase": string(ns.Status.Phase)}
+			},
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("nodes"), Singular: "node",
+			Kind: "Node", ListKind: "NodeList", ShortNames: []string{"no"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				statusSub(coreV1.WithKind("Node")),
+			},
+			New: func() runtime.Object { return &corev1.Node{} }, NewList: func() runtime.Object { return &corev1.NodeList{} },
+			StatusSplit: true,
+			FieldLabels: []string{"spec.unschedulable"},
+			Fields: func(obj runtime.Object) fields.Set {
+				n := obj.(*corev1.Node)
+				return fields.Set{"spec.unschedulable": strconv.FormatBool(n.Spec.Unschedulable)}
+			},
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("pods"), Singular: "pod", Namespaced: true,
+			Kind: "Pod", ListKind: "PodList", ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
+				{Name: "eviction", GroupVersionKind: policyV1.WithKind("Eviction"), Verbs: []string{"create"}},
+				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
+				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
+				statusSub(coreV1.WithKind("Pod")),
+			},
+			New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
+			StatusSplit: true,
+			FieldLabels: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+				"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
+			Fields: func(obj runtime.Object) fields.Set {
+				p := obj.(*corev1.Pod)
+				podIP := ""
+				if len(p.Status.PodIPs) > 0 {
+					podIP = p.Status.PodIPs[0].IP
+				} else {
+					podIP = p.Status.PodIP
+				}
+				return fields.Set{
+					"spec.nodeName":            p.Spec.NodeName,
+					"spec.restartPolicy":       string(p.Spec.RestartPolicy),
+					"spec.schedulerName":       p.Spec.SchedulerName,
+					"spec.serviceAccountName":  p.Spec.ServiceAccountName,
+					"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
+					"status.phase":             string(p.Status.Phase),
+					"status.podIP":             podIP,
+					"status.nominatedNodeName": p.Status.NominatedNodeName,
+				}
+			},
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("services"), Singular: "service", Namespaced: true,
+			Kind: "Service", ListKind: "ServiceList", ShortNames: []string{"svc"}, Categories: []string{"all"},
+			Verbs:        CRUDVerbs(),
+			Subresources: []Subresource{statusSub(coreV1.WithKind("Service"))},
+			New:          func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
+			StatusSplit: true,
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("endpoints"), Singular: "endpoints", Namespaced: true,
+			Kind: "Endpoints", ListKind: "EndpointsList", ShortNames: []string{"ep"}, Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &corev1.Endpoints{} }, NewList: func() runtime.Object { return &corev1.EndpointsList{} },
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("events"), Singular: "event", Namespaced: true,
+			Kind: "Event", ListKind: "EventList", ShortNames: []string{"ev"}, Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &corev1.Event{} }, NewList: func() runtime.Object { return &corev1.EventList{} },
+			FieldLabels: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+				"involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+				"involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"},
+			Fields: func(obj runtime.Object) fields.Set {
+				e := obj.(*corev1.Event)
+				source := e.Source.Component
+				if source == "" {
+					source = e.ReportingController
+				}
+				return fields.Set{
+					"involvedObject.kind":            e.InvolvedObject.Kind,
+					"involvedObject.namespace":       e.InvolvedObject.Namespace,
+					"involvedObject.name":            e.InvolvedObject.Name,
+					"involvedObject.uid":             string(e.InvolvedObject.UID),
+					"involvedObject.apiVersion":      e.InvolvedObject.APIVersion,
+					"involvedObject.resourceVersion": e.InvolvedObject.ResourceVersion,
+					"involvedObject.fieldPath":       e.InvolvedObject.FieldPath,
+					"reason":                         e.Reason,
+					"reportingComponent":             e.ReportingController,
+					"source":                         source,
+					"type":                           e.Type,
+				}
+			},
+		},
+		{
+			GroupVersionResource: coreV1.WithResource("configmaps"), Singular: "configmap", Namespaced: true,
+			Kind: "ConfigMap", ListKind: "ConfigMapList", ShortNames: []string{"cm"}, Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &corev1.ConfigMap{} }, NewList: func() runtime.Object { return &corev1.ConfigMapList{} },
+		},
+		{
+			GroupVersionResource: appsV1.WithResource("deployments"), Singular: "deployment", Namespaced: true,
+			Kind: "Deployment", ListKind: "DeploymentList", ShortNames: []string{"deploy"}, Categories: []string{"all"},
+			Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
+				statusSub(appsV1.WithKind("Deployment")),
+			},
+			New: func() runtime.Object { return &appsv1.Deployment{} }, NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
+			StatusSplit: true,
+		},
+		{
+			GroupVersionResource: appsV1.WithResource("replicasets"), Singular: "replicaset", Namespaced: true,
+			Kind: "ReplicaSet", ListKind: "ReplicaSetList", ShortNames: []string{"rs"}, Categories: []string{"all"},
+			Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
+				statusSub(appsV1.WithKind("ReplicaSet")),
+			},
+			New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
+			StatusSplit: true,
+			FieldLabels: []string{"status.replicas"},
+			Fields: func(obj runtime.Object) fields.Set {
+				rs := obj.(*appsv1.ReplicaSet)
+				return fields.Set{"status.replicas": strconv.Itoa(int(rs.Status.Replicas))}
+			},
+		},
+		{
+			GroupVersionResource: coordinationv1.SchemeGroupVersion.WithResource("leases"), Singular: "lease", Namespaced: true,
+			Kind: "Lease", ListKind: "LeaseList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} },
+		},
+		{
+			GroupVersionResource: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Singular: "endpointslice", Namespaced: true,
+			Kind: "EndpointSlice", ListKind: "EndpointSliceList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
+			FieldLabels: []string{"addressType"},
+			Fields: func(obj runtime.Object) fields.Set {
+				return fields.Set{"addressType": string(obj.(*discoveryv1.EndpointSlice).AddressType)}
+			},
+		},
+	}
+}

@@ -1,0 +1,244 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/version"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+)
+
+// DefaultBodyLimit is the largest request body accepted, as kube-apiserver (3 MiB).
+const DefaultBodyLimit = 3 << 20
+
+// DefaultGitVersion is the version reported by /version. kubectl's dispatcher on these machines
+// runs the bundled kubectl of the server's minor version.
+const DefaultGitVersion = "v1.33.0"
+
+// Config configures a Server.
+type Config struct {
+	// Store persists every object. Required.
+	Store interfaces.Store
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// BodyLimit is the largest request body in bytes (default DefaultBodyLimit).
+	BodyLimit int64
+	// GitVersion reported by /version (default DefaultGitVersion); major and minor are derived.
+	GitVersion string
+	// BookmarkInterval is how often watches that allow bookmarks get one (default 1 minute).
+	BookmarkInterval time.Duration
+	// NodeConnection reaches kubelets for pods/log, pods/exec (default KubeletConnection{}).
+	NodeConnection NodeConnection
+	// Resources served (default registry.DefaultResources()).
+	Resources []*registry.Resource
+	// DisableNamespaceCleanup turns off the built-in emptying of deleted namespaces; a namespace
+	// controller must then empty them and clear spec.finalizers through namespaces/NAME/finalize.
+	DisableNamespaceCleanup bool
+	// NamespaceCleanupInterval is how often a terminating namespace is re-checked (default 1s).
+	NamespaceCleanupInterval time.Duration
+	// ErrorLog receives internal errors that have no client to go to (default: discarded).
+	ErrorLog func(format string, args ...any)
+}
+
+// Server is the API server. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	reg     *registry.Registry
+	scheme  *runtime.Scheme
+	objects *storage.Objects
+	handler http.Handler
+	openapi http.Handler
+
+	bg       context.Context
+	cancelBG context.CancelFunc
+
+	bootMu   sync.Mutex
+	booted   bool
+	cleaning sync.Map // namespace name -> struct{}: cleanups running
+	wg       sync.WaitGroup
+}
+
+// New builds a Server. It does not touch the network or the store.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apiserver: Config.Store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.GitVersion == "" {
+		cfg.GitVersion = DefaultGitVersion
+	}
+	if cfg.BookmarkInterval <= 0 {
+		cfg.BookmarkInterval = time.Minute
+	}
+	if cfg.NodeConnection == nil {
+		cfg.NodeConnection = KubeletConnection{}
+	}
+	if cfg.Resources == nil {
+		cfg.Resources = registry.DefaultResources()
+	}
+	if cfg.NamespaceCleanupInterval <= 0 {
+		cfg.NamespaceCleanupInterval = time.Second
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = func(string, ...any) {}
+	}
+	reg, err := registry.New(cfg.Resources)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: scheme: %w", err)
+	}
+	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.New(cfg.Store)}
+	s.bg, s.cancelBG = context.WithCancel(context.Background())
+	oa, err := newOpenAPIHandler(reg)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: openapi: %w", err)
+	}
+	s.openapi = oa
+	s.handler = http.HandlerFunc(s.serveHTTP)
+	return s, nil
+}
+
+// Registry returns the served resources.
+func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Handler returns the server's HTTP handler. The default namespaces are created on the first
+// request if Bootstrap was not called.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Bootstrap creates the namespaces that exist in every cluster (default, kube-system,
+// kube-public, kube-node-lease) and resumes the cleanup of terminating namespaces. It is
+// idempotent.
+func (s *Server) Bootstrap(ctx context.Context) error {
+	s.bootMu.Lock()
+	defer s.bootMu.Unlock()
+	if s.booted {
+		return nil
+	}
+	if err := s.ensureSystemNamespaces(ctx); err != nil {
+		return err
+	}
+	s.resumeNamespaceCleanups(ctx)
+	s.booted = true
+	return nil
+}
+
+// Close stops background work (namespace cleanups) and waits for it. It does not close the Store.
+func (s *Server) Close() error {
+	s.cancelBG()
+	s.wg.Wait()
+	return nil
+}
+
+// Serve bootstraps and serves HTTP on ln until ctx is done, then shuts down gracefully
+// (long-running watches are cut after a short grace).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.Bootstrap(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return s.bg },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		_ = s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	// Watches never end on their own: cancel them through the base context, then shut down.
+	s.cancelBG()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	<-errc
+	s.wg.Wait()
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+func (s *Server) versionInfo() version.Info {
+	gv := s.cfg.GitVersion
+	major, minor := "", ""
+	parts := strings.SplitN(strings.TrimPrefix(gv, "v"), ".", 3)
+	if len(parts) >= 2 {
+		major, minor = parts[0], parts[1]
+	}
+	return version.Info{
+		Major:      major,
+		Minor:      minor,
+		GitVersion: gv,
+		GitCommit:  "clusterkit",
+		GoVersion:  goVersion(),
+		Compiler:   "gc",
+		Platform:   platform(),
+	}
+}
+
+// serveHTTP is the top-level router.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			if rec == http.ErrAbortHandler {
+				panic(rec)
+			}
+			s.cfg.ErrorLog("apiserver: panic serving %s %s: %v", r.Method, r.URL.Path, rec)
+			writeError(w, apierrors.NewInternalError(fmt.Errorf("panic: %v", rec)))
+		}
+	}()
+	if err := s.Bootstrap(r.Context()); err != nil {
+		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("bootstrapping: %v", err)))
+		return
+	}
+	path := r.URL.Path
+	if len(path) > 1 {
+		path = strings.TrimSuffix(path, "/")
+	}
+	switch {
+	case path == "/version":
+		writeJSON(w, http.StatusOK, s.versionInfo())
+	case path == "/healthz" || path == "/livez" || strings.HasPrefix(path, "/livez/") || strings.HasPrefix(path, "/healthz/"):
+		s.serveHealth(w, r, false)
+	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):
+		s.serveHealth(w, r, true)
+	case path == "/openapi/v3" || strings.HasPrefix(path, "/openapi/v3/"):
+		s.openapi.ServeHTTP(w, r)
+	case path == "/api" || path == "/apis":
+		s.serveRootDiscovery(w, r, path == "/api")
+	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):
+		s.serveAPI(w, r, path)
+	case path == "/":
+		s.serveRootPaths(w)
+	default:
+		writeError(w, notFoundPath())
+	}
+}

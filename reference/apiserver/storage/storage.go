@@ -1,0 +1,347 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+)
+
+// ConflictMessage is the message Kubernetes gives for a stale resourceVersion.
+const ConflictMessage = "the object has been modified; please apply your changes to the latest version and try again"
+
+// Objects stores typed objects of registered resources in a byte-level store.
+type Objects struct {
+	kv interfaces.Store
+}
+
+// New returns an Objects over kv.
+func New(kv interfaces.Store) *Objects { return &Objects{kv: kv} }
+
+// KV returns the underlying store.
+func (o *Objects) KV() interfaces.Store { return o.kv }
+
+// Key returns the storage key of one object.
+func Key(res *registry.Resource, namespace, name string) string {
+	if res.Namespaced {
+		return "/registry/" + res.Storage() + "/" + namespace + "/" + name
+	}
+	return "/registry/" + res.Storage() + "/" + name
+}
+
+// Prefix returns the key prefix of a collection: every namespace when namespace is empty.
+func Prefix(res *registry.Resource, namespace string) string {
+	if res.Namespaced && namespace != "" {
+		return "/registry/" + res.Storage() + "/" + namespace + "/"
+	}
+	return "/registry/" + res.Storage() + "/"
+}
+
+// Encode returns the stored form of obj: its JSON with apiVersion and kind set and without
+// resourceVersion or managedFields.
+func Encode(res *registry.Resource, obj runtime.Object) ([]byte, error) {
+	obj = obj.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion("")
+	m.SetManagedFields(nil)
+	return json.Marshal(obj)
+}
+
+// Decode turns a stored value into a typed object with resourceVersion = rev.
+func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
+	obj := res.New()
+	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
+	}
+	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	if rev > 0 {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+	return obj, nil
+}
+
+// ParseResourceVersion parses a resourceVersion; "" is 0.
+func ParseResourceVersion(rv string) (int64, error) {
+	if rv == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return 0, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q", rv))
+	}
+	return n, nil
+}
+
+// MapError rewrites a store error into an error about res/name.
+func MapError(res *registry.Resource, name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	gr := res.GroupResource()
+	switch {
+	case apierrors.IsNotFound(err):
+		return apierrors.NewNotFound(gr, name)
+	case apierrors.IsAlreadyExists(err):
+		return apierrors.NewAlreadyExists(gr, name)
+	case apierrors.IsConflict(err):
+		return apierrors.NewConflict(gr, name, errors.New(ConflictMessage))
+	case interfaces.IsExpired(err):
+		return apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %s", expiredDetail(err)))
+	case apierrors.IsBadRequest(err):
+		return err
+	}
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return err
+	}
+	return apierrors.NewInternalError(fmt.Errorf("storage: %w", err))
+}
+
+func expiredDetail(err error) string {
+	if s, ok := err.(apierrors.APIStatus); ok {
+		return s.Status().Message
+	}
+	return err.Error()
+}
+
+// Create stores a new object and returns it with its resourceVersion.
+func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtime.Object) (runtime.Object, error) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	data, err := Encode(res, obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	rev, err := o.kv.Create(ctx, Key(res, m.GetNamespace(), m.GetName()), data)
+	if err != nil {
+		return nil, MapError(res, m.GetName(), err)
+	}
+	return Decode(res, data, rev)
+}
+
+// Get reads one object.
+func (o *Objects) Get(ctx context.Context, res *registry.Resource, namespace, name string) (runtime.Object, error) {
+	kv, err := o.kv.Get(ctx, Key(res, namespace, name))
+	if err != nil {
+		return nil, MapError(res, name, err)
+	}
+	return Decode(res, kv.Value, kv.ModRevision)
+}
+
+// ListOptions select a page of a list.
+type ListOptions struct {
+	Revision int64
+	Limit    int64
+	Continue string
+	// Filter keeps the objects it returns true for; nil keeps all.
+	Filter func(runtime.Object) bool
+}
+
+// ListResult is one page of objects.
+type ListResult struct {
+	Items     []runtime.Object
+	Revision  int64
+	Continue  string
+	Remaining *int64
+}
+
+// List reads a page of a collection. With a filter and a limit it keeps reading store pages
+// until Limit matching objects are found or the collection ends, so a page never holds more than
+// Limit objects and a continue token resumes right after the last object examined.
+func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace string, opts ListOptions) (ListResult, error) {
+	prefix := Prefix(res, namespace)
+	out := ListResult{Items: []runtime.Object{}}
+	cont := opts.Continue
+	rev := opts.Revision
+	for {
+		page := interfaces.ListOptions{Revision: rev, Continue: cont}
+		if opts.Limit > 0 {
+			page.Limit = opts.Limit - int64(len(out.Items))
+		}
+		lr, err := o.kv.List(ctx, prefix, page)
+		if err != nil {
+			return ListResult{}, MapError(res, "", err)
+		}
+		rev = lr.Revision
+		out.Revision = lr.Revision
+		for _, kv := range lr.Items {
+			obj, err := Decode(res, kv.Value, kv.ModRevision)
+			if err != nil {
+				return ListResult{}, err
+			}
+			if opts.Filter == nil || opts.Filter(obj) {
+				out.Items = append(out.Items, obj)
+			}
+		}
+		out.Continue = lr.Continue
+		if opts.Filter == nil {
+			out.Remaining = lr.RemainingItemCount
+		}
+		if lr.Continue == "" || opts.Limit <= 0 || int64(len(out.Items)) >= opts.Limit {
+			return out, nil
+		}
+		cont = lr.Continue
+	}
+}
+
+// ErrDelete is returned by an update function to delete the object instead of writing it.
+var ErrDelete = errors.New("delete object")
+
+// UpdateFunc computes the new object from the current one (a private copy it may modify). It
+// returns ErrDelete to delete the object instead, or any other error to abort.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// UpdateResult is the outcome of Update.
+type UpdateResult struct {
+	// Object is the written object, or the last state of a deleted one.
+	Object runtime.Object
+	// Previous is the object the update function was applied to.
+	Previous runtime.Object
+	// Deleted is true when the update function asked for deletion.
+	Deleted bool
+	// Unchanged is true when the update function produced the same bytes and nothing was written.
+	Unchanged bool
+}
+
+// Update runs a read-modify-write loop: it reads the object, applies fn and writes the result if
+// the object was not changed in between, retrying on such races. Errors from fn are returned as
+// they are (a Conflict from fn is not retried).
+func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace, name string, fn UpdateFunc) (UpdateResult, error) {
+	key := Key(res, namespace, name)
+	for {
+		if err := ctx.Err(); err != nil {
+			return UpdateResult{}, apierrors.NewTimeoutError(err.Error(), 1)
+		}
+		kv, err := o.kv.Get(ctx, key)
+		if err != nil {
+			return UpdateResult{}, MapError(res, name, err)
+		}
+		cur, err := Decode(res, kv.Value, kv.ModRevision)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		next, err := fn(cur.DeepCopyObject())
+		if errors.Is(err, ErrDelete) {
+			last, derr := o.kv.Delete(ctx, key, kv.ModRevision)
+			if apierrors.IsConflict(derr) {
+				continue
+			}
+			if derr != nil {
+				return UpdateResult{}, MapError(res, name, derr)
+			}
+			obj, derr := Decode(res, last.Value, last.ModRevision)
+			if derr != nil {
+				return UpdateResult{}, derr
+			}
+			return UpdateResult{Object: obj, Previous: cur, Deleted: true}, nil
+		}
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		data, err := Encode(res, next)
+		if err != nil {
+			return UpdateResult{}, apierrors.NewInternalError(err)
+		}
+		if string(data) == string(kv.Value) {
+			return UpdateResult{Object: cur, Previous: cur, Unchanged: true}, nil
+		}
+		rev, err := o.kv.Update(ctx, key, data, kv.ModRevision)
+		if apierrors.IsConflict(err) {
+			continue
+		}
+		if err != nil {
+			return UpdateResult{}, MapError(res, name, err)
+		}
+		obj, err := Decode(res, data, rev)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		return UpdateResult{Object: obj, Previous: cur}, nil
+	}
+}
+
+// Delete removes an object; expectedRevision 0 is unconditional. It returns the last state.
+func (o *Objects) Delete(ctx context.Context, res *registry.Resource, namespace, name string, expectedRevision int64) (runtime.Object, error) {
+	last, err := o.kv.Delete(ctx, Key(res, namespace, name), expectedRevision)
+	if err != nil {
+		return nil, MapError(res, name, err)
+	}
+	return Decode(res, last.Value, last.ModRevision)
+}
+
+// EventType is the type of a decoded change.
+type EventType = interfaces.EventType
+
+// Event is one decoded change. For a deletion Object is the last state with the resourceVersion
+// of the delete; Previous is the state before the change (nil for a creation).
+type Event struct {
+	Type     EventType
+	Object   runtime.Object
+	Previous runtime.Object
+	Revision int64
+}
+
+// Watch follows a collection from fromRevision (0: from now). Events are delivered in revision
+// order on the returned channel, which is closed when the watch ends; errc then yields the error
+// that ended it (nil on cancellation), already mapped to the resource.
+func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64) (<-chan Event, <-chan error, error) {
+	w, err := o.kv.Watch(ctx, Prefix(res, namespace), fromRevision)
+	if err != nil {
+		return nil, nil, MapError(res, "", err)
+	}
+	out := make(chan Event)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		defer close(out)
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				errc <- nil
+				return
+			case ev, ok := <-w.Events():
+				if !ok {
+					errc <- MapError(res, "", w.Err())
+					return
+				}
+				obj, err := Decode(res, ev.KV.Value, ev.KV.ModRevision)
+				if err != nil {
+					errc <- err
+					return
+				}
+				var prev runtime.Object
+				if ev.PrevValue != nil {
+					if prev, err = Decode(res, ev.PrevValue, 0); err != nil {
+						errc <- err
+						return
+					}
+				}
+				select {
+				case out <- Event{Type: ev.Type, Object: obj, Previous: prev, Revision: ev.KV.ModRevision}:
+				case <-ctx.Done():
+					errc <- nil
+					return
+				}
+			}
+		}
+	}()
+	return out, errc, nil
+}

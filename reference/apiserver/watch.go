@@ -1,0 +1,269 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+)
+
+// defaultWatchTimeout bounds a watch without timeoutSeconds, as kube-apiserver's
+// min-request-timeout (clients re-establish watches).
+const defaultWatchTimeout = 30 * time.Minute
+
+// watchEvent is one line of a watch stream.
+type watchEvent struct {
+	Type   watch.EventType `json:"type"`
+	Object json.RawMessage `json:"object"`
+}
+
+// watchStream writes events for one watch request.
+type watchStream struct {
+	s       *Server
+	w       http.ResponseWriter
+	r       *http.Request
+	res     *registry.Resource
+	out     output
+	flusher http.Flusher
+	started bool
+	rows    int // events written; table column definitions go with the first only
+}
+
+func (ws *watchStream) start() {
+	if ws.started {
+		return
+	}
+	ws.started = true
+	ws.w.Header().Set("Content-Type", "application/json")
+	ws.w.Header().Set("Cache-Control", "no-cache, private")
+	ws.w.WriteHeader(http.StatusOK)
+	ws.flush()
+}
+
+func (ws *watchStream) flush() {
+	if ws.flusher != nil {
+		ws.flusher.Flush()
+	}
+}
+
+// send writes one event with obj rendered in the negotiated form.
+func (ws *watchStream) send(t watch.EventType, obj runtime.Object) error {
+	ws.start()
+	var v any = obj
+	if t != watch.Bookmark && ws.out.form != formObject {
+		rendered, err := ws.s.render(ws.r, ws.res, ws.out, []runtime.Object{obj}, false, metav1.ListMeta{})
+		if err != nil {
+			return err
+		}
+		if t, ok := rendered.(*metav1.Table); ok {
+			if ws.rows > 0 {
+				t.ColumnDefinitions = nil
+			}
+			t.ResourceVersion = objectMeta(obj).GetResourceVersion()
+		}
+		v = rendered
+	}
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	line, err := json.Marshal(watchEvent{Type: t, Object: data})
+	if err != nil {
+		return err
+	}
+	if _, err := ws.w.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	ws.rows++
+	ws.flush()
+	return nil
+}
+
+// sendError writes an ERROR event carrying a Status.
+func (ws *watchStream) sendError(err error) {
+	ws.start()
+	data, _ := json.Marshal(statusFor(err))
+	line, _ := json.Marshal(watchEvent{Type: watch.Error, Object: data})
+	_, _ = ws.w.Write(append(line, '\n'))
+	ws.flush()
+}
+
+// bookmark writes a BOOKMARK event at rev; initialEnd marks the end of the initial events.
+func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
+	obj := ws.res.New()
+	obj.GetObjectKind().SetGroupVersionKind(ws.res.GroupVersionKind())
+	m := objectMeta(obj)
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	if initialEnd {
+		m.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+	}
+	return ws.send(watch.Bookmark, obj)
+}
+
+// serveWatch streams changes of a collection (or one object, for the legacy watch path with a
+// name) as JSON lines.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request) {
+	q := r.URL.Query()
+	m, err := parseMatcher(req.res, q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	m.name = req.name
+	rv := q.Get("resourceVersion")
+	from, err := storage.ParseResourceVersion(rv)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	bookmarks := q.Get("allowWatchBookmarks") == "true"
+	// Kubernetes: without a resourceVersion (or with "0") a watch starts with the current state
+	// as synthetic ADDED events; sendInitialEvents overrides that.
+	sendInitial := from == 0
+	if si := q.Get("sendInitialEvents"); si != "" {
+		sendInitial = si == "true"
+		if sendInitial && q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
+			writeError(w, apierrors.NewBadRequest("sendInitialEvents requires resourceVersionMatch=NotOlderThan"))
+			return
+		}
+	}
+	timeout := defaultWatchTimeout
+	if ts := q.Get("timeoutSeconds"); ts != "" {
+		n, err := strconv.ParseInt(ts, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("invalid timeoutSeconds %q", ts)))
+			return
+		}
+		if n > 0 {
+			timeout = time.Duration(n) * time.Second
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	flusher, _ := w.(http.Flusher)
+	ws := &watchStream{s: s, w: w, r: r, res: req.res, out: negotiateOutput(r.Header.Get("Accept")), flusher: flusher}
+
+	var initial []runtime.Object
+	start := from
+	if sendInitial {
+		lr, err := s.objects.List(ctx, req.res, req.namespace, storage.ListOptions{Filter: m.filter()})
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		initial, start = lr.Items, lr.Revision
+	} else if from == 0 {
+		cur, err := s.cfg.Store.CurrentRevision(ctx)
+		if err != nil {
+			writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		start = cur
+	} else {
+		cur, err := s.cfg.Store.CurrentRevision(ctx)
+		if err != nil {
+			writeError(w, apierrors.NewInternalError(err))
+			return
+		}
+		if from > cur {
+			writeError(w, tooLargeResourceVersion(from, cur))
+			return
+		}
+	}
+	events, errc, err := s.objects.Watch(ctx, req.res, req.namespace, start)
+	if err != nil {
+		if interfaces.IsExpired(err) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			ws.sendError(err)
+			return
+		}
+		writeError(w, err)
+		return
+	}
+	for _, obj := range initial {
+		if err := ws.send(watch.Added, obj); err != nil {
+			return
+		}
+	}
+	if sendInitial && bookmarks && q.Get("sendInitialEvents") == "true" {
+		if err := ws.bookmark(start, true); err != nil {
+			return
+		}
+	}
+	ws.start()
+
+	last := start
+	var tick <-chan time.Time
+	if bookmarks {
+		t := time.NewTicker(s.cfg.BookmarkInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			if err := ws.bookmark(last, false); err != nil {
+				return
+			}
+		case ev, ok := <-events:
+			if !ok {
+				if err := <-errc; err != nil && ctx.Err() == nil {
+					ws.sendError(err)
+				}
+				return
+			}
+			last = ev.Revision
+			t, obj := classify(m, ev)
+			if t == "" {
+				continue
+			}
+			if err := ws.send(t, obj); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// classify turns a store change into the watch event a client with matcher m sees: an object
+// that starts matching is ADDED, one that stops matching is DELETED, and changes to objects that
+// never match are dropped (empty type).
+func classify(m *matcher, ev storage.Event) (watch.EventType, runtime.Object) {
+	switch ev.Type {
+	case interfaces.EventCreated:
+		if m.matches(ev.Object) {
+			return watch.Added, ev.Object
+		}
+	case interfaces.EventUpdated:
+		now := m.matches(ev.Object)
+		before := ev.Previous == nil || m.matches(ev.Previous)
+		if ev.Previous == nil {
+			before = now
+		}
+		switch {
+		case now && before:
+			return watch.Modified, ev.Object
+		case now:
+			return watch.Added, ev.Object
+		case before:
+			return watch.Deleted, ev.Object
+		}
+	case interfaces.EventDeleted:
+		if m.matches(ev.Object) {
+			return watch.Deleted, ev.Object
+		}
+	}
+	return "", nil
+}

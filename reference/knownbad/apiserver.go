@@ -1,0 +1,107 @@
+package knownbad
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// APIAcceptingStaleWrites wraps an API server so that updates lose their
+// resourceVersion before they reach it: optimistic concurrency is gone and
+// the last writer silently wins.
+func APIAcceptingStaleWrites(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.Body != nil {
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				var obj map[string]any
+				if json.Unmarshal(body, &obj) == nil {
+					if meta, ok := obj["metadata"].(map[string]any); ok {
+						delete(meta, "resourceVersion")
+						body, _ = json.Marshal(obj)
+					}
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// APIIgnoringFieldValidation wraps an API server so that the
+// fieldValidation parameter never reaches it: unknown fields are dropped
+// silently instead of rejected.
+func APIIgnoringFieldValidation(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Has("fieldValidation") {
+			q.Del("fieldValidation")
+			r.URL.RawQuery = q.Encode()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// APIWritingStatusThroughMain wraps an API server so that writes to the
+// status subresource go to the main resource: a status write then also
+// changes the spec, and a controller's status update can undo a user's
+// spec change.
+func APIWritingStatusThroughMain(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodPut || r.Method == http.MethodPatch) && strings.HasSuffix(r.URL.Path, "/status") {
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, "/status")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// APIDroppingWatchEvents wraps an API server so that every third event of
+// every watch stream is lost, as a server whose fan-out drops events under
+// load would.
+func APIDroppingWatchEvents(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("watch") != "true" && r.URL.Query().Get("watch") != "1" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			flusher, _ := w.(http.Flusher)
+			sc := bufio.NewScanner(pr)
+			sc.Buffer(make([]byte, 1<<20), 16<<20)
+			n := 0
+			for sc.Scan() {
+				n++
+				if n%3 == 0 {
+					continue
+				}
+				_, _ = w.Write(append(sc.Bytes(), '\n'))
+				if flusher != nil {
+					flusher.Flush()
+				}
+			}
+			_, _ = io.Copy(io.Discard, pr)
+		}()
+		next.ServeHTTP(&pipeWriter{header: w.Header(), w: pw, status: w.WriteHeader}, r)
+		_ = pw.Close()
+		<-done
+	})
+}
+
+// pipeWriter is a ResponseWriter whose body goes into a pipe.
+type pipeWriter struct {
+	header http.Header
+	w      *io.PipeWriter
+	status func(int)
+}
+
+func (p *pipeWriter) Header() http.Header         { return p.header }
+func (p *pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *pipeWriter) WriteHeader(code int)        { p.status(code) }
+func (p *pipeWriter) Flush()                      {}
