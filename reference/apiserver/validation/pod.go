@@ -629,25 +629,11 @@ func validateHandler(h handlerView, c *corev1.Container, fldPath *field.Path) fi
 	return errs
 }
 
-// validateContainerPortRef: a number in 1..65535, or an IANA_SVC_NAME that names one of the
-// container's ports.
-func validateContainerPortRef(port intstr.IntOrString, c *corev1.Container, fldPath *field.Path) field.ErrorList {
-	switch port.Type {
-	case intstr.Int:
-		return invalidMsgs(fldPath, port.IntValue(), utilvalidation.IsValidPortNum(port.IntValue()))
-	case intstr.String:
-		if msgs := utilvalidation.IsValidPortName(port.StrVal); len(msgs) > 0 {
-			return invalidMsgs(fldPath, port.StrVal, msgs)
-		}
-		for _, cp := range c.Ports {
-			if cp.Name == port.StrVal {
-				return nil
-			}
-		}
-		return field.ErrorList{field.Invalid(fldPath, port.StrVal, "must be the name of a port of this container")}
-	default:
-		return field.ErrorList{field.InternalError(fldPath, fmt.Errorf("unknown type: %v", port.Type))}
-	}
+// validateContainerPortRef: a number in 1..65535 or an IANA_SVC_NAME. As in
+// Kubernetes, a name is not required to match one of the container's ports at
+// admission: the kubelet fails the probe at run time instead.
+func validateContainerPortRef(port intstr.IntOrString, _ *corev1.Container, fldPath *field.Path) field.ErrorList {
+	return validatePortNumOrName(port, fldPath)
 }
 
 // validatePortNumOrName: a number in 1..65535 or an IANA_SVC_NAME.

@@ -124,7 +124,8 @@ func TestValidatePodCreate(t *testing.T) {
 			ctr(p).ReadinessProbe.Exec = &corev1.ExecAction{}
 		}, []fe{{R, c0 + ".readinessProbe.exec.command"}}},
 		{"probe http port out of range", func(p *corev1.Pod) { ctr(p).LivenessProbe.HTTPGet.Port = intstr.FromInt32(0) }, []fe{{I, c0 + ".livenessProbe.httpGet.port"}}},
-		{"probe named port missing", func(p *corev1.Pod) { ctr(p).LivenessProbe.HTTPGet.Port = intstr.FromString("metrics") }, []fe{{I, c0 + ".livenessProbe.httpGet.port"}}},
+		{"probe named port not among the container's ports is admitted, as in Kubernetes", func(p *corev1.Pod) { ctr(p).LivenessProbe.HTTPGet.Port = intstr.FromString("metrics") }, nil},
+		{"probe port name malformed", func(p *corev1.Pod) { ctr(p).LivenessProbe.HTTPGet.Port = intstr.FromString("Not_A_Name") }, []fe{{I, c0 + ".livenessProbe.httpGet.port"}}},
 		{"probe tcp port too big", func(p *corev1.Pod) { ctr(p).ReadinessProbe.TCPSocket.Port = intstr.FromInt32(65536) }, []fe{{I, c0 + ".readinessProbe.tcpSocket.port"}}},
 		{"probe bad scheme", func(p *corev1.Pod) { ctr(p).LivenessProbe.HTTPGet.Scheme = "FTP" }, []fe{{N, c0 + ".livenessProbe.httpGet.scheme"}}},
 		{"probe zero period", func(p *corev1.Pod) { ctr(p).LivenessProbe.PeriodSeconds = 0 }, []fe{{I, c0 + ".livenessProbe.periodSeconds"}}},
