@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"os"
@@ -15,34 +14,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/conformance"
-	"github.com/clusterkit/clusterkit/interfaces"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
+	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
 // conformanceOptions are the flags of clusterkit conformance.
 type conformanceOptions struct {
 	components  []string
 	stores      []string
+	apiStore    string
+	kubeconfig  string
 	labelFilter string
 	focus       []string
 	skip        []string
 	junit       string
 	verbose     bool
 	noColor     bool
-}
-
-// storeHarnesses are the reference stores the CLI can test, by name.
-func storeHarnesses() map[string]conformance.StoreHarness {
-	hs := map[string]conformance.StoreHarness{
-		"memory": {
-			Name: "memory",
-			Open: func(context.Context, string) (interfaces.Store, error) { return memory.New(), nil },
-		},
-	}
-	for name, h := range extraStoreHarnesses() {
-		hs[name] = h
-	}
-	return hs
 }
 
 func newConformanceCommand() *cobra.Command {
@@ -56,6 +42,8 @@ implementation.
 
 Without flags it runs every component's specs against the reference
 implementations, in this process, with embedded defaults: nothing to install.
+With --kubeconfig it runs the API specs against that live cluster instead
+(a real Kubernetes API server, or "clusterkit up"), in namespaces of their own.
 It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
 
 Select specs the Ginkgo way: --label-filter on component labels (store, api,
@@ -70,15 +58,20 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance --components store --stores etcd
 
   # the watch behaviours, verbosely
-  clusterkit conformance --focus store.watch -v`,
+  clusterkit conformance --focus store.watch -v
+
+  # the API specs against a running cluster
+  clusterkit conformance --kubeconfig ~/.kube/config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConformance(cmd, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store"}, "components to test (store)")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api"}, "components to test: store, api")
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
+	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
 	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
 	f.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	f.StringSliceVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
@@ -111,20 +104,41 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store"}
+	known := []string{"store", "api"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
 		}
 	}
-	harnesses := storeHarnesses()
+	if o.kubeconfig != "" && !cmd.Flags().Changed("components") {
+		o.components = []string{"api"}
+	}
+	stores := harness.Stores()
+	store := func(name string) (conformance.StoreHarness, error) {
+		h, ok := stores[name]
+		if !ok {
+			return h, fmt.Errorf("unknown store %q: choose from %s", name, strings.Join(slices.Sorted(maps.Keys(stores)), ", "))
+		}
+		return h, nil
+	}
 	if slices.Contains(o.components, "store") {
 		for _, name := range o.stores {
-			h, ok := harnesses[name]
-			if !ok {
-				return fmt.Errorf("unknown store %q: choose from %s", name, strings.Join(slices.Sorted(maps.Keys(harnesses)), ", "))
+			h, err := store(name)
+			if err != nil {
+				return err
 			}
 			conformance.DescribeStore(h)
+		}
+	}
+	if slices.Contains(o.components, "api") {
+		if o.kubeconfig != "" {
+			conformance.DescribeAPI(harness.LiveAPI(o.kubeconfig))
+		} else {
+			h, err := store(o.apiStore)
+			if err != nil {
+				return err
+			}
+			conformance.DescribeAPI(harness.InProcessAPI(h))
 		}
 	}
 	out := cmd.ErrOrStderr()

@@ -14,32 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/clusterkit/clusterkit/conformance"
-	"github.com/clusterkit/clusterkit/interfaces"
 	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
 )
-
-// etcdStoreHarness is the etcd store on an embedded etcd (fsync off: the
-// data is throw-away), for "clusterkit conformance --stores etcd".
-func etcdStoreHarness() conformance.StoreHarness {
-	return conformance.StoreHarness{
-		Name: "etcd",
-		Open: func(ctx context.Context, dir string) (interfaces.Store, error) {
-			return etcdstore.Open(ctx, etcdstore.Config{DataDir: dir, UnsafeNoFsync: true})
-		},
-		Durable: true,
-		SaveSnapshot: func(ctx context.Context, s interfaces.Store, path string) error {
-			es, ok := s.(*etcdstore.Store)
-			if !ok {
-				return fmt.Errorf("etcd harness: cannot snapshot a %T", s)
-			}
-			return etcdstore.SaveSnapshot(ctx, es.Client(), path)
-		},
-		RestoreSnapshot: func(ctx context.Context, path, dir string) error {
-			return etcdstore.RestoreSnapshot(ctx, path, dir, nil)
-		},
-	}
-}
 
 // defaultEtcdDataDir is where clusterkit keeps its embedded etcd unless told
 // otherwise: $HOME/.clusterkit/data/etcd.

@@ -1,17 +1,12 @@
 package memory_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/clusterkit/clusterkit/conformance"
-	"github.com/clusterkit/clusterkit/interfaces"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
+	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
 func TestConformance(t *testing.T) {
-	conformance.RunStore(t, conformance.StoreHarness{
-		Name: "memory",
-		Open: func(context.Context, string) (interfaces.Store, error) { return memory.New(), nil },
-	})
+	conformance.RunStore(t, harness.MemoryStore())
 }

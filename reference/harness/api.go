@@ -1,0 +1,89 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+)
+
+// InProcessAPI is the reference API server on a store from the given store
+// harness, served on a fresh loopback port for every spec.
+func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name:       "reference apiserver on " + store.Name,
+		CanCompact: true,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			dir, err := os.MkdirTemp("", "clusterkit-api-")
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			c.Cleanup(func() { _ = os.RemoveAll(dir) })
+			s, err := store.Open(ctx, dir)
+			if err != nil {
+				return conformance.APIServerUnderTest{}, fmt.Errorf("opening the %s store: %w", store.Name, err)
+			}
+			c.Cleanup(func() { _ = s.Close() })
+			srv, err := apiserver.New(apiserver.Config{Store: s})
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			serveCtx, stop := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- srv.Serve(serveCtx, ln) }()
+			c.Cleanup(func() {
+				stop()
+				if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+					fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
+				}
+			})
+			cfg, err := clientcmd.NewDefaultClientConfig(*apiserver.Kubeconfig("http://"+ln.Addr().String()), nil).ClientConfig()
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			cfg.QPS = -1
+			return conformance.APIServerUnderTest{
+				Config: cfg,
+				Compact: func(ctx context.Context) error {
+					rev, err := s.CurrentRevision(ctx)
+					if err != nil {
+						return err
+					}
+					return s.Compact(ctx, rev)
+				},
+			}, nil
+		},
+	}
+}
+
+// LiveAPI is a running cluster reached through a kubeconfig file (empty:
+// the usual $KUBECONFIG or ~/.kube/config). Specs work in namespaces of
+// their own; the storage cannot be compacted on demand, so the 410 specs
+// are skipped with that reason.
+func LiveAPI(kubeconfig string) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name: "live cluster",
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			if kubeconfig != "" {
+				rules.ExplicitPath = kubeconfig
+			}
+			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			if err != nil {
+				return conformance.APIServerUnderTest{}, fmt.Errorf("loading the kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
+			}
+			return conformance.APIServerUnderTest{Config: cfg}, nil
+		},
+	}
+}
