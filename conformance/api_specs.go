@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -355,7 +356,9 @@ func specConcurrentUpdates(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				// Enough retries that only a lost update, not contention, can fail the spec.
+				backoff := wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 100 * time.Millisecond}
+				err := retry.RetryOnConflict(backoff, func() error {
 					cm, err := e.client.CoreV1().ConfigMaps(e.ns).Get(ctx, "counter", metav1.GetOptions{})
 					if err != nil {
 						return err
