@@ -85,7 +85,14 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
-			client, err := kubernetes.NewForConfig(srv.Config)
+			cfg := rest.CopyConfig(srv.Config)
+			if cfg.QPS == 0 {
+				// client-go's default of 5 requests a second serializes
+				// concurrent writers into a convoy where every
+				// read-modify-write loses: not what the specs measure.
+				cfg.QPS, cfg.Burst = 200, 400
+			}
+			client, err := kubernetes.NewForConfig(cfg)
 			if err != nil {
 				return nil, err
 			}
