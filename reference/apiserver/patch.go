@@ -43,8 +43,15 @@ func patchFailed(format string, args ...any) error {
 }
 
 // applyPatch applies a patch of type pt to the JSON of the current object; schema is the typed
-// struct strategic merge patches are resolved against.
-func applyPatch(pt types.PatchType, current, patch []byte, schema any) ([]byte, error) {
+// struct strategic merge patches are resolved against. A panic in a patch library (json-patch
+// v4.13 dereferences nil on a "test" op without a value at the root path) is the client's bad
+// patch, not a server fault: it becomes a 422.
+func applyPatch(pt types.PatchType, current, patch []byte, schema any) (out []byte, err error) {
+	defer func() {
+		if rec := recover(); rec != nil {
+			out, err = nil, patchFailed("the %s patch could not be applied: %v", pt, rec)
+		}
+	}()
 	switch pt {
 	case types.JSONPatchType:
 		p, err := jsonpatch.DecodePatch(patch)
