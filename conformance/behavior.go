@@ -72,6 +72,7 @@ func Catalogue() ([]Behavior, error) {
 	var all []Behavior
 	all = append(all, behaviorsOf(storeSpecs())...)
 	all = append(all, behaviorsOf(apiSpecs())...)
+	all = append(all, behaviorsOf(schedulerSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}
 	for _, b := range all {

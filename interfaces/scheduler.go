@@ -1,0 +1,250 @@
+package interfaces
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Scheduling contracts.
+//
+// Scheduling happens at two levels. A scheduler is a running Component: it is
+// built from a *rest.Config and a scheduler name, watches Pods whose
+// spec.schedulerName is its name and whose spec.nodeName is empty, and records
+// each decision through the pods/binding subresource. Inside it, the placement
+// decision is a pure function of (pod, node snapshot): FilterPlugins remove the
+// nodes the pod cannot run on, ScorePlugins rank the rest, and the best node
+// wins. Plugins see only what they are handed (the pod, one NodeInfo, and the
+// Handle given to their factory); they never read the API themselves.
+
+// NodeInfo is one node as a scheduler sees it: the Node object and what the
+// pods already bound (or assumed) to it request. Plugins must treat it as
+// read-only.
+type NodeInfo struct {
+	// Node is the Node object (labels, taints, spec.unschedulable,
+	// status.allocatable).
+	Node *corev1.Node
+	// Requested is the sum of the effective requests (cpu, memory and any
+	// other resource) of the pods on the node, including pods the scheduler
+	// has assumed but whose binding has not been observed yet.
+	Requested corev1.ResourceList
+	// Pods is the number of pods on the node, counted like Requested.
+	Pods int
+}
+
+// Name is the node's name.
+func (n *NodeInfo) Name() string { return n.Node.Name }
+
+// Allocatable returns the node's allocatable amount of a resource (zero when
+// the node does not report it).
+func (n *NodeInfo) Allocatable(name corev1.ResourceName) resource.Quantity {
+	if q, ok := n.Node.Status.Allocatable[name]; ok {
+		return q
+	}
+	return resource.Quantity{}
+}
+
+// Free returns allocatable minus requested for a resource; negative when the
+// node is overcommitted.
+func (n *NodeInfo) Free(name corev1.ResourceName) resource.Quantity {
+	q := n.Allocatable(name)
+	if r, ok := n.Requested[name]; ok {
+		q.Sub(r)
+	}
+	return q
+}
+
+// StatusCode classifies a plugin's answer.
+type StatusCode int
+
+// The status codes. A nil *Status means Success.
+const (
+	// Success: the node passes the filter (or the score is valid).
+	Success StatusCode = iota
+	// Unschedulable: the pod does not fit the node now, but may after the
+	// cluster changes (resources freed, a node uncordoned). The scheduler
+	// retries the pod when the cluster changes.
+	Unschedulable
+	// UnschedulableAndUnresolvable: the pod can never fit this node as it is
+	// (its labels do not match the pod's nodeSelector, the pod names another
+	// node). Only a change of the node itself can help.
+	UnschedulableAndUnresolvable
+	// Error: the plugin failed; the scheduler reports it and retries later.
+	Error
+)
+
+// String is the code's name.
+func (c StatusCode) String() string {
+	switch c {
+	case Success:
+		return "Success"
+	case Unschedulable:
+		return "Unschedulable"
+	case UnschedulableAndUnresolvable:
+		return "UnschedulableAndUnresolvable"
+	case Error:
+		return "Error"
+	}
+	return fmt.Sprintf("StatusCode(%d)", int(c))
+}
+
+// Status is a plugin's answer. Reasons are short phrases shown to users in
+// the PodScheduled condition, counted across nodes, in Kubernetes' wording:
+// "Insufficient cpu", "node(s) had untolerated taint {key: value}",
+// "node(s) didn't match Pod's node affinity/selector",
+// "node(s) were unschedulable".
+type Status struct {
+	Code    StatusCode
+	Reasons []string
+	// Plugin is the name of the plugin that answered; the framework fills it.
+	Plugin string
+}
+
+// NewStatus returns a Status with a code and reasons.
+func NewStatus(code StatusCode, reasons ...string) *Status {
+	return &Status{Code: code, Reasons: reasons}
+}
+
+// IsSuccess reports whether s is nil or has code Success.
+func (s *Status) IsSuccess() bool { return s == nil || s.Code == Success }
+
+// CodeOf returns the status code, Success for nil.
+func (s *Status) CodeOf() StatusCode {
+	if s == nil {
+		return Success
+	}
+	return s.Code
+}
+
+// Error describes the status.
+func (s *Status) Error() string {
+	if s == nil {
+		return "Success"
+	}
+	return fmt.Sprintf("%s: %s (%s)", s.Plugin, strings.Join(s.Reasons, ", "), s.Code)
+}
+
+// MaxNodeScore is the highest score a ScorePlugin returns; scores range over
+// [0, MaxNodeScore].
+const MaxNodeScore int64 = 100
+
+// Plugin is a named scheduling plugin.
+type Plugin interface {
+	// Name is unique within a scheduler's registry.
+	Name() string
+}
+
+// FilterPlugin is the Filter extension point: it decides whether pod can
+// run on node. It must be a pure function of its arguments (and of what its
+// factory was handed), safe to call concurrently for different nodes.
+type FilterPlugin interface {
+	Plugin
+	// Filter returns nil (or a Success status) when the pod fits, and an
+	// Unschedulable or UnschedulableAndUnresolvable status with reasons
+	// otherwise.
+	Filter(ctx context.Context, pod *corev1.Pod, node *NodeInfo) *Status
+}
+
+// ScorePlugin is the Score extension point: it ranks a node that passed
+// every filter. Higher is better; the scheduler sums the scores of its plugins
+// multiplied by their weights and binds to the highest total.
+type ScorePlugin interface {
+	Plugin
+	// Score returns a value in [0, MaxNodeScore].
+	Score(ctx context.Context, pod *corev1.Pod, node *NodeInfo) (int64, *Status)
+}
+
+// Handle is what a scheduler hands to a plugin factory: the plugin's own
+// configuration. Plugins get every dependency through it, never from globals.
+type Handle interface {
+	// Args is the plugin's configuration from the scheduler's profile, or
+	// nil when it has none. Each plugin documents the type it accepts.
+	Args() any
+}
+
+// PluginFactory builds a plugin from its dependencies.
+type PluginFactory func(h Handle) (Plugin, error)
+
+// Registry maps plugin names to their factories.
+type Registry map[string]PluginFactory
+
+// Register adds a factory. Registering a name twice fails with an
+// AlreadyExists error and leaves the first factory in place.
+func (r Registry) Register(name string, f PluginFactory) error {
+	if name == "" || f == nil {
+		return apierrors.NewBadRequest("a scheduler plugin needs a name and a factory")
+	}
+	if _, ok := r[name]; ok {
+		return apierrors.NewAlreadyExists(schema.GroupResource{Resource: "schedulerplugins"}, name)
+	}
+	r[name] = f
+	return nil
+}
+
+// Merge registers every factory of other; it fails on the first name that
+// is already registered.
+func (r Registry) Merge(other Registry) error {
+	names := make([]string, 0, len(other))
+	for n := range other {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if err := r.Register(n, other[n]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FitError is why a pod fits no node, worded like Kubernetes'
+// PodScheduled condition: "0/3 nodes are available: 1 Insufficient cpu, 2
+// node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }."
+type FitError struct {
+	// NumAllNodes is the number of nodes considered.
+	NumAllNodes int
+	// Reasons counts the nodes that gave each reason.
+	Reasons map[string]int
+}
+
+// Error renders the message.
+func (e *FitError) Error() string {
+	parts := make([]string, 0, len(e.Reasons))
+	for reason, n := range e.Reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", n, reason))
+	}
+	sort.Strings(parts)
+	msg := fmt.Sprintf("0/%d nodes are available", e.NumAllNodes)
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, ", ")
+	}
+	return msg + "."
+}
+
+// Placer is the placement decision as a pure function: given a pod and the
+// nodes (with what is already on them) it returns the chosen node's name, or
+// a *FitError when no node fits. It does not talk to the API and does not
+// change the NodeInfos.
+type Placer interface {
+	Place(ctx context.Context, pod *corev1.Pod, nodes []*NodeInfo) (string, error)
+}
+
+// SchedulerScoring names the scoring strategy a scheduler declares for the
+// resources of feasible nodes.
+type SchedulerScoring string
+
+// The scoring strategies.
+const (
+	// LeastAllocated prefers the node with the most free capacity left
+	// (spreads pods; Kubernetes' default).
+	LeastAllocated SchedulerScoring = "LeastAllocated"
+	// MostAllocated prefers the fullest node that still fits (best fit,
+	// bin packing).
+	MostAllocated SchedulerScoring = "MostAllocated"
+)

@@ -1,0 +1,66 @@
+package kubescheduler_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/store/memory"
+
+	kubescheduler "github.com/clusterkit/clusterkit/peers/kube-scheduler"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBE_SCHEDULER_LOGS") == "" {
+		klog.SetLogger(logr.Discard())
+	}
+	os.Exit(m.Run())
+}
+
+// cluster is a fresh clusterkit API server on a memory store.
+func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
+	store := memory.New()
+	srv, err := apiserver.New(apiserver.Config{Store: store})
+	if err != nil {
+		return nil, err
+	}
+	ts := httptest.NewServer(kubescheduler.Missing(srv.Handler()))
+	c.Cleanup(func() { _ = store.Close() })
+	c.Cleanup(ts.Close)
+	return &rest.Config{Host: ts.URL, QPS: -1}, nil
+}
+
+func start(scoring interfaces.SchedulerScoring) func(context.Context, *rest.Config, string) (func(), error) {
+	return func(ctx context.Context, cfg *rest.Config, name string) (func(), error) {
+		return kubescheduler.Start(ctx, cfg, kubescheduler.Options{SchedulerName: name, Scoring: scoring})
+	}
+}
+
+// TestKubeSchedulerConformance runs the scheduler specs against the real
+// kube-scheduler v1.37.2 on clusterkit's API server.
+func TestKubeSchedulerConformance(t *testing.T) {
+	conformance.RunScheduler(t, conformance.SchedulerHarness{
+		Name:    "kube-scheduler v1.37.2 (LeastAllocated)",
+		Cluster: cluster,
+		Start:   start(interfaces.LeastAllocated),
+		Scoring: interfaces.LeastAllocated,
+	})
+}
+
+func TestKubeSchedulerConformanceMostAllocated(t *testing.T) {
+	conformance.RunScheduler(t, conformance.SchedulerHarness{
+		Name:    "kube-scheduler v1.37.2 (MostAllocated)",
+		Cluster: cluster,
+		Start:   start(interfaces.MostAllocated),
+		Scoring: interfaces.MostAllocated,
+		Focus:   []string{"scheduler.score.best-fit", "scheduler.fit.burst"},
+	})
+}

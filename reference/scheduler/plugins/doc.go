@@ -1,0 +1,17 @@
+// Package plugins holds the reference scheduler's Filter and Score plugins
+// (interfaces.FilterPlugin, interfaces.ScorePlugin) and the default registry:
+//
+//   - NodeResourcesFit: filters nodes whose allocatable cpu, memory, pods (and
+//     any other requested resource) minus what bound pods request cannot hold
+//     the pod; scores the feasible ones LeastAllocated or MostAllocated.
+//   - NodeResourcesBalancedAllocation: prefers nodes whose cpu and memory
+//     would be used in equal fractions.
+//   - NodeUnschedulable: filters cordoned nodes (spec.unschedulable).
+//   - NodeAffinity: filters nodes that do not match the pod's nodeSelector
+//     and required node affinity.
+//   - TaintToleration: filters nodes with untolerated NoSchedule/NoExecute
+//     taints and scores down untolerated PreferNoSchedule taints.
+//   - NodeName: filters every node but the one spec.nodeName names.
+//
+// Each plugin is a pure function of the pod and one interfaces.NodeInfo.
+package plugins

@@ -1,0 +1,161 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+)
+
+// Names of the plugins.
+const (
+	NodeResourcesFitName                = "NodeResourcesFit"
+	NodeResourcesBalancedAllocationName = "NodeResourcesBalancedAllocation"
+	NodeUnschedulableName               = "NodeUnschedulable"
+	NodeAffinityName                    = "NodeAffinity"
+	TaintTolerationName                 = "TaintToleration"
+	NodeNameName                        = "NodeName"
+)
+
+// FitArgs configures NodeResourcesFit.
+type FitArgs struct {
+	// Scoring is LeastAllocated (default) or MostAllocated.
+	Scoring interfaces.SchedulerScoring
+}
+
+// Fit is the NodeResourcesFit plugin: a Filter on requests versus
+// allocatable minus already-requested, and a Score on how allocated the node
+// would be.
+type Fit struct {
+	scoring interfaces.SchedulerScoring
+}
+
+var (
+	_ interfaces.FilterPlugin = (*Fit)(nil)
+	_ interfaces.ScorePlugin  = (*Fit)(nil)
+)
+
+// NewFit builds NodeResourcesFit; h.Args may be nil, FitArgs or *FitArgs.
+func NewFit(h interfaces.Handle) (interfaces.Plugin, error) {
+	args := FitArgs{Scoring: interfaces.LeastAllocated}
+	if h != nil {
+		switch a := h.Args().(type) {
+		case nil:
+		case FitArgs:
+			args = a
+		case *FitArgs:
+			args = *a
+		default:
+			return nil, fmt.Errorf("%s: unexpected args of type %T", NodeResourcesFitName, a)
+		}
+	}
+	switch args.Scoring {
+	case "":
+		args.Scoring = interfaces.LeastAllocated
+	case interfaces.LeastAllocated, interfaces.MostAllocated:
+	default:
+		return nil, fmt.Errorf("%s: unknown scoring strategy %q", NodeResourcesFitName, args.Scoring)
+	}
+	return &Fit{scoring: args.Scoring}, nil
+}
+
+// Name implements interfaces.Plugin.
+func (*Fit) Name() string { return NodeResourcesFitName }
+
+// Filter rejects the node when any requested resource, or one more pod,
+// exceeds what is left of its allocatable.
+func (*Fit) Filter(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) *interfaces.Status {
+	var reasons []string
+	allocPods := node.Allocatable(corev1.ResourcePods)
+	if int64(node.Pods)+1 > allocPods.Value() {
+		reasons = append(reasons, "Too many pods")
+	}
+	req := PodRequests(pod)
+	names := make([]string, 0, len(req))
+	for name := range req {
+		names = append(names, string(name))
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		name := corev1.ResourceName(n)
+		want := amount(name, req[name])
+		if want == 0 {
+			continue
+		}
+		if want > amount(name, node.Free(name)) {
+			reasons = append(reasons, "Insufficient "+n)
+		}
+	}
+	if len(reasons) > 0 {
+		return interfaces.NewStatus(interfaces.Unschedulable, reasons...)
+	}
+	return nil
+}
+
+// Score rates cpu and memory equally: with LeastAllocated the share left
+// free after placing the pod, with MostAllocated the share used.
+func (f *Fit) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
+	cpuFrac, memFrac, ok := usedFractions(pod, node)
+	if !ok {
+		return 0, nil
+	}
+	used := (cpuFrac + memFrac) / 2
+	if used > 1 {
+		used = 1
+	}
+	if f.scoring == interfaces.MostAllocated {
+		return int64(used * float64(interfaces.MaxNodeScore)), nil
+	}
+	return int64((1 - used) * float64(interfaces.MaxNodeScore)), nil
+}
+
+// usedFractions is the share of cpu and memory that would be requested on
+// the node with the pod on it.
+func usedFractions(pod *corev1.Pod, node *interfaces.NodeInfo) (cpu, mem float64, ok bool) {
+	allocCPU := node.Allocatable(corev1.ResourceCPU)
+	allocMem := node.Allocatable(corev1.ResourceMemory)
+	if allocCPU.IsZero() || allocMem.IsZero() {
+		return 0, 0, false
+	}
+	podCPU, podMem := nonZero(pod)
+	usedCPU := podCPU
+	usedMem := podMem
+	if q, ok := node.Requested[corev1.ResourceCPU]; ok {
+		usedCPU += q.MilliValue()
+	}
+	if q, ok := node.Requested[corev1.ResourceMemory]; ok {
+		usedMem += q.Value()
+	}
+	return float64(usedCPU) / float64(allocCPU.MilliValue()), float64(usedMem) / float64(allocMem.Value()), true
+}
+
+// BalancedAllocation is the NodeResourcesBalancedAllocation score: nodes
+// whose cpu and memory would be used in similar fractions score higher.
+type BalancedAllocation struct{}
+
+var _ interfaces.ScorePlugin = BalancedAllocation{}
+
+// NewBalancedAllocation builds NodeResourcesBalancedAllocation.
+func NewBalancedAllocation(interfaces.Handle) (interfaces.Plugin, error) {
+	return BalancedAllocation{}, nil
+}
+
+// Name implements interfaces.Plugin.
+func (BalancedAllocation) Name() string { return NodeResourcesBalancedAllocationName }
+
+// Score is (1 - standard deviation of the two fractions) * MaxNodeScore.
+func (BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
+	cpu, mem, ok := usedFractions(pod, node)
+	if !ok {
+		return 0, nil
+	}
+	cpu, mem = min(cpu, 1), min(mem, 1)
+	d := (cpu - mem) / 2
+	if d < 0 {
+		d = -d
+	}
+	return int64((1 - d) * float64(interfaces.MaxNodeScore)), nil
+}

@@ -1,0 +1,33 @@
+package plugins
+
+import (
+	"github.com/clusterkit/clusterkit/interfaces"
+)
+
+// Registry returns a fresh registry holding every plugin of this package.
+func Registry() interfaces.Registry {
+	return interfaces.Registry{
+		NodeResourcesFitName:                NewFit,
+		NodeResourcesBalancedAllocationName: NewBalancedAllocation,
+		NodeUnschedulableName:               NewUnschedulable,
+		NodeAffinityName:                    NewAffinity,
+		TaintTolerationName:                 NewTaintToleration,
+		NodeNameName:                        NewNodeName,
+	}
+}
+
+// DefaultFilters are the filters of the default profile, in Kubernetes'
+// order; a node's reported reason comes from the first filter it fails.
+func DefaultFilters() []string {
+	return []string{NodeUnschedulableName, NodeNameName, TaintTolerationName, NodeAffinityName, NodeResourcesFitName}
+}
+
+// DefaultScores are the scores of the default profile and their weights
+// (Kubernetes' defaults: taints weigh 3).
+func DefaultScores() map[string]int64 {
+	return map[string]int64{
+		NodeResourcesFitName:                1,
+		NodeResourcesBalancedAllocationName: 1,
+		TaintTolerationName:                 3,
+	}
+}

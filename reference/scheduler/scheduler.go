@@ -1,0 +1,362 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
+)
+
+// Options configure a Scheduler. The zero value is the default scheduler.
+type Options struct {
+	// SchedulerName is the spec.schedulerName of the pods this scheduler
+	// places (default "default-scheduler").
+	SchedulerName string
+	// Profile selects the plugins (default DefaultProfile(LeastAllocated)).
+	Profile *Profile
+	// Plugins are extra plugins, registered next to package plugins'; a
+	// name registered twice is an error.
+	Plugins interfaces.Registry
+	// BindWorkers bounds the bindings and status updates in flight
+	// (default 32).
+	BindWorkers int
+	// FlushInterval re-tries parked unschedulable pods even without a
+	// cluster change, as a safety net (default 5 minutes, like Kubernetes'
+	// podMaxInUnschedulablePodsDuration).
+	FlushInterval time.Duration
+	// Logf receives the scheduler's log lines (default: discarded).
+	Logf func(format string, args ...any)
+}
+
+// Scheduler is the reference scheduler, a running interfaces.Component.
+type Scheduler struct {
+	cfg  *rest.Config
+	opts Options
+	fw   *Framework
+}
+
+var _ interfaces.Component = (*Scheduler)(nil)
+
+// New builds a scheduler for the cluster cfg reaches. It does not dial.
+func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
+	if cfg == nil {
+		return nil, errors.New("scheduler: a rest.Config is required")
+	}
+	if opts.SchedulerName == "" {
+		opts.SchedulerName = corev1.DefaultSchedulerName
+	}
+	if opts.BindWorkers <= 0 {
+		opts.BindWorkers = 32
+	}
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = 5 * time.Minute
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	profile := DefaultProfile(interfaces.LeastAllocated)
+	if opts.Profile != nil {
+		profile = *opts.Profile
+	}
+	reg := plugins.Registry()
+	if err := reg.Merge(opts.Plugins); err != nil {
+		return nil, fmt.Errorf("scheduler: registering plugins: %w", err)
+	}
+	fw, err := NewFramework(reg, profile)
+	if err != nil {
+		return nil, err
+	}
+	c := rest.CopyConfig(cfg)
+	if c.QPS == 0 {
+		c.QPS, c.Burst = 500, 1000
+	}
+	return &Scheduler{cfg: c, opts: opts, fw: fw}, nil
+}
+
+// Name implements interfaces.Component.
+func (s *Scheduler) Name() string { return "scheduler/" + s.opts.SchedulerName }
+
+// Framework returns the scheduler's placement function.
+func (s *Scheduler) Framework() *Framework { return s.fw }
+
+// run is the state of one Run.
+type run struct {
+	s      *Scheduler
+	client kubernetes.Interface
+	cache  *nodeCache
+	queue  *queue
+	sem    chan struct{}
+	wg     sync.WaitGroup
+	stop   <-chan struct{}
+}
+
+// Run schedules until ctx is done: it lists and watches nodes and pods,
+// places each pending pod of its schedulerName and binds it; pods that fit
+// nowhere get PodScheduled=False (Unschedulable) and wait for a node to be
+// added or changed, or a pod to go.
+func (s *Scheduler) Run(ctx context.Context) error {
+	client, err := kubernetes.NewForConfig(s.cfg)
+	if err != nil {
+		return fmt.Errorf("scheduler: building the client: %w", err)
+	}
+	r := &run{s: s, client: client, cache: newNodeCache(), queue: newQueue(),
+		sem: make(chan struct{}, s.opts.BindWorkers), stop: ctx.Done()}
+	factory := informers.NewSharedInformerFactory(client, 0)
+	nodes := factory.Core().V1().Nodes().Informer()
+	pods := factory.Core().V1().Pods().Informer()
+	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    r.nodeAdded,
+		UpdateFunc: r.nodeUpdated,
+		DeleteFunc: r.nodeDeleted,
+	}); err != nil {
+		return err
+	}
+	if _, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { r.podChanged(nil, obj) },
+		UpdateFunc: r.podChanged,
+		DeleteFunc: r.podDeleted,
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced) {
+		return nil // stopped before the caches synced
+	}
+	s.opts.Logf("scheduler %s: caches synced", s.opts.SchedulerName)
+	go func() {
+		<-ctx.Done()
+		r.queue.close()
+	}()
+	go func() {
+		t := time.NewTicker(s.opts.FlushInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				r.queue.moveAll()
+			}
+		}
+	}()
+	for {
+		pod, moves, ok := r.queue.pop()
+		if !ok {
+			break
+		}
+		r.scheduleOne(ctx, pod, moves)
+	}
+	r.wg.Wait()
+	return nil
+}
+
+// scheduleOne places one pod and starts its binding.
+func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
+	r.cache.mu.Lock()
+	node, err := r.s.fw.Place(ctx, pod, r.cache.snapshot())
+	if err == nil {
+		r.cache.assume(pod, node)
+	}
+	r.cache.mu.Unlock()
+	if err != nil {
+		var fit *interfaces.FitError
+		if errors.As(err, &fit) {
+			r.queue.parkUnschedulable(pod, moves)
+			r.async(func() { r.markUnschedulable(ctx, pod, fit.Error()) })
+			return
+		}
+		r.s.opts.Logf("scheduler: %v", err)
+		r.queue.parkUnschedulable(pod, moves)
+		return
+	}
+	r.queue.bindingStarted(pod)
+	r.async(func() { r.bind(ctx, pod, node) })
+}
+
+// async runs f on a bind worker.
+func (r *run) async(f func()) {
+	select {
+	case r.sem <- struct{}{}:
+	case <-r.stop:
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() { <-r.sem }()
+		f()
+	}()
+}
+
+// bind records the decision through pods/binding. On failure the assumed
+// pod is forgotten and retried after a second (unless it is gone).
+func (r *run) bind(ctx context.Context, pod *corev1.Pod, node string) {
+	b := &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+	}
+	err := r.client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{})
+	if err == nil {
+		return
+	}
+	r.cache.forget(pod)
+	if ctx.Err() != nil || apierrors.IsNotFound(err) {
+		r.queue.remove(pod)
+		return
+	}
+	r.s.opts.Logf("scheduler: binding %s/%s to %s: %v", pod.Namespace, pod.Name, node, err)
+	if apierrors.IsConflict(err) {
+		// Already bound (by us, earlier, or by someone else): the informer
+		// brings the pod's node.
+		return
+	}
+	after(time.Second, r.stop, func() { r.queue.bindingFailed(pod) })
+}
+
+// markUnschedulable sets PodScheduled=False, reason Unschedulable, with the
+// FitError's message, unless it already says so.
+func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message string) {
+	pods := r.client.CoreV1().Pods(pod.Namespace)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cur, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.UID != pod.UID || cur.Spec.NodeName != "" {
+			return nil
+		}
+		cond := corev1.PodCondition{
+			Type:               corev1.PodScheduled,
+			Status:             corev1.ConditionFalse,
+			Reason:             corev1.PodReasonUnschedulable,
+			Message:            message,
+			LastTransitionTime: metav1.Now(),
+		}
+		found := false
+		for i := range cur.Status.Conditions {
+			c := &cur.Status.Conditions[i]
+			if c.Type != corev1.PodScheduled {
+				continue
+			}
+			found = true
+			if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+				return nil
+			}
+			if c.Status == cond.Status {
+				cond.LastTransitionTime = c.LastTransitionTime
+			}
+			*c = cond
+		}
+		if !found {
+			cur.Status.Conditions = append(cur.Status.Conditions, cond)
+		}
+		_, err = pods.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
+		r.s.opts.Logf("scheduler: updating the PodScheduled condition of %s/%s: %v", pod.Namespace, pod.Name, err)
+	}
+}
+
+func (r *run) nodeAdded(obj any) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	r.cache.mu.Lock()
+	r.cache.setNode(node)
+	r.cache.mu.Unlock()
+	r.queue.moveAll()
+}
+
+func (r *run) nodeUpdated(oldObj, newObj any) {
+	old, ok1 := oldObj.(*corev1.Node)
+	node, ok2 := newObj.(*corev1.Node)
+	if !ok1 || !ok2 {
+		return
+	}
+	r.cache.mu.Lock()
+	r.cache.setNode(node)
+	r.cache.mu.Unlock()
+	if nodeChangeMatters(old, node) {
+		r.queue.moveAll()
+	}
+}
+
+// nodeChangeMatters reports whether a node update can make a pod fit:
+// allocatable, labels, taints or cordon changed.
+func nodeChangeMatters(old, node *corev1.Node) bool {
+	return old.Spec.Unschedulable != node.Spec.Unschedulable ||
+		!equality.Semantic.DeepEqual(old.Labels, node.Labels) ||
+		!equality.Semantic.DeepEqual(old.Spec.Taints, node.Spec.Taints) ||
+		!equality.Semantic.DeepEqual(old.Status.Allocatable, node.Status.Allocatable)
+}
+
+func (r *run) nodeDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	r.cache.mu.Lock()
+	r.cache.removeNode(node.Name)
+	r.cache.mu.Unlock()
+}
+
+// finished reports whether a pod no longer holds resources.
+func finished(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func (r *run) podChanged(_, obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	switch {
+	case pod.Spec.NodeName != "":
+		r.queue.remove(pod)
+		if finished(pod) {
+			if r.cache.removePod(pod.UID) {
+				r.queue.moveAll()
+			}
+			return
+		}
+		r.cache.addBound(pod)
+	case pod.Spec.SchedulerName != r.s.opts.SchedulerName, pod.DeletionTimestamp != nil, finished(pod):
+		r.queue.remove(pod)
+	default:
+		r.queue.add(pod)
+	}
+}
+
+func (r *run) podDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	r.queue.remove(pod)
+	if r.cache.removePod(pod.UID) {
+		r.queue.moveAll()
+	}
+}
