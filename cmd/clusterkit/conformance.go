@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
@@ -46,6 +47,9 @@ With --kubeconfig it runs the API specs against that live cluster instead
 (a real Kubernetes API server, or "clusterkit up"), in namespaces of their own.
 It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
 
+The scheduler specs run the reference scheduler against a fresh API server
+per spec; to test your own scheduler see docs/scheduler.md.
+
 Select specs the Ginkgo way: --label-filter on component labels (store, api,
 scheduler, controllers, kubelet, proxy) and on Slow, Disruptive,
 NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
@@ -68,7 +72,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api"}, "components to test: store, api")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler"}, "components to test: store, api, scheduler")
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
@@ -104,7 +108,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api"}
+	known := []string{"store", "api", "scheduler"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -154,6 +158,13 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			}
 		}
 	})
+	if slices.Contains(o.components, "scheduler") && o.kubeconfig == "" {
+		h, err := store(o.apiStore)
+		if err != nil {
+			return err
+		}
+		conformance.DescribeScheduler(harness.ReferenceScheduler(h, interfaces.LeastAllocated))
+	}
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
 	suiteCfg.LabelFilter = o.labelFilter

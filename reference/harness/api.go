@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"os"
 
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
 
@@ -21,38 +23,10 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 		Name:       "reference apiserver on " + store.Name,
 		CanCompact: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			dir, err := os.MkdirTemp("", "clusterkit-api-")
+			cfg, s, err := startAPIServer(ctx, c, store)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
-			c.Cleanup(func() { _ = os.RemoveAll(dir) })
-			s, err := store.Open(ctx, dir)
-			if err != nil {
-				return conformance.APIServerUnderTest{}, fmt.Errorf("opening the %s store: %w", store.Name, err)
-			}
-			c.Cleanup(func() { _ = s.Close() })
-			srv, err := apiserver.New(apiserver.Config{Store: s})
-			if err != nil {
-				return conformance.APIServerUnderTest{}, err
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return conformance.APIServerUnderTest{}, err
-			}
-			serveCtx, stop := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- srv.Serve(serveCtx, ln) }()
-			c.Cleanup(func() {
-				stop()
-				if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-					fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
-				}
-			})
-			cfg, err := clientcmd.NewDefaultClientConfig(*apiserver.Kubeconfig("http://"+ln.Addr().String()), nil).ClientConfig()
-			if err != nil {
-				return conformance.APIServerUnderTest{}, err
-			}
-			cfg.QPS = -1
 			return conformance.APIServerUnderTest{
 				Config: cfg,
 				Compact: func(ctx context.Context) error {
@@ -65,6 +39,53 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 			}, nil
 		},
 	}
+}
+
+// Cluster returns a function that starts a fresh reference API server on a
+// store from the store harness, for harnesses of other components.
+func Cluster(store conformance.StoreHarness) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+	return func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+		cfg, _, err := startAPIServer(ctx, c, store)
+		return cfg, err
+	}
+}
+
+// startAPIServer serves the reference API server on a loopback port until
+// the spec's cleanup.
+func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness) (*rest.Config, interfaces.Store, error) {
+	dir, err := os.MkdirTemp("", "clusterkit-api-")
+	if err != nil {
+		return nil, nil, err
+	}
+	c.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s, err := store.Open(ctx, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the %s store: %w", store.Name, err)
+	}
+	c.Cleanup(func() { _ = s.Close() })
+	srv, err := apiserver.New(apiserver.Config{Store: s})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	serveCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(serveCtx, ln) }()
+	c.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
+		}
+	})
+	cfg, err := clientcmd.NewDefaultClientConfig(*apiserver.Kubeconfig("http://"+ln.Addr().String()), nil).ClientConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.QPS = -1
+	return cfg, s, nil
 }
 
 // LiveAPI is a running cluster reached through a kubeconfig file (empty:
