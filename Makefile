@@ -5,10 +5,12 @@ GO ?= go
 
 test: prerequisites fmt-check vet unit
 
-# Installs what the tests need that is not in the Go module cache (nothing yet
-# beyond Go itself; later: containerd, runc and CNI plugins from Debian).
+# Installs what the tests need that is not in the Go module cache: checks Go,
+# and installs containerd, runc and the CNI plugins from Debian's packages
+# when they are absent (the real-runtime tests skip, saying why, without them).
 prerequisites:
 	@scripts/prerequisites.sh
+	@scripts/install-containerd.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

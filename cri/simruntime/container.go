@@ -1,0 +1,513 @@
+package simruntime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
+)
+
+type container struct {
+	id        string
+	sandboxID string
+	meta      *runtimeapi.ContainerMetadata
+	image     *runtimeapi.ImageSpec
+	imageID   string
+	labels    map[string]string
+	annots    map[string]string
+	mounts    []*runtimeapi.Mount
+	resources *runtimeapi.LinuxContainerResources
+	logPath   string
+	argv      []string
+	b         behavior.Behavior
+	testImage bool
+	failStart bool
+
+	state      runtimeapi.ContainerState
+	createdAt  int64
+	startedAt  int64
+	finishedAt int64
+	exitCode   int32
+	reason     string
+	message    string
+
+	timer    *time.Timer
+	srv      *http.Server
+	hostSrvs []*http.Server
+	server   *behavior.Server
+	stopping bool
+	exited   chan struct{}
+}
+
+// CreateContainer implements RuntimeService. The container's behaviour is
+// fixed here from its image and argv (see package behavior).
+func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	cfg := req.GetConfig()
+	if cfg.GetMetadata() == nil || cfg.GetMetadata().GetName() == "" {
+		return nil, status.Error(codes.InvalidArgument, "container config must include metadata with a name")
+	}
+	if cfg.GetImage().GetImage() == "" {
+		return nil, status.Error(codes.InvalidArgument, "container config must name an image")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.lookupSandboxLocked(req.PodSandboxId)
+	if !ok {
+		return nil, notFound("pod sandbox", req.PodSandboxId)
+	}
+	if s.state != runtimeapi.PodSandboxState_SANDBOX_READY {
+		return nil, status.Errorf(codes.FailedPrecondition, "pod sandbox %q is not ready", s.id)
+	}
+	img, ok := r.lookupImageLocked(cfg.Image.Image)
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "image %q not found: pull it first", cfg.Image.Image)
+	}
+	for _, c := range r.containers {
+		if c.sandboxID == s.id && c.meta.GetName() == cfg.Metadata.Name && c.meta.GetAttempt() == cfg.Metadata.Attempt {
+			return nil, status.Errorf(codes.AlreadyExists, "container name %q attempt %d is reserved for %q", cfg.Metadata.Name, cfg.Metadata.Attempt, c.id)
+		}
+	}
+	argv := cfg.Command
+	if len(argv) == 0 {
+		argv = img.entrypoint
+		if len(cfg.Args) == 0 {
+			argv = append(append([]string{}, argv...), img.cmd...)
+		}
+	}
+	argv = append(append([]string{}, argv...), cfg.Args...)
+	c := &container{
+		id:        newID(),
+		sandboxID: s.id,
+		meta:      cfg.Metadata,
+		image:     &runtimeapi.ImageSpec{Image: cfg.Image.Image, Annotations: cfg.Image.Annotations},
+		imageID:   img.id,
+		labels:    cfg.Labels,
+		annots:    cfg.Annotations,
+		mounts:    cfg.Mounts,
+		resources: cfg.GetLinux().GetResources(),
+		argv:      argv,
+		b:         behavior.Main(argv),
+		testImage: img.kind == kindTest,
+		failStart: r.failureLocked(img) == StartError,
+		state:     runtimeapi.ContainerState_CONTAINER_CREATED,
+		createdAt: time.Now().UnixNano(),
+		exited:    make(chan struct{}),
+	}
+	if img.kind != kindTest && img.kind != kindPause && len(cfg.Command) == 0 && len(cfg.Args) == 0 {
+		// An image whose entrypoint the simulator does not know: its own
+		// program runs until stopped; a known web server serves on port 80.
+		c.b = behavior.Behavior{Kind: behavior.Pause}
+		if img.kind == kindWeb {
+			name := path.Base(repository(NormalizeRef(cfg.Image.Image)))
+			c.b = behavior.Behavior{Kind: behavior.Serve, Port: 80, Path: "/healthz", Output: []string{name + ": serving HTTP on port 80"}}
+		}
+	}
+	if s.logDir != "" && cfg.LogPath != "" {
+		c.logPath = filepath.Join(s.logDir, cfg.LogPath)
+	}
+	r.containers[c.id] = c
+	return &runtimeapi.CreateContainerResponse{ContainerId: c.id}, nil
+}
+
+func (r *Runtime) lookupContainerLocked(id string) (*container, bool) {
+	if c, ok := r.containers[id]; ok {
+		return c, true
+	}
+	if id == "" {
+		return nil, false
+	}
+	var found *container
+	for k, c := range r.containers {
+		if strings.HasPrefix(k, id) {
+			if found != nil {
+				return nil, false
+			}
+			found = c
+		}
+	}
+	return found, found != nil
+}
+
+// StartContainer implements RuntimeService: after StartLatency the
+// container is RUNNING and acts out its behaviour.
+func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
+	if err := sleepCtx(ctx, r.opts.StartLatency); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return nil, notFound("container", req.ContainerId)
+	}
+	if c.state != runtimeapi.ContainerState_CONTAINER_CREATED {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %q is in state %s, not CREATED", c.id, c.state)
+	}
+	s := r.sandboxes[c.sandboxID]
+	now := time.Now()
+	if c.failStart {
+		c.state = runtimeapi.ContainerState_CONTAINER_EXITED
+		c.startedAt, c.finishedAt = 0, now.UnixNano()
+		c.exitCode, c.reason = 128, "StartError"
+		c.message = "failed to create containerd task: simulated start failure"
+		close(c.exited)
+		return nil, status.Error(codes.Unknown, c.message)
+	}
+	c.state = runtimeapi.ContainerState_CONTAINER_RUNNING
+	c.startedAt = now.UnixNano()
+	lines := c.b.StartLines(s.hostname)
+	if len(c.argv) > 0 && behavior.IsTestBinary(c.argv[0]) {
+		if _, err := behavior.Parse(c.argv); err != nil {
+			c.writeLog("stderr", lines...)
+			lines = nil
+		}
+	}
+	c.touchLog()
+	c.writeLog("stdout", lines...)
+	if c.b.Kind == behavior.Serve {
+		if err := r.listenLocked(c, s, now); err != nil {
+			c.writeLog("stderr", err.Error())
+			r.exitLocked(c, 1, "", false)
+			return &runtimeapi.StartContainerResponse{}, nil
+		}
+	}
+	if after, code, ends := c.b.Ends(); ends {
+		id := c.id
+		c.timer = time.AfterFunc(after, func() { r.processExit(id, code) })
+	}
+	return &runtimeapi.StartContainerResponse{}, nil
+}
+
+// listenLocked opens the container's real HTTP listener on its pod IP.
+func (r *Runtime) listenLocked(c *container, s *sandbox, start time.Time) error {
+	addr := net.JoinHostPort(s.podIP(), strconv.Itoa(c.b.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen tcp %s: %w", addr, err)
+	}
+	id := c.id
+	c.server = behavior.NewServer(c.b, s.hostname, start, func(code int) { r.processExit(id, code) })
+	c.srv = &http.Server{Handler: c.server, ReadHeaderTimeout: 10 * time.Second}
+	srv := c.srv
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.processExit(id, 1)
+		}
+	}()
+	// hostPort mappings of the sandbox reach the same server on the host IP,
+	// as the CNI portmap plugin makes them on a real node.
+	for _, pm := range s.portMappings {
+		if pm.ContainerPort != int32(c.b.Port) || pm.HostPort == 0 || pm.Protocol != runtimeapi.Protocol_TCP {
+			continue
+		}
+		hostIP := pm.HostIp
+		if hostIP == "" || hostIP == "0.0.0.0" {
+			hostIP = r.hostIP
+		}
+		hln, err := net.Listen("tcp", net.JoinHostPort(hostIP, strconv.Itoa(int(pm.HostPort))))
+		if err != nil {
+			continue // a real portmap rule would not fail the container either
+		}
+		hs := &http.Server{Handler: c.server, ReadHeaderTimeout: 10 * time.Second}
+		c.hostSrvs = append(c.hostSrvs, hs)
+		go func() { _ = hs.Serve(hln) }()
+	}
+	return nil
+}
+
+// processExit is the simulated process leaving by itself with code.
+func (r *Runtime) processExit(id string, code int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.containers[id]; ok && c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
+		r.exitLocked(c, code, "", false)
+	}
+}
+
+// exitLocked moves a running container to EXITED. term: it left because
+// of SIGTERM (prints the termination line).
+func (r *Runtime) exitLocked(c *container, code int, reason string, term bool) {
+	if c.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if c.srv != nil {
+		srv := c.srv
+		c.srv = nil
+		go srv.Close()
+	}
+	for _, hs := range c.hostSrvs {
+		go hs.Close()
+	}
+	c.hostSrvs = nil
+	if term && c.testImage {
+		c.writeLog("stdout", behavior.TermLine)
+	}
+	c.state = runtimeapi.ContainerState_CONTAINER_EXITED
+	c.finishedAt = time.Now().UnixNano()
+	c.exitCode = int32(code)
+	switch {
+	case reason != "":
+		c.reason = reason
+	case code == 0:
+		c.reason = "Completed"
+	default:
+		c.reason = "Error"
+	}
+	close(c.exited)
+}
+
+// StopContainer implements RuntimeService. The process gets SIGTERM: the
+// test image exits 0 at once, after --term-delay, or (with --ignore-term or
+// a term delay longer than the timeout) is killed with exit code 137 when
+// the timeout ends. Stopping a stopped or unknown container succeeds.
+func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
+	r.mu.Lock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		// Idempotent, as the CRI asks: a container already removed is stopped.
+		r.mu.Unlock()
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
+	if c.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		r.mu.Unlock()
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
+	timeout := time.Duration(req.Timeout) * time.Second
+	b, exited, id := c.b, c.exited, c.id
+	if req.Timeout <= 0 {
+		r.exitLocked(c, behavior.KilledExitCode, "", false)
+		r.mu.Unlock()
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
+	if !b.IgnoreTerm && b.TermDelay == 0 {
+		r.exitLocked(c, 0, "", true)
+		r.mu.Unlock()
+		return &runtimeapi.StopContainerResponse{}, nil
+	}
+	r.mu.Unlock()
+
+	wait, code, term := timeout, behavior.KilledExitCode, false
+	if !b.IgnoreTerm && b.TermDelay < timeout {
+		wait, code, term = b.TermDelay, 0, true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return &runtimeapi.StopContainerResponse{}, nil
+	case <-ctx.Done():
+		// The caller gave up: kill as containerd would.
+		code, term = behavior.KilledExitCode, false
+	case <-t.C:
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.containers[id]; ok {
+		r.exitLocked(c, code, "", term)
+	}
+	return &runtimeapi.StopContainerResponse{}, nil
+}
+
+// RemoveContainer implements RuntimeService: a running container is killed
+// first; removing an unknown container succeeds.
+func (r *Runtime) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return &runtimeapi.RemoveContainerResponse{}, nil
+	}
+	r.exitLocked(c, behavior.KilledExitCode, "", false)
+	delete(r.containers, c.id)
+	return &runtimeapi.RemoveContainerResponse{}, nil
+}
+
+func (c *container) toAPI() *runtimeapi.Container {
+	return &runtimeapi.Container{
+		Id:           c.id,
+		PodSandboxId: c.sandboxID,
+		Metadata:     c.meta,
+		Image:        c.image,
+		ImageRef:     c.imageID,
+		ImageId:      c.imageID,
+		State:        c.state,
+		CreatedAt:    c.createdAt,
+		Labels:       c.labels,
+		Annotations:  c.annots,
+	}
+}
+
+func (r *Runtime) listContainers(f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*runtimeapi.Container
+	for _, c := range r.containers {
+		if f != nil {
+			if f.Id != "" && !strings.HasPrefix(c.id, f.Id) {
+				continue
+			}
+			if f.PodSandboxId != "" && !strings.HasPrefix(c.sandboxID, f.PodSandboxId) {
+				continue
+			}
+			if f.State != nil && f.State.State != c.state {
+				continue
+			}
+			if !labelsMatch(c.labels, f.LabelSelector) {
+				continue
+			}
+		}
+		out = append(out, c.toAPI())
+	}
+	return out
+}
+
+// ListContainers implements RuntimeService (filters: ID or prefix, sandbox,
+// state, labels).
+func (r *Runtime) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
+	return &runtimeapi.ListContainersResponse{Containers: r.listContainers(req.Filter)}, nil
+}
+
+// StreamContainers implements RuntimeService: ListContainers in chunks.
+func (r *Runtime) StreamContainers(req *runtimeapi.StreamContainersRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainersResponse]) error {
+	items := r.listContainers(req.Filter)
+	for len(items) > 0 {
+		n := min(len(items), 500)
+		if err := stream.Send(&runtimeapi.StreamContainersResponse{Containers: items[:n]}); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+// ContainerStatus implements RuntimeService.
+func (r *Runtime) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return nil, notFound("container", req.ContainerId)
+	}
+	st := &runtimeapi.ContainerStatus{
+		Id:          c.id,
+		Metadata:    c.meta,
+		State:       c.state,
+		CreatedAt:   c.createdAt,
+		StartedAt:   c.startedAt,
+		FinishedAt:  c.finishedAt,
+		ExitCode:    c.exitCode,
+		Image:       c.image,
+		ImageRef:    c.imageID,
+		ImageId:     c.imageID,
+		Reason:      c.reason,
+		Message:     c.message,
+		Labels:      c.labels,
+		Annotations: c.annots,
+		Mounts:      c.mounts,
+		LogPath:     c.logPath,
+		Resources:   &runtimeapi.ContainerResources{Linux: c.resources},
+		User:        &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{}},
+	}
+	resp := &runtimeapi.ContainerStatusResponse{Status: st}
+	if req.Verbose {
+		resp.Info = map[string]string{"info": fmt.Sprintf(`{"runtime":%q,"behavior":%q}`, RuntimeName, c.b.String())}
+	}
+	return resp, nil
+}
+
+// UpdateContainerResources implements RuntimeService (recorded for Usage).
+func (r *Runtime) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return nil, notFound("container", req.ContainerId)
+	}
+	if req.Linux != nil {
+		c.resources = req.Linux
+	}
+	return &runtimeapi.UpdateContainerResourcesResponse{}, nil
+}
+
+// ReopenContainerLog implements RuntimeService. Log lines are appended
+// with a fresh open each time, so there is nothing to reopen; it fails for
+// a container that is not running, as containerd's does.
+func (r *Runtime) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return nil, notFound("container", req.ContainerId)
+	}
+	if c.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %q is not running", c.id)
+	}
+	return &runtimeapi.ReopenContainerLogResponse{}, nil
+}
+
+func (r *Runtime) statsLocked(c *container, now int64) *runtimeapi.ContainerStats {
+	var mem uint64
+	if c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
+		mem = r.opts.ContainerMemory
+	}
+	return &runtimeapi.ContainerStats{
+		Attributes: &runtimeapi.ContainerAttributes{Id: c.id, Metadata: c.meta, Labels: c.labels, Annotations: c.annots},
+		Cpu:        &runtimeapi.CpuUsage{Timestamp: now, UsageCoreNanoSeconds: &runtimeapi.UInt64Value{}, UsageNanoCores: &runtimeapi.UInt64Value{}},
+		Memory:     &runtimeapi.MemoryUsage{Timestamp: now, WorkingSetBytes: &runtimeapi.UInt64Value{Value: mem}, UsageBytes: &runtimeapi.UInt64Value{Value: mem}, RssBytes: &runtimeapi.UInt64Value{Value: mem}},
+		WritableLayer: &runtimeapi.FilesystemUsage{Timestamp: now, FsId: &runtimeapi.FilesystemIdentifier{Mountpoint: simFsMount},
+			UsedBytes: &runtimeapi.UInt64Value{}, InodesUsed: &runtimeapi.UInt64Value{}},
+	}
+}
+
+// ContainerStats implements RuntimeService with synthetic figures: no CPU,
+// Options.ContainerMemory of memory while running.
+func (r *Runtime) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(req.ContainerId)
+	if !ok {
+		return nil, notFound("container", req.ContainerId)
+	}
+	return &runtimeapi.ContainerStatsResponse{Stats: r.statsLocked(c, time.Now().UnixNano())}, nil
+}
+
+// ListContainerStats implements RuntimeService.
+func (r *Runtime) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := req.Filter
+	now := time.Now().UnixNano()
+	var out []*runtimeapi.ContainerStats
+	for _, c := range r.containers {
+		if f != nil {
+			if f.Id != "" && !strings.HasPrefix(c.id, f.Id) {
+				continue
+			}
+			if f.PodSandboxId != "" && !strings.HasPrefix(c.sandboxID, f.PodSandboxId) {
+				continue
+			}
+			if !labelsMatch(c.labels, f.LabelSelector) {
+				continue
+			}
+		}
+		out = append(out, r.statsLocked(c, now))
+	}
+	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
+}

@@ -1,0 +1,61 @@
+package simruntime
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
+)
+
+// execTarget resolves a running container and what its exec commands see.
+func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.lookupContainerLocked(id)
+	if !ok {
+		return behavior.ExecEnv{}, notFound("container", id)
+	}
+	if c.state != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return behavior.ExecEnv{}, status.Errorf(codes.FailedPrecondition, "container %q is not running", c.id)
+	}
+	s := r.sandboxes[c.sandboxID]
+	return behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: s.files()}, nil
+}
+
+// runExec acts out an exec command in a running container.
+func (r *Runtime) runExec(ctx context.Context, id string, cmd []string) (behavior.ExecResult, error) {
+	env, err := r.execTarget(id)
+	if err != nil {
+		return behavior.ExecResult{}, err
+	}
+	res, err := behavior.Exec(ctx, cmd, env)
+	switch {
+	case errors.Is(err, behavior.ErrNotFound):
+		return res, status.Errorf(codes.Unknown, "failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: %v", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return res, status.Errorf(codes.DeadlineExceeded, "command %q timed out", cmd)
+	case err != nil:
+		return res, status.FromContextError(err).Err()
+	}
+	return res, nil
+}
+
+// ExecSync implements RuntimeService: the command is answered from the
+// container's behaviour model (package behavior); exec probes use it.
+func (r *Runtime) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.Timeout)*time.Second)
+		defer cancel()
+	}
+	res, err := r.runExec(ctx, req.ContainerId, req.Cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ExecSyncResponse{Stdout: []byte(res.Stdout), Stderr: []byte(res.Stderr), ExitCode: int32(res.ExitCode)}, nil
+}

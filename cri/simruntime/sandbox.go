@@ -1,0 +1,267 @@
+package simruntime
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+type sandbox struct {
+	id           string
+	meta         *runtimeapi.PodSandboxMetadata
+	labels       map[string]string
+	annots       map[string]string
+	hostname     string
+	logDir       string
+	handler      string
+	nsOptions    *runtimeapi.NamespaceOption
+	portMappings []*runtimeapi.PortMapping
+	dns          *runtimeapi.DNSConfig
+	state        runtimeapi.PodSandboxState
+	createdAt    int64
+	ip           netip.Addr // invalid for host-network sandboxes
+	hostIP       string
+}
+
+func (s *sandbox) podIP() string {
+	if s.ip.IsValid() {
+		return s.ip.String()
+	}
+	return s.hostIP
+}
+
+// RunPodSandbox implements RuntimeService.
+func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	cfg := req.GetConfig()
+	if cfg.GetMetadata() == nil || cfg.GetMetadata().GetName() == "" {
+		return nil, status.Error(codes.InvalidArgument, "sandbox config must include metadata with a name")
+	}
+	if err := sleepCtx(ctx, r.opts.SandboxLatency); err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, status.Error(codes.Unavailable, "runtime closed")
+	}
+	for _, s := range r.sandboxes {
+		if s.state == runtimeapi.PodSandboxState_SANDBOX_READY && sameSandbox(s.meta, cfg.Metadata) {
+			return nil, status.Errorf(codes.AlreadyExists, "sandbox name %q is reserved for %q", sandboxName(cfg.Metadata), s.id)
+		}
+	}
+	s := &sandbox{
+		id:           newID(),
+		meta:         cfg.Metadata,
+		labels:       cfg.Labels,
+		annots:       cfg.Annotations,
+		hostname:     cfg.Hostname,
+		logDir:       cfg.LogDirectory,
+		handler:      req.RuntimeHandler,
+		nsOptions:    cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(),
+		portMappings: cfg.PortMappings,
+		dns:          cfg.DnsConfig,
+		state:        runtimeapi.PodSandboxState_SANDBOX_READY,
+		createdAt:    time.Now().UnixNano(),
+		hostIP:       r.hostIP,
+	}
+	if s.hostname == "" {
+		s.hostname = cfg.Metadata.Name
+	}
+	if s.nsOptions.GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		ip, err := r.allocIPLocked()
+		if err != nil {
+			return nil, err
+		}
+		s.ip = ip
+	}
+	r.sandboxes[s.id] = s
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: s.id}, nil
+}
+
+func sameSandbox(a, b *runtimeapi.PodSandboxMetadata) bool {
+	return a.GetName() == b.GetName() && a.GetNamespace() == b.GetNamespace() && a.GetUid() == b.GetUid() && a.GetAttempt() == b.GetAttempt()
+}
+
+func sandboxName(m *runtimeapi.PodSandboxMetadata) string {
+	return strings.Join([]string{m.GetName(), m.GetNamespace(), m.GetUid()}, "_")
+}
+
+// lookupSandboxLocked finds a sandbox by ID or unique ID prefix.
+func (r *Runtime) lookupSandboxLocked(id string) (*sandbox, bool) {
+	if s, ok := r.sandboxes[id]; ok {
+		return s, true
+	}
+	if id == "" {
+		return nil, false
+	}
+	var found *sandbox
+	for k, s := range r.sandboxes {
+		if strings.HasPrefix(k, id) {
+			if found != nil {
+				return nil, false
+			}
+			found = s
+		}
+	}
+	return found, found != nil
+}
+
+// StopPodSandbox implements RuntimeService: every container of the sandbox
+// is killed; stopping a stopped or unknown sandbox succeeds.
+func (r *Runtime) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.lookupSandboxLocked(req.PodSandboxId)
+	if !ok {
+		return &runtimeapi.StopPodSandboxResponse{}, nil
+	}
+	for _, c := range r.containers {
+		if c.sandboxID == s.id && c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			r.exitLocked(c, 137, "", false)
+		}
+	}
+	s.state = runtimeapi.PodSandboxState_SANDBOX_NOTREADY
+	return &runtimeapi.StopPodSandboxResponse{}, nil
+}
+
+// RemovePodSandbox implements RuntimeService: removes the sandbox and its
+// containers (killing running ones); removing an unknown sandbox succeeds.
+func (r *Runtime) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.lookupSandboxLocked(req.PodSandboxId)
+	if !ok {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	for id, c := range r.containers {
+		if c.sandboxID != s.id {
+			continue
+		}
+		if c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			r.exitLocked(c, 137, "", false)
+		}
+		delete(r.containers, id)
+	}
+	if s.ip.IsValid() {
+		delete(r.usedIPs, s.ip)
+	}
+	delete(r.sandboxes, s.id)
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}
+
+// PodSandboxStatus implements RuntimeService.
+func (r *Runtime) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.lookupSandboxLocked(req.PodSandboxId)
+	if !ok {
+		return nil, notFound("pod sandbox", req.PodSandboxId)
+	}
+	st := &runtimeapi.PodSandboxStatus{
+		Id:             s.id,
+		Metadata:       s.meta,
+		State:          s.state,
+		CreatedAt:      s.createdAt,
+		Network:        &runtimeapi.PodSandboxNetworkStatus{Ip: s.podIP()},
+		Linux:          &runtimeapi.LinuxPodSandboxStatus{Namespaces: &runtimeapi.Namespace{Options: s.nsOptions}},
+		Labels:         s.labels,
+		Annotations:    s.annots,
+		RuntimeHandler: s.handler,
+	}
+	resp := &runtimeapi.PodSandboxStatusResponse{Status: st, Timestamp: time.Now().UnixNano()}
+	if req.Verbose {
+		resp.Info = map[string]string{"info": `{"runtime":"clusterkit-sim","hostname":"` + s.hostname + `"}`}
+	}
+	return resp, nil
+}
+
+func (s *sandbox) toAPI() *runtimeapi.PodSandbox {
+	return &runtimeapi.PodSandbox{
+		Id:             s.id,
+		Metadata:       s.meta,
+		State:          s.state,
+		CreatedAt:      s.createdAt,
+		Labels:         s.labels,
+		Annotations:    s.annots,
+		RuntimeHandler: s.handler,
+	}
+}
+
+func (r *Runtime) listSandboxes(f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandbox {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*runtimeapi.PodSandbox
+	for _, s := range r.sandboxes {
+		if f != nil {
+			if f.Id != "" && !strings.HasPrefix(s.id, f.Id) {
+				continue
+			}
+			if f.State != nil && f.State.State != s.state {
+				continue
+			}
+			if !labelsMatch(s.labels, f.LabelSelector) {
+				continue
+			}
+		}
+		out = append(out, s.toAPI())
+	}
+	return out
+}
+
+// ListPodSandbox implements RuntimeService (filters: ID or ID prefix,
+// state, labels).
+func (r *Runtime) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
+	return &runtimeapi.ListPodSandboxResponse{Items: r.listSandboxes(req.Filter)}, nil
+}
+
+// StreamPodSandboxes implements RuntimeService: ListPodSandbox in chunks.
+func (r *Runtime) StreamPodSandboxes(req *runtimeapi.StreamPodSandboxesRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxesResponse]) error {
+	items := r.listSandboxes(req.Filter)
+	for len(items) > 0 {
+		n := min(len(items), 500)
+		if err := stream.Send(&runtimeapi.StreamPodSandboxesResponse{PodSandboxes: items[:n]}); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}
+
+func labelsMatch(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// files are what `cat` shows of the sandbox's generated files.
+func (s *sandbox) files() map[string]string {
+	var resolv strings.Builder
+	for _, d := range s.dns.GetSearches() {
+		if resolv.Len() == 0 {
+			resolv.WriteString("search")
+		}
+		resolv.WriteString(" " + d)
+	}
+	if resolv.Len() > 0 {
+		resolv.WriteString("\n")
+	}
+	for _, ns := range s.dns.GetServers() {
+		resolv.WriteString("nameserver " + ns + "\n")
+	}
+	if opts := s.dns.GetOptions(); len(opts) > 0 {
+		resolv.WriteString("options " + strings.Join(opts, " ") + "\n")
+	}
+	return map[string]string{
+		"/etc/hostname":    s.hostname + "\n",
+		"/etc/resolv.conf": resolv.String(),
+	}
+}

@@ -1,0 +1,278 @@
+package behavior
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Image references of the project's own images. The simulator recognises
+// the test image and the pause image by the last path element of the
+// repository ("ckimage", "pause"), so the same images pushed to a loopback
+// registry (127.0.0.1:PORT/ckimage:v1) behave the same.
+const (
+	TestImage  = "clusterkit.local/ckimage:v1"
+	PauseImage = "clusterkit.local/pause:v1"
+	// TestBinary and PauseBinary are the paths of the programs inside the
+	// images (each image's entrypoint).
+	TestBinary  = "/ckimage"
+	PauseBinary = "/pause"
+	// DefaultPort is the port serve-hostname and liveness listen on.
+	DefaultPort = 8080
+	// KilledExitCode is the exit code of a process ended by SIGKILL.
+	KilledExitCode = 137
+)
+
+// Kind names one command of the language.
+type Kind string
+
+// The commands. The first group runs as a container's main process; the
+// second only as exec commands (ExecSync, exec probes). Exit and Sleep are
+// both.
+const (
+	Serve Kind = "serve-hostname"
+	Exit  Kind = "exit"
+	Sleep Kind = "sleep"
+	Logs  Kind = "logs"
+	Pause Kind = "pause"
+
+	True     Kind = "true"
+	False    Kind = "false"
+	Hostname Kind = "hostname"
+	Echo     Kind = "echo"
+	Healthz  Kind = "healthz"
+)
+
+// Behavior is one parsed command.
+type Behavior struct {
+	Kind Kind
+	// Port is the HTTP port of Serve and Healthz.
+	Port int
+	// FailAfter (Serve): /healthz fails once this much time has passed since
+	// the start; 0 means never.
+	FailAfter time.Duration
+	// ReadyAfter (Serve): /readyz answers 503 until this much time has passed.
+	ReadyAfter time.Duration
+	// Code and After (Exit): the exit code and the delay before exiting.
+	Code  int
+	After time.Duration
+	// Duration (Sleep).
+	Duration time.Duration
+	// Lines (Logs): how many lines to print.
+	Lines int
+	// Args (Echo): the words to print.
+	Args []string
+	// Path (Healthz): the HTTP path to check.
+	Path string
+	// Output replaces the start lines (generic commands such as
+	// `sh -c "echo hi; exit 3"` in images other than ckimage).
+	Output []string
+	// TermDelay: on SIGTERM, wait this long before exiting 0.
+	TermDelay time.Duration
+	// IgnoreTerm: SIGTERM does nothing; only SIGKILL (exit 137) ends it.
+	IgnoreTerm bool
+}
+
+// errUsage classifies command-line errors: the real binary exits 2 on them.
+var errUsage = errors.New("usage")
+
+// IsUsage reports whether err came from a malformed command.
+func IsUsage(err error) bool { return errors.Is(err, errUsage) }
+
+// UsageExitCode is the exit code of ckimage on a malformed command.
+const UsageExitCode = 2
+
+// IsTestBinary reports whether argv[0] names the test image's program.
+func IsTestBinary(arg0 string) bool { return path.Base(arg0) == "ckimage" }
+
+// Parse parses a ckimage command line; argv[0] is the program ("ckimage" or
+// "/ckimage"). A bare "ckimage" is Pause.
+func Parse(argv []string) (Behavior, error) {
+	if len(argv) == 0 || !IsTestBinary(argv[0]) {
+		return Behavior{}, fmt.Errorf("%w: not a ckimage command: %q", errUsage, argv)
+	}
+	if len(argv) == 1 {
+		return Behavior{Kind: Pause}, nil
+	}
+	b := Behavior{Kind: Kind(argv[1]), Port: DefaultPort, Path: "/healthz"}
+	fs := flag.NewFlagSet(argv[1], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var failAfter, readyAfter, after, termDelay durationFlag
+	longRunning := func() {
+		fs.Var(&termDelay, "term-delay", "wait this long after SIGTERM before exiting")
+		fs.BoolVar(&b.IgnoreTerm, "ignore-term", false, "ignore SIGTERM")
+	}
+	rest := argv[2:]
+	switch b.Kind {
+	case Serve, "liveness":
+		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
+		fs.Var(&failAfter, "fail-after", "fail /healthz after this long")
+		fs.Var(&readyAfter, "ready-after", "answer /readyz 503 until this long")
+		longRunning()
+	case Exit:
+		fs.IntVar(&b.Code, "code", 0, "exit code")
+		fs.Var(&after, "after", "delay before exiting")
+	case Sleep:
+		longRunning()
+	case Logs:
+		fs.IntVar(&b.Lines, "lines", 10, "lines to print")
+		longRunning()
+	case Pause:
+		longRunning()
+	case True, False, Hostname:
+	case Echo:
+		b.Args = append([]string{}, rest...)
+		return b, nil
+	case Healthz:
+		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
+		fs.StringVar(&b.Path, "path", "/healthz", "HTTP path")
+	default:
+		return Behavior{}, fmt.Errorf("%w: unknown command %q", errUsage, argv[1])
+	}
+	// Flags and positional arguments may be interleaved ("sleep 3600 --term-delay 5s").
+	var positional []string
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return Behavior{}, fmt.Errorf("%w: %s: %v", errUsage, argv[1], err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional = append(positional, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	b.FailAfter, b.ReadyAfter, b.After, b.TermDelay = failAfter.d, readyAfter.d, after.d, termDelay.d
+	switch b.Kind {
+	case "liveness":
+		b.Kind = Serve
+		if b.FailAfter == 0 {
+			return Behavior{}, fmt.Errorf("%w: liveness needs --fail-after", errUsage)
+		}
+	case Sleep:
+		if len(positional) != 1 {
+			return Behavior{}, fmt.Errorf("%w: sleep needs one duration", errUsage)
+		}
+		d, err := ParseDuration(positional[0])
+		if err != nil {
+			return Behavior{}, fmt.Errorf("%w: sleep: %v", errUsage, err)
+		}
+		b.Duration = d
+		return b, nil
+	}
+	if len(positional) != 0 {
+		return Behavior{}, fmt.Errorf("%w: %s: unexpected arguments %q", errUsage, argv[1], positional)
+	}
+	if b.Port <= 0 || b.Port > 65535 {
+		return Behavior{}, fmt.Errorf("%w: bad port %d", errUsage, b.Port)
+	}
+	if b.Code < 0 || b.Code > 255 {
+		return Behavior{}, fmt.Errorf("%w: exit code %d out of 0..255", errUsage, b.Code)
+	}
+	return b, nil
+}
+
+// ParseDuration accepts a Go duration ("2s", "1m30s") or a number of
+// seconds ("3600", "0.5").
+func ParseDuration(s string) (time.Duration, error) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f < 0 {
+			return 0, fmt.Errorf("negative duration %q", s)
+		}
+		return time.Duration(f * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %q", s)
+	}
+	return d, nil
+}
+
+type durationFlag struct{ d time.Duration }
+
+func (f *durationFlag) String() string { return f.d.String() }
+func (f *durationFlag) Set(s string) error {
+	d, err := ParseDuration(s)
+	f.d = d
+	return err
+}
+
+// RunsAsMain reports whether the command makes sense as a container's main
+// process (it may end by itself, like Exit or Sleep).
+func (b Behavior) RunsAsMain() bool {
+	switch b.Kind {
+	case Serve, Exit, Sleep, Logs, Pause:
+		return true
+	}
+	return false
+}
+
+// Ends reports whether the main process ends by itself, and after how long
+// and with which exit code.
+func (b Behavior) Ends() (after time.Duration, code int, ends bool) {
+	switch b.Kind {
+	case Exit:
+		return b.After, b.Code, true
+	case Sleep:
+		return b.Duration, 0, true
+	}
+	return 0, 0, false
+}
+
+// StartLines are the lines the process prints to stdout when it starts.
+func (b Behavior) StartLines(hostname string) []string {
+	if b.Output != nil {
+		return b.Output
+	}
+	switch b.Kind {
+	case Serve:
+		return []string{fmt.Sprintf("serving hostname %s on port %d", hostname, b.Port)}
+	case Exit:
+		return []string{fmt.Sprintf("exiting with code %d after %s", b.Code, b.After)}
+	case Sleep:
+		return []string{fmt.Sprintf("sleeping %s", b.Duration)}
+	case Logs:
+		lines := make([]string, b.Lines)
+		for i := range lines {
+			lines[i] = fmt.Sprintf("line %d", i+1)
+		}
+		return lines
+	}
+	return nil
+}
+
+// TermLine is printed when the process leaves because of SIGTERM.
+const TermLine = "terminated"
+
+// String renders the behaviour back as a command line (without argv[0]).
+func (b Behavior) String() string {
+	parts := []string{string(b.Kind)}
+	switch b.Kind {
+	case Serve:
+		parts = append(parts, "--port", strconv.Itoa(b.Port))
+		if b.FailAfter > 0 {
+			parts = append(parts, "--fail-after", b.FailAfter.String())
+		}
+		if b.ReadyAfter > 0 {
+			parts = append(parts, "--ready-after", b.ReadyAfter.String())
+		}
+	case Exit:
+		parts = append(parts, "--code", strconv.Itoa(b.Code), "--after", b.After.String())
+	case Sleep:
+		parts = append(parts, b.Duration.String())
+	case Logs:
+		parts = append(parts, "--lines", strconv.Itoa(b.Lines))
+	case Echo:
+		parts = append(parts, b.Args...)
+	case Healthz:
+		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
+	}
+	return strings.Join(parts, " ")
+}

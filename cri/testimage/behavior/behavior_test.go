@@ -1,0 +1,183 @@
+package behavior
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name    string
+		argv    []string
+		want    Behavior
+		wantErr bool
+	}{
+		{name: "bare is pause", argv: []string{"/ckimage"}, want: Behavior{Kind: Pause}},
+		{name: "serve default port", argv: []string{"ckimage", "serve-hostname"}, want: Behavior{Kind: Serve, Port: 8080, Path: "/healthz"}},
+		{name: "serve flags", argv: []string{"/ckimage", "serve-hostname", "--port", "9000", "--ready-after", "2s", "--term-delay", "1"},
+			want: Behavior{Kind: Serve, Port: 9000, Path: "/healthz", ReadyAfter: 2 * time.Second, TermDelay: time.Second}},
+		{name: "liveness is serve with fail-after", argv: []string{"ckimage", "liveness", "--fail-after", "10s"},
+			want: Behavior{Kind: Serve, Port: 8080, Path: "/healthz", FailAfter: 10 * time.Second}},
+		{name: "liveness needs fail-after", argv: []string{"ckimage", "liveness"}, wantErr: true},
+		{name: "exit", argv: []string{"ckimage", "exit", "--code", "3", "--after", "2s"}, want: Behavior{Kind: Exit, Port: 8080, Path: "/healthz", Code: 3, After: 2 * time.Second}},
+		{name: "exit code out of range", argv: []string{"ckimage", "exit", "--code", "300"}, wantErr: true},
+		{name: "sleep seconds", argv: []string{"ckimage", "sleep", "3600"}, want: Behavior{Kind: Sleep, Port: 8080, Path: "/healthz", Duration: time.Hour}},
+		{name: "sleep needs duration", argv: []string{"ckimage", "sleep"}, wantErr: true},
+		{name: "logs", argv: []string{"ckimage", "logs", "--lines", "3"}, want: Behavior{Kind: Logs, Port: 8080, Path: "/healthz", Lines: 3}},
+		{name: "echo keeps words", argv: []string{"ckimage", "echo", "--x", "y"}, want: Behavior{Kind: Echo, Port: 8080, Path: "/healthz", Args: []string{"--x", "y"}}},
+		{name: "unknown command", argv: []string{"ckimage", "dance"}, wantErr: true},
+		{name: "unknown flag", argv: []string{"ckimage", "exit", "--nope"}, wantErr: true},
+		{name: "not ckimage", argv: []string{"sh"}, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.argv)
+			if tc.wantErr {
+				if err == nil || !IsUsage(err) {
+					t.Fatalf("Parse(%q) = %+v, %v; want usage error", tc.argv, got, err)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("Parse(%q) = %+v, %v; want %+v", tc.argv, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMain_Generic(t *testing.T) {
+	cases := []struct {
+		name     string
+		argv     []string
+		kind     Kind
+		code     int
+		after    time.Duration
+		output   []string
+		noOutput bool
+	}{
+		{name: "no command runs forever", argv: nil, kind: Pause, noOutput: true},
+		{name: "nginx runs forever", argv: []string{"nginx", "-g", "daemon off;"}, kind: Pause, noOutput: true},
+		{name: "sleep", argv: []string{"sleep", "2"}, kind: Exit, after: 2 * time.Second, output: []string{}},
+		{name: "sleep infinity", argv: []string{"sleep", "infinity"}, kind: Pause, noOutput: true},
+		{name: "false", argv: []string{"/bin/false"}, kind: Exit, code: 1, output: []string{}},
+		{name: "shell script", argv: []string{"sh", "-c", "echo hi; sleep 1; exit 3"}, kind: Exit, code: 3, after: time.Second, output: []string{"hi"}},
+		{name: "shell and-chain stops", argv: []string{"sh", "-c", "false && echo no"}, kind: Exit, code: 1, output: []string{}},
+		{name: "shell loop runs forever", argv: []string{"sh", "-c", "while true; do sleep 1; done"}, kind: Pause, noOutput: true},
+		{name: "bad ckimage exits 2", argv: []string{"/ckimage", "dance"}, kind: Exit, code: 2},
+		{name: "ckimage exit", argv: []string{"/ckimage", "exit", "--code", "4"}, kind: Exit, code: 4},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := Main(tc.argv)
+			if b.Kind != tc.kind || b.Code != tc.code || b.After != tc.after {
+				t.Fatalf("Main(%q) = %+v; want kind %s code %d after %s", tc.argv, b, tc.kind, tc.code, tc.after)
+			}
+			if tc.output != nil && !reflect.DeepEqual(b.Output, tc.output) {
+				t.Fatalf("output %q; want %q", b.Output, tc.output)
+			}
+			if tc.noOutput && len(b.Output) != 0 {
+				t.Fatalf("output %q; want none", b.Output)
+			}
+		})
+	}
+}
+
+func TestServer(t *testing.T) {
+	b, err := Parse([]string{"ckimage", "liveness", "--fail-after", "1h", "--ready-after", "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan int, 1)
+	s := NewServer(b, "pod-a", time.Now(), func(code int) { exited <- code })
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	get := func(method, path string) (int, string) {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec.Code, strings.TrimSpace(rec.Body.String())
+	}
+	if code, body := get("GET", "/"); code != 200 || body != "pod-a" {
+		t.Fatalf("/ = %d %q", code, body)
+	}
+	if code, _ := get("GET", "/healthz"); code != 200 {
+		t.Fatalf("/healthz before fail-after = %d", code)
+	}
+	if code, _ := get("GET", "/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz before ready-after = %d", code)
+	}
+	now = now.Add(2 * time.Hour)
+	if code, _ := get("GET", "/healthz"); code != 500 {
+		t.Fatalf("/healthz after fail-after = %d", code)
+	}
+	if code, _ := get("GET", "/readyz"); code != 200 {
+		t.Fatalf("/readyz after ready-after = %d", code)
+	}
+	if code, _ := get("GET", "/exit?code=7"); code != 200 {
+		t.Fatalf("/exit = %d", code)
+	}
+	select {
+	case c := <-exited:
+		if c != 7 {
+			t.Fatalf("exit code %d", c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("exit not called")
+	}
+
+	s2 := NewServer(Behavior{Kind: Serve, Port: 8080}, "p", time.Now(), nil)
+	if !s2.Healthy() {
+		t.Fatal("fresh server unhealthy")
+	}
+	s2.Fail()
+	if s2.Healthy() {
+		t.Fatal("Fail did not fail /healthz")
+	}
+}
+
+func TestExec(t *testing.T) {
+	srv := httptest.NewServer(NewServer(Behavior{Kind: Serve, Port: 8080}, "p", time.Now(), nil))
+	defer srv.Close()
+	host, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	ctx := context.Background()
+	cases := []struct {
+		name     string
+		argv     []string
+		test     bool
+		code     int
+		stdout   string
+		notFound bool
+	}{
+		{name: "true", argv: []string{"ckimage", "true"}, test: true},
+		{name: "false", argv: []string{"/ckimage", "false"}, test: true, code: 1},
+		{name: "hostname", argv: []string{"ckimage", "hostname"}, test: true, stdout: "pod-x\n"},
+		{name: "echo", argv: []string{"ckimage", "echo", "a", "b"}, test: true, stdout: "a b\n"},
+		{name: "exit code", argv: []string{"ckimage", "exit", "--code", "5"}, test: true, code: 5},
+		{name: "healthz ok", argv: []string{"ckimage", "healthz", "--port", port}, test: true, stdout: "200 OK\n"},
+		{name: "healthz missing path", argv: []string{"ckimage", "healthz", "--port", port, "--path", "/nope"}, test: true, code: 1},
+		{name: "usage", argv: []string{"ckimage", "dance"}, test: true, code: 2},
+		{name: "no shell in test image", argv: []string{"sh", "-c", "true"}, test: true, notFound: true},
+		{name: "generic image shell", argv: []string{"sh", "-c", "echo hi; exit 3"}, code: 3, stdout: "hi\n"},
+		{name: "generic image anything", argv: []string{"ls", "/tmp/healthy"}},
+		{name: "generic image cat missing file", argv: []string{"cat", "/tmp/healthy"}, code: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Exec(ctx, tc.argv, ExecEnv{Hostname: "pod-x", HTTPHost: host, TestImage: tc.test})
+			if tc.notFound {
+				if !errors.Is(err, ErrNotFound) {
+					t.Fatalf("err = %v; want ErrNotFound", err)
+				}
+				return
+			}
+			if err != nil || res.ExitCode != tc.code || (tc.stdout != "" && res.Stdout != tc.stdout) {
+				t.Fatalf("Exec(%q) = %+v, %v; want code %d stdout %q", tc.argv, res, err, tc.code, tc.stdout)
+			}
+		})
+	}
+}

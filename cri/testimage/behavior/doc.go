@@ -1,0 +1,39 @@
+// Package behavior holds the command language of clusterkit's test image
+// (ckimage) and the code both runtimes share to act it out.
+//
+// The real test image (cri/testimage/cmd/ckimage, run by containerd) and the
+// simulated CRI runtime (cri/simruntime) both parse a container's argv with
+// Parse and serve HTTP with NewServer, so one pod spec behaves alike on both:
+// same exit codes, same delays, same log lines, same HTTP answers, same exec
+// results.
+//
+// Commands (argv[0] is "ckimage" or "/ckimage"; durations are Go durations
+// or plain seconds):
+//
+//	ckimage serve-hostname [--port 8080] [--fail-after D] [--ready-after D]
+//	    serve HTTP: / and /hostname answer the hostname, /healthz answers 200
+//	    until fail-after has passed since start (or POST /fail was called),
+//	    then 500; /readyz answers 503 until ready-after, then 200;
+//	    /exit?code=N makes the process exit with code N.
+//	ckimage liveness --fail-after D [--port 8080]
+//	    serve-hostname whose /healthz starts failing after D.
+//	ckimage exit [--code 0] [--after 0s]
+//	    print a line, wait, exit with the code ("crash after a delay").
+//	ckimage sleep D
+//	    sleep D, then exit 0.
+//	ckimage logs [--lines 10]
+//	    print "line 1" … "line N" to stdout, then stay running.
+//	ckimage pause
+//	    stay running (what any unknown image does in the simulator).
+//
+// Long-running commands accept --term-delay D (on SIGTERM wait D, then exit
+// 0) and --ignore-term (only SIGKILL ends the process: exit code 137).
+// Without them SIGTERM ends the process at once with exit code 0.
+//
+// Exec commands (ExecSync, exec probes):
+//
+//	ckimage true | false | hostname | echo ARGS... | exit --code N
+//	ckimage healthz [--port 8080] [--path /healthz]   exit 0 when the
+//	    container's HTTP endpoint answers 2xx/3xx, else 1
+//	ckimage sleep D
+package behavior

@@ -1,0 +1,158 @@
+package behavior
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ExecEnv is what an exec command can see of its container.
+type ExecEnv struct {
+	// Hostname of the container (the pod's hostname).
+	Hostname string
+	// HTTPHost is where the container's own HTTP port is reached:
+	// "127.0.0.1" inside a real container, the pod IP in the simulator.
+	HTTPHost string
+	// TestImage: the container runs the ckimage image, which holds no other
+	// program (exec of anything else fails as "executable file not found").
+	// Other images accept any command (see Exec).
+	TestImage bool
+	// Files (simulator, other images) are what `cat PATH` shows.
+	Files map[string]string
+}
+
+// ExecResult is the outcome of an exec command.
+type ExecResult struct {
+	Stdout, Stderr string
+	ExitCode       int
+}
+
+// ErrNotFound is returned when the executable does not exist in the image.
+var ErrNotFound = errors.New("executable file not found in $PATH")
+
+// Exec runs an exec command the way the test image does. In the ckimage
+// image only ckimage commands exist. In other images (simulator only) a
+// small generic set is understood — true, false, echo, hostname, sleep,
+// sh -c "exit N" — and every other command succeeds with no output.
+func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
+	if len(argv) == 0 {
+		return ExecResult{}, fmt.Errorf("empty command: %w", ErrNotFound)
+	}
+	if !IsTestBinary(argv[0]) {
+		if env.TestImage {
+			return ExecResult{}, fmt.Errorf("exec %q: %w", argv[0], ErrNotFound)
+		}
+		return genericExec(ctx, argv, env)
+	}
+	b, err := Parse(argv)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: UsageExitCode}, nil
+	}
+	switch b.Kind {
+	case True, Pause:
+		return ExecResult{}, nil
+	case False:
+		return ExecResult{ExitCode: 1}, nil
+	case Hostname:
+		return ExecResult{Stdout: env.Hostname + "\n"}, nil
+	case Echo:
+		if len(b.Args) > 0 && b.Args[0] == "-n" {
+			return ExecResult{Stdout: strings.Join(b.Args[1:], " ")}, nil
+		}
+		return ExecResult{Stdout: strings.Join(b.Args, " ") + "\n"}, nil
+	case Exit:
+		if err := wait(ctx, b.After); err != nil {
+			return ExecResult{}, err
+		}
+		return ExecResult{ExitCode: b.Code}, nil
+	case Sleep:
+		if err := wait(ctx, b.Duration); err != nil {
+			return ExecResult{}, err
+		}
+		return ExecResult{}, nil
+	case Healthz:
+		return healthz(ctx, env.HTTPHost, b.Port, b.Path), nil
+	case Logs:
+		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
+	}
+	// Serve as an exec command would start a second server: treat as usage.
+	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil
+}
+
+func genericExec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
+	if path.Base(argv[0]) == "hostname" {
+		return ExecResult{Stdout: env.Hostname + "\n"}, nil
+	}
+	if path.Base(argv[0]) == "cat" && len(argv) > 1 {
+		var out strings.Builder
+		for _, f := range argv[1:] {
+			content, ok := env.Files[f]
+			if !ok {
+				return ExecResult{Stderr: "cat: can't open '" + f + "': No such file or directory\n", ExitCode: 1}, nil
+			}
+			out.WriteString(content)
+		}
+		return ExecResult{Stdout: out.String()}, nil
+	}
+	if path.Base(argv[0]) == "echo" {
+		// echo's output, exact: "-n" drops the newline.
+		if len(argv) > 1 && argv[1] == "-n" {
+			return ExecResult{Stdout: strings.Join(argv[2:], " ")}, nil
+		}
+		return ExecResult{Stdout: strings.Join(argv[1:], " ") + "\n"}, nil
+	}
+	b := generic(argv)
+	if b.Kind != Exit {
+		return ExecResult{}, nil
+	}
+	if err := wait(ctx, b.After); err != nil {
+		return ExecResult{}, err
+	}
+	out := ""
+	if len(b.Output) > 0 {
+		out = strings.Join(b.Output, "\n") + "\n"
+	}
+	return ExecResult{Stdout: out, ExitCode: b.Code}, nil
+}
+
+func healthz(ctx context.Context, host string, port int, p string) ExecResult {
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + p
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		return ExecResult{Stdout: resp.Status + "\n"}
+	}
+	return ExecResult{Stderr: resp.Status + "\n", ExitCode: 1}
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,88 @@
+// Command ckimage is the program of clusterkit's test image
+// (clusterkit.local/ckimage:v1, at /ckimage). Its command language is
+// defined in package behavior, which the simulated runtime also acts out.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
+)
+
+func main() { os.Exit(run(os.Args)) }
+
+func run(argv []string) int {
+	if len(argv) > 0 {
+		argv = append([]string{"ckimage"}, argv[1:]...)
+	}
+	b, err := behavior.Parse(argv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return behavior.UsageExitCode
+	}
+	hostname, _ := os.Hostname()
+	if !b.RunsAsMain() {
+		res, err := behavior.Exec(context.Background(), argv, behavior.ExecEnv{Hostname: hostname, HTTPHost: "127.0.0.1", TestImage: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 127
+		}
+		fmt.Fprint(os.Stdout, res.Stdout)
+		fmt.Fprint(os.Stderr, res.Stderr)
+		return res.ExitCode
+	}
+	return runMain(b, hostname)
+}
+
+func runMain(b behavior.Behavior, hostname string) int {
+	start := time.Now()
+	done := make(chan int, 1)
+	exit := func(code int) {
+		select {
+		case done <- code:
+		default:
+		}
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		for range sigs {
+			if b.IgnoreTerm {
+				continue
+			}
+			time.Sleep(b.TermDelay)
+			fmt.Println(behavior.TermLine)
+			exit(0)
+		}
+	}()
+	for _, l := range b.StartLines(hostname) {
+		fmt.Println(l)
+	}
+	if b.Kind == behavior.Serve {
+		ln, err := net.Listen("tcp", ":"+strconv.Itoa(b.Port))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		srv := &http.Server{Handler: behavior.NewServer(b, hostname, start, exit), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				fmt.Fprintln(os.Stderr, err)
+				exit(1)
+			}
+		}()
+	}
+	if after, code, ends := b.Ends(); ends {
+		time.AfterFunc(after, func() { exit(code) })
+	}
+	return <-done
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs containerd, runc, the CNI plugins and iptables from Debian's
+# packages when any of them is absent, so the cri/ tests that run real
+# containers can run. Safe to run again: it does nothing when all are present.
+# Needs root (apt-get); without root it only reports what is missing.
+set -euo pipefail
+
+missing=()
+command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+[ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || missing+=(iptables)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-containerd: containerd, runc, CNI plugins and iptables present"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-containerd: missing ${missing[*]}; need root and apt-get to install (real-container tests will skip)" >&2
+  exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+install() { apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
+# Only refresh the package lists when the packages cannot be found without it.
+if ! apt-cache show "${missing[@]}" >/dev/null 2>&1 || ! install; then
+  apt-get update >/dev/null
+  install
+fi
+echo "install-containerd: installed ${missing[*]}"
