@@ -80,7 +80,7 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 			fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
 		}
 	})
-	cfg, err := clientcmd.NewDefaultClientConfig(*apiserver.Kubeconfig("http://"+ln.Addr().String()), nil).ClientConfig()
+	cfg, err := clientcmd.NewDefaultClientConfig(*apiserver.Kubeconfig("http://" + ln.Addr().String()), nil).ClientConfig()
 	if err != nil {
 		return nil, nil, err
 	}
