@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
 )
 
@@ -26,6 +27,10 @@ type upOptions struct {
 	kubeconfig    string
 	port          int
 	etcdEndpoints []string
+	// nodes is how many nodes (kubelets) to run in this process; runtime is
+	// "sim", "containerd" or a CRI socket (see up_nodes.go).
+	nodes   int
+	runtime string
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -35,6 +40,8 @@ func newUpCommand() *cobra.Command {
 		dataDir:    filepath.Join(home, ".clusterkit", "data"),
 		kubeconfig: filepath.Join(home, ".clusterkit", "kubeconfig"),
 		port:       6443,
+		nodes:      1,
+		runtime:    localnode.Simulated,
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -54,6 +61,8 @@ Restarting on the same --data-dir keeps every object.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
 	f.IntVar(&o.port, "port", o.port, "API server port on 127.0.0.1 (0 picks a free port)")
 	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
+	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
+	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	return cmd
 }
 
@@ -101,6 +110,8 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	say("API server listening on %s (ready in %s)", url, time.Since(start).Round(time.Millisecond))
 	say("kubeconfig written to %s; to use it:", o.kubeconfig)
 	say("  export KUBECONFIG=%s", o.kubeconfig)
+	stopNodes := startUpNodes(ctx, o, url, say)
+	defer stopNodes()
 	say("press Ctrl-C to stop")
 	err = srv.Serve(ctx, ln)
 	say("shutting down")

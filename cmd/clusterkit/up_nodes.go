@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterkit/clusterkit/cri/containerd"
+	"github.com/clusterkit/clusterkit/cri/images"
+	"github.com/clusterkit/clusterkit/cri/simruntime"
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
+)
+
+// privateContainerd is the --runtime value that starts a private containerd.
+const privateContainerd = "containerd"
+
+// upRuntimeEndpoint maps --runtime to localnode's Runtime (privateContainerd
+// stays as is: startUpNodes starts one).
+func upRuntimeEndpoint(runtime string) string {
+	switch runtime {
+	case "", localnode.Simulated, "simulated":
+		return localnode.Simulated
+	case privateContainerd:
+		return privateContainerd
+	}
+	if !strings.Contains(runtime, "://") {
+		return "unix://" + runtime
+	}
+	return runtime
+}
+
+// startUpNodes starts o.nodes nodes (node-1 … node-N) in the background
+// against the API server at url; the returned function stops them.
+func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string, ...any)) func() {
+	if o.nodes <= 0 {
+		return func() {}
+	}
+	endpoint := upRuntimeEndpoint(o.runtime)
+	stopRuntime := func() {}
+	if endpoint == privateContainerd {
+		ep, stop, err := startPrivateContainerd(ctx, o.dataDir, say)
+		if err != nil {
+			say("no nodes: %v", err)
+			return func() {}
+		}
+		endpoint, stopRuntime = ep, stop
+	}
+	rc := &rest.Config{Host: url, QPS: -1}
+	var (
+		mu    sync.Mutex
+		nodes []*localnode.Node
+		wg    sync.WaitGroup
+	)
+	for i := 0; i < o.nodes; i++ {
+		name := fmt.Sprintf("node-%d", i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			n, err := localnode.Start(sctx, rc, localnode.Config{
+				Name:    name,
+				Dir:     filepath.Join(o.dataDir, "nodes", name),
+				Runtime: endpoint,
+				Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
+				Kubelet: kubelet.Config{},
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					say("node %s did not start: %v", name, err)
+				}
+				return
+			}
+			mu.Lock()
+			nodes = append(nodes, n)
+			mu.Unlock()
+			say("node %s ready (runtime %s, kubelet on 127.0.0.1:%d)", name, o.runtime, n.Kubelet().Port())
+		}()
+	}
+	return func() {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range nodes {
+			n.Close()
+		}
+		stopRuntime()
+	}
+}
+
+// startPrivateContainerd starts a containerd of its own for `up --runtime
+// containerd` (own root, state, bridge ckup0 and pod subnet 10.90.0.0/24)
+// and loads clusterkit's images into it, built from the source tree (when
+// the go command and the source are at hand; else load them later with
+// `clusterkit images load`). Stopping it removes every pod it ran.
+func startPrivateContainerd(ctx context.Context, dataDir string, say func(string, ...any)) (string, func(), error) {
+	if err := containerd.Available(); err != nil {
+		return "", nil, fmt.Errorf("real containers unavailable: %w", err)
+	}
+	dir := filepath.Join(dataDir, "containerd")
+	if len(dir) > 70 { // keep the socket paths under the unix limit
+		d, err := os.MkdirTemp("", "ckup")
+		if err != nil {
+			return "", nil, err
+		}
+		dir = d
+	}
+	inst, err := containerd.Start(ctx, containerd.Config{Dir: dir, Bridge: "ckup0", Subnet: "10.90.0.0/24"})
+	if err != nil {
+		return "", nil, fmt.Errorf("starting containerd: %w", err)
+	}
+	stop := func() {
+		if err := inst.Stop(context.Background()); err != nil {
+			say("stopping containerd: %v", err)
+		}
+	}
+	say("containerd running at %s", inst.Endpoint())
+	if imgs, err := images.BuildAll(ctx, images.BuildOptions{}); err != nil {
+		say("could not build the test images (%v); load them with: clusterkit images load", err)
+	} else {
+		var archive bytes.Buffer
+		if err := images.WriteOCIArchive(&archive, imgs); err == nil {
+			if _, err := inst.Import(ctx, &archive); err != nil {
+				say("importing the test images: %v", err)
+			}
+		}
+	}
+	return inst.Endpoint(), stop, nil
+}

@@ -1,0 +1,56 @@
+package knownbad_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	cri "k8s.io/cri-api/pkg/apis"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/reference/knownbad"
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
+)
+
+// TestKubeletSuiteRejectsKnownBadKubelets runs the kubelet specs aimed at
+// each bug against the broken kubelet (on the simulated runtime) and asserts
+// that they fail.
+func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
+	cases := []struct {
+		name     string
+		wrap     func(cri.RuntimeService) cri.RuntimeService
+		config   func(*kubelet.Config)
+		mustFail []string
+	}{
+		{"never restarts", knownbad.KubeletNeverRestarting, nil,
+			[]string{"kubelet.restart.crash-loop-backoff", "kubelet.restart.on-failure", "kubelet.probe.liveness-restarts"}},
+		{"restarts without back-off", nil, knownbad.KubeletWithoutBackoff,
+			[]string{"kubelet.restart.crash-loop-backoff"}},
+		{"reports Running before the container starts", knownbad.KubeletReportingRunningEarly(6 * time.Second), nil,
+			[]string{"kubelet.pod.running-means-started"}},
+		{"ignores the grace period", knownbad.KubeletIgnoringGracePeriod, nil,
+			[]string{"kubelet.termination.grace-period"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := kubeletharness.InProcess(kubeletharness.Options{
+				Name: "knownbad/" + c.name, WrapRuntime: c.wrap, Kubelet: c.config,
+			})
+			results := conformance.CheckKubeletSpecs(context.Background(), h, c.mustFail...)
+			failed := map[string]bool{}
+			for _, id := range results.Failed() {
+				failed[id] = true
+			}
+			for _, id := range c.mustFail {
+				if !failed[id] {
+					t.Errorf("the suite did not reject the bug %q through %s", c.name, id)
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("results:\n%s", results)
+			}
+		})
+	}
+}

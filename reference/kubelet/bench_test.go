@@ -1,0 +1,251 @@
+package kubelet_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterkit/clusterkit/cri/simruntime"
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
+	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
+)
+
+// The benchmarks run only when CLUSTERKIT_BENCH is set:
+//
+//	CLUSTERKIT_BENCH=1 go test ./reference/kubelet -run 'TestBench' -v -timeout 30m
+//
+// CLUSTERKIT_BENCH_PODS (default 100), CLUSTERKIT_BENCH_NODES (default 100)
+// and CLUSTERKIT_BENCH_PODS_PER_NODE (default 10) size them;
+// CLUSTERKIT_BENCH_RATE paces pod creation (pods/s; defaults: back to back
+// on the simulated runtime, 5/s on containerd, which on 2 cores runs about
+// 10 sandboxes a second).
+func benchEnabled(t *testing.T) {
+	if os.Getenv("CLUSTERKIT_BENCH") == "" {
+		t.Skip("benchmark: set CLUSTERKIT_BENCH=1 to run")
+	}
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func benchPod(name, node string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: node, TerminationGracePeriodSeconds: new(int64), Containers: []corev1.Container{{
+			Name: "c", Image: "clusterkit.local/ckimage:v1", ImagePullPolicy: corev1.PullIfNotPresent,
+			Command: []string{"/ckimage"}, Args: []string{"sleep", "3600"},
+		}}},
+	}
+}
+
+// startLatencies creates n pods on node and returns, per pod, the time from
+// its Create call to the first Running seen through a watch.
+func startLatencies(ctx context.Context, t *testing.T, rc *rest.Config, node string, n int, rate float64) []time.Duration {
+	client := kubernetes.NewForConfigOrDie(rc)
+	w, err := client.CoreV1().Pods("default").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var mu sync.Mutex
+	created := map[string]time.Time{}
+	running := map[string]time.Duration{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range w.ResultChan() {
+			if ev.Type == watch.Error {
+				continue
+			}
+			p, ok := ev.Object.(*corev1.Pod)
+			if !ok || p.Status.Phase != corev1.PodRunning {
+				continue
+			}
+			now := time.Now()
+			mu.Lock()
+			if c, ok := created[p.Name]; ok {
+				if _, seen := running[p.Name]; !seen {
+					running[p.Name] = now.Sub(c)
+				}
+			}
+			all := len(running) == n
+			mu.Unlock()
+			if all {
+				return
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("lat-%03d", i)
+		mu.Lock()
+		created[name] = time.Now()
+		mu.Unlock()
+		if _, err := client.CoreV1().Pods("default").Create(ctx, benchPod(name, node), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if rate > 0 {
+			time.Sleep(time.Duration(float64(time.Second) / rate))
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatalf("only %d of %d pods Running", len(running), n)
+	}
+	out := make([]time.Duration, 0, n)
+	for _, d := range running {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	i := int(float64(len(ds)-1) * p)
+	return ds[i]
+}
+
+// runStartLatency measures pod start latency; rate paces the creations
+// (pods per second, 0: back to back).
+func runStartLatency(t *testing.T, runtimeEndpoint string, rate float64) {
+	n := envInt("CLUSTERKIT_BENCH_PODS", 100)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	rc, stop, err := kubeletharness.StartCluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	node, err := localnode.Start(ctx, rc, localnode.Config{Name: "bench", Runtime: runtimeEndpoint, Kubelet: kubelet.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	if r, err := strconv.ParseFloat(os.Getenv("CLUSTERKIT_BENCH_RATE"), 64); err == nil {
+		rate = r
+	}
+	ds := startLatencies(ctx, t, rc, "bench", n, rate)
+	p50, p99 := percentile(ds, 0.50), percentile(ds, 0.99)
+	how := "back to back"
+	if rate > 0 {
+		how = fmt.Sprintf("at %.0f pods/s", rate)
+	}
+	t.Logf("pod start latency (create → Running seen through the API), %d pods created %s: p50 %s, p99 %s, max %s (SLO: p99 ≤ 5s excluding image pull)",
+		n, how, p50.Round(time.Millisecond), p99.Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+	if p99 > 5*time.Second {
+		t.Errorf("p99 %s exceeds the Kubernetes pod startup SLO of 5s", p99)
+	}
+	// Clean up on a shared runtime.
+	client := kubernetes.NewForConfigOrDie(rc)
+	zero := int64(0)
+	for i := 0; i < n; i++ {
+		_ = client.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("lat-%03d", i), metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	}
+}
+
+func TestBenchPodStartLatencySimulated(t *testing.T) {
+	benchEnabled(t)
+	runStartLatency(t, localnode.Simulated, 0)
+}
+
+func TestBenchPodStartLatencyContainerd(t *testing.T) {
+	benchEnabled(t)
+	if why := kubeletharness.ContainerdUnavailable(); why != "" {
+		t.Skipf("real containers unavailable: %s", why)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	endpoint, stop, err := kubeletharness.StartContainerd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	runStartLatency(t, endpoint, 5)
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse + m.StackInuse
+}
+
+// TestBenchSimulatedScale runs many simulated nodes and pods in this
+// process and reports the memory per node and per pod.
+func TestBenchSimulatedScale(t *testing.T) {
+	benchEnabled(t)
+	nodes := envInt("CLUSTERKIT_BENCH_NODES", 100)
+	perNode := envInt("CLUSTERKIT_BENCH_PODS_PER_NODE", 10)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
+	defer cancel()
+	rc, stop, err := kubeletharness.StartCluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	base := heapInUse()
+	g0 := runtime.NumGoroutine()
+	start := time.Now()
+	var list []*localnode.Node
+	defer func() {
+		for _, n := range list {
+			n.Close()
+		}
+	}()
+	for i := 0; i < nodes; i++ {
+		n, err := localnode.Start(ctx, rc, localnode.Config{
+			Name: fmt.Sprintf("sim-%03d", i), Sim: simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
+			Kubelet: kubelet.Config{SyncInterval: 2 * time.Second},
+		})
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		list = append(list, n)
+	}
+	withNodes := heapInUse()
+	g1 := runtime.NumGoroutine()
+	t.Logf("%d simulated nodes started in %s: %.0f KiB and %d goroutines per node",
+		nodes, time.Since(start).Round(time.Millisecond), float64(withNodes-base)/float64(nodes)/1024, (g1-g0)/nodes)
+	client := kubernetes.NewForConfigOrDie(rc)
+	start = time.Now()
+	total := nodes * perNode
+	for i := 0; i < total; i++ {
+		p := benchPod(fmt.Sprintf("scale-%05d", i), fmt.Sprintf("sim-%03d", i%nodes))
+		if _, err := client.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		l, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{FieldSelector: "status.phase=Running"})
+		if err == nil && len(l.Items) == total {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("not all %d pods Running", total)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	withPods := heapInUse()
+	g2 := runtime.NumGoroutine()
+	t.Logf("%d pods (%d per node) Running in %s: %.1f KiB and %d goroutines per pod (process total heap+stacks %.0f MiB, %d goroutines)",
+		total, perNode, time.Since(start).Round(time.Millisecond), float64(withPods-withNodes)/float64(total)/1024, (g2-g1)/total,
+		float64(withPods)/(1<<20), g2)
+}

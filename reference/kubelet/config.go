@@ -1,0 +1,124 @@
+package kubelet
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	cri "k8s.io/cri-api/pkg/apis"
+	"k8s.io/utils/clock"
+)
+
+// Version is the kubelet version reported in node.status.nodeInfo.
+const Version = "v1.37.2-clusterkit"
+
+// Kubernetes' defaults for the crash-loop back-off.
+const (
+	DefaultBackoffBase = 10 * time.Second
+	DefaultBackoffCap  = 5 * time.Minute
+)
+
+// Labels and annotations the kubelet puts on CRI objects so that a restarted
+// kubelet finds them again.
+const (
+	LabelPodUID        = "io.kubernetes.pod.uid"
+	LabelPodName       = "io.kubernetes.pod.name"
+	LabelPodNamespace  = "io.kubernetes.pod.namespace"
+	LabelContainerName = "io.kubernetes.container.name"
+	LabelNode          = "clusterkit.io/node"
+	AnnotRestartCount  = "io.kubernetes.container.restartCount"
+	AnnotTermGrace     = "io.kubernetes.pod.terminationGracePeriod"
+)
+
+// Config configures one kubelet. NodeName and a runtime (Runtime and Images,
+// or RuntimeEndpoint) are required; everything else has a default.
+type Config struct {
+	// NodeName is the Node this kubelet registers and serves.
+	NodeName string
+	// Runtime and Images are the CRI services. When nil, Run connects to
+	// RuntimeEndpoint (e.g. unix:///run/containerd/containerd.sock).
+	Runtime         cri.RuntimeService
+	Images          cri.ImageManagerService
+	RuntimeEndpoint string
+	// RuntimeHandler is passed to RunPodSandbox ("" is the default handler).
+	RuntimeHandler string
+
+	// Clock drives back-off, probes, heartbeats (default: the real clock).
+	Clock clock.WithTicker
+	// BackoffBase and BackoffCap shape the restart back-off: the first
+	// restart waits BackoffBase, each later one twice as long, up to
+	// BackoffCap (defaults 10 s and 5 min, as in Kubernetes).
+	BackoffBase, BackoffCap time.Duration
+	// SyncInterval is how often each pod is re-synced with the runtime
+	// (default 1 s; the real kubelet relists every second too).
+	SyncInterval time.Duration
+	// StatusInterval is how often node status is posted (default 10 s).
+	StatusInterval time.Duration
+	// LeaseDuration is the node Lease's duration (default 40 s); it is
+	// renewed every quarter of it.
+	LeaseDuration time.Duration
+
+	// Capacity overrides measured capacity entries (cpu, memory, pods,
+	// ephemeral-storage): labs with many nodes on one machine set it.
+	Capacity corev1.ResourceList
+	// Reserved is subtracted from capacity to give allocatable.
+	Reserved corev1.ResourceList
+	// Labels are added to the Node's labels.
+	Labels map[string]string
+	// NodeIP is the InternalIP (default 127.0.0.1).
+	NodeIP string
+	// ServerAddress is where the logs/exec server listens (default
+	// 127.0.0.1:0, a free port).
+	ServerAddress string
+	// PodLogsDir is the root of the container log files (default
+	// /var/log/pods).
+	PodLogsDir string
+	// StaticPodPath is a directory of pod manifests run as static pods;
+	// "" disables static pods.
+	StaticPodPath string
+	// Logf receives the kubelet's log lines (default: discard).
+	Logf func(format string, args ...any)
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.NodeName == "" {
+		return c, fmt.Errorf("kubelet: NodeName is required")
+	}
+	if (c.Runtime == nil || c.Images == nil) && c.RuntimeEndpoint == "" {
+		return c, fmt.Errorf("kubelet: a CRI runtime (Runtime and Images) or a RuntimeEndpoint is required")
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = DefaultBackoffBase
+	}
+	if c.BackoffCap <= 0 {
+		c.BackoffCap = DefaultBackoffCap
+	}
+	if c.BackoffCap < c.BackoffBase {
+		c.BackoffCap = c.BackoffBase
+	}
+	if c.SyncInterval <= 0 {
+		c.SyncInterval = time.Second
+	}
+	if c.StatusInterval <= 0 {
+		c.StatusInterval = 10 * time.Second
+	}
+	if c.LeaseDuration <= 0 {
+		c.LeaseDuration = 40 * time.Second
+	}
+	if c.NodeIP == "" {
+		c.NodeIP = "127.0.0.1"
+	}
+	if c.ServerAddress == "" {
+		c.ServerAddress = "127.0.0.1:0"
+	}
+	if c.PodLogsDir == "" {
+		c.PodLogsDir = "/var/log/pods"
+	}
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	return c, nil
+}

@@ -1,0 +1,368 @@
+package kubelet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// Thresholds of the pressure conditions (Kubernetes' default hard eviction
+// thresholds: memory.available<100Mi, nodefs.available<10%; PID pressure
+// when fewer than 10% of pid_max are free).
+const (
+	memoryPressureBytes   = 100 << 20
+	diskPressureFraction  = 0.10
+	pidPressureFraction   = 0.10
+	defaultMaxPods        = 110
+	nodeLeaseNamespace    = "kube-node-lease"
+	kubeletEndpointScheme = "http"
+)
+
+// measurements are what the kubelet reads from the machine.
+type measurements struct {
+	memTotal, memAvailable int64
+	diskTotal, diskFree    int64
+	pidMax, pidsInUse      int64
+	kernel, osImage        string
+	machineID, bootID      string
+	runtimeReady, netReady bool
+	runtimeMessage         string
+	runtimeVersion         string
+}
+
+func (k *Kubelet) measure(ctx context.Context) measurements {
+	var m measurements
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		s := bufio.NewScanner(f)
+		for s.Scan() {
+			fs := strings.Fields(s.Text())
+			if len(fs) < 2 {
+				continue
+			}
+			v, _ := strconv.ParseInt(fs[1], 10, 64)
+			switch fs[0] {
+			case "MemTotal:":
+				m.memTotal = v * 1024
+			case "MemAvailable:":
+				m.memAvailable = v * 1024
+			}
+		}
+		_ = f.Close()
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(k.cfg.PodLogsDir, &st); err == nil {
+		m.diskTotal = int64(st.Blocks) * int64(st.Bsize)
+		m.diskFree = int64(st.Bavail) * int64(st.Bsize)
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/pid_max"); err == nil {
+		m.pidMax, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if fs := strings.Fields(string(b)); len(fs) >= 4 {
+			if i := strings.IndexByte(fs[3], '/'); i >= 0 {
+				m.pidsInUse, _ = strconv.ParseInt(fs[3][i+1:], 10, 64)
+			}
+		}
+	}
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err == nil {
+		m.kernel = utsString(u.Release[:])
+	}
+	m.osImage = osImage()
+	m.machineID = readTrim("/etc/machine-id")
+	m.bootID = readTrim("/proc/sys/kernel/random/boot_id")
+	if v, err := k.runtime.Version(ctx, "v1"); err == nil {
+		m.runtimeVersion = v.RuntimeName + "://" + v.RuntimeVersion
+	}
+	if s, err := k.runtime.Status(ctx, false); err != nil {
+		m.runtimeMessage = "container runtime status check failed: " + err.Error()
+	} else {
+		var notReady []string
+		for _, c := range s.GetStatus().GetConditions() {
+			switch c.Type {
+			case "RuntimeReady":
+				m.runtimeReady = c.Status
+			case "NetworkReady":
+				m.netReady = c.Status
+			}
+			if !c.Status && (c.Type == "RuntimeReady" || c.Type == "NetworkReady") {
+				notReady = append(notReady, fmt.Sprintf("%s=false reason:%s message:%s", c.Type, c.Reason, c.Message))
+			}
+		}
+		m.runtimeMessage = strings.Join(notReady, "; ")
+	}
+	return m
+}
+
+func utsString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
+
+func readTrim(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func osImage() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "Linux"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "Linux"
+}
+
+// capacity is the node's capacity: measured, then overridden by Config.Capacity.
+func (k *Kubelet) capacity(m measurements) corev1.ResourceList {
+	c := corev1.ResourceList{
+		corev1.ResourceCPU:              *resource.NewQuantity(int64(goruntime.NumCPU()), resource.DecimalSI),
+		corev1.ResourceMemory:           *resource.NewQuantity(m.memTotal, resource.BinarySI),
+		corev1.ResourceEphemeralStorage: *resource.NewQuantity(m.diskTotal, resource.BinarySI),
+		corev1.ResourcePods:             *resource.NewQuantity(defaultMaxPods, resource.DecimalSI),
+	}
+	for n, q := range k.cfg.Capacity {
+		c[n] = q.DeepCopy()
+	}
+	return c
+}
+
+// allocatable is capacity minus Config.Reserved (never below zero).
+func (k *Kubelet) allocatable(capacity corev1.ResourceList) corev1.ResourceList {
+	a := corev1.ResourceList{}
+	for n, q := range capacity {
+		q = q.DeepCopy()
+		if r, ok := k.cfg.Reserved[n]; ok {
+			q.Sub(r)
+			if q.Sign() < 0 {
+				q = *resource.NewQuantity(0, q.Format)
+			}
+		}
+		a[n] = q
+	}
+	return a
+}
+
+// nodeStatus computes the node's status at now.
+func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1.NodeStatus {
+	m := k.measure(ctx)
+	now := metav1.NewTime(k.cfg.Clock.Now())
+	capacity := k.capacity(m)
+	st := corev1.NodeStatus{
+		Capacity:    capacity,
+		Allocatable: k.allocatable(capacity),
+		Addresses: []corev1.NodeAddress{
+			{Type: corev1.NodeInternalIP, Address: k.cfg.NodeIP},
+			{Type: corev1.NodeHostName, Address: k.cfg.NodeName},
+		},
+		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(k.Port())}},
+		NodeInfo: corev1.NodeSystemInfo{
+			MachineID:               m.machineID,
+			SystemUUID:              m.machineID,
+			BootID:                  m.bootID,
+			KernelVersion:           m.kernel,
+			OSImage:                 m.osImage,
+			ContainerRuntimeVersion: m.runtimeVersion,
+			KubeletVersion:          Version,
+			OperatingSystem:         goruntime.GOOS,
+			Architecture:            goruntime.GOARCH,
+		},
+	}
+	if old != nil {
+		st.Images = old.Images
+	}
+	memPressure := m.memTotal > 0 && m.memAvailable < memoryPressureBytes
+	diskPressure := m.diskTotal > 0 && float64(m.diskFree) < diskPressureFraction*float64(m.diskTotal)
+	pidPressure := m.pidMax > 0 && float64(m.pidMax-m.pidsInUse) < pidPressureFraction*float64(m.pidMax)
+	ready := m.runtimeReady && m.netReady
+	cond := func(t corev1.NodeConditionType, on bool, trueReason, falseReason, trueMsg, falseMsg string) corev1.NodeCondition {
+		c := corev1.NodeCondition{Type: t, Status: corev1.ConditionFalse, Reason: falseReason, Message: falseMsg, LastHeartbeatTime: now, LastTransitionTime: now}
+		if on {
+			c.Status, c.Reason, c.Message = corev1.ConditionTrue, trueReason, trueMsg
+		}
+		if old != nil {
+			for _, o := range old.Conditions {
+				if o.Type == t && o.Status == c.Status {
+					c.LastTransitionTime = o.LastTransitionTime
+				}
+			}
+		}
+		return c
+	}
+	readyMsg := "kubelet is posting ready status"
+	if !ready {
+		readyMsg = "container runtime not ready: " + m.runtimeMessage
+	}
+	st.Conditions = []corev1.NodeCondition{
+		cond(corev1.NodeMemoryPressure, memPressure, "KubeletHasInsufficientMemory", "KubeletHasSufficientMemory",
+			"kubelet has insufficient memory available", "kubelet has sufficient memory available"),
+		cond(corev1.NodeDiskPressure, diskPressure, "KubeletHasDiskPressure", "KubeletHasNoDiskPressure",
+			"kubelet has disk pressure", "kubelet has no disk pressure"),
+		cond(corev1.NodePIDPressure, pidPressure, "KubeletHasInsufficientPID", "KubeletHasSufficientPID",
+			"kubelet has insufficient PID available", "kubelet has sufficient PID available"),
+		cond(corev1.NodeReady, ready, "KubeletReady", "KubeletNotReady", readyMsg, readyMsg),
+	}
+	return st
+}
+
+func (k *Kubelet) nodeLabels() map[string]string {
+	l := map[string]string{
+		corev1.LabelHostname:   k.cfg.NodeName,
+		corev1.LabelOSStable:   goruntime.GOOS,
+		corev1.LabelArchStable: goruntime.GOARCH,
+	}
+	for n, v := range k.cfg.Labels {
+		l[n] = v
+	}
+	return l
+}
+
+// registerNode creates the Node (or adopts an existing one) and posts its
+// status.
+func (k *Kubelet) registerNode(ctx context.Context) error {
+	nodes := k.client.CoreV1().Nodes()
+	node, err := nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		node = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Labels: k.nodeLabels()}}
+		node, err = nodes.Create(ctx, node, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			node, err = nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("registering node %s: %w", k.cfg.NodeName, err)
+	}
+	missing := false
+	for n, v := range k.nodeLabels() {
+		if node.Labels[n] != v {
+			missing = true
+		}
+	}
+	if missing {
+		if node.Labels == nil {
+			node.Labels = map[string]string{}
+		}
+		for n, v := range k.nodeLabels() {
+			node.Labels[n] = v
+		}
+		if node, err = nodes.Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("labelling node %s: %w", k.cfg.NodeName, err)
+		}
+	}
+	return k.postNodeStatus(ctx, node)
+}
+
+func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
+	nodes := k.client.CoreV1().Nodes()
+	for attempt := 0; ; attempt++ {
+		if node == nil {
+			var err error
+			if node, err = nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{}); err != nil {
+				if apierrors.IsNotFound(err) {
+					return k.registerNode(ctx)
+				}
+				return err
+			}
+		}
+		node.Status = k.nodeStatus(ctx, &node.Status)
+		_, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
+		if apierrors.IsConflict(err) && attempt < 3 {
+			node = nil
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("posting status of node %s: %w", k.cfg.NodeName, err)
+		}
+		return nil
+	}
+}
+
+func (k *Kubelet) nodeStatusLoop(ctx context.Context) {
+	t := k.cfg.Clock.NewTicker(k.cfg.StatusInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+		}
+		if err := k.postNodeStatus(ctx, nil); err != nil && ctx.Err() == nil {
+			k.logf("%v", err)
+		}
+	}
+}
+
+// leaseLoop keeps the node's Lease in kube-node-lease renewed.
+func (k *Kubelet) leaseLoop(ctx context.Context) {
+	interval := k.cfg.LeaseDuration / 4
+	for {
+		if err := k.renewLease(ctx); err != nil && ctx.Err() == nil {
+			k.logf("renewing lease: %v", err)
+			interval = time.Second
+		} else {
+			interval = k.cfg.LeaseDuration / 4
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-k.cfg.Clock.After(interval):
+		}
+	}
+}
+
+func (k *Kubelet) renewLease(ctx context.Context) error {
+	leases := k.client.CoordinationV1().Leases(nodeLeaseNamespace)
+	now := metav1.NewMicroTime(k.cfg.Clock.Now())
+	l, err := leases.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		node, nerr := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+		if nerr != nil {
+			return nerr
+		}
+		l = &coordinationv1.Lease{
+			ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Namespace: nodeLeaseNamespace,
+				OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}},
+			Spec: coordinationv1.LeaseSpec{
+				HolderIdentity:       ptr.To(k.cfg.NodeName),
+				LeaseDurationSeconds: ptr.To(int32(k.cfg.LeaseDuration / time.Second)),
+				RenewTime:            &now,
+			},
+		}
+		_, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	l.Spec.HolderIdentity = ptr.To(k.cfg.NodeName)
+	l.Spec.LeaseDurationSeconds = ptr.To(int32(k.cfg.LeaseDuration / time.Second))
+	l.Spec.RenewTime = &now
+	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	return err
+}

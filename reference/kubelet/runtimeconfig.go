@@ -1,0 +1,209 @@
+package kubelet
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/sets"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// ignoreNotFound treats a gRPC NotFound as success (containerd 1.6 answers
+// NotFound when stopping an unknown ID).
+func ignoreNotFound(err error) error {
+	if status.Code(err) == codes.NotFound {
+		return nil
+	}
+	return err
+}
+
+// podLogDir is the directory of a pod's container logs.
+func (k *Kubelet) podLogDir(pod *corev1.Pod) string {
+	return filepath.Join(k.cfg.PodLogsDir, fmt.Sprintf("%s_%s_%s", pod.Namespace, pod.Name, pod.UID))
+}
+
+func podLabels(pod *corev1.Pod, node string) map[string]string {
+	l := map[string]string{
+		LabelPodUID:       string(pod.UID),
+		LabelPodName:      pod.Name,
+		LabelPodNamespace: pod.Namespace,
+		LabelNode:         node,
+	}
+	return l
+}
+
+// sandboxConfig is the CRI sandbox config of pod.
+func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
+	hostname := pod.Name
+	if pod.Spec.Hostname != "" {
+		hostname = pod.Spec.Hostname
+	}
+	if len(hostname) > 63 {
+		hostname = hostname[:63]
+	}
+	cfg := &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{
+			Name: pod.Name, Uid: string(pod.UID), Namespace: pod.Namespace, Attempt: attempt,
+		},
+		Hostname:     hostname,
+		LogDirectory: k.podLogDir(pod),
+		Labels:       podLabels(pod, k.cfg.NodeName),
+		Annotations:  map[string]string{},
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{
+					Network: runtimeapi.NamespaceMode_POD,
+					Pid:     runtimeapi.NamespaceMode_CONTAINER,
+					Ipc:     runtimeapi.NamespaceMode_POD,
+				},
+			},
+		},
+	}
+	for n, v := range pod.Annotations {
+		cfg.Annotations[n] = v
+	}
+	if pod.Spec.HostNetwork {
+		cfg.Hostname = ""
+		cfg.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
+	}
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			cfg.PortMappings = append(cfg.PortMappings, &runtimeapi.PortMapping{
+				Protocol: protocol(p.Protocol), ContainerPort: p.ContainerPort, HostPort: p.HostPort, HostIp: p.HostIP,
+			})
+		}
+	}
+	return cfg
+}
+
+func protocol(p corev1.Protocol) runtimeapi.Protocol {
+	switch p {
+	case corev1.ProtocolUDP:
+		return runtimeapi.Protocol_UDP
+	case corev1.ProtocolSCTP:
+		return runtimeapi.Protocol_SCTP
+	}
+	return runtimeapi.Protocol_TCP
+}
+
+// containerConfig is the CRI config of container c of pod, at attempt
+// (the restart count).
+func (k *Kubelet) containerConfig(pod *corev1.Pod, c *corev1.Container, attempt uint32, podIP string) *runtimeapi.ContainerConfig {
+	labels := podLabels(pod, k.cfg.NodeName)
+	labels[LabelContainerName] = c.Name
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	cfg := &runtimeapi.ContainerConfig{
+		Metadata:   &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: attempt},
+		Image:      &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image},
+		Command:    expand(c.Command, c.Env),
+		Args:       expand(c.Args, c.Env),
+		WorkingDir: c.WorkingDir,
+		Labels:     labels,
+		Annotations: map[string]string{
+			AnnotRestartCount: strconv.FormatUint(uint64(attempt), 10),
+			AnnotTermGrace:    strconv.FormatInt(grace, 10),
+		},
+		LogPath:   filepath.Join(c.Name, fmt.Sprintf("%d.log", attempt)),
+		Stdin:     c.Stdin,
+		StdinOnce: c.StdinOnce,
+		Tty:       c.TTY,
+		Linux:     &runtimeapi.LinuxContainerConfig{Resources: linuxResources(c.Resources)},
+	}
+	for _, e := range k.envFor(pod, c, podIP) {
+		cfg.Envs = append(cfg.Envs, &runtimeapi.KeyValue{Key: e.Name, Value: []byte(e.Value)})
+	}
+	return cfg
+}
+
+// envFor resolves a container's environment: plain values and the
+// downward-API field references a kubelet knows without other objects.
+func (k *Kubelet) envFor(pod *corev1.Pod, c *corev1.Container, podIP string) []corev1.EnvVar {
+	var out []corev1.EnvVar
+	for _, e := range c.Env {
+		v := e.Value
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
+			switch e.ValueFrom.FieldRef.FieldPath {
+			case "metadata.name":
+				v = pod.Name
+			case "metadata.namespace":
+				v = pod.Namespace
+			case "metadata.uid":
+				v = string(pod.UID)
+			case "spec.nodeName":
+				v = pod.Spec.NodeName
+			case "spec.serviceAccountName":
+				v = pod.Spec.ServiceAccountName
+			case "status.podIP":
+				v = podIP
+			case "status.hostIP":
+				v = k.cfg.NodeIP
+			}
+		} else if e.ValueFrom != nil {
+			continue
+		}
+		out = append(out, corev1.EnvVar{Name: e.Name, Value: v})
+	}
+	return out
+}
+
+// expand substitutes $(VAR) references to the container's plain env values.
+func expand(words []string, env []corev1.EnvVar) []string {
+	if len(words) == 0 {
+		return nil
+	}
+	vals := map[string]string{}
+	for _, e := range env {
+		if e.ValueFrom == nil {
+			vals[e.Name] = e.Value
+		}
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		for n, v := range vals {
+			w = strings.ReplaceAll(w, "$("+n+")", v)
+		}
+		out[i] = w
+	}
+	return out
+}
+
+// linuxResources maps requests and limits to cgroup settings: CPU request
+// to shares, CPU limit to a CFS quota over a 100 ms period, memory limit to
+// the memory limit.
+func linuxResources(r corev1.ResourceRequirements) *runtimeapi.LinuxContainerResources {
+	const period = 100000
+	out := &runtimeapi.LinuxContainerResources{CpuShares: 2}
+	if q, ok := r.Requests[corev1.ResourceCPU]; ok {
+		out.CpuShares = max(2, q.MilliValue()*1024/1000)
+	} else if q, ok := r.Limits[corev1.ResourceCPU]; ok {
+		out.CpuShares = max(2, q.MilliValue()*1024/1000)
+	}
+	if q, ok := r.Limits[corev1.ResourceCPU]; ok {
+		out.CpuPeriod = period
+		out.CpuQuota = max(1000, q.MilliValue()*period/1000)
+	}
+	if q, ok := r.Limits[corev1.ResourceMemory]; ok {
+		out.MemoryLimitInBytes = q.Value()
+	}
+	return out
+}
+
+// containerNames lists the names of the pod's containers.
+func containerNames(pod *corev1.Pod) sets.Set[string] {
+	s := sets.New[string]()
+	for _, c := range pod.Spec.Containers {
+		s.Insert(c.Name)
+	}
+	return s
+}

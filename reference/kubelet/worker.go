@@ -1,0 +1,492 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/utils/ptr"
+)
+
+// podWorker syncs one pod with the runtime and reports its status.
+type podWorker struct {
+	k      *Kubelet
+	static bool
+
+	mu      sync.Mutex
+	pod     *corev1.Pod
+	removed bool
+	repost  bool
+	wake    chan struct{}
+
+	// Only the worker's goroutine touches the fields below.
+	lastPosted *corev1.PodStatus
+	startTime  *metav1.Time
+	terminal   bool
+	// sandboxIPs caches each sandbox's IP.
+	sandboxIPs map[string]string
+	// waiting is why a container could not be created or started.
+	waiting map[string]*corev1.ContainerStateWaiting
+	// pullRetry is when an image pull may be retried, per container.
+	pullRetry map[string]time.Time
+	pullDelay map[string]time.Duration
+	// probes are the probe states by container ID.
+	probes map[string]*containerProbes
+}
+
+func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
+	w := &podWorker{
+		k: k, static: static, pod: pod, wake: make(chan struct{}, 1),
+		sandboxIPs: map[string]string{},
+		waiting:    map[string]*corev1.ContainerStateWaiting{},
+		pullRetry:  map[string]time.Time{},
+		pullDelay:  map[string]time.Duration{},
+		probes:     map[string]*containerProbes{},
+	}
+	if pod.Status.StartTime != nil {
+		w.startTime = pod.Status.StartTime.DeepCopy()
+	}
+	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		w.terminal = true
+		w.lastPosted = pod.Status.DeepCopy()
+	}
+	return w
+}
+
+func (w *podWorker) currentPod() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.pod
+}
+
+func (w *podWorker) update(pod *corev1.Pod) {
+	w.mu.Lock()
+	w.pod = pod
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *podWorker) remove() {
+	w.mu.Lock()
+	w.removed = true
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *podWorker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *podWorker) run(ctx context.Context) {
+	t := w.k.cfg.Clock.NewTicker(w.k.cfg.SyncInterval)
+	defer t.Stop()
+	for {
+		if w.sync(ctx) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-t.C():
+		}
+	}
+}
+
+func (w *podWorker) key(container string) string {
+	return string(w.currentPod().UID) + "/" + container
+}
+
+// sync does one round of work; it returns true when the pod is gone and the
+// worker can stop.
+func (w *podWorker) sync(ctx context.Context) bool {
+	w.mu.Lock()
+	pod, removed := w.pod, w.removed
+	if w.repost {
+		w.repost, w.lastPosted = false, nil
+	}
+	w.mu.Unlock()
+	if ctx.Err() != nil {
+		return true
+	}
+	if removed || pod.DeletionTimestamp != nil {
+		return w.terminate(ctx, pod, removed)
+	}
+	if w.terminal {
+		return false
+	}
+	k := w.k
+	sel := map[string]string{LabelPodUID: string(pod.UID)}
+	sandboxes, err := k.runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
+	if err != nil {
+		k.logf("pod %s/%s: listing sandboxes: %v", pod.Namespace, pod.Name, err)
+		return false
+	}
+	ctrs, err := k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
+	if err != nil {
+		k.logf("pod %s/%s: listing containers: %v", pod.Namespace, pod.Name, err)
+		return false
+	}
+	sb := readySandbox(sandboxes)
+	view := w.observe(ctx, ctrs)
+	if sb == nil && !w.wouldBeTerminal(pod, view) {
+		sb, err = w.createSandbox(ctx, pod, sandboxes)
+		if err != nil {
+			for _, c := range pod.Spec.Containers {
+				w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: err.Error()}
+			}
+			w.postStatus(ctx, pod, w.buildStatus(pod, nil, view))
+			return false
+		}
+	}
+	changed := false
+	if sb != nil {
+		podIP := w.sandboxIP(ctx, sb.Id)
+		for i := range pod.Spec.Containers {
+			c := &pod.Spec.Containers[i]
+			if w.syncContainer(ctx, pod, c, sb, podIP, view[c.Name]) {
+				changed = true
+			}
+		}
+	}
+	if changed {
+		if ctrs, err = k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel}); err != nil {
+			return false
+		}
+		view = w.observe(ctx, ctrs)
+	}
+	st := w.buildStatus(pod, sb, view)
+	w.postStatus(ctx, pod, st)
+	if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
+		w.terminal = true
+		for _, s := range sandboxes {
+			_ = ignoreNotFound(k.runtime.StopPodSandbox(ctx, s.Id))
+		}
+	}
+	return false
+}
+
+// history is what the runtime holds of one container of the pod: the newest
+// attempt and the one before.
+type history struct {
+	latest, previous *runtimeapi.ContainerStatus
+	attempt          uint32
+	sandboxID        string
+}
+
+// observe groups the pod's runtime containers by name.
+func (w *podWorker) observe(ctx context.Context, ctrs []*runtimeapi.Container) map[string]*history {
+	byName := map[string][]*runtimeapi.Container{}
+	for _, c := range ctrs {
+		name := c.GetLabels()[LabelContainerName]
+		if name == "" {
+			name = c.GetMetadata().GetName()
+		}
+		byName[name] = append(byName[name], c)
+	}
+	out := map[string]*history{}
+	for name, list := range byName {
+		sort.Slice(list, func(i, j int) bool { return attemptOf(list[i]) > attemptOf(list[j]) })
+		h := &history{attempt: attemptOf(list[0]), sandboxID: list[0].PodSandboxId}
+		if s, err := w.k.runtime.ContainerStatus(ctx, list[0].Id, false); err == nil && s.Status != nil {
+			h.latest = s.Status
+		}
+		if len(list) > 1 {
+			if s, err := w.k.runtime.ContainerStatus(ctx, list[1].Id, false); err == nil && s.Status != nil {
+				h.previous = s.Status
+			}
+		}
+		if h.latest != nil {
+			out[name] = h
+		}
+	}
+	return out
+}
+
+func attemptOf(c *runtimeapi.Container) uint32 {
+	if v, ok := c.GetAnnotations()[AnnotRestartCount]; ok {
+		if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+			return uint32(n)
+		}
+	}
+	return c.GetMetadata().GetAttempt()
+}
+
+func readySandbox(sbs []*runtimeapi.PodSandbox) *runtimeapi.PodSandbox {
+	var best *runtimeapi.PodSandbox
+	for _, s := range sbs {
+		if s.State == runtimeapi.PodSandboxState_SANDBOX_READY && (best == nil || s.CreatedAt > best.CreatedAt) {
+			best = s
+		}
+	}
+	return best
+}
+
+// restarts reports whether a container that exited with code is restarted.
+func restarts(pod *corev1.Pod, code int32) bool {
+	switch pod.Spec.RestartPolicy {
+	case corev1.RestartPolicyNever:
+		return false
+	case corev1.RestartPolicyOnFailure:
+		return code != 0
+	}
+	return true
+}
+
+// wouldBeTerminal reports whether every container has ended for good.
+func (w *podWorker) wouldBeTerminal(pod *corev1.Pod, view map[string]*history) bool {
+	if len(pod.Spec.Containers) == 0 {
+		return false
+	}
+	for _, c := range pod.Spec.Containers {
+		h := view[c.Name]
+		if h == nil || h.latest.State != runtimeapi.ContainerState_CONTAINER_EXITED || restarts(pod, h.latest.ExitCode) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *podWorker) createSandbox(ctx context.Context, pod *corev1.Pod, old []*runtimeapi.PodSandbox) (*runtimeapi.PodSandbox, error) {
+	k := w.k
+	for _, s := range old {
+		_ = ignoreNotFound(k.runtime.StopPodSandbox(ctx, s.Id))
+	}
+	cfg := k.sandboxConfig(pod, uint32(len(old)))
+	id, err := k.runtime.RunPodSandbox(ctx, cfg, k.cfg.RuntimeHandler)
+	if err != nil {
+		k.logf("pod %s/%s: creating sandbox: %v", pod.Namespace, pod.Name, err)
+		return nil, fmt.Errorf("failed to create pod sandbox: %w", err)
+	}
+	for _, s := range old {
+		_ = ignoreNotFound(k.runtime.RemovePodSandbox(ctx, s.Id))
+	}
+	return &runtimeapi.PodSandbox{Id: id, Metadata: cfg.Metadata, State: runtimeapi.PodSandboxState_SANDBOX_READY, Labels: cfg.Labels}, nil
+}
+
+func (w *podWorker) sandboxIP(ctx context.Context, id string) string {
+	if ip, ok := w.sandboxIPs[id]; ok {
+		return ip
+	}
+	if w.currentPod().Spec.HostNetwork {
+		w.sandboxIPs[id] = w.k.cfg.NodeIP
+		return w.k.cfg.NodeIP
+	}
+	s, err := w.k.runtime.PodSandboxStatus(ctx, id, false)
+	if err != nil || s.Status == nil {
+		return ""
+	}
+	ip := s.Status.GetNetwork().GetIp()
+	if ip != "" {
+		w.sandboxIPs[id] = ip
+	}
+	return ip
+}
+
+// syncContainer drives one container toward its desired state; it returns
+// true when it changed something in the runtime.
+func (w *podWorker) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sb *runtimeapi.PodSandbox, podIP string, h *history) bool {
+	k := w.k
+	if h == nil {
+		return w.startContainer(ctx, pod, c, sb, podIP, 0, nil)
+	}
+	switch h.latest.State {
+	case runtimeapi.ContainerState_CONTAINER_RUNNING:
+		if h.sandboxID != sb.Id {
+			// A container of a replaced sandbox: stop it; the next sync restarts it.
+			_ = ignoreNotFound(k.runtime.StopContainer(ctx, h.latest.Id, 0))
+			return true
+		}
+		return w.runProbes(ctx, pod, c, h.latest, podIP)
+	case runtimeapi.ContainerState_CONTAINER_CREATED:
+		if err := k.runtime.StartContainer(ctx, h.latest.Id); err != nil {
+			w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
+			_ = ignoreNotFound(k.runtime.RemoveContainer(ctx, h.latest.Id))
+		}
+		return true
+	default: // exited or unknown
+		delete(w.probes, h.latest.Id)
+		if !restarts(pod, h.latest.ExitCode) {
+			return false
+		}
+		key := w.key(c.Name)
+		remaining, delay := k.backoff.wait(key, h.latest.Id, k.cfg.Clock.Now())
+		if remaining > 0 {
+			w.waiting[c.Name] = &corev1.ContainerStateWaiting{
+				Reason:  "CrashLoopBackOff",
+				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, pod.Name, pod.Namespace, pod.UID),
+			}
+			return false
+		}
+		var older *runtimeapi.ContainerStatus
+		if h.previous != nil {
+			older = h.previous
+		}
+		return w.startContainer(ctx, pod, c, sb, podIP, h.attempt+1, older)
+	}
+}
+
+// startContainer pulls the image if needed, creates and starts attempt of
+// c. prune is an older exited container to remove afterwards (only the
+// latest exited attempt is kept, for lastState and --previous logs).
+func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sb *runtimeapi.PodSandbox, podIP string, attempt uint32, prune *runtimeapi.ContainerStatus) bool {
+	k := w.k
+	if err := w.ensureImage(ctx, pod, c); err != nil {
+		return false
+	}
+	sbCfg := k.sandboxConfig(pod, sb.GetMetadata().GetAttempt())
+	id, err := k.runtime.CreateContainer(ctx, sb.Id, k.containerConfig(pod, c, attempt, podIP), sbCfg)
+	if err != nil {
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
+		k.logf("pod %s/%s: creating container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		return false
+	}
+	if attempt > 0 {
+		k.backoff.restarted(w.key(c.Name), k.cfg.Clock.Now())
+	}
+	if err := k.runtime.StartContainer(ctx, id); err != nil {
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
+		k.logf("pod %s/%s: starting container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		return true
+	}
+	delete(w.waiting, c.Name)
+	if prune != nil {
+		_ = ignoreNotFound(k.runtime.RemoveContainer(ctx, prune.Id))
+	}
+	return true
+}
+
+// ensureImage makes the container's image present per imagePullPolicy,
+// asking ImageStatus first.
+func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.Container) error {
+	k := w.k
+	spec := &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image}
+	policy := c.ImagePullPolicy
+	if policy == "" {
+		policy = corev1.PullIfNotPresent
+	}
+	if policy != corev1.PullAlways {
+		st, err := k.images.ImageStatus(ctx, spec, false)
+		if err == nil && st.GetImage() != nil {
+			return nil
+		}
+		if policy == corev1.PullNever {
+			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
+			w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: msg}
+			return errors.New(msg)
+		}
+	}
+	now := k.cfg.Clock.Now()
+	if t, ok := w.pullRetry[c.Name]; ok && now.Before(t) {
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q", c.Image)}
+		return errors.New("image pull back-off")
+	}
+	w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+	if _, err := k.images.PullImage(ctx, spec, nil, k.sandboxConfig(pod, 0)); err != nil {
+		d := w.pullDelay[c.Name]
+		if d == 0 {
+			d = k.cfg.BackoffBase
+		} else {
+			d = min(2*d, k.cfg.BackoffCap)
+		}
+		w.pullDelay[c.Name], w.pullRetry[c.Name] = d, now.Add(d)
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: err.Error()}
+		return err
+	}
+	delete(w.pullDelay, c.Name)
+	delete(w.pullRetry, c.Name)
+	return nil
+}
+
+// terminate kills the pod's containers within the grace period, removes it
+// from the runtime and, for a pod being deleted, deletes the API object. It
+// returns true once done.
+func (w *podWorker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) bool {
+	k := w.k
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if pod.DeletionGracePeriodSeconds != nil {
+		grace = *pod.DeletionGracePeriodSeconds
+	}
+	start := k.cfg.Clock.Now()
+	k.killPodResources(ctx, string(pod.UID), grace)
+	k.logf("pod %s/%s: stopped with grace period %ds in %s", pod.Namespace, pod.Name, grace, k.cfg.Clock.Since(start).Round(time.Millisecond))
+	if ctx.Err() != nil {
+		return true
+	}
+	if !removed && !w.static {
+		err := k.client.CoreV1().Pods(pod.Namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{
+			GracePeriodSeconds: ptr.To[int64](0),
+			Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+		})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			k.logf("pod %s/%s: deleting: %v", pod.Namespace, pod.Name, err)
+			return false
+		}
+	}
+	var keys []string
+	for _, c := range pod.Spec.Containers {
+		keys = append(keys, w.key(c.Name))
+	}
+	k.backoff.forget(keys)
+	return true
+}
+
+// postStatus writes st to the API when it differs from what was last
+// written.
+func (w *podWorker) postStatus(ctx context.Context, pod *corev1.Pod, st corev1.PodStatus) {
+	if w.lastPosted != nil && apiequality.Semantic.DeepEqual(*w.lastPosted, st) {
+		return
+	}
+	pods := w.k.client.CoreV1().Pods(pod.Namespace)
+	target := pod
+	if w.static {
+		m, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return
+		}
+		target = m
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		p := target.DeepCopy()
+		p.Status = st
+		_, err := pods.UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		if err == nil {
+			w.lastPosted = st.DeepCopy()
+			return
+		}
+		if apierrors.IsNotFound(err) || ctx.Err() != nil {
+			return
+		}
+		if !apierrors.IsConflict(err) {
+			w.k.logf("pod %s/%s: updating status: %v", pod.Namespace, pod.Name, err)
+			return
+		}
+		fresh, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if gerr != nil || fresh.UID != target.UID && !w.static {
+			return
+		}
+		target = fresh
+	}
+}
+
+// forgetPosted makes the next sync post the status again.
+func (w *podWorker) forgetPosted() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.repost = true
+}
