@@ -16,20 +16,23 @@ import (
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/harness"
+	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
 )
 
 // conformanceOptions are the flags of clusterkit conformance.
 type conformanceOptions struct {
-	components  []string
-	stores      []string
-	apiStore    string
-	kubeconfig  string
-	labelFilter string
-	focus       []string
-	skip        []string
-	junit       string
-	verbose     bool
-	noColor     bool
+	components []string
+	stores     []string
+	apiStore   string
+	// kubeletRuntime is "sim" or "containerd".
+	kubeletRuntime string
+	kubeconfig     string
+	labelFilter    string
+	focus          []string
+	skip           []string
+	junit          string
+	verbose        bool
+	noColor        bool
 }
 
 func newConformanceCommand() *cobra.Command {
@@ -72,7 +75,8 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler"}, "components to test: store, api, scheduler")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "kubelet"}, "components to test: store, api, scheduler, kubelet")
+	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs: "sim" (simulated CRI runtime) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
@@ -108,7 +112,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api", "scheduler"}
+	known := []string{"store", "api", "scheduler", "kubelet"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -164,6 +168,26 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			return err
 		}
 		conformance.DescribeScheduler(harness.ReferenceScheduler(h, interfaces.LeastAllocated))
+	}
+	if slices.Contains(o.components, "kubelet") && o.kubeconfig == "" {
+		opts := kubeletharness.Options{Name: "clusterkit kubelet"}
+		switch o.kubeletRuntime {
+		case "sim":
+		case "containerd":
+			if why := kubeletharness.ContainerdUnavailable(); why != "" {
+				return fmt.Errorf("--kubelet-runtime containerd: %s (run scripts/install-containerd.sh as root)", why)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "building the test images and starting a private containerd …")
+			endpoint, stop, err := kubeletharness.StartContainerd(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer stop()
+			opts = kubeletharness.Options{Name: "clusterkit kubelet", Runtime: endpoint}
+		default:
+			return fmt.Errorf("unknown --kubelet-runtime %q: choose sim or containerd", o.kubeletRuntime)
+		}
+		conformance.DescribeKubelet(kubeletharness.InProcess(opts))
 	}
 	gomega.RegisterFailHandler(ginkgo.Fail)
 	suiteCfg, reporterCfg := ginkgo.GinkgoConfiguration()
