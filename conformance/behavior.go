@@ -74,6 +74,7 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(apiSpecs())...)
 	all = append(all, behaviorsOf(schedulerSpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
+	all = append(all, behaviorsOf(controllerSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}
 	for _, b := range all {

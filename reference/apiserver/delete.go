@@ -41,6 +41,12 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 		if err := checkPreconditions(res, name, opts.Preconditions, cur); err != nil {
 			return nil, err
 		}
+		// Foreground and orphan propagation are the garbage collector's work: the object only
+		// gets the matching finalizer (and, below, its deletionTimestamp) and stays until the
+		// collector removes the finalizer.
+		if f := propagationFinalizer(opts); f != "" {
+			m.SetFinalizers(withPropagationFinalizer(m.GetFinalizers(), f))
+		}
 		grace := s.gracePeriod(cur, opts)
 		now := s.now().UTC()
 		if grace > 0 {
@@ -90,6 +96,31 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 }
 
 var errUnchanged = errors.New("unchanged")
+
+// propagationFinalizer is the finalizer a delete's propagation policy asks for: foregroundDeletion
+// for Foreground, orphan for Orphan (or orphanDependents=true), none for Background or no policy.
+func propagationFinalizer(opts *metav1.DeleteOptions) string {
+	switch {
+	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground:
+		return metav1.FinalizerDeleteDependents
+	case opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationOrphan,
+		opts.PropagationPolicy == nil && opts.OrphanDependents != nil && *opts.OrphanDependents:
+		return metav1.FinalizerOrphanDependents
+	}
+	return ""
+}
+
+// withPropagationFinalizer adds f and drops the other propagation finalizer (a later delete
+// with another policy replaces the earlier one, as in Kubernetes).
+func withPropagationFinalizer(fins []string, f string) []string {
+	out := make([]string, 0, len(fins)+1)
+	for _, x := range fins {
+		if x != metav1.FinalizerDeleteDependents && x != metav1.FinalizerOrphanDependents {
+			out = append(out, x)
+		}
+	}
+	return append(out, f)
+}
 
 // gracePeriod returns the grace period a delete of obj gets: only pods bound to a node and not
 // terminal are deleted gracefully.

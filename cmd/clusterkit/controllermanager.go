@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clusterkit/clusterkit/reference/controllers"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+)
+
+// controllerManagerOptions are the flags of `clusterkit controller-manager`.
+type controllerManagerOptions struct {
+	kubeconfig        string
+	controllers       []string
+	workers           int
+	nodeGrace         time.Duration
+	monitorPeriod     time.Duration
+	tolerationSeconds int64
+	verbose           bool
+}
+
+// newControllerManagerCommand returns `clusterkit controller-manager`.
+func newControllerManagerCommand() *cobra.Command {
+	o := &controllerManagerOptions{
+		nodeGrace: nodelifecycle.DefaultGracePeriod, monitorPeriod: nodelifecycle.DefaultMonitorPeriod,
+		tolerationSeconds: nodelifecycle.DefaultTolerationSeconds,
+	}
+	cmd := &cobra.Command{
+		Use:   "controller-manager",
+		Short: "Run the controller manager (Deployment, ReplicaSet, node lifecycle, EndpointSlice, garbage collector) against a cluster",
+		Long: `controller-manager runs clusterkit's reference controllers against the API server of
+--kubeconfig until interrupted: ` + strings.Join(controllers.Names(), ", ") + `.
+Each reads the API's current state, compares it with the desired state and takes the smallest
+action that closes the gap; stopped and restarted, it catches up from the API's state alone.
+Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`,
+		Example: `  clusterkit controller-manager --kubeconfig ~/.clusterkit/kubeconfig
+  clusterkit controller-manager --controllers='*,-nodelifecycle' --node-monitor-grace-period=20s`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runControllerManager(ctx, o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'name' to add, '-name' to remove (known: "+strings.Join(controllers.Names(), ", ")+")")
+	f.IntVar(&o.workers, "workers", 0, "workers per controller (default 4)")
+	f.DurationVar(&o.nodeGrace, "node-monitor-grace-period", o.nodeGrace, "how long a node may go without heartbeat before it is marked Unknown")
+	f.DurationVar(&o.monitorPeriod, "node-monitor-period", o.monitorPeriod, "how often every node's health is checked")
+	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
+	return cmd
+}
+
+func runControllerManager(ctx context.Context, o *controllerManagerOptions, log interface{ Write([]byte) (int, error) }) error {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if o.kubeconfig != "" {
+		rules.ExplicitPath = o.kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return fmt.Errorf("loading the kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
+	}
+	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	mcfg := controllers.Config{
+		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
+		NodeLifecycle: nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+	}
+	if o.verbose {
+		mcfg.Log = say
+	}
+	m, err := controllers.New(mcfg)
+	if err != nil {
+		return err
+	}
+	say("controller manager: running %s against %s (Ctrl-C to stop)", strings.Join(m.Controllers(), ", "), cfg.Host)
+	err = m.Run(ctx)
+	say("controller manager: stopped after %d reconciles", m.Reconciles())
+	return err
+}

@@ -1,0 +1,404 @@
+package garbagecollector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+)
+
+// Name of the controller in a manager.
+const Name = "garbagecollector"
+
+// Finalizers the API server adds for non-background propagation.
+const (
+	FinalizerForeground = metav1.FinalizerDeleteDependents // "foregroundDeletion"
+	FinalizerOrphan     = metav1.FinalizerOrphanDependents // "orphan"
+	ownerIndex          = "clusterkit.gc/owner-uid"
+)
+
+// Resource is a kind the collector knows.
+type Resource struct {
+	GVR        schema.GroupVersionResource
+	Kind       string
+	Namespaced bool
+	// Watch: objects of the resource are watched as dependents and owners;
+	// unwatched ones are only looked up (as owners) through the API.
+	Watch bool
+}
+
+// DefaultResources are the kinds of the reference API server.
+func DefaultResources() []Resource {
+	return []Resource{
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true, true},
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", true, true},
+		{schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}, "EndpointSlice", true, true},
+		{schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}, "Lease", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "endpoints"}, "Endpoints", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "nodes"}, "Node", false, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}, "Namespace", false, false},
+	}
+}
+
+// Config configures the collector.
+type Config struct {
+	// Resources it knows (default DefaultResources()).
+	Resources []Resource
+}
+
+// New returns the factory of the garbage collector.
+func New(cfg Config) runner.Factory {
+	if cfg.Resources == nil {
+		cfg.Resources = DefaultResources()
+	}
+	return func(c runner.Context) (interfaces.Controller, error) {
+		g := &collector{ctx: c, dyn: c.Dynamic, byKind: map[string]*watched{}, byGVR: map[string]*watched{}, absent: map[types.UID]bool{}}
+		for _, r := range cfg.Resources {
+			w := &watched{Resource: r}
+			g.byKind[groupOf(r.GVR)+"/"+r.Kind] = w
+			g.byGVR[gvrString(r.GVR)] = w
+			if !r.Watch {
+				continue
+			}
+			w.informer = c.DynamicInformers.ForResource(r.GVR)
+			inf := w.informer.Informer()
+			if err := inf.AddIndexers(cache.Indexers{ownerIndex: func(obj any) ([]string, error) {
+				m, err := meta.Accessor(obj)
+				if err != nil {
+					return nil, nil
+				}
+				var out []string
+				for _, ref := range m.GetOwnerReferences() {
+					out = append(out, string(ref.UID))
+				}
+				return out, nil
+			}}); err != nil {
+				return nil, err
+			}
+			if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(obj any) { g.changed(w, obj) },
+				UpdateFunc: func(_, obj any) { g.changed(w, obj) },
+				DeleteFunc: func(obj any) { g.deleted(w, runner.Unwrap(obj)) },
+			}); err != nil {
+				return nil, err
+			}
+		}
+		return g, nil
+	}
+}
+
+type watched struct {
+	Resource
+	informer informers.GenericInformer
+}
+
+type collector struct {
+	ctx    runner.Context
+	dyn    dynamic.Interface
+	byKind map[string]*watched
+	byGVR  map[string]*watched
+
+	mu     sync.Mutex
+	absent map[types.UID]bool // owners verified gone (uids never return)
+}
+
+func (g *collector) Name() string { return Name }
+
+func groupOf(gvr schema.GroupVersionResource) string { return gvr.Group }
+
+func gvrString(gvr schema.GroupVersionResource) string {
+	return gvr.Group + "/" + gvr.Version + "/" + gvr.Resource
+}
+
+// key encodes resource, namespace and name: "group/version/resource|ns/name".
+func key(w *watched, ns, name string) string {
+	return gvrString(w.GVR) + "|" + ns + "/" + name
+}
+
+func (g *collector) enqueue(w *watched, m metav1.Object) {
+	g.ctx.Queue.Add(key(w, m.GetNamespace(), m.GetName()))
+}
+
+func (g *collector) changed(w *watched, obj any) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	if len(m.GetOwnerReferences()) > 0 {
+		g.enqueue(w, m)
+	}
+	if m.GetDeletionTimestamp() != nil {
+		if slices.Contains(m.GetFinalizers(), FinalizerForeground) || slices.Contains(m.GetFinalizers(), FinalizerOrphan) {
+			g.enqueue(w, m)
+		}
+		g.enqueueOwners(m)
+	}
+}
+
+func (g *collector) deleted(_ *watched, obj any) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return
+	}
+	g.mu.Lock()
+	g.absent[m.GetUID()] = true
+	if len(g.absent) > 100000 {
+		g.absent = map[types.UID]bool{m.GetUID(): true}
+	}
+	g.mu.Unlock()
+	for _, d := range g.dependents(m.GetUID()) {
+		g.ctx.Queue.Add(d.key)
+	}
+	g.enqueueOwners(m)
+}
+
+// enqueueOwners wakes owners waiting (foreground) for this dependent.
+func (g *collector) enqueueOwners(m metav1.Object) {
+	for _, ref := range m.GetOwnerReferences() {
+		if w := g.kindOf(ref); w != nil && w.informer != nil {
+			ns := ""
+			if w.Namespaced {
+				ns = m.GetNamespace()
+			}
+			g.ctx.Queue.Add(key(w, ns, ref.Name))
+		}
+	}
+}
+
+func (g *collector) kindOf(ref metav1.OwnerReference) *watched {
+	gv, err := schema.ParseGroupVersion(ref.APIVersion)
+	if err != nil {
+		return nil
+	}
+	return g.byKind[gv.Group+"/"+ref.Kind]
+}
+
+type dependent struct {
+	key string
+	w   *watched
+	obj metav1.Object
+}
+
+func (g *collector) dependents(owner types.UID) []dependent {
+	var out []dependent
+	for _, w := range g.byGVR {
+		if w.informer == nil {
+			continue
+		}
+		objs, err := w.informer.Informer().GetIndexer().ByIndex(ownerIndex, string(owner))
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			if m, err := meta.Accessor(o); err == nil {
+				out = append(out, dependent{key(w, m.GetNamespace(), m.GetName()), w, m})
+			}
+		}
+	}
+	return out
+}
+
+func (g *collector) client(w *watched, ns string) dynamic.ResourceInterface {
+	if w.Namespaced {
+		return g.dyn.Resource(w.GVR).Namespace(ns)
+	}
+	return g.dyn.Resource(w.GVR)
+}
+
+// Reconcile handles one object as an owner being deleted and as a dependent.
+func (g *collector) Reconcile(ctx context.Context, k string) (interfaces.ReconcileResult, error) {
+	gvr, nsName, ok := strings.Cut(k, "|")
+	w := g.byGVR[gvr]
+	if !ok || w == nil || w.informer == nil {
+		return interfaces.ReconcileResult{}, nil
+	}
+	ns, name := runner.SplitKey(nsName)
+	var obj any
+	var err error
+	if w.Namespaced {
+		obj, err = w.informer.Lister().ByNamespace(ns).Get(name)
+	} else {
+		obj, err = w.informer.Lister().Get(name)
+	}
+	if apierrors.IsNotFound(err) {
+		return interfaces.ReconcileResult{}, nil
+	}
+	if err != nil {
+		return interfaces.ReconcileResult{}, err
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return interfaces.ReconcileResult{}, nil
+	}
+	if m.GetDeletionTimestamp() != nil {
+		switch {
+		case slices.Contains(m.GetFinalizers(), FinalizerOrphan):
+			return interfaces.ReconcileResult{}, g.orphan(ctx, w, m)
+		case slices.Contains(m.GetFinalizers(), FinalizerForeground):
+			return interfaces.ReconcileResult{}, g.foreground(ctx, w, m)
+		}
+		return interfaces.ReconcileResult{}, nil
+	}
+	return interfaces.ReconcileResult{}, g.checkOwners(ctx, w, m)
+}
+
+// orphan removes m's owner reference from its dependents, then the orphan
+// finalizer from m.
+func (g *collector) orphan(ctx context.Context, w *watched, m metav1.Object) error {
+	var errs []error
+	for _, d := range g.dependents(m.GetUID()) {
+		_, err := g.client(d.w, d.obj.GetNamespace()).Patch(ctx, d.obj.GetName(), types.StrategicMergePatchType,
+			runner.ReleasePatch(m.GetUID(), d.obj.GetUID()), metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("orphaning %s: %w", d.key, err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return g.removeFinalizer(ctx, w, m, FinalizerOrphan)
+}
+
+// foreground deletes m's dependents and removes the foregroundDeletion
+// finalizer once no blocking dependent is left.
+func (g *collector) foreground(ctx context.Context, w *watched, m metav1.Object) error {
+	blocked := false
+	var errs []error
+	fg := metav1.DeletePropagationForeground
+	for _, d := range g.dependents(m.GetUID()) {
+		for _, ref := range d.obj.GetOwnerReferences() {
+			if ref.UID == m.GetUID() && ref.BlockOwnerDeletion != nil && *ref.BlockOwnerDeletion {
+				blocked = true
+			}
+		}
+		if d.obj.GetDeletionTimestamp() != nil {
+			continue
+		}
+		uid := d.obj.GetUID()
+		err := g.client(d.w, d.obj.GetNamespace()).Delete(ctx, d.obj.GetName(), metav1.DeleteOptions{
+			PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			errs = append(errs, fmt.Errorf("deleting dependent %s: %w", d.key, err))
+		}
+	}
+	if len(errs) > 0 || blocked {
+		// Dependents' deletions wake this owner again.
+		return errors.Join(errs...)
+	}
+	return g.removeFinalizer(ctx, w, m, FinalizerForeground)
+}
+
+func (g *collector) removeFinalizer(ctx context.Context, w *watched, m metav1.Object, f string) error {
+	kept := slices.DeleteFunc(slices.Clone(m.GetFinalizers()), func(s string) bool { return s == f })
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"finalizers": kept, "resourceVersion": m.GetResourceVersion(),
+	}})
+	_, err := g.client(w, m.GetNamespace()).Patch(ctx, m.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing finalizer %s from %s/%s: %w", f, m.GetNamespace(), m.GetName(), err)
+	}
+	return nil
+}
+
+// ownerGone reports whether the object ref names is verifiably absent.
+func (g *collector) ownerGone(ctx context.Context, ns string, ref metav1.OwnerReference) (bool, error) {
+	g.mu.Lock()
+	gone := g.absent[ref.UID]
+	g.mu.Unlock()
+	if gone {
+		return true, nil
+	}
+	w := g.kindOf(ref)
+	if w == nil {
+		return false, nil // an unknown kind: never collect on a guess
+	}
+	if !w.Namespaced {
+		ns = ""
+	}
+	if w.informer != nil {
+		var obj any
+		var err error
+		if w.Namespaced {
+			obj, err = w.informer.Lister().ByNamespace(ns).Get(ref.Name)
+		} else {
+			obj, err = w.informer.Lister().Get(ref.Name)
+		}
+		if err == nil {
+			if m, err := meta.Accessor(obj); err == nil && m.GetUID() == ref.UID {
+				return false, nil
+			}
+		}
+	}
+	// The cache may lag behind a new owner: ask the API.
+	live, err := g.client(w, ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, err
+	case live.GetUID() == ref.UID:
+		return false, nil
+	}
+	g.mu.Lock()
+	g.absent[ref.UID] = true
+	g.mu.Unlock()
+	return true, nil
+}
+
+// checkOwners deletes m when all its owners are gone, or drops references
+// to gone owners when some remain.
+func (g *collector) checkOwners(ctx context.Context, w *watched, m metav1.Object) error {
+	refs := m.GetOwnerReferences()
+	if len(refs) == 0 {
+		return nil
+	}
+	var gone []metav1.OwnerReference
+	for _, ref := range refs {
+		isGone, err := g.ownerGone(ctx, m.GetNamespace(), ref)
+		if err != nil {
+			return err
+		}
+		if isGone {
+			gone = append(gone, ref)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	uid := m.GetUID()
+	if len(gone) == len(refs) {
+		bg := metav1.DeletePropagationBackground
+		err := g.client(w, m.GetNamespace()).Delete(ctx, m.GetName(), metav1.DeleteOptions{
+			PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("deleting %s/%s whose owners are gone: %w", m.GetNamespace(), m.GetName(), err)
+		}
+		return nil
+	}
+	var errs []error
+	for _, ref := range gone {
+		_, err := g.client(w, m.GetNamespace()).Patch(ctx, m.GetName(), types.StrategicMergePatchType,
+			runner.ReleasePatch(ref.UID, uid), metav1.PatchOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,176 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
+	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
+	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+)
+
+// Config configures a Manager.
+type Config struct {
+	// RESTConfig reaches the API server. Required.
+	RESTConfig *rest.Config
+	// Controllers selects what runs, like kube-controller-manager's
+	// --controllers: "*" is every default controller, "name" adds one,
+	// "-name" removes one ("*,-replicaset"). Empty means "*".
+	Controllers []string
+	// Replace maps controller names to factories that replace (or add to)
+	// the reference ones, for running the suite against a mix.
+	Replace map[string]runner.Factory
+	// Clock is the controllers' clock (default real); QueueClock drives
+	// retry backoff (default real). See runner.Config.
+	Clock      runner.Clock
+	QueueClock runner.Clock
+	// Workers per controller (default runner.DefaultWorkers).
+	Workers int
+	// NodeLifecycle configures the node lifecycle controller.
+	NodeLifecycle nodelifecycle.Config
+	// ReplicaSet configures the ReplicaSet controller.
+	ReplicaSet replicaset.Config
+	// Log receives diagnostics (default: discarded).
+	Log func(format string, args ...any)
+}
+
+// Defaults returns the reference controllers by name.
+func Defaults(cfg Config) map[string]runner.Factory {
+	return map[string]runner.Factory{
+		deployment.Name:       deployment.New(),
+		replicaset.Name:       replicaset.New(cfg.ReplicaSet),
+		nodelifecycle.Name:    nodelifecycle.New(cfg.NodeLifecycle),
+		endpointslice.Name:    endpointslice.New(),
+		garbagecollector.Name: garbagecollector.New(garbagecollector.Config{}),
+	}
+}
+
+// Names returns the names of the default controllers, sorted.
+func Names() []string {
+	var out []string
+	for n := range Defaults(Config{}) {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Select resolves a --controllers list against the available names.
+func Select(spec []string, available []string) ([]string, error) {
+	if len(spec) == 0 {
+		spec = []string{"*"}
+	}
+	on := map[string]bool{}
+	for _, s := range spec {
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+		case s == "*":
+			for _, n := range available {
+				on[n] = true
+			}
+		case strings.HasPrefix(s, "-"):
+			if !slices.Contains(available, s[1:]) {
+				return nil, fmt.Errorf("unknown controller %q (known: %s)", s[1:], strings.Join(available, ", "))
+			}
+			delete(on, s[1:])
+		default:
+			if !slices.Contains(available, s) {
+				return nil, fmt.Errorf("unknown controller %q (known: %s)", s, strings.Join(available, ", "))
+			}
+			on[s] = true
+		}
+	}
+	var out []string
+	for n := range on {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Manager is the controller manager, an interfaces.Component.
+type Manager struct {
+	runner *runner.Runner
+	names  []string
+}
+
+var _ interfaces.Component = (*Manager)(nil)
+
+// New builds a Manager. It does not dial.
+func New(cfg Config) (*Manager, error) {
+	all := Defaults(cfg)
+	for n, f := range cfg.Replace {
+		all[n] = f
+	}
+	var available []string
+	for n := range all {
+		available = append(available, n)
+	}
+	sort.Strings(available)
+	names, err := Select(cfg.Controllers, available)
+	if err != nil {
+		return nil, err
+	}
+	var named []runner.Named
+	for _, n := range names {
+		named = append(named, runner.Named{Name: n, Factory: all[n]})
+	}
+	r, err := runner.New(runner.Config{
+		RESTConfig: cfg.RESTConfig, Clock: cfg.Clock, QueueClock: cfg.QueueClock,
+		Workers: cfg.Workers, Log: cfg.Log,
+	}, named...)
+	if err != nil {
+		return nil, err
+	}
+	return &Manager{runner: r, names: names}, nil
+}
+
+// Name implements interfaces.Component.
+func (m *Manager) Name() string { return "controller-manager" }
+
+// Controllers returns the names of the controllers it runs.
+func (m *Manager) Controllers() []string { return slices.Clone(m.names) }
+
+// Run runs every controller until ctx is done.
+func (m *Manager) Run(ctx context.Context) error { return m.runner.Run(ctx) }
+
+// Reconciles is the number of reconciles so far (all controllers).
+func (m *Manager) Reconciles() int64 { return m.runner.Reconciles() }
+
+// WaitSynced waits until the informers are synced and workers run.
+func (m *Manager) WaitSynced(ctx context.Context) error {
+	select {
+	case <-m.runner.Synced():
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Start runs the manager in the background and returns a function that stops
+// it and waits for it to end.
+func (m *Manager) Start(ctx context.Context) (stop func() error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	return func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return fmt.Errorf("controller manager did not stop within 30s")
+		}
+	}
+}

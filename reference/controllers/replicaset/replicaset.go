@@ -1,0 +1,450 @@
+package replicaset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/podstate"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+)
+
+// Name of the controller in a manager.
+const Name = "replicaset"
+
+// DefaultBurst bounds the pods created or deleted by one reconcile.
+const DefaultBurst = 500
+
+// Config configures the controller.
+type Config struct {
+	// Burst bounds the creations or deletions of one reconcile (default
+	// DefaultBurst); creations go in slow-start batches of 1, 2, 4, ….
+	Burst int
+}
+
+var rsKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
+
+// New returns the factory of the ReplicaSet controller.
+func New(cfg Config) runner.Factory {
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	return func(c runner.Context) (interfaces.Controller, error) {
+		rsInf := c.Informers.Apps().V1().ReplicaSets()
+		podInf := c.Informers.Core().V1().Pods()
+		r := &controller{
+			client: c.Client, rsLister: rsInf.Lister(), podLister: podInf.Lister(),
+			ctx: c, burst: cfg.Burst, exp: newExpectations(c.Clock),
+		}
+		if _, err := rsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    r.enqueue,
+			UpdateFunc: func(_, n any) { r.enqueue(n) },
+			DeleteFunc: func(obj any) {
+				if k, ok := runner.Key(obj); ok {
+					r.exp.forget(k)
+					c.Queue.Add(k)
+				}
+			},
+		}); err != nil {
+			return nil, err
+		}
+		if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    r.podAdded,
+			UpdateFunc: r.podUpdated,
+			DeleteFunc: r.podDeleted,
+		}); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+}
+
+type controller struct {
+	client    kubernetes.Interface
+	rsLister  appslisters.ReplicaSetLister
+	podLister corelisters.PodLister
+	ctx       runner.Context
+	burst     int
+	exp       *expectations
+}
+
+func (r *controller) Name() string { return Name }
+
+func (r *controller) enqueue(obj any) {
+	if k, ok := runner.Key(obj); ok {
+		r.ctx.Queue.Add(k)
+	}
+}
+
+// ownerKey returns the key of the ReplicaSet controlling pod, if it exists
+// with the referenced uid.
+func (r *controller) ownerKey(pod *corev1.Pod) (string, bool) {
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref == nil || ref.Kind != rsKind.Kind || ref.APIVersion != rsKind.GroupVersion().String() {
+		return "", false
+	}
+	rs, err := r.rsLister.ReplicaSets(pod.Namespace).Get(ref.Name)
+	if err != nil || rs.UID != ref.UID {
+		return "", false
+	}
+	return pod.Namespace + "/" + rs.Name, true
+}
+
+// enqueueMatching enqueues every ReplicaSet whose selector matches an orphan.
+func (r *controller) enqueueMatching(pod *corev1.Pod) {
+	all, err := r.rsLister.ReplicaSets(pod.Namespace).List(labels.Everything())
+	if err != nil {
+		return
+	}
+	for _, rs := range all {
+		sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		if sel.Matches(labels.Set(pod.Labels)) {
+			r.ctx.Queue.Add(pod.Namespace + "/" + rs.Name)
+		}
+	}
+}
+
+func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
+
+func (r *controller) podAdded(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if k, ok := r.ownerKey(pod); ok {
+		if pod.DeletionTimestamp != nil {
+			r.exp.deletionObserved(k, podKey(pod))
+		} else {
+			r.exp.creationObserved(k)
+		}
+		r.ctx.Queue.Add(k)
+		return
+	}
+	if metav1.GetControllerOfNoCopy(pod) == nil {
+		r.enqueueMatching(pod)
+	}
+}
+
+func (r *controller) podUpdated(oldObj, newObj any) {
+	oldPod, ok1 := oldObj.(*corev1.Pod)
+	pod, ok2 := newObj.(*corev1.Pod)
+	if !ok1 || !ok2 || oldPod.ResourceVersion == pod.ResourceVersion {
+		return
+	}
+	if k, ok := r.ownerKey(oldPod); ok {
+		if pod.DeletionTimestamp != nil && oldPod.DeletionTimestamp == nil {
+			r.exp.deletionObserved(k, podKey(pod))
+		}
+		r.ctx.Queue.Add(k)
+	}
+	if k, ok := r.ownerKey(pod); ok {
+		if pod.DeletionTimestamp != nil {
+			r.exp.deletionObserved(k, podKey(pod))
+		}
+		r.ctx.Queue.Add(k)
+	}
+	if metav1.GetControllerOfNoCopy(pod) == nil {
+		r.enqueueMatching(pod)
+	}
+}
+
+func (r *controller) podDeleted(obj any) {
+	pod, ok := runner.Unwrap(obj).(*corev1.Pod)
+	if !ok {
+		return
+	}
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref == nil || ref.Kind != rsKind.Kind {
+		return
+	}
+	k := pod.Namespace + "/" + ref.Name
+	r.exp.deletionObserved(k, podKey(pod))
+	r.ctx.Queue.Add(k)
+}
+
+// Reconcile syncs one ReplicaSet.
+func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
+	ns, name := runner.SplitKey(key)
+	rs, err := r.rsLister.ReplicaSets(ns).Get(name)
+	if apierrors.IsNotFound(err) {
+		r.exp.forget(key)
+		return interfaces.ReconcileResult{}, nil
+	}
+	if err != nil {
+		return interfaces.ReconcileResult{}, err
+	}
+	sel, err := metav1.LabelSelectorAsSelector(rs.Spec.Selector)
+	if err != nil {
+		// Invalid selectors are rejected by the API; nothing to do.
+		return interfaces.ReconcileResult{}, nil
+	}
+	// Take the expectations' verdict before reading the cache, so pods seen
+	// below include every one the verdict counted.
+	satisfied := r.exp.satisfied(key)
+	pods, err := r.podLister.Pods(ns).List(labels.Everything())
+	if err != nil {
+		return interfaces.ReconcileResult{}, err
+	}
+	claimed, claimErr := r.claim(ctx, rs, sel, pods)
+	var active []*corev1.Pod
+	for _, p := range claimed {
+		if podstate.Active(p) {
+			active = append(active, p)
+		}
+	}
+	var manageErr error
+	if satisfied && rs.DeletionTimestamp == nil {
+		manageErr = r.manage(ctx, rs, key, active)
+	}
+	res, statusErr := r.updateStatus(ctx, rs, active)
+	return res, errors.Join(claimErr, manageErr, statusErr)
+}
+
+// claim returns the pods rs controls after adopting matching orphans and
+// releasing owned pods that no longer match.
+func (r *controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
+	var out []*corev1.Pod
+	var errs []error
+	var fresh *appsv1.ReplicaSet // read once, live, before the first adoption
+	for _, p := range pods {
+		ref := metav1.GetControllerOfNoCopy(p)
+		matches := sel.Matches(labels.Set(p.Labels))
+		switch {
+		case ref != nil && ref.UID == rs.UID:
+			if matches {
+				out = append(out, p)
+				continue
+			}
+			if rs.DeletionTimestamp != nil {
+				continue
+			}
+			_, err := r.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
+				runner.ReleasePatch(rs.UID, p.UID), metav1.PatchOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
+			}
+		case ref == nil && matches && p.DeletionTimestamp == nil && rs.DeletionTimestamp == nil:
+			if fresh == nil {
+				got, err := r.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+				if err != nil {
+					return out, fmt.Errorf("re-reading ReplicaSet before adopting: %w", err)
+				}
+				if got.UID != rs.UID || got.DeletionTimestamp != nil {
+					return out, nil
+				}
+				fresh = got
+			}
+			adopted, err := r.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
+				runner.AdoptPatch(runner.ControllerRef(rs, rsKind), p.UID), metav1.PatchOptions{})
+			if err != nil {
+				if !apierrors.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
+				}
+				continue
+			}
+			if c := metav1.GetControllerOfNoCopy(adopted); c != nil && c.UID == rs.UID {
+				out = append(out, adopted)
+			}
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// manage creates or deletes pods so the active ones number spec.replicas.
+func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key string, active []*corev1.Pod) error {
+	want := int(ptrOr(rs.Spec.Replicas, 1))
+	diff := len(active) - want
+	switch {
+	case diff < 0:
+		n := min(-diff, r.burst)
+		r.exp.expectCreations(key, n)
+		created, err := slowStart(n, func() error {
+			_, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs), metav1.CreateOptions{})
+			return err
+		})
+		for range n - created {
+			r.exp.creationObserved(key)
+		}
+		if err != nil {
+			return fmt.Errorf("creating pods for %s: %w", key, err)
+		}
+	case diff > 0:
+		n := min(diff, r.burst)
+		victims := append([]*corev1.Pod(nil), active...)
+		sort.SliceStable(victims, func(i, j int) bool { return lessUseful(victims[i], victims[j]) })
+		victims = victims[:n]
+		keys := make([]string, n)
+		for i, p := range victims {
+			keys[i] = podKey(p)
+		}
+		r.exp.expectDeletions(key, keys)
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i, p := range victims {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := r.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
+				if err != nil {
+					r.exp.deletionObserved(key, keys[i])
+					if !apierrors.IsNotFound(err) {
+						errs[i] = fmt.Errorf("deleting pod %s: %w", p.Name, err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// slowStart calls create n times in batches of 1, 2, 4, … and stops after
+// the first batch with an error; it returns how many calls succeeded.
+func slowStart(n int, create func() error) (int, error) {
+	attempted := 0
+	for batch := 1; attempted < n; batch *= 2 {
+		size := min(batch, n-attempted)
+		var wg sync.WaitGroup
+		errs := make([]error, size)
+		for i := range size {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = create()
+			}()
+		}
+		wg.Wait()
+		var failed []error
+		for _, err := range errs {
+			if err != nil {
+				failed = append(failed, err)
+			}
+		}
+		attempted += size
+		if len(failed) > 0 {
+			return attempted - len(failed), errors.Join(failed...)
+		}
+	}
+	return attempted, nil
+}
+
+// lessUseful orders pods by how little deleting them costs: unscheduled
+// before scheduled, pending before running, not ready before ready, then
+// the most recently ready or created first.
+func lessUseful(a, b *corev1.Pod) bool {
+	if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
+		return a.Spec.NodeName == ""
+	}
+	phaseRank := map[corev1.PodPhase]int{corev1.PodPending: 0, corev1.PodUnknown: 1, corev1.PodRunning: 2}
+	if ra, rb := phaseRank[a.Status.Phase], phaseRank[b.Status.Phase]; ra != rb {
+		return ra < rb
+	}
+	if ra, rb := podstate.Ready(a), podstate.Ready(b); ra != rb {
+		return !ra
+	}
+	if podstate.Ready(a) {
+		ta, tb := podstate.ReadyCondition(a).LastTransitionTime, podstate.ReadyCondition(b).LastTransitionTime
+		if !ta.Equal(&tb) {
+			return tb.Before(&ta)
+		}
+	}
+	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+	}
+	return a.Name > b.Name
+}
+
+// podFor builds a pod from rs's template, controlled by rs.
+func podFor(rs *appsv1.ReplicaSet) *corev1.Pod {
+	t := rs.Spec.Template.DeepCopy()
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName:    rs.Name + "-",
+			Namespace:       rs.Namespace,
+			Labels:          t.Labels,
+			Annotations:     t.Annotations,
+			Finalizers:      t.Finalizers,
+			OwnerReferences: []metav1.OwnerReference{runner.ControllerRef(rs, rsKind)},
+		},
+		Spec: t.Spec,
+	}
+}
+
+// updateStatus writes the ReplicaSet's status from its active pods.
+func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, active []*corev1.Pod) (interfaces.ReconcileResult, error) {
+	now := r.ctx.Clock.Now()
+	minReady := time.Duration(rs.Spec.MinReadySeconds) * time.Second
+	templateLabels := labels.SelectorFromSet(rs.Spec.Template.Labels)
+	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: rs.Generation, Conditions: rs.Status.Conditions}
+	var wait time.Duration
+	for _, p := range active {
+		if templateLabels.Matches(labels.Set(p.Labels)) {
+			st.FullyLabeledReplicas++
+		}
+		if podstate.Ready(p) {
+			st.ReadyReplicas++
+			if podstate.Available(p, minReady, now) {
+				st.AvailableReplicas++
+			} else if d := podstate.UntilAvailable(p, minReady, now); d > 0 && (wait == 0 || d < wait) {
+				wait = d
+			}
+		}
+	}
+	res := interfaces.ReconcileResult{RequeueAfter: wait}
+	if reflect.DeepEqual(st, rs.Status) {
+		return res, nil
+	}
+	cp := rs.DeepCopy()
+	cp.Status = st
+	_, err := r.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	if apierrors.IsConflict(err) {
+		// The cache lags our own writes: status is computed from pods, not
+		// from the ReplicaSet, so write it on the latest version once.
+		latest, getErr := r.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(getErr) {
+			return res, nil
+		}
+		if getErr != nil {
+			return res, fmt.Errorf("re-reading %s/%s: %w", rs.Namespace, rs.Name, getErr)
+		}
+		if latest.UID != rs.UID || latest.Generation != rs.Generation {
+			return res, err // a new spec: reconcile again from scratch
+		}
+		latest.Status = st
+		_, err = r.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+	}
+	if apierrors.IsNotFound(err) {
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("updating status of %s/%s: %w", rs.Namespace, rs.Name, err)
+	}
+	return res, nil
+}
+
+func ptrOr(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

@@ -1,0 +1,59 @@
+package knownbad_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/reference/controllers/inprocess"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+	"github.com/clusterkit/clusterkit/reference/knownbad"
+)
+
+// TestControllerSuiteRejectsKnownBadControllers replaces one reference
+// controller at a time with a known-bad one and asserts that the specs aimed
+// at its bug fail. Only those specs run (Focus), with a short patience.
+func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
+	cases := []struct {
+		name     string
+		replace  string
+		factory  runner.Factory
+		mustFail []string
+	}{
+		{"ReplicaSet overshoots", "replicaset", knownbad.OvershootingReplicaSet(),
+			[]string{"controllers.replicaset.scale-exact"}},
+		{"ReplicaSet never adopts", "replicaset", knownbad.NonAdoptingReplicaSet(),
+			[]string{"controllers.replicaset.adopts-orphans"}},
+		{"Deployment replaces every pod at once", "deployment", knownbad.AllAtOnceDeployment(),
+			[]string{"controllers.deployment.rolling-update-bounds"}},
+		{"node controller never evicts", "nodelifecycle", knownbad.NonEvictingNodeLifecycle(),
+			[]string{"controllers.nodelifecycle.eviction"}},
+		{"garbage collector orphans by default", "garbagecollector", knownbad.OrphaningGarbageCollector(),
+			[]string{"controllers.gc.default-cascades", "controllers.gc.background"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			h := inprocess.Harness(inprocess.Options{
+				Name:    "knownbad/" + c.name,
+				Replace: map[string]runner.Factory{c.replace: c.factory},
+			})
+			h.Focus = c.mustFail
+			h.Patience = 15 * time.Second
+			results := conformance.CheckControllers(context.Background(), h)
+			failed := map[string]bool{}
+			for _, id := range results.Failed() {
+				failed[id] = true
+			}
+			for _, id := range c.mustFail {
+				if !failed[id] {
+					t.Errorf("the suite did not reject the bug %q through %s", c.name, id)
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("results:\n%s", results)
+			}
+		})
+	}
+}
