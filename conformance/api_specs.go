@@ -356,9 +356,7 @@ func specConcurrentUpdates(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range each {
-				// Enough retries that only a lost update, not contention, can fail the spec.
-				backoff := wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 100 * time.Millisecond}
-				err := retry.RetryOnConflict(backoff, func() error {
+				err := retry.RetryOnConflict(conflictBackoff(), func() error {
 					cm, err := e.client.CoreV1().ConfigMaps(e.ns).Get(ctx, "counter", metav1.GetOptions{})
 					if err != nil {
 						return err
@@ -691,4 +689,11 @@ func specGracefulDeletion(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		_, err := pods.Get(ctx, "graceful", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	}).WithTimeout(10*time.Second).Should(gomega.BeTrue(), "the Pod must be gone after a delete with grace 0")
+}
+
+// conflictBackoff is the retry budget of specs whose clients race each other
+// on purpose: enough retries that only a lost update, not contention on a
+// loaded machine, can fail the spec.
+func conflictBackoff() wait.Backoff {
+	return wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 100 * time.Millisecond}
 }

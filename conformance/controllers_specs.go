@@ -229,7 +229,7 @@ func k8sPodTemplateHash(t *corev1.PodTemplateSpec, collisions *int32) string {
 }
 
 func (e *ctrlEnv) setImage(ctx context.Context, g gomega.Gomega, name, image string) {
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
 		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -494,7 +494,7 @@ func specCtrlRollback(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	})
 	// What kubectl rollout undo does: copy revision 1's template, without
 	// the hash label, into the Deployment.
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
 		cur, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, "web", metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -580,7 +580,7 @@ func specCtrlConcurrentEdits(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		go func() {
 			defer wg.Done()
 			for i := range 5 {
-				errs[w] = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				errs[w] = retry.RetryOnConflict(conflictBackoff(), func() error {
 					d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, "web", metav1.GetOptions{})
 					if err != nil {
 						return err
@@ -643,7 +643,7 @@ func specCtrlScaleExact(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	}
 	e.waitReadyPods(ctx, g, "web", 5)
 	scale := func(n int32) {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		err := retry.RetryOnConflict(conflictBackoff(), func() error {
 			cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, rs.Name, metav1.GetOptions{})
 			if err != nil {
 				return err
@@ -748,7 +748,7 @@ func specCtrlDeletesUnscheduledFirst(ctx context.Context, g gomega.Gomega, e *ct
 	}
 	defer e.holdBinding(g, false)
 	setReplicas := func(n int32) {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		err := retry.RetryOnConflict(conflictBackoff(), func() error {
 			cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, rs.Name, metav1.GetOptions{})
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/inprocess"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
 )
@@ -75,7 +76,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "kubelet"}, "components to test: store, api, scheduler, kubelet")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet"}, "components to test: store, api, scheduler, controllers, kubelet")
 	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs: "sim" (simulated CRI runtime) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
@@ -112,7 +113,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api", "scheduler", "kubelet"}
+	known := []string{"store", "api", "scheduler", "controllers", "kubelet"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -168,6 +169,9 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			return err
 		}
 		conformance.DescribeScheduler(harness.ReferenceScheduler(h, interfaces.LeastAllocated))
+	}
+	if slices.Contains(o.components, "controllers") && o.kubeconfig == "" {
+		conformance.DescribeControllers(inprocess.Harness(inprocess.Options{}))
 	}
 	if slices.Contains(o.components, "kubelet") && o.kubeconfig == "" {
 		opts := kubeletharness.Options{Name: "clusterkit kubelet"}

@@ -31,6 +31,10 @@ type upOptions struct {
 	// "sim", "containerd" or a CRI socket (see up_nodes.go).
 	nodes   int
 	runtime string
+	// scheduler is "reference" or "none"; controllers is the controller
+	// manager's --controllers list, or "none".
+	scheduler   string
+	controllers []string
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -42,13 +46,23 @@ func newUpCommand() *cobra.Command {
 		port:       6443,
 		nodes:      1,
 		runtime:    localnode.Simulated,
+		scheduler:  "reference",
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run a cluster control plane (embedded etcd + API server) in this process",
-		Long: `up starts an embedded etcd (or connects to --etcd-endpoints) and a Kubernetes-compatible
-API server on 127.0.0.1, writes an admin kubeconfig and serves until interrupted (Ctrl-C).
-Restarting on the same --data-dir keeps every object.`,
+		Short: "Run a whole cluster in this process: etcd, API server, scheduler, controllers, nodes",
+		Long: `up starts an embedded etcd (or connects to --etcd-endpoints), a Kubernetes-compatible
+API server on 127.0.0.1, the reference scheduler and controller manager, and --nodes
+kubelets on the simulated CRI runtime (nothing to install) or on a real containerd
+(--runtime containerd). It writes an admin kubeconfig, prints the export KUBECONFIG=…
+line, and serves until interrupted (Ctrl-C). Restarting on the same --data-dir keeps
+every object.
+
+Swap a component for yours: --scheduler none (run your scheduler against the
+kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
+		Example: `  clusterkit up --port 0 --data-dir /tmp/ck --kubeconfig /tmp/ck.kubeconfig
+  clusterkit up --nodes 3
+  clusterkit up --runtime containerd      # real containers (root; scripts/install-containerd.sh)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -61,6 +75,8 @@ Restarting on the same --data-dir keeps every object.`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
 	f.IntVar(&o.port, "port", o.port, "API server port on 127.0.0.1 (0 picks a free port)")
 	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
+	f.StringVar(&o.scheduler, "scheduler", o.scheduler, `"reference" runs clusterkit's scheduler in this process; "none" leaves scheduling to yours (see docs/scheduler.md)`)
+	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	return cmd
@@ -110,6 +126,11 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	say("API server listening on %s (ready in %s)", url, time.Since(start).Round(time.Millisecond))
 	say("kubeconfig written to %s; to use it:", o.kubeconfig)
 	say("  export KUBECONFIG=%s", o.kubeconfig)
+	stopControl, err := startUpControlPlane(ctx, o, url, say)
+	if err != nil {
+		return err
+	}
+	defer stopControl()
 	stopNodes := startUpNodes(ctx, o, url, say)
 	defer stopNodes()
 	say("press Ctrl-C to stop")

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers"
+	"github.com/clusterkit/clusterkit/reference/scheduler"
+)
+
+// startUpControlPlane starts the reference scheduler and controller manager
+// in the background against the API server at url, as chosen by
+// --scheduler and --controllers; the returned function stops them and
+// waits for them to end.
+func startUpControlPlane(ctx context.Context, o *upOptions, url string, say func(string, ...any)) (func(), error) {
+	rc := &rest.Config{Host: url, QPS: -1}
+	var components []interfaces.Component
+	switch o.scheduler {
+	case "none":
+		say("no scheduler: pods wait for one (schedulerName %q)", "default-scheduler")
+	case "reference", "":
+		s, err := scheduler.New(rc, scheduler.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("scheduler: %w", err)
+		}
+		components = append(components, s)
+	default:
+		return nil, fmt.Errorf("unknown --scheduler %q: choose reference or none", o.scheduler)
+	}
+	if len(o.controllers) == 1 && o.controllers[0] == "none" {
+		say("no controller manager: Deployments and ReplicaSets will not create pods")
+	} else {
+		m, err := controllers.New(controllers.Config{RESTConfig: rc, Controllers: o.controllers})
+		if err != nil {
+			return nil, fmt.Errorf("controller manager (--controllers %s): %w", strings.Join(o.controllers, ","), err)
+		}
+		components = append(components, m)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, c := range components {
+		say("starting %s", c.Name())
+		wg.Go(func() {
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				say("%s stopped: %v", c.Name(), err)
+			}
+		})
+	}
+	return func() {
+		cancel()
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			say("the scheduler or controller manager did not stop within 10s")
+		}
+	}, nil
+}
