@@ -1,9 +1,9 @@
 # clusterkit — `make test` runs every test; it installs what the tests need.
 GO ?= go
 
-.PHONY: test prerequisites vet fmt-check unit docs bench fuzz
+.PHONY: test prerequisites vet fmt-check unit peers docs bench fuzz
 
-test: prerequisites fmt-check vet unit
+test: prerequisites fmt-check vet unit peers
 
 # Installs what the tests need that is not in the Go module cache: checks Go,
 # and installs containerd, runc and the CNI plugins from Debian's packages
@@ -21,12 +21,24 @@ vet:
 unit:
 	$(GO) test -count=1 -timeout 30m ./...
 
+# The peer modules (real Kubernetes components as libraries, in their own
+# go.mod): the scheduler specs against the real kube-scheduler.
+peers:
+	scripts/test-peers.sh
+
 # Regenerate the behaviour catalogue from the specs.
 docs:
 	$(GO) run ./cmd/clusterkit conformance catalogue > docs/behaviors.md
 
+# The store benchmarks (memory, etcd store, raw clientv3 side by side); the
+# other benchmarks and their commands are listed in docs/testing.md.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./reference/store/...
 
+# Each fuzz target for a minute (go test allows one -fuzz target per run).
 fuzz:
-	@echo "see docs/testing.md for the fuzz targets"
+	$(GO) test -run '^$$' -fuzz FuzzValidatePod -fuzztime 60s ./reference/apiserver/validation
+	$(GO) test -run '^$$' -fuzz FuzzValidateDeployment -fuzztime 60s ./reference/apiserver/validation
+	$(GO) test -run '^$$' -fuzz FuzzCreateBody -fuzztime 60s ./reference/apiserver
+	$(GO) test -run '^$$' -fuzz FuzzPatch -fuzztime 60s ./reference/apiserver
+	$(GO) test -run '^$$' -fuzz FuzzSelectors -fuzztime 60s ./reference/apiserver
