@@ -225,6 +225,9 @@ func specConcurrentWriters(ctx context.Context, g gomega.Gomega, e *storeEnv) {
 						errs <- err
 						return
 					}
+					// Hold the read a moment, so the writers' read-modify-write
+					// windows overlap even on a machine that runs them one by one.
+					time.Sleep(time.Millisecond)
 					_, err = e.store.Update(ctx, "/counter", []byte(strconv.Itoa(n+1)), kv.ModRevision)
 					if err == nil {
 						break
