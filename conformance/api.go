@@ -66,7 +66,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     apiSpecs(),
+		specs:     append(apiSpecs(), apiServiceSpecs()...),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {

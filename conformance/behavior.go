@@ -72,8 +72,10 @@ func Catalogue() ([]Behavior, error) {
 	var all []Behavior
 	all = append(all, behaviorsOf(storeSpecs())...)
 	all = append(all, behaviorsOf(apiSpecs())...)
-	all = append(all, behaviorsOf(schedulerSpecs())...)
+	all = append(all, behaviorsOf(apiServiceSpecs())...)
+	all = append(all, behaviorsOf(proxySpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
+	all = append(all, behaviorsOf(schedulerSpecs())...)
 	all = append(all, behaviorsOf(controllerSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}

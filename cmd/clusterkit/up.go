@@ -35,6 +35,10 @@ type upOptions struct {
 	// manager's --controllers list, or "none".
 	scheduler   string
 	controllers []string
+	// serviceCIDR and nodePortRange are where Services get their
+	// ClusterIPs and NodePorts (apiserver.Config).
+	serviceCIDR   string
+	nodePortRange string
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -77,6 +81,8 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
 	f.StringVar(&o.scheduler, "scheduler", o.scheduler, `"reference" runs clusterkit's scheduler in this process; "none" leaves scheduling to yours (see docs/scheduler.md)`)
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
+	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
+	f.StringVar(&o.nodePortRange, "node-port-range", apiserver.DefaultNodePortRange, "range Service NodePorts are allocated from")
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	return cmd
@@ -104,8 +110,10 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		}
 	}()
 	srv, err := apiserver.New(apiserver.Config{
-		Store:    store,
-		ErrorLog: func(format string, args ...any) { say(format, args...) },
+		Store:         store,
+		ErrorLog:      func(format string, args ...any) { say(format, args...) },
+		ServiceCIDR:   o.serviceCIDR,
+		NodePortRange: o.nodePortRange,
 	})
 	if err != nil {
 		return err

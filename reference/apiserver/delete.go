@@ -92,6 +92,9 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 	if err != nil {
 		return nil, false, err
 	}
+	if out.Deleted {
+		s.serviceDeleted(ctx, out.Object)
+	}
 	return out.Object, out.Deleted, nil
 }
 

@@ -211,19 +211,32 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 		return nil, err
 	}
 	generate := m.GetName() == "" && m.GetGenerateName() != ""
+	var svcTx *serviceTx
 	for attempt := 0; ; attempt++ {
 		if generate {
 			m.SetName(m.GetGenerateName() + randomSuffix(5))
 		}
 		if errs := validation.ValidateCreate(obj); len(errs) > 0 {
+			svcTx.rollback(ctx)
 			return nil, invalid(res, m.GetName(), errs)
 		}
 		if dry {
 			return obj, nil
 		}
+		if svc, ok := obj.(*corev1.Service); ok && svcTx == nil {
+			// Addresses are taken before the object is stored (see allocator.go).
+			tx, err := s.allocateService(ctx, svc, nil)
+			if err != nil {
+				return nil, err
+			}
+			svcTx = tx
+		}
 		created, err := s.objects.Create(ctx, res, obj)
 		if apierrors.IsAlreadyExists(err) && generate && attempt < 8 {
 			continue
+		}
+		if err != nil {
+			svcTx.rollback(ctx)
 		}
 		return created, err
 	}
@@ -268,7 +281,10 @@ type newObjectFunc func(cur runtime.Object) (runtime.Object, []string, error)
 func (s *Server) update(ctx context.Context, req request, dry, status bool, next newObjectFunc) (runtime.Object, error) {
 	res := req.res
 	var result runtime.Object
+	var svcTx *serviceTx
 	out, err := s.objects.Update(ctx, res, req.namespace, req.name, func(cur runtime.Object) (runtime.Object, error) {
+		svcTx.rollback(ctx) // a retried attempt gives back what the previous one took
+		svcTx = nil
 		obj, _, err := next(cur.DeepCopyObject())
 		if err != nil {
 			return nil, err
@@ -285,6 +301,9 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		}
 		if !status {
 			validation.Default(obj)
+			if svc, ok := obj.(*corev1.Service); ok {
+				normalizeServiceUpdate(svc, cur.(*corev1.Service))
+			}
 		}
 		if err := prepareUpdate(res, obj, cur, status); err != nil {
 			return nil, err
@@ -305,13 +324,26 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		if shouldDeleteOnUpdate(obj) {
 			return nil, storage.ErrDelete
 		}
+		if svc, ok := obj.(*corev1.Service); ok && !status {
+			tx, err := s.allocateService(ctx, svc, cur.(*corev1.Service))
+			if err != nil {
+				return nil, err
+			}
+			svcTx = tx
+		}
 		return obj, nil
 	})
 	if errors.Is(err, errDryRun) {
 		return result, nil
 	}
 	if err != nil {
+		svcTx.rollback(ctx)
 		return nil, err
+	}
+	if out.Deleted {
+		s.serviceDeleted(ctx, out.Object)
+	} else {
+		svcTx.commit(ctx)
 	}
 	if out.Deleted && res.Resource == "namespaces" {
 		s.stopNamespaceCleanup(req.name)

@@ -49,6 +49,14 @@ type Config struct {
 	NamespaceCleanupInterval time.Duration
 	// ErrorLog receives internal errors that have no client to go to (default: discarded).
 	ErrorLog func(format string, args ...any)
+	// ServiceCIDR is the IPv4 range ClusterIPs are allocated from (default DefaultServiceCIDR).
+	ServiceCIDR string
+	// NodePortRange is the "FIRST-LAST" range NodePorts are allocated from (default
+	// DefaultNodePortRange).
+	NodePortRange string
+	// AllocationRepairInterval is how often leaked ClusterIPs and NodePorts are reclaimed, and how
+	// old a leak must be to be reclaimed (default 1 minute); see allocator.go.
+	AllocationRepairInterval time.Duration
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -57,6 +65,7 @@ type Server struct {
 	reg     *registry.Registry
 	scheme  *runtime.Scheme
 	objects *storage.Objects
+	ranges  *ranges
 	handler http.Handler
 	openapi http.Handler
 
@@ -98,6 +107,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ErrorLog == nil {
 		cfg.ErrorLog = func(string, ...any) {}
 	}
+	if cfg.AllocationRepairInterval <= 0 {
+		cfg.AllocationRepairInterval = time.Minute
+	}
+	ips, err := parseServiceCIDR(cfg.ServiceCIDR)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
+	ports, err := parsePortRange(cfg.NodePortRange)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
 	reg, err := registry.New(cfg.Resources)
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: %w", err)
@@ -107,6 +127,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
 	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.New(cfg.Store)}
+	s.ranges = &ranges{kv: cfg.Store, ips: ips, ports: ports, now: cfg.Now}
 	s.bg, s.cancelBG = context.WithCancel(context.Background())
 	oa, err := newOpenAPIHandler(reg)
 	if err != nil {
@@ -137,6 +158,10 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 		return err
 	}
 	s.resumeNamespaceCleanups(ctx)
+	if err := s.repairAllocations(ctx, s.cfg.AllocationRepairInterval); err != nil {
+		s.cfg.ErrorLog("apiserver: repairing service allocations: %v", err)
+	}
+	s.runAllocationRepair(s.cfg.AllocationRepairInterval)
 	s.booted = true
 	return nil
 }

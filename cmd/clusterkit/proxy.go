@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clusterkit/clusterkit/reference/proxy"
+)
+
+// proxyOptions are the flags of `clusterkit proxy`.
+type proxyOptions struct {
+	kubeconfig string
+	nodeName   string
+	netns      string
+	nodeIPs    string
+	table      string
+	keepRules  bool
+}
+
+// newProxyCommand returns `clusterkit proxy`: the service proxy of one node.
+func newProxyCommand() *cobra.Command {
+	o := &proxyOptions{table: proxy.DefaultTable}
+	cmd := &cobra.Command{
+		Use:   "proxy",
+		Short: "Run the service proxy (kube-proxy's role) of one node on nftables",
+		Long: `proxy follows the Services and EndpointSlices of the cluster of --kubeconfig and programs
+an nftables table of its own (--table) so that connections to a Service's ClusterIP, and to its
+NodePort on the node's addresses, reach the Service's ready endpoints.
+
+--netns programs the rules into a network namespace (e.g. /run/netns/NODE) instead of the
+process's own, which is how nodes sharing one machine each get their own rules. NodePorts are
+served on --node-ip (comma separated), or on the InternalIP/ExternalIP addresses of the Node
+object named --node-name. On a clean exit (Ctrl-C) the table is removed, unless --keep-rules.
+Needs root (CAP_NET_ADMIN).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runProxy(ctx, o, cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&o.nodeName, "node-name", "", "name of this node (required)")
+	f.StringVar(&o.netns, "netns", "", "network namespace to program, e.g. /run/netns/NODE (default: this process's)")
+	f.StringVar(&o.nodeIPs, "node-ip", "", "addresses NodePorts are served on, comma separated (default: the Node object's)")
+	f.StringVar(&o.table, "table", o.table, "name of the nftables table the proxy owns")
+	f.BoolVar(&o.keepRules, "keep-rules", false, "leave the rules in place on exit")
+	return cmd
+}
+
+func runProxy(ctx context.Context, o *proxyOptions, log io.Writer) error {
+	if o.nodeName == "" {
+		return fmt.Errorf("--node-name is required")
+	}
+	var ips []netip.Addr
+	for _, s := range strings.Split(o.nodeIPs, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			return fmt.Errorf("--node-ip %q: %w", s, err)
+		}
+		ips = append(ips, ip)
+	}
+	cfg, err := loadRESTConfig(o.kubeconfig)
+	if err != nil {
+		return err
+	}
+	dp := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: o.netns, Table: o.table})
+	defer dp.Close()
+	p, err := proxy.New(cfg, o.nodeName, proxy.Options{Dataplane: dp, NodeIPs: ips, KeepRulesOnExit: o.keepRules})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "proxy: node %s, table %s\n", o.nodeName, o.table)
+	return p.Run(ctx)
+}

@@ -1,0 +1,96 @@
+package knownbad
+
+import (
+	"context"
+	"sync"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+)
+
+// Known-bad proxy dataplanes: each wraps a working dataplane and bends the desired state on its
+// way in, the way a buggy proxy would. The proxy specs must reject every one of them.
+
+// ProxySendingToNotReady sends new connections to endpoints that are not ready.
+type ProxySendingToNotReady struct{ Dataplane interfaces.ProxyDataplane }
+
+// Sync marks every endpoint ready.
+func (p ProxySendingToNotReady) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	return p.Dataplane.Sync(ctx, mapEndpoints(s, func(_ interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint {
+		for i := range eps {
+			eps[i].Ready = true
+		}
+		return eps
+	}))
+}
+
+// Cleanup passes through.
+func (p ProxySendingToNotReady) Cleanup(ctx context.Context) error { return p.Dataplane.Cleanup(ctx) }
+
+// ProxyKeepingDeletedEndpoints never forgets an endpoint once seen ready.
+type ProxyKeepingDeletedEndpoints struct {
+	Dataplane interfaces.ProxyDataplane
+	mu        sync.Mutex
+	seen      map[string]map[interfaces.ProxyEndpoint]bool
+}
+
+// NewProxyKeepingDeletedEndpoints wraps dp.
+func NewProxyKeepingDeletedEndpoints(dp interfaces.ProxyDataplane) *ProxyKeepingDeletedEndpoints {
+	return &ProxyKeepingDeletedEndpoints{Dataplane: dp, seen: map[string]map[interfaces.ProxyEndpoint]bool{}}
+}
+
+// Sync adds every endpoint ever seen ready back to its service.
+func (p *ProxyKeepingDeletedEndpoints) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.Dataplane.Sync(ctx, mapEndpoints(s, func(vs interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint {
+		seen := p.seen[vs.Name]
+		if seen == nil {
+			seen = map[interfaces.ProxyEndpoint]bool{}
+			p.seen[vs.Name] = seen
+		}
+		present := map[interfaces.ProxyEndpoint]bool{}
+		for _, e := range eps {
+			if e.Ready {
+				seen[interfaces.ProxyEndpoint{IP: e.IP, Port: e.Port, Ready: true}] = true
+			}
+			present[interfaces.ProxyEndpoint{IP: e.IP, Port: e.Port, Ready: true}] = true
+		}
+		for e := range seen {
+			if !present[e] {
+				eps = append(eps, e)
+			}
+		}
+		return eps
+	}))
+}
+
+// Cleanup passes through.
+func (p *ProxyKeepingDeletedEndpoints) Cleanup(ctx context.Context) error {
+	return p.Dataplane.Cleanup(ctx)
+}
+
+// ProxyIgnoringPortMapping sends to the endpoint's IP on the Service port, not the target port.
+type ProxyIgnoringPortMapping struct{ Dataplane interfaces.ProxyDataplane }
+
+// Sync rewrites every endpoint port to the service port.
+func (p ProxyIgnoringPortMapping) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	return p.Dataplane.Sync(ctx, mapEndpoints(s, func(vs interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint {
+		for i := range eps {
+			eps[i].Port = vs.Port
+		}
+		return eps
+	}))
+}
+
+// Cleanup passes through.
+func (p ProxyIgnoringPortMapping) Cleanup(ctx context.Context) error { return p.Dataplane.Cleanup(ctx) }
+
+// mapEndpoints returns a copy of s with f applied to a copy of each service's endpoints.
+func mapEndpoints(s interfaces.ProxyState, f func(interfaces.VirtualService, []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint) interfaces.ProxyState {
+	out := interfaces.ProxyState{NodeIPs: s.NodeIPs, Services: make([]interfaces.VirtualService, len(s.Services))}
+	for i, vs := range s.Services {
+		vs.Endpoints = f(vs, append([]interfaces.ProxyEndpoint(nil), vs.Endpoints...))
+		out.Services[i] = vs
+	}
+	return out
+}

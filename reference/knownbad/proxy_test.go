@@ -1,0 +1,68 @@
+package knownbad_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/harness"
+	"github.com/clusterkit/clusterkit/reference/knownbad"
+	"github.com/clusterkit/clusterkit/reference/proxy/netlab"
+)
+
+// TestProxySuiteRejectsKnownBadProxies runs the proxy specs against the reference proxy with
+// each known-bad dataplane and asserts that the specs aimed at its bug fail (needs root).
+func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
+	if why := netlab.Supported(); why != "" {
+		t.Skip(why)
+	}
+	cases := []struct {
+		name     string
+		wrap     func(interfaces.ProxyDataplane) interfaces.ProxyDataplane
+		focus    []string
+		mustFail []string
+	}{
+		{"sends to not-ready endpoints",
+			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+				return knownbad.ProxySendingToNotReady{Dataplane: d}
+			},
+			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.not-ready", "proxy.nodeport.node-address"},
+			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.not-ready", "proxy.nodeport.node-address"}},
+		{"never removes deleted endpoints",
+			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+				return knownbad.NewProxyKeepingDeletedEndpoints(d)
+			},
+			[]string{"proxy.clusterip.deleted-endpoint", "proxy.clusterip.no-endpoints"},
+			[]string{"proxy.clusterip.deleted-endpoint", "proxy.clusterip.no-endpoints"}},
+		{"ignores the port mapping",
+			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+				return knownbad.ProxyIgnoringPortMapping{Dataplane: d}
+			},
+			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.port-mapping"},
+			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.port-mapping"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := harness.NetlabProxy("knownbad/"+c.name, harness.MemoryStore(), func(ns string) interfaces.ProxyDataplane {
+				return c.wrap(harness.NFTablesDataplane(ns))
+			})
+			h.Focus = c.focus
+			h.ConvergeTimeout = 5 * time.Second // the reference converges in well under a second
+			results := conformance.CheckProxy(context.Background(), h)
+			failed := map[string]bool{}
+			for _, id := range results.Failed() {
+				failed[id] = true
+			}
+			for _, id := range c.mustFail {
+				if !failed[id] {
+					t.Errorf("the suite did not reject the bug %q through %s", c.name, id)
+				}
+			}
+			if t.Failed() || testing.Verbose() {
+				t.Logf("results:\n%s", results)
+			}
+		})
+	}
+}

@@ -1,0 +1,207 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/proxy"
+	"github.com/clusterkit/clusterkit/reference/proxy/netlab"
+)
+
+// lab is a node namespace with a client pod and n backend pods serving their hostname on 8080.
+type lab struct {
+	*netlab.Lab
+	client   *netlab.Pod
+	backends []*netlab.Pod
+	stops    []func()
+}
+
+func newLab(t *testing.T, backends int) *lab {
+	t.Helper()
+	if why := netlab.Supported(); why != "" {
+		t.Skip(why)
+	}
+	ctx := context.Background()
+	l, err := netlab.New(ctx, "", "")
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("closing lab: %v", err)
+		}
+	})
+	out := &lab{Lab: l}
+	if out.client, err = l.AddPod(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < backends; i++ {
+		p, err := l.AddPod(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop, err := p.ServeHostname(ctx, 8080, fmt.Sprintf("backend-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		out.backends = append(out.backends, p)
+		out.stops = append(out.stops, stop)
+	}
+	return out
+}
+
+func (l *lab) endpoints(ready ...bool) []interfaces.ProxyEndpoint {
+	var eps []interfaces.ProxyEndpoint
+	for i, b := range l.backends {
+		r := true
+		if i < len(ready) {
+			r = ready[i]
+		}
+		eps = append(eps, interfaces.ProxyEndpoint{IP: b.IP, Port: 8080, Ready: r, Serving: r})
+	}
+	return eps
+}
+
+// get fetches http://addr/ from the client pod.
+func (l *lab) get(addr string) (string, error) {
+	resp, err := l.client.HTTPClient(3 * time.Second).Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func (l *lab) hits(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for i := 0; i < n; i++ {
+		body, err := l.get(addr)
+		if err != nil {
+			t.Fatalf("GET %s from the client pod: %v", addr, err)
+		}
+		out[body]++
+	}
+	return out
+}
+
+func newDataplane(t *testing.T, l *lab) *proxy.NFTables {
+	d := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: l.NSPath()})
+	t.Cleanup(func() { _ = d.Cleanup(context.Background()); _ = d.Close() })
+	return d
+}
+
+var vip = netip.MustParseAddr("10.96.0.10")
+
+func TestNFTablesClusterIPSpreadsOverReadyEndpoints(t *testing.T) {
+	l := newLab(t, 3)
+	d := newDataplane(t, l)
+	ctx := context.Background()
+	vs := interfaces.VirtualService{Name: "default/web:", ClusterIP: vip, Port: 80, Protocol: corev1.ProtocolTCP, Endpoints: l.endpoints(true, true, false)}
+	if err := d.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	got := l.hits(t, "10.96.0.10:80", 40)
+	if got["backend-0"] == 0 || got["backend-1"] == 0 || got["backend-2"] != 0 || len(got) != 2 {
+		t.Fatalf("answers %v: want both ready backends and never the not-ready one", got)
+	}
+	// Incremental: backend-1 goes away, backend-2 becomes ready.
+	vs.Endpoints = l.endpoints(true, false, true)
+	if err := d.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	got = l.hits(t, "10.96.0.10:80", 40)
+	if got["backend-1"] != 0 || got["backend-0"] == 0 || got["backend-2"] == 0 {
+		t.Fatalf("after the change: %v", got)
+	}
+	// No ready endpoint: refused at once.
+	vs.Endpoints = l.endpoints(false, false, false)
+	if err := d.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	start := time.Now()
+	_, err := l.client.Dial(ctx, "tcp", "10.96.0.10:80")
+	if !errors.Is(err, syscall.ECONNREFUSED) || time.Since(start) > time.Second {
+		t.Fatalf("no ready endpoints: want connection refused at once, got %v after %s", err, time.Since(start))
+	}
+	// Removing the service removes its rules.
+	if err := d.Sync(ctx, interfaces.ProxyState{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := d.ChainCount(); n != 7 {
+		t.Fatalf("chains after removing every service: %d, want the 7 base chains", n)
+	}
+	if err := d.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := d.TableExists(); ok {
+		t.Fatal("Cleanup left the table")
+	}
+}
+
+func TestNFTablesNodePortAndAffinity(t *testing.T) {
+	l := newLab(t, 3)
+	d := newDataplane(t, l)
+	ctx := context.Background()
+	vs := interfaces.VirtualService{Name: "default/web:", ClusterIP: vip, Port: 80, Protocol: corev1.ProtocolTCP, NodePort: 30080,
+		AffinityTimeout: time.Minute, Endpoints: l.endpoints()}
+	if err := d.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}, NodeIPs: []netip.Addr{l.Gateway}}); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	got := l.hits(t, "10.96.0.10:80", 20)
+	if len(got) != 1 {
+		t.Fatalf("ClientIP affinity: one client reached %v", got)
+	}
+	got = l.hits(t, netip.AddrPortFrom(l.Gateway, 30080).String(), 5)
+	if len(got) != 1 {
+		t.Fatalf("NodePort with affinity: %v", got)
+	}
+	for k := range got {
+		if !strings.HasPrefix(k, "backend-") {
+			t.Fatalf("NodePort answer %q", k)
+		}
+	}
+}
+
+func TestNFTablesRestartKeepsEstablishedConnections(t *testing.T) {
+	l := newLab(t, 2)
+	ctx := context.Background()
+	vs := interfaces.VirtualService{Name: "default/web:", ClusterIP: vip, Port: 80, Protocol: corev1.ProtocolTCP, Endpoints: l.endpoints()}
+	d1 := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: l.NSPath()})
+	if err := d1.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := l.client.Dial(ctx, "tcp", "10.96.0.10:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = d1.Close() // the process exits without cleaning up
+	d2 := newDataplane(t, l)
+	if err := d2.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+		t.Fatalf("resync after restart: %v", err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+	if _, err := io.WriteString(conn, "GET / HTTP/1.0\r\n\r\n"); err != nil {
+		t.Fatalf("established connection broken by the resync: %v", err)
+	}
+	b, err := io.ReadAll(conn)
+	if err != nil || !strings.Contains(string(b), "backend-") {
+		t.Fatalf("established connection after resync: %q %v", b, err)
+	}
+	if got := l.hits(t, "10.96.0.10:80", 10); len(got) == 0 {
+		t.Fatal("no answers after resync")
+	}
+}
