@@ -18,6 +18,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/inprocess"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
+	"github.com/clusterkit/clusterkit/reference/proxy/netlab"
 )
 
 // conformanceOptions are the flags of clusterkit conformance.
@@ -76,7 +77,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet"}, "components to test: store, api, scheduler, controllers, kubelet")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, scheduler, controllers, kubelet, proxy (the proxy specs need root: they build network namespaces)")
 	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs: "sim" (simulated CRI runtime) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
@@ -113,7 +114,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api", "scheduler", "controllers", "kubelet"}
+	known := []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -172,6 +173,16 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if slices.Contains(o.components, "controllers") && o.kubeconfig == "" {
 		conformance.DescribeControllers(inprocess.Harness(inprocess.Options{}))
+	}
+	if slices.Contains(o.components, "proxy") && o.kubeconfig == "" {
+		if why := netlab.Supported(); why != "" {
+			if cmd.Flags().Changed("components") {
+				return fmt.Errorf("the proxy specs cannot run here: %s", why)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "not running the proxy specs: %s\n", why)
+		} else {
+			conformance.DescribeProxy(harness.NetlabProxy("reference proxy on nftables", harness.MemoryStore(), harness.NFTablesDataplane))
+		}
 	}
 	if slices.Contains(o.components, "kubelet") && o.kubeconfig == "" {
 		opts := kubeletharness.Options{Name: "clusterkit kubelet"}
