@@ -3,15 +3,12 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -85,24 +82,14 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
-			cfg := rest.CopyConfig(srv.Config)
-			if cfg.QPS == 0 {
-				// client-go's default of 5 requests a second serializes
-				// concurrent writers into a convoy where every
-				// read-modify-write loses: not what the specs measure.
-				cfg.QPS, cfg.Burst = 200, 400
-			}
-			client, err := kubernetes.NewForConfig(cfg)
+			client, err := specClient(srv.Config)
 			if err != nil {
 				return nil, err
 			}
-			ns := fmt.Sprintf("ck-%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				return nil, fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+			ns, err := specNamespace(ctx, client, c, "api")
+			if err != nil {
+				return nil, err
 			}
-			c.Cleanup(func() {
-				_ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-			})
 			return &apiEnv{server: srv, client: client, ns: ns}, nil
 		},
 	}

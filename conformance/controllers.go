@@ -3,12 +3,9 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -167,17 +164,14 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 			if cut.Now == nil {
 				cut.Now = time.Now
 			}
-			client, err := kubernetes.NewForConfig(cut.Config)
+			client, err := specClient(cut.Config)
 			if err != nil {
 				return nil, err
 			}
-			ns := fmt.Sprintf("ck-%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				return nil, fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+			ns, err := specNamespace(ctx, client, c, "ctrl")
+			if err != nil {
+				return nil, err
 			}
-			c.Cleanup(func() {
-				_ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-			})
 			e := &ctrlEnv{h: h, cut: cut, client: client, c: c, ns: ns}
 			for i := range ctrlNodeCount {
 				e.nodes = append(e.nodes, fmt.Sprintf("%s-node-%d", ns, i))

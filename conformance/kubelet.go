@@ -3,11 +3,9 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -143,20 +141,21 @@ func (h KubeletHarness) suite() suite[*kubeletEnv] {
 			if k.Node == "" {
 				return nil, fmt.Errorf("the kubelet harness returned no node")
 			}
-			client, err := kubernetes.NewForConfig(k.Config)
+			client, err := specClient(k.Config)
 			if err != nil {
 				return nil, err
 			}
-			ns := fmt.Sprintf("ck-kubelet-%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				return nil, fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+			ns, err := specNamespace(ctx, client, c, "kubelet")
+			if err != nil {
+				return nil, err
 			}
+			// Pods first, with no grace: the namespace deletion (registered
+			// above, so run after this) then has nothing to wait for.
 			c.Cleanup(func() {
 				cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
 				zero := int64(0)
 				_ = client.CoreV1().Pods(ns).DeleteCollection(cctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
-				_ = client.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
 			})
 			return &kubeletEnv{h: h, k: k, client: client, ns: ns, image: image, base: base}, nil
 		},

@@ -3,14 +3,11 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -101,21 +98,14 @@ func (h ProxyHarness) suite() suite[*proxyEnv] {
 			if err != nil {
 				return nil, err
 			}
-			cfg := rest.CopyConfig(node.Config)
-			if cfg.QPS == 0 {
-				cfg.QPS, cfg.Burst = 200, 400
-			}
-			client, err := kubernetes.NewForConfig(cfg)
+			client, err := specClient(node.Config)
 			if err != nil {
 				return nil, err
 			}
-			ns := fmt.Sprintf("ck-proxy-%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				return nil, fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+			ns, err := specNamespace(ctx, client, c, "proxy")
+			if err != nil {
+				return nil, err
 			}
-			c.Cleanup(func() {
-				_ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-			})
 			converge := h.ConvergeTimeout
 			if converge == 0 {
 				converge = 30 * time.Second
