@@ -18,8 +18,11 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# The proxy tests build network namespaces (ckp-*); they remove them as they
+# go, and this removes what a killed or failed run left, before and after.
 unit:
-	$(GO) test -count=1 -timeout 30m ./...
+	@scripts/cleanup-netlabs.sh
+	@status=0; $(GO) test -count=1 -timeout 30m ./... || status=$$?; scripts/cleanup-netlabs.sh; exit $$status
 
 # The peer modules (real Kubernetes components as libraries, in their own
 # go.mod): the scheduler specs against the real kube-scheduler.
