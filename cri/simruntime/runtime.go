@@ -88,11 +88,13 @@ type Runtime struct {
 	containers map[string]*container
 	images     map[string]*image // by ID
 	refs       map[string]string // normalised ref -> image ID
-	usedIPs    map[netip.Addr]struct{}
-	nextIP     netip.Addr
-	podCIDR    string
-	closed     bool
-	stream     *streamServer
+	// usedIPs holds, per pod IP in use, the listener that claims it
+	// across processes (see ipClaimPort).
+	usedIPs map[netip.Addr]net.Listener
+	nextIP  netip.Addr
+	podCIDR string
+	closed  bool
+	stream  *streamServer
 }
 
 // New builds a runtime; nothing listens until Serve.
@@ -118,7 +120,7 @@ func New(opts Options) (*Runtime, error) {
 		containers: map[string]*container{},
 		images:     map[string]*image{},
 		refs:       map[string]string{},
-		usedIPs:    map[netip.Addr]struct{}{},
+		usedIPs:    map[netip.Addr]net.Listener{},
 		nextIP:     opts.PodSubnet.Addr().Next(),
 	}
 	r.stream = newStreamServer(r)
@@ -174,6 +176,9 @@ func (r *Runtime) Close() {
 		if c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
 			r.exitLocked(c, behavior.KilledExitCode, "", false)
 		}
+	}
+	for a := range r.usedIPs {
+		r.releaseIPLocked(a)
 	}
 	r.mu.Unlock()
 	r.stream.stop()
@@ -277,6 +282,21 @@ func notFound(kind, id string) error {
 	return status.Errorf(codes.NotFound, "%s %q: not found", kind, id)
 }
 
+// ipClaimPort is the port a simulated pod IP is claimed with: every pod IP in
+// use holds a listener on it, so simulated runtimes in different processes
+// (parallel test binaries, two clusterkit up) that were given overlapping
+// subnets never hand out the same IP, whose ports would then collide. Pods
+// cannot listen on this one port.
+const ipClaimPort = 65534
+
+// releaseIPLocked frees a pod IP and its claim.
+func (r *Runtime) releaseIPLocked(a netip.Addr) {
+	if claim, ok := r.usedIPs[a]; ok {
+		_ = claim.Close()
+		delete(r.usedIPs, a)
+	}
+}
+
 // allocIPLocked hands out the next free pod IP of the subnet.
 func (r *Runtime) allocIPLocked() (netip.Addr, error) {
 	p := r.opts.PodSubnet
@@ -294,7 +314,12 @@ func (r *Runtime) allocIPLocked() (netip.Addr, error) {
 		if _, used := r.usedIPs[a]; used {
 			continue
 		}
-		r.usedIPs[a] = struct{}{}
+		claim, err := net.Listen("tcp", netip.AddrPortFrom(a, ipClaimPort).String())
+		if err != nil {
+			// Another process's simulated pod has this IP.
+			continue
+		}
+		r.usedIPs[a] = claim
 		return a, nil
 	}
 	return netip.Addr{}, status.Errorf(codes.ResourceExhausted, "pod subnet %s is full", p)

@@ -521,3 +521,21 @@ func TestWebServerImageAndHostPort(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestOverlappingSubnetsNeverShareAnIP: two runtimes given the same pod
+// subnet (as two processes might be) hand out different pod IPs, and both
+// pods serve on the same port.
+func TestOverlappingSubnetsNeverShareAnIP(t *testing.T) {
+	subnet := simruntime.NodeSubnet(900)
+	a := start(t, simruntime.Options{PodSubnet: subnet})
+	b := start(t, simruntime.Options{PodSubnet: subnet})
+	_, ipA := a.sandbox("a")
+	sbB, ipB := b.sandbox("b")
+	if ipA == ipB {
+		t.Fatalf("both runtimes handed out %s", ipA)
+	}
+	id := b.run(sbB, "web", "clusterkit.local/ckimage:v1", nil, []string{"serve-hostname", "--port", "8080"})
+	if st := b.status(id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("the second runtime's server is %s: %s", st.State, st.Message)
+	}
+}

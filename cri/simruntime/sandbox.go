@@ -149,7 +149,7 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 		delete(r.containers, id)
 	}
 	if s.ip.IsValid() {
-		delete(r.usedIPs, s.ip)
+		r.releaseIPLocked(s.ip)
 	}
 	delete(r.sandboxes, s.id)
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
