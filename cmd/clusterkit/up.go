@@ -39,6 +39,9 @@ type upOptions struct {
 	// ClusterIPs and NodePorts (apiserver.Config).
 	serviceCIDR   string
 	nodePortRange string
+	// proxy runs the reference service proxy of each node (private
+	// containerd only; see up_proxy.go).
+	proxy bool
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -51,6 +54,7 @@ func newUpCommand() *cobra.Command {
 		nodes:      1,
 		runtime:    localnode.Simulated,
 		scheduler:  "reference",
+		proxy:      true,
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -83,6 +87,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
 	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
 	f.StringVar(&o.nodePortRange, "node-port-range", apiserver.DefaultNodePortRange, "range Service NodePorts are allocated from")
+	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	return cmd

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/clusterkit/clusterkit/cri/containerd"
 	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/cri/simruntime"
+	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/kubelet"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 )
@@ -38,53 +40,105 @@ func upRuntimeEndpoint(runtime string) string {
 }
 
 // startUpNodes starts o.nodes nodes (node-1 … node-N) in the background
-// against the API server at url; the returned function stops them.
+// against the API server at url; the returned function stops them once ctx
+// is done. With the private containerd, the service proxies start first and
+// the nodes only once every proxy has programmed its table (the API server
+// serves only after this returns, so all of it runs in the background).
 func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string, ...any)) func() {
 	if o.nodes <= 0 {
 		return func() {}
 	}
 	endpoint := upRuntimeEndpoint(o.runtime)
-	stopRuntime := func() {}
-	if endpoint == privateContainerd {
-		ep, stop, err := startPrivateContainerd(ctx, o.dataDir, say)
-		if err != nil {
-			say("no nodes: %v", err)
+	names := make([]string, o.nodes)
+	for i := range names {
+		names[i] = fmt.Sprintf("node-%d", i+1)
+	}
+	switch {
+	case endpoint == localnode.Simulated:
+		say("no service proxy: the simulated runtime has no kernel path to program (ClusterIPs and NodePorts are allocated but not served)")
+	case endpoint != privateContainerd:
+		say("no service proxy: the pods' network of %s is not known here; run `clusterkit proxy` in it", endpoint)
+	case !o.proxy:
+		say("no service proxy (--proxy=false): ClusterIPs and NodePorts are allocated but not served")
+	}
+	var pn *upProxyNet
+	if endpoint == privateContainerd && o.proxy {
+		serviceCIDR := o.serviceCIDR
+		if serviceCIDR == "" {
+			serviceCIDR = apiserver.DefaultServiceCIDR
+		}
+		cidr, err := netip.ParsePrefix(serviceCIDR)
+		if err != nil || !cidr.Addr().Is4() {
+			say("no nodes: --service-cidr %q is not an IPv4 CIDR", serviceCIDR)
 			return func() {}
 		}
-		endpoint, stopRuntime = ep, stop
+		pn = &upProxyNet{ServiceCIDR: cidr.Masked()}
 	}
 	rc := &rest.Config{Host: url, QPS: -1}
 	var (
-		mu    sync.Mutex
-		nodes []*localnode.Node
-		wg    sync.WaitGroup
+		mu          sync.Mutex
+		nodes       []*localnode.Node
+		stopRuntime = func() {}
+		proxies     *upProxies
+		wg          sync.WaitGroup
 	)
-	for i := 0; i < o.nodes; i++ {
-		name := fmt.Sprintf("node-%d", i+1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			n, err := localnode.Start(sctx, rc, localnode.Config{
-				Name:    name,
-				Dir:     filepath.Join(o.dataDir, "nodes", name),
-				Runtime: endpoint,
-				Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
-				Kubelet: kubelet.Config{},
-			})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if endpoint == privateContainerd {
+			ep, stop, err := startPrivateContainerd(ctx, o.dataDir, pn, say)
 			if err != nil {
-				if ctx.Err() == nil {
-					say("node %s did not start: %v", name, err)
-				}
+				say("no nodes: %v", err)
 				return
 			}
 			mu.Lock()
-			nodes = append(nodes, n)
+			endpoint, stopRuntime = ep, stop
 			mu.Unlock()
-			say("node %s ready (runtime %s, kubelet on 127.0.0.1:%d)", name, o.runtime, n.Kubelet().Port())
-		}()
-	}
+			if pn != nil {
+				ps, err := startUpProxies(ctx, url, names, *pn, say)
+				if err != nil {
+					say("no nodes: %v", err)
+					return
+				}
+				mu.Lock()
+				proxies = ps
+				mu.Unlock()
+				if err := ps.waitSynced(ctx, time.Minute); err != nil {
+					// Pods route the service range to the node: without the proxy's table
+					// that traffic would follow the machine's default route. No nodes then.
+					if ctx.Err() == nil {
+						say("no nodes: %v", err)
+					}
+					return
+				}
+			}
+		}
+		for i, name := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+				defer cancel()
+				n, err := localnode.Start(sctx, rc, localnode.Config{
+					Name:    name,
+					Dir:     filepath.Join(o.dataDir, "nodes", name),
+					Runtime: endpoint,
+					Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
+					Kubelet: kubelet.Config{},
+				})
+				if err != nil {
+					if ctx.Err() == nil {
+						say("node %s did not start: %v", name, err)
+					}
+					return
+				}
+				mu.Lock()
+				nodes = append(nodes, n)
+				mu.Unlock()
+				say("node %s ready (runtime %s, kubelet on 127.0.0.1:%d)", name, o.runtime, n.Kubelet().Port())
+			}()
+		}
+	}()
 	return func() {
 		wg.Wait()
 		mu.Lock()
@@ -93,15 +147,26 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 			n.Close()
 		}
 		stopRuntime()
+		if proxies != nil {
+			proxies.stop() // last: pods are gone, so none sends to the range unguarded
+		}
 	}
 }
+
+// The private containerd's bridge and pod subnet.
+const (
+	upBridge    = "ckup0"
+	upPodSubnet = "10.90.0.0/24"
+)
 
 // startPrivateContainerd starts a containerd of its own for `up --runtime
 // containerd` (own root, state, bridge ckup0 and pod subnet 10.90.0.0/24)
 // and loads clusterkit's images into it, built from the source tree (when
 // the go command and the source are at hand; else load them later with
-// `clusterkit images load`). Stopping it removes every pod it ran.
-func startPrivateContainerd(ctx context.Context, dataDir string, say func(string, ...any)) (string, func(), error) {
+// `clusterkit images load`). Stopping it removes every pod it ran. With pn
+// (the service proxy runs), pods route pn.ServiceCIDR to the bridge gateway,
+// and pn's NodeIP and PodSubnet are filled in.
+func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet, say func(string, ...any)) (string, func(), error) {
 	if err := containerd.Available(); err != nil {
 		return "", nil, fmt.Errorf("real containers unavailable: %w", err)
 	}
@@ -113,7 +178,13 @@ func startPrivateContainerd(ctx context.Context, dataDir string, say func(string
 		}
 		dir = d
 	}
-	inst, err := containerd.Start(ctx, containerd.Config{Dir: dir, Bridge: "ckup0", Subnet: "10.90.0.0/24"})
+	cfg := containerd.Config{Dir: dir, Bridge: upBridge, Subnet: upPodSubnet}
+	if pn != nil {
+		cfg.Routes = []string{pn.ServiceCIDR.String()}
+		pn.NodeIP = cfg.Gateway()
+		pn.PodSubnet = netip.MustParsePrefix(upPodSubnet)
+	}
+	inst, err := containerd.Start(ctx, cfg)
 	if err != nil {
 		return "", nil, fmt.Errorf("starting containerd: %w", err)
 	}

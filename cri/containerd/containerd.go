@@ -48,6 +48,11 @@ type Config struct {
 	// get no default route and there is no masquerade: they reach the
 	// bridge's subnet and the host only.
 	Subnet string
+	// Routes are extra destinations (IPv4 CIDRs) pods send to the bridge
+	// gateway (host-local "routes" with gw = Gateway), e.g. the Service
+	// range, so a service proxy on the host can translate them. Pods still
+	// have no default route.
+	Routes []string
 	// RegistryHosts are registries (host:port) to pull from over plain HTTP.
 	RegistryHosts []string
 	// NetNS, when set, runs containerd inside that network namespace
@@ -115,6 +120,11 @@ func (c *Config) defaults() error {
 	if _, err := netip.ParsePrefix(c.Subnet); err != nil {
 		return fmt.Errorf("subnet: %w", err)
 	}
+	for _, r := range c.Routes {
+		if p, err := netip.ParsePrefix(r); err != nil || !p.Addr().Is4() {
+			return fmt.Errorf("route %q: want an IPv4 CIDR", r)
+		}
+	}
 	if n := len(c.socket()); n > 107 {
 		return fmt.Errorf("socket path %s is %d bytes; unix sockets allow 107", c.socket(), n)
 	}
@@ -122,6 +132,20 @@ func (c *Config) defaults() error {
 }
 
 func (c *Config) socket() string { return filepath.Join(c.Dir, "containerd.sock") }
+
+// Gateway is the bridge's address on Subnet (its first address, which
+// host-local gives the gateway), or the zero Addr when Subnet is invalid.
+func (c *Config) Gateway() netip.Addr {
+	subnet := c.Subnet
+	if subnet == "" {
+		subnet = "10.88.0.0/24"
+	}
+	p, err := netip.ParsePrefix(subnet)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return p.Masked().Addr().Next()
+}
 
 // NetworkName is the CNI network name of the instance.
 func (c *Config) NetworkName() string { return "clusterkit-" + c.Bridge }
@@ -366,6 +390,18 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 }
 
 func cniConflist(c Config) []byte {
+	ipam := map[string]any{
+		"type":    "host-local",
+		"ranges":  [][]map[string]string{{{"subnet": c.Subnet}}},
+		"dataDir": filepath.Join(c.Dir, "cni/ipam"),
+	}
+	if len(c.Routes) > 0 {
+		var routes []map[string]string
+		for _, r := range c.Routes {
+			routes = append(routes, map[string]string{"dst": r, "gw": c.Gateway().String()})
+		}
+		ipam["routes"] = routes
+	}
 	conf := map[string]any{
 		"cniVersion": "1.0.0",
 		"name":       c.NetworkName(),
@@ -376,11 +412,7 @@ func cniConflist(c Config) []byte {
 				"isGateway":   true,
 				"ipMasq":      false,
 				"hairpinMode": true,
-				"ipam": map[string]any{
-					"type":    "host-local",
-					"ranges":  [][]map[string]string{{{"subnet": c.Subnet}}},
-					"dataDir": filepath.Join(c.Dir, "cni/ipam"),
-				},
+				"ipam":        ipam,
 			},
 			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
 		},

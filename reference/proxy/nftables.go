@@ -36,6 +36,11 @@ type NFTablesOptions struct {
 	NetNSPath string
 	// Table is the name of the ip-family table the dataplane owns (default DefaultTable).
 	Table string
+	// ServiceCIDRs are the ranges ClusterIPs come from (IPv4). Traffic to them that no
+	// programmed Service translated is rejected (TCP reset, else ICMP port unreachable) in
+	// the forward and output paths, so nothing addressed to the virtual range ever leaves the
+	// node towards a default route.
+	ServiceCIDRs []netip.Prefix
 }
 
 // NFTables programs virtual services as an nftables table of its own: DNAT from
@@ -257,6 +262,15 @@ func (d *NFTables) base() error {
 		for _, r := range rejectRules(matchIPProtoPort(), &expr.Lookup{SourceRegister: 8, SetName: d.sets.noEndpointIPs.Name, SetID: d.sets.noEndpointIPs.ID}) {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r})
 		}
+		// Runs after DNAT: what is still addressed to the service range matched no Service.
+		for _, cidr := range d.opts.ServiceCIDRs {
+			if !cidr.Addr().Is4() {
+				continue
+			}
+			for _, r := range rejectRules(matchDaddrPrefix(cidr)) {
+				c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r})
+			}
+		}
 	}
 	in := hook("filter-input", nftables.ChainTypeFilter, nftables.ChainHookInput, filterPrio)
 	for _, r := range rejectRules(append(matchNodeIP(d.sets.nodeIPs), matchProtoPort()...), &expr.Lookup{SourceRegister: 8, SetName: d.sets.noEndpointPorts.Name, SetID: d.sets.noEndpointPorts.ID}) {
@@ -265,15 +279,33 @@ func (d *NFTables) base() error {
 	return nil
 }
 
-// rejectRules: TCP gets a reset, anything else an ICMP port unreachable.
-func rejectRules(match []expr.Any, lookup *expr.Lookup) [][]expr.Any {
-	tcp := append(append([]expr.Any{}, match...), lookup,
+// rejectRules: TCP gets a reset, anything else an ICMP port unreachable; lookup (optional)
+// narrows match.
+func rejectRules(match []expr.Any, lookup ...expr.Any) [][]expr.Any {
+	cond := append(append([]expr.Any{}, match...), lookup...)
+	tcp := append(append([]expr.Any{}, cond...),
 		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
 		&expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
-	other := append(append([]expr.Any{}, match...), lookup,
+	other := append(append([]expr.Any{}, cond...),
 		&expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3})
 	return [][]expr.Any{tcp, other}
+}
+
+// matchDaddrPrefix matches ip daddr in the IPv4 prefix p (register 2, so the reject rules'
+// protocol check in register 1 does not clash).
+func matchDaddrPrefix(p netip.Prefix) []expr.Any {
+	p = p.Masked()
+	mask := make([]byte, 4)
+	for i := 0; i < p.Bits(); i++ {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	network := p.Addr().As4()
+	return []expr.Any{
+		&expr.Payload{DestRegister: 2, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+		&expr.Bitwise{SourceRegister: 2, DestRegister: 2, Len: 4, Mask: mask, Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 2, Data: network[:]},
+	}
 }
 
 // matchIPProtoPort loads ip daddr . meta l4proto . th dport into registers 8, 9, 10.

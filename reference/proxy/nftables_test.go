@@ -205,3 +205,59 @@ func TestNFTablesRestartKeepsEstablishedConnections(t *testing.T) {
 		t.Fatal("no answers after resync")
 	}
 }
+
+func TestNFTablesRejectsUnprogrammedServiceAddresses(t *testing.T) {
+	cases := []struct {
+		name    string
+		cidrs   []netip.Prefix
+		refused bool // an unprogrammed address of the range gets a reset at once
+	}{
+		{name: "service CIDR given: catch-all reject", cidrs: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/16")}, refused: true},
+		{name: "no service CIDR: no catch-all", refused: false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t, 2)
+			d := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: l.NSPath(), ServiceCIDRs: tc.cidrs})
+			t.Cleanup(func() { _ = d.Cleanup(context.Background()); _ = d.Close() })
+			ctx := context.Background()
+			vs := interfaces.VirtualService{Name: "default/web:", ClusterIP: vip, Port: 80, Protocol: corev1.ProtocolTCP, Endpoints: l.endpoints()}
+			if err := d.Sync(ctx, interfaces.ProxyState{Services: []interfaces.VirtualService{vs}}); err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
+			// Programmed services still work: the catch-all runs after their translation.
+			if got := l.hits(t, "10.96.0.10:80", 10); got["backend-0"]+got["backend-1"] != 10 {
+				t.Fatalf("programmed service: %v", got)
+			}
+			addrs := []string{"10.96.0.99:80", "10.96.255.254:443", "10.96.0.10:81"}
+			if !tc.refused {
+				addrs = addrs[:1] // each waits for its timeout
+			}
+			for _, addr := range addrs {
+				dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				start := time.Now()
+				conn, err := l.client.Dial(dctx, "tcp", addr)
+				cancel()
+				if conn != nil {
+					conn.Close()
+				}
+				refused := errors.Is(err, syscall.ECONNREFUSED) && time.Since(start) < time.Second
+				if refused != tc.refused {
+					t.Fatalf("dial %s: %v after %s; want refused at once = %v", addr, err, time.Since(start), tc.refused)
+				}
+			}
+			if tc.refused {
+				// Outside the range nothing changes: not answered by the proxy's reject.
+				dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				conn, err := l.client.Dial(dctx, "tcp", "10.97.0.1:80")
+				cancel()
+				if conn != nil {
+					conn.Close()
+				}
+				if errors.Is(err, syscall.ECONNREFUSED) {
+					t.Fatalf("dial outside the service range was rejected by the proxy: %v", err)
+				}
+			}
+		})
+	}
+}

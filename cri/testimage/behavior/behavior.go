@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ const (
 	PauseBinary = "/pause"
 	// DefaultPort is the port serve-hostname and liveness listen on.
 	DefaultPort = 8080
+	// DefaultFetchTimeout is how long fetch waits for an answer by default.
+	DefaultFetchTimeout = 5 * time.Second
 	// KilledExitCode is the exit code of a process ended by SIGKILL.
 	KilledExitCode = 137
 )
@@ -46,6 +49,7 @@ const (
 	Hostname Kind = "hostname"
 	Echo     Kind = "echo"
 	Healthz  Kind = "healthz"
+	Fetch    Kind = "fetch"
 )
 
 // Behavior is one parsed command.
@@ -69,6 +73,9 @@ type Behavior struct {
 	Args []string
 	// Path (Healthz): the HTTP path to check.
 	Path string
+	// URL and Timeout (Fetch): what to GET and how long to wait for it.
+	URL     string
+	Timeout time.Duration
 	// Output replaces the start lines (generic commands such as
 	// `sh -c "echo hi; exit 3"` in images other than ckimage).
 	Output []string
@@ -102,7 +109,7 @@ func Parse(argv []string) (Behavior, error) {
 	b := Behavior{Kind: Kind(argv[1]), Port: DefaultPort, Path: "/healthz"}
 	fs := flag.NewFlagSet(argv[1], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var failAfter, readyAfter, after, termDelay durationFlag
+	var failAfter, readyAfter, after, termDelay, timeout durationFlag
 	longRunning := func() {
 		fs.Var(&termDelay, "term-delay", "wait this long after SIGTERM before exiting")
 		fs.BoolVar(&b.IgnoreTerm, "ignore-term", false, "ignore SIGTERM")
@@ -131,6 +138,9 @@ func Parse(argv []string) (Behavior, error) {
 	case Healthz:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
 		fs.StringVar(&b.Path, "path", "/healthz", "HTTP path")
+	case Fetch:
+		timeout.d = DefaultFetchTimeout
+		fs.Var(&timeout, "timeout", "how long to wait for the answer")
 	default:
 		return Behavior{}, fmt.Errorf("%w: unknown command %q", errUsage, argv[1])
 	}
@@ -148,6 +158,19 @@ func Parse(argv []string) (Behavior, error) {
 	}
 	b.FailAfter, b.ReadyAfter, b.After, b.TermDelay = failAfter.d, readyAfter.d, after.d, termDelay.d
 	switch b.Kind {
+	case Fetch:
+		if len(positional) != 1 {
+			return Behavior{}, fmt.Errorf("%w: fetch needs one URL", errUsage)
+		}
+		u, err := url.Parse(positional[0])
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return Behavior{}, fmt.Errorf("%w: fetch: want an http:// URL, got %q", errUsage, positional[0])
+		}
+		if timeout.d <= 0 {
+			return Behavior{}, fmt.Errorf("%w: fetch: --timeout must be positive", errUsage)
+		}
+		b.URL, b.Timeout = positional[0], timeout.d
+		return b, nil
 	case "liveness":
 		b.Kind = Serve
 		if b.FailAfter == 0 {

@@ -3,6 +3,7 @@ package behavior
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -31,6 +32,12 @@ func TestParse(t *testing.T) {
 		{name: "sleep needs duration", argv: []string{"ckimage", "sleep"}, wantErr: true},
 		{name: "logs", argv: []string{"ckimage", "logs", "--lines", "3"}, want: Behavior{Kind: Logs, Port: 8080, Path: "/healthz", Lines: 3}},
 		{name: "echo keeps words", argv: []string{"ckimage", "echo", "--x", "y"}, want: Behavior{Kind: Echo, Port: 8080, Path: "/healthz", Args: []string{"--x", "y"}}},
+		{name: "fetch default timeout", argv: []string{"ckimage", "fetch", "http://10.96.0.10/hostname"},
+			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.96.0.10/hostname", Timeout: DefaultFetchTimeout}},
+		{name: "fetch timeout flag after the URL", argv: []string{"ckimage", "fetch", "http://10.90.0.1:30080/", "--timeout", "2s"},
+			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.90.0.1:30080/", Timeout: 2 * time.Second}},
+		{name: "fetch needs a URL", argv: []string{"ckimage", "fetch"}, wantErr: true},
+		{name: "fetch only http", argv: []string{"ckimage", "fetch", "file:///etc/passwd"}, wantErr: true},
 		{name: "unknown command", argv: []string{"ckimage", "dance"}, wantErr: true},
 		{name: "unknown flag", argv: []string{"ckimage", "exit", "--nope"}, wantErr: true},
 		{name: "not ckimage", argv: []string{"sh"}, wantErr: true},
@@ -160,6 +167,10 @@ func TestExec(t *testing.T) {
 		{name: "exit code", argv: []string{"ckimage", "exit", "--code", "5"}, test: true, code: 5},
 		{name: "healthz ok", argv: []string{"ckimage", "healthz", "--port", port}, test: true, stdout: "200 OK\n"},
 		{name: "healthz missing path", argv: []string{"ckimage", "healthz", "--port", port, "--path", "/nope"}, test: true, code: 1},
+		{name: "fetch hostname", argv: []string{"ckimage", "fetch", srv.URL + "/hostname"}, test: true, stdout: fetchWant(t, srv.URL+"/hostname")},
+		{name: "fetch 404", argv: []string{"ckimage", "fetch", srv.URL + "/nope"}, test: true, code: 1},
+		{name: "fetch refused", argv: []string{"ckimage", "fetch", "http://127.0.0.1:1/", "--timeout", "2s"}, test: true, code: 1},
+		{name: "fetch usage", argv: []string{"ckimage", "fetch", "ftp://x/"}, test: true, code: 2},
 		{name: "usage", argv: []string{"ckimage", "dance"}, test: true, code: 2},
 		{name: "no shell in test image", argv: []string{"sh", "-c", "true"}, test: true, notFound: true},
 		{name: "generic image shell", argv: []string{"sh", "-c", "echo hi; exit 3"}, code: 3, stdout: "hi\n"},
@@ -180,4 +191,19 @@ func TestExec(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fetchWant is what the server answers at url, read directly.
+func fetchWant(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || len(b) == 0 {
+		t.Fatalf("reading %s: %q %v", url, b, err)
+	}
+	return string(b)
 }

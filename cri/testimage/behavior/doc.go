@@ -35,5 +35,8 @@
 //	ckimage true | false | hostname | echo ARGS... | exit --code N
 //	ckimage healthz [--port 8080] [--path /healthz]   exit 0 when the
 //	    container's HTTP endpoint answers 2xx/3xx, else 1
+//	ckimage fetch URL [--timeout 5s]   GET an http:// URL (e.g. a Service's
+//	    ClusterIP) from the container's network: the body on stdout and
+//	    exit 0 on 2xx/3xx, else the status or error on stderr and exit 1
 //	ckimage sleep D
 package behavior

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path"
@@ -78,6 +79,8 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		return ExecResult{}, nil
 	case Healthz:
 		return healthz(ctx, env.HTTPHost, b.Port, b.Path), nil
+	case Fetch:
+		return fetch(ctx, b.URL, b.Timeout), nil
 	case Logs:
 		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
 	}
@@ -141,6 +144,34 @@ func healthz(ctx context.Context, host string, port int, p string) ExecResult {
 		return ExecResult{Stdout: resp.Status + "\n"}
 	}
 	return ExecResult{Stderr: resp.Status + "\n", ExitCode: 1}
+}
+
+// fetch GETs url: the body on stdout and exit 0 for 2xx/3xx; the status or
+// the error on stderr and exit 1 otherwise. Redirects are not followed.
+func fetch(ctx context.Context, url string, timeout time.Duration) ExecResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return ExecResult{Stdout: string(body), Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		return ExecResult{Stdout: string(body)}
+	}
+	return ExecResult{Stdout: string(body), Stderr: resp.Status + "\n", ExitCode: 1}
 }
 
 func wait(ctx context.Context, d time.Duration) error {
