@@ -63,8 +63,17 @@ func removeGuard(cidr netip.Prefix) {
 // startUpProxies runs the reference proxy (nftables, in this process's network namespace,
 // where the private containerd's bridge lives) of each node against the API server at url.
 func startUpProxies(ctx context.Context, url string, nodes []string, pn upProxyNet, say func(string, ...any)) (*upProxies, error) {
-	if b, err := os.ReadFile("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil || strings.TrimSpace(string(b)) != "1" {
-		say("proxy: net.bridge.bridge-nf-call-iptables is not 1 (modprobe br_netfilter): a pod reaching a Service whose endpoint is on the same bridge may get no answer")
+	// Replies between pods on one bridge must pass the netfilter hooks, or a
+	// Service's translation is never undone for them.
+	const bridgeNF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if b, err := os.ReadFile(bridgeNF); err != nil {
+		say("proxy: %s is missing (modprobe br_netfilter): a pod reaching a Service whose endpoint is on the same bridge may get no answer", bridgeNF)
+	} else if strings.TrimSpace(string(b)) != "1" {
+		if err := os.WriteFile(bridgeNF, []byte("1"), 0o644); err != nil {
+			say("proxy: cannot set net.bridge.bridge-nf-call-iptables=1 (%v): a pod reaching a Service whose endpoint is on the same bridge may get no answer", err)
+		} else {
+			say("proxy: set net.bridge.bridge-nf-call-iptables=1 (pods on one bridge reach each other through Services)")
+		}
 	}
 	if err := guardServiceCIDR(pn.ServiceCIDR); err != nil {
 		return nil, fmt.Errorf("proxy: guarding the service range: %w", err)
