@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -267,5 +266,3 @@ func objectMeta(obj runtime.Object) metav1.Object {
 	}
 	return m
 }
-
-func uidOf(obj runtime.Object) types.UID { return objectMeta(obj).GetUID() }

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/sets"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -197,13 +196,4 @@ func linuxResources(r corev1.ResourceRequirements) *runtimeapi.LinuxContainerRes
 		out.MemoryLimitInBytes = q.Value()
 	}
 	return out
-}
-
-// containerNames lists the names of the pod's containers.
-func containerNames(pod *corev1.Pod) sets.Set[string] {
-	s := sets.New[string]()
-	for _, c := range pod.Spec.Containers {
-		s.Insert(c.Name)
-	}
-	return s
 }

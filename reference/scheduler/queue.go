@@ -171,13 +171,6 @@ func (q *queue) moveAll() {
 	}
 }
 
-// len is the number of pods waiting (active or parked).
-func (q *queue) len() (active, parked int) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.active), len(q.unschedulable)
-}
-
 func (q *queue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -112,11 +112,6 @@ func validateMetaContent(obj runtime.Object) field.ErrorList {
 	return errs
 }
 
-// validateLabelsAt checks a label map at an arbitrary path (selectors, template labels).
-func validateLabelsAt(labels map[string]string, fldPath *field.Path) field.ErrorList {
-	return metav1validation.ValidateLabels(labels, fldPath)
-}
-
 // validateTemplateMeta checks the metadata of an embedded pod template: labels and annotations
 // only (a template has no name or namespace of its own).
 func validateTemplateMeta(m *metav1.ObjectMeta, fldPath *field.Path) field.ErrorList {
