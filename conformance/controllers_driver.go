@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 )
@@ -165,17 +166,21 @@ func (d *podStatusDriver) renewAll(ctx context.Context) error {
 
 func (d *podStatusDriver) renew(ctx context.Context, node string) error {
 	leases := d.client.CoordinationV1().Leases(corev1.NamespaceNodeLease)
-	l, err := leases.Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
+	// The driver's own heartbeat and a spec's explicit renewal may race on
+	// one Lease: the loser reads again.
+	return retry.RetryOnConflict(conflictBackoff(), func() error {
+		l, err := leases.Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		now := d.now()
+		if l.Spec.RenewTime != nil && l.Spec.RenewTime.Time.Equal(now) {
+			return nil
+		}
+		l.Spec.RenewTime = &metav1.MicroTime{Time: now}
+		_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 		return err
-	}
-	now := d.now()
-	if l.Spec.RenewTime != nil && l.Spec.RenewTime.Time.Equal(now) {
-		return nil
-	}
-	l.Spec.RenewTime = &metav1.MicroTime{Time: now}
-	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
-	return err
+	})
 }
 
 // Kill stops a node's heartbeats and pod handling.
@@ -195,23 +200,29 @@ func (d *podStatusDriver) Revive(ctx context.Context, node string) error {
 	if err := d.renew(ctx, node); err != nil {
 		return err
 	}
-	n, err := d.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	now := metav1.NewTime(d.now())
-	cond := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
-		Message: "kubelet is posting ready status", LastHeartbeatTime: now, LastTransitionTime: now}
-	replaced := false
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == corev1.NodeReady {
-			n.Status.Conditions[i], replaced = cond, true
+	// The node lifecycle controller writes the same status (Ready=Unknown):
+	// on a conflict, read again.
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
+		n, err := d.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+		if err != nil {
+			return err
 		}
-	}
-	if !replaced {
-		n.Status.Conditions = append(n.Status.Conditions, cond)
-	}
-	if _, err := d.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		now := metav1.NewTime(d.now())
+		cond := corev1.NodeCondition{Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+			Message: "kubelet is posting ready status", LastHeartbeatTime: now, LastTransitionTime: now}
+		replaced := false
+		for i := range n.Status.Conditions {
+			if n.Status.Conditions[i].Type == corev1.NodeReady {
+				n.Status.Conditions[i], replaced = cond, true
+			}
+		}
+		if !replaced {
+			n.Status.Conditions = append(n.Status.Conditions, cond)
+		}
+		_, err = d.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	for _, k := range d.pods.ListKeys() {
