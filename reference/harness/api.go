@@ -23,7 +23,7 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 		Name:       "reference apiserver on " + store.Name,
 		CanCompact: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, s, err := startAPIServer(ctx, c, store)
+			cfg, s, err := startAPIServer(ctx, c, store, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -45,14 +45,32 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 // store from the store harness, for harnesses of other components.
 func Cluster(store conformance.StoreHarness) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	return func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
-		cfg, _, err := startAPIServer(ctx, c, store)
+		cfg, _, err := startAPIServer(ctx, c, store, nil)
 		return cfg, err
 	}
 }
 
-// startAPIServer serves the reference API server on a loopback port until
-// the spec's cleanup.
-func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness) (*rest.Config, interfaces.Store, error) {
+// WrappedAPI is InProcessAPI with every request passing through wrap first
+// (the known-bad API servers are such wrappers). Clients send JSON, so a
+// wrapper can read and rewrite bodies (client-go otherwise sends protobuf
+// for built-in types).
+func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name: name,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			cfg, _, err := startAPIServer(ctx, c, store, wrap)
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			cfg.ContentConfig.ContentType = "application/json"
+			return conformance.APIServerUnderTest{Config: cfg}, nil
+		},
+	}
+}
+
+// startAPIServer serves the reference API server (through wrap, when not
+// nil) on a loopback port until the spec's cleanup.
+func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) (*rest.Config, interfaces.Store, error) {
 	dir, err := os.MkdirTemp("", "clusterkit-api-")
 	if err != nil {
 		return nil, nil, err
@@ -73,7 +91,17 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 	}
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(serveCtx, ln) }()
+	if wrap == nil {
+		go func() { done <- srv.Serve(serveCtx, ln) }()
+	} else {
+		hs := &http.Server{Handler: wrap(srv.Handler())}
+		go func() {
+			<-serveCtx.Done()
+			_ = hs.Close()
+			_ = srv.Close()
+		}()
+		go func() { done <- hs.Serve(ln) }()
+	}
 	c.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -3,37 +3,12 @@ package knownbad_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/clusterkit/clusterkit/conformance"
-	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/knownbad"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
-
-// apiHarness serves the reference API server through wrap.
-func apiHarness(name string, wrap func(http.Handler) http.Handler) conformance.APIHarness {
-	return conformance.APIHarness{
-		Name: name,
-		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			store := memory.New()
-			srv, err := apiserver.New(apiserver.Config{Store: store})
-			if err != nil {
-				return conformance.APIServerUnderTest{}, err
-			}
-			ts := httptest.NewServer(wrap(srv.Handler()))
-			c.Cleanup(ts.Close)
-			c.Cleanup(func() { _ = store.Close() })
-			// JSON bodies, so the wrappers can rewrite them (client-go
-			// otherwise sends protobuf for built-in types).
-			cfg := &rest.Config{Host: ts.URL, QPS: -1, ContentConfig: rest.ContentConfig{ContentType: "application/json"}}
-			return conformance.APIServerUnderTest{Config: cfg}, nil
-		},
-	}
-}
 
 // TestAPISuiteRejectsKnownBadServers runs the API suite against API servers
 // with one bug each and asserts that the specs aimed at the bug fail.
@@ -55,7 +30,7 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			results := conformance.CheckAPI(context.Background(), apiHarness("knownbad/"+c.name, c.wrap))
+			results := conformance.CheckAPI(context.Background(), harness.WrappedAPI("knownbad/"+c.name, harness.MemoryStore(), c.wrap))
 			failed := map[string]bool{}
 			for _, id := range results.Failed() {
 				failed[id] = true

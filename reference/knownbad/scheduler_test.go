@@ -2,7 +2,6 @@ package knownbad_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -10,22 +9,9 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
-	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/knownbad"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
-
-func schedCluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
-	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
-	if err != nil {
-		return nil, err
-	}
-	ts := httptest.NewServer(srv.Handler())
-	c.Cleanup(func() { _ = store.Close() })
-	c.Cleanup(ts.Close)
-	return &rest.Config{Host: ts.URL, QPS: -1}, nil
-}
 
 func startComponent(build func(*rest.Config, string) (interfaces.Component, error)) func(context.Context, *rest.Config, string) (func(), error) {
 	return func(_ context.Context, cfg *rest.Config, name string) (func(), error) {
@@ -68,7 +54,7 @@ func TestSchedulerSuiteRejectsKnownBadSchedulers(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			results := conformance.CheckScheduler(context.Background(), conformance.SchedulerHarness{
 				Name:        "knownbad/" + c.name,
-				Cluster:     schedCluster,
+				Cluster:     harness.Cluster(harness.MemoryStore()),
 				Start:       startComponent(c.build),
 				Scoring:     interfaces.LeastAllocated,
 				Focus:       c.mustFail,
