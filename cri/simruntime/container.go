@@ -194,7 +194,11 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 // listenLocked opens the container's real HTTP listener on its pod IP.
 func (r *Runtime) listenLocked(c *container, s *sandbox, start time.Time) error {
 	addr := net.JoinHostPort(s.podIP(), strconv.Itoa(c.b.Port))
-	ln, err := net.Listen("tcp", addr)
+	listen := net.Listen
+	if s.net != nil {
+		listen = s.net.Listen // inside the sandbox's namespace
+	}
+	ln, err := listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen tcp %s: %w", addr, err)
 	}

@@ -9,7 +9,12 @@
 // Each pod sandbox gets an IP in a loopback subnet (Options.PodSubnet,
 // inside 127.0.0.0/8), and serve-hostname/liveness containers really listen
 // on it, so HTTP and TCP probes, Services and clients reach simulated pods
-// exactly as they reach real ones. Exec probes go through ExecSync; Exec
+// exactly as they reach real ones. With Options.PodNetwork (a CNI plugin's
+// role, e.g. reference/proxy/netlab's PodNetwork) sandboxes get real network
+// namespaces instead: the pod IP is the namespace's, servers listen inside
+// it and exec commands (fetch, healthz, post) connect from inside it, so a
+// service proxy's kernel rules apply to simulated pods; RemovePodSandbox and
+// Close delete the namespaces. Exec probes go through ExecSync; Exec
 // returns a URL on a loopback streaming server speaking the remote-command
 // protocols (SPDY v2–v4, WebSocket v4/v5). Logs are written in the CRI log
 // format to the path the kubelet asks for.

@@ -24,7 +24,11 @@ func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
 		return behavior.ExecEnv{}, status.Errorf(codes.FailedPrecondition, "container %q is not running", c.id)
 	}
 	s := r.sandboxes[c.sandboxID]
-	return behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: s.files()}, nil
+	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: s.files()}
+	if s.net != nil {
+		env.Dial = s.net.Dial // connections start in the sandbox's namespace
+	}
+	return env, nil
 }
 
 // runExec acts out an exec command in a running container.

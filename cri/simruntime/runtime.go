@@ -45,8 +45,14 @@ type Options struct {
 	// 127.0.0.0/8: the simulator really listens on a pod's IP for the HTTP
 	// behaviours of the test image, so probes and clients reach pods as on
 	// a real runtime. Default 127.64.0.0/20; give each simulated node its
-	// own (see NodeSubnet).
+	// own (see NodeSubnet). Unused (and not checked) with PodNetwork.
 	PodSubnet netip.Prefix
+	// PodNetwork, when set, gives every sandbox that does not use the host
+	// network a network namespace of its own instead of a loopback IP: its
+	// IP comes from the namespace, its containers listen inside it (hostPort
+	// mappings still listen on the host), and its exec commands connect from
+	// inside it. The namespace is removed by RemovePodSandbox and Close.
+	PodNetwork PodNetwork
 	// HostIP is the address host-network sandboxes get (default 127.0.0.1).
 	HostIP string
 	// SandboxLatency is added to every RunPodSandbox, StartLatency to every
@@ -103,7 +109,7 @@ func New(opts Options) (*Runtime, error) {
 		opts.PodSubnet = NodeSubnet(0)
 	}
 	opts.PodSubnet = opts.PodSubnet.Masked()
-	if !opts.PodSubnet.Addr().Is4() || opts.PodSubnet.Addr().As4()[0] != 127 || opts.PodSubnet.Bits() < 8 || opts.PodSubnet.Bits() > 30 {
+	if opts.PodNetwork == nil && (!opts.PodSubnet.Addr().Is4() || opts.PodSubnet.Addr().As4()[0] != 127 || opts.PodSubnet.Bits() < 8 || opts.PodSubnet.Bits() > 30) {
 		return nil, fmt.Errorf("pod subnet %s must be an IPv4 prefix inside 127.0.0.0/8 with room for pods", opts.PodSubnet)
 	}
 	hostIP := opts.HostIP
@@ -167,8 +173,9 @@ func (r *Runtime) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// Close stops every simulated container (closing their listeners) and the
-// streaming server. The runtime answers nothing afterwards.
+// Close stops every simulated container (closing their listeners), removes
+// the sandboxes' networks (with Options.PodNetwork) and stops the streaming
+// server. The runtime answers nothing afterwards.
 func (r *Runtime) Close() {
 	r.mu.Lock()
 	r.closed = true
@@ -180,7 +187,17 @@ func (r *Runtime) Close() {
 	for a := range r.usedIPs {
 		r.releaseIPLocked(a)
 	}
+	var nets []SandboxNetwork
+	for _, s := range r.sandboxes {
+		if s.net != nil {
+			nets = append(nets, s.net)
+			s.net = nil
+		}
+	}
 	r.mu.Unlock()
+	// Close has no error to return; a namespace that cannot be removed is
+	// left for its PodNetwork's own cleanup.
+	_ = closeNetworks(nets)
 	r.stream.stop()
 }
 

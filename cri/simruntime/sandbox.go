@@ -27,6 +27,8 @@ type sandbox struct {
 	createdAt    int64
 	ip           netip.Addr // invalid for host-network sandboxes
 	hostIP       string
+	// net is the sandbox's network namespace (Options.PodNetwork only).
+	net SandboxNetwork
 }
 
 func (s *sandbox) podIP() string {
@@ -45,18 +47,40 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err := sleepCtx(ctx, r.opts.SandboxLatency); err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return nil, status.Error(codes.Unavailable, "runtime closed")
-	}
-	for _, s := range r.sandboxes {
-		if s.state == runtimeapi.PodSandboxState_SANDBOX_READY && sameSandbox(s.meta, cfg.Metadata) {
-			return nil, status.Errorf(codes.AlreadyExists, "sandbox name %q is reserved for %q", sandboxName(cfg.Metadata), s.id)
+	id := newID()
+	var sn SandboxNetwork
+	if r.opts.PodNetwork != nil && cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() != runtimeapi.NamespaceMode_NODE {
+		// Fail fast before the slow Attach; checked again below.
+		if err := r.admitSandbox(cfg.Metadata); err != nil {
+			return nil, err
+		}
+		var err error
+		if sn, err = r.attachNetwork(ctx, id); err != nil {
+			return nil, err
 		}
 	}
+	s, err := r.addSandbox(req, id, sn)
+	if err != nil {
+		if sn != nil {
+			// The runtime closed or the name was taken during Attach.
+			_ = sn.Close()
+		}
+		return nil, err
+	}
+	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: s.id}, nil
+}
+
+// addSandbox records a new sandbox with network sn (nil: a loopback IP, or
+// none for the host network).
+func (r *Runtime) addSandbox(req *runtimeapi.RunPodSandboxRequest, id string, sn SandboxNetwork) (*sandbox, error) {
+	cfg := req.GetConfig()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.admitSandboxLocked(cfg.Metadata); err != nil {
+		return nil, err
+	}
 	s := &sandbox{
-		id:           newID(),
+		id:           id,
 		meta:         cfg.Metadata,
 		labels:       cfg.Labels,
 		annots:       cfg.Annotations,
@@ -73,7 +97,10 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if s.hostname == "" {
 		s.hostname = cfg.Metadata.Name
 	}
-	if s.nsOptions.GetNetwork() != runtimeapi.NamespaceMode_NODE {
+	switch {
+	case sn != nil:
+		s.net, s.ip = sn, sn.IP()
+	case s.nsOptions.GetNetwork() != runtimeapi.NamespaceMode_NODE:
 		ip, err := r.allocIPLocked()
 		if err != nil {
 			return nil, err
@@ -81,7 +108,28 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		s.ip = ip
 	}
 	r.sandboxes[s.id] = s
-	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: s.id}, nil
+	return s, nil
+}
+
+// admitSandbox checks that a sandbox may be created now.
+func (r *Runtime) admitSandbox(meta *runtimeapi.PodSandboxMetadata) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.admitSandboxLocked(meta)
+}
+
+// admitSandboxLocked fails when the runtime is closed or a ready sandbox
+// holds the name already.
+func (r *Runtime) admitSandboxLocked(meta *runtimeapi.PodSandboxMetadata) error {
+	if r.closed {
+		return status.Error(codes.Unavailable, "runtime closed")
+	}
+	for _, s := range r.sandboxes {
+		if s.state == runtimeapi.PodSandboxState_SANDBOX_READY && sameSandbox(s.meta, meta) {
+			return status.Errorf(codes.AlreadyExists, "sandbox name %q is reserved for %q", sandboxName(meta), s.id)
+		}
+	}
+	return nil
 }
 
 func sameSandbox(a, b *runtimeapi.PodSandboxMetadata) bool {
@@ -131,13 +179,28 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 }
 
 // RemovePodSandbox implements RuntimeService: removes the sandbox and its
-// containers (killing running ones); removing an unknown sandbox succeeds.
+// containers (killing running ones) and its network namespace (with
+// Options.PodNetwork); removing an unknown sandbox succeeds.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	sn := r.removeSandbox(req.PodSandboxId)
+	if sn == nil {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	// Removing the namespace runs commands: not under r.mu.
+	if err := sn.Close(); err != nil {
+		return nil, status.Errorf(codes.Unknown, "failed to remove network of sandbox %q: %v", req.PodSandboxId, err)
+	}
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}
+
+// removeSandbox forgets a sandbox and its containers and returns its
+// network, which the caller closes.
+func (r *Runtime) removeSandbox(sandboxID string) SandboxNetwork {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s, ok := r.lookupSandboxLocked(req.PodSandboxId)
+	s, ok := r.lookupSandboxLocked(sandboxID)
 	if !ok {
-		return &runtimeapi.RemovePodSandboxResponse{}, nil
+		return nil
 	}
 	for id, c := range r.containers {
 		if c.sandboxID != s.id {
@@ -148,11 +211,13 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 		}
 		delete(r.containers, id)
 	}
-	if s.ip.IsValid() {
+	sn := s.net
+	s.net = nil
+	if sn == nil && s.ip.IsValid() {
 		r.releaseIPLocked(s.ip)
 	}
 	delete(r.sandboxes, s.id)
-	return &runtimeapi.RemovePodSandboxResponse{}, nil
+	return sn
 }
 
 // PodSandboxStatus implements RuntimeService.

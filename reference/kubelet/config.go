@@ -1,7 +1,9 @@
 package kubelet
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -78,6 +80,11 @@ type Config struct {
 	StaticPodPath string
 	// Logf receives the kubelet's log lines (default: discard).
 	Logf func(format string, args ...any)
+	// PodDialer opens the HTTP and TCP probe connections to pods. Set it
+	// when pod IPs are not reachable from the kubelet's own network
+	// namespace (a node whose runtime puts pods behind a bridge in another
+	// namespace); nil dials from the kubelet's namespace.
+	PodDialer func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -143,7 +143,11 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 			req.Header.Add(h.Name, h.Value)
 		}
 		req.Header.Set("User-Agent", "kube-probe/1.37")
-		resp, err := (&http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		if d := w.k.cfg.PodDialer; d != nil {
+			client.Transport = &http.Transport{DialContext: d, DisableKeepAlives: true, Proxy: nil}
+		}
+		resp, err := client.Do(req)
 		if err != nil {
 			return false
 		}
@@ -158,7 +162,11 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 		if !ok || host == "" {
 			return false
 		}
-		conn, err := (&net.Dialer{Timeout: timeout}).DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		dial := (&net.Dialer{Timeout: timeout}).DialContext
+		if w.k.cfg.PodDialer != nil {
+			dial = w.k.cfg.PodDialer
+		}
+		conn, err := dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			return false
 		}

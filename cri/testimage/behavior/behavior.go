@@ -50,6 +50,7 @@ const (
 	Echo     Kind = "echo"
 	Healthz  Kind = "healthz"
 	Fetch    Kind = "fetch"
+	Post     Kind = "post"
 )
 
 // Behavior is one parsed command.
@@ -76,6 +77,8 @@ type Behavior struct {
 	// URL and Timeout (Fetch): what to GET and how long to wait for it.
 	URL     string
 	Timeout time.Duration
+	// Count (Fetch): how many GETs, each on a new connection.
+	Count int
 	// Output replaces the start lines (generic commands such as
 	// `sh -c "echo hi; exit 3"` in images other than ckimage).
 	Output []string
@@ -141,6 +144,9 @@ func Parse(argv []string) (Behavior, error) {
 	case Fetch:
 		timeout.d = DefaultFetchTimeout
 		fs.Var(&timeout, "timeout", "how long to wait for the answer")
+		fs.IntVar(&b.Count, "count", 1, "how many GETs, each on a new connection")
+	case Post:
+		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
 	default:
 		return Behavior{}, fmt.Errorf("%w: unknown command %q", errUsage, argv[1])
 	}
@@ -169,8 +175,16 @@ func Parse(argv []string) (Behavior, error) {
 		if timeout.d <= 0 {
 			return Behavior{}, fmt.Errorf("%w: fetch: --timeout must be positive", errUsage)
 		}
+		if b.Count < 1 || b.Count > 1000 {
+			return Behavior{}, fmt.Errorf("%w: fetch: --count must be 1..1000", errUsage)
+		}
 		b.URL, b.Timeout = positional[0], timeout.d
 		return b, nil
+	case Post:
+		if len(positional) != 1 || !strings.HasPrefix(positional[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: post needs one path starting with /", errUsage)
+		}
+		b.Path, positional = positional[0], nil
 	case "liveness":
 		b.Kind = Serve
 		if b.FailAfter == 0 {
@@ -296,6 +310,10 @@ func (b Behavior) String() string {
 		parts = append(parts, b.Args...)
 	case Healthz:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
+	case Post:
+		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
+	case Fetch:
+		parts = append(parts, b.URL, "--timeout", b.Timeout.String(), "--count", strconv.Itoa(b.Count))
 	}
 	return strings.Join(parts, " ")
 }

@@ -3,9 +3,12 @@ package behavior
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -33,9 +36,14 @@ func TestParse(t *testing.T) {
 		{name: "logs", argv: []string{"ckimage", "logs", "--lines", "3"}, want: Behavior{Kind: Logs, Port: 8080, Path: "/healthz", Lines: 3}},
 		{name: "echo keeps words", argv: []string{"ckimage", "echo", "--x", "y"}, want: Behavior{Kind: Echo, Port: 8080, Path: "/healthz", Args: []string{"--x", "y"}}},
 		{name: "fetch default timeout", argv: []string{"ckimage", "fetch", "http://10.96.0.10/hostname"},
-			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.96.0.10/hostname", Timeout: DefaultFetchTimeout}},
+			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.96.0.10/hostname", Timeout: DefaultFetchTimeout, Count: 1}},
 		{name: "fetch timeout flag after the URL", argv: []string{"ckimage", "fetch", "http://10.90.0.1:30080/", "--timeout", "2s"},
-			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.90.0.1:30080/", Timeout: 2 * time.Second}},
+			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.90.0.1:30080/", Timeout: 2 * time.Second, Count: 1}},
+		{name: "fetch count", argv: []string{"ckimage", "fetch", "--count", "40", "http://10.96.0.10/"},
+			want: Behavior{Kind: Fetch, Port: 8080, Path: "/healthz", URL: "http://10.96.0.10/", Timeout: DefaultFetchTimeout, Count: 40}},
+		{name: "fetch count out of range", argv: []string{"ckimage", "fetch", "--count", "0", "http://10.96.0.10/"}, wantErr: true},
+		{name: "post a path", argv: []string{"ckimage", "post", "/unready"}, want: Behavior{Kind: Post, Port: 8080, Path: "/unready"}},
+		{name: "post needs a path", argv: []string{"ckimage", "post"}, wantErr: true},
 		{name: "fetch needs a URL", argv: []string{"ckimage", "fetch"}, wantErr: true},
 		{name: "fetch only http", argv: []string{"ckimage", "fetch", "file:///etc/passwd"}, wantErr: true},
 		{name: "unknown command", argv: []string{"ckimage", "dance"}, wantErr: true},
@@ -206,4 +214,104 @@ func fetchWant(t *testing.T, url string) string {
 		t.Fatalf("reading %s: %q %v", url, b, err)
 	}
 	return string(b)
+}
+
+func TestUnreadyAndReadyToggleReadyz(t *testing.T) {
+	s := NewServer(Behavior{Kind: Serve, Port: DefaultPort}, "h", time.Now(), nil)
+	status := func(method, path string) int {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec.Code
+	}
+	steps := []struct {
+		name         string
+		method, path string
+		want         int
+	}{
+		{"ready at start", http.MethodGet, "/readyz", http.StatusOK},
+		{"unready only by POST", http.MethodGet, "/unready", http.StatusMethodNotAllowed},
+		{"POST /unready", http.MethodPost, "/unready", http.StatusOK},
+		{"not ready after /unready", http.MethodGet, "/readyz", http.StatusServiceUnavailable},
+		{"still serving the hostname", http.MethodGet, "/", http.StatusOK},
+		{"POST /ready", http.MethodPost, "/ready", http.StatusOK},
+		{"ready again", http.MethodGet, "/readyz", http.StatusOK},
+	}
+	for _, st := range steps {
+		if got := status(st.method, st.path); got != st.want {
+			t.Fatalf("%s: %s %s = %d, want %d", st.name, st.method, st.path, got, st.want)
+		}
+	}
+}
+
+func TestFetchCountPrintsALinePerRequest(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "backend-1\n") }))
+	defer srv.Close()
+	res, err := Exec(context.Background(), []string{"ckimage", "fetch", "--count", "3", srv.URL + "/"}, ExecEnv{TestImage: true})
+	if err != nil || res.ExitCode != 0 || res.Stdout != "backend-1\nbackend-1\nbackend-1\n" {
+		t.Fatalf("fetch --count 3 = %+v, %v; want three lines of backend-1, exit 0", res, err)
+	}
+	srv.Close()
+	res, err = Exec(context.Background(), []string{"ckimage", "fetch", "--count", "2", "--timeout", "1s", srv.URL + "/"}, ExecEnv{TestImage: true})
+	lines := strings.Split(strings.TrimSuffix(res.Stdout, "\n"), "\n")
+	if err != nil || res.ExitCode != 1 || len(lines) != 2 || !strings.HasPrefix(lines[0], "error: ") || !strings.Contains(lines[0], "connection refused") {
+		t.Fatalf("fetch --count 2 to a closed server = %+v, %v; want two error lines naming the refusal, exit 1", res, err)
+	}
+}
+
+func TestPostReachesTheContainersOwnPort(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Method + " " + r.URL.Path }))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	host, port, _ := net.SplitHostPort(u.Host)
+	res, err := Exec(context.Background(), []string{"ckimage", "post", "--port", port, "/unready"}, ExecEnv{TestImage: true, HTTPHost: host})
+	if err != nil || res.ExitCode != 0 || got != "POST /unready" {
+		t.Fatalf("post /unready = %+v, %v, server saw %q; want exit 0 and POST /unready", res, err, got)
+	}
+}
+
+func TestExecDialsThroughExecEnvDial(t *testing.T) {
+	srv := httptest.NewServer(NewServer(Behavior{Kind: Serve, Port: DefaultPort}, "pod-x", time.Now(), nil))
+	defer srv.Close()
+	target := strings.TrimPrefix(srv.URL, "http://")
+	// The names below resolve nowhere: only a dialer that sends them to the
+	// server lets the commands succeed.
+	var dials []string
+	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
+		dials = append(dials, address)
+		var d net.Dialer
+		return d.DialContext(ctx, network, target)
+	}
+	env := ExecEnv{TestImage: true, HTTPHost: "pod.invalid", Dial: dial}
+	cases := []struct {
+		name      string
+		argv      []string
+		stdout    string
+		wantDials []string
+	}{
+		{name: "fetch", argv: []string{"ckimage", "fetch", "http://backend.invalid:9000/"}, stdout: "pod-x", wantDials: []string{"backend.invalid:9000"}},
+		{name: "fetch count", argv: []string{"ckimage", "fetch", "--count", "3", "http://backend.invalid:9000/"}, stdout: "pod-x\npod-x\npod-x\n",
+			wantDials: []string{"backend.invalid:9000", "backend.invalid:9000", "backend.invalid:9000"}},
+		{name: "healthz", argv: []string{"ckimage", "healthz", "--port", "8080"}, stdout: "200 OK\n", wantDials: []string{"pod.invalid:8080"}},
+		{name: "post", argv: []string{"ckimage", "post", "--port", "8080", "/unready"}, wantDials: []string{"pod.invalid:8080"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dials = nil
+			res, err := Exec(context.Background(), tc.argv, env)
+			if err != nil || res.ExitCode != 0 || (tc.stdout != "" && res.Stdout != tc.stdout) {
+				t.Fatalf("Exec(%q) = %+v, %v; want exit 0 stdout %q", tc.argv, res, err, tc.stdout)
+			}
+			if !reflect.DeepEqual(dials, tc.wantDials) {
+				t.Fatalf("Exec(%q) dialled %q; want %q", tc.argv, dials, tc.wantDials)
+			}
+		})
+	}
+	t.Run("dial failure is the command's failure", func(t *testing.T) {
+		refuse := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no route in the pod") }
+		res, err := Exec(context.Background(), []string{"ckimage", "fetch", srv.URL + "/"}, ExecEnv{TestImage: true, Dial: refuse})
+		if err != nil || res.ExitCode != 1 || !strings.Contains(res.Stderr, "no route in the pod") {
+			t.Fatalf("fetch with a refusing dialer = %+v, %v; want exit 1 naming the dial error", res, err)
+		}
+	})
 }

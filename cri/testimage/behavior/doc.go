@@ -13,7 +13,8 @@
 //	ckimage serve-hostname [--port 8080] [--fail-after D] [--ready-after D]
 //	    serve HTTP: / and /hostname answer the hostname, /healthz answers 200
 //	    until fail-after has passed since start (or POST /fail was called),
-//	    then 500; /readyz answers 503 until ready-after, then 200;
+//	    then 500; /readyz answers 503 until ready-after, then 200,
+//	    and 503 again after POST /unready (until POST /ready);
 //	    /exit?code=N makes the process exit with code N.
 //	ckimage liveness --fail-after D [--port 8080]
 //	    serve-hostname whose /healthz starts failing after D.
@@ -37,6 +38,10 @@
 //	    container's HTTP endpoint answers 2xx/3xx, else 1
 //	ckimage fetch URL [--timeout 5s]   GET an http:// URL (e.g. a Service's
 //	    ClusterIP) from the container's network: the body on stdout and
-//	    exit 0 on 2xx/3xx, else the status or error on stderr and exit 1
+//	    exit 0 on 2xx/3xx, else the status or error on stderr and exit 1;
+//	    with --count N: N GETs on new connections, one line each (the
+//	    body, or "error: " and why), exit 0 when all succeeded
+//	ckimage post [--port 8080] PATH   POST to the container's own HTTP
+//	    port (e.g. /unready, /fail): exit 0 on 2xx/3xx
 //	ckimage sleep D
 package behavior

@@ -26,6 +26,10 @@ type ExecEnv struct {
 	TestImage bool
 	// Files (simulator, other images) are what `cat PATH` shows.
 	Files map[string]string
+	// Dial, when set, opens every connection an exec command makes (fetch,
+	// healthz, post): the container's network, e.g. a dialer that starts in
+	// the pod's network namespace. Nil dials from the calling process.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // ExecResult is the outcome of an exec command.
@@ -78,9 +82,14 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		}
 		return ExecResult{}, nil
 	case Healthz:
-		return healthz(ctx, env.HTTPHost, b.Port, b.Path), nil
+		return healthz(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
 	case Fetch:
-		return fetch(ctx, b.URL, b.Timeout), nil
+		if b.Count > 1 {
+			return fetchMany(ctx, env.Dial, b.URL, b.Timeout, b.Count), nil
+		}
+		return fetch(ctx, env.Dial, b.URL, b.Timeout), nil
+	case Post:
+		return post(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
 	case Logs:
 		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
 	}
@@ -124,7 +133,10 @@ func genericExec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, e
 	return ExecResult{Stdout: out, ExitCode: b.Code}, nil
 }
 
-func healthz(ctx context.Context, host string, port int, p string) ExecResult {
+// dialFunc opens an exec command's connections (see ExecEnv.Dial).
+type dialFunc func(ctx context.Context, network, address string) (net.Conn, error)
+
+func healthz(ctx context.Context, dial dialFunc, host string, port int, p string) ExecResult {
 	if host == "" {
 		host = "127.0.0.1"
 	}
@@ -135,7 +147,11 @@ func healthz(ctx context.Context, host string, port int, p string) ExecResult {
 	if err != nil {
 		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := http.DefaultClient
+	if dial != nil {
+		client = &http.Client{Transport: &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}}
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
 	}
@@ -148,7 +164,7 @@ func healthz(ctx context.Context, host string, port int, p string) ExecResult {
 
 // fetch GETs url: the body on stdout and exit 0 for 2xx/3xx; the status or
 // the error on stderr and exit 1 otherwise. Redirects are not followed.
-func fetch(ctx context.Context, url string, timeout time.Duration) ExecResult {
+func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration) ExecResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -156,7 +172,7 @@ func fetch(ctx context.Context, url string, timeout time.Duration) ExecResult {
 		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
 	}
 	client := &http.Client{
-		Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Transport:     &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	resp, err := client.Do(req)
@@ -170,6 +186,51 @@ func fetch(ctx context.Context, url string, timeout time.Duration) ExecResult {
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
 		return ExecResult{Stdout: string(body)}
+	}
+	return ExecResult{Stdout: string(body), Stderr: resp.Status + "\n", ExitCode: 1}
+}
+
+// fetchMany GETs url count times, each on a new connection, and prints one
+// line per request: the body (its line breaks replaced by spaces) or
+// "error: " and the failure. It exits 0 when every request succeeded.
+func fetchMany(ctx context.Context, dial dialFunc, url string, timeout time.Duration, count int) ExecResult {
+	var out strings.Builder
+	code := 0
+	for i := 0; i < count; i++ {
+		r := fetch(ctx, dial, url, timeout)
+		if r.ExitCode != 0 {
+			code = 1
+			fmt.Fprintf(&out, "error: %s\n", oneLine(r.Stderr))
+			continue
+		}
+		fmt.Fprintf(&out, "%s\n", oneLine(r.Stdout))
+	}
+	return ExecResult{Stdout: out.String(), ExitCode: code}
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// post sends POST to path on the container's own HTTP port.
+func post(ctx context.Context, dial dialFunc, host string, port int, p string) ExecResult {
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+net.JoinHostPort(host, strconv.Itoa(port))+p, nil)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true}}).Do(req)
+	if err != nil {
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		return ExecResult{Stdout: string(body) + "\n"}
 	}
 	return ExecResult{Stdout: string(body), Stderr: resp.Status + "\n", ExitCode: 1}
 }

@@ -17,6 +17,7 @@ type Server struct {
 	start    time.Time
 	now      func() time.Time
 	failed   atomic.Bool
+	unready  atomic.Bool
 	exit     func(code int)
 }
 
@@ -35,7 +36,9 @@ func (s *Server) Healthy() bool {
 }
 
 // Ready reports what /readyz answers now.
-func (s *Server) Ready() bool { return s.now().Sub(s.start) >= s.b.ReadyAfter }
+func (s *Server) Ready() bool {
+	return !s.unready.Load() && s.now().Sub(s.start) >= s.b.ReadyAfter
+}
 
 // Fail makes /healthz fail from now on (what POST /fail does).
 func (s *Server) Fail() { s.failed.Store(true) }
@@ -46,6 +49,8 @@ func (s *Server) Fail() { s.failed.Store(true) }
 //	GET /healthz       200 "ok" while healthy, else 500
 //	GET /readyz        200 "ok" once ready, else 503
 //	POST /fail         /healthz fails from now on
+//	POST /unready      /readyz answers 503 from now on
+//	POST /ready        /readyz answers as before /unready
 //	/exit?code=N       the process exits with code N
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -67,6 +72,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/fail":
 		s.Fail()
 		fmt.Fprint(w, "failing")
+	case "/unready":
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		s.unready.Store(true)
+		fmt.Fprint(w, "not ready")
+	case "/ready":
+		if r.Method != http.MethodPost {
+			http.Error(w, "POST only", http.StatusMethodNotAllowed)
+			return
+		}
+		s.unready.Store(false)
+		fmt.Fprint(w, "ready")
 	case "/exit":
 		code, err := strconv.Atoi(r.URL.Query().Get("code"))
 		if err != nil || code < 0 || code > 255 {
