@@ -1,15 +1,23 @@
 package conformance
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+	streamhttp "k8s.io/streaming/pkg/httpstream"
 )
 
 // specClient is the client a spec talks to the API with. client-go's default
@@ -37,4 +45,45 @@ func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, 
 		_ = client.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
 	})
 	return ns, nil
+}
+
+// podExec runs command in a container of a pod through pods/exec, with
+// protocol "websocket", "spdy" or "kubectl" (WebSocket falling back to SPDY,
+// as kubectl does), feeding stdin if set. It returns stdout, stderr and the
+// exit code (-1 on errors other than a non-zero exit).
+func podExec(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, ns, pod, container, protocol string, stdin io.Reader, command ...string) (string, string, int, error) {
+	req := client.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: container, Command: command, Stdin: stdin != nil, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	var ex remotecommand.Executor
+	ws, err := remotecommand.NewWebSocketExecutor(cfg, "GET", req.URL().String())
+	if err != nil {
+		return "", "", -1, err
+	}
+	spdy, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	if err != nil {
+		return "", "", -1, err
+	}
+	switch protocol {
+	case "websocket":
+		ex = ws
+	case "spdy":
+		ex = spdy
+	default:
+		if ex, err = remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err) ||
+				streamhttp.IsUpgradeFailure(err) || streamhttp.IsHTTPSProxyError(err)
+		}); err != nil {
+			return "", "", -1, err
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: &stdout, Stderr: &stderr})
+	var exitErr utilexec.ExitError
+	switch {
+	case err == nil:
+		return stdout.String(), stderr.String(), 0, nil
+	case errors.As(err, &exitErr):
+		return stdout.String(), stderr.String(), exitErr.ExitStatus(), nil
+	}
+	return stdout.String(), stderr.String(), -1, err
 }

@@ -1,9 +1,7 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,12 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/remotecommand"
-	utilexec "k8s.io/client-go/util/exec"
-	streamhttp "k8s.io/streaming/pkg/httpstream"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 )
@@ -211,40 +204,7 @@ func (e *kubeletEnv) exec(ctx context.Context, pod string, websocket bool, comma
 // execWith runs command with protocol "websocket", "spdy" or "kubectl"
 // (WebSocket falling back to SPDY, as kubectl does), feeding stdin if set.
 func (e *kubeletEnv) execWith(ctx context.Context, pod, protocol string, stdin io.Reader, command ...string) (string, string, int, error) {
-	req := e.client.CoreV1().RESTClient().Post().Resource("pods").Namespace(e.ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{Container: "c", Command: command, Stdin: stdin != nil, Stdout: true, Stderr: true}, scheme.ParameterCodec)
-	var ex remotecommand.Executor
-	ws, err := remotecommand.NewWebSocketExecutor(e.k.Config, "GET", req.URL().String())
-	if err != nil {
-		return "", "", -1, err
-	}
-	spdy, err := remotecommand.NewSPDYExecutor(e.k.Config, "POST", req.URL())
-	if err != nil {
-		return "", "", -1, err
-	}
-	switch protocol {
-	case "websocket":
-		ex = ws
-	case "spdy":
-		ex = spdy
-	default:
-		if ex, err = remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
-			return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err) ||
-				streamhttp.IsUpgradeFailure(err) || streamhttp.IsHTTPSProxyError(err)
-		}); err != nil {
-			return "", "", -1, err
-		}
-	}
-	var stdout, stderr bytes.Buffer
-	err = ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: &stdout, Stderr: &stderr})
-	var exitErr utilexec.ExitError
-	switch {
-	case err == nil:
-		return stdout.String(), stderr.String(), 0, nil
-	case errors.As(err, &exitErr):
-		return stdout.String(), stderr.String(), exitErr.ExitStatus(), nil
-	}
-	return stdout.String(), stderr.String(), -1, err
+	return podExec(ctx, e.k.Config, e.client, e.ns, pod, "c", protocol, stdin, command...)
 }
 
 // ---- specs ----

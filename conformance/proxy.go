@@ -16,28 +16,23 @@ import (
 // place) and start a new one, so the catch-up spec can run.
 const ProxyRestart Capability = "ProxyRestart"
 
-// ProxyNode is one node with the proxy under test running on it, and the means to put
-// workloads next to it. At the host-runtime level the backends and the client are processes in
-// network namespaces on the node's bridge, so the specs observe real traffic through real
-// kernel rules (or whatever the dataplane is).
+// ProxyNode is a cluster with one node whose service proxy is under test. The specs work the
+// way a user does: they create Pods of the test image bound to the node (spec.nodeName, no
+// scheduler needed) with HTTP readiness probes, Services that select them, and a client Pod
+// that connects to the Services from its own network namespace (through pods/exec). So the
+// cluster must run, besides the proxy under test: an API server that allocates ClusterIPs and
+// NodePorts, an EndpointSlice controller, and on the node a kubelet whose runtime gives every
+// pod a network namespace of its own, from which the Service range is routed to the node.
 type ProxyNode struct {
-	// Config reaches the API server the proxy follows. The specs create Services without
-	// selectors and write their EndpointSlices themselves, so no EndpointSlice controller is
-	// needed (and one that runs does not interfere).
+	// Config reaches the cluster's API server.
 	Config *rest.Config
-	// NodeIPs are the node's addresses, where NodePorts must answer.
+	// Node is the name of the node the proxy under test runs on.
+	Node string
+	// NodeIPs are the node's addresses, where NodePorts must answer; the node's pods must be
+	// able to reach the first.
 	NodeIPs []netip.Addr
-	// Backend starts a backend "pod" at a fresh address that answers GET / with hostname on
-	// port (the test image's serve-hostname), and returns its address. It keeps running until
-	// the spec ends, whatever the EndpointSlices say.
-	Backend func(ctx context.Context, hostname string, port int) (netip.Addr, error)
-	// Get sends GET http://addr/ from a client pod on a new connection and returns the body.
-	Get func(ctx context.Context, addr netip.AddrPort) (string, error)
-	// Connect opens (and closes) a TCP connection from the client pod and returns the dial
-	// error unchanged, so a spec can tell "refused" from a timeout.
-	Connect func(ctx context.Context, addr netip.AddrPort) error
-	// StopProxy stops the proxy as a crash would (rules left in place); StartProxy starts a
-	// new one. Both nil when the harness cannot (the ProxyRestart capability).
+	// StopProxy stops the proxy as a crash would (its rules left in place); StartProxy starts
+	// a new one. Both nil when the harness cannot (the ProxyRestart capability).
 	StopProxy, StartProxy func(ctx context.Context) error
 }
 
@@ -45,17 +40,24 @@ type ProxyNode struct {
 type ProxyHarness struct {
 	// Name of the implementation, for reports.
 	Name string
-	// Node returns a fresh node with the proxy under test running, for one spec.
+	// Node returns the node with the proxy under test running, for one spec. Specs work in
+	// namespaces of their own, so one cluster may serve every spec; the proxy may be fresh.
 	Node func(ctx context.Context, c Cleaner) (*ProxyNode, error)
 	// CanRestart declares that every ProxyNode has StopProxy and StartProxy.
 	CanRestart bool
+	// TestImage is the test image's reference (default DefaultTestImage); it must be present
+	// on the node.
+	TestImage string
 	// Focus, when not empty, runs only the specs with these IDs.
 	Focus []string
-	// SpecTimeout bounds each spec; 0 means one minute.
+	// SpecTimeout bounds each spec; 0 means three minutes.
 	SpecTimeout time.Duration
 	// ConvergeTimeout is how long a spec waits for the proxy to apply a change; 0 means 30
-	// seconds.
+	// seconds. Waiting for pods to start or change readiness is not counted in it.
 	ConvergeTimeout time.Duration
+	// PodTimeout is how long a spec waits for its pods to start or to change readiness; 0
+	// means two minutes.
+	PodTimeout time.Duration
 }
 
 // proxyEnv is what a proxy spec works with.
@@ -63,14 +65,18 @@ type proxyEnv struct {
 	node   *ProxyNode
 	client kubernetes.Interface
 	ns     string
-	// converge bounds every wait for the proxy to apply a change.
-	converge time.Duration
+	image  string
+	// converge bounds every wait for the proxy to apply a change; pods bounds every wait for
+	// the kubelet.
+	converge, pods time.Duration
+	// clientReady is set once the client pod runs.
+	clientReady bool
 }
 
 func (h ProxyHarness) suite() suite[*proxyEnv] {
 	timeout := h.SpecTimeout
 	if timeout == 0 {
-		timeout = time.Minute
+		timeout = 3 * time.Minute
 	}
 	specs := proxySpecs()
 	if len(h.Focus) > 0 {
@@ -106,11 +112,20 @@ func (h ProxyHarness) suite() suite[*proxyEnv] {
 			if err != nil {
 				return nil, err
 			}
-			converge := h.ConvergeTimeout
-			if converge == 0 {
-				converge = 30 * time.Second
+			e := &proxyEnv{node: node, client: client, ns: ns, image: h.TestImage, converge: h.ConvergeTimeout, pods: h.PodTimeout}
+			if e.image == "" {
+				e.image = DefaultTestImage
 			}
-			return &proxyEnv{node: node, client: client, ns: ns, converge: converge}, nil
+			if e.converge == 0 {
+				e.converge = 30 * time.Second
+			}
+			if e.pods == 0 {
+				e.pods = 2 * time.Minute
+			}
+			if err := e.createClient(ctx); err != nil {
+				return nil, err
+			}
+			return e, nil
 		},
 	}
 }

@@ -2,18 +2,16 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -29,55 +27,130 @@ const (
 	srcVirtualIPs      = "Kubernetes: Virtual IPs and Service Proxies (kubernetes.io/docs/reference/networking/virtual-ips)"
 )
 
-// proxyBehavior builds one proxy behaviour; every proxy spec needs root (network namespaces).
+// proxyBehavior builds one proxy behaviour; every proxy spec needs root on the node (network
+// namespaces, kernel rules).
 func proxyBehavior(id, must, source string, needs ...Capability) Behavior {
 	return Behavior{ID: id, Component: "proxy", Must: must, Source: source, Labels: []string{"NeedsRoot"}, Needs: needs}
 }
 
 func proxySpecs() []spec[*proxyEnv] {
 	return []spec[*proxyEnv]{
-		{proxyBehavior("proxy.clusterip.ready-backends", "connections to a Service's ClusterIP MUST be answered only by its ready endpoints, and every ready endpoint MUST get some of them", srcSeedProxy), specProxyReadyBackends},
-		{proxyBehavior("proxy.clusterip.not-ready", "an endpoint that stops being ready MUST receive no new connections", srcProxyConditions), specProxyNotReady},
-		{proxyBehavior("proxy.clusterip.deleted-endpoint", "an endpoint removed from the EndpointSlices MUST receive no new connections", srcSeedProxyRules), specProxyDeletedEndpoint},
-		{proxyBehavior("proxy.clusterip.no-endpoints", "a connection to a Service with no ready endpoints MUST be refused at once, not left to time out", srcVirtualIPs), specProxyNoEndpoints},
-		{proxyBehavior("proxy.clusterip.port-mapping", "a connection to ClusterIP:port MUST reach the endpoint on the EndpointSlice's port (the Service's targetPort), not on the Service port", srcVirtualIPs), specProxyPortMapping},
-		{proxyBehavior("proxy.nodeport.node-address", "a connection to a node address on a Service's NodePort MUST be answered by the Service's ready endpoints", srcVirtualIPs), specProxyNodePort},
-		{proxyBehavior("proxy.affinity.client-ip", "with sessionAffinity ClientIP, every connection from one client MUST go to the same endpoint", srcVirtualIPs), specProxyAffinity},
-		{proxyBehavior("proxy.restart.catch-up", "a proxy that was down MUST, when it returns, apply the Service and endpoint changes made meanwhile", srcProxyCatchUp, ProxyRestart), specProxyCatchUp},
+		{proxyBehavior("proxy.clusterip.ready-backends", "connections from a pod to a Service's ClusterIP MUST be answered only by the Service's ready pods, and every ready pod MUST get some of them", srcSeedProxy), specProxyReadyBackends},
+		{proxyBehavior("proxy.clusterip.not-ready", "a pod whose readiness probe starts failing MUST receive no new connections through the Service", srcProxyConditions), specProxyNotReady},
+		{proxyBehavior("proxy.clusterip.deleted-endpoint", "a deleted pod MUST receive no new connections through the Service", srcSeedProxyRules), specProxyDeletedEndpoint},
+		{proxyBehavior("proxy.clusterip.no-endpoints", "a connection to a Service with no ready pods MUST be refused at once, not left to time out", srcVirtualIPs), specProxyNoEndpoints},
+		{proxyBehavior("proxy.clusterip.port-mapping", "a connection to ClusterIP:port MUST reach the pod on the Service's targetPort, not on the Service port", srcVirtualIPs), specProxyPortMapping},
+		{proxyBehavior("proxy.nodeport.node-address", "a connection to a node address on a Service's NodePort MUST be answered by the Service's ready pods", srcVirtualIPs), specProxyNodePort},
+		{proxyBehavior("proxy.affinity.client-ip", "with sessionAffinity ClientIP, every connection from one client MUST go to the same pod", srcVirtualIPs), specProxyAffinity},
+		{proxyBehavior("proxy.restart.catch-up", "a proxy that was down MUST, when it returns, apply the Service and pod changes made meanwhile", srcProxyCatchUp, ProxyRestart), specProxyCatchUp},
 	}
 }
 
 const (
 	proxyBackendPort = 8080
-	proxyPortName    = "web"
+	proxyPortName    = "http"
+	proxyClientPod   = "client"
 )
 
-type proxyTestEndpoint struct {
-	ip    netip.Addr
-	ready bool
+// backend describes one backend pod a spec starts.
+type backend struct {
+	name string
+	// neverReady: the pod's readiness probe never passes.
+	neverReady bool
 }
 
-// backends starts n backends named prefix-0..n-1.
-func (e *proxyEnv) backends(ctx context.Context, g gomega.Gomega, prefix string, n int) ([]netip.Addr, []string) {
-	var ips []netip.Addr
-	var names []string
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("%s-%d", prefix, i)
-		ip, err := e.node.Backend(ctx, name, proxyBackendPort)
-		g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "starting backend %s", name)
-		ips = append(ips, ip)
-		names = append(names, name)
+// createClient creates the spec's client pod; it does not wait for it.
+func (e *proxyEnv) createClient(ctx context.Context) error {
+	pod := e.podSpec(proxyClientPod, nil, "pause")
+	if _, err := e.client.CoreV1().Pods(e.ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the client pod: %w", err)
 	}
-	return ips, names
+	return nil
 }
 
-// service creates a selector-less Service with one TCP port named "web" mapping port to the
-// backends' port.
-func (e *proxyEnv) service(ctx context.Context, g gomega.Gomega, name string, typ corev1.ServiceType, port int32, affinity bool) *corev1.Service {
+// podSpec is a pod of the test image on the node under test running /ckimage args...
+func (e *proxyEnv) podSpec(name string, labels map[string]string, args ...string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PodSpec{
+			NodeName:                      e.node.Node,
+			TerminationGracePeriodSeconds: ptr.To(int64(2)),
+			Containers: []corev1.Container{{
+				Name: "c", Image: e.image, ImagePullPolicy: corev1.PullIfNotPresent,
+				Command: []string{"/ckimage"}, Args: args,
+			}},
+		},
+	}
+}
+
+// backends creates one serve-hostname pod per entry, labelled app=app, with a readiness
+// probe on /readyz every second, and waits until the ready ones are Ready and the others
+// Running. A pod's hostname (what it answers) is its name.
+func (e *proxyEnv) backends(ctx context.Context, g gomega.Gomega, app string, bs ...backend) []string {
+	var names []string
+	for _, b := range bs {
+		args := []string{"serve-hostname", "--port", strconv.Itoa(proxyBackendPort)}
+		if b.neverReady {
+			args = append(args, "--ready-after", "24h")
+		}
+		pod := e.podSpec(b.name, map[string]string{"app": app}, args...)
+		c := &pod.Spec.Containers[0]
+		c.Ports = []corev1.ContainerPort{{Name: proxyPortName, ContainerPort: proxyBackendPort, Protocol: corev1.ProtocolTCP}}
+		c.ReadinessProbe = &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString(proxyPortName)}},
+			PeriodSeconds: 1, FailureThreshold: 1, SuccessThreshold: 1, TimeoutSeconds: 1,
+		}
+		_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, pod, metav1.CreateOptions{})
+		g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "creating backend pod %s", b.name)
+		names = append(names, b.name)
+	}
+	for _, b := range bs {
+		e.waitPod(ctx, g, b.name, !b.neverReady)
+	}
+	return names
+}
+
+// waitPod waits until the pod runs and its Ready condition is ready (true or false).
+func (e *proxyEnv) waitPod(ctx context.Context, g gomega.Gomega, name string, ready bool) {
+	var last string
+	g.EventuallyWithOffset(2, func() bool {
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		isReady := false
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReady {
+				isReady = c.Status == corev1.ConditionTrue
+			}
+		}
+		last = fmt.Sprintf("phase %s, ready %v, pod IP %q", p.Status.Phase, isReady, p.Status.PodIP)
+		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && isReady == ready
+	}).WithContext(ctx).WithTimeout(e.pods).WithPolling(250*time.Millisecond).Should(gomega.BeTrue(),
+		func() string {
+			return fmt.Sprintf("pod %s did not become running with ready=%v (the kubelet's job): %s", name, ready, last)
+		})
+}
+
+// deletePod deletes a pod and waits until it is gone from the API.
+func (e *proxyEnv) deletePod(ctx context.Context, g gomega.Gomega, name string) {
+	err := e.client.CoreV1().Pods(e.ns).Delete(ctx, name, metav1.DeleteOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "deleting pod %s", name)
+	g.EventuallyWithOffset(1, func() bool {
+		_, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	}).WithContext(ctx).WithTimeout(e.pods).WithPolling(250*time.Millisecond).Should(gomega.BeTrue(),
+		"pod %s was not removed after its deletion (the kubelet's job)", name)
+}
+
+// service creates a Service selecting app=name with one TCP port named "http" from port to
+// targetPort.
+func (e *proxyEnv) service(ctx context.Context, g gomega.Gomega, name string, typ corev1.ServiceType, port int32, target intstr.IntOrString, affinity bool) *corev1.Service {
 	s := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: corev1.ServiceSpec{Type: typ, Ports: []corev1.ServicePort{{
-			Name: proxyPortName, Port: port, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(proxyBackendPort),
+		Spec: corev1.ServiceSpec{Type: typ, Selector: map[string]string{"app": name}, Ports: []corev1.ServicePort{{
+			Name: proxyPortName, Port: port, Protocol: corev1.ProtocolTCP, TargetPort: target,
 		}}},
 	}
 	if affinity {
@@ -89,56 +162,51 @@ func (e *proxyEnv) service(ctx context.Context, g gomega.Gomega, name string, ty
 	return out
 }
 
-// endpoints writes the Service's one EndpointSlice.
-func (e *proxyEnv) endpoints(ctx context.Context, g gomega.Gomega, svc string, eps ...proxyTestEndpoint) {
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta: metav1.ObjectMeta{Name: svc + "-ck", Labels: map[string]string{
-			discoveryv1.LabelServiceName: svc,
-			discoveryv1.LabelManagedBy:   "conformance.clusterkit.io",
-		}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(proxyPortName), Port: ptr.To(int32(proxyBackendPort)), Protocol: ptr.To(corev1.ProtocolTCP)}},
-	}
-	for _, ep := range eps {
-		slice.Endpoints = append(slice.Endpoints, discoveryv1.Endpoint{
-			Addresses:  []string{ep.ip.String()},
-			Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(ep.ready), Serving: ptr.To(ep.ready), Terminating: ptr.To(false)},
-		})
-	}
-	sliceClient := e.client.DiscoveryV1().EndpointSlices(e.ns)
-	cur, err := sliceClient.Get(ctx, slice.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = sliceClient.Create(ctx, slice, metav1.CreateOptions{})
-	case err == nil:
-		slice.ResourceVersion = cur.ResourceVersion
-		_, err = sliceClient.Update(ctx, slice, metav1.UpdateOptions{})
-	}
-	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "writing the EndpointSlice of %s", svc)
-}
-
-func readyEPs(ips ...netip.Addr) []proxyTestEndpoint {
-	var out []proxyTestEndpoint
-	for _, ip := range ips {
-		out = append(out, proxyTestEndpoint{ip: ip, ready: true})
-	}
-	return out
-}
-
 func proxyClusterAddr(svc *corev1.Service) netip.AddrPort {
 	return netip.AddrPortFrom(netip.MustParseAddr(svc.Spec.ClusterIP), uint16(svc.Spec.Ports[0].Port))
 }
 
-// sample sends n requests and counts the answers; failures count under "error: ...".
+// fetch sends n GETs to addr, each on a new connection, from inside pod (pods/exec of the
+// test image's fetch) and returns one line per request: the body, or "error: …".
+func (e *proxyEnv) fetch(ctx context.Context, pod string, addr netip.AddrPort, n int) []string {
+	if pod == proxyClientPod && !e.clientReady {
+		if err := e.waitRunning(ctx, proxyClientPod); err != nil {
+			return []string{"error: " + err.Error()}
+		}
+		e.clientReady = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(n)*3*time.Second+10*time.Second)
+	defer cancel()
+	out, stderr, code, err := podExec(ctx, e.node.Config, e.client, e.ns, pod, "c", "kubectl", nil,
+		"/ckimage", "fetch", "--count", strconv.Itoa(n), "--timeout", "2s", "http://"+addr.String()+"/")
+	if err != nil || (code != 0 && code != 1) {
+		return []string{fmt.Sprintf("error: exec in pod %s: exit %d, %v %s", pod, code, err, strings.TrimSpace(stderr))}
+	}
+	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+}
+
+// waitRunning waits for a pod to run (the client pod).
+func (e *proxyEnv) waitRunning(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.pods)
+	defer cancel()
+	for {
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && p.Status.Phase == corev1.PodRunning {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pod %s did not start (the kubelet's job)", name)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// sample counts the answers of n requests from the client pod.
 func (e *proxyEnv) sample(ctx context.Context, addr netip.AddrPort, n int) map[string]int {
 	out := map[string]int{}
-	for i := 0; i < n; i++ {
-		body, err := e.node.Get(ctx, addr)
-		if err != nil {
-			out["error: "+err.Error()]++
-			continue
-		}
-		out[body]++
+	for _, l := range e.fetch(ctx, proxyClientPod, addr, n) {
+		out[l]++
 	}
 	return out
 }
@@ -185,94 +253,88 @@ func (e *proxyEnv) settle(ctx context.Context, g gomega.Gomega, addr netip.AddrP
 		"%s (second sample): %s answered %s; want only %v", what, addr, describeAnswers(last), want)
 }
 
+// targetHTTP is the targetPort naming the backends' container port.
+func targetHTTP() intstr.IntOrString { return intstr.FromString(proxyPortName) }
+
 func specProxyReadyBackends(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "ready", 4)
-	svc := e.service(ctx, g, "web", "", 80, false)
-	e.endpoints(ctx, g, "web", append(readyEPs(ips[:3]...), proxyTestEndpoint{ip: ips[3]})...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 40, names[:3], true, "3 ready endpoints and a not-ready one")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"}, backend{name: "web-2"}, backend{name: "web-never-ready", neverReady: true})
+	svc := e.service(ctx, g, "web", "", 80, targetHTTP(), false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 40, names[:3], true, "3 ready pods and a never-ready one")
 }
 
 func specProxyNotReady(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "nr", 2)
-	svc := e.service(ctx, g, "web", "", 80, false)
-	e.endpoints(ctx, g, "web", readyEPs(ips...)...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "2 ready endpoints")
-	e.endpoints(ctx, g, "web", proxyTestEndpoint{ip: ips[0], ready: true}, proxyTestEndpoint{ip: ips[1], ready: false})
-	e.settle(ctx, g, proxyClusterAddr(svc), 20, names[:1], true, "after the second endpoint became not ready")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"})
+	svc := e.service(ctx, g, "web", "", 80, targetHTTP(), false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "2 ready pods")
+	// web-1's /readyz answers 503 from now on (it keeps serving /).
+	_, stderr, code, err := podExec(ctx, e.node.Config, e.client, e.ns, "web-1", "c", "kubectl", nil, "/ckimage", "post", "/unready")
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "exec in web-1")
+	g.Expect(code).To(gomega.BeZero(), "POST /unready in web-1: %s", stderr)
+	e.waitPod(ctx, g, "web-1", false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names[:1], true, "after web-1's readiness probe started failing (it still serves)")
 }
 
 func specProxyDeletedEndpoint(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "del", 2)
-	svc := e.service(ctx, g, "web", "", 80, false)
-	e.endpoints(ctx, g, "web", readyEPs(ips...)...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "2 ready endpoints")
-	e.endpoints(ctx, g, "web", readyEPs(ips[0])...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 20, names[:1], true, "after the second endpoint was deleted (its backend still runs)")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"})
+	svc := e.service(ctx, g, "web", "", 80, targetHTTP(), false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "2 ready pods")
+	e.deletePod(ctx, g, "web-1")
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names[:1], true, "after web-1 was deleted")
 }
 
 func specProxyNoEndpoints(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "zero", 1)
-	svc := e.service(ctx, g, "web", "", 80, false)
-	e.endpoints(ctx, g, "web", readyEPs(ips...)...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 5, names, true, "1 ready endpoint")
-	e.endpoints(ctx, g, "web")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"})
+	svc := e.service(ctx, g, "web", "", 80, targetHTTP(), false)
 	addr := proxyClusterAddr(svc)
-	refusedFast := func() error {
-		start := time.Now()
-		err := e.node.Connect(ctx, addr)
-		took := time.Since(start)
-		switch {
-		case err == nil:
-			return fmt.Errorf("connection to %s accepted with no endpoints", addr)
-		case !errors.Is(err, syscall.ECONNREFUSED):
-			return fmt.Errorf("connection to %s failed with %v after %s, want connection refused", addr, err, took)
-		case took > time.Second:
-			return fmt.Errorf("connection to %s refused only after %s", addr, took)
+	e.settle(ctx, g, addr, 5, names, true, "1 ready pod")
+	e.deletePod(ctx, g, "web-0")
+	// Each request waits at most 2 s: "connection refused" proves the refusal came at once; a
+	// dropped SYN shows as a timeout instead.
+	allRefused := func(lines []string) error {
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "error: ") || !strings.Contains(l, "connection refused") {
+				return fmt.Errorf("a connection to %s with no pods behind it got %q, want it refused at once", addr, l)
+			}
 		}
 		return nil
 	}
-	g.Eventually(refusedFast).WithContext(ctx).WithTimeout(e.converge).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
-	for i := 0; i < 5; i++ {
-		g.Expect(refusedFast()).To(gomega.Succeed())
-	}
+	g.Eventually(func() error { return allRefused(e.fetch(ctx, proxyClientPod, addr, 3)) }).
+		WithContext(ctx).WithTimeout(e.converge).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
+	g.Expect(allRefused(e.fetch(ctx, proxyClientPod, addr, 5))).To(gomega.Succeed(), "second sample")
 }
 
 func specProxyPortMapping(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "map", 2)
-	svc := e.service(ctx, g, "web", "", 5000, false)
-	e.endpoints(ctx, g, "web", readyEPs(ips...)...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "Service port 5000 to endpoint port 8080")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"})
+	svc := e.service(ctx, g, "web", "", 5000, intstr.FromInt32(proxyBackendPort), false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "Service port 5000 to targetPort 8080")
 }
 
 func specProxyNodePort(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
 	g.Expect(e.node.NodeIPs).NotTo(gomega.BeEmpty(), "the harness must name the node's addresses")
-	ips, names := e.backends(ctx, g, "np", 3)
-	svc := e.service(ctx, g, "web", corev1.ServiceTypeNodePort, 80, false)
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"}, backend{name: "web-never-ready", neverReady: true})
+	svc := e.service(ctx, g, "web", corev1.ServiceTypeNodePort, 80, targetHTTP(), false)
 	np := svc.Spec.Ports[0].NodePort
 	g.Expect(np).NotTo(gomega.BeZero(), "the API server must allocate a NodePort")
-	e.endpoints(ctx, g, "web", append(readyEPs(ips[:2]...), proxyTestEndpoint{ip: ips[2]})...)
-	e.settle(ctx, g, netip.AddrPortFrom(e.node.NodeIPs[0], uint16(np)), 30, names[:2], true, "NodePort with 2 ready endpoints and a not-ready one")
+	e.settle(ctx, g, netip.AddrPortFrom(e.node.NodeIPs[0], uint16(np)), 30, names[:2], true, "NodePort with 2 ready pods and a never-ready one")
 }
 
 func specProxyAffinity(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "aff", 3)
-	svc := e.service(ctx, g, "web", "", 80, true)
-	e.endpoints(ctx, g, "web", readyEPs(ips...)...)
-	e.settle(ctx, g, proxyClusterAddr(svc), 3, names, false, "3 ready endpoints")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"}, backend{name: "web-1"}, backend{name: "web-2"})
+	svc := e.service(ctx, g, "web", "", 80, targetHTTP(), true)
+	e.settle(ctx, g, proxyClusterAddr(svc), 3, names, false, "3 ready pods")
 	got := e.sample(ctx, proxyClusterAddr(svc), 20)
 	g.Expect(got).To(gomega.HaveLen(1), "ClientIP affinity: one client reached %s", describeAnswers(got))
 }
 
 func specProxyCatchUp(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
-	ips, names := e.backends(ctx, g, "cu", 3)
-	a := e.service(ctx, g, "web-a", "", 80, false)
-	e.endpoints(ctx, g, "web-a", readyEPs(ips[0], ips[1])...)
-	e.settle(ctx, g, proxyClusterAddr(a), 20, names[:2], true, "web-a with 2 ready endpoints")
+	namesA := e.backends(ctx, g, "web-a", backend{name: "web-a-0"}, backend{name: "web-a-1"})
+	a := e.service(ctx, g, "web-a", "", 80, targetHTTP(), false)
+	e.settle(ctx, g, proxyClusterAddr(a), 20, namesA, true, "web-a with 2 ready pods")
 	g.Expect(e.node.StopProxy(ctx)).To(gomega.Succeed(), "stopping the proxy")
-	e.endpoints(ctx, g, "web-a", readyEPs(ips[0])...)
-	b := e.service(ctx, g, "web-b", "", 80, false)
-	e.endpoints(ctx, g, "web-b", readyEPs(ips[2])...)
+	e.deletePod(ctx, g, "web-a-1")
+	namesB := e.backends(ctx, g, "web-b", backend{name: "web-b-0"})
+	b := e.service(ctx, g, "web-b", "", 80, targetHTTP(), false)
 	g.Expect(e.node.StartProxy(ctx)).To(gomega.Succeed(), "starting the proxy again")
-	e.settle(ctx, g, proxyClusterAddr(a), 20, names[:1], true, "web-a after an endpoint was deleted while the proxy was down")
-	e.settle(ctx, g, proxyClusterAddr(b), 5, names[2:], true, "web-b created while the proxy was down")
+	e.settle(ctx, g, proxyClusterAddr(a), 20, namesA[:1], true, "web-a after a pod was deleted while the proxy was down")
+	e.settle(ctx, g, proxyClusterAddr(b), 5, namesB, true, "web-b created while the proxy was down")
 }

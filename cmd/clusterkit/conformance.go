@@ -18,7 +18,6 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/inprocess"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
-	"github.com/clusterkit/clusterkit/reference/proxy/netlab"
 )
 
 // conformanceOptions are the flags of clusterkit conformance.
@@ -77,8 +76,8 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, scheduler, controllers, kubelet, proxy (the proxy specs need root: they build network namespaces)")
-	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs: "sim" (simulated CRI runtime) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, scheduler, controllers, kubelet, proxy (the proxy specs need root: their pods and node live in network namespaces)")
+	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs' and the proxy specs' pods: "sim" (simulated CRI runtime; the proxy specs give its pods real network namespaces) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
@@ -175,13 +174,19 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 		conformance.DescribeControllers(inprocess.Harness(inprocess.Options{}))
 	}
 	if slices.Contains(o.components, "proxy") && o.kubeconfig == "" {
-		if why := netlab.Supported(); why != "" {
+		rt := harness.ProxyLabSimulated
+		if o.kubeletRuntime == "containerd" {
+			rt = harness.ProxyLabContainerd
+		}
+		if why := harness.ProxyLabUnavailable(rt); why != "" {
 			if cmd.Flags().Changed("components") {
 				return fmt.Errorf("the proxy specs cannot run here: %s", why)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "not running the proxy specs: %s\n", why)
 		} else {
-			conformance.DescribeProxy(harness.NetlabProxy("reference proxy on nftables", harness.MemoryStore(), harness.NFTablesDataplane))
+			lab := harness.NewProxyLab(rt, harness.MemoryStore())
+			defer lab.Close()
+			conformance.DescribeProxy(lab.Harness("reference proxy on nftables", harness.NFTablesDataplane))
 		}
 	}
 	if slices.Contains(o.components, "kubelet") && o.kubeconfig == "" {

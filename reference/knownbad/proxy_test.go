@@ -9,15 +9,17 @@ import (
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/knownbad"
-	"github.com/clusterkit/clusterkit/reference/proxy/netlab"
 )
 
 // TestProxySuiteRejectsKnownBadProxies runs the proxy specs against the reference proxy with
-// each known-bad dataplane and asserts that the specs aimed at its bug fail (needs root).
+// each known-bad dataplane and asserts that the specs aimed at its bug fail. The pods run on
+// the simulated runtime with real network namespaces (needs root).
 func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
-	if why := netlab.Supported(); why != "" {
+	if why := harness.ProxyLabUnavailable(harness.ProxyLabSimulated); why != "" {
 		t.Skip(why)
 	}
+	lab := harness.NewProxyLab(harness.ProxyLabSimulated, harness.MemoryStore())
+	t.Cleanup(lab.Close)
 	cases := []struct {
 		name     string
 		wrap     func(interfaces.ProxyDataplane) interfaces.ProxyDataplane
@@ -45,7 +47,7 @@ func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := harness.NetlabProxy("knownbad/"+c.name, harness.MemoryStore(), func(ns string) interfaces.ProxyDataplane {
+			h := lab.Harness("knownbad/"+c.name, func(ns string) interfaces.ProxyDataplane {
 				return c.wrap(harness.NFTablesDataplane(ns))
 			})
 			h.Focus = c.focus
