@@ -41,12 +41,17 @@ type NFTablesOptions struct {
 	// the forward and output paths, so nothing addressed to the virtual range ever leaves the
 	// node towards a default route.
 	ServiceCIDRs []netip.Prefix
+	// NoHairpinMasquerade leaves out the masquerade of hairpin connections, so a pod reaching
+	// a Service that translates to itself gets no answer: a real bug, kept switchable for the
+	// known-bad proxy of reference/knownbad. Never set it otherwise.
+	NoHairpinMasquerade bool
 }
 
 // NFTables programs virtual services as an nftables table of its own: DNAT from
 // ClusterIP:port and NodeIP:NodePort to a random ready endpoint, ClientIP affinity with
-// per-endpoint timeout sets, and a reject for services without ready endpoints. It changes only
-// what differs from the previous Sync, in one netlink batch per Sync.
+// per-endpoint timeout sets, a reject for services without ready endpoints, and masquerade of
+// hairpin connections (an endpoint translated to itself) to the node's address on the way out.
+// It changes only what differs from the previous Sync, in one netlink batch per Sync.
 type NFTables struct {
 	opts NFTablesOptions
 
@@ -59,6 +64,13 @@ type NFTables struct {
 	nodeIPs []netip.Addr
 	svcs    map[string]*programmed
 	pending int // services changed in the batch not yet sent
+
+	// epRefs counts the endpoint chains translating to each address; hairpinIPs are the
+	// addresses in the hairpin set (kernel or batch); hairpinDirty the addresses whose count
+	// changed since the set was last brought up to date.
+	epRefs       map[netip.Addr]int
+	hairpinIPs   map[netip.Addr]bool
+	hairpinDirty []netip.Addr
 }
 
 // batchServices is how many changed services go into one netlink batch: the kernel refuses
@@ -68,6 +80,10 @@ const batchServices = 100
 
 type baseSets struct {
 	serviceIPs, nodePorts, noEndpointIPs, noEndpointPorts, nodeIPs *nftables.Set
+	// hairpin holds addr . addr for every endpoint address: a connection translated to the
+	// endpoint that opened it (source = destination after DNAT) is masqueraded, so the
+	// endpoint's answer comes back through the node and is un-translated.
+	hairpin *nftables.Set
 }
 
 // programmed is what one virtual service looks like in the kernel.
@@ -86,7 +102,9 @@ func NewNFTables(opts NFTablesOptions) *NFTables {
 	if opts.Table == "" {
 		opts.Table = DefaultTable
 	}
-	return &NFTables{opts: opts, nsFD: -1, svcs: map[string]*programmed{}}
+	d := &NFTables{opts: opts, nsFD: -1}
+	d.reset()
+	return d
 }
 
 var _ interfaces.ProxyDataplane = (*NFTables)(nil)
@@ -165,6 +183,9 @@ func (d *NFTables) reset() {
 	d.started = false
 	d.svcs = map[string]*programmed{}
 	d.nodeIPs = nil
+	d.epRefs = map[netip.Addr]int{}
+	d.hairpinIPs = map[netip.Addr]bool{}
+	d.hairpinDirty = nil
 }
 
 // Sync programs state (see interfaces.ProxyDataplane).
@@ -210,6 +231,17 @@ func concatKey() nftables.SetDatatype {
 	return t
 }
 
+func addrPairKey() nftables.SetDatatype {
+	t, err := nftables.ConcatSetType(nftables.TypeIPAddr, nftables.TypeIPAddr)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// ctStatusDNAT is IPS_DST_NAT of ct status: the connection's destination was translated.
+const ctStatusDNAT = 1 << 5
+
 func protoPortKey() nftables.SetDatatype {
 	t, err := nftables.ConcatSetType(nftables.TypeInetProto, nftables.TypeInetService)
 	if err != nil {
@@ -228,8 +260,9 @@ func (d *NFTables) base() error {
 		noEndpointIPs:   &nftables.Set{Table: t, Name: "no-endpoint-services", KeyType: concatKey(), Concatenation: true},
 		noEndpointPorts: &nftables.Set{Table: t, Name: "no-endpoint-nodeports", KeyType: protoPortKey(), Concatenation: true},
 		nodeIPs:         &nftables.Set{Table: t, Name: "nodeport-ips", KeyType: nftables.TypeIPAddr},
+		hairpin:         &nftables.Set{Table: t, Name: "hairpin-endpoints", KeyType: addrPairKey(), Concatenation: true},
 	}
-	for _, s := range []*nftables.Set{d.sets.serviceIPs, d.sets.nodePorts, d.sets.noEndpointIPs, d.sets.noEndpointPorts, d.sets.nodeIPs} {
+	for _, s := range []*nftables.Set{d.sets.serviceIPs, d.sets.nodePorts, d.sets.noEndpointIPs, d.sets.noEndpointPorts, d.sets.nodeIPs, d.sets.hairpin} {
 		if err := c.AddSet(s, nil); err != nil {
 			return fmt.Errorf("nftables: set %s: %w", s.Name, err)
 		}
@@ -247,6 +280,20 @@ func (d *NFTables) base() error {
 	c.AddRule(&nftables.Rule{Table: t, Chain: hook("nat-prerouting", nftables.ChainTypeNAT, nftables.ChainHookPrerouting, nftables.ChainPriorityNATDest), Exprs: jump})
 	c.AddRule(&nftables.Rule{Table: t, Chain: hook("nat-output", nftables.ChainTypeNAT, nftables.ChainHookOutput, nftables.ChainPriorityNATDest), Exprs: jump})
 	post := hook("nat-postrouting", nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource)
+	// Hairpin: ct status dnat, ip saddr . ip daddr @hairpin-endpoints: masquerade. (One rule
+	// and a set rather than a rule per endpoint chain: programming stays one message per
+	// endpoint.)
+	if !d.opts.NoHairpinMasquerade {
+		c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: []expr.Any{
+			&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(ctStatusDNAT), Xor: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+			&expr.Payload{DestRegister: 8, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+			&expr.Payload{DestRegister: 9, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+			&expr.Lookup{SourceRegister: 8, SetName: d.sets.hairpin.Name, SetID: d.sets.hairpin.ID},
+			&expr.Masq{},
+		}})
+	}
 	c.AddRule(&nftables.Rule{Table: t, Chain: post, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(masqMark), Xor: binaryutil.NativeEndian.PutUint32(0)},
@@ -329,6 +376,16 @@ func matchNodeIP(s *nftables.Set) []expr.Any {
 	return []expr.Any{
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 		&expr.Lookup{SourceRegister: 1, SetName: s.Name, SetID: s.ID},
+	}
+}
+
+// setMasqMark is meta mark set mark | masqMark: the nat-postrouting chain masquerades the
+// connection.
+func setMasqMark() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(^uint32(masqMark)), Xor: binaryutil.NativeEndian.PutUint32(masqMark)},
+		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
 	}
 }
 
@@ -446,7 +503,7 @@ func (d *NFTables) apply(state interfaces.ProxyState) error {
 			return err
 		}
 	}
-	return nil
+	return d.syncHairpin()
 }
 
 // changed counts one changed service and sends the batch when it is full.
@@ -456,6 +513,9 @@ func (d *NFTables) changed() error {
 		return nil
 	}
 	d.pending = 0
+	if err := d.syncHairpin(); err != nil {
+		return err
+	}
 	if err := d.conn.Flush(); err != nil {
 		return fmt.Errorf("nftables: applying batch: %w", err)
 	}
@@ -513,12 +573,8 @@ func (d *NFTables) add(vs interfaces.VirtualService) (*programmed, error) {
 	}
 	if vs.NodePort != 0 {
 		p.ext = c.AddChain(&nftables.Chain{Name: "ext-" + p.id, Table: t})
-		c.AddRule(&nftables.Rule{Table: t, Chain: p.ext, Exprs: []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
-			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(^uint32(masqMark)), Xor: binaryutil.NativeEndian.PutUint32(masqMark)},
-			&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
-			&expr.Verdict{Kind: expr.VerdictGoto, Chain: p.svc.Name},
-		}})
+		c.AddRule(&nftables.Rule{Table: t, Chain: p.ext, Exprs: append(setMasqMark(),
+			&expr.Verdict{Kind: expr.VerdictGoto, Chain: p.svc.Name})})
 		if err := c.SetAddElements(d.sets.nodePorts, []nftables.SetElement{{
 			Key: protoPortKeyBytes(vs.Protocol, vs.NodePort), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: p.ext.Name},
 		}}); err != nil {
@@ -581,6 +637,7 @@ func (d *NFTables) fillService(p *programmed, vs interfaces.VirtualService) erro
 				&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true})
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: exprs})
 			p.eps[k] = ch
+			d.refEndpoint(e.IP, 1)
 		}
 		chains = append(chains, ch)
 	}
@@ -631,6 +688,7 @@ func (d *NFTables) update(p *programmed, vs interfaces.VirtualService) error {
 		}
 		d.conn.DelChain(ch)
 		delete(p.eps, k)
+		d.unrefEndpointKey(k)
 		if s, ok := p.aff[k]; ok {
 			d.conn.DelSet(s)
 			delete(p.aff, k)
@@ -663,8 +721,65 @@ func (d *NFTables) remove(p *programmed) error {
 	c.DelChain(p.svc)
 	for k, ch := range p.eps {
 		c.DelChain(ch)
+		d.unrefEndpointKey(k)
 		if s, ok := p.aff[k]; ok {
 			c.DelSet(s)
+		}
+	}
+	return nil
+}
+
+// refEndpoint counts one more (delta 1) or one fewer (delta -1) endpoint chain translating to ip.
+func (d *NFTables) refEndpoint(ip netip.Addr, delta int) {
+	n := d.epRefs[ip] + delta
+	if n > 0 {
+		d.epRefs[ip] = n
+	} else {
+		delete(d.epRefs, ip)
+	}
+	d.hairpinDirty = append(d.hairpinDirty, ip)
+}
+
+func (d *NFTables) unrefEndpointKey(k string) {
+	if ap, err := netip.ParseAddrPort(k); err == nil {
+		d.refEndpoint(ap.Addr(), -1)
+	}
+}
+
+// hairpinChunk bounds the elements of one set-element message (a netlink attribute holds at
+// most 64 KiB).
+const hairpinChunk = 1000
+
+// syncHairpin adds to the batch the hairpin set's changes since the last call: an endpoint
+// address is in the set while some endpoint chain translates to it.
+func (d *NFTables) syncHairpin() error {
+	var add, del []nftables.SetElement
+	for _, ip := range d.hairpinDirty {
+		want := d.epRefs[ip] > 0
+		if want == d.hairpinIPs[ip] {
+			continue
+		}
+		a := ip.As4()
+		el := nftables.SetElement{Key: append(append([]byte{}, a[:]...), a[:]...)}
+		if want {
+			d.hairpinIPs[ip] = true
+			add = append(add, el)
+		} else {
+			delete(d.hairpinIPs, ip)
+			del = append(del, el)
+		}
+	}
+	d.hairpinDirty = d.hairpinDirty[:0]
+	for _, op := range []struct {
+		f     func(*nftables.Set, []nftables.SetElement) error
+		elems []nftables.SetElement
+	}{{d.conn.SetDeleteElements, del}, {d.conn.SetAddElements, add}} {
+		for len(op.elems) > 0 {
+			n := min(len(op.elems), hairpinChunk)
+			if err := op.f(d.sets.hairpin, op.elems[:n]); err != nil {
+				return fmt.Errorf("nftables: hairpin set: %w", err)
+			}
+			op.elems = op.elems[n:]
 		}
 	}
 	return nil

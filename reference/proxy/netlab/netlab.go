@@ -44,6 +44,7 @@ type Pod struct {
 	Name string // namespace name
 	IP   netip.Addr
 	lab  *Lab
+	port string // the pod's veth on the bridge, in the node namespace
 }
 
 // Supported reports why labs cannot be built here, or "" when they can.
@@ -123,7 +124,10 @@ func (l *Lab) sysctl(key, value string) error {
 }
 
 // AddPod creates a pod namespace with eth0 on the bridge, the next free address and a default
-// route via the gateway.
+// route via the gateway. The pod's bridge port is in hairpin mode, as the bridge CNI plugin's
+// hairpinMode sets it on real nodes: the node has bridge-nf-call-iptables on, so a connection a
+// service proxy translates back to the pod that opened it is bridged out of the port it came
+// in on, which the bridge drops otherwise (see SetHairpin).
 func (l *Lab) AddPod(ctx context.Context) (*Pod, error) {
 	l.mu.Lock()
 	ip := l.next
@@ -134,18 +138,19 @@ func (l *Lab) AddPod(ctx context.Context) (*Pod, error) {
 	if !l.Subnet.Contains(ip) {
 		return nil, errors.New("netlab: subnet exhausted")
 	}
-	pod := &Pod{Name: fmt.Sprintf("%s-p%d", strings.TrimSuffix(l.Name, "-node"), n), IP: ip, lab: l}
+	host := fmt.Sprintf("veth%d", n)
+	pod := &Pod{Name: fmt.Sprintf("%s-p%d", strings.TrimSuffix(l.Name, "-node"), n), IP: ip, lab: l, port: host}
 	if err := run(ctx, "netns", "add", pod.Name); err != nil {
 		return nil, err
 	}
 	l.mu.Lock()
 	l.pods = append(l.pods, pod)
 	l.mu.Unlock()
-	host := fmt.Sprintf("veth%d", n)
 	steps := [][]string{
 		{"-n", pod.Name, "link", "set", "lo", "up"},
 		{"-n", l.Name, "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", pod.Name},
 		{"-n", l.Name, "link", "set", host, "master", l.bridge},
+		{"-n", l.Name, "link", "set", host, "type", "bridge_slave", "hairpin", "on"},
 		{"-n", l.Name, "link", "set", host, "up"},
 		{"-n", pod.Name, "addr", "add", fmt.Sprintf("%s/%d", ip, l.Subnet.Bits()), "dev", "eth0"},
 		{"-n", pod.Name, "link", "set", "eth0", "up"},
@@ -157,6 +162,17 @@ func (l *Lab) AddPod(ctx context.Context) (*Pod, error) {
 		}
 	}
 	return pod, nil
+}
+
+// SetHairpin turns hairpin mode of the pod's bridge port on or off (AddPod turns it on). With it
+// off, a connection from the pod that a service proxy translates back to the same pod is dropped
+// by the bridge, whatever the proxy does.
+func (p *Pod) SetHairpin(ctx context.Context, on bool) error {
+	mode := "off"
+	if on {
+		mode = "on"
+	}
+	return run(ctx, "-n", p.lab.Name, "link", "set", p.port, "type", "bridge_slave", "hairpin", mode)
 }
 
 // RemovePod deletes a pod's namespace (its veth goes with it).
