@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/proxy"
 )
 
@@ -23,6 +24,8 @@ type proxyOptions struct {
 	nodeIPs    string
 	table      string
 	keepRules  bool
+	// serviceCIDRs: the cluster's Service ranges, comma separated ("" for none).
+	serviceCIDRs string
 }
 
 // newProxyCommand returns `clusterkit proxy`: the service proxy of one node.
@@ -39,7 +42,14 @@ NodePort on the node's addresses, reach the Service's ready endpoints.
 process's own, which is how nodes sharing one machine each get their own rules. NodePorts are
 served on --node-ip (comma separated), or on the InternalIP/ExternalIP addresses of the Node
 object named --node-name. On a clean exit (Ctrl-C) the table is removed, unless --keep-rules.
-Needs root (CAP_NET_ADMIN).`,
+Needs root (CAP_NET_ADMIN).
+
+--service-cidr names the range(s) ClusterIPs are allocated from (the cluster's: for
+` + "`clusterkit up`" + ` its --service-cidr, ` + apiserver.DefaultServiceCIDR + ` by default). With it, a connection to an
+address in the range that no Service translated (an unallocated ClusterIP, a deleted Service, a
+port the Service does not have) is rejected at once (TCP reset, else ICMP port unreachable)
+instead of following the default route off the node and timing out. Without it, such traffic is
+left to routing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +64,7 @@ Needs root (CAP_NET_ADMIN).`,
 	f.StringVar(&o.nodeIPs, "node-ip", "", "addresses NodePorts are served on, comma separated (default: the Node object's)")
 	f.StringVar(&o.table, "table", o.table, "name of the nftables table the proxy owns")
 	f.BoolVar(&o.keepRules, "keep-rules", false, "leave the rules in place on exit")
+	f.StringVar(&o.serviceCIDRs, "service-cidr", "", "IPv4 range(s) ClusterIPs come from, comma separated: connections to an unallocated address in them are rejected at once instead of following the default route (default: none, left to routing)")
 	return cmd
 }
 
@@ -72,16 +83,42 @@ func runProxy(ctx context.Context, o *proxyOptions, log io.Writer) error {
 		}
 		ips = append(ips, ip)
 	}
+	cidrs, err := parseServiceCIDRs(o.serviceCIDRs)
+	if err != nil {
+		return err
+	}
 	cfg, err := loadRESTConfig(o.kubeconfig)
 	if err != nil {
 		return err
 	}
-	dp := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: o.netns, Table: o.table})
+	dp := proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: o.netns, Table: o.table, ServiceCIDRs: cidrs})
 	defer dp.Close()
 	p, err := proxy.New(cfg, o.nodeName, proxy.Options{Dataplane: dp, NodeIPs: ips, KeepRulesOnExit: o.keepRules})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "proxy: node %s, table %s\n", o.nodeName, o.table)
+	for _, c := range cidrs {
+		fmt.Fprintf(log, "proxy: %s rejected unless a Service matches\n", c)
+	}
 	return p.Run(ctx)
+}
+
+// parseServiceCIDRs parses --service-cidr: comma separated IPv4 prefixes, host bits ignored.
+func parseServiceCIDRs(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("--service-cidr %q: %w", f, err)
+		}
+		if !p.Addr().Is4() {
+			return nil, fmt.Errorf("--service-cidr %q: only IPv4 ranges are supported", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
