@@ -39,6 +39,7 @@ func proxySpecs() []spec[*proxyEnv] {
 		{proxyBehavior("proxy.clusterip.not-ready", "a pod whose readiness probe starts failing MUST receive no new connections through the Service", srcProxyConditions), specProxyNotReady},
 		{proxyBehavior("proxy.clusterip.deleted-endpoint", "a deleted pod MUST receive no new connections through the Service", srcSeedProxyRules), specProxyDeletedEndpoint},
 		{proxyBehavior("proxy.clusterip.no-endpoints", "a connection to a Service with no ready pods MUST be refused at once, not left to time out", srcVirtualIPs), specProxyNoEndpoints},
+		{proxyBehavior("proxy.clusterip.hairpin", "a pod MUST reach a Service whose only ready pod is itself, through the ClusterIP and through a NodePort (hairpin)", srcVirtualIPs), specProxyHairpin},
 		{proxyBehavior("proxy.clusterip.port-mapping", "a connection to ClusterIP:port MUST reach the pod on the Service's targetPort, not on the Service port", srcVirtualIPs), specProxyPortMapping},
 		{proxyBehavior("proxy.nodeport.node-address", "a connection to a node address on a Service's NodePort MUST be answered by the Service's ready pods", srcVirtualIPs), specProxyNodePort},
 		{proxyBehavior("proxy.affinity.client-ip", "with sessionAffinity ClientIP, every connection from one client MUST go to the same pod", srcVirtualIPs), specProxyAffinity},
@@ -204,8 +205,13 @@ func (e *proxyEnv) waitRunning(ctx context.Context, name string) error {
 
 // sample counts the answers of n requests from the client pod.
 func (e *proxyEnv) sample(ctx context.Context, addr netip.AddrPort, n int) map[string]int {
+	return e.sampleFrom(ctx, proxyClientPod, addr, n)
+}
+
+// sampleFrom counts the answers of n requests from pod.
+func (e *proxyEnv) sampleFrom(ctx context.Context, pod string, addr netip.AddrPort, n int) map[string]int {
 	out := map[string]int{}
-	for _, l := range e.fetch(ctx, proxyClientPod, addr, n) {
+	for _, l := range e.fetch(ctx, pod, addr, n) {
 		out[l]++
 	}
 	return out
@@ -237,19 +243,24 @@ func answersOnlyFrom(m map[string]int, want []string, all bool) bool {
 	return true
 }
 
-// settle waits until a sample satisfies answersOnlyFrom, then takes a second, strict sample that must
-// too: a proxy that only sometimes gets it right fails.
+// settle waits until a sample from the client pod satisfies answersOnlyFrom, then takes a
+// second, strict sample that must too: a proxy that only sometimes gets it right fails.
 func (e *proxyEnv) settle(ctx context.Context, g gomega.Gomega, addr netip.AddrPort, n int, want []string, all bool, what string) {
+	e.settleFrom(ctx, g, proxyClientPod, addr, n, want, all, what)
+}
+
+// settleFrom is settle with the requests sent from pod.
+func (e *proxyEnv) settleFrom(ctx context.Context, g gomega.Gomega, pod string, addr netip.AddrPort, n int, want []string, all bool, what string) {
 	var last map[string]int
-	g.EventuallyWithOffset(1, func() bool {
-		last = e.sample(ctx, addr, n)
+	g.EventuallyWithOffset(2, func() bool {
+		last = e.sampleFrom(ctx, pod, addr, n)
 		return answersOnlyFrom(last, want, all)
 	}).WithContext(ctx).WithTimeout(e.converge).WithPolling(200*time.Millisecond).Should(gomega.BeTrue(),
 		func() string {
 			return fmt.Sprintf("%s: %s answered %s; want only %v", what, addr, describeAnswers(last), want)
 		})
-	last = e.sample(ctx, addr, n)
-	g.ExpectWithOffset(1, answersOnlyFrom(last, want, all)).To(gomega.BeTrue(),
+	last = e.sampleFrom(ctx, pod, addr, n)
+	g.ExpectWithOffset(2, answersOnlyFrom(last, want, all)).To(gomega.BeTrue(),
 		"%s (second sample): %s answered %s; want only %v", what, addr, describeAnswers(last), want)
 }
 
@@ -301,6 +312,16 @@ func specProxyNoEndpoints(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
 	g.Eventually(func() error { return allRefused(e.fetch(ctx, proxyClientPod, addr, 3)) }).
 		WithContext(ctx).WithTimeout(e.converge).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
 	g.Expect(allRefused(e.fetch(ctx, proxyClientPod, addr, 5))).To(gomega.Succeed(), "second sample")
+}
+
+func specProxyHairpin(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
+	g.Expect(e.node.NodeIPs).NotTo(gomega.BeEmpty(), "the harness must name the node's addresses")
+	names := e.backends(ctx, g, "web", backend{name: "web-0"})
+	svc := e.service(ctx, g, "web", corev1.ServiceTypeNodePort, 80, targetHTTP(), false)
+	e.settle(ctx, g, proxyClusterAddr(svc), 5, names, true, "1 ready pod, from the client")
+	e.settleFrom(ctx, g, "web-0", proxyClusterAddr(svc), 5, names, true, "the ClusterIP from its only pod")
+	np := netip.AddrPortFrom(e.node.NodeIPs[0], uint16(svc.Spec.Ports[0].NodePort))
+	e.settleFrom(ctx, g, "web-0", np, 5, names, true, "the NodePort from the Service's only pod")
 }
 
 func specProxyPortMapping(ctx context.Context, g gomega.Gomega, e *proxyEnv) {

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/proxy"
 )
 
 // Known-bad proxy dataplanes: each wraps a working dataplane and bends the desired state on its
@@ -84,6 +85,28 @@ func (p ProxyIgnoringPortMapping) Sync(ctx context.Context, s interfaces.ProxySt
 
 // Cleanup passes through.
 func (p ProxyIgnoringPortMapping) Cleanup(ctx context.Context) error { return p.Dataplane.Cleanup(ctx) }
+
+// ProxyIgnoringAffinity drops ClientIP session affinity: every connection is spread anew.
+type ProxyIgnoringAffinity struct{ Dataplane interfaces.ProxyDataplane }
+
+// Sync clears every service's affinity timeout.
+func (p ProxyIgnoringAffinity) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	out := mapEndpoints(s, func(_ interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint { return eps })
+	for i := range out.Services {
+		out.Services[i].AffinityTimeout = 0
+	}
+	return p.Dataplane.Sync(ctx, out)
+}
+
+// Cleanup passes through.
+func (p ProxyIgnoringAffinity) Cleanup(ctx context.Context) error { return p.Dataplane.Cleanup(ctx) }
+
+// ProxyWithoutHairpin is the nftables dataplane without its hairpin masquerade: a pod whose
+// connection to a Service is translated back to itself answers itself from its own address,
+// which its socket does not accept, so it never gets an answer.
+func ProxyWithoutHairpin(nsPath string) interfaces.ProxyDataplane {
+	return proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: nsPath, NoHairpinMasquerade: true})
+}
 
 // mapEndpoints returns a copy of s with f applied to a copy of each service's endpoints.
 func mapEndpoints(s interfaces.ProxyState, f func(interfaces.VirtualService, []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint) interfaces.ProxyState {

@@ -11,6 +11,11 @@ import (
 	"github.com/clusterkit/clusterkit/reference/knownbad"
 )
 
+// wrapNFTables makes a dataplane factory that wraps the reference dataplane.
+func wrapNFTables(wrap func(interfaces.ProxyDataplane) interfaces.ProxyDataplane) harness.ProxyDataplaneFactory {
+	return func(ns string) interfaces.ProxyDataplane { return wrap(harness.NFTablesDataplane(ns)) }
+}
+
 // TestProxySuiteRejectsKnownBadProxies runs the proxy specs against the reference proxy with
 // each known-bad dataplane and asserts that the specs aimed at its bug fail. The pods run on
 // the simulated runtime with real network namespaces (needs root).
@@ -22,35 +27,36 @@ func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
 	t.Cleanup(lab.Close)
 	cases := []struct {
 		name     string
-		wrap     func(interfaces.ProxyDataplane) interfaces.ProxyDataplane
-		focus    []string
+		dp       harness.ProxyDataplaneFactory
 		mustFail []string
 	}{
 		{"sends to not-ready endpoints",
-			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+			wrapNFTables(func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
 				return knownbad.ProxySendingToNotReady{Dataplane: d}
-			},
-			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.not-ready", "proxy.nodeport.node-address"},
+			}),
 			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.not-ready", "proxy.nodeport.node-address"}},
 		{"never removes deleted endpoints",
-			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+			wrapNFTables(func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
 				return knownbad.NewProxyKeepingDeletedEndpoints(d)
-			},
-			[]string{"proxy.clusterip.deleted-endpoint", "proxy.clusterip.no-endpoints"},
+			}),
 			[]string{"proxy.clusterip.deleted-endpoint", "proxy.clusterip.no-endpoints"}},
 		{"ignores the port mapping",
-			func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+			wrapNFTables(func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
 				return knownbad.ProxyIgnoringPortMapping{Dataplane: d}
-			},
-			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.port-mapping"},
+			}),
 			[]string{"proxy.clusterip.ready-backends", "proxy.clusterip.port-mapping"}},
+		{"ignores session affinity",
+			wrapNFTables(func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+				return knownbad.ProxyIgnoringAffinity{Dataplane: d}
+			}),
+			[]string{"proxy.affinity.client-ip"}},
+		{"no hairpin masquerade", knownbad.ProxyWithoutHairpin,
+			[]string{"proxy.clusterip.hairpin"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := lab.Harness("knownbad/"+c.name, func(ns string) interfaces.ProxyDataplane {
-				return c.wrap(harness.NFTablesDataplane(ns))
-			})
-			h.Focus = c.focus
+			h := lab.Harness("knownbad/"+c.name, c.dp)
+			h.Focus = c.mustFail
 			h.ConvergeTimeout = 5 * time.Second // the reference converges in well under a second
 			results := conformance.CheckProxy(context.Background(), h)
 			failed := map[string]bool{}
