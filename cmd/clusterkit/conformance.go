@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -28,12 +29,15 @@ type conformanceOptions struct {
 	// kubeletRuntime is "sim" or "containerd".
 	kubeletRuntime string
 	kubeconfig     string
-	labelFilter    string
-	focus          []string
-	skip           []string
-	junit          string
-	verbose        bool
-	noColor        bool
+	// proxyNode and proxyNodeIP pick the node of the proxy specs on a live cluster.
+	proxyNode   string
+	proxyNodeIP string
+	labelFilter string
+	focus       []string
+	skip        []string
+	junit       string
+	verbose     bool
+	noColor     bool
 }
 
 func newConformanceCommand() *cobra.Command {
@@ -48,7 +52,9 @@ implementation.
 Without flags it runs every component's specs against the reference
 implementations, in this process, with embedded defaults: nothing to install.
 With --kubeconfig it runs the API specs against that live cluster instead
-(a real Kubernetes API server, or "clusterkit up"), in namespaces of their own.
+(a real Kubernetes API server, or "clusterkit up"), in namespaces of their own;
+add "--components api,proxy" to also check the cluster's service proxy with
+pods on one of its nodes (--proxy-node, --proxy-node-ip).
 It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
 
 The scheduler specs run the reference scheduler against a fresh API server
@@ -69,7 +75,10 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance --focus store.watch -v
 
   # the API specs against a running cluster
-  clusterkit conformance --kubeconfig ~/.kube/config`,
+  clusterkit conformance --kubeconfig ~/.kube/config
+
+  # the proxy specs against "clusterkit up --runtime containerd"
+  clusterkit conformance --kubeconfig ~/.kube/config --components proxy`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConformance(cmd, o)
@@ -80,7 +89,9 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs' and the proxy specs' pods: "sim" (simulated CRI runtime; the proxy specs give its pods real network namespaces) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs (and with --components proxy the proxy specs) against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
+	f.StringVar(&o.proxyNode, "proxy-node", "", "with --kubeconfig: the node whose service proxy the proxy specs check (default: the first Ready node)")
+	f.StringVar(&o.proxyNodeIP, "proxy-node-ip", "", "with --kubeconfig: the node address where NodePorts must answer, reachable from its pods (default: its first non-loopback InternalIP)")
 	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
 	f.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	f.StringSliceVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
@@ -121,6 +132,13 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if o.kubeconfig != "" && !cmd.Flags().Changed("components") {
 		o.components = []string{"api"}
+	}
+	if o.kubeconfig != "" {
+		for _, c := range o.components {
+			if c != "api" && c != "proxy" {
+				return fmt.Errorf("--kubeconfig runs the api and proxy specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
+			}
+		}
 	}
 	stores := harness.Stores()
 	store := func(name string) (conformance.StoreHarness, error) {
@@ -172,6 +190,16 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if slices.Contains(o.components, "controllers") && o.kubeconfig == "" {
 		conformance.DescribeControllers(inprocess.Harness(inprocess.Options{}))
+	}
+	if slices.Contains(o.components, "proxy") && o.kubeconfig != "" {
+		var ip netip.Addr
+		if o.proxyNodeIP != "" {
+			var err error
+			if ip, err = netip.ParseAddr(o.proxyNodeIP); err != nil {
+				return fmt.Errorf("--proxy-node-ip %q: %w", o.proxyNodeIP, err)
+			}
+		}
+		conformance.DescribeProxy(harness.LiveProxy(o.kubeconfig, o.proxyNode, ip))
 	}
 	if slices.Contains(o.components, "proxy") && o.kubeconfig == "" {
 		rt := harness.ProxyLabSimulated

@@ -113,6 +113,11 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 				}
 			}
 		}
+		var kcfg kubelet.Config
+		if pn != nil {
+			// Pods reach the node (and its NodePorts) at the bridge gateway.
+			kcfg.AdditionalNodeIPs = []string{pn.NodeIP.String()}
+		}
 		for i, name := range names {
 			wg.Add(1)
 			go func() {
@@ -124,7 +129,7 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 					Dir:     filepath.Join(o.dataDir, "nodes", name),
 					Runtime: endpoint,
 					Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
-					Kubelet: kubelet.Config{},
+					Kubelet: kcfg,
 				})
 				if err != nil {
 					if ctx.Err() == nil {

@@ -38,26 +38,41 @@ type upProxies struct {
 	proxies []*proxy.Proxy
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	// guard is the service CIDR routed as unreachable while the proxies run.
+	// guard is the service CIDR routed to the guard device while the proxies run.
 	guard netip.Prefix
 }
 
-// guardServiceCIDR routes the service CIDR as unreachable in this network
-// namespace. The proxies translate Service traffic before routing, so the
-// route only sees what no Service matched: the kernel answers it at once
-// with "no route to host", and if a proxy has died meanwhile, its pods'
-// service traffic ends here too instead of following the default route off
-// the machine. The route stays harmless if up is killed.
+// upGuardLink is the device the service CIDR is routed to while up's proxies run: a bridge
+// without ports (bridges are what the pods' CNI needs anyway; the dummy driver may be missing),
+// which delivers nothing anywhere.
+const upGuardLink = "ckupguard0"
+
+// guardServiceCIDR routes the service CIDR to a portless bridge in this network namespace. The
+// proxies translate Service traffic before routing, so the route only sees what no Service
+// translated: a Service without ready endpoints or an unallocated address. That traffic still
+// passes the forward and output hooks, where the proxy rejects it at once (an unreachable route
+// would answer first, with ICMP "no route to host" that the kernel rate-limits to one a second,
+// so a burst of connections would time out instead of being refused). If a proxy has died
+// meanwhile, its pods' service traffic ends in that bridge instead of following the
+// default route off the machine. Device and route stay harmless if up is killed.
 func guardServiceCIDR(cidr netip.Prefix) error {
-	out, err := exec.Command("ip", "route", "replace", "unreachable", cidr.String()).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ip route replace unreachable %s: %w: %s", cidr, err, strings.TrimSpace(string(out)))
+	steps := [][]string{
+		{"link", "add", upGuardLink, "type", "bridge"},
+		{"link", "set", upGuardLink, "up"},
+		{"route", "replace", cidr.String(), "dev", upGuardLink},
+	}
+	for i, st := range steps {
+		out, err := exec.Command("ip", st...).CombinedOutput()
+		if err != nil && !(i == 0 && strings.Contains(string(out), "File exists")) {
+			return fmt.Errorf("ip %s: %w: %s", strings.Join(st, " "), err, strings.TrimSpace(string(out)))
+		}
 	}
 	return nil
 }
 
-func removeGuard(cidr netip.Prefix) {
-	_ = exec.Command("ip", "route", "del", "unreachable", cidr.String()).Run()
+// removeGuard removes the guard device (its route goes with it).
+func removeGuard(netip.Prefix) {
+	_ = exec.Command("ip", "link", "del", upGuardLink).Run()
 }
 
 // startUpProxies runs the reference proxy (nftables, in this process's network namespace,

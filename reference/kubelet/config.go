@@ -67,8 +67,13 @@ type Config struct {
 	Reserved corev1.ResourceList
 	// Labels are added to the Node's labels.
 	Labels map[string]string
-	// NodeIP is the InternalIP (default 127.0.0.1).
+	// NodeIP is the InternalIP (default 127.0.0.1), where the API server
+	// reaches the kubelet.
 	NodeIP string
+	// AdditionalNodeIPs are further InternalIP addresses the Node reports,
+	// after NodeIP: e.g. the node's address on its pods' bridge, where a
+	// service proxy serves NodePorts.
+	AdditionalNodeIPs []string
 	// ServerAddress is where the logs/exec server listens (default
 	// 127.0.0.1:0, a free port).
 	ServerAddress string

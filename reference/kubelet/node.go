@@ -169,6 +169,18 @@ func (k *Kubelet) allocatable(capacity corev1.ResourceList) corev1.ResourceList 
 	return a
 }
 
+// addresses are the Node's addresses: NodeIP first (where the API server
+// reaches the kubelet), then the additional ones, then the hostname.
+func (k *Kubelet) addresses() []corev1.NodeAddress {
+	out := []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: k.cfg.NodeIP}}
+	for _, ip := range k.cfg.AdditionalNodeIPs {
+		if ip != "" && ip != k.cfg.NodeIP {
+			out = append(out, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip})
+		}
+	}
+	return append(out, corev1.NodeAddress{Type: corev1.NodeHostName, Address: k.cfg.NodeName})
+}
+
 // nodeStatus computes the node's status at now.
 func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1.NodeStatus {
 	m := k.measure(ctx)
@@ -177,10 +189,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 	st := corev1.NodeStatus{
 		Capacity:    capacity,
 		Allocatable: k.allocatable(capacity),
-		Addresses: []corev1.NodeAddress{
-			{Type: corev1.NodeInternalIP, Address: k.cfg.NodeIP},
-			{Type: corev1.NodeHostName, Address: k.cfg.NodeName},
-		},
+		Addresses:       k.addresses(),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(k.Port())}},
 		NodeInfo: corev1.NodeSystemInfo{
 			MachineID:               m.machineID,
