@@ -91,7 +91,9 @@ type ProxyIgnoringAffinity struct{ Dataplane interfaces.ProxyDataplane }
 
 // Sync clears every service's affinity timeout.
 func (p ProxyIgnoringAffinity) Sync(ctx context.Context, s interfaces.ProxyState) error {
-	out := mapEndpoints(s, func(_ interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint { return eps })
+	out := mapEndpoints(s, func(_ interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint {
+		return eps
+	})
 	for i := range out.Services {
 		out.Services[i].AffinityTimeout = 0
 	}

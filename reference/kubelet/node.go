@@ -187,8 +187,8 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 	now := metav1.NewTime(k.cfg.Clock.Now())
 	capacity := k.capacity(m)
 	st := corev1.NodeStatus{
-		Capacity:    capacity,
-		Allocatable: k.allocatable(capacity),
+		Capacity:        capacity,
+		Allocatable:     k.allocatable(capacity),
 		Addresses:       k.addresses(),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(k.Port())}},
 		NodeInfo: corev1.NodeSystemInfo{
