@@ -12,6 +12,7 @@ import (
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -42,6 +43,7 @@ func proxySpecs() []spec[*proxyEnv] {
 		{proxyBehavior("proxy.clusterip.hairpin", "a pod MUST reach a Service whose only ready pod is itself, through the ClusterIP and through a NodePort (hairpin)", srcVirtualIPs), specProxyHairpin},
 		{proxyBehavior("proxy.clusterip.port-mapping", "a connection to ClusterIP:port MUST reach the pod on the Service's targetPort, not on the Service port", srcVirtualIPs), specProxyPortMapping},
 		{proxyBehavior("proxy.nodeport.node-address", "a connection to a node address on a Service's NodePort MUST be answered by the Service's ready pods", srcVirtualIPs), specProxyNodePort},
+		{proxyBehavior("proxy.nodeport.external-local", "with externalTrafficPolicy Local, connections to a NodePort MUST go only to the ready endpoints on that node and keep the client's source address, while the ClusterIP MUST still use every ready endpoint", srcVirtualIPs), specProxyExternalLocal},
 		{proxyBehavior("proxy.affinity.client-ip", "with sessionAffinity ClientIP, every connection from one client MUST go to the same pod", srcVirtualIPs), specProxyAffinity},
 		{proxyBehavior("proxy.restart.catch-up", "a proxy that was down MUST, when it returns, apply the Service and pod changes made meanwhile", srcProxyCatchUp, ProxyRestart), specProxyCatchUp},
 	}
@@ -170,6 +172,11 @@ func proxyClusterAddr(svc *corev1.Service) netip.AddrPort {
 // fetch sends n GETs to addr, each on a new connection, from inside pod (pods/exec of the
 // test image's fetch) and returns one line per request: the body, or "error: …".
 func (e *proxyEnv) fetch(ctx context.Context, pod string, addr netip.AddrPort, n int) []string {
+	return e.fetchPath(ctx, pod, addr, "/", n)
+}
+
+// fetchPath is fetch of path.
+func (e *proxyEnv) fetchPath(ctx context.Context, pod string, addr netip.AddrPort, path string, n int) []string {
 	if pod == proxyClientPod && !e.clientReady {
 		if err := e.waitRunning(ctx, proxyClientPod); err != nil {
 			return []string{"error: " + err.Error()}
@@ -179,7 +186,7 @@ func (e *proxyEnv) fetch(ctx context.Context, pod string, addr netip.AddrPort, n
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n)*3*time.Second+10*time.Second)
 	defer cancel()
 	out, stderr, code, err := podExec(ctx, e.node.Config, e.client, e.ns, pod, "c", "kubectl", nil,
-		"/ckimage", "fetch", "--count", strconv.Itoa(n), "--timeout", "2s", "http://"+addr.String()+"/")
+		"/ckimage", "fetch", "--count", strconv.Itoa(n), "--timeout", "2s", "http://"+addr.String()+path)
 	if err != nil || (code != 0 && code != 1) {
 		return []string{fmt.Sprintf("error: exec in pod %s: exit %d, %v %s", pod, code, err, strings.TrimSpace(stderr))}
 	}
@@ -337,6 +344,46 @@ func specProxyNodePort(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
 	np := svc.Spec.Ports[0].NodePort
 	g.Expect(np).NotTo(gomega.BeZero(), "the API server must allocate a NodePort")
 	e.settle(ctx, g, netip.AddrPortFrom(e.node.NodeIPs[0], uint16(np)), 30, names[:2], true, "NodePort with 2 ready pods and a never-ready one")
+}
+
+func specProxyExternalLocal(ctx context.Context, g gomega.Gomega, e *proxyEnv) {
+	g.Expect(e.node.NodeIPs).NotTo(gomega.BeEmpty(), "the harness must name the node's addresses")
+	// Both pods run on this node, but the Service has no selector and its EndpointSlice, written
+	// here, places web-1 on another node: a proxy knows where an endpoint runs only from the
+	// slice, so web-1 must get no NodePort connection.
+	names := e.backends(ctx, g, "web-pods", backend{name: "web-0"}, backend{name: "web-1"})
+	ips := map[string]string{}
+	for _, n := range append(names, proxyClientPod) {
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, n, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(p.Status.PodIP).NotTo(gomega.BeEmpty(), "pod %s has no IP", n)
+		ips[n] = p.Status.PodIP
+	}
+	svc, err := e.client.CoreV1().Services(e.ns).Create(ctx, &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, ExternalTrafficPolicy: corev1.ServiceExternalTrafficPolicyLocal,
+			Ports: []corev1.ServicePort{{Name: proxyPortName, Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(proxyBackendPort)}}},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "creating the NodePort Service with externalTrafficPolicy Local")
+	elsewhere := e.node.Node + "-elsewhere"
+	_, err = e.client.DiscoveryV1().EndpointSlices(e.ns).Create(ctx, &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-by-hand", Labels: map[string]string{
+			discoveryv1.LabelServiceName: "web", discoveryv1.LabelManagedBy: "conformance.clusterkit.io",
+		}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To(proxyPortName), Port: ptr.To(int32(proxyBackendPort)), Protocol: ptr.To(corev1.ProtocolTCP)}},
+		Endpoints: []discoveryv1.Endpoint{
+			{Addresses: []string{ips["web-0"]}, NodeName: ptr.To(e.node.Node), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
+			{Addresses: []string{ips["web-1"]}, NodeName: ptr.To(elsewhere), Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
+		},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "writing the Service's EndpointSlice")
+	e.settle(ctx, g, proxyClusterAddr(svc), 20, names, true, "the ClusterIP, endpoints on this node and on "+elsewhere)
+	np := netip.AddrPortFrom(e.node.NodeIPs[0], uint16(svc.Spec.Ports[0].NodePort))
+	e.settle(ctx, g, np, 20, names[:1], true, "the NodePort with externalTrafficPolicy Local (web-1 is on "+elsewhere+")")
+	for _, l := range e.fetchPath(ctx, proxyClientPod, np, "/clientip", 3) {
+		g.Expect(l).To(gomega.Equal(ips[proxyClientPod]), "web-0 saw the NodePort connection come from %s, want the client pod's own address %s (not masqueraded)", l, ips[proxyClientPod])
+	}
 }
 
 func specProxyAffinity(ctx context.Context, g gomega.Gomega, e *proxyEnv) {

@@ -36,7 +36,8 @@ type ProxyEndpoint struct {
 // VirtualService is one port of one Service: the unit a dataplane programs.
 type VirtualService struct {
 	// Name identifies the port: "namespace/name:portName" ("namespace/name:" for an unnamed
-	// port). Unique within a ProxyState.
+	// port; "…@external" for the NodePort of an ExternalLocal service). Unique within a
+	// ProxyState.
 	Name string
 	// ClusterIP is the Service's virtual IP; invalid (zero) for a service reached only by
 	// NodePort.
@@ -51,6 +52,12 @@ type VirtualService struct {
 	// a client IP go to the endpoint its last connection went to, while that endpoint is Ready
 	// and the client was seen within the timeout.
 	AffinityTimeout time.Duration
+	// ExternalLocal (a Service with externalTrafficPolicy: Local) asks that NodePort
+	// connections keep the client's source address: they MUST NOT be masqueraded. The proxy
+	// hands such a Service's NodePort as a virtual service of its own, named "…@external",
+	// with no ClusterIP and only the endpoints on this node; its ClusterIP stays in the
+	// virtual service without the suffix, with every endpoint and no NodePort.
+	ExternalLocal bool
 	// Endpoints are the backends. With no Ready endpoint, new connections MUST be rejected
 	// at once (TCP reset or ICMP port unreachable), never left to time out.
 	Endpoints []ProxyEndpoint

@@ -2,6 +2,7 @@ package knownbad
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -102,6 +103,34 @@ func (p ProxyIgnoringAffinity) Sync(ctx context.Context, s interfaces.ProxyState
 
 // Cleanup passes through.
 func (p ProxyIgnoringAffinity) Cleanup(ctx context.Context) error { return p.Dataplane.Cleanup(ctx) }
+
+// ProxyIgnoringExternalTrafficPolicy treats externalTrafficPolicy Local as Cluster: NodePort
+// connections go to every endpoint, masqueraded.
+type ProxyIgnoringExternalTrafficPolicy struct{ Dataplane interfaces.ProxyDataplane }
+
+// Sync gives every "@external" virtual service the endpoints of its ClusterIP one and clears
+// ExternalLocal.
+func (p ProxyIgnoringExternalTrafficPolicy) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	all := map[string][]interfaces.ProxyEndpoint{}
+	for _, vs := range s.Services {
+		all[vs.Name] = vs.Endpoints
+	}
+	out := mapEndpoints(s, func(vs interfaces.VirtualService, eps []interfaces.ProxyEndpoint) []interfaces.ProxyEndpoint {
+		if base, ok := strings.CutSuffix(vs.Name, "@external"); ok && vs.ExternalLocal {
+			return append([]interfaces.ProxyEndpoint(nil), all[base]...)
+		}
+		return eps
+	})
+	for i := range out.Services {
+		out.Services[i].ExternalLocal = false
+	}
+	return p.Dataplane.Sync(ctx, out)
+}
+
+// Cleanup passes through.
+func (p ProxyIgnoringExternalTrafficPolicy) Cleanup(ctx context.Context) error {
+	return p.Dataplane.Cleanup(ctx)
+}
 
 // ProxyWithoutHairpin is the nftables dataplane without its hairpin masquerade: a pod whose
 // connection to a Service is translated back to itself answers itself from its own address,

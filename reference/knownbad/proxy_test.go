@@ -50,6 +50,11 @@ func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
 				return knownbad.ProxyIgnoringAffinity{Dataplane: d}
 			}),
 			[]string{"proxy.affinity.client-ip"}},
+		{"ignores externalTrafficPolicy Local",
+			wrapNFTables(func(d interfaces.ProxyDataplane) interfaces.ProxyDataplane {
+				return knownbad.ProxyIgnoringExternalTrafficPolicy{Dataplane: d}
+			}),
+			[]string{"proxy.nodeport.external-local"}},
 		{"no hairpin masquerade", knownbad.ProxyWithoutHairpin,
 			[]string{"proxy.clusterip.hairpin"}},
 	}

@@ -440,7 +440,7 @@ func readyEndpoints(vs interfaces.VirtualService) []interfaces.ProxyEndpoint {
 
 // sameFrontend reports whether a and b are reached the same way (same map keys).
 func sameFrontend(a, b interfaces.VirtualService) bool {
-	return a.ClusterIP == b.ClusterIP && a.Port == b.Port && a.Protocol == b.Protocol && a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout
+	return a.ClusterIP == b.ClusterIP && a.Port == b.Port && a.Protocol == b.Protocol && a.NodePort == b.NodePort && a.AffinityTimeout == b.AffinityTimeout && a.ExternalLocal == b.ExternalLocal
 }
 
 // apply adds to the batch what turns the programmed state into state.
@@ -573,7 +573,11 @@ func (d *NFTables) add(vs interfaces.VirtualService) (*programmed, error) {
 	}
 	if vs.NodePort != 0 {
 		p.ext = c.AddChain(&nftables.Chain{Name: "ext-" + p.id, Table: t})
-		c.AddRule(&nftables.Rule{Table: t, Chain: p.ext, Exprs: append(setMasqMark(),
+		var exprs []expr.Any
+		if !vs.ExternalLocal { // externalTrafficPolicy Local keeps the client's address
+			exprs = setMasqMark()
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: p.ext, Exprs: append(exprs,
 			&expr.Verdict{Kind: expr.VerdictGoto, Chain: p.svc.Name})})
 		if err := c.SetAddElements(d.sets.nodePorts, []nftables.SetElement{{
 			Key: protoPortKeyBytes(vs.Protocol, vs.NodePort), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: p.ext.Name},

@@ -157,7 +157,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		if nodeLister != nil {
 			ips = nodeLister()
 		}
-		state := DesiredState(svcs, slices, ips)
+		state := DesiredState(svcs, slices, p.nodeName, ips)
 		err = p.opts.Dataplane.Sync(ctx, state)
 		p.errMu.Lock()
 		p.lastErr = err

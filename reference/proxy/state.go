@@ -20,8 +20,11 @@ import (
 //   - an endpoint is Ready when conditions.ready is true or unset; when a service port has no
 //     ready endpoint at all, its serving terminating endpoints are used instead (Kubernetes'
 //     terminating-endpoint fallback);
-//   - the same IP:port listed by several slices counts once (ready if any says ready).
-func DesiredState(services []*corev1.Service, slices []*discoveryv1.EndpointSlice, nodeIPs []netip.Addr) interfaces.ProxyState {
+//   - the same IP:port listed by several slices counts once (ready if any says ready);
+//   - the NodePort of a Service with externalTrafficPolicy: Local becomes a virtual service of
+//     its own ("…@external", ExternalLocal) with only the endpoints on node (and the
+//     terminating fallback applied among those), and the ClusterIP keeps every endpoint.
+func DesiredState(services []*corev1.Service, slices []*discoveryv1.EndpointSlice, node string, nodeIPs []netip.Addr) interfaces.ProxyState {
 	bySvc := map[string][]*discoveryv1.EndpointSlice{}
 	for _, s := range slices {
 		if s.AddressType != discoveryv1.AddressTypeIPv4 {
@@ -54,14 +57,23 @@ func DesiredState(services []*corev1.Service, slices []*discoveryv1.EndpointSlic
 			}
 			vs := interfaces.VirtualService{
 				Name: key + ":" + sp.Name, Port: uint16(sp.Port), Protocol: proto,
-				AffinityTimeout: affinity, Endpoints: endpointsFor(bySvc[key], sp.Name, proto),
+				AffinityTimeout: affinity, Endpoints: endpointsFor(bySvc[key], sp.Name, proto, ""),
 			}
 			if cip.Is4() {
 				vs.ClusterIP = cip
 			}
+			nodePort := uint16(0)
 			if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
-				vs.NodePort = uint16(sp.NodePort)
+				nodePort = uint16(sp.NodePort)
 			}
+			if nodePort != 0 && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
+				out.Services = append(out.Services, interfaces.VirtualService{
+					Name: vs.Name + "@external", Port: vs.Port, Protocol: proto, NodePort: nodePort, ExternalLocal: true,
+					AffinityTimeout: affinity, Endpoints: endpointsFor(bySvc[key], sp.Name, proto, node),
+				})
+				nodePort = 0
+			}
+			vs.NodePort = nodePort
 			if !vs.ClusterIP.IsValid() && vs.NodePort == 0 {
 				continue
 			}
@@ -73,7 +85,9 @@ func DesiredState(services []*corev1.Service, slices []*discoveryv1.EndpointSlic
 	return out
 }
 
-func endpointsFor(slices []*discoveryv1.EndpointSlice, portName string, proto corev1.Protocol) []interfaces.ProxyEndpoint {
+// endpointsFor collects a service port's endpoints from its slices; with node set, only the
+// endpoints on that node.
+func endpointsFor(slices []*discoveryv1.EndpointSlice, portName string, proto corev1.Protocol, node string) []interfaces.ProxyEndpoint {
 	type agg struct {
 		ep    interfaces.ProxyEndpoint
 		order int
@@ -106,9 +120,12 @@ func endpointsFor(slices []*discoveryv1.EndpointSlice, portName string, proto co
 				serving = *e.Conditions.Serving
 			}
 			terminating := e.Conditions.Terminating != nil && *e.Conditions.Terminating
-			node := ""
+			epNode := ""
 			if e.NodeName != nil {
-				node = *e.NodeName
+				epNode = *e.NodeName
+			}
+			if node != "" && epNode != node {
+				continue
 			}
 			for _, a := range e.Addresses {
 				ip, err := netip.ParseAddr(a)
@@ -122,7 +139,7 @@ func endpointsFor(slices []*discoveryv1.EndpointSlice, portName string, proto co
 					cur.ep.Terminating = cur.ep.Terminating && terminating
 					continue
 				}
-				found[k] = &agg{ep: interfaces.ProxyEndpoint{IP: ip, Port: port, Ready: ready, Serving: serving, Terminating: terminating, NodeName: node}, order: len(found)}
+				found[k] = &agg{ep: interfaces.ProxyEndpoint{IP: ip, Port: port, Ready: ready, Serving: serving, Terminating: terminating, NodeName: epNode}, order: len(found)}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ func service(name string, mut func(*corev1.Service)) *corev1.Service {
 type ep struct {
 	ip                        string
 	ready, serving, terminate *bool
+	node                      string
 }
 
 func slice(svc, name string, port int32, eps ...ep) *discoveryv1.EndpointSlice {
@@ -44,7 +46,11 @@ func slice(svc, name string, port int32, eps ...ep) *discoveryv1.EndpointSlice {
 		Ports:       []discoveryv1.EndpointPort{{Name: ptr.To("web"), Port: ptr.To(port), Protocol: ptr.To(corev1.ProtocolTCP)}},
 	}
 	for _, e := range eps {
-		s.Endpoints = append(s.Endpoints, discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Serving: e.serving, Terminating: e.terminate}})
+		d := discoveryv1.Endpoint{Addresses: []string{e.ip}, Conditions: discoveryv1.EndpointConditions{Ready: e.ready, Serving: e.serving, Terminating: e.terminate}}
+		if e.node != "" {
+			d.NodeName = ptr.To(e.node)
+		}
+		s.Endpoints = append(s.Endpoints, d)
 	}
 	return s
 }
@@ -99,7 +105,7 @@ func TestDesiredState(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := proxy.DesiredState([]*corev1.Service{c.svc}, c.slices, nil)
+			st := proxy.DesiredState([]*corev1.Service{c.svc}, c.slices, "node-1", nil)
 			if len(st.Services) != c.wantSvcs {
 				t.Fatalf("services = %+v, want %d", st.Services, c.wantSvcs)
 			}
@@ -188,5 +194,50 @@ func TestProxyFollowsTheAPIServer(t *testing.T) {
 	}
 	if _, _, cleaned := rec.Last(); !cleaned {
 		t.Fatal("a clean exit must clean the dataplane up")
+	}
+}
+
+func TestDesiredStateExternalTrafficPolicyLocal(t *testing.T) {
+	yes, no := ptr.To(true), ptr.To(false)
+	svc := service("a", func(s *corev1.Service) {
+		s.Spec.Type = corev1.ServiceTypeNodePort
+		s.Spec.Ports[0].NodePort = 30080
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+	})
+	cases := []struct {
+		name                string
+		eps                 []ep
+		wantCluster, wantNP []string
+	}{
+		{"NodePort only to this node's endpoints, ClusterIP to all",
+			[]ep{{ip: "10.1.0.1", ready: yes, node: "node-1"}, {ip: "10.1.0.2", ready: yes, node: "node-2"}, {ip: "10.1.0.3", ready: yes}},
+			[]string{"10.1.0.1:8080", "10.1.0.2:8080", "10.1.0.3:8080"}, []string{"10.1.0.1:8080"}},
+		{"no local endpoint: the NodePort has none, though others are ready",
+			[]ep{{ip: "10.1.0.2", ready: yes, node: "node-2"}},
+			[]string{"10.1.0.2:8080"}, nil},
+		{"the terminating fallback applies among the local endpoints",
+			[]ep{{ip: "10.1.0.1", ready: no, serving: yes, terminate: yes, node: "node-1"}, {ip: "10.1.0.2", ready: yes, node: "node-2"}},
+			[]string{"10.1.0.2:8080"}, []string{"10.1.0.1:8080"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := proxy.DesiredState([]*corev1.Service{svc}, []*discoveryv1.EndpointSlice{slice("a", "a-1", 8080, c.eps...)}, "node-1", nil)
+			if len(st.Services) != 2 {
+				t.Fatalf("services = %+v, want the ClusterIP and the external NodePort", st.Services)
+			}
+			cluster, ext := st.Services[0], st.Services[1]
+			if cluster.Name != "default/a:web" || cluster.NodePort != 0 || cluster.ExternalLocal || !cluster.ClusterIP.IsValid() {
+				t.Errorf("ClusterIP service = %+v, want default/a:web with the ClusterIP and no NodePort", cluster)
+			}
+			if ext.Name != "default/a:web@external" || ext.NodePort != 30080 || !ext.ExternalLocal || ext.ClusterIP.IsValid() {
+				t.Errorf("NodePort service = %+v, want default/a:web@external, NodePort 30080, ExternalLocal, no ClusterIP", ext)
+			}
+			if got := readyIPs(cluster); !slices.Equal(got, c.wantCluster) {
+				t.Errorf("ClusterIP ready endpoints = %v, want %v", got, c.wantCluster)
+			}
+			if got := readyIPs(ext); !slices.Equal(got, c.wantNP) {
+				t.Errorf("NodePort ready endpoints = %v, want %v", got, c.wantNP)
+			}
+		})
 	}
 }

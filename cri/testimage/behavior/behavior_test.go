@@ -233,6 +233,7 @@ func TestUnreadyAndReadyToggleReadyz(t *testing.T) {
 		{"POST /unready", http.MethodPost, "/unready", http.StatusOK},
 		{"not ready after /unready", http.MethodGet, "/readyz", http.StatusServiceUnavailable},
 		{"still serving the hostname", http.MethodGet, "/", http.StatusOK},
+		{"still telling the client address", http.MethodGet, "/clientip", http.StatusOK},
 		{"POST /ready", http.MethodPost, "/ready", http.StatusOK},
 		{"ready again", http.MethodGet, "/readyz", http.StatusOK},
 	}
@@ -314,4 +315,15 @@ func TestExecDialsThroughExecEnvDial(t *testing.T) {
 			t.Fatalf("fetch with a refusing dialer = %+v, %v; want exit 1 naming the dial error", res, err)
 		}
 	})
+}
+
+func TestClientIPAnswersTheConnectionsSource(t *testing.T) {
+	s := NewServer(Behavior{Kind: Serve, Port: DefaultPort}, "h", time.Now(), nil)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/clientip", nil)
+	req.RemoteAddr = "10.241.0.7:41234"
+	s.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK || rec.Body.String() != "10.241.0.7" {
+		t.Fatalf("GET /clientip from 10.241.0.7:41234 = %d %q, want 200 10.241.0.7", rec.Code, rec.Body.String())
+	}
 }

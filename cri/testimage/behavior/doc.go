@@ -11,7 +11,8 @@
 // or plain seconds):
 //
 //	ckimage serve-hostname [--port 8080] [--fail-after D] [--ready-after D]
-//	    serve HTTP: / and /hostname answer the hostname, /healthz answers 200
+//	    serve HTTP: / and /hostname answer the hostname, /clientip the
+//	    address the connection came from, /healthz answers 200
 //	    until fail-after has passed since start (or POST /fail was called),
 //	    then 500; /readyz answers 503 until ready-after, then 200,
 //	    and 503 again after POST /unready (until POST /ready);

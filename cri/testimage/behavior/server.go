@@ -2,6 +2,7 @@ package behavior
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -46,6 +47,7 @@ func (s *Server) Fail() { s.failed.Store(true) }
 // ServeHTTP answers:
 //
 //	GET /, /hostname   the hostname
+//	GET /clientip      the address the connection came from (without port)
 //	GET /healthz       200 "ok" while healthy, else 500
 //	GET /readyz        200 "ok" once ready, else 503
 //	POST /fail         /healthz fails from now on
@@ -57,6 +59,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/", "/hostname":
 		fmt.Fprint(w, s.hostname)
+	case "/clientip":
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			host = r.RemoteAddr
+		}
+		fmt.Fprint(w, host)
 	case "/healthz":
 		if !s.Healthy() {
 			http.Error(w, "unhealthy", http.StatusInternalServerError)
