@@ -132,6 +132,42 @@ func (p ProxyIgnoringExternalTrafficPolicy) Cleanup(ctx context.Context) error {
 	return p.Dataplane.Cleanup(ctx)
 }
 
+// ProxyTrustingLeftoverRules is the nftables dataplane of a proxy that, started over a node
+// already programmed (after a crash), takes the rules it finds for current and never syncs
+// again: whatever changed while it was down stays wrong.
+type ProxyTrustingLeftoverRules struct {
+	nft *proxy.NFTables
+	// frozen: the table was there at the first Sync.
+	frozen, started bool
+}
+
+// NewProxyTrustingLeftoverRules programs the node namespace at nsPath.
+func NewProxyTrustingLeftoverRules(nsPath string) interfaces.ProxyDataplane {
+	return &ProxyTrustingLeftoverRules{nft: proxy.NewNFTables(proxy.NFTablesOptions{NetNSPath: nsPath})}
+}
+
+// Sync does nothing ever again when the first one found the table in place.
+func (p *ProxyTrustingLeftoverRules) Sync(ctx context.Context, s interfaces.ProxyState) error {
+	if !p.started {
+		p.started = true
+		exists, err := p.nft.TableExists()
+		if err != nil {
+			return err
+		}
+		p.frozen = exists
+	}
+	if p.frozen {
+		return nil
+	}
+	return p.nft.Sync(ctx, s)
+}
+
+// Cleanup passes through.
+func (p *ProxyTrustingLeftoverRules) Cleanup(ctx context.Context) error { return p.nft.Cleanup(ctx) }
+
+// Close releases the dataplane's netlink connection.
+func (p *ProxyTrustingLeftoverRules) Close() error { return p.nft.Close() }
+
 // ProxyWithoutHairpin is the nftables dataplane without its hairpin masquerade: a pod whose
 // connection to a Service is translated back to itself answers itself from its own address,
 // which its socket does not accept, so it never gets an answer.

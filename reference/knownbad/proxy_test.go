@@ -55,6 +55,8 @@ func TestProxySuiteRejectsKnownBadProxies(t *testing.T) {
 				return knownbad.ProxyIgnoringExternalTrafficPolicy{Dataplane: d}
 			}),
 			[]string{"proxy.nodeport.external-local"}},
+		{"trusts the rules left from before a restart", knownbad.NewProxyTrustingLeftoverRules,
+			[]string{"proxy.restart.catch-up"}},
 		{"no hairpin masquerade", knownbad.ProxyWithoutHairpin,
 			[]string{"proxy.clusterip.hairpin"}},
 	}
