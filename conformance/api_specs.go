@@ -83,12 +83,18 @@ func apiSpecs() []spec[*apiEnv] {
 }
 
 // pod is a minimal valid Pod.
+//
+// Its schedulerName names no scheduler, so on a live cluster no scheduler binds it and no
+// kubelet runs it: nothing but the spec writes it.
 func pod(name string) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}},
-		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1.0"}}},
+		Spec:       corev1.PodSpec{SchedulerName: unscheduled, Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1.0"}}},
 	}
 }
+
+// unscheduled is a schedulerName no scheduler answers to.
+const unscheduled = "clusterkit-conformance-unscheduled"
 
 // deployment is a minimal valid Deployment.
 func deployment(name string) *appsv1.Deployment {
@@ -231,6 +237,7 @@ func specStrictFields(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 
 func specPodDefaults(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	p := pod("defaults")
+	p.Spec.SchedulerName = ""
 	p.Spec.Containers = []corev1.Container{
 		{Name: "latest", Image: "registry.example/app:latest"},
 		{Name: "untagged", Image: "registry.example/app"},
@@ -620,11 +627,18 @@ func specScale(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	deps := e.client.AppsV1().Deployments(e.ns)
 	d, err := deps.Create(ctx, deployment("scaled"), metav1.CreateOptions{})
 	ok(g, err, "create")
-	sc, err := deps.GetScale(ctx, "scaled", metav1.GetOptions{})
-	ok(g, err, "get scale")
-	g.Expect(sc.Spec.Replicas).To(gomega.Equal(int32(1)), "scale.spec.replicas")
-	sc.Spec.Replicas = 4
-	_, err = deps.UpdateScale(ctx, "scaled", sc, metav1.UpdateOptions{})
+	// On a live cluster the Deployment controller writes the status meanwhile: re-read on
+	// conflict, as any client of the scale subresource does.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := deps.GetScale(ctx, "scaled", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		g.Expect(sc.Spec.Replicas).To(gomega.Equal(int32(1)), "scale.spec.replicas")
+		sc.Spec.Replicas = 4
+		_, err = deps.UpdateScale(ctx, "scaled", sc, metav1.UpdateOptions{})
+		return err
+	})
 	ok(g, err, "update scale")
 	got, err := deps.Get(ctx, "scaled", metav1.GetOptions{})
 	ok(g, err, "get")
