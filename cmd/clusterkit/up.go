@@ -23,9 +23,11 @@ import (
 
 // upOptions are the flags of `clusterkit up`.
 type upOptions struct {
-	dataDir       string
-	kubeconfig    string
-	port          int
+	dataDir    string
+	kubeconfig string
+	port       int
+	// address is the IP the API server listens on (default 127.0.0.1).
+	address       string
 	etcdEndpoints []string
 	// nodes is how many nodes (kubelets) to run in this process; runtime is
 	// "sim", "containerd" or a CRI socket (see up_nodes.go).
@@ -81,7 +83,8 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", o.dataDir, "directory of the embedded etcd's data")
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
-	f.IntVar(&o.port, "port", o.port, "API server port on 127.0.0.1 (0 picks a free port)")
+	f.IntVar(&o.port, "port", o.port, "API server port on --address (0 picks a free port)")
+	f.StringVar(&o.address, "address", "127.0.0.1", "IP address the API server listens on (the kubeconfig names it); keep it a loopback or lab-bridge address: the API server has no authentication")
 	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
 	f.StringVar(&o.scheduler, "scheduler", o.scheduler, `"reference" runs clusterkit's scheduler in this process; "none" leaves scheduling to yours (see docs/scheduler.md)`)
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
@@ -123,7 +126,11 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port)))
+	address := o.address
+	if address == "" {
+		address = "127.0.0.1"
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(o.port)))
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}

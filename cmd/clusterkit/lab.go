@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/clusterkit/clusterkit/kindlab"
+)
+
+// newLabCommand returns `clusterkit lab`: multi-node labs for CI (package kindlab).
+func newLabCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Create, list and delete multi-node labs (each node in a network namespace of its own) for CI",
+		Long: `A lab is a cluster whose nodes are "containers" of their own, in the spirit of kind: every
+node is a network namespace holding one process (the node agent) that runs a private containerd
+with real containers, the kubelet and the service proxy; a control-plane process runs embedded
+etcd, the API server, the scheduler and the controller manager. The lab runs in the background
+until deleted and is used through its kubeconfig:
+
+  clusterkit lab create --name ci --nodes 3
+  export KUBECONFIG=$(clusterkit lab kubeconfig --name ci)
+  kubectl get nodes
+  clusterkit conformance --kubeconfig "$KUBECONFIG" --components api,proxy
+  clusterkit lab delete --name ci
+
+Nodes reach each other's pods over a bridge of the lab (cklabN, 10.250.N.0/24); no namespace of
+a lab has a default route, so nothing it does leaves the machine. Needs root, containerd, runc
+and the CNI plugins (scripts/install-containerd.sh), and - unless --images is given - the
+clusterkit source tree and the go command (the test images are built locally).`,
+	}
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabNodeCommand())
+	return cmd
+}
+
+type labOptions struct {
+	name        string
+	nodes       int
+	dir         string
+	serviceCIDR string
+	images      string
+}
+
+func (o *labOptions) labDir() string {
+	if o.dir != "" {
+		return o.dir
+	}
+	return filepath.Join(kindlab.Root(), o.name)
+}
+
+func newLabCreateCommand() *cobra.Command {
+	o := &labOptions{name: "lab", nodes: kindlab.DefaultNodes}
+	cmd := &cobra.Command{
+		Use:   "create",
+		Short: "Create a lab and wait until every node is Ready",
+		Example: `  clusterkit lab create --name ci --nodes 3
+  clusterkit lab create --name ci --images ./images.tar   # outside the source tree`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			out := cmd.ErrOrStderr()
+			lab, err := kindlab.Create(ctx, kindlab.Config{
+				Name: o.name, Nodes: o.nodes, Dir: o.labDir(), ServiceCIDR: o.serviceCIDR, ImageArchive: o.images,
+				Progress: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "to use it:\n  export KUBECONFIG=%s\nto delete it:\n  clusterkit lab delete --name %s\n", lab.Kubeconfig, lab.Name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.name, "name", o.name, "name of the lab (a DNS label); nodes are NAME-node-1…")
+	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (1 to 50)")
+	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
+	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
+	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")
+	return cmd
+}
+
+func newLabDeleteCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	cmd := &cobra.Command{
+		Use:   "delete",
+		Short: "Stop a lab's processes and remove its namespaces, bridge and directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lab, err := kindlab.Load(o.labDir())
+			if err != nil {
+				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+			}
+			if err := lab.Delete(context.Background(), cmd.ErrOrStderr()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "lab %s deleted\n", lab.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
+	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	return cmd
+}
+
+func newLabListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the labs under ~/.clusterkit/labs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			labs, err := kindlab.List(kindlab.Root())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "NAME\tNODES\tSTATUS\tSERVER\tKUBECONFIG")
+			for _, l := range labs {
+				status := "Running"
+				if !l.Running() {
+					status = "Broken (delete it)"
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", l.Name, len(l.Nodes), status, l.Server, l.Kubeconfig)
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newLabKubeconfigCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	cmd := &cobra.Command{
+		Use:   "kubeconfig",
+		Short: "Print the path of a lab's kubeconfig",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lab, err := kindlab.Load(o.labDir())
+			if err != nil {
+				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), lab.Kubeconfig)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
+	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	return cmd
+}
+
+// newLabNodeCommand is the node agent, started by `lab create` inside a node's namespace.
+func newLabNodeCommand() *cobra.Command {
+	var dir, node, images string
+	cmd := &cobra.Command{
+		Use:    "node",
+		Short:  "Run one node of a lab (started by lab create inside the node's network namespace)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			errOut := cmd.ErrOrStderr()
+			return kindlab.RunNode(ctx, dir, node, images, func(format string, args ...any) {
+				fmt.Fprintf(errOut, format+"\n", args...)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory of the lab")
+	cmd.Flags().StringVar(&node, "node", "", "name of the node")
+	cmd.Flags().StringVar(&images, "images", "", "OCI archive to import")
+	return cmd
+}

@@ -1,0 +1,471 @@
+package kindlab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clusterkit/clusterkit/cri/containerd"
+	"github.com/clusterkit/clusterkit/cri/images"
+)
+
+// Defaults of a lab.
+const (
+	DefaultNodes       = 2
+	DefaultServiceCIDR = "10.96.0.0/16"
+	// PodRange holds every node's pod subnet (node i: 10.244.i.0/24).
+	PodRange = "10.244.0.0/16"
+	// apiPort is the API server's port on the lab bridge.
+	apiPort = 6443
+	// kubeletPort is each kubelet's logs/exec port on its node address.
+	kubeletPort = 10250
+)
+
+// Config describes a lab to create.
+type Config struct {
+	// Name of the lab: a DNS label of at most 20 characters.
+	Name string
+	// Nodes is the number of worker nodes (default DefaultNodes, at most 50).
+	Nodes int
+	// Dir holds the lab's state, logs and data (default Root()/Name).
+	Dir string
+	// Binary is the clusterkit executable the lab's processes run (default: this process's
+	// own executable). It is copied into Dir/bin, so the lab keeps running after `go run`
+	// removes its temporary binary.
+	Binary string
+	// ServiceCIDR is where ClusterIPs come from (default DefaultServiceCIDR).
+	ServiceCIDR string
+	// ImageArchive is an OCI archive of the images every node imports; "" builds clusterkit's
+	// test and pause images from the source tree (needs the go command and the module).
+	ImageArchive string
+	// Progress receives one line per step (default: discarded).
+	Progress func(format string, args ...any)
+	// Timeout bounds the whole creation (default 5 minutes).
+	Timeout time.Duration
+}
+
+// Node is one node of a lab.
+type Node struct {
+	Name string `json:"name"`
+	// NetNS is the node's network namespace name (under /run/netns).
+	NetNS string `json:"netns"`
+	// IP is the node's address on the lab bridge.
+	IP string `json:"ip"`
+	// PodSubnet is the node's pod subnet.
+	PodSubnet string `json:"podSubnet"`
+	// HostVeth is the node's link on the lab bridge.
+	HostVeth string `json:"hostVeth"`
+	// PID is the node agent's process ID.
+	PID int `json:"pid"`
+}
+
+// Lab is a created lab, as recorded in Dir/lab.json.
+type Lab struct {
+	Name        string    `json:"name"`
+	Dir         string    `json:"dir"`
+	Index       int       `json:"index"`
+	Bridge      string    `json:"bridge"`
+	Subnet      string    `json:"subnet"`
+	ServiceCIDR string    `json:"serviceCIDR"`
+	Server      string    `json:"server"`
+	Kubeconfig  string    `json:"kubeconfig"`
+	ControlPID  int       `json:"controlPlanePID"`
+	Nodes       []Node    `json:"nodes"`
+	Created     time.Time `json:"created"`
+}
+
+// Root is where labs live by default: ~/.clusterkit/labs.
+func Root() string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, ".clusterkit", "labs")
+}
+
+// Unavailable says why labs cannot be created on this machine, or "".
+func Unavailable() string {
+	if os.Geteuid() != 0 {
+		return "labs need root (network namespaces, bridges, containerd)"
+	}
+	if err := containerd.Available(); err != nil {
+		return "real containers unavailable: " + err.Error()
+	}
+	for _, b := range []string{"ip", "nsenter"} {
+		if _, err := lookPath(b); err != nil {
+			return fmt.Sprintf("%s is not on PATH (scripts/install-containerd.sh installs iproute2; nsenter is in util-linux)", b)
+		}
+	}
+	return ""
+}
+
+var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$`)
+
+func (c Config) withDefaults() (Config, error) {
+	if !nameRE.MatchString(c.Name) {
+		return c, fmt.Errorf("lab name %q: want a DNS label (lowercase letters, digits, '-') of 1 to 20 characters", c.Name)
+	}
+	if c.Nodes == 0 {
+		c.Nodes = DefaultNodes
+	}
+	if c.Nodes < 1 || c.Nodes > 50 {
+		return c, fmt.Errorf("--nodes %d: a lab has 1 to 50 nodes", c.Nodes)
+	}
+	if c.Dir == "" {
+		c.Dir = filepath.Join(Root(), c.Name)
+	}
+	if c.ServiceCIDR == "" {
+		c.ServiceCIDR = DefaultServiceCIDR
+	}
+	if p, err := netip.ParsePrefix(c.ServiceCIDR); err != nil || !p.Addr().Is4() {
+		return c, fmt.Errorf("service CIDR %q: want an IPv4 prefix", c.ServiceCIDR)
+	}
+	if c.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return c, fmt.Errorf("finding the clusterkit executable: %w", err)
+		}
+		c.Binary = exe
+	}
+	if c.Progress == nil {
+		c.Progress = func(string, ...any) {}
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Minute
+	}
+	return c, nil
+}
+
+// Create builds the lab step by step (printing a progress line per step) and returns when
+// every node is Ready. On failure it removes what it made and names the log to read.
+func Create(ctx context.Context, cfg Config) (*Lab, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if why := Unavailable(); why != "" {
+		return nil, errors.New(why)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Dir, "lab.json")); err == nil {
+		return nil, fmt.Errorf("lab %q already exists (%s): delete it first with `clusterkit lab delete --name %s`", cfg.Name, cfg.Dir, cfg.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	say := func(format string, args ...any) {
+		cfg.Progress("[%5.1fs] %s", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	}
+	for _, d := range []string{"bin", "logs", "data"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	idx, err := freeIndex()
+	if err != nil {
+		return nil, err
+	}
+	lab := &Lab{
+		Name: cfg.Name, Dir: cfg.Dir, Index: idx, Bridge: fmt.Sprintf("cklab%d", idx),
+		Subnet: fmt.Sprintf("10.250.%d.0/24", idx), ServiceCIDR: cfg.ServiceCIDR,
+		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
+	}
+	gateway := fmt.Sprintf("10.250.%d.1", idx)
+	lab.Server = fmt.Sprintf("http://%s:%d", gateway, apiPort)
+	for i := 1; i <= cfg.Nodes; i++ {
+		lab.Nodes = append(lab.Nodes, Node{
+			Name: fmt.Sprintf("%s-node-%d", cfg.Name, i), NetNS: fmt.Sprintf("cklab%d-n%d", idx, i),
+			IP: fmt.Sprintf("10.250.%d.%d", idx, i+1), PodSubnet: fmt.Sprintf("10.244.%d.0/24", i),
+			HostVeth: fmt.Sprintf("cklab%dv%d", idx, i),
+		})
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			say("creation failed: removing what was made (logs kept in %s)", filepath.Join(cfg.Dir, "logs"))
+			_ = lab.teardown(context.Background(), io.Discard, true)
+		}
+	}()
+	if err := lab.save(); err != nil {
+		return nil, err
+	}
+
+	bin := filepath.Join(cfg.Dir, "bin", "clusterkit")
+	if err := copyFile(cfg.Binary, bin); err != nil {
+		return nil, fmt.Errorf("copying the clusterkit executable: %w", err)
+	}
+	archive := cfg.ImageArchive
+	if archive == "" {
+		say("building the test and pause images")
+		archive = filepath.Join(cfg.Dir, "images.tar")
+		if err := buildImages(ctx, archive); err != nil {
+			return nil, fmt.Errorf("building the images (run inside the clusterkit source tree, or pass --images ARCHIVE): %w", err)
+		}
+	}
+
+	say("creating bridge %s (%s) and %d node namespaces", lab.Bridge, lab.Subnet, len(lab.Nodes))
+	if err := lab.createNetwork(ctx, gateway); err != nil {
+		return nil, err
+	}
+
+	say("starting the control plane (etcd, API server, scheduler, controller manager) on %s", lab.Server)
+	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, "up", "--nodes", "0",
+		"--address", gateway, "--port", strconv.Itoa(apiPort), "--data-dir", filepath.Join(cfg.Dir, "data", "etcd"),
+		"--kubeconfig", lab.Kubeconfig, "--service-cidr", cfg.ServiceCIDR)
+	if err != nil {
+		return nil, err
+	}
+	lab.ControlPID = pid
+	if err := lab.save(); err != nil {
+		return nil, err
+	}
+	if err := waitReadyz(ctx, lab.Server+"/readyz", pid); err != nil {
+		return nil, fmt.Errorf("the control plane did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", "control-plane.log"))
+	}
+	say("control plane ready")
+
+	for i := range lab.Nodes {
+		n := &lab.Nodes[i]
+		say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
+		pid, err := spawn(filepath.Join(cfg.Dir, "logs", n.Name+".log"), nsPath(n.NetNS), bin, "lab", "node",
+			"--dir", cfg.Dir, "--node", n.Name, "--images", archive)
+		if err != nil {
+			return nil, err
+		}
+		n.PID = pid
+		if err := lab.save(); err != nil {
+			return nil, err
+		}
+	}
+	if err := lab.waitNodes(ctx, say); err != nil {
+		return nil, err
+	}
+	ok = true
+	say("lab %s ready: %d nodes; kubeconfig %s", lab.Name, len(lab.Nodes), lab.Kubeconfig)
+	return lab, nil
+}
+
+// waitNodes waits until every node is Ready, failing early when a node agent exits.
+func (l *Lab) waitNodes(ctx context.Context, say func(string, ...any)) error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	ready := map[string]bool{}
+	for len(ready) < len(l.Nodes) {
+		for _, n := range l.Nodes {
+			if ready[n.Name] {
+				continue
+			}
+			if !alive(n.PID) {
+				return fmt.Errorf("node %s stopped (see %s)", n.Name, filepath.Join(l.Dir, "logs", n.Name+".log"))
+			}
+			node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				continue
+			}
+			if err == nil && nodeReady(node) {
+				ready[n.Name] = true
+				say("node %s Ready", n.Name)
+			}
+		}
+		if len(ready) == len(l.Nodes) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			var missing []string
+			for _, n := range l.Nodes {
+				if !ready[n.Name] {
+					missing = append(missing, n.Name+" (see "+filepath.Join(l.Dir, "logs", n.Name+".log")+")")
+				}
+			}
+			return fmt.Errorf("nodes not Ready in time: %v", missing)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func nodeReady(n *corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// Load reads the lab recorded in dir.
+func Load(dir string) (*Lab, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "lab.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, apierrors.NewNotFound(schema.GroupResource{Group: "clusterkit.io", Resource: "labs"}, filepath.Base(dir))
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l Lab
+	if err := json.Unmarshal(b, &l); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, "lab.json"), err)
+	}
+	return &l, nil
+}
+
+// List returns the labs under root, by name.
+func List(root string) ([]*Lab, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Lab
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if l, err := Load(filepath.Join(root, e.Name())); err == nil {
+			out = append(out, l)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Running reports whether every process of the lab is alive.
+func (l *Lab) Running() bool {
+	if !alive(l.ControlPID) {
+		return false
+	}
+	for _, n := range l.Nodes {
+		if !alive(n.PID) {
+			return false
+		}
+	}
+	return true
+}
+
+// Delete stops the lab's processes (node agents first, each removing its pods and rules, then
+// the control plane), removes its namespaces, links and directory. log receives a line per step.
+func (l *Lab) Delete(ctx context.Context, log io.Writer) error {
+	return l.teardown(ctx, log, false)
+}
+
+func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error {
+	var errs []error
+	for _, n := range l.Nodes {
+		if n.PID > 0 && alive(n.PID) {
+			fmt.Fprintf(log, "stopping node %s (pid %d)\n", n.Name, n.PID)
+			errs = append(errs, stop(ctx, n.PID, 90*time.Second))
+		}
+	}
+	if l.ControlPID > 0 && alive(l.ControlPID) {
+		fmt.Fprintf(log, "stopping the control plane (pid %d)\n", l.ControlPID)
+		errs = append(errs, stop(ctx, l.ControlPID, 30*time.Second))
+	}
+	fmt.Fprintf(log, "removing bridge %s and the node namespaces\n", l.Bridge)
+	errs = append(errs, l.removeNetwork(ctx))
+	if keepLogs {
+		for _, d := range []string{"bin", "data", "images.tar", "lab.json", "kubeconfig"} {
+			_ = os.RemoveAll(filepath.Join(l.Dir, d))
+		}
+	} else {
+		errs = append(errs, os.RemoveAll(l.Dir))
+	}
+	return errors.Join(errs...)
+}
+
+func (l *Lab) save() error {
+	b, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(l.Dir, "lab.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(l.Dir, "lab.json"))
+}
+
+// node returns the named node.
+func (l *Lab) node(name string) (*Node, error) {
+	for i := range l.Nodes {
+		if l.Nodes[i].Name == name {
+			return &l.Nodes[i], nil
+		}
+	}
+	return nil, fmt.Errorf("lab %s has no node %q", l.Name, name)
+}
+
+func waitReadyz(ctx context.Context, url string, pid int) error {
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	for {
+		resp, err := c.Get(url)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if !alive(pid) {
+			return errors.New("the control-plane process exited")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func buildImages(ctx context.Context, path string) error {
+	imgs, err := images.BuildAll(ctx, images.BuildOptions{})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := images.WriteOCIArchive(&buf, imgs); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	return out.Close()
+}

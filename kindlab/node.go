@@ -1,0 +1,167 @@
+package kindlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clusterkit/clusterkit/cri/containerd"
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
+	"github.com/clusterkit/clusterkit/reference/proxy"
+)
+
+// Names inside every node namespace.
+const (
+	podBridge   = "ckpods0"
+	guardBridge = "ckguard0"
+)
+
+// RunNode is the node agent: run inside the node's network namespace (clusterkit lab node,
+// started by Create), it starts the node's containerd (pods on a bridge in this namespace,
+// routing the pod range and the Service range to the node), imports the images of archive,
+// runs the service proxy and the kubelet, and on ctx's end stops them in reverse order,
+// removing the node's pods and rules. logf receives its log lines.
+func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(format string, args ...any)) error {
+	lab, err := Load(dir)
+	if err != nil {
+		return err
+	}
+	n, err := lab.node(nodeName)
+	if err != nil {
+		return err
+	}
+	if err := checkNamespace(n.IP); err != nil {
+		return err
+	}
+	cidr, err := netip.ParsePrefix(lab.ServiceCIDR)
+	if err != nil {
+		return err
+	}
+	nodeIP := netip.MustParseAddr(n.IP)
+	for key, v := range map[string]string{"net/ipv4/ip_forward": "1", "net/bridge/bridge-nf-call-iptables": "1"} {
+		if err := os.WriteFile("/proc/sys/"+key, []byte(v), 0o644); err != nil {
+			logf("setting %s=%s: %v", key, v, err)
+		}
+	}
+	// The Service range goes to a portless bridge: what the proxy did not translate passes the
+	// forward hook (where the proxy refuses it at once) and then goes nowhere.
+	for _, s := range [][]string{{"link", "add", guardBridge, "type", "bridge"}, {"link", "set", guardBridge, "up"}, {"route", "replace", cidr.String(), "dev", guardBridge}} {
+		if err := ip(ctx, s...); err != nil {
+			return err
+		}
+	}
+	defer func() { _ = ip(context.Background(), "link", "del", guardBridge) }()
+
+	cdir := filepath.Join(dir, "data", nodeName, "containerd")
+	if len(cdir) > 70 { // unix socket paths are limited to 108 bytes
+		if cdir, err = os.MkdirTemp("", "ckl"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(cdir)
+	}
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		return err
+	}
+	logf("starting containerd in %s (pods %s on %s)", cdir, n.PodSubnet, podBridge)
+	// Pods reach Services, every pod and every node (a NodePort connection masqueraded to the
+	// address of another node must be answerable) through their node; nothing else.
+	inst, err := containerd.Start(ctx, containerd.Config{Dir: cdir, Bridge: podBridge, Subnet: n.PodSubnet,
+		Routes: []string{lab.ServiceCIDR, PodRange, lab.Subnet}, LeaveIPForward: true})
+	if err != nil {
+		return fmt.Errorf("starting containerd: %w", err)
+	}
+	defer func() {
+		logf("stopping containerd (removing the node's pods)")
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := inst.Stop(sctx); err != nil {
+			logf("stopping containerd: %v", err)
+		}
+	}()
+	if archive != "" {
+		f, err := os.Open(archive)
+		if err != nil {
+			return err
+		}
+		names, err := inst.Import(ctx, f)
+		_ = f.Close()
+		if err != nil {
+			return fmt.Errorf("importing %s: %w", archive, err)
+		}
+		logf("imported %v", names)
+	}
+
+	rc, err := clientcmd.BuildConfigFromFlags("", lab.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	dp := proxy.NewNFTables(proxy.NFTablesOptions{ServiceCIDRs: []netip.Prefix{cidr}})
+	px, err := proxy.New(rc, nodeName, proxy.Options{Dataplane: dp, NodeIPs: []netip.Addr{nodeIP}})
+	if err != nil {
+		return err
+	}
+	pctx, stopProxy := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer dp.Close()
+		if err := px.Run(pctx); err != nil {
+			logf("proxy stopped: %v", err)
+		}
+	})
+	defer func() {
+		logf("stopping the proxy (removing its table)")
+		stopProxy()
+		wg.Wait()
+	}()
+	// Pods route the Service range here: start them only once the proxy's rules exist.
+	for px.Syncs() == 0 {
+		if err := px.LastError(); err != nil {
+			logf("proxy: %v (retrying)", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	logf("proxy programmed (NodePorts on %s, %s refused unless a Service matches)", n.IP, cidr)
+
+	node, err := localnode.Start(ctx, rc, localnode.Config{
+		Name: nodeName, Dir: filepath.Join(dir, "data", nodeName, "kubelet"), Runtime: inst.Endpoint(),
+		Kubelet: kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)),
+			Logf: logf},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the kubelet: %w", err)
+	}
+	logf("kubelet of %s running (logs and exec on %s:%d)", nodeName, n.IP, kubeletPort)
+	<-ctx.Done()
+	logf("stopping the kubelet")
+	node.Close()
+	return nil
+}
+
+// checkNamespace makes sure the agent runs inside the node's namespace: addr must be one of
+// this namespace's addresses.
+func checkNamespace(addr string) error {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return err
+	}
+	for _, a := range addrs {
+		if p, ok := a.(*net.IPNet); ok && p.IP.String() == addr {
+			return nil
+		}
+	}
+	return errors.New("lab node: not inside the node's network namespace (run through `clusterkit lab create`, which starts it with nsenter)")
+}
