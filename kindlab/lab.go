@@ -145,6 +145,11 @@ func (c Config) withDefaults() (Config, error) {
 		}
 		c.Binary = exe
 	}
+	if c.ImageArchive != "" {
+		if _, err := os.Stat(c.ImageArchive); err != nil {
+			return c, fmt.Errorf("image archive: %w (clusterkit images build --output FILE writes one)", err)
+		}
+	}
 	if c.Progress == nil {
 		c.Progress = func(string, ...any) {}
 	}

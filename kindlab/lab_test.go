@@ -37,6 +37,7 @@ func TestCreateRejectsBadConfigs(t *testing.T) {
 		{"name too long", kindlab.Config{Name: strings.Repeat("a", 21)}, "DNS label"},
 		{"too many nodes", kindlab.Config{Name: "ci", Nodes: 51}, "1 to 50 nodes"},
 		{"IPv6 service range", kindlab.Config{Name: "ci", ServiceCIDR: "fd00::/108"}, "IPv4"},
+		{"missing image archive", kindlab.Config{Name: "ci", ImageArchive: "/nonexistent/images.tar"}, "images build"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
