@@ -9,6 +9,7 @@ import (
 
 	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -216,10 +217,16 @@ func specImmutableSelector(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 			},
 		},
 	}
-	created, err := e.client.AppsV1().ReplicaSets(e.ns).Create(ctx, rs, metav1.CreateOptions{})
+	rss := e.client.AppsV1().ReplicaSets(e.ns)
+	_, err := rss.Create(ctx, rs, metav1.CreateOptions{})
 	ok(g, err, "creating the ReplicaSet")
-	created.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "rs", "tier": "web"}}
-	_, err = e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, created, metav1.UpdateOptions{})
+	_, err = updateRetrying(func() (*appsv1.ReplicaSet, error) { return rss.Get(ctx, "rs", metav1.GetOptions{}) },
+		func(cur *appsv1.ReplicaSet) {
+			cur.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "rs", "tier": "web"}}
+		},
+		func(cur *appsv1.ReplicaSet) (*appsv1.ReplicaSet, error) {
+			return rss.Update(ctx, cur, metav1.UpdateOptions{})
+		})
 	expectInvalid(g, err, "changing a ReplicaSet's selector", "spec.selector")
 }
 
@@ -279,22 +286,33 @@ func specServerFields(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	again, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, "meta", metav1.GetOptions{})
 	ok(g, err, "reading it back")
 	g.Expect(again.UID).To(gomega.Equal(got.UID))
-	g.Expect(again.ResourceVersion).To(gomega.Equal(got.ResourceVersion), "resourceVersion of an unchanged object")
+	// A Deployment's status is written by the cluster's controllers; a ConfigMap nothing else
+	// writes shows that reading leaves the resourceVersion as it was.
+	cm, err := e.client.CoreV1().ConfigMaps(e.ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "meta"}}, metav1.CreateOptions{})
+	ok(g, err, "creating a ConfigMap")
+	cmAgain, err := e.client.CoreV1().ConfigMaps(e.ns).Get(ctx, "meta", metav1.GetOptions{})
+	ok(g, err, "reading the ConfigMap back")
+	g.Expect(cmAgain.ResourceVersion).To(gomega.Equal(cm.ResourceVersion), "resourceVersion of an unchanged object")
 }
 
 func specGeneration(ctx context.Context, g gomega.Gomega, e *apiEnv) {
-	d, err := e.client.AppsV1().Deployments(e.ns).Create(ctx, deployment("gen"), metav1.CreateOptions{})
+	deps := e.client.AppsV1().Deployments(e.ns)
+	_, err := deps.Create(ctx, deployment("gen"), metav1.CreateOptions{})
 	ok(g, err, "creating the Deployment")
-	d.Labels = map[string]string{"touched": "yes"}
-	d, err = e.client.AppsV1().Deployments(e.ns).Update(ctx, d, metav1.UpdateOptions{})
+	get := func() (*appsv1.Deployment, error) { return deps.Get(ctx, "gen", metav1.GetOptions{}) }
+	update := func(d *appsv1.Deployment) (*appsv1.Deployment, error) {
+		return deps.Update(ctx, d, metav1.UpdateOptions{})
+	}
+	d, err := updateRetrying(get, func(d *appsv1.Deployment) { d.Labels = map[string]string{"touched": "yes"} }, update)
 	ok(g, err, "changing labels")
 	g.Expect(d.Generation).To(gomega.Equal(int64(1)), "a label change must not bump the generation")
-	d.Status.ObservedGeneration = 1
-	d, err = e.client.AppsV1().Deployments(e.ns).UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	d, err = updateRetrying(get, func(d *appsv1.Deployment) { d.Status.ObservedGeneration = 1 },
+		func(d *appsv1.Deployment) (*appsv1.Deployment, error) {
+			return deps.UpdateStatus(ctx, d, metav1.UpdateOptions{})
+		})
 	ok(g, err, "changing status")
 	g.Expect(d.Generation).To(gomega.Equal(int64(1)), "a status change must not bump the generation")
-	d.Spec.Replicas = ptr.To[int32](3)
-	d, err = e.client.AppsV1().Deployments(e.ns).Update(ctx, d, metav1.UpdateOptions{})
+	d, err = updateRetrying(get, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](3) }, update)
 	ok(g, err, "changing the spec")
 	g.Expect(d.Generation).To(gomega.Equal(int64(2)), "a spec change must bump the generation")
 }
@@ -607,20 +625,31 @@ func specAPIWatchExpired(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 
 func specStatusIsolation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	deps := e.client.AppsV1().Deployments(e.ns)
-	d, err := deps.Create(ctx, deployment("iso"), metav1.CreateOptions{})
+	_, err := deps.Create(ctx, deployment("iso"), metav1.CreateOptions{})
 	ok(g, err, "create")
-	d.Status.Replicas = 7
-	d.Spec.Replicas = ptr.To[int32](5)
-	d, err = deps.UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	get := func() (*appsv1.Deployment, error) { return deps.Get(ctx, "iso", metav1.GetOptions{}) }
+	d, err := updateRetrying(get, func(d *appsv1.Deployment) {
+		d.Status.Replicas = 7
+		d.Spec.Replicas = ptr.To[int32](5)
+	}, func(d *appsv1.Deployment) (*appsv1.Deployment, error) {
+		return deps.UpdateStatus(ctx, d, metav1.UpdateOptions{})
+	})
 	ok(g, err, "update status")
 	g.Expect(d.Status.Replicas).To(gomega.Equal(int32(7)), "the status write must change status")
 	g.Expect(*d.Spec.Replicas).To(gomega.Equal(int32(1)), "a status write must not change the spec")
-	d.Status.Replicas = 99
-	d.Spec.Replicas = ptr.To[int32](2)
-	d, err = deps.Update(ctx, d, metav1.UpdateOptions{})
+	// The status the main write must keep is what is stored when it lands: 7, unless the
+	// cluster's Deployment controller has written its own since.
+	var stored int32
+	d, err = updateRetrying(get, func(d *appsv1.Deployment) {
+		stored = d.Status.Replicas
+		d.Status.Replicas = 99
+		d.Spec.Replicas = ptr.To[int32](2)
+	}, func(d *appsv1.Deployment) (*appsv1.Deployment, error) {
+		return deps.Update(ctx, d, metav1.UpdateOptions{})
+	})
 	ok(g, err, "update")
 	g.Expect(*d.Spec.Replicas).To(gomega.Equal(int32(2)), "the main write must change the spec")
-	g.Expect(d.Status.Replicas).To(gomega.Equal(int32(7)), "a main-resource write must not change status")
+	g.Expect(d.Status.Replicas).To(gomega.Equal(stored), "a main-resource write must not change status")
 }
 
 func specScale(ctx context.Context, g gomega.Gomega, e *apiEnv) {
@@ -629,16 +658,14 @@ func specScale(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	ok(g, err, "create")
 	// On a live cluster the Deployment controller writes the status meanwhile: re-read on
 	// conflict, as any client of the scale subresource does.
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc, err := deps.GetScale(ctx, "scaled", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		g.Expect(sc.Spec.Replicas).To(gomega.Equal(int32(1)), "scale.spec.replicas")
-		sc.Spec.Replicas = 4
-		_, err = deps.UpdateScale(ctx, "scaled", sc, metav1.UpdateOptions{})
-		return err
-	})
+	_, err = updateRetrying(func() (*autoscalingv1.Scale, error) { return deps.GetScale(ctx, "scaled", metav1.GetOptions{}) },
+		func(sc *autoscalingv1.Scale) {
+			g.Expect(sc.Spec.Replicas).To(gomega.Equal(int32(1)), "scale.spec.replicas")
+			sc.Spec.Replicas = 4
+		},
+		func(sc *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
+			return deps.UpdateScale(ctx, "scaled", sc, metav1.UpdateOptions{})
+		})
 	ok(g, err, "update scale")
 	got, err := deps.Get(ctx, "scaled", metav1.GetOptions{})
 	ok(g, err, "get")
@@ -710,4 +737,22 @@ func specGracefulDeletion(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 // loaded machine, can fail the spec.
 func conflictBackoff() wait.Backoff {
 	return wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 100 * time.Millisecond}
+}
+
+// updateRetrying reads an object with get, changes it with mutate and writes it with update,
+// reading and changing it again while the write conflicts: on a live cluster the controllers
+// write the same objects (their status) meanwhile, which every client must expect. It returns
+// the last write's result.
+func updateRetrying[T any](get func() (T, error), mutate func(T), update func(T) (T, error)) (T, error) {
+	var out T
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur, err := get()
+		if err != nil {
+			return err
+		}
+		mutate(cur)
+		out, err = update(cur)
+		return err
+	})
+	return out, err
 }
