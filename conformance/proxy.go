@@ -69,8 +69,6 @@ type proxyEnv struct {
 	// converge bounds every wait for the proxy to apply a change; pods bounds every wait for
 	// the kubelet.
 	converge, pods time.Duration
-	// clientReady is set once the client pod runs.
-	clientReady bool
 }
 
 func (h ProxyHarness) suite() suite[*proxyEnv] {

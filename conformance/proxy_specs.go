@@ -110,6 +110,9 @@ func (e *proxyEnv) backends(ctx context.Context, g gomega.Gomega, app string, bs
 	for _, b := range bs {
 		e.waitPod(ctx, g, b.name, !b.neverReady)
 	}
+	// Every spec starts backends before it sends anything: the client pod (no probe, so ready
+	// once running) is waited for here too.
+	e.waitPod(ctx, g, proxyClientPod, true)
 	return names
 }
 
@@ -177,12 +180,6 @@ func (e *proxyEnv) fetch(ctx context.Context, pod string, addr netip.AddrPort, n
 
 // fetchPath is fetch of path.
 func (e *proxyEnv) fetchPath(ctx context.Context, pod string, addr netip.AddrPort, path string, n int) []string {
-	if pod == proxyClientPod && !e.clientReady {
-		if err := e.waitRunning(ctx, proxyClientPod); err != nil {
-			return []string{"error: " + err.Error()}
-		}
-		e.clientReady = true
-	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n)*3*time.Second+10*time.Second)
 	defer cancel()
 	out, stderr, code, err := podExec(ctx, e.node.Config, e.client, e.ns, pod, "c", "kubectl", nil,
@@ -191,23 +188,6 @@ func (e *proxyEnv) fetchPath(ctx context.Context, pod string, addr netip.AddrPor
 		return []string{fmt.Sprintf("error: exec in pod %s: exit %d, %v %s", pod, code, err, strings.TrimSpace(stderr))}
 	}
 	return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-}
-
-// waitRunning waits for a pod to run (the client pod).
-func (e *proxyEnv) waitRunning(ctx context.Context, name string) error {
-	ctx, cancel := context.WithTimeout(ctx, e.pods)
-	defer cancel()
-	for {
-		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && p.Status.Phase == corev1.PodRunning {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("pod %s did not start (the kubelet's job)", name)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
 
 // sample counts the answers of n requests from the client pod.

@@ -146,19 +146,23 @@ func (rs Results) String() string {
 	return b.String()
 }
 
-// cleanups is the Cleaner of check: functions run last-in first-out.
-type cleanups struct {
+// Cleanups is a Cleaner that runs its functions, last first, when Run is called: the Cleaner
+// of CheckX, and what a harness that shares resources across specs (built on the first spec,
+// kept until the suite ends) can collect their teardown in.
+type Cleanups struct {
 	mu  sync.Mutex
 	fns []func()
 }
 
-func (c *cleanups) Cleanup(f func()) {
+// Cleanup implements Cleaner.
+func (c *Cleanups) Cleanup(f func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fns = append(c.fns, f)
 }
 
-func (c *cleanups) run() {
+// Run runs the functions collected so far, last first, and forgets them.
+func (c *Cleanups) Run() {
 	c.mu.Lock()
 	fns := c.fns
 	c.fns = nil
@@ -190,8 +194,8 @@ func (s suite[E]) check(ctx context.Context) Results {
 func (s suite[E]) checkOne(ctx context.Context, sp spec[E]) (Outcome, string) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	var c cleanups
-	defer c.run()
+	var c Cleanups
+	defer c.Run()
 	var (
 		mu      sync.Mutex
 		message string

@@ -53,14 +53,11 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 			logf("setting %s=%s: %v", key, v, err)
 		}
 	}
-	// The Service range goes to a portless bridge: what the proxy did not translate passes the
-	// forward hook (where the proxy refuses it at once) and then goes nowhere.
-	for _, s := range [][]string{{"link", "add", guardBridge, "type", "bridge"}, {"link", "set", guardBridge, "up"}, {"route", "replace", cidr.String(), "dev", guardBridge}} {
-		if err := ip(ctx, s...); err != nil {
-			return err
-		}
+	// What the proxy did not translate is refused by it at once and goes nowhere.
+	if err := proxy.GuardServiceRange(ctx, guardBridge, cidr); err != nil {
+		return err
 	}
-	defer func() { _ = ip(context.Background(), "link", "del", guardBridge) }()
+	defer func() { _ = proxy.RemoveServiceRangeGuard(guardBridge) }()
 
 	cdir := filepath.Join(dir, "data", nodeName, "containerd")
 	if len(cdir) > 70 { // unix socket paths are limited to 108 bytes

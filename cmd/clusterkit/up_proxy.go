@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -38,42 +37,11 @@ type upProxies struct {
 	proxies []*proxy.Proxy
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	// guard is the service CIDR routed to the guard device while the proxies run.
-	guard netip.Prefix
 }
 
-// upGuardLink is the device the service CIDR is routed to while up's proxies run: a bridge
-// without ports (bridges are what the pods' CNI needs anyway; the dummy driver may be missing),
-// which delivers nothing anywhere.
+// upGuardLink is where the service CIDR is routed while up's proxies run
+// (proxy.GuardServiceRange). Device and route stay harmless if up is killed.
 const upGuardLink = "ckupguard0"
-
-// guardServiceCIDR routes the service CIDR to a portless bridge in this network namespace. The
-// proxies translate Service traffic before routing, so the route only sees what no Service
-// translated: a Service without ready endpoints or an unallocated address. That traffic still
-// passes the forward and output hooks, where the proxy rejects it at once (an unreachable route
-// would answer first, with ICMP "no route to host" that the kernel rate-limits to one a second,
-// so a burst of connections would time out instead of being refused). If a proxy has died
-// meanwhile, its pods' service traffic ends in that bridge instead of following the
-// default route off the machine. Device and route stay harmless if up is killed.
-func guardServiceCIDR(cidr netip.Prefix) error {
-	steps := [][]string{
-		{"link", "add", upGuardLink, "type", "bridge"},
-		{"link", "set", upGuardLink, "up"},
-		{"route", "replace", cidr.String(), "dev", upGuardLink},
-	}
-	for i, st := range steps {
-		out, err := exec.Command("ip", st...).CombinedOutput()
-		if err != nil && !(i == 0 && strings.Contains(string(out), "File exists")) {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(st, " "), err, strings.TrimSpace(string(out)))
-		}
-	}
-	return nil
-}
-
-// removeGuard removes the guard device (its route goes with it).
-func removeGuard(netip.Prefix) {
-	_ = exec.Command("ip", "link", "del", upGuardLink).Run()
-}
 
 // startUpProxies runs the reference proxy (nftables, in this process's network namespace,
 // where the private containerd's bridge lives) of each node against the API server at url.
@@ -90,12 +58,12 @@ func startUpProxies(ctx context.Context, url string, nodes []string, pn upProxyN
 			say("proxy: set net.bridge.bridge-nf-call-iptables=1 (pods on one bridge reach each other through Services)")
 		}
 	}
-	if err := guardServiceCIDR(pn.ServiceCIDR); err != nil {
+	if err := proxy.GuardServiceRange(ctx, upGuardLink, pn.ServiceCIDR); err != nil {
 		return nil, fmt.Errorf("proxy: guarding the service range: %w", err)
 	}
 	rc := &rest.Config{Host: url, QPS: -1}
 	ctx, cancel := context.WithCancel(ctx)
-	u := &upProxies{cancel: cancel, guard: pn.ServiceCIDR}
+	u := &upProxies{cancel: cancel}
 	for _, node := range nodes {
 		dp := proxy.NewNFTables(proxy.NFTablesOptions{Table: upProxyTable(node), ServiceCIDRs: []netip.Prefix{pn.ServiceCIDR}})
 		p, err := proxy.New(rc, node, proxy.Options{
@@ -153,7 +121,7 @@ func (u *upProxies) waitSynced(ctx context.Context, timeout time.Duration) error
 func (u *upProxies) stop() {
 	u.cancel()
 	u.wg.Wait()
-	removeGuard(u.guard)
+	_ = proxy.RemoveServiceRangeGuard(upGuardLink)
 }
 
 // podSubnetOnly hands the dataplane only endpoints in subnet: an EndpointSlice written by hand

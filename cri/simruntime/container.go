@@ -390,15 +390,9 @@ func (r *Runtime) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 
 // StreamContainers implements RuntimeService: ListContainers in chunks.
 func (r *Runtime) StreamContainers(req *runtimeapi.StreamContainersRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainersResponse]) error {
-	items := r.listContainers(req.Filter)
-	for len(items) > 0 {
-		n := min(len(items), 500)
-		if err := stream.Send(&runtimeapi.StreamContainersResponse{Containers: items[:n]}); err != nil {
-			return err
-		}
-		items = items[n:]
-	}
-	return nil
+	return sendChunks(r.listContainers(req.Filter), func(chunk []*runtimeapi.Container) error {
+		return stream.Send(&runtimeapi.StreamContainersResponse{Containers: chunk})
+	})
 }
 
 // ContainerStatus implements RuntimeService.

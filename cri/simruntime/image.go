@@ -202,15 +202,9 @@ func (r *Runtime) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequ
 
 // StreamImages implements ImageService: ListImages in chunks.
 func (r *Runtime) StreamImages(req *runtimeapi.StreamImagesRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamImagesResponse]) error {
-	items := r.listImages(req.Filter)
-	for len(items) > 0 {
-		n := min(len(items), 500)
-		if err := stream.Send(&runtimeapi.StreamImagesResponse{Images: items[:n]}); err != nil {
-			return err
-		}
-		items = items[n:]
-	}
-	return nil
+	return sendChunks(r.listImages(req.Filter), func(chunk []*runtimeapi.Image) error {
+		return stream.Send(&runtimeapi.StreamImagesResponse{Images: chunk})
+	})
 }
 
 // ImageStatus implements ImageService: a missing image is a nil Image, not

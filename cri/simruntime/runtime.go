@@ -341,3 +341,16 @@ func (r *Runtime) allocIPLocked() (netip.Addr, error) {
 	}
 	return netip.Addr{}, status.Errorf(codes.ResourceExhausted, "pod subnet %s is full", p)
 }
+
+// sendChunks sends items through send in chunks of at most 500, as the Stream* calls answer a
+// List in several messages.
+func sendChunks[T any](items []T, send func([]T) error) error {
+	for len(items) > 0 {
+		n := min(len(items), 500)
+		if err := send(items[:n]); err != nil {
+			return err
+		}
+		items = items[n:]
+	}
+	return nil
+}

@@ -287,15 +287,9 @@ func (r *Runtime) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 
 // StreamPodSandboxes implements RuntimeService: ListPodSandbox in chunks.
 func (r *Runtime) StreamPodSandboxes(req *runtimeapi.StreamPodSandboxesRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxesResponse]) error {
-	items := r.listSandboxes(req.Filter)
-	for len(items) > 0 {
-		n := min(len(items), 500)
-		if err := stream.Send(&runtimeapi.StreamPodSandboxesResponse{PodSandboxes: items[:n]}); err != nil {
-			return err
-		}
-		items = items[n:]
-	}
-	return nil
+	return sendChunks(r.listSandboxes(req.Filter), func(chunk []*runtimeapi.PodSandbox) error {
+		return stream.Send(&runtimeapi.StreamPodSandboxesResponse{PodSandboxes: chunk})
+	})
 }
 
 func labelsMatch(have, want map[string]string) bool {

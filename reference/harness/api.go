@@ -124,15 +124,25 @@ func LiveAPI(kubeconfig string) conformance.APIHarness {
 	return conformance.APIHarness{
 		Name: "live cluster",
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			rules := clientcmd.NewDefaultClientConfigLoadingRules()
-			if kubeconfig != "" {
-				rules.ExplicitPath = kubeconfig
-			}
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			cfg, err := kubeconfigREST(kubeconfig)
 			if err != nil {
-				return conformance.APIServerUnderTest{}, fmt.Errorf("loading the kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
+				return conformance.APIServerUnderTest{}, err
 			}
 			return conformance.APIServerUnderTest{Config: cfg}, nil
 		},
 	}
+}
+
+// kubeconfigREST loads the client config of a kubeconfig file (empty: $KUBECONFIG or
+// ~/.kube/config), as kubectl does.
+func kubeconfigREST(kubeconfig string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if kubeconfig != "" {
+		rules.ExplicitPath = kubeconfig
+	}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
+	}
+	return cfg, nil
 }

@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/conformance"
 )
@@ -25,13 +24,9 @@ func LiveProxy(kubeconfig, node string, nodeIP netip.Addr) conformance.ProxyHarn
 	return conformance.ProxyHarness{
 		Name: "live cluster",
 		Node: func(ctx context.Context, c conformance.Cleaner) (*conformance.ProxyNode, error) {
-			rules := clientcmd.NewDefaultClientConfigLoadingRules()
-			if kubeconfig != "" {
-				rules.ExplicitPath = kubeconfig
-			}
-			cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+			cfg, err := kubeconfigREST(kubeconfig)
 			if err != nil {
-				return nil, fmt.Errorf("loading the kubeconfig (pass --kubeconfig or set KUBECONFIG): %w", err)
+				return nil, err
 			}
 			client, err := kubernetes.NewForConfig(cfg)
 			if err != nil {

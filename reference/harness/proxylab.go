@@ -74,7 +74,7 @@ type ProxyLab struct {
 	cfg     *rest.Config
 	nsPath  string
 	nodeIPs []netip.Addr
-	closers cleanups
+	closers conformance.Cleanups
 	// proxyBusy: a spec's proxy is running (one at a time: they share the node's rules).
 	proxyBusy bool
 }
@@ -89,7 +89,7 @@ func NewProxyLab(rt ProxyLabRuntime, store conformance.StoreHarness) *ProxyLab {
 func (l *ProxyLab) Close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.closers.run()
+	l.closers.Run()
 	l.started, l.err = false, nil
 }
 
@@ -144,7 +144,7 @@ func (l *ProxyLab) start(ctx context.Context) error {
 		return l.err
 	}
 	if err := l.build(ctx); err != nil {
-		l.closers.run()
+		l.closers.Run()
 		l.err = fmt.Errorf("building the proxy lab on %s: %w", l.runtime, err)
 	}
 	return l.err
@@ -155,7 +155,7 @@ func (l *ProxyLab) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.closers.add(func() { _ = lab.Close() })
+	l.closers.Cleanup(func() { _ = lab.Close() })
 	l.nsPath = lab.NSPath()
 
 	cfg, _, err := startAPIServer(ctx, &l.closers, l.store, nil)
@@ -170,9 +170,12 @@ func (l *ProxyLab) build(ctx context.Context) error {
 	cmCtx, stopCM := context.WithCancel(context.Background())
 	cmDone := make(chan struct{})
 	go func() { defer close(cmDone); _ = cm.Run(cmCtx) }()
-	l.closers.add(func() { stopCM(); <-cmDone })
+	l.closers.Cleanup(func() { stopCM(); <-cmDone })
 
-	node := localnode.Config{Name: ProxyLabNode, Kubelet: kubelet.Config{PodDialer: dialInNS(l.nsPath)}}
+	node := localnode.Config{Name: ProxyLabNode, Kubelet: kubelet.Config{PodDialer: func(ctx context.Context, network, address string) (net.Conn, error) {
+		// The kubelet's probes reach pods on the lab's bridge from inside the node namespace.
+		return netlab.DialInNS(ctx, l.nsPath, 0, network, address)
+	}}}
 	switch l.runtime {
 	case ProxyLabContainerd:
 		endpoint, gateway, err := l.startContainerd(ctx)
@@ -191,7 +194,7 @@ func (l *ProxyLab) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("starting the node's kubelet: %w", err)
 	}
-	l.closers.add(n.Close)
+	l.closers.Cleanup(n.Close)
 	return nil
 }
 
@@ -211,45 +214,16 @@ func (l *ProxyLab) startContainerd(ctx context.Context) (string, netip.Addr, err
 	if err != nil {
 		return "", netip.Addr{}, err
 	}
-	l.closers.add(func() { _ = os.RemoveAll(dir) })
+	l.closers.Cleanup(func() { _ = os.RemoveAll(dir) })
 	cc := containerd.Config{Dir: dir, Bridge: "ckpl0", Subnet: proxyLabPodSubnet, Routes: []string{apiserver.DefaultServiceCIDR},
 		NetNS: l.nsPath, LeaveIPForward: true}
 	inst, err := containerd.Start(ctx, cc)
 	if err != nil {
 		return "", netip.Addr{}, fmt.Errorf("starting containerd: %w", err)
 	}
-	l.closers.add(func() { _ = inst.Stop(context.Background()) })
+	l.closers.Cleanup(func() { _ = inst.Stop(context.Background()) })
 	if _, err := inst.Import(ctx, &archive); err != nil {
 		return "", netip.Addr{}, fmt.Errorf("importing the test images: %w", err)
 	}
 	return inst.Endpoint(), cc.Gateway(), nil
-}
-
-// dialInNS dials from inside the network namespace at nsPath (the kubelet's probes reach pods
-// on the lab's bridge this way).
-func dialInNS(nsPath string) func(ctx context.Context, network, address string) (net.Conn, error) {
-	return func(ctx context.Context, network, address string) (net.Conn, error) {
-		var conn net.Conn
-		err := netlab.InNS(nsPath, func() error {
-			var err error
-			conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
-			return err
-		})
-		return conn, err
-	}
-}
-
-// cleanups is a conformance.Cleaner that runs its functions, last first, when run is called.
-type cleanups struct{ fs []func() }
-
-// Cleanup implements conformance.Cleaner.
-func (c *cleanups) Cleanup(f func()) { c.add(f) }
-
-func (c *cleanups) add(f func()) { c.fs = append(c.fs, f) }
-
-func (c *cleanups) run() {
-	for i := len(c.fs) - 1; i >= 0; i-- {
-		c.fs[i]()
-	}
-	c.fs = nil
 }

@@ -47,6 +47,10 @@ type Kubelet struct {
 	statics map[types.UID]*corev1.Pod
 	// rtName is the runtime's name, for container IDs.
 	rtName string
+	// probeHTTP and probeDial make the HTTP and TCP probes' connections (through
+	// Config.PodDialer when set); each probe's context bounds its time.
+	probeHTTP *http.Client
+	probeDial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // New returns a kubelet for the cluster at restCfg. It does not connect to
@@ -64,16 +68,24 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet: building the API client: %w", err)
 	}
+	probeHTTP := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	probeDial := (&net.Dialer{}).DialContext
+	if cfg.PodDialer != nil {
+		probeDial = cfg.PodDialer
+		probeHTTP.Transport = &http.Transport{DialContext: cfg.PodDialer, DisableKeepAlives: true, Proxy: nil}
+	}
 	return &Kubelet{
-		cfg:     cfg,
-		rest:    rc,
-		client:  client,
-		runtime: cfg.Runtime,
-		images:  cfg.Images,
-		workers: map[types.UID]*podWorker{},
-		backoff: newBackoff(cfg.BackoffBase, cfg.BackoffCap),
-		ready:   make(chan struct{}),
-		statics: map[types.UID]*corev1.Pod{},
+		probeHTTP: probeHTTP,
+		probeDial: probeDial,
+		cfg:       cfg,
+		rest:      rc,
+		client:    client,
+		runtime:   cfg.Runtime,
+		images:    cfg.Images,
+		workers:   map[types.UID]*podWorker{},
+		backoff:   newBackoff(cfg.BackoffBase, cfg.BackoffCap),
+		ready:     make(chan struct{}),
+		statics:   map[types.UID]*corev1.Pod{},
 	}, nil
 }
 

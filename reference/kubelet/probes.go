@@ -143,11 +143,7 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 			req.Header.Add(h.Name, h.Value)
 		}
 		req.Header.Set("User-Agent", "kube-probe/1.37")
-		client := &http.Client{Timeout: timeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-		if d := w.k.cfg.PodDialer; d != nil {
-			client.Transport = &http.Transport{DialContext: d, DisableKeepAlives: true, Proxy: nil}
-		}
-		resp, err := client.Do(req)
+		resp, err := w.k.probeHTTP.Do(req) // bounded by ctx's timeout
 		if err != nil {
 			return false
 		}
@@ -162,11 +158,7 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 		if !ok || host == "" {
 			return false
 		}
-		dial := (&net.Dialer{Timeout: timeout}).DialContext
-		if w.k.cfg.PodDialer != nil {
-			dial = w.k.cfg.PodDialer
-		}
-		conn, err := dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		conn, err := w.k.probeDial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			return false
 		}

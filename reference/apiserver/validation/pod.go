@@ -361,25 +361,11 @@ func validateEnv(vars []corev1.EnvVar, fldPath *field.Path) field.ErrorList {
 		}
 		if vf.ConfigMapKeyRef != nil {
 			n++
-			if vf.ConfigMapKeyRef.Name == "" {
-				errs = append(errs, field.Required(vp.Child("configMapKeyRef", "name"), ""))
-			}
-			if vf.ConfigMapKeyRef.Key == "" {
-				errs = append(errs, field.Required(vp.Child("configMapKeyRef", "key"), ""))
-			} else {
-				errs = append(errs, invalidMsgs(vp.Child("configMapKeyRef", "key"), vf.ConfigMapKeyRef.Key, utilvalidation.IsConfigMapKey(vf.ConfigMapKeyRef.Key))...)
-			}
+			errs = append(errs, validateKeyRef(vp.Child("configMapKeyRef"), vf.ConfigMapKeyRef.Name, vf.ConfigMapKeyRef.Key)...)
 		}
 		if vf.SecretKeyRef != nil {
 			n++
-			if vf.SecretKeyRef.Name == "" {
-				errs = append(errs, field.Required(vp.Child("secretKeyRef", "name"), ""))
-			}
-			if vf.SecretKeyRef.Key == "" {
-				errs = append(errs, field.Required(vp.Child("secretKeyRef", "key"), ""))
-			} else {
-				errs = append(errs, invalidMsgs(vp.Child("secretKeyRef", "key"), vf.SecretKeyRef.Key, utilvalidation.IsConfigMapKey(vf.SecretKeyRef.Key))...)
-			}
+			errs = append(errs, validateKeyRef(vp.Child("secretKeyRef"), vf.SecretKeyRef.Name, vf.SecretKeyRef.Key)...)
 		}
 		if vf.FileKeyRef != nil {
 			n++
@@ -1090,4 +1076,19 @@ func nonNegativeQuantity(q resource.Quantity, fldPath *field.Path) field.ErrorLi
 		return field.ErrorList{field.Invalid(fldPath, q.String(), "must be greater than or equal to 0")}
 	}
 	return nil
+}
+
+// validateKeyRef checks a configMapKeyRef or secretKeyRef: a name, and a key that is a valid
+// ConfigMap key.
+func validateKeyRef(p *field.Path, name, key string) field.ErrorList {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, field.Required(p.Child("name"), ""))
+	}
+	if key == "" {
+		errs = append(errs, field.Required(p.Child("key"), ""))
+	} else {
+		errs = append(errs, invalidMsgs(p.Child("key"), key, utilvalidation.IsConfigMapKey(key))...)
+	}
+	return errs
 }

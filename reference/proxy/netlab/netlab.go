@@ -175,9 +175,25 @@ func (p *Pod) SetHairpin(ctx context.Context, on bool) error {
 	return run(ctx, "-n", p.lab.Name, "link", "set", p.port, "type", "bridge_slave", "hairpin", mode)
 }
 
-// RemovePod deletes a pod's namespace (its veth goes with it).
+// RemovePod deletes a pod's namespace (its veth goes with it) and forgets the pod, so Close
+// does not try again. Removing a pod whose namespace is already gone succeeds.
 func (l *Lab) RemovePod(ctx context.Context, p *Pod) error {
-	return run(ctx, "netns", "del", p.Name)
+	if _, err := os.Stat(p.NSPath()); err == nil {
+		if err := run(ctx, "netns", "del", p.Name); err != nil {
+			return err
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// A new slice: Close may be ranging over the old one.
+	kept := make([]*Pod, 0, len(l.pods))
+	for _, q := range l.pods {
+		if q != p {
+			kept = append(kept, q)
+		}
+	}
+	l.pods = kept
+	return nil
 }
 
 // Close deletes every namespace of the lab.
@@ -268,11 +284,16 @@ func (p *Pod) ServeHostname(ctx context.Context, port int, hostname string) (sto
 
 // Dial opens a connection from the pod.
 func (p *Pod) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return DialInNS(ctx, p.NSPath(), 3*time.Second, network, addr)
+}
+
+// DialInNS opens a connection from inside the network namespace at nsPath, giving up after
+// timeout (0: only ctx bounds it). The connection stays in that namespace.
+func DialInNS(ctx context.Context, nsPath string, timeout time.Duration, network, addr string) (net.Conn, error) {
 	var c net.Conn
-	err := InNS(p.NSPath(), func() error {
+	err := InNS(nsPath, func() error {
 		var err error
-		d := net.Dialer{Timeout: 3 * time.Second}
-		c, err = d.DialContext(ctx, network, addr)
+		c, err = (&net.Dialer{Timeout: timeout}).DialContext(ctx, network, addr)
 		return err
 	})
 	return c, err

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"time"
 )
@@ -81,24 +78,11 @@ func (s *PodNamespace) Close() error {
 	if s.removed {
 		return nil
 	}
-	if _, err := os.Stat(s.Pod.NSPath()); err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if out, err := exec.CommandContext(ctx, "ip", "netns", "del", s.Pod.Name).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip netns del %s: %w: %s", s.Pod.Name, err, strings.TrimSpace(string(out)))
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Pod.lab.RemovePod(ctx, s.Pod); err != nil {
+		return err
 	}
 	s.removed = true
-	l := s.Pod.lab
-	l.mu.Lock()
-	// A new slice: a copy of the old one may be in use by Lab.Close.
-	kept := make([]*Pod, 0, len(l.pods))
-	for _, p := range l.pods {
-		if p != s.Pod {
-			kept = append(kept, p)
-		}
-	}
-	l.pods = kept
-	l.mu.Unlock()
 	return nil
 }
