@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/clusterkit/clusterkit/kindlab"
+)
+
+// runLab runs `clusterkit lab ARGS` and returns its output and error.
+func runLab(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(append([]string{"lab"}, args...))
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// TestLabListAndKubeconfig reads labs recorded under $HOME/.clusterkit/labs: kubeconfig prints
+// the recorded path, list shows a lab whose processes are gone as broken, and asking for a lab
+// that does not exist says how to find the labs. No lab is started.
+func TestLabListAndKubeconfig(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	dir := filepath.Join(home, ".clusterkit", "labs", "ci")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rec := kindlab.Lab{Name: "ci", Dir: dir, Server: "http://10.250.7.1:6443", Kubeconfig: filepath.Join(dir, "kubeconfig"),
+		ControlPID: 0, Nodes: []kindlab.Node{{Name: "ci-node-1"}}}
+	b, _ := json.Marshal(rec)
+	if err := os.WriteFile(filepath.Join(dir, "lab.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := runLab(t, "kubeconfig", "--name", "ci")
+	if err != nil || strings.TrimSpace(out) != rec.Kubeconfig {
+		t.Fatalf("lab kubeconfig = %q, %v; want %s", out, err, rec.Kubeconfig)
+	}
+	out, err = runLab(t, "list")
+	if err != nil || !strings.Contains(out, "ci") || !strings.Contains(out, "Broken (delete it)") || !strings.Contains(out, rec.Server) {
+		t.Fatalf("lab list = %q, %v; want the lab ci, its server, and Broken (its processes are gone)", out, err)
+	}
+	_, err = runLab(t, "kubeconfig", "--name", "nope")
+	if err == nil || !strings.Contains(err.Error(), "clusterkit lab list") {
+		t.Fatalf("lab kubeconfig of a missing lab: %v; want an error naming `clusterkit lab list`", err)
+	}
+	_, err = runLab(t, "delete", "--name", "nope")
+	if err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("lab delete of a missing lab: %v; want not found", err)
+	}
+}
