@@ -85,6 +85,12 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 			logf("stopping containerd: %v", err)
 		}
 	}()
+	// Recorded for Lab.ImportImages, which loads images into a running lab.
+	addrFile := containerdAddressFile(dir, nodeName)
+	if err := os.WriteFile(addrFile, []byte(inst.Address()), 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(addrFile)
 	if archive != "" {
 		f, err := os.Open(archive)
 		if err != nil {

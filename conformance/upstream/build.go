@@ -1,0 +1,255 @@
+package upstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Module is where the upstream binaries come from: the peers/e2e module of
+// the clusterkit source tree, which requires k8s.io/kubernetes at the
+// version clusterkit is built against.
+const Module = "peers/e2e"
+
+// Binaries are the upstream programs a run uses.
+type Binaries struct {
+	// Version is the Kubernetes version they were built from ("v1.37.2").
+	Version string
+	E2E     string
+	Kubectl string
+	Agnhost string
+}
+
+// BuildOptions say where the binaries come from and where they are kept.
+type BuildOptions struct {
+	// SourceDir is the clusterkit source tree (default: found from the
+	// working directory upwards).
+	SourceDir string
+	// CacheDir keeps built binaries between runs (default
+	// $XDG_CACHE_HOME/clusterkit/upstream, else ~/.cache/clusterkit/upstream).
+	CacheDir string
+	// E2E, Kubectl and Agnhost, when set, are used as they are instead of
+	// being built (for example a release's e2e.test and kubectl).
+	E2E, Kubectl, Agnhost string
+	// Go is the go command (default "go").
+	Go string
+	// Progress receives a line before and after each long step.
+	Progress func(format string, args ...any)
+}
+
+// DefaultCacheDir is where built binaries are kept by default.
+func DefaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "clusterkit", "upstream")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".cache", "clusterkit", "upstream")
+	}
+	return filepath.Join(os.TempDir(), "clusterkit-upstream")
+}
+
+// FindSourceDir returns the clusterkit source tree holding dir (or the
+// working directory when dir is ""): the nearest parent with the peers/e2e
+// module.
+func FindSourceDir(dir string) (string, error) {
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		dir = wd
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, Module, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("no clusterkit source tree (with %s/go.mod) at or above %s: run inside the source tree, "+
+				"or pass --e2e-binary, --kubectl and --agnhost built elsewhere", Module, dir)
+		}
+	}
+}
+
+var kubernetesRequire = regexp.MustCompile(`(?m)^\s*(?:require\s+)?k8s\.io/kubernetes\s+(v[0-9][^\s]*)`)
+
+// ModuleVersion reads the Kubernetes version peers/e2e requires.
+func ModuleVersion(sourceDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(sourceDir, Module, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	m := kubernetesRequire.FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("%s/go.mod does not require k8s.io/kubernetes", Module)
+	}
+	return string(m[1]), nil
+}
+
+// EnsureBinaries returns the upstream binaries, building (and caching)
+// those not given. A cached binary is reused while peers/e2e's go.mod and
+// go.sum are unchanged.
+func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
+	say := o.Progress
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	b := &Binaries{E2E: o.E2E, Kubectl: o.Kubectl, Agnhost: o.Agnhost}
+	if b.E2E != "" && b.Kubectl != "" && b.Agnhost != "" {
+		for _, p := range []string{b.E2E, b.Kubectl, b.Agnhost} {
+			if _, err := os.Stat(p); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+	src := o.SourceDir
+	if src == "" {
+		var err error
+		if src, err = FindSourceDir(""); err != nil {
+			return nil, err
+		}
+	}
+	version, err := ModuleVersion(src)
+	if err != nil {
+		return nil, err
+	}
+	b.Version = version
+	stamp, err := moduleStamp(filepath.Join(src, Module))
+	if err != nil {
+		return nil, err
+	}
+	cache := o.CacheDir
+	if cache == "" {
+		cache = DefaultCacheDir()
+	}
+	dir := filepath.Join(cache, version)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	goCmd := o.Go
+	if goCmd == "" {
+		goCmd = "go"
+	}
+	ldflags := versionLDFlags(version)
+	steps := []struct {
+		name  string
+		dst   *string
+		args  []string
+		guess string
+	}{
+		{"e2e.test", &b.E2E, []string{"test", "-c", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, "≈ 7 min on 2 quiet cores the first time"},
+		{"kubectl", &b.Kubectl, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, "≈ 1 min after e2e.test"},
+		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, "≈ 1 min after e2e.test"},
+	}
+	for _, s := range steps {
+		if *s.dst != "" {
+			continue
+		}
+		out := filepath.Join(dir, s.name)
+		if cached, _ := os.ReadFile(out + ".stamp"); string(cached) == stamp {
+			if _, err := os.Stat(out); err == nil {
+				*s.dst = out
+				continue
+			}
+		}
+		say("building upstream %s %s from %s (%s; cached in %s)", s.name, version, Module, s.guess, dir)
+		start := time.Now()
+		tmp := out + ".tmp"
+		args := append(append([]string{}, s.args[:1]...), append([]string{"-o", tmp}, s.args[1:]...)...)
+		if err := runBuild(ctx, filepath.Join(src, Module), goCmd, args, func(elapsed time.Duration) {
+			say("still building %s (%s)", s.name, elapsed.Round(time.Second))
+		}); err != nil {
+			_ = os.Remove(tmp)
+			return nil, fmt.Errorf("building %s: %w", s.name, err)
+		}
+		if err := os.Rename(tmp, out); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(out+".stamp", []byte(stamp), 0o644); err != nil {
+			return nil, err
+		}
+		say("built %s in %s", s.name, time.Since(start).Round(time.Second))
+		*s.dst = out
+	}
+	return b, nil
+}
+
+// versionLDFlags make the binaries report version (as a release build does),
+// so e2e.test's version checks and kubectl version see a real version.
+func versionLDFlags(version string) string {
+	major, minor := "", ""
+	if m := regexp.MustCompile(`^v(\d+)\.(\d+)`).FindStringSubmatch(version); m != nil {
+		major, minor = m[1], m[2]
+	}
+	var flags []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		flags = append(flags,
+			"-X", pkg+".gitVersion="+version,
+			"-X", pkg+".gitMajor="+major,
+			"-X", pkg+".gitMinor="+minor,
+			"-X", pkg+".gitTreeState=clean")
+	}
+	return strings.Join(flags, " ")
+}
+
+// moduleStamp identifies the module's dependency set.
+func moduleStamp(dir string) (string, error) {
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", err
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// runBuild runs the go command in dir with CGO off, calling tick every
+// minute it is still running.
+func runBuild(ctx context.Context, dir, goCmd string, args []string, tick func(time.Duration)) error {
+	cmd := exec.CommandContext(ctx, goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, tail(out.String(), 4000))
+			}
+			return nil
+		case <-t.C:
+			tick(time.Since(start))
+		}
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

@@ -1,0 +1,165 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/clusterkit/clusterkit/cri/images"
+)
+
+// Image names the v1.37 specs use (test/utils/image/manifest.go), with
+// pull policy IfNotPresent: imported under these names, they run without a
+// registry.
+const (
+	AgnhostImage     = "registry.k8s.io/e2e-test-images/agnhost:2.66.1"
+	AgnhostPrevImage = "registry.k8s.io/e2e-test-images/agnhost:2.55"
+	BusyboxImage     = "registry.k8s.io/e2e-test-images/busybox:1.37.0-2"
+	NginxImage       = "registry.k8s.io/e2e-test-images/nginx:1.27.0-2"
+	NginxNewImage    = "registry.k8s.io/e2e-test-images/nginx:1.28.0-2"
+	PauseImage       = "registry.k8s.io/pause:3.10.2"
+)
+
+// Host programs the images are composed from (Debian packages
+// busybox-static, netcat-openbsd and curl; scripts/install-upstream-deps.sh
+// installs them).
+const (
+	hostBusybox = "/bin/busybox"
+	hostNetcat  = "/bin/nc.openbsd"
+	hostCurl    = "/usr/bin/curl"
+)
+
+// ImageDeps says what is missing on this machine to compose the images, or "".
+func ImageDeps() string {
+	var missing []string
+	for _, p := range []string{hostBusybox, hostNetcat, hostCurl} {
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, p)
+		}
+	}
+	if _, err := exec.LookPath("ldd"); err != nil {
+		missing = append(missing, "ldd")
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s missing: run scripts/install-upstream-deps.sh (Debian's busybox-static, netcat-openbsd, curl)", strings.Join(missing, ", "))
+}
+
+// ImageOptions are the inputs of the e2e images.
+type ImageOptions struct {
+	// Agnhost is the agnhost binary (static, from EnsureBinaries).
+	Agnhost string
+	// SourceDir is the clusterkit source tree (for the pause program).
+	SourceDir string
+}
+
+// BuildImages composes the images the conformance specs run, keyed by
+// reference:
+//   - agnhost (both tags): /agnhost as entrypoint (default command pause,
+//     as upstream's image), busybox's shell and applets, openbsd netcat as
+//     nc, curl, and a user 1000;
+//   - busybox: busybox and its applets, sh as command;
+//   - nginx (both tags): the agnhost layer serving HTTP on port 80 (agnhost
+//     netexec) — the specs only need a web server there;
+//   - pause: clusterkit's pause program at /pause.
+func BuildImages(ctx context.Context, o ImageOptions) (map[string]v1.Image, error) {
+	if why := ImageDeps(); why != "" {
+		return nil, fmt.Errorf("composing the e2e images: %s", why)
+	}
+	bb, err := busyboxFiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := images.WithLibraries(ctx, hostNetcat, "/usr/bin/nc")
+	if err != nil {
+		return nil, err
+	}
+	curl, err := images.WithLibraries(ctx, hostCurl, "/usr/bin/curl")
+	if err != nil {
+		return nil, err
+	}
+	agnFiles := append([]images.File{{Path: "/agnhost", From: o.Agnhost}}, nc...)
+	agnFiles = append(agnFiles, curl...)
+	agnFiles = append(agnFiles, bb.files...)
+	// Upstream's agnhost image has nc from openbsd: keep busybox's applet
+	// from shadowing it.
+	links := map[string]string{}
+	for k, v := range bb.links {
+		if filepath.Base(k) != "nc" {
+			links[k] = v
+		}
+	}
+	users := []string{"agnhost:x:1000:1000:agnhost:/:/bin/sh"}
+	groups := []string{"agnhost:x:1000:"}
+	agnhost, err := images.Compose(images.Spec{Files: agnFiles, Symlinks: links, Passwd: users, Group: groups,
+		Entrypoint: []string{"/agnhost"}, Cmd: []string{"pause"}})
+	if err != nil {
+		return nil, err
+	}
+	nginx, err := images.Compose(images.Spec{Files: agnFiles, Symlinks: links, Passwd: users, Group: groups,
+		Entrypoint: []string{"/agnhost", "netexec", "--http-port=80", "--udp-port=-1"}})
+	if err != nil {
+		return nil, err
+	}
+	busybox, err := images.Compose(images.Spec{Files: bb.files, Symlinks: bb.links, Cmd: []string{"sh"}})
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "clusterkit-pause-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	pauseBin, err := images.BuildBinary(ctx, images.BuildOptions{Dir: o.SourceDir}, images.PauseProgram, dir)
+	if err != nil {
+		return nil, err
+	}
+	pause, err := images.Compose(images.Spec{Files: []images.File{{Path: "/pause", From: pauseBin}}, Entrypoint: []string{"/pause"}})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]v1.Image{
+		AgnhostImage: agnhost, AgnhostPrevImage: agnhost,
+		NginxImage: nginx, NginxNewImage: nginx,
+		BusyboxImage: busybox, PauseImage: pause,
+	}, nil
+}
+
+type busybox struct {
+	files []images.File
+	links map[string]string
+}
+
+// busyboxFiles is the static busybox at /bin/busybox and a symlink to it
+// for each applet at the path busybox lists for it.
+func busyboxFiles(ctx context.Context) (busybox, error) {
+	out, err := exec.CommandContext(ctx, hostBusybox, "--list-full").Output()
+	if err != nil {
+		return busybox{}, fmt.Errorf("%s --list-full: %w", hostBusybox, err)
+	}
+	bb := busybox{files: []images.File{{Path: "/bin/busybox", From: hostBusybox}}, links: map[string]string{}}
+	for _, l := range strings.Split(string(bytes.TrimSpace(out)), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l == "bin/busybox" {
+			continue
+		}
+		bb.links["/"+l] = "/bin/busybox"
+	}
+	return bb, nil
+}
+
+// ImageArchive writes imgs as one OCI archive containerd imports.
+func ImageArchive(imgs map[string]v1.Image) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := images.WriteOCIArchive(&buf, imgs); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

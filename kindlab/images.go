@@ -1,0 +1,78 @@
+package kindlab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/clusterkit/clusterkit/cri/containerd"
+)
+
+// containerdAddressFile is where a node agent records its containerd's
+// socket while it runs (the socket may live in a temporary directory: unix
+// socket paths are short).
+func containerdAddressFile(dir, node string) string {
+	return filepath.Join(dir, "data", node+".containerd")
+}
+
+// ContainerdAddresses returns the containerd socket of every node, by node
+// name; a node whose agent is not running is an error.
+func (l *Lab) ContainerdAddresses() (map[string]string, error) {
+	out := map[string]string{}
+	for _, n := range l.Nodes {
+		b, err := os.ReadFile(containerdAddressFile(l.Dir, n.Name))
+		if err != nil {
+			return nil, fmt.Errorf("node %s of lab %s has no running containerd (%w): is the lab running? (clusterkit lab list)", n.Name, l.Name, err)
+		}
+		out[n.Name] = string(bytes.TrimSpace(b))
+	}
+	return out, nil
+}
+
+// ImportImages imports an image archive (OCI layout or docker save tar)
+// into every node's containerd, as kind load image-archive does; progress
+// gets a line per node.
+func (l *Lab) ImportImages(ctx context.Context, archive []byte, progress func(format string, args ...any)) error {
+	addrs, err := l.ContainerdAddresses()
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range l.Nodes {
+		names, err := containerd.ImportTo(ctx, addrs[n.Name], bytes.NewReader(archive))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", n.Name, err))
+			continue
+		}
+		if progress != nil {
+			progress("loaded %d images into node %s", len(names), n.Name)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FindByKubeconfig returns the lab under root that kubeconfig belongs to:
+// the lab whose kubeconfig is that file, or whose API server the file's
+// current context names. It returns nil, nil when none does.
+func FindByKubeconfig(root, kubeconfig string) (*Lab, error) {
+	labs, err := List(root)
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(kubeconfig)
+	server := ""
+	if rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig); err == nil {
+		server = rc.Host
+	}
+	for _, l := range labs {
+		if la, _ := filepath.Abs(l.Kubeconfig); la == abs || (server != "" && server == l.Server) {
+			return l, nil
+		}
+	}
+	return nil, nil
+}
