@@ -1,0 +1,101 @@
+package images
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestComposeLayerAndConfig(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "prog")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{
+		Files:      []File{{Path: "/usr/local/bin/prog", From: bin}, {Path: "/etc/motd", Data: []byte("hi")}},
+		Symlinks:   map[string]string{"/bin/sh": "/usr/local/bin/prog"},
+		Passwd:     []string{"app:x:1000:1000::/:/bin/sh"},
+		Entrypoint: []string{"/usr/local/bin/prog"}, Cmd: []string{"serve"}, User: "1000",
+	}
+	img, err := Compose(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Compose(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1, _ := img.Digest()
+	d2, _ := again.Digest()
+	if d1 != d2 {
+		t.Errorf("the same spec gave two digests: %s, %s", d1, d2)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "1000" || len(cf.Config.Entrypoint) != 1 || cf.Config.Cmd[0] != "serve" {
+		t.Errorf("config %+v", cf.Config)
+	}
+	layers, _ := img.Layers()
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	entries := map[string]*tar.Header{}
+	contents := map[string]string{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries[h.Name] = h
+		b, _ := io.ReadAll(tr)
+		contents[h.Name] = string(b)
+	}
+	for name, typ := range map[string]byte{"usr/": tar.TypeDir, "usr/local/bin/": tar.TypeDir, "usr/local/bin/prog": tar.TypeReg,
+		"bin/sh": tar.TypeSymlink, "etc/passwd": tar.TypeReg, "tmp/": tar.TypeDir} {
+		h, ok := entries[name]
+		if !ok || h.Typeflag != typ {
+			t.Errorf("entry %s: %+v", name, h)
+		}
+	}
+	if entries["usr/local/bin/prog"].Mode != 0o755 || entries["bin/sh"].Linkname != "/usr/local/bin/prog" {
+		t.Errorf("prog mode %o, sh link %q", entries["usr/local/bin/prog"].Mode, entries["bin/sh"].Linkname)
+	}
+	if contents["etc/motd"] != "hi" || contents["etc/passwd"] == "" {
+		t.Errorf("motd %q passwd %q", contents["etc/motd"], contents["etc/passwd"])
+	}
+}
+
+func TestWithLibrariesOfADynamicProgram(t *testing.T) {
+	const sh = "/bin/sh"
+	if _, err := os.Stat(sh); err != nil {
+		t.Skip("no /bin/sh")
+	}
+	files, err := WithLibraries(context.Background(), sh, "/bin/sh")
+	if err != nil {
+		t.Skipf("ldd unavailable: %v", err)
+	}
+	if files[0].Path != "/bin/sh" {
+		t.Fatalf("first file %+v", files[0])
+	}
+	libc := false
+	for _, f := range files[1:] {
+		if filepath.Base(f.Path) == "libc.so.6" {
+			libc = true
+		}
+	}
+	if !libc {
+		t.Errorf("no libc among %+v", files)
+	}
+}
