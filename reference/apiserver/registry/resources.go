@@ -149,6 +149,21 @@ func DefaultResources() []*Resource {
 			New: func() runtime.Object { return &corev1.ConfigMap{} }, NewList: func() runtime.Object { return &corev1.ConfigMapList{} },
 		},
 		{
+			GroupVersionResource: coreV1.WithResource("secrets"), Singular: "secret", Namespaced: true,
+			Kind: "Secret", ListKind: "SecretList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &corev1.Secret{} }, NewList: func() runtime.Object { return &corev1.SecretList{} },
+			FieldLabels: []string{"type"},
+			Fields: func(obj runtime.Object) fields.Set {
+				return fields.Set{"type": string(obj.(*corev1.Secret).Type)}
+			},
+		},
+		{
+			// The serviceaccounts/token subresource (TokenRequest) is not served yet.
+			GroupVersionResource: coreV1.WithResource("serviceaccounts"), Singular: "serviceaccount", Namespaced: true,
+			Kind: "ServiceAccount", ListKind: "ServiceAccountList", ShortNames: []string{"sa"}, Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &corev1.ServiceAccount{} }, NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
+		},
+		{
 			GroupVersionResource: appsV1.WithResource("deployments"), Singular: "deployment", Namespaced: true,
 			Kind: "Deployment", ListKind: "DeploymentList", ShortNames: []string{"deploy"}, Categories: []string{"all"},
 			Verbs: CRUDVerbs(),

@@ -31,6 +31,8 @@ func defaultObject(obj runtime.Object) {
 		defaultService(o)
 	case *corev1.Endpoints:
 		defaultEndpoints(o)
+	case *corev1.Secret:
+		defaultSecret(o)
 	case *appsv1.Deployment:
 		defaultDeployment(o)
 	case *appsv1.ReplicaSet:
@@ -61,6 +63,10 @@ func validateCreate(obj runtime.Object) field.ErrorList {
 		errs = validateEvent(o)
 	case *corev1.ConfigMap:
 		errs = validateConfigMap(o)
+	case *corev1.Secret:
+		errs = validateSecret(o)
+	case *corev1.ServiceAccount:
+		errs = validateServiceAccount(o)
 	case *corev1.Binding:
 		errs = validateBinding(o)
 	case *appsv1.Deployment:
@@ -97,6 +103,8 @@ func validateUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 		errs = append(errs, validateServiceUpdate(n, oldObj.(*corev1.Service))...)
 	case *corev1.ConfigMap:
 		errs = append(errs, validateConfigMapUpdate(n, oldObj.(*corev1.ConfigMap))...)
+	case *corev1.Secret:
+		errs = append(errs, validateSecretUpdate(n, oldObj.(*corev1.Secret))...)
 	case *appsv1.Deployment:
 		errs = append(errs, validateSelectorUpdate(n.Spec.Selector, oldObj.(*appsv1.Deployment).Spec.Selector)...)
 	case *appsv1.ReplicaSet:

@@ -14,9 +14,9 @@
 // Field paths follow Kubernetes (metadata.labels, spec.containers[0].image,
 // spec.template.metadata.labels) so that error messages read the same as a real cluster's.
 //
-// Covered kinds: core/v1 Namespace, Node, Pod, Service, Endpoints, Event, ConfigMap, Binding;
-// apps/v1 Deployment, ReplicaSet; autoscaling/v1 Scale; coordination.k8s.io/v1 Lease;
-// discovery.k8s.io/v1 EndpointSlice; policy/v1 Eviction. Any other object gets only the
+// Covered kinds: core/v1 Namespace, Node, Pod, Service, Endpoints, Event, ConfigMap, Secret,
+// ServiceAccount, Binding; apps/v1 Deployment, ReplicaSet; autoscaling/v1 Scale;
+// coordination.k8s.io/v1 Lease; discovery.k8s.io/v1 EndpointSlice; policy/v1 Eviction. Any other object gets only the
 // ObjectMeta checks (as a namespaced kind with a DNS-1123 subdomain name).
 //
 // Things this package deliberately leaves to the server: filling system fields (uid,

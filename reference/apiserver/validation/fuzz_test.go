@@ -100,3 +100,21 @@ func FuzzValidateDeployment(f *testing.F) {
 		fuzzObject(t, &d)
 	})
 }
+
+func FuzzValidateSecret(f *testing.F) {
+	f.Add(mustJSON(f, validSecret()))
+	f.Add([]byte(`{"metadata":{"name":"s","namespace":"default"},"stringData":{"a":"b"},"data":{"a":"Yw=="}}`))
+	f.Add([]byte(`{"metadata":{"name":"s","namespace":"default"},"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"e30="}}`))
+	f.Add([]byte(`{"metadata":{"name":"s","namespace":"default"},"type":"kubernetes.io/tls","immutable":true,"stringData":{"tls.crt":"","../x":""}}`))
+	f.Add([]byte(`{"metadata":{"name":"s"},"type":"kubernetes.io/service-account-token","data":{"token":""}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s corev1.Secret
+		if err := json.Unmarshal(data, &s); err != nil {
+			return
+		}
+		fuzzObject(t, &s)
+		if s.StringData != nil {
+			t.Fatalf("stringData survives defaulting: %v", s.StringData)
+		}
+	})
+}

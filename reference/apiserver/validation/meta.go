@@ -32,7 +32,7 @@ func kindInfoOf(obj runtime.Object) kindInfo {
 		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: false}
 	case *corev1.Service:
 		return kindInfo{nameRule: RuleDNS1035Label, namespaced: true}
-	case *corev1.Pod, *corev1.Endpoints, *corev1.Event, *corev1.ConfigMap, *corev1.Binding,
+	case *corev1.Pod, *corev1.Endpoints, *corev1.Event, *corev1.ConfigMap, *corev1.Secret, *corev1.ServiceAccount, *corev1.Binding,
 		*appsv1.Deployment, *appsv1.ReplicaSet, *autoscalingv1.Scale, *coordinationv1.Lease,
 		*discoveryv1.EndpointSlice, *policyv1.Eviction:
 		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: true}
