@@ -16,7 +16,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
+	"github.com/clusterkit/clusterkit/reference/controllers/rootcacertpublisher"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+	"github.com/clusterkit/clusterkit/reference/controllers/serviceaccount"
 )
 
 // Config configures a Manager.
@@ -40,6 +42,10 @@ type Config struct {
 	NodeLifecycle nodelifecycle.Config
 	// ReplicaSet configures the ReplicaSet controller.
 	ReplicaSet replicaset.Config
+	// RootCA is the cluster CA bundle (PEM) the root-ca-cert-publisher puts in every
+	// namespace's kube-root-ca.crt ConfigMap under ca.crt. Empty (clusterkit has no PKI yet)
+	// publishes an empty ca.crt.
+	RootCA []byte
 	// Log receives diagnostics (default: discarded).
 	Log func(format string, args ...any)
 }
@@ -47,11 +53,13 @@ type Config struct {
 // Defaults returns the reference controllers by name.
 func Defaults(cfg Config) map[string]runner.Factory {
 	return map[string]runner.Factory{
-		deployment.Name:       deployment.New(),
-		replicaset.Name:       replicaset.New(cfg.ReplicaSet),
-		nodelifecycle.Name:    nodelifecycle.New(cfg.NodeLifecycle),
-		endpointslice.Name:    endpointslice.New(),
-		garbagecollector.Name: garbagecollector.New(garbagecollector.Config{}),
+		deployment.Name:          deployment.New(),
+		replicaset.Name:          replicaset.New(cfg.ReplicaSet),
+		nodelifecycle.Name:       nodelifecycle.New(cfg.NodeLifecycle),
+		endpointslice.Name:       endpointslice.New(),
+		garbagecollector.Name:    garbagecollector.New(garbagecollector.Config{}),
+		serviceaccount.Name:      serviceaccount.New(),
+		rootcacertpublisher.Name: rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
 	}
 }
 
