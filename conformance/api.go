@@ -63,7 +63,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     append(apiSpecs(), apiServiceSpecs()...),
+		specs:     append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {

@@ -73,10 +73,12 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(storeSpecs())...)
 	all = append(all, behaviorsOf(apiSpecs())...)
 	all = append(all, behaviorsOf(apiServiceSpecs())...)
+	all = append(all, behaviorsOf(apiSecretSpecs())...)
 	all = append(all, behaviorsOf(proxySpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
 	all = append(all, behaviorsOf(schedulerSpecs())...)
 	all = append(all, behaviorsOf(controllerSpecs())...)
+	all = append(all, behaviorsOf(namespaceControllerSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}
 	for _, b := range all {

@@ -31,6 +31,10 @@ func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
 			[]string{"controllers.nodelifecycle.eviction"}},
 		{"garbage collector orphans by default", "garbagecollector", knownbad.OrphaningGarbageCollector(),
 			[]string{"controllers.gc.default-cascades", "controllers.gc.background"}},
+		{"ServiceAccount controller acts once per namespace", "serviceaccount", knownbad.OnceOnlyServiceAccount(),
+			[]string{"controllers.serviceaccount.recreated"}},
+		{"root CA publisher never repairs an edit", "root-ca-cert-publisher", knownbad.CreateOnlyRootCAPublisher(),
+			[]string{"controllers.rootca.restored"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
