@@ -27,9 +27,9 @@ func SeedAreas() []Area {
 		{Name: "apps", Description: "sig-apps Deployment and ReplicaSet",
 			Match: regexp.MustCompile(`^\[sig-apps\] (Deployment|ReplicaSet) `)},
 		{Name: "node", Description: "sig-node Pods, Probing container, InitContainer, Container Lifecycle Hook, Container Runtime",
-			Match: regexp.MustCompile(`^\[sig-node\] (Pods|Probing container|InitContainer \[NodeConformance\]|Container Lifecycle Hook|Container Runtime) `)},
-		{Name: "network", Description: "sig-network Services, Endpoints, EndpointSlice, EndpointSliceMirroring",
-			Match: regexp.MustCompile(`^\[sig-network\] (Services|EndpointSlice|EndpointSliceMirroring|Endpoints?) `)},
+			Match: regexp.MustCompile(`^\[sig-node\] (Pods|Probing container|InitContainer( \[NodeConformance\])?|Container Lifecycle Hook|Container Runtime) `)},
+		{Name: "network", Description: "sig-network Services, Endpoints, EndpointsController, EndpointSlice, EndpointSliceMirroring, the API server's own endpoints",
+			Match: regexp.MustCompile(`^\[sig-network\] (Services|EndpointSlice|EndpointSliceMirroring|Endpoints|EndpointsController|API Server should have Endpoints) `)},
 		{Name: "api-machinery", Description: "sig-api-machinery: every API machinery conformance spec",
 			Match: regexp.MustCompile(`^\[sig-api-machinery\] `)},
 	}

@@ -150,7 +150,7 @@ func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
 		args  []string
 		guess string
 	}{
-		{"e2e.test", &b.E2E, []string{"test", "-c", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, "≈ 7 min on 2 quiet cores the first time"},
+		{"e2e.test", &b.E2E, []string{"test", "-c", "-vet=off", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, "≈ 7 min on 2 quiet cores the first time"},
 		{"kubectl", &b.Kubectl, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, "≈ 1 min after e2e.test"},
 		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, "≈ 1 min after e2e.test"},
 	}
