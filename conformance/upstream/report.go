@@ -144,6 +144,8 @@ func classify(s SpecResult) string {
 	switch {
 	case s.State == "not run":
 		return "e2e.test exited without reporting the spec (crash or timeout of its process)"
+	case strings.HasPrefix(msg, SetupFailed):
+		return SetupFailed + normalise(strings.TrimPrefix(msg, SetupFailed))
 	case strings.HasPrefix(msg, "panic: "):
 		return "e2e.test panicked: " + normalise(firstLine(strings.TrimPrefix(msg, "panic: ")))
 	}
@@ -229,7 +231,7 @@ func mergeReports(reports []ginkgotypes.Report, res *Result) ginkgotypes.Report 
 		}
 		merged.SuiteSucceeded = false
 		merged.SpecReports = append(merged.SpecReports, ginkgotypes.SpecReport{
-			LeafNodeType: ginkgotypes.NodeTypeIt, LeafNodeText: s.Text, State: ginkgotypes.SpecStateAborted,
+			LeafNodeType: ginkgotypes.NodeTypeIt, LeafNodeText: s.Text, State: ginkgotypes.SpecStateFailed,
 			Failure: ginkgotypes.Failure{Message: s.Message},
 		})
 	}

@@ -17,6 +17,10 @@ import (
 	ginkgotypes "github.com/onsi/ginkgo/v2/types"
 )
 
+// SetupFailed starts the message of specs that did not run because the
+// e2e framework's suite setup failed in their process.
+const SetupFailed = "the e2e framework's suite setup failed: "
+
 // ConformanceFocus selects the conformance specs of e2e.test.
 const ConformanceFocus = `\[Conformance\]`
 
@@ -239,13 +243,15 @@ func (r *runner) runAll(ctx context.Context, shards []shard, parallel int) {
 	wg.Wait()
 }
 
-// focusFor matches exactly the given spec texts.
+// focusFor matches exactly the given spec texts. Ginkgo matches focus
+// against the suite's description, a space and the spec text, so the
+// expression is anchored at the end and at the space before the text.
 func focusFor(specs []Spec) string {
 	parts := make([]string, len(specs))
 	for i, s := range specs {
 		parts[i] = regexp.QuoteMeta(s.Text)
 	}
-	return "^(?:" + strings.Join(parts, "|") + ")$"
+	return "(?:^| )(?:" + strings.Join(parts, "|") + ")$"
 }
 
 func (r *runner) runShard(ctx context.Context, s shard) {
@@ -264,6 +270,8 @@ func (r *runner) runShard(ctx context.Context, s shard) {
 		"-ginkgo.json-report=" + reportPath,
 		"-ginkgo.no-color", "-ginkgo.v",
 		"-ginkgo.timeout=" + r.o.Timeout.String(),
+		// The log dump runs a script of the Kubernetes source tree's cluster/ directory.
+		"--disable-log-dump",
 	}
 	if r.o.Binaries.Kubectl != "" {
 		args = append(args, "--kubectl-path="+r.o.Binaries.Kubectl)
@@ -307,11 +315,17 @@ func (r *runner) runShard(ctx context.Context, s shard) {
 // record stores the shard's results and prints its progress line.
 func (r *runner) record(s shard, reports []ginkgotypes.Report, runErr error, took time.Duration) {
 	byText := map[string]*ginkgotypes.SpecReport{}
+	// A failed suite setup (the framework's SynchronizedBeforeSuite) skips
+	// every spec: each of them failed for that reason.
+	setup := ""
 	for i := range reports {
 		for j := range reports[i].SpecReports {
 			sr := &reports[i].SpecReports[j]
-			if sr.LeafNodeType == ginkgotypes.NodeTypeIt {
+			switch {
+			case sr.LeafNodeType == ginkgotypes.NodeTypeIt:
 				byText[sr.FullText()] = sr
+			case sr.LeafNodeType.Is(ginkgotypes.NodeTypesForSuiteLevelNodes) && sr.State.Is(ginkgotypes.SpecStateFailureStates) && setup == "":
+				setup = firstLine(sr.Failure.Message)
 			}
 		}
 	}
@@ -320,7 +334,10 @@ func (r *runner) record(s shard, reports []ginkgotypes.Report, runErr error, too
 	passed, failed := 0, 0
 	for _, sp := range s.specs {
 		res := SpecResult{Spec: sp, Shard: s.name}
-		if rep, ok := byText[sp.Text]; ok && rep.State != ginkgotypes.SpecStateInvalid {
+		if rep, ok := byText[sp.Text]; setup != "" && (!ok || rep.State == ginkgotypes.SpecStateSkipped) {
+			res.State = "failed"
+			res.Message = SetupFailed + setup
+		} else if ok && rep.State != ginkgotypes.SpecStateInvalid {
 			res.State = rep.State.String()
 			res.Duration = rep.RunTime
 			res.report = rep
