@@ -13,6 +13,12 @@
 //     (propagationPolicy=Orphan) has its owner reference removed from every
 //     dependent, then the finalizer removed.
 //
+// Decisions come from the informer caches, which can lag behind the API (a
+// dependent orphaned a moment ago still shows its owner there), so every
+// delete of a dependent carries the uid and resourceVersion of the version
+// it was decided on; on a conflict the live object is deleted only if its
+// owner references are still the same.
+//
 // Namespace deletion (everything in it, then the namespace) is done by the
 // reference API server itself unless it runs with DisableNamespaceCleanup.
 package garbagecollector

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -292,10 +293,9 @@ func (g *collector) foreground(ctx context.Context, w *watched, m metav1.Object)
 		if d.obj.GetDeletionTimestamp() != nil {
 			continue
 		}
-		uid := d.obj.GetUID()
-		err := g.client(d.w, d.obj.GetNamespace()).Delete(ctx, d.obj.GetName(), metav1.DeleteOptions{
-			PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		if err := g.deleteAsSeen(ctx, d.w, d.obj, fg); err != nil {
+			// errOwnersChanged too: the owner is tried again with the
+			// dependent's new version in the cache.
 			errs = append(errs, fmt.Errorf("deleting dependent %s: %w", d.key, err))
 		}
 	}
@@ -384,10 +384,14 @@ func (g *collector) checkOwners(ctx context.Context, w *watched, m metav1.Object
 	}
 	uid := m.GetUID()
 	if len(gone) == len(refs) {
-		bg := metav1.DeletePropagationBackground
-		err := g.client(w, m.GetNamespace()).Delete(ctx, m.GetName(), metav1.DeleteOptions{
-			PropagationPolicy: &bg, Preconditions: &metav1.Preconditions{UID: &uid}})
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		err := g.deleteAsSeen(ctx, w, m, metav1.DeletePropagationBackground)
+		if errors.Is(err, errOwnersChanged) {
+			// The cache was behind (say, an orphaning removed the reference):
+			// the new version's event brings the object back if it still
+			// has owners.
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("deleting %s/%s whose owners are gone: %w", m.GetNamespace(), m.GetName(), err)
 		}
 		return nil
@@ -401,4 +405,46 @@ func (g *collector) checkOwners(ctx context.Context, w *watched, m metav1.Object
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// errOwnersChanged: the object to delete no longer has the owner references
+// the decision to delete it was taken on.
+var errOwnersChanged = errors.New("its owner references changed since the cache's version")
+
+// deleteAsSeen deletes seen, the cache's version of an object, only while
+// its owner references are still those of seen: the collector decides from
+// its caches, which can lag behind the API (a dependent orphaned a moment
+// ago still shows its owner there), so the delete carries seen's uid and
+// resourceVersion. On a conflict the live object is read: if only other
+// fields changed (a status update), it is deleted at its live version, so
+// busy objects are not starved; if its owner references changed,
+// errOwnersChanged. An object already gone is not an error.
+func (g *collector) deleteAsSeen(ctx context.Context, w *watched, seen metav1.Object, policy metav1.DeletionPropagation) error {
+	res := g.client(w, seen.GetNamespace())
+	uid, rv := seen.GetUID(), seen.GetResourceVersion()
+	for range 2 {
+		err := res.Delete(ctx, seen.GetName(), metav1.DeleteOptions{PropagationPolicy: &policy,
+			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if err == nil || apierrors.IsNotFound(err) {
+			return nil
+		}
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+		live, err := res.Get(ctx, seen.GetName(), metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("re-reading after a conflict: %w", err)
+		}
+		if live.GetUID() != uid {
+			return nil // replaced by another object of the name
+		}
+		if !equality.Semantic.DeepEqual(live.GetOwnerReferences(), seen.GetOwnerReferences()) {
+			return errOwnersChanged
+		}
+		rv = live.GetResourceVersion()
+	}
+	return fmt.Errorf("deleting %s/%s: it changed at every try", seen.GetNamespace(), seen.GetName())
 }
