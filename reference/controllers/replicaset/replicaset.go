@@ -212,7 +212,11 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 		}
 	}
 	var manageErr error
-	if satisfied && rs.DeletionTimestamp == nil {
+	// A failed claim (the ReplicaSet turned out to be deleted, an adoption
+	// or release failed) leaves the pods it controls unknown: counting
+	// without them would create pods, so nothing is created or deleted
+	// until the claim succeeds.
+	if satisfied && rs.DeletionTimestamp == nil && claimErr == nil {
 		manageErr = r.manage(ctx, rs, key, active)
 	}
 	res, statusErr := r.updateStatus(ctx, rs, active)
@@ -249,7 +253,10 @@ func (r *controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, sel label
 					return out, fmt.Errorf("re-reading ReplicaSet before adopting: %w", err)
 				}
 				if got.UID != rs.UID || got.DeletionTimestamp != nil {
-					return out, nil
+					// The cache is behind: the ReplicaSet is being deleted
+					// (or was replaced). Its newer version's event brings
+					// it back.
+					return out, fmt.Errorf("ReplicaSet %s/%s is being deleted: not adopting (the cache is behind)", rs.Namespace, rs.Name)
 				}
 				fresh = got
 			}
