@@ -140,6 +140,11 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			}
 		}
 	}
+	target := "the in-process reference implementations"
+	if o.kubeconfig != "" {
+		target = "the cluster of " + o.kubeconfig
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "clusterkit conformance: the %s specs against %s …\n", strings.Join(o.components, ", "), target)
 	stores := harness.Stores()
 	store := func(name string) (conformance.StoreHarness, error) {
 		h, ok := stores[name]
@@ -212,6 +217,9 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "not running the proxy specs: %s\n", why)
 		} else {
+			if rt == harness.ProxyLabContainerd {
+				fmt.Fprintln(cmd.ErrOrStderr(), "the first proxy spec builds the test images and starts a private containerd …")
+			}
 			lab := harness.NewProxyLab(rt, harness.MemoryStore())
 			defer lab.Close()
 			conformance.DescribeProxy(lab.Harness("reference proxy on nftables", harness.NFTablesDataplane))
