@@ -2,9 +2,6 @@ package garbagecollector
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -19,13 +16,11 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
-	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/controllers/apitest"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
 
 // keys is a KeyQueue that keeps what it is given; the tests reconcile by hand.
@@ -53,27 +48,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Logf("apiserver: %v", err)
-		}
-		_ = srv.Close()
-		_ = store.Close()
-	})
-	cfg := &rest.Config{Host: "http://" + ln.Addr().String(), QPS: -1}
+	cfg := apitest.Start(t)
 	client := kubernetes.NewForConfigOrDie(cfg)
 	dyn := dynamic.NewForConfigOrDie(cfg)
 	ctrl, err := New(Config{})(runner.Context{

@@ -2,9 +2,6 @@ package replicaset
 
 import (
 	"context"
-	"errors"
-	"net"
-	"net/http"
 	"testing"
 	"time"
 
@@ -13,45 +10,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
-	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/controllers/apitest"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
 
 type keys struct{}
 
 func (keys) Add(string)                     {}
 func (keys) AddAfter(string, time.Duration) {}
-
-// startAPI serves a fresh in-process API server for one test.
-func startAPI(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Logf("apiserver: %v", err)
-		}
-		_ = srv.Close()
-		_ = store.Close()
-	})
-	return kubernetes.NewForConfigOrDie(&rest.Config{Host: "http://" + ln.Addr().String(), QPS: -1})
-}
 
 // TestCreatesNoPodsForAReplicaSetBeingDeleted is the other half of the
 // controllers.gc.orphan race: the ReplicaSet is being deleted with
@@ -62,7 +31,7 @@ func startAPI(t *testing.T) kubernetes.Interface {
 // replacements created there would be owned by a ReplicaSet about to go.
 func TestCreatesNoPodsForAReplicaSetBeingDeleted(t *testing.T) {
 	ctx := context.Background()
-	client := startAPI(t)
+	client := kubernetes.NewForConfigOrDie(apitest.Start(t))
 	ns := "rs-test"
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
