@@ -200,10 +200,25 @@ func (c *controller) replicaSets(ctx context.Context, d *appsv1.Deployment, sel 
 	}
 	var out []*appsv1.ReplicaSet
 	var errs []error
+	checked := false // d read live, once, before the first adoption
 	for i := range list.Items {
 		rs := &list.Items[i]
 		ref := metav1.GetControllerOfNoCopy(rs)
 		matches := sel.Matches(labels.Set(rs.Labels))
+		if ref == nil && matches && d.DeletionTimestamp == nil && rs.DeletionTimestamp == nil && !checked {
+			// d comes from the cache, which can lag: a Deployment being
+			// deleted with propagationPolicy=Orphan, whose ReplicaSets the
+			// collector just released, must not take them back (they would
+			// be deleted with it).
+			live, err := c.client.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("re-reading Deployment before adopting: %w", err)
+			}
+			if live.UID != d.UID || live.DeletionTimestamp != nil {
+				return nil, fmt.Errorf("Deployment %s/%s is being deleted: not adopting (the cache is behind)", d.Namespace, d.Name)
+			}
+			checked = true
+		}
 		switch {
 		case ref != nil && ref.UID == d.UID:
 			if matches {
