@@ -1,9 +1,9 @@
 # clusterkit — `make test` runs every test; it installs what the tests need.
 GO ?= go
 
-.PHONY: test prerequisites vet fmt-check unit peers docs bench fuzz
+.PHONY: test prerequisites vet fmt-check unit peers upstream-slice upstream docs bench fuzz
 
-test: prerequisites fmt-check vet unit peers
+test: prerequisites fmt-check vet unit peers upstream-slice
 
 # Installs what the tests need that is not in the Go module cache: checks Go,
 # and installs containerd, runc and the CNI plugins from Debian's packages
@@ -28,6 +28,17 @@ unit:
 # go.mod): the scheduler specs against the real kube-scheduler.
 peers:
 	scripts/test-peers.sh
+
+# The CI-sized slice of the upstream Kubernetes conformance suite (e2e.test)
+# against a 2-node lab: a few fast specs of each seed area; the first run
+# builds e2e.test (≈ 7 min on 2 cores, cached afterwards).
+upstream-slice:
+	scripts/upstream-slice.sh
+
+# Every upstream conformance spec of the seed's areas against a fresh lab
+# (≈ 20–30 min; not part of make test). Results in upstream-results/full.
+upstream:
+	scripts/upstream-slice.sh --full
 
 # Regenerate the behaviour catalogue from the specs.
 docs:

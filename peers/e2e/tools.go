@@ -7,6 +7,8 @@ package e2e
 // dependency module; these blank imports pin every package they need, and the
 // binaries the runner builds beside e2e.test (kubectl, agnhost).
 import (
+	// clusterkit itself: the same module versions as the main module (doc.go).
+	_ "github.com/clusterkit/clusterkit/interfaces"
 	_ "github.com/onsi/ginkgo/v2"
 	_ "go.yaml.in/yaml/v2"
 	_ "k8s.io/kubernetes/cmd/kubectl"
