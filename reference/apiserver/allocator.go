@@ -237,7 +237,7 @@ func (r *ranges) taken(ctx context.Context, prefix string) (map[string]bool, err
 }
 
 // allocateIP takes a free ClusterIP for owner, preferring the part of the range above the static
-// band.
+// band. The first address of the range is reserved for the kubernetes Service.
 func (r *ranges) allocateIP(ctx context.Context, owner allocation) (netip.Addr, error) {
 	used, err := r.taken(ctx, serviceIPPrefix)
 	if err != nil {
@@ -251,7 +251,11 @@ func (r *ranges) allocateIP(ctx context.Context, owner allocation) (netip.Addr, 
 		}
 		start := rand.IntN(n)
 		for i := 0; i < n; i++ {
-			ip := r.ips.addr(lo + (start+i)%n)
+			idx := lo + (start+i)%n
+			if idx == 0 && !isKubernetesService(owner.Namespace, owner.Name) {
+				continue // the kubernetes Service's address (kubernetesservice.go)
+			}
+			ip := r.ips.addr(idx)
 			if used[ip.String()] {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,16 @@ type Config struct {
 	// AllocationRepairInterval is how often leaked ClusterIPs and NodePorts are reclaimed, and how
 	// old a leak must be to be reclaimed (default 1 minute); see allocator.go.
 	AllocationRepairInterval time.Duration
+	// AdvertiseAddress is the address of this server published in the Endpoints and the
+	// EndpointSlice of the kubernetes Service (kubernetesservice.go). Unset, Serve publishes its
+	// listener's address (on 0.0.0.0 or ::, the host's default-route interface address); a
+	// server used only through Handler publishes nothing unless both Advertise fields are set.
+	AdvertiseAddress netip.Addr
+	// AdvertisePort is the port published with AdvertiseAddress (default: the listener's).
+	AdvertisePort int
+	// EndpointReconcileInterval is how often the kubernetes Service and its endpoints are
+	// reconciled (default DefaultEndpointReconcileInterval); leases live 1.5 intervals.
+	EndpointReconcileInterval time.Duration
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -76,6 +87,7 @@ type Server struct {
 	booted   bool
 	cleaning sync.Map // namespace name -> struct{}: cleanups running
 	wg       sync.WaitGroup
+	kube     kubernetesService
 }
 
 // New builds a Server. It does not touch the network or the store.
@@ -109,6 +121,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.AllocationRepairInterval <= 0 {
 		cfg.AllocationRepairInterval = time.Minute
+	}
+	if cfg.EndpointReconcileInterval <= 0 {
+		cfg.EndpointReconcileInterval = DefaultEndpointReconcileInterval
 	}
 	ips, err := parseServiceCIDR(cfg.ServiceCIDR)
 	if err != nil {
@@ -146,8 +161,9 @@ func (s *Server) Registry() *registry.Registry { return s.reg }
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Bootstrap creates the namespaces that exist in every cluster (default, kube-system,
-// kube-public, kube-node-lease) and resumes the cleanup of terminating namespaces. It is
-// idempotent.
+// kube-public, kube-node-lease), resumes the cleanup of terminating namespaces and, when
+// Config.AdvertiseAddress and AdvertisePort are set, starts keeping the kubernetes Service (Serve
+// starts it otherwise, with its listener's address). It is idempotent.
 func (s *Server) Bootstrap(ctx context.Context) error {
 	s.bootMu.Lock()
 	defer s.bootMu.Unlock()
@@ -162,24 +178,31 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 		s.cfg.ErrorLog("apiserver: repairing service allocations: %v", err)
 	}
 	s.runAllocationRepair(s.cfg.AllocationRepairInterval)
+	s.startKubernetesService(ctx, s.cfg.AdvertiseAddress, s.cfg.AdvertisePort)
 	s.booted = true
 	return nil
 }
 
-// Close stops background work (namespace cleanups) and waits for it. It does not close the Store.
+// Close stops background work (namespace cleanups, the kubernetes Service, whose endpoints lose
+// this server's address) and waits for it. It does not close the Store.
 func (s *Server) Close() error {
+	s.stopKubernetesService()
 	s.cancelBG()
 	s.wg.Wait()
 	return nil
 }
 
-// Serve bootstraps and serves HTTP on ln until ctx is done, then shuts down gracefully
-// (long-running watches are cut after a short grace).
+// Serve bootstraps, starts keeping the kubernetes Service with ln's address (unless Config
+// says otherwise), and serves HTTP on ln until ctx is done, then removes this server from the
+// kubernetes Service's endpoints and shuts down gracefully (long-running watches are cut after a
+// short grace).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.Bootstrap(ctx); err != nil {
 		_ = ln.Close()
 		return err
 	}
+	addr, port := s.advertised(ln)
+	s.startKubernetesService(ctx, addr, port)
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -193,6 +216,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
+	s.stopKubernetesService()
 	// Watches never end on their own: cancel them through the base context, then shut down.
 	s.cancelBG()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

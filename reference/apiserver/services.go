@@ -242,6 +242,12 @@ func (s *Server) allocateService(ctx context.Context, svc, old *corev1.Service) 
 				return fail(apierrors.NewInvalid(svcGK, svc.Name, field.ErrorList{field.Invalid(path, spec.ClusterIP,
 					fmt.Sprintf("failed to allocate IP %s: provided IP is not in the valid range. The range of valid IPs is %s", spec.ClusterIP, r.ips.prefix))}))
 			}
+			if ip == r.ips.addr(0) && !isKubernetesService(svc.Namespace, svc.Name) && !tx.keep[ipKey(ip)] {
+				// Reserved for the kubernetes Service (kubernetesservice.go), also while it is
+				// deleted and not yet recreated.
+				return fail(apierrors.NewInvalid(svcGK, svc.Name, field.ErrorList{field.Invalid(path, spec.ClusterIP,
+					fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", spec.ClusterIP))}))
+			}
 			if err := take(ipKey(ip)); err != nil {
 				if errors.Is(err, errTaken) {
 					return fail(apierrors.NewInvalid(svcGK, svc.Name, field.ErrorList{field.Invalid(path, spec.ClusterIP,

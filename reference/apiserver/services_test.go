@@ -52,13 +52,13 @@ func TestServiceClusterIPAllocation(t *testing.T) {
 	svcs := ts.client.CoreV1().Services("default")
 	prefix := netip.MustParsePrefix("10.97.0.0/29")
 	seen := map[string]bool{}
-	for i := 0; i < 6; i++ { // a /29 has 6 usable addresses
+	for i := 0; i < 5; i++ { // a /29 has 6 usable addresses, the first reserved for the kubernetes Service
 		s, err := svcs.Create(ctx, svcOf(fmt.Sprintf("s%d", i), "", 80), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("create %d: %v", i, err)
 		}
 		ip := netip.MustParseAddr(s.Spec.ClusterIP)
-		if !prefix.Contains(ip) || ip == prefix.Addr() || ip.String() == "10.97.0.7" {
+		if !prefix.Contains(ip) || ip == prefix.Addr() || ip.String() == "10.97.0.7" || ip.String() == "10.97.0.1" {
 			t.Fatalf("clusterIP %s is not a usable address of %s", ip, prefix)
 		}
 		if seen[ip.String()] {
@@ -90,8 +90,8 @@ func TestServiceClusterIPAllocation(t *testing.T) {
 		t.Fatalf("the released IP %s was not reused (got %s)", s0.Spec.ClusterIP, again.Spec.ClusterIP)
 	}
 	ips, _ := ts.srv.AllocatedServiceIPs(ctx)
-	if len(ips) != 6 {
-		t.Fatalf("allocated IPs in the store = %v, want 6", ips)
+	if len(ips) != 5 {
+		t.Fatalf("allocated IPs in the store = %v, want 5", ips)
 	}
 }
 
@@ -289,7 +289,7 @@ func TestServiceAllocationSurvivesRestart(t *testing.T) {
 		taken[ip] = true
 	}
 	free := ""
-	for i := 1; i <= 14 && free == ""; i++ {
+	for i := 2; i <= 14 && free == ""; i++ { // 10.97.0.1 is the kubernetes Service's
 		if ip := fmt.Sprintf("10.97.0.%d", i); !taken[ip] {
 			free = ip
 		}
@@ -303,7 +303,7 @@ func TestServiceAllocationSurvivesRestart(t *testing.T) {
 	for _, ip := range first {
 		all[ip] = true
 	}
-	for i := 0; i < 7; i++ { // a /28 has 14 usable addresses: exactly the rest
+	for i := 0; i < 6; i++ { // a /28 has 14 usable addresses, one reserved: exactly the rest
 		s, err := c2.CoreV1().Services("default").Create(ctx, svcOf(fmt.Sprintf("b%d", i), "", 80), metav1.CreateOptions{})
 		if err != nil {
 			t.Fatalf("create %d after restart: %v", i, err)
@@ -315,8 +315,8 @@ func TestServiceAllocationSurvivesRestart(t *testing.T) {
 	}
 	ips, _ := srv2.AllocatedServiceIPs(ctx)
 	sort.Strings(ips)
-	if len(ips) != 14 {
-		t.Fatalf("allocated %v, want all 14", ips)
+	if len(ips) != 13 {
+		t.Fatalf("allocated %v, want all 13 that are not reserved", ips)
 	}
 }
 
@@ -367,7 +367,7 @@ func TestServiceConcurrentCreatesNeverShareAnIP(t *testing.T) {
 	var mu sync.Mutex
 	got := map[string]string{}
 	var wg sync.WaitGroup
-	for i := 0; i < 30; i++ { // 30 usable addresses
+	for i := 0; i < 29; i++ { // 30 usable addresses, one reserved for the kubernetes Service
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 
 	"k8s.io/client-go/rest"
@@ -81,12 +82,17 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 		return nil, nil, fmt.Errorf("opening the %s store: %w", store.Name, err)
 	}
 	c.Cleanup(func() { _ = s.Close() })
-	srv, err := apiserver.New(apiserver.Config{Store: s})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// The server publishes its address in the kubernetes Service's endpoints; Serve knows it
+	// from the listener, a wrapped Handler only from the Config.
+	tcp := ln.Addr().(*net.TCPAddr)
+	addr, _ := netip.AddrFromSlice(tcp.IP)
+	srv, err := apiserver.New(apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port})
 	if err != nil {
+		_ = ln.Close()
 		return nil, nil, err
 	}
 	serveCtx, stop := context.WithCancel(context.Background())
