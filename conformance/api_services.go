@@ -4,14 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Sources of the Service allocation behaviours.
@@ -19,6 +22,8 @@ const (
 	srcServiceAlloc = "Kubernetes: Service ClusterIP allocation (kubernetes.io/docs/concepts/services-networking/cluster-ip-allocation)"
 	srcServiceType  = "Kubernetes: Service type (kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types)"
 	srcServiceValid = "Kubernetes Service API validation (pkg/apis/core/validation ValidateService)"
+	// srcKubernetesService: the API server's own Service (kubernetes.io/docs/tasks/run-application/access-api-from-pod).
+	srcKubernetesService = "Kubernetes: the kubernetes Service kept by kube-apiserver (kubernetes.io/docs/tasks/run-application/access-api-from-pod; pkg/controlplane/controller/kubernetesservice, pkg/controlplane/reconcilers)"
 )
 
 // apiServiceSpecs are the API specs of Service address allocation and validation. They assume
@@ -33,7 +38,18 @@ func apiServiceSpecs() []spec[*apiEnv] {
 		{api("api.service.node-port", "a NodePort Service MUST get a node port on every port, and a create requesting a node port in use MUST fail with 422 naming spec.ports[0].nodePort until the owner is deleted", srcServiceType), specServiceNodePort},
 		{api("api.service.type-change", "changing a Service from NodePort to ClusterIP MUST drop its node ports, from ClusterIP to NodePort MUST keep its ClusterIP, and changing an allocated ClusterIP MUST fail with 422", srcServiceType), specServiceTypeChange},
 		{api("api.service.validation", "a Service with an invalid port, protocol, selector or session affinity MUST be rejected with 422 naming each field", srcServiceValid), specServiceValidation},
+		{api("api.kubernetes-service.exists", "the Service kubernetes MUST exist in the default namespace, labelled component=apiserver and provider=kubernetes, without a selector, with one TCP port 443 named https and a ClusterIP that no other Service can be created with (422 naming spec.clusterIPs[0])", srcKubernetesService), specKubernetesServiceExists},
+		{api("api.kubernetes-service.endpoints", "the Endpoints and the EndpointSlice named kubernetes in the default namespace MUST list the same one or more ready addresses with the port https equal to the Service's targetPort", srcKubernetesService), specKubernetesServiceEndpoints},
+		{disruptive(api("api.kubernetes-service.recreated", "deleting the Endpoints, the EndpointSlice or the Service kubernetes of the default namespace MUST see it recreated by the API server, the Service with the same ClusterIP", srcKubernetesService)), specKubernetesServiceRecreated},
+		{disruptive(api("api.kubernetes-service.endpoints-repaired", "overwriting the addresses of the Endpoints or the EndpointSlice kubernetes of the default namespace MUST see the API servers' addresses restored", srcKubernetesService)), specKubernetesServiceEndpointsRepaired},
 	}
+}
+
+// disruptive labels a behaviour whose spec briefly breaks the cluster for others (on a live
+// cluster, pods lose the kubernetes Service for up to the API server's reconcile interval).
+func disruptive(b Behavior) Behavior {
+	b.Labels = append(b.Labels, "Disruptive")
+	return b
 }
 
 func plainService(name string, typ corev1.ServiceType, ports ...int32) *corev1.Service {
@@ -191,4 +207,171 @@ func specServiceValidation(ctx context.Context, g gomega.Gomega, env *apiEnv) {
 	noPorts := plainService("noports", "")
 	_, err = env.client.CoreV1().Services(env.ns).Create(ctx, noPorts, metav1.CreateOptions{})
 	expectInvalid(g, err, "a ClusterIP Service without ports", "spec.ports")
+}
+
+// kubernetesServiceTimeout bounds the wait for the kubernetes Service to become right: Kubernetes
+// reconciles it every 10 s, a concurrent spec may just have deleted it, and the EndpointSlice
+// follows the Endpoints.
+const kubernetesServiceTimeout = 40 * time.Second
+
+// kubernetesServiceProblem reads the kubernetes Service, Endpoints and EndpointSlice of the
+// default namespace and says what is wrong with them ("" when nothing is).
+func kubernetesServiceProblem(ctx context.Context, env *apiEnv) (string, *corev1.Service) {
+	svc, err := env.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Sprintf("reading Service default/kubernetes: %v", err), nil
+	}
+	if p := kubernetesServiceSpecProblem(svc); p != "" {
+		return p, svc
+	}
+	ep, err := env.client.CoreV1().Endpoints(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Sprintf("reading Endpoints default/kubernetes: %v", err), svc
+	}
+	es, err := env.client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+	if err != nil {
+		return fmt.Sprintf("reading EndpointSlice default/kubernetes: %v", err), svc
+	}
+	target := svc.Spec.Ports[0].TargetPort
+	wantPort := func(name string, port int32, proto corev1.Protocol) bool {
+		return name == "https" && (proto == "" || proto == corev1.ProtocolTCP) &&
+			(target.Type != intstr.Int || target.IntVal == 0 || port == target.IntVal)
+	}
+	epAddrs := map[string]bool{}
+	for _, sub := range ep.Subsets {
+		ok := false
+		for _, p := range sub.Ports {
+			ok = ok || wantPort(p.Name, p.Port, p.Protocol)
+		}
+		if !ok {
+			return fmt.Sprintf("Endpoints default/kubernetes: subset %+v has no TCP port https = the targetPort %s", sub, target.String()), svc
+		}
+		for _, a := range sub.Addresses {
+			epAddrs[a.IP] = true
+		}
+	}
+	if len(epAddrs) == 0 {
+		return fmt.Sprintf("Endpoints default/kubernetes list no ready address: %+v", ep.Subsets), svc
+	}
+	if es.Labels["kubernetes.io/service-name"] != "kubernetes" {
+		return fmt.Sprintf("EndpointSlice default/kubernetes is not labelled kubernetes.io/service-name=kubernetes: %v", es.Labels), svc
+	}
+	ok := false
+	for _, p := range es.Ports {
+		if p.Name != nil && p.Port != nil {
+			proto := corev1.ProtocolTCP
+			if p.Protocol != nil {
+				proto = *p.Protocol
+			}
+			ok = ok || wantPort(*p.Name, *p.Port, proto)
+		}
+	}
+	if !ok {
+		return fmt.Sprintf("EndpointSlice default/kubernetes has no TCP port https = the targetPort %s: %+v", target.String(), es.Ports), svc
+	}
+	esAddrs := map[string]bool{}
+	for _, e := range es.Endpoints {
+		if e.Conditions.Ready == nil || *e.Conditions.Ready {
+			for _, a := range e.Addresses {
+				esAddrs[a] = true
+			}
+		}
+	}
+	if fmt.Sprint(esAddrs) != fmt.Sprint(epAddrs) {
+		return fmt.Sprintf("the EndpointSlice's ready addresses %v differ from the Endpoints' %v", keysOf(esAddrs), keysOf(epAddrs)), svc
+	}
+	return "", svc
+}
+
+// kubernetesServiceSpecProblem says what is wrong with the kubernetes Service itself.
+func kubernetesServiceSpecProblem(svc *corev1.Service) string {
+	if svc.Labels["component"] != "apiserver" || svc.Labels["provider"] != "kubernetes" {
+		return fmt.Sprintf("Service default/kubernetes is not labelled component=apiserver, provider=kubernetes: %v", svc.Labels)
+	}
+	if len(svc.Spec.Selector) != 0 {
+		return fmt.Sprintf("Service default/kubernetes has a selector %v: its endpoints are the API server's, not pods'", svc.Spec.Selector)
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Name != "https" || svc.Spec.Ports[0].Port != 443 || svc.Spec.Ports[0].Protocol != corev1.ProtocolTCP {
+		return fmt.Sprintf("Service default/kubernetes must have one TCP port 443 named https: %+v", svc.Spec.Ports)
+	}
+	if _, err := netip.ParseAddr(svc.Spec.ClusterIP); err != nil {
+		return fmt.Sprintf("Service default/kubernetes has no ClusterIP: %q", svc.Spec.ClusterIP)
+	}
+	return ""
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// eventuallyKubernetesService waits until the three objects are right and returns the Service.
+func eventuallyKubernetesService(ctx context.Context, g gomega.Gomega, env *apiEnv, what string) *corev1.Service {
+	var svc *corev1.Service
+	g.Eventually(func() string {
+		var p string
+		p, svc = kubernetesServiceProblem(ctx, env)
+		return p
+	}).WithContext(ctx).WithTimeout(kubernetesServiceTimeout).WithPolling(200*time.Millisecond).Should(gomega.BeEmpty(), what)
+	return svc
+}
+
+func specKubernetesServiceExists(ctx context.Context, g gomega.Gomega, env *apiEnv) {
+	var svc *corev1.Service
+	g.Eventually(func() string {
+		got, err := env.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			return fmt.Sprintf("reading Service default/kubernetes: %v", err)
+		}
+		svc = got
+		return kubernetesServiceSpecProblem(got)
+	}).WithContext(ctx).WithTimeout(kubernetesServiceTimeout).WithPolling(200*time.Millisecond).Should(gomega.BeEmpty(),
+		"the API server must keep the Service default/kubernetes")
+	g.Expect(svc.Spec.Type).To(gomega.Equal(corev1.ServiceTypeClusterIP))
+	// Its address belongs to it: a Service of the spec's namespace cannot be created with it.
+	taker := plainService("takes-kubernetes-ip", "", 443)
+	taker.Spec.ClusterIP = svc.Spec.ClusterIP
+	_, err := env.client.CoreV1().Services(env.ns).Create(ctx, taker, metav1.CreateOptions{})
+	expectInvalid(g, err, "a create requesting the kubernetes Service's ClusterIP "+svc.Spec.ClusterIP, "spec.clusterIPs[0]")
+}
+
+func specKubernetesServiceEndpoints(ctx context.Context, g gomega.Gomega, env *apiEnv) {
+	eventuallyKubernetesService(ctx, g, env, "the Endpoints and the EndpointSlice of the kubernetes Service must list the API server")
+}
+
+func specKubernetesServiceRecreated(ctx context.Context, g gomega.Gomega, env *apiEnv) {
+	before := eventuallyKubernetesService(ctx, g, env, "the kubernetes Service before the deletions")
+	core, disc := env.client.CoreV1(), env.client.DiscoveryV1()
+	g.Expect(core.Endpoints(metav1.NamespaceDefault).Delete(ctx, "kubernetes", metav1.DeleteOptions{})).To(gomega.Succeed())
+	eventuallyKubernetesService(ctx, g, env, "deleted Endpoints default/kubernetes must be recreated")
+	g.Expect(disc.EndpointSlices(metav1.NamespaceDefault).Delete(ctx, "kubernetes", metav1.DeleteOptions{})).To(gomega.Succeed())
+	eventuallyKubernetesService(ctx, g, env, "a deleted EndpointSlice default/kubernetes must be recreated")
+	g.Expect(core.Services(metav1.NamespaceDefault).Delete(ctx, "kubernetes", metav1.DeleteOptions{})).To(gomega.Succeed())
+	after := eventuallyKubernetesService(ctx, g, env, "a deleted Service default/kubernetes must be recreated")
+	g.Expect(after.UID).NotTo(gomega.Equal(before.UID), "the Service was not deleted")
+	g.Expect(after.Spec.ClusterIP).To(gomega.Equal(before.Spec.ClusterIP), "the recreated kubernetes Service must keep its ClusterIP")
+}
+
+func specKubernetesServiceEndpointsRepaired(ctx context.Context, g gomega.Gomega, env *apiEnv) {
+	eventuallyKubernetesService(ctx, g, env, "the kubernetes Service before the edits")
+	// 192.0.2.0/24 is TEST-NET-1: no API server has such an address.
+	_, err := env.client.CoreV1().Endpoints(metav1.NamespaceDefault).Patch(ctx, "kubernetes", types.MergePatchType,
+		[]byte(`{"subsets":[{"addresses":[{"ip":"192.0.2.1"}],"ports":[{"name":"https","port":1,"protocol":"TCP"}]}]}`), metav1.PatchOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	eventuallyKubernetesService(ctx, g, env, "overwritten Endpoints default/kubernetes must be restored")
+	g.Eventually(func() error {
+		es, err := env.client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ready := true
+		es.Endpoints = []discoveryv1.Endpoint{{Addresses: []string{"192.0.2.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}
+		_, err = env.client.DiscoveryV1().EndpointSlices(metav1.NamespaceDefault).Update(ctx, es, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "overwriting the EndpointSlice default/kubernetes")
+	eventuallyKubernetesService(ctx, g, env, "an overwritten EndpointSlice default/kubernetes must be restored")
 }
