@@ -45,7 +45,7 @@ type upstreamOptions struct {
 var errSpecsFailed = errors.New("some upstream conformance specs failed")
 
 func newUpstreamCommand() *cobra.Command {
-	o := upstreamOptions{parallel: 4, timeout: time.Hour, loadImages: "auto"}
+	o := upstreamOptions{parallel: 6, timeout: time.Hour, loadImages: "auto"}
 	cmd := &cobra.Command{
 		Use:   "upstream",
 		Short: "Run the upstream Kubernetes conformance suite (e2e.test) against a cluster",
@@ -102,7 +102,7 @@ failed.`,
 	f.StringArrayVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
 	f.StringVar(&o.resultsDir, "results-dir", "", "directory for the results (default ./upstream-results/<time>)")
 	f.IntVar(&o.parallel, "parallel", o.parallel, "e2e.test processes running non-serial specs at once")
-	f.IntVar(&o.shardSize, "shard-size", 0, "most specs per e2e.test process (default: by the number of specs, at most 8)")
+	f.IntVar(&o.shardSize, "shard-size", 0, "most specs per e2e.test process (default: by the number of specs, at most 4)")
 	f.DurationVar(&o.timeout, "timeout", o.timeout, "limit of each e2e.test process")
 	f.BoolVar(&o.list, "list", false, "print the selected specs and exit (builds e2e.test if needed, contacts no cluster)")
 	f.StringArrayVar(&o.e2eArgs, "e2e-arg", nil, "extra flag for e2e.test, e.g. --e2e-arg=--kube-test-repo-list=FILE (repeatable)")

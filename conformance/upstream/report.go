@@ -157,6 +157,10 @@ func classify(s SpecResult) string {
 			}
 			return "resource not served (404): " + res
 		}
+		// No resource in the message: what the spec was doing names it.
+		if i := strings.Index(firstLine(msg), "the server could not find"); i > 0 {
+			return "resource not served (404): " + strings.TrimRight(normalise(firstLine(msg)[:i]), ": ")
+		}
 		return "resource not served (404)"
 	}
 	if m := noKindRE.FindStringSubmatch(msg); m != nil {

@@ -85,10 +85,11 @@ type RunOptions struct {
 	// and shards/ (each process's own log and reports).
 	ResultsDir string
 	// Parallel is how many e2e.test processes run the non-serial specs at
-	// once (default 4).
+	// once (default 6: most specs wait on the cluster, not on a CPU).
 	Parallel int
 	// ShardSize is the most specs one process runs (default: enough
-	// shards to keep every process busy, at most 8 specs each).
+	// shards to keep every process busy, at most 4 specs each: a spec that
+	// fails by timing out holds its whole shard for minutes).
 	ShardSize int
 	// Timeout bounds each e2e.test process (default 1h).
 	Timeout time.Duration
@@ -141,7 +142,7 @@ type shard struct {
 // itself could not happen, not that specs failed.
 func Run(ctx context.Context, specs []Spec, o RunOptions) (*Result, error) {
 	if o.Parallel <= 0 {
-		o.Parallel = 4
+		o.Parallel = 6
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = time.Hour
@@ -164,7 +165,7 @@ func Run(ctx context.Context, specs []Spec, o RunOptions) (*Result, error) {
 	size := o.ShardSize
 	if size <= 0 {
 		size = (len(parallel) + 3*o.Parallel - 1) / (3 * o.Parallel)
-		size = max(1, min(size, 8))
+		size = max(1, min(size, 4))
 	}
 	var shards []shard
 	for i := 0; i < len(parallel); i += size {

@@ -89,7 +89,7 @@ func TestFocusMatchesExactlyItsSpecs(t *testing.T) {
 			t.Errorf("focus matches %q: %v, want %v", tx, !want, want)
 		}
 	}
-	if re.MatchString(texts[2] + " and more") || re.MatchString("x"+texts[2]) {
+	if re.MatchString(texts[2]+" and more") || re.MatchString("x"+texts[2]) {
 		t.Error("focus is not anchored")
 	}
 	if !re.MatchString("Kubernetes e2e suite " + texts[2]) {
@@ -104,6 +104,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{SpecResult{State: "failed", Message: `creating ResourceQuota: the server could not find the requested resource (post resourcequotas)`}, "resource not served (404): resourcequotas"},
 		{SpecResult{State: "failed", Message: `the server could not find the requested resource (get flowschemas.flowcontrol.apiserver.k8s.io)`}, "resource not served (404): flowschemas.flowcontrol.apiserver.k8s.io"},
+		{SpecResult{State: "failed", Message: "creating role binding webhook-6391:webhook to access configMap: the server could not find the requested resource"}, "resource not served (404): creating role binding webhook-N to access configMap"},
 		{SpecResult{State: "failed", Message: "dial tcp: lookup dns-test-service on 10.96.0.10:53: no such host"}, "cluster DNS: a name did not resolve"},
 		{SpecResult{State: "not run"}, "e2e.test exited without reporting the spec (crash or timeout of its process)"},
 		{SpecResult{State: "panicked", Message: "panic: runtime error\nmore"}, "e2e.test panicked: runtime error"},
