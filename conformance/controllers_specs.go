@@ -614,7 +614,11 @@ func specCtrlConcurrentEdits(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 
 func specCtrlScaleExact(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	var mu sync.Mutex
-	bound := 5
+	// bound is the most active pods allowed. Raised before a scale-up; a
+	// lower bound after a scale-down waits in lower until the observer's own
+	// cache has seen the count come down (its watch can lag behind the API
+	// the spec waits on, and still show the pods being deleted).
+	bound, lower := 5, 0
 	o := e.observe(ctx, g, func(pods []*corev1.Pod, _ []*appsv1.ReplicaSet) string {
 		n := 0
 		for _, p := range pods {
@@ -624,6 +628,9 @@ func specCtrlScaleExact(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if lower > 0 && n <= lower {
+			bound, lower = lower, 0
+		}
 		if n > bound {
 			return fmt.Sprintf("%d active pods, more than the %d asked for", n, bound)
 		}
@@ -662,7 +669,7 @@ func specCtrlScaleExact(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	scale(3)
 	e.waitReadyPods(ctx, g, "web", 3)
 	mu.Lock()
-	bound = 3
+	lower = 3
 	mu.Unlock()
 	consistently(ctx, g, "stays at 3", func(g gomega.Gomega) {
 		g.Expect(podNames(e.activePods(ctx, g, "web"))).To(gomega.HaveLen(3))
