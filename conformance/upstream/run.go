@@ -282,7 +282,10 @@ func (r *runner) runShard(ctx context.Context, s shard) {
 	defer cancel()
 	cmd := exec.CommandContext(pctx, r.o.Binaries.E2E, args...)
 	cmd.Dir = dir
-	cmd.WaitDelay = 10 * time.Second
+	// Interrupted, e2e.test gets Ginkgo's interrupt (it cleans up the
+	// spec's namespace), and is killed 30 s later.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 30 * time.Second
 	logf, err := os.Create(logPath)
 	if err != nil {
 		r.record(s, nil, err, 0)
