@@ -27,11 +27,35 @@ func Kubeconfig(serverURL string) *clientcmdapi.Config {
 // WriteKubeconfig writes an admin kubeconfig for serverURL to path (mode 0600), creating its
 // directory.
 func WriteKubeconfig(path, serverURL string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	return WriteKubeconfigFile(path, Kubeconfig(serverURL))
+}
+
+// WriteKubeconfigFile writes cfg to path (mode 0600), creating its directory. It replaces
+// the file atomically, so a reader sees the old file or the new one, never part of one.
+func WriteKubeconfigFile(path string, cfg *clientcmdapi.Config) error {
+	data, err := clientcmd.Write(*cfg)
+	if err != nil {
+		return fmt.Errorf("encoding kubeconfig %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating kubeconfig directory: %w", err)
 	}
-	if err := clientcmd.WriteToFile(*Kubeconfig(serverURL), path); err != nil {
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*") // mode 0600
+	if err != nil {
 		return fmt.Errorf("writing kubeconfig %s: %w", path, err)
 	}
-	return os.Chmod(path, 0o600)
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing kubeconfig %s: %w", path, err)
+	}
+	return nil
 }
