@@ -7,21 +7,15 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // File is one regular file of a composed image.
@@ -149,34 +143,16 @@ func Compose(spec Spec) (v1.Image, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	layerBytes := raw.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, fmt.Errorf("layer: %w", err)
-	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
-	if err != nil {
-		return nil, err
-	}
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Created = v1.Time{Time: mtime}
-	cf.Config.Entrypoint = spec.Entrypoint
-	cf.Config.Cmd = spec.Cmd
-	cf.Config.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, spec.Env...)
-	cf.Config.WorkingDir = spec.WorkingDir
-	if cf.Config.WorkingDir == "" {
-		cf.Config.WorkingDir = "/"
-	}
-	cf.Config.User = spec.User
-	return mutate.ConfigFile(img, cf)
+	return singleLayerImage(raw.Bytes(), func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = spec.Entrypoint
+		cf.Config.Cmd = spec.Cmd
+		cf.Config.Env = append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, spec.Env...)
+		cf.Config.WorkingDir = spec.WorkingDir
+		if cf.Config.WorkingDir == "" {
+			cf.Config.WorkingDir = "/"
+		}
+		cf.Config.User = spec.User
+	})
 }
 
 // WithLibraries returns the host file and the shared libraries it loads

@@ -103,7 +103,17 @@ func FromBinary(binary, name string, env []string) (v1.Image, error) {
 	if err := zw.Close(); err != nil {
 		return nil, err
 	}
-	layerBytes := raw.Bytes()
+	return singleLayerImage(raw.Bytes(), func(cf *v1.ConfigFile) {
+		cf.Config.Entrypoint = []string{"/" + name}
+		cf.Config.Env = append([]string{"PATH=/"}, env...)
+		cf.Config.WorkingDir = "/"
+	})
+}
+
+// singleLayerImage makes an OCI image of one gzip-compressed tar layer for
+// linux on this architecture, created at the epoch (so equal inputs give
+// equal digests), with config set by fill.
+func singleLayerImage(layerBytes []byte, fill func(*v1.ConfigFile)) (v1.Image, error) {
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(layerBytes)), nil
 	}, tarball.WithMediaType(types.OCILayer))
@@ -121,10 +131,8 @@ func FromBinary(binary, name string, env []string) (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Created = v1.Time{Time: mtime}
-	cf.Config.Entrypoint = []string{"/" + name}
-	cf.Config.Env = append([]string{"PATH=/"}, env...)
-	cf.Config.WorkingDir = "/"
+	cf.Created = v1.Time{Time: time.Unix(0, 0)}
+	fill(cf)
 	return mutate.ConfigFile(img, cf)
 }
 
