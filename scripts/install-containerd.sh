@@ -22,11 +22,4 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-install() { apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-# Only refresh the package lists when the packages cannot be found without it.
-if ! apt-cache show "${missing[@]}" >/dev/null 2>&1 || ! install; then
-  apt-get update >/dev/null
-  install
-fi
-echo "install-containerd: installed ${missing[*]}"
+exec "$(dirname "$0")/apt-install.sh" install-containerd "${missing[@]}"

@@ -19,10 +19,4 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-upstream-deps: missing ${missing[*]}; need root and apt-get to install" >&2
   exit 1
 fi
-export DEBIAN_FRONTEND=noninteractive
-install() { apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-if ! apt-cache show "${missing[@]}" >/dev/null 2>&1 || ! install; then
-  apt-get update >/dev/null
-  install
-fi
-echo "install-upstream-deps: installed ${missing[*]}"
+exec "$(dirname "$0")/apt-install.sh" install-upstream-deps "${missing[@]}"
