@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/kubeconfigext"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
 )
@@ -139,7 +140,7 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		_ = ln.Close()
 		return fmt.Errorf("bootstrapping the API server: %w", err)
 	}
-	if err := apiserver.WriteKubeconfig(o.kubeconfig, url); err != nil {
+	if err := writeUpKubeconfig(o, url, upRuntimeSocket(o)); err != nil {
 		_ = ln.Close()
 		return err
 	}
@@ -160,4 +161,23 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		return err
 	}
 	return nil
+}
+
+// writeUpKubeconfig writes up's admin kubeconfig for the API server at url. With
+// containerd sockets (the nodes' runtime), its cluster entry records them
+// (kubeconfigext), so `clusterkit conformance upstream` finds where to load
+// images from the kubeconfig alone.
+func writeUpKubeconfig(o *upOptions, url string, containerd []string) error {
+	cfg := apiserver.Kubeconfig(url)
+	if len(containerd) > 0 {
+		dataDir, err := filepath.Abs(o.dataDir)
+		if err != nil {
+			return err
+		}
+		info := kubeconfigext.Cluster{Kind: kubeconfigext.KindUp, DataDir: dataDir, ContainerdAddresses: containerd}
+		if err := kubeconfigext.Set(cfg.Clusters[apiserver.KubeconfigContext], info); err != nil {
+			return err
+		}
+	}
+	return apiserver.WriteKubeconfigFile(o.kubeconfig, cfg)
 }

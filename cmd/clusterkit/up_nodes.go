@@ -39,11 +39,29 @@ func upRuntimeEndpoint(runtime string) string {
 	return runtime
 }
 
+// upRuntimeSocket is the socket of the runtime up's nodes use that is known
+// before they start: the path of a --runtime unix:///path (containerd serves
+// CRI on its own socket). None for the simulated runtime, for no nodes, and
+// for the private containerd, whose socket startUpNodes records once it runs.
+func upRuntimeSocket(o *upOptions) []string {
+	endpoint := upRuntimeEndpoint(o.runtime)
+	path, ok := strings.CutPrefix(endpoint, "unix://")
+	if o.nodes <= 0 || !ok || path == "" {
+		return nil
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return []string{path}
+}
+
 // startUpNodes starts o.nodes nodes (node-1 … node-N) in the background
 // against the API server at url; the returned function stops them once ctx
 // is done. With the private containerd, the service proxies start first and
 // the nodes only once every proxy has programmed its table (the API server
 // serves only after this returns, so all of it runs in the background).
+// The private containerd's socket is recorded in the kubeconfig as soon as
+// it runs.
 func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string, ...any)) func() {
 	if o.nodes <= 0 {
 		return func() {}
@@ -86,7 +104,14 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 	go func() {
 		defer wg.Done()
 		if endpoint == privateContainerd {
-			ep, stop, err := startPrivateContainerd(ctx, o.dataDir, pn, say)
+			recordSocket := func(address string) {
+				if err := writeUpKubeconfig(o, url, []string{address}); err != nil {
+					say("recording containerd's socket in the kubeconfig: %v", err)
+					return
+				}
+				say("kubeconfig %s now records the nodes' containerd (%s)", o.kubeconfig, address)
+			}
+			ep, stop, err := startPrivateContainerd(ctx, o.dataDir, pn, recordSocket, say)
 			if err != nil {
 				say("no nodes: %v", err)
 				return
@@ -168,10 +193,11 @@ const (
 // containerd` (own root, state, bridge ckup0 and pod subnet 10.90.0.0/24)
 // and loads clusterkit's images into it, built from the source tree (when
 // the go command and the source are at hand; else load them later with
-// `clusterkit images load`). Stopping it removes every pod it ran. With pn
+// `clusterkit images load`); started gets its socket path (absolute) once
+// it runs, before the images. Stopping it removes every pod it ran. With pn
 // (the service proxy runs), pods route pn.ServiceCIDR to the bridge gateway,
 // and pn's NodeIP and PodSubnet are filled in.
-func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet, say func(string, ...any)) (string, func(), error) {
+func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet, started func(address string), say func(string, ...any)) (string, func(), error) {
 	if err := containerd.Available(); err != nil {
 		return "", nil, fmt.Errorf("real containers unavailable: %w", err)
 	}
@@ -199,6 +225,11 @@ func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet,
 		}
 	}
 	say("containerd running at %s", inst.Endpoint())
+	address := inst.Address()
+	if abs, err := filepath.Abs(address); err == nil {
+		address = abs
+	}
+	started(address)
 	if imgs, err := images.BuildAll(ctx, images.BuildOptions{}); err != nil {
 		say("could not build the test images (%v); load them with: clusterkit images load", err)
 	} else {

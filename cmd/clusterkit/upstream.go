@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/clusterkit/clusterkit/conformance/upstream"
 	"github.com/clusterkit/clusterkit/cri/containerd"
 	"github.com/clusterkit/clusterkit/kindlab"
+	"github.com/clusterkit/clusterkit/reference/kubeconfigext"
 )
 
 // upstreamOptions are the flags of `clusterkit conformance upstream`.
@@ -221,8 +223,23 @@ func loadUpstreamImages(ctx context.Context, o upstreamOptions, bins *upstream.B
 	} else if lab, err = kindlab.FindByKubeconfig(kindlab.Root(), o.kubeconfig); err != nil {
 		return err
 	}
-	if lab == nil && len(o.containerd) == 0 {
-		say("the kubeconfig is not a clusterkit lab's and no --containerd-address is given: not loading the e2e images; the nodes must pull them (or pass --lab / --containerd-address)")
+	// Not a lab's: the kubeconfig of `clusterkit up --runtime containerd` records its nodes' containerd.
+	var addrs []string
+	if lab == nil {
+		if addrs, err = kubeconfigext.ContainerdAddresses(o.kubeconfig); err != nil {
+			return err
+		}
+		if len(addrs) > 0 {
+			say("the kubeconfig records the nodes' containerd at %s", strings.Join(addrs, ", "))
+		}
+	}
+	for _, addr := range o.containerd {
+		if !slices.Contains(addrs, filepath.Clean(addr)) {
+			addrs = append(addrs, addr)
+		}
+	}
+	if lab == nil && len(addrs) == 0 {
+		say("the kubeconfig is not a clusterkit lab's, records no containerd, and no --containerd-address is given: not loading the e2e images; the nodes must pull them (or pass --lab / --containerd-address)")
 		return nil
 	}
 	say("composing the e2e images (agnhost, busybox, nginx, pause)")
@@ -240,7 +257,7 @@ func loadUpstreamImages(ctx context.Context, o upstreamOptions, bins *upstream.B
 			return err
 		}
 	}
-	for _, addr := range o.containerd {
+	for _, addr := range addrs {
 		names, err := containerd.ImportTo(ctx, addr, bytes.NewReader(archive))
 		if err != nil {
 			return fmt.Errorf("loading the images into %s: %w", addr, err)
