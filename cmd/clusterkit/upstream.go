@@ -61,7 +61,8 @@ in ~/.cache/clusterkit/upstream), or uses --e2e-binary/--kubectl/--agnhost. It
 composes the images the specs run (agnhost, busybox, nginx, pause, under their
 registry.k8s.io names; needs scripts/install-upstream-deps.sh) and loads them
 into the nodes' containerd — every node of the clusterkit lab the kubeconfig
-belongs to, or the sockets of --containerd-address — so no registry is needed.
+belongs to, the node runtimes "clusterkit up --runtime containerd" records in its
+kubeconfig, and the sockets of --containerd-address — so no registry is needed.
 
 It runs the [Conformance] specs of the chosen areas (--area; default the seed's
 areas: ` + strings.Join(upstream.AreaNames(), ", ") + `; "all" for every
@@ -114,7 +115,7 @@ failed.`,
 	f.StringVar(&o.build.CacheDir, "cache-dir", upstream.DefaultCacheDir(), "where built binaries are kept")
 	f.StringVar(&o.loadImages, "load-images", o.loadImages, `"auto" loads the e2e images into the lab the kubeconfig belongs to and into --containerd-address; "none" leaves pulling to the nodes`)
 	f.StringVar(&o.lab, "lab", "", "name of the clusterkit lab to load the images into (default: the lab whose kubeconfig is --kubeconfig)")
-	f.StringArrayVar(&o.containerd, "containerd-address", nil, "containerd socket of a node to load the images into, e.g. DATA_DIR/containerd/containerd.sock of `clusterkit up --runtime containerd` (repeatable)")
+	f.StringArrayVar(&o.containerd, "containerd-address", nil, "containerd socket of a node to load the images into, besides those a lab or `clusterkit up` records (repeatable)")
 	return cmd
 }
 
@@ -186,7 +187,11 @@ func runUpstream(ctx context.Context, o upstreamOptions, stdout, stderr io.Write
 	if werr := os.WriteFile(filepath.Join(resultsDir, "summary.txt"), summary.Bytes(), 0o644); werr != nil && err == nil {
 		err = werr
 	}
-	fmt.Fprintf(stdout, "\nupstream conformance (Kubernetes %s e2e.test) against %s, %s:\n\n", bins.Version, o.kubeconfig, res.Elapsed.Round(time.Second))
+	suite := "Kubernetes " + bins.Version + " e2e.test"
+	if bins.Version == "" {
+		suite = bins.E2E
+	}
+	fmt.Fprintf(stdout, "\nupstream conformance (%s) against %s, %s:\n\n", suite, o.kubeconfig, res.Elapsed.Round(time.Second))
 	upstream.WriteTable(stdout, res.Table(areas))
 	if causes := res.Causes(); len(causes) > 0 {
 		fmt.Fprintf(stdout, "\nfailures by cause (every spec in %s):\n", filepath.Join(resultsDir, "summary.txt"))
