@@ -7,10 +7,13 @@ test: prerequisites fmt-check vet unit peers upstream-slice
 
 # Installs what the tests need that is not in the Go module cache: checks Go,
 # and installs containerd, runc and the CNI plugins from Debian's packages
-# when they are absent (the real-runtime tests skip, saying why, without them).
+# when they are absent (the real-runtime tests skip, saying why, without them),
+# and what the upstream e2e images are composed from (busybox-static,
+# netcat-openbsd, curl).
 prerequisites:
 	@scripts/prerequisites.sh
 	@scripts/install-containerd.sh
+	@scripts/install-upstream-deps.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

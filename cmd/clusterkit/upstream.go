@@ -111,7 +111,7 @@ failed.`,
 	f.StringArrayVar(&o.e2eArgs, "e2e-arg", nil, "extra flag for e2e.test, e.g. --e2e-arg=--kube-test-repo-list=FILE (repeatable)")
 	f.StringVar(&o.build.E2E, "e2e-binary", "", "use this e2e.test instead of building it")
 	f.StringVar(&o.build.Kubectl, "kubectl", "", "use this kubectl instead of building it")
-	f.StringVar(&o.build.Agnhost, "agnhost", "", "use this agnhost binary (static) for the images instead of building it")
+	f.StringVar(&o.build.Agnhost, "agnhost", "", "use this agnhost binary for the images instead of building it")
 	f.StringVar(&o.build.CacheDir, "cache-dir", upstream.DefaultCacheDir(), "where built binaries are kept")
 	f.StringVar(&o.loadImages, "load-images", o.loadImages, `"auto" loads the e2e images into the lab the kubeconfig belongs to and into --containerd-address; "none" leaves pulling to the nodes`)
 	f.StringVar(&o.lab, "lab", "", "name of the clusterkit lab to load the images into (default: the lab whose kubeconfig is --kubeconfig)")

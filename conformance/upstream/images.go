@@ -54,7 +54,8 @@ func ImageDeps() string {
 
 // ImageOptions are the inputs of the e2e images.
 type ImageOptions struct {
-	// Agnhost is the agnhost binary (static, from EnsureBinaries).
+	// Agnhost is the agnhost binary (from EnsureBinaries; the shared
+	// libraries it links go into the image with it).
 	Agnhost string
 	// SourceDir is the clusterkit source tree (for the pause program).
 	SourceDir string
@@ -85,7 +86,11 @@ func BuildImages(ctx context.Context, o ImageOptions) (map[string]v1.Image, erro
 	if err != nil {
 		return nil, err
 	}
-	agnFiles := append([]images.File{{Path: "/agnhost", From: o.Agnhost}}, nc...)
+	agnhostFiles, err := images.WithLibraries(ctx, o.Agnhost, "/agnhost")
+	if err != nil {
+		return nil, err
+	}
+	agnFiles := append(agnhostFiles, nc...)
 	agnFiles = append(agnFiles, curl...)
 	agnFiles = append(agnFiles, bb.files...)
 	// Upstream's agnhost image has nc from openbsd: keep busybox's applet

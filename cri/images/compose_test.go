@@ -77,6 +77,21 @@ func TestComposeLayerAndConfig(t *testing.T) {
 	}
 }
 
+func TestWithLibrariesOfAStaticProgram(t *testing.T) {
+	dir := t.TempDir()
+	bin, err := BuildBinary(context.Background(), BuildOptions{}, PauseProgram, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := WithLibraries(context.Background(), bin, "/pause")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Path != "/pause" {
+		t.Errorf("a static binary needs no libraries, got %+v", files)
+	}
+}
+
 func TestWithLibrariesOfADynamicProgram(t *testing.T) {
 	const sh = "/bin/sh"
 	if _, err := os.Stat(sh); err != nil {
