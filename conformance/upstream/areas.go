@@ -103,11 +103,11 @@ var sigRE = regexp.MustCompile(`^\[(sig-[a-z0-9-]+)\]`)
 // Spec is one selected upstream spec.
 type Spec struct {
 	// Text is the spec's full text ("[sig-node] Pods should ... [Conformance]").
-	Text string
+	Text string `json:"text"`
 	// Area is the area it is counted in.
-	Area string
+	Area string `json:"area"`
 	// Serial specs must run alone ([Serial] in the text or the Serial label).
-	Serial bool
+	Serial bool `json:"serial,omitempty"`
 }
 
 // Select picks, from the full texts of the suite's conformance specs, those

@@ -175,12 +175,22 @@ func classify(s SpecResult) string {
 	return normalise(firstLine(msg))
 }
 
+// firstLine returns the first line that says something: Gomega's
+// "Expected" and "Timed out after 30s." are joined with what follows them.
 func firstLine(s string) string {
 	s = strings.TrimSpace(s)
+	var parts []string
 	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" && l != "{" {
-			return l
+		if l = strings.TrimSpace(l); l == "" || l == "{" || l == "<" {
+			continue
 		}
+		parts = append(parts, l)
+		if joined := strings.Join(parts, " "); len(parts) == 3 || len(joined) >= 40 && !strings.HasPrefix(l, "Expected") && !strings.HasPrefix(l, "Timed out") {
+			return joined
+		}
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, " ")
 	}
 	return s
 }

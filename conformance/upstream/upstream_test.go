@@ -107,7 +107,7 @@ func TestClassify(t *testing.T) {
 		{SpecResult{State: "failed", Message: "creating role binding webhook-6391:webhook to access configMap: the server could not find the requested resource"}, "resource not served (404): creating role binding webhook-N to access configMap"},
 		{SpecResult{State: "failed", Message: "dial tcp: lookup dns-test-service on 10.96.0.10:53: no such host"}, "cluster DNS: a name did not resolve"},
 		{SpecResult{State: "not run"}, "e2e.test exited without reporting the spec (crash or timeout of its process)"},
-		{SpecResult{State: "panicked", Message: "panic: runtime error\nmore"}, "e2e.test panicked: runtime error"},
+		{SpecResult{State: "panicked", Message: "panic: runtime error: index out of range [3] with length 2\nmore"}, "e2e.test panicked: runtime error: index out of range [N] with length N"},
 		{SpecResult{State: "failed", Message: `expected pod "pod-1234-abcde" to be Running, got 3 restarts after 5m0s`},
 			`expected pod "…" to be Running, got N restarts after N`},
 	} {
@@ -147,5 +147,19 @@ func TestTable(t *testing.T) {
 	}
 	if rows[0].Area != "scheduling" || rows[len(rows)-2].Area != "sig-storage" {
 		t.Errorf("row order %v", rows)
+	}
+}
+
+func TestClassifyJoinsGomegasShortFirstLines(t *testing.T) {
+	a := classify(SpecResult{State: "failed", Message: "Expected\n    <string>: \"\"\nto equal\n    <string>: \"DONE\""})
+	b := classify(SpecResult{State: "failed", Message: "Timed out after 30.001s.\nExpected pod to be ready"})
+	if a == "Expected" || !strings.Contains(a, "to equal") {
+		t.Errorf("Expected-message cause %q says nothing", a)
+	}
+	if !strings.Contains(b, "pod to be ready") {
+		t.Errorf("timeout cause %q says nothing", b)
+	}
+	if c := classify(SpecResult{State: "failed", Message: "creating pod: deadline exceeded while waiting for the pod to start"}); c != "creating pod: deadline exceeded while waiting for the pod to start" {
+		t.Errorf("a one-line message became %q", c)
 	}
 }
