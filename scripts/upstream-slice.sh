@@ -23,14 +23,24 @@ scripts/install-upstream-deps.sh
 
 # One spec per line; each is matched exactly by its text.
 focus=(
-	'[sig-scheduling] LimitRange should list, patch and delete a LimitRange by collection [Conformance]'
+	'[sig-api-machinery] Watchers should be able to start watching from a specific resource version [Conformance]'
+	'[sig-api-machinery] server version should find the server version [Conformance]'
+	'[sig-apps] Deployment RollingUpdateDeployment should delete old pods and create new ones [Conformance]'
+	'[sig-apps] ReplicaSet Replicaset should have a working scale subresource [Conformance]'
+	'[sig-network] API Server should have Endpoints and EndpointSlices pointing to API Server [Conformance]'
+	'[sig-network] EndpointSlice should create Endpoints and EndpointSlices for Pods matching a Service [Conformance]'
+	'[sig-network] Services should find a service from listing all namespaces [Conformance]'
+	'[sig-node] Container Runtime blackbox test on terminated container should report termination message as empty when pod succeeds and TerminationMessagePolicy FallbackToLogsOnError is set [Conformance] [NodeConformance]'
+	'[sig-node] Pods should be submitted and removed [Conformance] [NodeConformance]'
+	'[sig-node] Pods should get a host IP [Conformance] [NodeConformance]'
+	'[sig-scheduling] SchedulerPredicates validates that NodeSelector is respected if matching [Conformance] [Serial]'
 )
 mode=slice
 [[ "${1:-}" == "--full" ]] && mode=full
 args=()
 [[ $mode == full ]] && focus=()
 for f in "${focus[@]+"${focus[@]}"}"; do
-	args+=(--focus "$(printf '%s' "$f" | sed 's/[][\\.*^$()+?{}|]/\\&/g')")
+	args+=(--focus "^$(printf '%s' "$f" | sed 's/[][\\.*^$()+?{}|]/\\&/g')\$")
 done
 
 work="$(mktemp -d /tmp/ck-upstream-slice.XXXXXX)"
