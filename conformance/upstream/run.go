@@ -210,7 +210,6 @@ type runner struct {
 
 	mu      sync.Mutex
 	n       int
-	done    int
 	total   int
 	results map[string]SpecResult
 	reports []ginkgotypes.Report
@@ -370,7 +369,6 @@ func (r *runner) record(s shard, reports []ginkgotypes.Report, runErr error, too
 			failed++
 		}
 	}
-	r.done += len(s.specs)
 	tp, tf := 0, 0
 	for _, v := range r.results {
 		if v.Passed() {

@@ -77,15 +77,8 @@ func (p *publisher) Name() string { return Name }
 
 // Reconcile creates or repairs kube-root-ca.crt in the Active namespace key.
 func (p *publisher) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
-	ns, err := p.namespaces.Get(key)
-	if apierrors.IsNotFound(err) {
-		return interfaces.ReconcileResult{}, nil
-	}
-	if err != nil {
+	if active, err := runner.ActiveNamespace(p.namespaces, key); err != nil || !active {
 		return interfaces.ReconcileResult{}, err
-	}
-	if ns.Status.Phase != corev1.NamespaceActive || ns.DeletionTimestamp != nil {
-		return interfaces.ReconcileResult{}, nil
 	}
 	want := map[string]string{DataKey: p.ca}
 	cm, err := p.configMaps.ConfigMaps(key).Get(ConfigMapName)
@@ -94,11 +87,8 @@ func (p *publisher) Reconcile(ctx context.Context, key string) (interfaces.Recon
 			ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: key, Annotations: map[string]string{DescriptionAnnotation: Description}},
 			Data:       want,
 		}, metav1.CreateOptions{})
-		switch {
-		case err == nil, apierrors.IsAlreadyExists(err):
+		if runner.CreateSettled(err) {
 			// An existing one arrives through the informer and is checked then.
-			return interfaces.ReconcileResult{}, nil
-		case apierrors.IsNotFound(err), apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
 			return interfaces.ReconcileResult{}, nil
 		}
 		return interfaces.ReconcileResult{}, fmt.Errorf("creating ConfigMap %s/%s: %w", key, ConfigMapName, err)

@@ -60,15 +60,8 @@ func (s *controller) Name() string { return Name }
 
 // Reconcile makes sure the Active namespace key has its default ServiceAccount.
 func (s *controller) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
-	ns, err := s.namespaces.Get(key)
-	if apierrors.IsNotFound(err) {
-		return interfaces.ReconcileResult{}, nil
-	}
-	if err != nil {
+	if active, err := runner.ActiveNamespace(s.namespaces, key); err != nil || !active {
 		return interfaces.ReconcileResult{}, err
-	}
-	if ns.Status.Phase != corev1.NamespaceActive || ns.DeletionTimestamp != nil {
-		return interfaces.ReconcileResult{}, nil
 	}
 	if _, err := s.accounts.ServiceAccounts(key).Get(DefaultName); err == nil {
 		return interfaces.ReconcileResult{}, nil
@@ -76,12 +69,8 @@ func (s *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 		return interfaces.ReconcileResult{}, err
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: DefaultName, Namespace: key}}
-	_, err = s.client.CoreV1().ServiceAccounts(key).Create(ctx, sa, metav1.CreateOptions{})
-	switch {
-	case err == nil, apierrors.IsAlreadyExists(err):
-		return interfaces.ReconcileResult{}, nil
-	case apierrors.IsNotFound(err), apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause):
-		// The namespace went away or started terminating since the cache saw it.
+	_, err := s.client.CoreV1().ServiceAccounts(key).Create(ctx, sa, metav1.CreateOptions{})
+	if runner.CreateSettled(err) {
 		return interfaces.ReconcileResult{}, nil
 	}
 	return interfaces.ReconcileResult{}, fmt.Errorf("creating ServiceAccount %s/%s: %w", key, DefaultName, err)
