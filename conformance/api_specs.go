@@ -509,21 +509,26 @@ func nextEvent(g gomega.Gomega, w watch.Interface, timeout time.Duration) watch.
 
 func specWatchFromRV(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	cms := e.client.CoreV1().ConfigMaps(e.ns)
-	_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before"}}, metav1.CreateOptions{})
+	// The spec's own objects carry a label and the list and watch select it: a live
+	// cluster's controllers write into the namespace too (kube-root-ca.crt).
+	labels := map[string]string{"spec": "watch-from-rv"}
+	only := metav1.ListOptions{LabelSelector: "spec=watch-from-rv"}
+	_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "before", Labels: labels}}, metav1.CreateOptions{})
 	ok(g, err, "create before")
-	list, err := cms.List(ctx, metav1.ListOptions{})
+	list, err := cms.List(ctx, only)
 	ok(g, err, "list")
 	// Changes after the list, before the watch starts: the watch must replay them.
-	a, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+	a, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: labels}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
 	ok(g, err, "create a")
 	a.Data["v"] = "2"
 	_, err = cms.Update(ctx, a, metav1.UpdateOptions{})
 	ok(g, err, "update a")
-	w, err := cms.Watch(ctx, metav1.ListOptions{ResourceVersion: list.ResourceVersion})
+	only.ResourceVersion = list.ResourceVersion
+	w, err := cms.Watch(ctx, only)
 	ok(g, err, "watch from the list's resourceVersion")
 	defer w.Stop()
 	ok(g, cms.Delete(ctx, "before", metav1.DeleteOptions{}), "delete before")
-	_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "b"}}, metav1.CreateOptions{})
+	_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "b", Labels: labels}}, metav1.CreateOptions{})
 	ok(g, err, "create b")
 	type seen struct {
 		Type watch.EventType
