@@ -68,6 +68,10 @@ type Config struct {
 	// EndpointReconcileInterval is how often the kubernetes Service and its endpoints are
 	// reconciled (default DefaultEndpointReconcileInterval); leases live 1.5 intervals.
 	EndpointReconcileInterval time.Duration
+	// Access is authentication and authorization (access.go). The zero value lets every
+	// request through as a cluster administrator, for in-process harnesses; clusterkit up and
+	// labs close it.
+	Access Access
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -149,7 +153,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: openapi: %w", err)
 	}
 	s.openapi = oa
-	s.handler = http.HandlerFunc(s.serveHTTP)
+	s.handler = s.withAccess(http.HandlerFunc(s.serveHTTP))
 	return s, nil
 }
 
