@@ -1,0 +1,6 @@
+package conformance
+
+// protectionSpecs are the auth behaviours of encryption at rest, Pod Security admission, dryRun.
+func protectionSpecs() []spec[*authEnv] {
+	return nil
+}
