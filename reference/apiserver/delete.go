@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -39,6 +40,9 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 	out, err := s.objects.Update(ctx, res, namespace, name, func(cur runtime.Object) (runtime.Object, error) {
 		m := objectMeta(cur)
 		if err := checkPreconditions(res, name, opts.Preconditions, cur); err != nil {
+			return nil, err
+		}
+		if err := s.admitValidating(ctx, s.admissionAttributes(ctx, admission.Delete, res, "", namespace, name, nil, cur, dry)); err != nil {
 			return nil, err
 		}
 		// Foreground and orphan propagation are the garbage collector's work: the object only

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -210,6 +211,9 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 	if err := s.prepareCreate(res, obj); err != nil {
 		return nil, err
 	}
+	if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Create, res, "", m.GetNamespace(), m.GetName(), obj, nil, dry)); err != nil {
+		return nil, err
+	}
 	generate := m.GetName() == "" && m.GetGenerateName() != ""
 	var svcTx *serviceTx
 	for attempt := 0; ; attempt++ {
@@ -219,6 +223,11 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 		if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 			svcTx.rollback(ctx)
 			return nil, invalid(res, m.GetName(), errs)
+		}
+		if attempt == 0 {
+			if err := s.admitValidating(ctx, s.admissionAttributes(ctx, admission.Create, res, "", m.GetNamespace(), m.GetName(), obj, nil, dry)); err != nil {
+				return nil, err
+			}
 		}
 		if dry {
 			return obj, nil
@@ -308,6 +317,13 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		if err := prepareUpdate(res, obj, cur, status); err != nil {
 			return nil, err
 		}
+		sub := ""
+		if status {
+			sub = "status"
+		}
+		if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Update, res, sub, req.namespace, req.name, obj, cur, dry)); err != nil {
+			return nil, err
+		}
 		var errs field.ErrorList
 		if status {
 			errs = validation.ValidateStatusUpdate(obj, cur)
@@ -316,6 +332,9 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		}
 		if len(errs) > 0 {
 			return nil, invalid(res, req.name, errs)
+		}
+		if err := s.admitValidating(ctx, s.admissionAttributes(ctx, admission.Update, res, sub, req.namespace, req.name, obj, cur, dry)); err != nil {
+			return nil, err
 		}
 		if dry {
 			result = obj

@@ -158,7 +158,7 @@ func (s *Server) cleanNamespace(ctx context.Context, name string) (bool, error) 
 	remaining := 0
 	opts := &metav1.DeleteOptions{}
 	for _, r := range s.reg.Resources() {
-		if !r.Namespaced {
+		if !r.Namespaced || r.Ephemeral {
 			continue
 		}
 		lr, err := s.objects.List(ctx, r, name, storage.ListOptions{})

@@ -146,6 +146,14 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 	q := r.URL.Query()
 	isWatch := req.watchPath || q.Get("watch") == "true" || q.Get("watch") == "1"
 	gr := req.res.GroupResource()
+	if req.res.Ephemeral {
+		if r.Method == http.MethodPost && req.name == "" && !req.watchPath {
+			s.serveEphemeral(w, r, req)
+			return
+		}
+		writeError(w, apierrors.NewMethodNotSupported(gr, strings.ToLower(r.Method)))
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && req.name == "" && isWatch:
 		s.serveWatch(w, r, req)

@@ -13,7 +13,9 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -72,6 +74,9 @@ type Config struct {
 	// request through as a cluster administrator, for in-process harnesses; clusterkit up and
 	// labs close it.
 	Access Access
+	// Admission plugins run on every write of a stored resource (admission.go); nil admits
+	// everything.
+	Admission admission.Interface
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -83,6 +88,10 @@ type Server struct {
 	ranges  *ranges
 	handler http.Handler
 	openapi http.Handler
+	// objectInterfaces serve admission plugins (conversion, defaulting) from the scheme.
+	objectInterfaces admission.ObjectInterfaces
+	// ephemeral answers creates of the resources that are not stored (ephemeral.go).
+	ephemeral map[schema.GroupResource]ephemeralFunc
 
 	bg       context.Context
 	cancelBG context.CancelFunc
@@ -146,6 +155,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
 	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.New(cfg.Store)}
+	s.objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme)
+	s.ephemeral = s.ephemeralHandlers()
 	s.ranges = &ranges{kv: cfg.Store, ips: ips, ports: ports, now: cfg.Now}
 	s.bg, s.cancelBG = context.WithCancel(context.Background())
 	oa, err := newOpenAPIHandler(reg)

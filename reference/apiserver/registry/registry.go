@@ -59,6 +59,10 @@ type Resource struct {
 	Fields      FieldsFunc
 	// StorageName is the key segment under /registry (defaults to the plural resource name).
 	StorageName string
+	// Ephemeral resources are not stored: the only verb is create, and the server answers it
+	// with an object it computes from the request (SubjectAccessReview, TokenReview,
+	// SelfSubjectReview). The API server holds the function for each.
+	Ephemeral bool
 }
 
 // GroupVersionKind returns the resource's kind with its group and version.
