@@ -3,6 +3,8 @@ package apiserver
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -25,6 +27,10 @@ type Access struct {
 	// Anonymous lets unauthenticated requests through as system:anonymous (the authorizer then
 	// decides; kubeadm's default allows only /healthz, /livez, /readyz and /version).
 	Anonymous bool
+	// AnonymousPaths, when not empty, limit Anonymous to requests for these paths and their
+	// sub-paths (PublicInfoPaths: kube-apiserver's anonymous authentication configured for
+	// its health and version endpoints only); any other unauthenticated request gets 401.
+	AnonymousPaths []string
 	// APIAudiences are the audiences tokens must be issued for (ServiceAccount tokens:
 	// the issuer's default audience).
 	APIAudiences authenticator.Audiences
@@ -74,20 +80,30 @@ func (s *Server) withAccess(next http.Handler) http.Handler {
 	} else {
 		authn := s.cfg.Access.Authenticator
 		if s.cfg.Access.Anonymous {
-			authn = withAnonymous(authn)
+			authn = withAnonymous(authn, s.cfg.Access.AnonymousPaths)
 		}
 		h = filters.WithAuthentication(h, authn, filters.Unauthorized(codecs), s.cfg.Access.APIAudiences, nil)
 	}
 	return filters.WithRequestInfo(h, requestInfoResolver())
 }
 
-// withAnonymous answers system:anonymous for a request no authenticator recognised. A request
-// that carried credentials which failed (a bad token) is still rejected, as kube-apiserver does.
-func withAnonymous(authn authenticator.Request) authenticator.Request {
+// PublicInfoPaths are the endpoints kubeadm lets anyone read (the system:public-info-viewer
+// ClusterRole): health and version.
+func PublicInfoPaths() []string { return []string{"/healthz", "/livez", "/readyz", "/version"} }
+
+// withAnonymous answers system:anonymous for a request no authenticator recognised, for any
+// path when paths is empty, else only for those paths and their sub-paths. A request that
+// carried credentials which failed (a bad token) is still rejected, as kube-apiserver does.
+func withAnonymous(authn authenticator.Request, paths []string) authenticator.Request {
 	return authenticator.RequestFunc(func(r *http.Request) (*authenticator.Response, bool, error) {
 		resp, ok, err := authn.AuthenticateRequest(r)
 		if ok || err != nil {
 			return resp, ok, err
+		}
+		if len(paths) > 0 && !slices.ContainsFunc(paths, func(p string) bool {
+			return r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/")
+		}) {
+			return nil, false, nil
 		}
 		return &authenticator.Response{User: &user.DefaultInfo{
 			Name:   user.Anonymous,

@@ -13,3 +13,9 @@ func TestAPIConformance(t *testing.T) {
 	t.Run("memory", func(t *testing.T) { conformance.RunAPI(t, harness.InProcessAPI(harness.MemoryStore())) })
 	t.Run("etcd", func(t *testing.T) { conformance.RunAPI(t, harness.InProcessAPI(harness.EtcdStore())) })
 }
+
+// TestAuthConformance runs the auth specs against the reference server closed as clusterkit up
+// closes it (TLS, client certificates, anonymous only on the public-info endpoints).
+func TestAuthConformance(t *testing.T) {
+	conformance.RunAuth(t, harness.InProcessAuth(harness.MemoryStore()))
+}

@@ -24,6 +24,18 @@ func Kubeconfig(serverURL string) *clientcmdapi.Config {
 	return cfg
 }
 
+// ClientKubeconfig returns a kubeconfig for a server at serverURL (https) trusted through
+// the CA certificate caPEM, acting as user with the client certificate certPEM and its key
+// keyPEM, embedded as data. user names the credentials in the file.
+func ClientKubeconfig(serverURL string, caPEM []byte, user string, certPEM, keyPEM []byte) *clientcmdapi.Config {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters[KubeconfigContext] = &clientcmdapi.Cluster{Server: serverURL, CertificateAuthorityData: caPEM}
+	cfg.AuthInfos[user] = &clientcmdapi.AuthInfo{ClientCertificateData: certPEM, ClientKeyData: keyPEM}
+	cfg.Contexts[KubeconfigContext] = &clientcmdapi.Context{Cluster: KubeconfigContext, AuthInfo: user, Namespace: "default"}
+	cfg.CurrentContext = KubeconfigContext
+	return cfg
+}
+
 // WriteKubeconfig writes an admin kubeconfig for serverURL to path (mode 0600), creating its
 // directory.
 func WriteKubeconfig(path, serverURL string) error {

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 )
@@ -508,4 +509,34 @@ func dedupIPs(ips []net.IP) []net.IP {
 		}
 	}
 	return out
+}
+
+// ServingTLSConfig is the API server's TLS configuration: its serving certificate, TLS 1.2 or
+// later, client certificates requested (with the cluster CA named as acceptable) but neither
+// required nor verified here — the API server's x509 authenticator verifies them, so that a
+// client without one can still reach the anonymous endpoints and a bad one gets 401.
+func (b *Bundle) ServingTLSConfig() (*tls.Config, error) {
+	pair, err := b.APIServer.TLSCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("pki: the serving certificate: %w", err)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequestClientCert,
+		ClientCAs:    b.CAPool(),
+		MinVersion:   tls.VersionTLS12,
+	}, nil
+}
+
+// RESTConfig returns a client-go configuration reaching serverURL (https) as id, trusting only
+// the cluster CA.
+func (b *Bundle) RESTConfig(serverURL string, id KeyPair) *rest.Config {
+	return &rest.Config{
+		Host: serverURL,
+		TLSClientConfig: rest.TLSClientConfig{
+			CAData:   slices.Clone(b.CA.CertPEM),
+			CertData: slices.Clone(id.CertPEM),
+			KeyData:  slices.Clone(id.KeyPEM),
+		},
+	}
 }
