@@ -52,7 +52,9 @@ implementation.
 Without flags it runs every component's specs against the reference
 implementations, in this process, with embedded defaults: nothing to install.
 With --kubeconfig it runs the API specs against that live cluster instead
-(a real Kubernetes API server, or "clusterkit up"), in namespaces of their own;
+(a real Kubernetes API server, or "clusterkit up"), in namespaces of their own
+("--components auth" checks its authentication and authorization, with the
+kubeconfig's user as a cluster administrator);
 add "--components api,proxy" to also check the cluster's service proxy with
 pods on one of its nodes (--proxy-node, --proxy-node-ip).
 It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
@@ -61,7 +63,7 @@ The scheduler specs run the reference scheduler against a fresh API server
 per spec; to test your own scheduler see docs/scheduler.md.
 
 Select specs the Ginkgo way: --label-filter on component labels (store, api,
-scheduler, controllers, kubelet, proxy) and on Slow, Disruptive,
+auth, scheduler, controllers, kubelet, proxy) and on Slow, Disruptive,
 NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
 the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance catalogue`,
@@ -85,11 +87,11 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, scheduler, controllers, kubelet, proxy (the proxy specs need root: their pods and node live in network namespaces)")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, auth, scheduler, controllers, kubelet, proxy (the proxy specs need root: their pods and node live in network namespaces)")
 	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs' and the proxy specs' pods: "sim" (simulated CRI runtime; the proxy specs give its pods real network namespaces) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
-	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs (and with --components proxy the proxy specs) against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs (and with --components auth or proxy those specs) against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
 	f.StringVar(&o.proxyNode, "proxy-node", "", "with --kubeconfig: the node whose service proxy the proxy specs check (default: the first Ready node)")
 	f.StringVar(&o.proxyNodeIP, "proxy-node-ip", "", "with --kubeconfig: the node address where NodePorts must answer, reachable from its pods (default: its first non-loopback InternalIP)")
 	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
@@ -124,7 +126,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api", "scheduler", "controllers", "kubelet", "proxy"}
+	known := []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -135,8 +137,8 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if o.kubeconfig != "" {
 		for _, c := range o.components {
-			if c != "api" && c != "proxy" {
-				return fmt.Errorf("--kubeconfig runs the api and proxy specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
+			if c != "api" && c != "auth" && c != "proxy" {
+				return fmt.Errorf("--kubeconfig runs the api, auth and proxy specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
 			}
 		}
 	}
@@ -171,6 +173,17 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 				return err
 			}
 			conformance.DescribeAPI(harness.InProcessAPI(h))
+		}
+	}
+	if slices.Contains(o.components, "auth") {
+		if o.kubeconfig != "" {
+			conformance.DescribeAuth(harness.LiveAuth(o.kubeconfig))
+		} else {
+			h, err := store(o.apiStore)
+			if err != nil {
+				return err
+			}
+			conformance.DescribeAuth(harness.InProcessAuth(h))
 		}
 	}
 	out := cmd.ErrOrStderr()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"net/netip"
@@ -228,6 +229,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return s.bg },
+		// Connection-level errors (a plain-HTTP request to the TLS port ...) go to ErrorLog.
+		ErrorLog: log.New(errorLogWriter(s.cfg.ErrorLog), "", 0),
 	}
 	errc := make(chan error, 1)
 	if s.cfg.TLS != nil {
@@ -257,6 +260,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// errorLogWriter turns the lines of a log.Logger into ErrorLog calls.
+type errorLogWriter func(format string, args ...any)
+
+func (f errorLogWriter) Write(p []byte) (int, error) {
+	f("apiserver: %s", strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
