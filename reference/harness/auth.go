@@ -56,17 +56,19 @@ func LiveAuth(kubeconfig string) conformance.AuthHarness {
 	}
 }
 
-// closedAccess is the authentication and authorization of a closed reference API server: the
+// ClosedAccess is the authentication and authorization of a closed reference API server: the
 // one place that composes them (clusterkit up and the harnesses use it). Client certificates
 // are verified against the bundle's CA; unauthenticated requests are system:anonymous on the
 // public-info endpoints only; system:masters may do everything, anyone may read health and
-// version, authenticated users discovery.
-func closedAccess(b *pki.Bundle) (apiserver.Access, error) {
+// version, authenticated users discovery, and the cluster's components (scheduler,
+// controller manager, proxies, kubelets) everything until RBAC and the Node authorizer take
+// their place (authz.SystemComponents).
+func ClosedAccess(b *pki.Bundle) (apiserver.Access, error) {
 	a, err := authn.New(authn.Options{ClientCA: b.CAPool()})
 	if err != nil {
 		return apiserver.Access{}, err
 	}
-	z, err := authz.Default()
+	z, err := authz.Default(authz.SystemComponents())
 	if err != nil {
 		return apiserver.Access{}, err
 	}
@@ -95,7 +97,7 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	if err != nil {
 		return none, err
 	}
-	access, err := closedAccess(bundle)
+	access, err := ClosedAccess(bundle)
 	if err != nil {
 		return none, err
 	}

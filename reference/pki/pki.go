@@ -37,6 +37,9 @@ const (
 	// SchedulerUser and ControllerManagerUser are the control-plane components' users.
 	SchedulerUser         = "system:kube-scheduler"
 	ControllerManagerUser = "system:kube-controller-manager"
+	// ProxyUser is kube-proxy's user (bound to system:node-proxier by the RBAC bootstrap
+	// policy).
+	ProxyUser = "system:kube-proxy"
 	// APIServerKubeletClientUser is the API server's identity towards kubelets (in
 	// system:masters, as kubeadm's apiserver-kubelet-client certificate).
 	APIServerKubeletClientUser = "kube-apiserver-kubelet-client"
@@ -117,10 +120,11 @@ type Bundle struct {
 	APIServer KeyPair
 	// Admin is kubernetes-admin in system:masters.
 	Admin KeyPair
-	// Scheduler, ControllerManager and APIServerKubeletClient are the components' client
+	// Scheduler, ControllerManager, Proxy and APIServerKubeletClient are the components' client
 	// certificates.
 	Scheduler              KeyPair
 	ControllerManager      KeyPair
+	Proxy                  KeyPair
 	APIServerKubeletClient KeyPair
 	// Nodes are the kubelets' certificates by node name.
 	Nodes map[string]NodeCerts
@@ -204,6 +208,7 @@ func Ensure(dir string, opts Options) (*Bundle, error) {
 		{"admin", &b.Admin, request{cn: AdminUser, orgs: []string{MastersGroup}}},
 		{"kube-scheduler", &b.Scheduler, request{cn: SchedulerUser}},
 		{"kube-controller-manager", &b.ControllerManager, request{cn: ControllerManagerUser}},
+		{"kube-proxy", &b.Proxy, request{cn: ProxyUser}},
 		{"apiserver-kubelet-client", &b.APIServerKubeletClient, request{cn: APIServerKubeletClientUser, orgs: []string{MastersGroup}}},
 	} {
 		if *c.kp, err = b.ensure(c.file, c.req); err != nil {

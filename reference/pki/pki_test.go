@@ -58,6 +58,7 @@ func TestClientIdentities(t *testing.T) {
 		{b.Admin, "kubernetes-admin", []string{"system:masters"}},
 		{b.Scheduler, "system:kube-scheduler", nil},
 		{b.ControllerManager, "system:kube-controller-manager", nil},
+		{b.Proxy, "system:kube-proxy", nil},
 		{b.APIServerKubeletClient, "kube-apiserver-kubelet-client", []string{"system:masters"}},
 		{b.Nodes["node-a"].Client, "system:node:node-a", []string{"system:nodes"}},
 	}
