@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/cri/containerd"
@@ -193,7 +195,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
-	lab.Server = fmt.Sprintf("http://%s:%d", gateway, apiPort)
+	lab.Server = fmt.Sprintf("https://%s:%d", gateway, apiPort)
 	for i := 1; i <= cfg.Nodes; i++ {
 		lab.Nodes = append(lab.Nodes, Node{
 			Name: fmt.Sprintf("%s-node-%d", cfg.Name, i), NetNS: fmt.Sprintf("cklab%d-n%d", idx, i),
@@ -241,7 +243,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := lab.save(); err != nil {
 		return nil, err
 	}
-	if err := waitReadyz(ctx, lab.Server+"/readyz", pid); err != nil {
+	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, pid); err != nil {
 		return nil, fmt.Errorf("the control plane did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", "control-plane.log"))
 	}
 	say("control plane ready")
@@ -425,10 +427,11 @@ func (l *Lab) node(name string) (*Node, error) {
 	return nil, fmt.Errorf("lab %s has no node %q", l.Name, name)
 }
 
-func waitReadyz(ctx context.Context, url string, pid int) error {
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+// waitReadyz waits until the API server answers url with 200, reached through the kubeconfig
+// `up` writes (its CA and admin certificate) once that exists.
+func waitReadyz(ctx context.Context, url, kubeconfig string, pid int) error {
 	for {
-		resp, err := c.Get(url)
+		resp, err := getWithKubeconfig(url, kubeconfig)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -444,6 +447,23 @@ func waitReadyz(ctx context.Context, url string, pid int) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// getWithKubeconfig GETs url with the TLS settings and credentials of kubeconfig, bypassing
+// any HTTP proxy.
+func getWithKubeconfig(url, kubeconfig string) (*http.Response, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Proxy = func(*http.Request) (*neturl.URL, error) { return nil, nil }
+	cfg.Timeout = 2 * time.Second
+	c, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer c.CloseIdleConnections()
+	return c.Get(url)
 }
 
 func buildImages(ctx context.Context, path string) error {

@@ -34,7 +34,7 @@ func TestLabListAndKubeconfig(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rec := kindlab.Lab{Name: "ci", Dir: dir, Server: "http://10.250.7.1:6443", Kubeconfig: filepath.Join(dir, "kubeconfig"),
+	rec := kindlab.Lab{Name: "ci", Dir: dir, Server: "https://10.250.7.1:6443", Kubeconfig: filepath.Join(dir, "kubeconfig"),
 		ControlPID: 0, Nodes: []kindlab.Node{{Name: "ci-node-1"}}}
 	b, _ := json.Marshal(rec)
 	if err := os.WriteFile(filepath.Join(dir, "lab.json"), b, 0o644); err != nil {

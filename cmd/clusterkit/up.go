@@ -17,8 +17,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubeconfigext"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
+	"github.com/clusterkit/clusterkit/reference/pki"
 	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
 )
 
@@ -63,9 +65,11 @@ func newUpCommand() *cobra.Command {
 		Use:   "up",
 		Short: "Run a whole cluster in this process: etcd, API server, scheduler, controllers, nodes",
 		Long: `up starts an embedded etcd (or connects to --etcd-endpoints), a Kubernetes-compatible
-API server on 127.0.0.1, the reference scheduler and controller manager, and --nodes
+API server on 127.0.0.1 (HTTPS only, with a cluster CA and certificates it makes in
+DATA-DIR/pki and keeps), the reference scheduler and controller manager, and --nodes
 kubelets on the simulated CRI runtime (nothing to install) or on a real containerd
-(--runtime containerd). It writes an admin kubeconfig, prints the export KUBECONFIG=…
+(--runtime containerd). It writes an admin kubeconfig (client certificate of
+kubernetes-admin in system:masters), prints the export KUBECONFIG=…
 line, and serves until interrupted (Ctrl-C). Restarting on the same --data-dir keeps
 every object.
 
@@ -85,7 +89,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringVar(&o.dataDir, "data-dir", o.dataDir, "directory of the embedded etcd's data")
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
 	f.IntVar(&o.port, "port", o.port, "API server port on --address (0 picks a free port)")
-	f.StringVar(&o.address, "address", "127.0.0.1", "IP address the API server listens on (the kubeconfig names it); keep it a loopback or lab-bridge address: the API server has no authentication")
+	f.StringVar(&o.address, "address", "127.0.0.1", "IP address the API server listens on (the kubeconfig names it); HTTPS only; the certificate names it, the host name and localhost")
 	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
 	f.StringVar(&o.scheduler, "scheduler", o.scheduler, `"reference" runs clusterkit's scheduler in this process; "none" leaves scheduling to yours (see docs/scheduler.md)`)
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
@@ -118,41 +122,56 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 			say("closing etcd: %v", err)
 		}
 	}()
+	address := o.address
+	if address == "" {
+		address = "127.0.0.1"
+	}
+	bundle, err := ensureUpPKI(o, address)
+	if err != nil {
+		return err
+	}
+	tlsConfig, err := bundle.ServingTLSConfig()
+	if err != nil {
+		return err
+	}
+	access, err := harness.ClosedAccess(bundle)
+	if err != nil {
+		return err
+	}
 	srv, err := apiserver.New(apiserver.Config{
 		Store:         store,
 		ErrorLog:      func(format string, args ...any) { say(format, args...) },
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
+		TLS:           tlsConfig,
+		Access:        access,
 	})
 	if err != nil {
 		return err
-	}
-	address := o.address
-	if address == "" {
-		address = "127.0.0.1"
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(address, strconv.Itoa(o.port)))
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)
 	}
-	url := "http://" + ln.Addr().String()
+	url := "https://" + ln.Addr().String()
+	acc := upAccess{url: url, pki: bundle}
 	if err := srv.Bootstrap(ctx); err != nil {
 		_ = ln.Close()
 		return fmt.Errorf("bootstrapping the API server: %w", err)
 	}
-	if err := writeUpKubeconfig(o, url, upRuntimeSocket(o)); err != nil {
+	if err := writeUpKubeconfig(o, acc, upRuntimeSocket(o)); err != nil {
 		_ = ln.Close()
 		return err
 	}
-	say("API server listening on %s (ready in %s)", url, time.Since(start).Round(time.Millisecond))
+	say("API server listening on %s (ready in %s; cluster CA and certificates in %s)", url, time.Since(start).Round(time.Millisecond), bundle.Dir)
 	say("kubeconfig written to %s; to use it:", o.kubeconfig)
 	say("  export KUBECONFIG=%s", o.kubeconfig)
-	stopControl, err := startUpControlPlane(ctx, o, url, say)
+	stopControl, err := startUpControlPlane(ctx, o, acc, say)
 	if err != nil {
 		return err
 	}
 	defer stopControl()
-	stopNodes := startUpNodes(ctx, o, url, say)
+	stopNodes := startUpNodes(ctx, o, acc, say)
 	defer stopNodes()
 	say("press Ctrl-C to stop")
 	err = srv.Serve(ctx, ln)
@@ -163,12 +182,13 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	return nil
 }
 
-// writeUpKubeconfig writes up's admin kubeconfig for the API server at url. With
+// writeUpKubeconfig writes up's admin kubeconfig (kubernetes-admin's client certificate, the
+// cluster CA) for the API server at acc.url. With
 // containerd sockets (the nodes' runtime), its cluster entry records them
 // (kubeconfigext), so `clusterkit conformance upstream` finds where to load
 // images from the kubeconfig alone.
-func writeUpKubeconfig(o *upOptions, url string, containerd []string) error {
-	cfg := apiserver.Kubeconfig(url)
+func writeUpKubeconfig(o *upOptions, acc upAccess, containerd []string) error {
+	cfg := apiserver.ClientKubeconfig(acc.url, acc.pki.CA.CertPEM, pki.AdminUser, acc.pki.Admin.CertPEM, acc.pki.Admin.KeyPEM)
 	if len(containerd) > 0 {
 		dataDir, err := filepath.Abs(o.dataDir)
 		if err != nil {

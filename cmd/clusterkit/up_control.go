@@ -7,25 +7,23 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 )
 
 // startUpControlPlane starts the reference scheduler and controller manager
-// in the background against the API server at url, as chosen by
+// in the background against the API server, each with its own client certificate
+// (system:kube-scheduler, system:kube-controller-manager), as chosen by
 // --scheduler and --controllers; the returned function stops them and
 // waits for them to end.
-func startUpControlPlane(ctx context.Context, o *upOptions, url string, say func(string, ...any)) (func(), error) {
-	rc := &rest.Config{Host: url, QPS: -1}
+func startUpControlPlane(ctx context.Context, o *upOptions, acc upAccess, say func(string, ...any)) (func(), error) {
 	var components []interfaces.Component
 	switch o.scheduler {
 	case "none":
 		say("no scheduler: pods wait for one (schedulerName %q)", "default-scheduler")
 	case "reference", "":
-		s, err := scheduler.New(rc, scheduler.Options{})
+		s, err := scheduler.New(acc.rest(acc.pki.Scheduler), scheduler.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("scheduler: %w", err)
 		}
@@ -36,7 +34,7 @@ func startUpControlPlane(ctx context.Context, o *upOptions, url string, say func
 	if len(o.controllers) == 1 && o.controllers[0] == "none" {
 		say("no controller manager: Deployments and ReplicaSets will not create pods")
 	} else {
-		m, err := controllers.New(controllers.Config{RESTConfig: rc, Controllers: o.controllers})
+		m, err := controllers.New(controllers.Config{RESTConfig: acc.rest(acc.pki.ControllerManager), Controllers: o.controllers})
 		if err != nil {
 			return nil, fmt.Errorf("controller manager (--controllers %s): %w", strings.Join(o.controllers, ","), err)
 		}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/rest"
-
 	"github.com/clusterkit/clusterkit/cri/containerd"
 	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/cri/simruntime"
@@ -56,21 +54,18 @@ func upRuntimeSocket(o *upOptions) []string {
 }
 
 // startUpNodes starts o.nodes nodes (node-1 … node-N) in the background
-// against the API server at url; the returned function stops them once ctx
+// against the API server, each kubelet with its own client certificate; the returned function stops them once ctx
 // is done. With the private containerd, the service proxies start first and
 // the nodes only once every proxy has programmed its table (the API server
 // serves only after this returns, so all of it runs in the background).
 // The private containerd's socket is recorded in the kubeconfig as soon as
 // it runs.
-func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string, ...any)) func() {
+func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(string, ...any)) func() {
 	if o.nodes <= 0 {
 		return func() {}
 	}
 	endpoint := upRuntimeEndpoint(o.runtime)
-	names := make([]string, o.nodes)
-	for i := range names {
-		names[i] = fmt.Sprintf("node-%d", i+1)
-	}
+	names := upNodeNames(o.nodes)
 	switch {
 	case endpoint == localnode.Simulated:
 		say("no service proxy: the simulated runtime has no kernel path to program (ClusterIPs and NodePorts are allocated but not served)")
@@ -92,7 +87,6 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 		}
 		pn = &upProxyNet{ServiceCIDR: cidr.Masked()}
 	}
-	rc := &rest.Config{Host: url, QPS: -1}
 	var (
 		mu          sync.Mutex
 		nodes       []*localnode.Node
@@ -105,7 +99,7 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 		defer wg.Done()
 		if endpoint == privateContainerd {
 			recordSocket := func(address string) {
-				if err := writeUpKubeconfig(o, url, []string{address}); err != nil {
+				if err := writeUpKubeconfig(o, acc, []string{address}); err != nil {
 					say("recording containerd's socket in the kubeconfig: %v", err)
 					return
 				}
@@ -120,7 +114,7 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 			endpoint, stopRuntime = ep, stop
 			mu.Unlock()
 			if pn != nil {
-				ps, err := startUpProxies(ctx, url, names, *pn, say)
+				ps, err := startUpProxies(ctx, acc.rest(acc.pki.Proxy), names, *pn, say)
 				if err != nil {
 					say("no nodes: %v", err)
 					return
@@ -149,7 +143,8 @@ func startUpNodes(ctx context.Context, o *upOptions, url string, say func(string
 				defer wg.Done()
 				sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 				defer cancel()
-				n, err := localnode.Start(sctx, rc, localnode.Config{
+				// Each kubelet is system:node:NAME by its own client certificate.
+				n, err := localnode.Start(sctx, acc.rest(acc.pki.Nodes[name].Client), localnode.Config{
 					Name:    name,
 					Dir:     filepath.Join(o.dataDir, "nodes", name),
 					Runtime: endpoint,

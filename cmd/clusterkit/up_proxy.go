@@ -44,8 +44,9 @@ type upProxies struct {
 const upGuardLink = "ckupguard0"
 
 // startUpProxies runs the reference proxy (nftables, in this process's network namespace,
-// where the private containerd's bridge lives) of each node against the API server at url.
-func startUpProxies(ctx context.Context, url string, nodes []string, pn upProxyNet, say func(string, ...any)) (*upProxies, error) {
+// where the private containerd's bridge lives) of each node against the API server as rc
+// (kube-proxy's identity).
+func startUpProxies(ctx context.Context, rc *rest.Config, nodes []string, pn upProxyNet, say func(string, ...any)) (*upProxies, error) {
 	// Replies between pods on one bridge must pass the netfilter hooks, or a
 	// Service's translation is never undone for them.
 	const bridgeNF = "/proc/sys/net/bridge/bridge-nf-call-iptables"
@@ -61,7 +62,6 @@ func startUpProxies(ctx context.Context, url string, nodes []string, pn upProxyN
 	if err := proxy.GuardServiceRange(ctx, upGuardLink, pn.ServiceCIDR); err != nil {
 		return nil, fmt.Errorf("proxy: guarding the service range: %w", err)
 	}
-	rc := &rest.Config{Host: url, QPS: -1}
 	ctx, cancel := context.WithCancel(ctx)
 	u := &upProxies{cancel: cancel}
 	for _, node := range nodes {
