@@ -24,7 +24,9 @@ var authorizationGroup = authorizationv1.SchemeGroupVersion.Group
 
 // authorizationReviews returns the handlers of the review resources.
 func (s *Server) authorizationReviews() map[schema.GroupResource]ephemeralFunc {
-	gr := func(r string) schema.GroupResource { return schema.GroupResource{Group: authorizationGroup, Resource: r} }
+	gr := func(r string) schema.GroupResource {
+		return schema.GroupResource{Group: authorizationGroup, Resource: r}
+	}
 	return map[schema.GroupResource]ephemeralFunc{
 		gr("subjectaccessreviews"):      s.subjectAccessReview,
 		gr("localsubjectaccessreviews"): s.localSubjectAccessReview,

@@ -12,7 +12,9 @@ func TestRuleAllows(t *testing.T) {
 	res := func(verb, group, resource, sub, name string) authorizer.AttributesRecord {
 		return authorizer.AttributesRecord{Verb: verb, APIGroup: group, Resource: resource, Subresource: sub, Name: name, ResourceRequest: true}
 	}
-	path := func(verb, p string) authorizer.AttributesRecord { return authorizer.AttributesRecord{Verb: verb, Path: p} }
+	path := func(verb, p string) authorizer.AttributesRecord {
+		return authorizer.AttributesRecord{Verb: verb, Path: p}
+	}
 	rule := func(verbs, groups, resources, names []string) rbacv1.PolicyRule {
 		return rbacv1.PolicyRule{Verbs: verbs, APIGroups: groups, Resources: resources, ResourceNames: names}
 	}
