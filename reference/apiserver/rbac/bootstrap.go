@@ -116,10 +116,15 @@ func saSubject(namespace, name string) rbacv1.Subject {
 // Policy returns the bootstrap policy of a kubeadm cluster: the user-facing roles
 // (cluster-admin, admin, edit, view and the aggregate-to-* roles that fill them), the
 // discovery and public-info roles, the component roles (node, node-proxier, kube-scheduler,
-// kube-controller-manager, kube-dns, auth-delegator, monitoring) and their bindings, and
-// kubeadm's kubeadm:cluster-admins binding.
+// kube-controller-manager, kube-dns, auth-delegator, monitoring) and their bindings, the
+// system:controller:* roles of the controllers clusterkit runs, bound to their kube-system
+// ServiceAccounts, and kubeadm's kubeadm:cluster-admins binding.
 func Policy() BootstrapPolicy {
-	return BootstrapPolicy{ClusterRoles: clusterRoles(), ClusterRoleBindings: clusterRoleBindings()}
+	ctlRoles, ctlBindings := controllerRoles()
+	return BootstrapPolicy{
+		ClusterRoles:        append(clusterRoles(), ctlRoles...),
+		ClusterRoleBindings: append(clusterRoleBindings(), ctlBindings...),
+	}
 }
 
 func clusterRoles() []rbacv1.ClusterRole {
