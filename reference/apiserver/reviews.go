@@ -120,12 +120,7 @@ func (s *Server) localSubjectAccessReview(ctx context.Context, obj runtime.Objec
 		errs = append(errs, field.Invalid(field.NewPath("spec", "nonResourceAttributes"), r.Spec.NonResourceAttributes, "disallowed on this kind of request"))
 	}
 	if r.Spec.ResourceAttributes != nil && r.Spec.ResourceAttributes.Namespace != r.Namespace {
-		if r.Spec.ResourceAttributes.Namespace == "" {
-			// An empty namespace means the review's own.
-			r.Spec.ResourceAttributes.Namespace = r.Namespace
-		} else {
-			errs = append(errs, field.Invalid(field.NewPath("spec", "resourceAttributes", "namespace"), r.Spec.ResourceAttributes.Namespace, "must match metadata.namespace"))
-		}
+		errs = append(errs, field.Invalid(field.NewPath("spec", "resourceAttributes", "namespace"), r.Spec.ResourceAttributes.Namespace, "must match metadata.namespace"))
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(authorizationv1.SchemeGroupVersion.WithKind("LocalSubjectAccessReview").GroupKind(), r.Name, errs)

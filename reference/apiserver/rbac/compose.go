@@ -50,3 +50,32 @@ func NewServerAuthorizer(r RBAC, before ...union.NamedAuthorizer) (ServerAuthori
 	}
 	return ServerAuthorizer{Authorizer: a, resolver: union.NewRuleResolvers(resolvers...)}, nil
 }
+
+// Setup is RBAC composed for one API server, the way a closed server uses it:
+//
+//	s, err := rbac.NewSetup()                     // before the server exists
+//	cfg.Access.Authorizer = s.Authorizer          // apiserver.Config
+//	cfg.Admission = s.Admission                   // or chained with other plugins
+//	... serve ...
+//	err = s.RBAC.Start(ctx, loopback)             // once it serves: bootstrap policy, informers
+//
+// Until Start returns only members of system:masters (and whatever before allows) get in.
+type Setup struct {
+	// RBAC is the RBAC authorizer; Start it once the server serves.
+	RBAC *Authorizer
+	// Authorizer is the server's whole authorizer (NewServerAuthorizer).
+	Authorizer ServerAuthorizer
+	// Admission is the escalation check on writes of roles and bindings.
+	Admission *EscalationCheck
+}
+
+// NewSetup builds RBAC, the server's authorizer (system:masters, then before, then RBAC) and
+// the escalation check. It does not dial.
+func NewSetup(before ...union.NamedAuthorizer) (*Setup, error) {
+	r := New()
+	authz, err := NewServerAuthorizer(r, before...)
+	if err != nil {
+		return nil, err
+	}
+	return &Setup{RBAC: r, Authorizer: authz, Admission: NewEscalationCheck(r, authz)}, nil
+}
