@@ -12,7 +12,6 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
 
-
 func TestAccessReviews(t *testing.T) {
 	authz := authorizer.AuthorizerFunc(func(_ context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
 		if a.GetUser().GetName() == "alice" && a.GetVerb() == "get" && a.GetResource() == "pods" {
