@@ -47,6 +47,8 @@ type authEnv struct {
 	admin kubernetes.Interface
 	// ns is a namespace made for the spec.
 	ns string
+	// c runs cleanups when the spec ends (cluster-scoped objects the spec made).
+	c Cleaner
 }
 
 // authSpecs are every auth behaviour, one list per concern.
@@ -95,7 +97,7 @@ func (h AuthHarness) suite() suite[*authEnv] {
 			if err != nil {
 				return nil, err
 			}
-			return &authEnv{server: srv, admin: client, ns: ns}, nil
+			return &authEnv{server: srv, admin: client, ns: ns, c: c}, nil
 		},
 	}
 }

@@ -17,7 +17,11 @@ type ephemeralFunc func(ctx context.Context, obj runtime.Object) (runtime.Object
 
 // ephemeralHandlers returns the function answering each ephemeral resource this server serves.
 func (s *Server) ephemeralHandlers() map[schema.GroupResource]ephemeralFunc {
-	return map[schema.GroupResource]ephemeralFunc{}
+	out := map[schema.GroupResource]ephemeralFunc{}
+	for gr, fn := range s.authorizationReviews() {
+		out[gr] = fn
+	}
+	return out
 }
 
 // serveEphemeral answers POST on an ephemeral resource's collection with 201 and the computed

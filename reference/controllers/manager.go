@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
@@ -53,13 +54,14 @@ type Config struct {
 // Defaults returns the reference controllers by name.
 func Defaults(cfg Config) map[string]runner.Factory {
 	return map[string]runner.Factory{
-		deployment.Name:          deployment.New(),
-		replicaset.Name:          replicaset.New(cfg.ReplicaSet),
-		nodelifecycle.Name:       nodelifecycle.New(cfg.NodeLifecycle),
-		endpointslice.Name:       endpointslice.New(),
-		garbagecollector.Name:    garbagecollector.New(garbagecollector.Config{}),
-		serviceaccount.Name:      serviceaccount.New(),
-		rootcacertpublisher.Name: rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
+		clusterroleaggregation.Name: clusterroleaggregation.New(),
+		deployment.Name:             deployment.New(),
+		replicaset.Name:             replicaset.New(cfg.ReplicaSet),
+		nodelifecycle.Name:          nodelifecycle.New(cfg.NodeLifecycle),
+		endpointslice.Name:          endpointslice.New(),
+		garbagecollector.Name:       garbagecollector.New(garbagecollector.Config{}),
+		serviceaccount.Name:         serviceaccount.New(),
+		rootcacertpublisher.Name:    rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
 	}
 }
 

@@ -48,7 +48,7 @@ type Resource struct {
 	Verbs []string
 	// Subresources in discovery order.
 	Subresources []Subresource
-	// New and NewList return empty typed objects.
+	// New and NewList return empty typed objects (an Ephemeral resource has no NewList).
 	New, NewList func() runtime.Object
 	// StatusSplit is true when the resource has a status subresource: writes to the main resource
 	// keep the stored status and writes to /status keep the stored spec.
@@ -149,8 +149,8 @@ func New(resources []*Resource) (*Registry, error) {
 		byGVK: map[schema.GroupVersionKind]*Resource{},
 	}
 	for _, res := range resources {
-		if res.New == nil || res.NewList == nil {
-			return nil, fmt.Errorf("resource %s: New and NewList are required", res.GroupVersionResource)
+		if res.New == nil || (res.NewList == nil && !res.Ephemeral) {
+			return nil, fmt.Errorf("resource %s: New and NewList are required (NewList but for an ephemeral resource)", res.GroupVersionResource)
 		}
 		if _, dup := r.byGVR[res.GroupVersionResource]; dup {
 			return nil, fmt.Errorf("resource %s registered twice", res.GroupVersionResource)

@@ -12,7 +12,7 @@ func TestDefaultTable(t *testing.T) {
 	reg := registry.Default()
 	for _, res := range reg.Resources() {
 		t.Run(res.Resource, func(t *testing.T) {
-			if res.Kind == "" || res.ListKind == "" || res.Singular == "" || len(res.Verbs) == 0 {
+			if res.Kind == "" || (res.ListKind == "" && !res.Ephemeral) || res.Singular == "" || len(res.Verbs) == 0 {
 				t.Fatalf("incomplete entry %+v", res)
 			}
 			if reg.ForKind(res.GroupVersionKind()) != res || reg.Lookup(res.GroupVersionResource) != res {

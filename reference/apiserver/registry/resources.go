@@ -4,11 +4,13 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -37,7 +39,7 @@ func statusSub(gvk schema.GroupVersionKind) Subresource {
 
 // DefaultResources returns fresh entries for every resource clusterkit serves.
 func DefaultResources() []*Resource {
-	return []*Resource{
+	out := []*Resource{
 		{
 			GroupVersionResource: coreV1.WithResource("namespaces"), Singular: "namespace",
 			Kind: "Namespace", ListKind: "NamespaceList", ShortNames: []string{"ns"},
@@ -203,6 +205,64 @@ func DefaultResources() []*Resource {
 			Fields: func(obj runtime.Object) fields.Set {
 				return fields.Set{"addressType": string(obj.(*discoveryv1.EndpointSlice).AddressType)}
 			},
+		},
+	}
+	return append(out, append(rbacResources(), authorizationResources()...)...)
+}
+
+// rbacResources are rbac.authorization.k8s.io/v1's four kinds (no short names or categories,
+// as kube-apiserver lists them).
+func rbacResources() []*Resource {
+	rbac := rbacv1.SchemeGroupVersion
+	return []*Resource{
+		{
+			GroupVersionResource: rbac.WithResource("clusterrolebindings"), Singular: "clusterrolebinding",
+			Kind: "ClusterRoleBinding", ListKind: "ClusterRoleBindingList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &rbacv1.ClusterRoleBinding{} }, NewList: func() runtime.Object { return &rbacv1.ClusterRoleBindingList{} },
+		},
+		{
+			GroupVersionResource: rbac.WithResource("clusterroles"), Singular: "clusterrole",
+			Kind: "ClusterRole", ListKind: "ClusterRoleList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &rbacv1.ClusterRole{} }, NewList: func() runtime.Object { return &rbacv1.ClusterRoleList{} },
+		},
+		{
+			GroupVersionResource: rbac.WithResource("rolebindings"), Singular: "rolebinding", Namespaced: true,
+			Kind: "RoleBinding", ListKind: "RoleBindingList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &rbacv1.RoleBinding{} }, NewList: func() runtime.Object { return &rbacv1.RoleBindingList{} },
+		},
+		{
+			GroupVersionResource: rbac.WithResource("roles"), Singular: "role", Namespaced: true,
+			Kind: "Role", ListKind: "RoleList", Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &rbacv1.Role{} }, NewList: func() runtime.Object { return &rbacv1.RoleList{} },
+		},
+	}
+}
+
+// authorizationResources are authorization.k8s.io/v1's review kinds: create-only, answered by
+// the server's authorizer and never stored.
+func authorizationResources() []*Resource {
+	authz := authorizationv1.SchemeGroupVersion
+	create := func() []string { return []string{"create"} }
+	return []*Resource{
+		{
+			GroupVersionResource: authz.WithResource("localsubjectaccessreviews"), Singular: "localsubjectaccessreview", Namespaced: true,
+			Kind: "LocalSubjectAccessReview", Verbs: create(), Ephemeral: true,
+			New: func() runtime.Object { return &authorizationv1.LocalSubjectAccessReview{} },
+		},
+		{
+			GroupVersionResource: authz.WithResource("selfsubjectaccessreviews"), Singular: "selfsubjectaccessreview",
+			Kind: "SelfSubjectAccessReview", Verbs: create(), Ephemeral: true,
+			New: func() runtime.Object { return &authorizationv1.SelfSubjectAccessReview{} },
+		},
+		{
+			GroupVersionResource: authz.WithResource("selfsubjectrulesreviews"), Singular: "selfsubjectrulesreview",
+			Kind: "SelfSubjectRulesReview", Verbs: create(), Ephemeral: true,
+			New: func() runtime.Object { return &authorizationv1.SelfSubjectRulesReview{} },
+		},
+		{
+			GroupVersionResource: authz.WithResource("subjectaccessreviews"), Singular: "subjectaccessreview",
+			Kind: "SubjectAccessReview", Verbs: create(), Ephemeral: true,
+			New: func() runtime.Object { return &authorizationv1.SubjectAccessReview{} },
 		},
 	}
 }

@@ -275,6 +275,12 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 			wideColumn("Groups", "string", "Groups in the roleBinding"),
 			wideColumn("ServiceAccounts", "string", "ServiceAccounts in the roleBinding"),
 		}, true
+	case schema.GroupKind{Group: rbacv1.GroupName, Kind: "Role"}, schema.GroupKind{Group: rbacv1.GroupName, Kind: "ClusterRole"}:
+		// kube-apiserver's default table: the creation time as a date, not an age.
+		return []metav1.TableColumnDefinition{
+			name,
+			{Name: "Created At", Type: "date", Description: metaDoc("creationTimestamp")},
+		}, true
 	case schema.GroupKind{Group: nodev1.GroupName, Kind: "RuntimeClass"}:
 		return []metav1.TableColumnDefinition{name, column("Handler", "string", nodev1.RuntimeClass{}.SwaggerDoc()["handler"]), age}, true
 	}
@@ -347,6 +353,10 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 		cells = bindingCells(o.ObjectMeta, o.RoleRef, o.Subjects, now)
 	case *rbacv1.ClusterRoleBinding:
 		cells = bindingCells(o.ObjectMeta, o.RoleRef, o.Subjects, now)
+	case *rbacv1.Role:
+		cells = []interface{}{o.Name, o.CreationTimestamp.UTC().Format(time.RFC3339)}
+	case *rbacv1.ClusterRole:
+		cells = []interface{}{o.Name, o.CreationTimestamp.UTC().Format(time.RFC3339)}
 	case *nodev1.RuntimeClass:
 		cells = []interface{}{o.Name, o.Handler, age(o.CreationTimestamp, now)}
 	default:

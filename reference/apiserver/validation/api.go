@@ -41,7 +41,7 @@ func ValidateStatusUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 }
 
 // NameRule says how metadata.name of obj's kind is checked: RuleDNS1123Subdomain,
-// RuleDNS1123Label or RuleDNS1035Label. Unknown kinds use RuleDNS1123Subdomain.
+// RuleDNS1123Label, RuleDNS1035Label or RulePathSegment. Unknown kinds use RuleDNS1123Subdomain.
 func NameRule(obj runtime.Object) string {
 	return kindInfoOf(obj).nameRule
 }

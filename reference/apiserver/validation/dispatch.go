@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -39,6 +40,12 @@ func defaultObject(obj runtime.Object) {
 		defaultReplicaSet(o)
 	case *discoveryv1.EndpointSlice:
 		defaultEndpointSlice(o)
+	case *rbacv1.RoleBinding:
+		defaultRoleRef(&o.RoleRef)
+		defaultSubjects(o.Subjects)
+	case *rbacv1.ClusterRoleBinding:
+		defaultRoleRef(&o.RoleRef)
+		defaultSubjects(o.Subjects)
 	}
 }
 
@@ -81,6 +88,14 @@ func validateCreate(obj runtime.Object) field.ErrorList {
 		errs = validateEndpointSlice(o)
 	case *policyv1.Eviction:
 		errs = validateEviction(o)
+	case *rbacv1.Role:
+		errs = validateRole(o)
+	case *rbacv1.ClusterRole:
+		errs = validateClusterRole(o)
+	case *rbacv1.RoleBinding:
+		errs = validateRoleBinding(o)
+	case *rbacv1.ClusterRoleBinding:
+		errs = validateClusterRoleBinding(o)
 	default:
 		errs = validateObjectMeta(o)
 	}
@@ -111,6 +126,10 @@ func validateUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 		errs = append(errs, validateSelectorUpdate(n.Spec.Selector, oldObj.(*appsv1.ReplicaSet).Spec.Selector)...)
 	case *discoveryv1.EndpointSlice:
 		errs = append(errs, validateEndpointSliceUpdate(n, oldObj.(*discoveryv1.EndpointSlice))...)
+	case *rbacv1.RoleBinding:
+		errs = append(errs, validateRoleRefUpdate(n.RoleRef, oldObj.(*rbacv1.RoleBinding).RoleRef)...)
+	case *rbacv1.ClusterRoleBinding:
+		errs = append(errs, validateRoleRefUpdate(n.RoleRef, oldObj.(*rbacv1.ClusterRoleBinding).RoleRef)...)
 	}
 	return sortErrors(errs)
 }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,6 +37,10 @@ func kindInfoOf(obj runtime.Object) kindInfo {
 		*appsv1.Deployment, *appsv1.ReplicaSet, *autoscalingv1.Scale, *coordinationv1.Lease,
 		*discoveryv1.EndpointSlice, *policyv1.Eviction:
 		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: true}
+	case *rbacv1.Role, *rbacv1.RoleBinding:
+		return kindInfo{nameRule: RulePathSegment, namespaced: true}
+	case *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
+		return kindInfo{nameRule: RulePathSegment, namespaced: false}
 	default:
 		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: true}
 	}
@@ -48,6 +53,8 @@ func nameFunc(rule string) apimachineryvalidation.ValidateNameFunc {
 		return apimachineryvalidation.NameIsDNSLabel
 	case RuleDNS1035Label:
 		return apimachineryvalidation.NameIsDNS1035Label
+	case RulePathSegment:
+		return isPathSegmentName
 	default:
 		return apimachineryvalidation.NameIsDNSSubdomain
 	}

@@ -1,0 +1,64 @@
+package rbac
+
+import (
+	rbacv1 "k8s.io/api/rbac/v1"
+)
+
+// controllerRolePrefix names the ClusterRole of each kube-controller-manager controller; each
+// is bound to the ServiceAccount kube-system/<controller> the controller acts as when the
+// controller manager runs with --use-service-account-credentials (kubeadm's default).
+const controllerRolePrefix = "system:controller:"
+
+// controllerEvents lets a controller record events.
+func controllerEvents() rbacv1.PolicyRule {
+	return rule(eventsCreates, groups("", "events.k8s.io"), "events")
+}
+
+// controllerRoles are the ClusterRoles of the controllers clusterkit's controller manager runs,
+// with upstream's rules, and their bindings.
+func controllerRoles() ([]rbacv1.ClusterRole, []rbacv1.ClusterRoleBinding) {
+	roles := []rbacv1.ClusterRole{
+		clusterRole(controllerRolePrefix+"clusterrole-aggregation-controller", nil,
+			rule(verbs("escalate", "get", "list", "watch", "update", "patch"), rbacGroup, "clusterroles")),
+		clusterRole(controllerRolePrefix+"deployment-controller", nil,
+			rule(verbs("get", "list", "watch", "update"), groups("extensions", "apps"), "deployments"),
+			rule(verbs("update"), groups("extensions", "apps"), "deployments/status", "deployments/finalizers"),
+			rule(verbs("get", "list", "watch", "create", "update", "patch", "delete"), groups("apps", "extensions"), "replicasets"),
+			rule(verbs("get", "list", "watch", "update"), core, "pods"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"replicaset-controller", nil,
+			rule(verbs("get", "list", "watch", "update"), groups("apps", "extensions"), "replicasets"),
+			rule(verbs("update"), groups("apps", "extensions"), "replicasets/status", "replicasets/finalizers"),
+			rule(verbs("list", "watch", "patch", "create", "delete"), core, "pods"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"endpointslice-controller", nil,
+			rule(read, core, "services", "pods", "nodes"),
+			rule(verbs("update"), core, "services/finalizers"),
+			rule(verbs("get", "list", "watch", "create", "update", "delete"), discovery, "endpointslices"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"generic-garbage-collector", nil,
+			rule(verbs("get", "list", "watch", "patch", "update", "delete"), groups("*"), "*"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"namespace-controller", nil,
+			rule(verbs("get", "list", "watch", "delete"), core, "namespaces"),
+			rule(verbs("update"), core, "namespaces/finalize", "namespaces/status"),
+			rule(verbs("get", "list", "watch", "delete", "deletecollection"), groups("*"), "*")),
+		clusterRole(controllerRolePrefix+"node-controller", nil,
+			rule(verbs("get", "list", "watch", "update", "delete", "patch"), core, "nodes"),
+			rule(verbs("patch", "update"), core, "nodes/status", "pods/status"),
+			rule(verbs("list", "watch", "get", "delete"), core, "pods"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"service-account-controller", nil,
+			rule(verbs("create"), core, "serviceaccounts"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"root-ca-cert-publisher", nil,
+			rule(verbs("create", "update"), core, "configmaps"),
+			controllerEvents()),
+	}
+	var bindings []rbacv1.ClusterRoleBinding
+	for _, r := range roles {
+		sa := r.Name[len(controllerRolePrefix):]
+		bindings = append(bindings, clusterRoleBinding(r.Name, r.Name, saSubject("kube-system", sa)))
+	}
+	return roles, bindings
+}
