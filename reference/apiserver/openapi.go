@@ -16,7 +16,9 @@ func OpenAPIResources(reg *registry.Registry) []openapi.Resource {
 			Plural:           res.Resource,
 			Namespaced:       res.Namespaced,
 			Object:           res.New(),
-			ListObject:       res.NewList(),
+		}
+		if !res.Ephemeral {
+			r.ListObject = res.NewList()
 		}
 		for _, sub := range res.Subresources {
 			r.Subresources = append(r.Subresources, sub.Name)
