@@ -42,6 +42,14 @@ type privateClaims struct {
 	Kubernetes KubernetesClaims `json:"kubernetes.io,omitempty"`
 }
 
+// signedClaims is the JSON payload of a token: aud is always an array, as kube-apiserver
+// writes it (go-jose writes a single audience as a string).
+type signedClaims struct {
+	jwt.Claims
+	Audience   []string         `json:"aud,omitempty"`
+	Kubernetes KubernetesClaims `json:"kubernetes.io,omitempty"`
+}
+
 // Claims are every claim of a ServiceAccount token.
 type Claims struct {
 	// Public are the registered claims: iss, sub, aud, exp, nbf, iat, jti.
@@ -189,7 +197,7 @@ func (i *Issuer) Issue(sa *corev1.ServiceAccount, audiences []string, expiration
 	if warnAfter != 0 {
 		c.Kubernetes.WarnAfter = jwt.NewNumericDate(now.Add(warnAfter))
 	}
-	tok, err := jwt.Signed(i.signer).Claims(c.Public).Claims(privateClaims{Kubernetes: c.Kubernetes}).Serialize()
+	tok, err := jwt.Signed(i.signer).Claims(signedClaims{Claims: c.Public, Audience: audiences, Kubernetes: c.Kubernetes}).Serialize()
 	if err != nil {
 		return "", nil, fmt.Errorf("serviceaccount: signing the token: %w", err)
 	}
