@@ -141,7 +141,7 @@ func specTokenDefaultExpiration(ctx context.Context, g gomega.Gomega, e *authEnv
 	c := unverifiedClaims(g, tr.Status.Token)
 	g.Expect(c.Expiry).NotTo(gomega.BeNil(), "the token's exp")
 	g.Expect(c.IssuedAt).NotTo(gomega.BeNil(), "the token's iat")
-	g.Expect(int64(*c.Expiry) - int64(*c.IssuedAt)).To(gomega.Equal(int64(3600)), "exp − iat of the token")
+	g.Expect(int64(*c.Expiry)-int64(*c.IssuedAt)).To(gomega.Equal(int64(3600)), "exp − iat of the token")
 }
 
 func specTokenMinimumExpiration(ctx context.Context, g gomega.Gomega, e *authEnv) {
