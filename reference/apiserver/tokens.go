@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -125,8 +126,20 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, req request)
 	if len(opts.APIAudiences) == 0 {
 		opts.APIAudiences = s.apiAudiences()
 	}
+	ctx := r.Context()
+	attrs := func(obj runtime.Object) admission.Attributes {
+		return admission.NewAttributesRecord(obj, nil, serviceaccount.TokenRequestGVK, req.namespace, req.name,
+			req.res.GroupVersionResource, "token", admission.Create, &metav1.CreateOptions{}, false, requestUser(ctx))
+	}
+	if err := s.admitMutating(ctx, attrs(tr)); err != nil {
+		writeError(w, err)
+		return
+	}
+	validate := func(ctx context.Context, tr *authenticationv1.TokenRequest) error {
+		return s.admitValidating(ctx, attrs(tr))
+	}
 	getter := storeGetter{objects: s.objects, reg: s.reg}
-	out, more, err := issuer.CreateToken(r.Context(), getter, req.namespace, req.name, tr, opts)
+	out, more, err := issuer.CreateToken(ctx, getter, req.namespace, req.name, tr, opts, validate)
 	if err != nil {
 		writeError(w, err)
 		return

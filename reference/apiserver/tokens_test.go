@@ -1,9 +1,13 @@
 package apiserver_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/request/bearertoken"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
@@ -120,5 +125,39 @@ func TestTokenRequestAnswersWithTheRequestKind(t *testing.T) {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("the TokenRequest answer lacks %s: %s", want, raw)
 		}
+	}
+}
+
+// denyTokens is a validating admission plugin refusing TokenRequests, recording what it saw.
+type denyTokens struct{ seen []string }
+
+func (d *denyTokens) Handles(admission.Operation) bool { return true }
+
+func (d *denyTokens) Validate(_ context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	d.seen = append(d.seen, fmt.Sprintf("%s %s/%s %s %s/%s", a.GetOperation(), a.GetResource().Resource, a.GetSubresource(), a.GetKind().Kind, a.GetNamespace(), a.GetName()))
+	if a.GetSubresource() == "token" {
+		if _, ok := a.GetObject().(*authenticationv1.TokenRequest); ok {
+			return admission.NewForbidden(a, errors.New("no tokens here"))
+		}
+	}
+	return nil
+}
+
+func TestTokenRequestGoesThroughAdmission(t *testing.T) {
+	plugin := &denyTokens{}
+	ts := newTestServer(t, withTokens(t, "admin-token"), func(cfg *apiserver.Config) { cfg.Admission = plugin })
+	ctx := ctxT(t)
+	cfg := rest.CopyConfig(ts.config)
+	cfg.BearerToken = "admin-token"
+	c := kubernetes.NewForConfigOrDie(cfg)
+	if _, err := c.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CoreV1().ServiceAccounts("default").CreateToken(ctx, "robot", &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Fatalf("a TokenRequest refused by admission: %v, want 403", err)
+	}
+	if want := "CREATE serviceaccounts/token TokenRequest default/robot"; !slices.Contains(plugin.seen, want) {
+		t.Errorf("admission saw %q, want %q among them", plugin.seen, want)
 	}
 }

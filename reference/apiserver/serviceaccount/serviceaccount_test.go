@@ -95,7 +95,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) request(t *testing.T, name string, spec authenticationv1.TokenRequestSpec, opts serviceaccount.RequestOptions) (*authenticationv1.TokenRequest, []string, error) {
 	t.Helper()
-	return f.issuer.CreateToken(t.Context(), f.getter, "ns", name, &authenticationv1.TokenRequest{Spec: spec}, opts)
+	return f.issuer.CreateToken(t.Context(), f.getter, "ns", name, &authenticationv1.TokenRequest{Spec: spec}, opts, nil)
 }
 
 func (f *fixture) token(t *testing.T, spec authenticationv1.TokenRequestSpec) string {

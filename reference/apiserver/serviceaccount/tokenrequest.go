@@ -51,8 +51,11 @@ type RequestOptions struct {
 // status.token and status.expirationTimestamp filled, and warnings for the response. Errors
 // are Kubernetes Status errors: 404 for a missing ServiceAccount or bound object, 422 for an
 // invalid request, 400 for a bound object of another kind or a pod of another ServiceAccount,
-// 409 for a bound object whose uid is not the one named.
-func (i *Issuer) CreateToken(ctx context.Context, g Getter, namespace, name string, req *authenticationv1.TokenRequest, opts RequestOptions) (*authenticationv1.TokenRequest, []string, error) {
+// 409 for a bound object whose uid is not the one named. validate, when not nil, is the
+// validating admission of the request (kube-apiserver's createValidation: NodeRestriction
+// limits a kubelet to tokens bound to its own pods); it runs after static validation, on the
+// defaulted request, before the bound object is looked up.
+func (i *Issuer) CreateToken(ctx context.Context, g Getter, namespace, name string, req *authenticationv1.TokenRequest, opts RequestOptions, validate func(context.Context, *authenticationv1.TokenRequest) error) (*authenticationv1.TokenRequest, []string, error) {
 	gk := TokenRequestGVK.GroupKind()
 	if req.Name != "" && req.Name != name {
 		return nil, nil, apierrors.NewInvalid(gk, name, field.ErrorList{
@@ -93,6 +96,11 @@ func (i *Issuer) CreateToken(ctx context.Context, g Getter, namespace, name stri
 	}
 	if len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(gk, "", errs)
+	}
+	if validate != nil {
+		if err := validate(ctx, out.DeepCopy()); err != nil {
+			return nil, nil, err
+		}
 	}
 
 	var b Binding
