@@ -160,7 +160,7 @@ func (s *Server) serveIssuerDiscovery(w http.ResponseWriter, r *http.Request) {
 // tokenReview answers a TokenReview with the server's own authenticator, as kube-apiserver:
 // the token is authenticated as if it came in a request's Authorization header, for the
 // review's audiences (default: the API audiences).
-func (s *Server) tokenReview(_ context.Context, obj runtime.Object) (runtime.Object, error) {
+func (s *Server) tokenReview(ctx context.Context, obj runtime.Object) (runtime.Object, error) {
 	tr, ok := obj.(*authenticationv1.TokenReview)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a TokenReview: %T", obj))
@@ -174,15 +174,17 @@ func (s *Server) tokenReview(_ context.Context, obj runtime.Object) (runtime.Obj
 	if authn == nil {
 		return out, nil
 	}
-	fake := &http.Request{Header: http.Header{}}
-	fake.Header.Set("Authorization", "Bearer "+tr.Spec.Token)
 	auds := authenticator.Audiences(tr.Spec.Audiences)
 	if len(auds) == 0 {
 		auds = s.apiAudiences()
 	}
+	// The review's own request carries nothing but the token (and the audiences).
+	reviewCtx := ctx
 	if len(auds) > 0 {
-		fake = fake.WithContext(authenticator.WithAudiences(context.Background(), auds))
+		reviewCtx = authenticator.WithAudiences(reviewCtx, auds)
 	}
+	fake := (&http.Request{Header: http.Header{}}).WithContext(reviewCtx)
+	fake.Header.Set("Authorization", "Bearer "+tr.Spec.Token)
 	resp, ok, err := authn.AuthenticateRequest(fake)
 	out.Status.Authenticated = ok
 	if err != nil {
