@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -17,7 +18,10 @@ type ephemeralFunc func(ctx context.Context, obj runtime.Object) (runtime.Object
 
 // ephemeralHandlers returns the function answering each ephemeral resource this server serves.
 func (s *Server) ephemeralHandlers() map[schema.GroupResource]ephemeralFunc {
-	out := map[schema.GroupResource]ephemeralFunc{}
+	out := map[schema.GroupResource]ephemeralFunc{
+		authenticationv1.Resource("tokenreviews"):       s.tokenReview,
+		authenticationv1.Resource("selfsubjectreviews"): s.selfSubjectReview,
+	}
 	for gr, fn := range s.authorizationReviews() {
 		out[gr] = fn
 	}

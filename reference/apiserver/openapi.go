@@ -17,7 +17,7 @@ func OpenAPIResources(reg *registry.Registry) []openapi.Resource {
 			Namespaced:       res.Namespaced,
 			Object:           res.New(),
 		}
-		if res.NewList != nil {
+		if res.NewList != nil && !res.Ephemeral {
 			r.ListObject = res.NewList()
 		}
 		for _, sub := range res.Subresources {

@@ -220,6 +220,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req re
 		s.serveNodeProxy(w, r, req, "containerLogs")
 	case "exec":
 		s.serveNodeProxy(w, r, req, "exec")
+	case "token":
+		s.serveToken(w, r, req)
 	case "finalize":
 		if r.Method != http.MethodPut {
 			writeError(w, apierrors.NewMethodNotSupported(gr, strings.ToLower(r.Method)))

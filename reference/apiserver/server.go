@@ -21,6 +21,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 )
 
@@ -84,6 +85,13 @@ type Config struct {
 	// Admission plugins run on every write of a stored resource (admission.go); nil admits
 	// everything.
 	Admission admission.Interface
+	// ServiceAccountIssuer signs the tokens of serviceaccounts/NAME/token (TokenRequest) and is
+	// published at /.well-known/openid-configuration and /openid/v1/jwks (tokens.go). nil serves
+	// neither, as kube-apiserver without a signing key.
+	ServiceAccountIssuer *serviceaccount.Issuer
+	// ServiceAccountTokens are the TokenRequest settings: expiry cap and extension; its
+	// APIAudiences default to Access.APIAudiences, else the issuer.
+	ServiceAccountTokens serviceaccount.RequestOptions
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -99,6 +107,8 @@ type Server struct {
 	objectInterfaces admission.ObjectInterfaces
 	// ephemeral answers creates of the resources that are not stored (ephemeral.go).
 	ephemeral map[schema.GroupResource]ephemeralFunc
+	// discovery serves the ServiceAccount issuer's discovery documents (nil: no issuer).
+	discovery *serviceaccount.Discovery
 
 	bg       context.Context
 	cancelBG context.CancelFunc
@@ -171,6 +181,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: openapi: %w", err)
 	}
 	s.openapi = oa
+	if cfg.ServiceAccountIssuer != nil {
+		if s.discovery, err = cfg.ServiceAccountIssuer.Discovery(); err != nil {
+			return nil, fmt.Errorf("apiserver: %w", err)
+		}
+	}
 	s.handler = s.withAccess(http.HandlerFunc(s.serveHTTP))
 	return s, nil
 }
@@ -316,6 +331,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveHealth(w, r, false)
 	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):
 		s.serveHealth(w, r, true)
+	case path == serviceaccount.OpenIDConfigPath || path == serviceaccount.JWKSPath:
+		s.serveIssuerDiscovery(w, r)
 	case path == "/openapi/v3" || strings.HasPrefix(path, "/openapi/v3/"):
 		s.openapi.ServeHTTP(w, r)
 	case path == "/api" || path == "/apis":

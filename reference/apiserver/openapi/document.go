@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -458,11 +459,14 @@ func addResourcePaths(g *generator, doc *document, r Resource, objModel, listMod
 				Parameters: writeParams(), RequestBody: &requestBody{Content: jsonBody(model), Required: true},
 				Responses: createdResponses(model), Action: "put", GVK: &scaleExt}
 			p.Patch = patchOperation(n, "partially update scale of the specified "+gvk.Kind, n.id("patch", scope, gvk.Kind, suffix), model, scaleExt)
-		case "binding", "eviction":
+		case "binding", "eviction", "token":
 			var obj runtime.Object = &corev1.Binding{}
 			subGVK := corev1.SchemeGroupVersion.WithKind("Binding")
-			if sub == "eviction" {
+			switch sub {
+			case "eviction":
 				obj, subGVK = &policyv1.Eviction{}, policyv1.SchemeGroupVersion.WithKind("Eviction")
+			case "token":
+				obj, subGVK = &authenticationv1.TokenRequest{}, authenticationv1.SchemeGroupVersion.WithKind("TokenRequest")
 			}
 			model, err := g.kindModel(obj, subGVK)
 			if err != nil {

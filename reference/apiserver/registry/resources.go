@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -11,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,6 +33,8 @@ var (
 	appsV1        = appsv1.SchemeGroupVersion
 	autoscalingV1 = autoscalingv1.SchemeGroupVersion
 	policyV1      = policyv1.SchemeGroupVersion
+	// authenticationV1 serves TokenReview and SelfSubjectReview, and the TokenRequest kind.
+	authenticationV1 = authenticationv1.SchemeGroupVersion
 )
 
 func statusSub(gvk schema.GroupVersionKind) Subresource {
@@ -160,9 +164,11 @@ func DefaultResources() []*Resource {
 			},
 		},
 		{
-			// The serviceaccounts/token subresource (TokenRequest) is not served yet.
 			GroupVersionResource: coreV1.WithResource("serviceaccounts"), Singular: "serviceaccount", Namespaced: true,
 			Kind: "ServiceAccount", ListKind: "ServiceAccountList", ShortNames: []string{"sa"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				{Name: "token", GroupVersionKind: authenticationV1.WithKind("TokenRequest"), Verbs: []string{"create"}},
+			},
 			New: func() runtime.Object { return &corev1.ServiceAccount{} }, NewList: func() runtime.Object { return &corev1.ServiceAccountList{} },
 		},
 		{
@@ -205,6 +211,16 @@ func DefaultResources() []*Resource {
 			Fields: func(obj runtime.Object) fields.Set {
 				return fields.Set{"addressType": string(obj.(*discoveryv1.EndpointSlice).AddressType)}
 			},
+		},
+		{
+			GroupVersionResource: authenticationV1.WithResource("tokenreviews"), Singular: "tokenreview",
+			Kind: "TokenReview", ListKind: "TokenReviewList", Verbs: []string{"create"}, Ephemeral: true,
+			New: func() runtime.Object { return &authenticationv1.TokenReview{} }, NewList: ephemeralList,
+		},
+		{
+			GroupVersionResource: authenticationV1.WithResource("selfsubjectreviews"), Singular: "selfsubjectreview",
+			Kind: "SelfSubjectReview", ListKind: "SelfSubjectReviewList", Verbs: []string{"create"}, Ephemeral: true,
+			New: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }, NewList: ephemeralList,
 		},
 	}
 	return append(out, append(rbacResources(), authorizationResources()...)...)
@@ -266,3 +282,6 @@ func authorizationResources() []*Resource {
 		},
 	}
 }
+
+// ephemeralList is the NewList of ephemeral resources, which are never listed.
+func ephemeralList() runtime.Object { return &metav1.List{} }
