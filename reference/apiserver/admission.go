@@ -2,10 +2,13 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/initializer"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 )
@@ -15,7 +18,41 @@ import (
 // runs after defaulting and before validation and may change the object; one implementing
 // admission.ValidationInterface runs after validation and before the write and may only refuse
 // it. Config.Admission is usually an admission.NewChainHandler of several plugins (Pod
-// Security, NodeRestriction, ServiceAccount ...); nil admits everything.
+// Security, NodeRestriction, ServiceAccount ...); nil admits everything. A plugin that reads
+// objects implements k8s.io/apiserver's initializer.WantsExternalKubeClientSet and gets the
+// server's loopback client from New (also inside an admission.NewChainHandler chain).
+
+// initAdmission hands the loopback client to every plugin that wants one and checks that each
+// plugin is ready (admission.InitializationValidator).
+func (s *Server) initAdmission(plugin admission.Interface) error {
+	if plugin == nil {
+		return nil
+	}
+	// admission.NewChainHandler's chain is a slice of plugins: initialise each member.
+	if v := reflect.ValueOf(plugin); v.Kind() == reflect.Slice {
+		for i := range v.Len() {
+			if member, ok := v.Index(i).Interface().(admission.Interface); ok {
+				if err := s.initAdmission(member); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if w, ok := plugin.(initializer.WantsExternalKubeClientSet); ok {
+		client, err := s.loopbackClient()
+		if err != nil {
+			return fmt.Errorf("admission: loopback client: %w", err)
+		}
+		w.SetExternalKubeClientSet(client)
+	}
+	if v, ok := plugin.(admission.InitializationValidator); ok {
+		if err := v.ValidateInitialization(); err != nil {
+			return fmt.Errorf("admission: %w", err)
+		}
+	}
+	return nil
+}
 
 // admissionAttributes describes one write for the admission plugins.
 func (s *Server) admissionAttributes(ctx context.Context, op admission.Operation, res *registry.Resource, sub, namespace, name string, obj, old runtime.Object, dry bool) admission.Attributes {
