@@ -46,6 +46,16 @@ func ProtectedAPIConfig(dir string) (func(*apiserver.Config) error, error) {
 // auth specs of encryption at rest, Pod Security and dryRun. It reads its store's bytes
 // (StoredBytes).
 func InProcessProtectedAPI(name string, store conformance.StoreHarness, configure func(*apiserver.Config)) conformance.AuthHarness {
+	return protectedAPI(name, store, configure, nil)
+}
+
+// WrappedProtectedAPI is InProcessProtectedAPI with every request passing through wrap first
+// (known-bad servers that mangle requests are such wrappers).
+func WrappedProtectedAPI(name string, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) conformance.AuthHarness {
+	return protectedAPI(name, store, nil, wrap)
+}
+
+func protectedAPI(name string, store conformance.StoreHarness, configure func(*apiserver.Config), wrap func(http.Handler) http.Handler) conformance.AuthHarness {
 	return conformance.AuthHarness{
 		Name:           name,
 		CanReadStorage: true,
@@ -81,7 +91,22 @@ func InProcessProtectedAPI(name string, store conformance.StoreHarness, configur
 			}
 			serveCtx, stop := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- srv.Serve(serveCtx, ln) }()
+			if wrap == nil {
+				go func() { done <- srv.Serve(serveCtx, ln) }()
+			} else {
+				if err := srv.Bootstrap(ctx); err != nil {
+					_ = ln.Close()
+					stop()
+					return conformance.AuthServerUnderTest{}, err
+				}
+				hs := &http.Server{Handler: wrap(srv.Handler())}
+				go func() {
+					<-serveCtx.Done()
+					_ = hs.Close()
+					_ = srv.Close()
+				}()
+				go func() { done <- hs.Serve(ln) }()
+			}
 			c.Cleanup(func() {
 				stop()
 				if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
