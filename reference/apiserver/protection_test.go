@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -219,5 +220,45 @@ func TestPodLogOptionsValidation(t *testing.T) {
 		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), field) {
 			t.Errorf("%s: status %d %s, want 422 naming %s", q, resp.StatusCode, body, field)
 		}
+	}
+}
+
+// clientPlugin refuses ConfigMaps in namespaces labelled deny=true, reading the namespace
+// through the loopback client the server hands it.
+type clientPlugin struct{ client kubernetes.Interface }
+
+func (p *clientPlugin) SetExternalKubeClientSet(c kubernetes.Interface) { p.client = c }
+func (p *clientPlugin) ValidateInitialization() error {
+	if p.client == nil {
+		return errors.New("no client")
+	}
+	return nil
+}
+func (p *clientPlugin) Handles(op admission.Operation) bool { return op == admission.Create }
+func (p *clientPlugin) Validate(ctx context.Context, a admission.Attributes, _ admission.ObjectInterfaces) error {
+	if a.GetResource().Resource != "configmaps" {
+		return nil
+	}
+	ns, err := p.client.CoreV1().Namespaces().Get(ctx, a.GetNamespace(), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	if ns.Labels["deny"] == "true" {
+		return admission.NewForbidden(a, errors.New("denied by label"))
+	}
+	return nil
+}
+
+func TestAdmissionLoopbackClient(t *testing.T) {
+	p := &clientPlugin{}
+	ts := newTestServer(t, func(c *apiserver.Config) { c.Admission = admission.NewChainHandler(p) })
+	ctx := ctxT(t)
+	nsWithLabels(t, ctx, ts.client, "denied", map[string]string{"deny": "true"})
+	_, err := ts.client.CoreV1().ConfigMaps("denied").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{})
+	if !apierrors.IsForbidden(err) {
+		t.Errorf("create in a denied namespace: %v", err)
+	}
+	if _, err := ts.client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x"}}, metav1.CreateOptions{}); err != nil {
+		t.Errorf("create in default: %v", err)
 	}
 }

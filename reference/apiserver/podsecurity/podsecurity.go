@@ -16,6 +16,8 @@ import (
 	psapi "k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/metrics"
 	"k8s.io/pod-security-admission/policy"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
 
 // Defaults are the levels of a namespace without Pod Security labels, each "privileged",
@@ -40,8 +42,9 @@ type Exemptions struct {
 }
 
 // Plugin is the Pod Security admission plugin. It validates creates and updates of pods,
-// namespaces and workloads with pod templates. It reads namespaces and pods through the client
-// the API server hands it (SetExternalKubeClientSet).
+// namespaces and workloads with pod templates. It reads namespaces and pods from the reference
+// API server's storage (SetObjectReader) or, in another server, through a client
+// (SetExternalKubeClientSet).
 type Plugin struct {
 	delegate *psadmission.Admission
 }
@@ -88,6 +91,43 @@ func New(defaults Defaults, exemptions Exemptions) (*Plugin, error) {
 		return nil, fmt.Errorf("podsecurity: %w", err)
 	}
 	return &Plugin{delegate: a}, nil
+}
+
+// SetObjectReader makes the plugin read namespaces and pods straight from the API server's
+// storage (apiserver.WantsObjectReader; the API server calls it).
+func (p *Plugin) SetObjectReader(r apiserver.ObjectReader) {
+	p.delegate.NamespaceGetter = storageReader{r}
+	p.delegate.PodLister = storageReader{r}
+}
+
+// storageReader is the namespace getter and pod lister of the admission library over an
+// apiserver.ObjectReader.
+type storageReader struct{ r apiserver.ObjectReader }
+
+func (s storageReader) GetNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	obj, err := s.r.Get(ctx, corev1.SchemeGroupVersion.WithResource("namespaces"), "", name)
+	if err != nil {
+		return nil, err
+	}
+	ns, ok := obj.(*corev1.Namespace)
+	if !ok {
+		return nil, fmt.Errorf("namespace %s is a %T", name, obj)
+	}
+	return ns, nil
+}
+
+func (s storageReader) ListPods(ctx context.Context, namespace string) ([]*corev1.Pod, error) {
+	objs, err := s.r.List(ctx, corev1.SchemeGroupVersion.WithResource("pods"), namespace)
+	if err != nil {
+		return nil, err
+	}
+	pods := make([]*corev1.Pod, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(*corev1.Pod); ok {
+			pods = append(pods, p)
+		}
+	}
+	return pods, nil
 }
 
 // SetExternalKubeClientSet gives the plugin the client it reads namespaces and pods with
