@@ -38,6 +38,8 @@ type AuthHarness struct {
 	Connect func(ctx context.Context, c Cleaner) (AuthServerUnderTest, error)
 	// SpecTimeout bounds each spec; 0 means one minute.
 	SpecTimeout time.Duration
+	// CanReadStorage declares StoredBytes: Connect's AuthServerUnderTest has a StoredValue.
+	CanReadStorage bool
 }
 
 // authEnv is what an auth spec works with.
@@ -76,6 +78,9 @@ func (h AuthHarness) suite() suite[*authEnv] {
 		specs:     authSpecs(),
 		timeout:   timeout,
 		missing: func(c Capability) string {
+			if c == StoredBytes && h.CanReadStorage {
+				return ""
+			}
 			return fmt.Sprintf("the auth harness %q has no capability %s", name, c)
 		},
 		setup: func(ctx context.Context, c Cleaner) (*authEnv, error) {

@@ -47,19 +47,25 @@ type upOptions struct {
 	// proxy runs the reference service proxy of each node (private
 	// containerd only; see up_proxy.go).
 	proxy bool
+	// encryptionConfig is kube-apiserver's --encryption-provider-config file; empty generates
+	// one in the data dir encrypting Secrets (up_protection.go), "none" encrypts nothing.
+	encryptionConfig string
+	// podSecurity is the Pod Security level of namespaces without pod-security labels.
+	podSecurity string
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
 func newUpCommand() *cobra.Command {
 	home, _ := os.UserHomeDir()
 	o := &upOptions{
-		dataDir:    filepath.Join(home, ".clusterkit", "data"),
-		kubeconfig: filepath.Join(home, ".clusterkit", "kubeconfig"),
-		port:       6443,
-		nodes:      1,
-		runtime:    localnode.Simulated,
-		scheduler:  "reference",
-		proxy:      true,
+		dataDir:     filepath.Join(home, ".clusterkit", "data"),
+		kubeconfig:  filepath.Join(home, ".clusterkit", "kubeconfig"),
+		port:        6443,
+		nodes:       1,
+		runtime:     localnode.Simulated,
+		scheduler:   "reference",
+		proxy:       true,
+		podSecurity: defaultPodSecurity,
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -96,6 +102,8 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
 	f.StringVar(&o.nodePortRange, "node-port-range", apiserver.DefaultNodePortRange, "range Service NodePorts are allocated from")
 	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
+	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
+	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	return cmd
@@ -138,14 +146,18 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
-	srv, err := apiserver.New(apiserver.Config{
+	srvCfg := apiserver.Config{
 		Store:         store,
 		ErrorLog:      func(format string, args ...any) { say(format, args...) },
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
 		TLS:           tlsConfig,
 		Access:        access,
-	})
+	}
+	if err := upProtection(o, &srvCfg, say); err != nil {
+		return err
+	}
+	srv, err := apiserver.New(srvCfg)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,18 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
+	"reflect"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/admission/initializer"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 )
 
 // Admission plugins (k8s.io/apiserver/pkg/admission) run on every create, update and delete of
@@ -15,7 +21,89 @@ import (
 // runs after defaulting and before validation and may change the object; one implementing
 // admission.ValidationInterface runs after validation and before the write and may only refuse
 // it. Config.Admission is usually an admission.NewChainHandler of several plugins (Pod
-// Security, NodeRestriction, ServiceAccount ...); nil admits everything.
+// Security, NodeRestriction, ServiceAccount ...); nil admits everything. A plugin that reads
+// objects implements WantsObjectReader (direct reads of the storage) or k8s.io/apiserver's
+// initializer.WantsExternalKubeClientSet (the server's loopback client) and gets it from New,
+// also inside an admission.NewChainHandler chain.
+
+// WantsObjectReader is implemented by admission plugins that read stored objects straight from
+// the server's storage (cheaper than the loopback client; Pod Security reads the namespace of
+// every pod written).
+type WantsObjectReader interface {
+	SetObjectReader(ObjectReader)
+}
+
+// ObjectReader reads stored objects of the served resources.
+type ObjectReader interface {
+	// Get reads one object; a missing one is a NotFound error.
+	Get(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (runtime.Object, error)
+	// List reads every object of a resource in namespace (every namespace when empty).
+	List(ctx context.Context, gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error)
+}
+
+type objectReader struct{ s *Server }
+
+func (r objectReader) resource(gvr schema.GroupVersionResource) (*registry.Resource, error) {
+	res := r.s.reg.Lookup(gvr)
+	if res == nil {
+		return nil, apierrors.NewNotFound(gvr.GroupResource(), "")
+	}
+	return res, nil
+}
+
+func (r objectReader) Get(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (runtime.Object, error) {
+	res, err := r.resource(gvr)
+	if err != nil {
+		return nil, err
+	}
+	return r.s.objects.Get(ctx, res, namespace, name)
+}
+
+func (r objectReader) List(ctx context.Context, gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {
+	res, err := r.resource(gvr)
+	if err != nil {
+		return nil, err
+	}
+	lr, err := r.s.objects.List(ctx, res, namespace, storage.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return lr.Items, nil
+}
+
+// initAdmission hands the loopback client to every plugin that wants one and checks that each
+// plugin is ready (admission.InitializationValidator).
+func (s *Server) initAdmission(plugin admission.Interface) error {
+	if plugin == nil {
+		return nil
+	}
+	// admission.NewChainHandler's chain is a slice of plugins: initialise each member.
+	if v := reflect.ValueOf(plugin); v.Kind() == reflect.Slice {
+		for i := range v.Len() {
+			if member, ok := v.Index(i).Interface().(admission.Interface); ok {
+				if err := s.initAdmission(member); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if w, ok := plugin.(WantsObjectReader); ok {
+		w.SetObjectReader(objectReader{s})
+	} else if w, ok := plugin.(initializer.WantsExternalKubeClientSet); ok {
+		client, err := s.loopbackClient()
+		if err != nil {
+			return fmt.Errorf("admission: loopback client: %w", err)
+		}
+		w.SetExternalKubeClientSet(client)
+	}
+	if v, ok := plugin.(admission.InitializationValidator); ok {
+		if err := v.ValidateInitialization(); err != nil {
+			return fmt.Errorf("admission: %w", err)
+		}
+	}
+	return nil
+}
 
 // admissionAttributes describes one write for the admission plugins.
 func (s *Server) admissionAttributes(ctx context.Context, op admission.Operation, res *registry.Resource, sub, namespace, name string, obj, old runtime.Object, dry bool) admission.Attributes {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
@@ -181,7 +182,12 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 			return
 		}
 	}
-	created, err := s.create(r.Context(), req.res, obj, dryRun(r))
+	dry, err := dryRun(r, "CreateOptions")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	created, err := s.create(r.Context(), req.res, obj, dry)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -190,13 +196,23 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 	s.writeObject(w, r, req.res, http.StatusCreated, created)
 }
 
-func dryRun(r *http.Request) bool {
-	for _, v := range r.URL.Query()["dryRun"] {
-		if v == metav1.DryRunAll {
-			return true
-		}
+// dryRun reads the dryRun query parameter of a write whose options are of kind
+// (CreateOptions, UpdateOptions, PatchOptions): true for All; any other value is rejected with
+// 422 Invalid naming dryRun, as kube-apiserver does, before anything is written.
+func dryRun(r *http.Request, kind string) (bool, error) {
+	values := r.URL.Query()["dryRun"]
+	if err := validateDryRun(kind, values); err != nil {
+		return false, err
 	}
-	return false
+	return len(values) > 0, nil
+}
+
+// validateDryRun accepts only dryRun=All (metav1 validation's ValidateDryRun).
+func validateDryRun(kind string, values []string) error {
+	if errs := metav1validation.ValidateDryRun(field.NewPath("dryRun"), values); len(errs) > 0 {
+		return apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind(kind).GroupKind(), "", errs)
+	}
+	return nil
 }
 
 // create runs the create path: namespace check, defaulting, system fields, validation, store.
@@ -271,7 +287,12 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 			return
 		}
 	}
-	res, err := s.update(r.Context(), req, dryRun(r), status, func(runtime.Object) (runtime.Object, []string, error) {
+	dry, err := dryRun(r, "UpdateOptions")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	res, err := s.update(r.Context(), req, dry, status, func(runtime.Object) (runtime.Object, []string, error) {
 		return obj.DeepCopyObject(), nil, nil
 	})
 	if err != nil {
@@ -431,6 +452,9 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 			return nil, invalidDeleteOptions(field.Invalid(field.NewPath("propagationPolicy"), *p, "orphanDependents and deletionPropagation cannot be both set"))
 		}
 	}
+	if err := validateDryRun("DeleteOptions", opts.DryRun); err != nil {
+		return nil, err
+	}
 	if g := opts.GracePeriodSeconds; g != nil && *g < 0 {
 		zero := int64(0)
 		opts.GracePeriodSeconds = &zero
@@ -522,8 +546,13 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request,
 		writeError(w, err)
 		return
 	}
+	dry, err := dryRun(r, "PatchOptions")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	var warnings []string
-	obj, err := s.update(r.Context(), req, dryRun(r), status, func(cur runtime.Object) (runtime.Object, []string, error) {
+	obj, err := s.update(r.Context(), req, dry, status, func(cur runtime.Object) (runtime.Object, []string, error) {
 		curJSON, err := json.Marshal(cur)
 		if err != nil {
 			return nil, nil, apierrors.NewInternalError(err)

@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // NodeConnection locates the kubelet of a node, for pods/log and pods/exec. A later kubelet
@@ -70,6 +71,12 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 	if kubeletPath == "exec" && r.Method != http.MethodGet && r.Method != http.MethodPost {
 		writeError(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
 		return
+	}
+	if kubeletPath == "containerLogs" {
+		if err := validatePodLogOptions(req.name, r.URL.Query()); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	ctx := r.Context()
 	obj, err := s.objects.Get(ctx, req.res, req.namespace, req.name)
@@ -148,4 +155,51 @@ func hasContainer(pod *corev1.Pod, name string) bool {
 		}
 	}
 	return false
+}
+
+// validatePodLogOptions checks the options of pods/NAME/log as kube-apiserver does
+// (ValidatePodLogOptions): tailLines not negative, limitBytes and sinceSeconds at least 1, and
+// not both sinceSeconds and sinceTime. A violation is 422 Invalid with every field; a value
+// that is not a number is 400.
+func validatePodLogOptions(name string, q url.Values) error {
+	integer := func(key string) (*int64, error) {
+		v := q.Get(key)
+		if v == "" {
+			return nil, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid %s %q: %v", key, v, err))
+		}
+		return &n, nil
+	}
+	tail, err := integer("tailLines")
+	if err != nil {
+		return err
+	}
+	limit, err := integer("limitBytes")
+	if err != nil {
+		return err
+	}
+	since, err := integer("sinceSeconds")
+	if err != nil {
+		return err
+	}
+	var errs field.ErrorList
+	if tail != nil && *tail < 0 {
+		errs = append(errs, field.Invalid(field.NewPath("tailLines"), *tail, "must be greater than or equal to 0"))
+	}
+	if limit != nil && *limit < 1 {
+		errs = append(errs, field.Invalid(field.NewPath("limitBytes"), *limit, "must be greater than 0"))
+	}
+	switch {
+	case since != nil && q.Get("sinceTime") != "":
+		errs = append(errs, field.Forbidden(field.NewPath(""), "at most one of `sinceTime` or `sinceSeconds` may be specified"))
+	case since != nil && *since < 1:
+		errs = append(errs, field.Invalid(field.NewPath("sinceSeconds"), *since, "must be greater than 0"))
+	}
+	if len(errs) > 0 {
+		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("PodLogOptions").GroupKind(), name, errs)
+	}
+	return nil
 }

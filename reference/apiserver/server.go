@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/endpoints/filters"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -92,6 +93,10 @@ type Config struct {
 	// ServiceAccountTokens are the TokenRequest settings: expiry cap and extension; its
 	// APIAudiences default to Access.APIAudiences, else the issuer.
 	ServiceAccountTokens serviceaccount.RequestOptions
+	// Encryption transforms the stored values of the resources it names (encryption at rest,
+	// built from an EncryptionConfiguration by package encryption); nil stores every value as
+	// it is.
+	Encryption storage.Transformers
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -171,7 +176,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
-	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.New(cfg.Store)}
+	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
 	s.objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme)
 	s.ephemeral = s.ephemeralHandlers()
 	s.ranges = &ranges{kv: cfg.Store, ips: ips, ports: ports, now: cfg.Now}
@@ -186,7 +191,11 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("apiserver: %w", err)
 		}
 	}
-	s.handler = s.withAccess(http.HandlerFunc(s.serveHTTP))
+	// Admission plugins add warnings through the request context (k8s.io/apiserver/pkg/warning).
+	s.handler = filters.WithWarningRecorder(s.withAccess(http.HandlerFunc(s.serveHTTP)))
+	if err := s.initAdmission(cfg.Admission); err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
 	return s, nil
 }
 

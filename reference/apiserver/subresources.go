@@ -115,8 +115,17 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 			return
 		}
 	}
+	kind := "UpdateOptions"
+	if pt != "" {
+		kind = "PatchOptions"
+	}
+	dry, err := dryRun(r, kind)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	var warnings []string
-	obj, err := s.update(ctx, req, dryRun(r), false, func(cur runtime.Object) (runtime.Object, []string, error) {
+	obj, err := s.update(ctx, req, dry, false, func(cur runtime.Object) (runtime.Object, []string, error) {
 		curScale, err := scaleOf(cur)
 		if err != nil {
 			return nil, nil, err

@@ -20,11 +20,19 @@ const ConflictMessage = "the object has been modified; please apply your changes
 
 // Objects stores typed objects of registered resources in a byte-level store.
 type Objects struct {
-	kv interfaces.Store
+	kv           interfaces.Store
+	transformers Transformers
 }
 
-// New returns an Objects over kv.
+// New returns an Objects over kv that stores values as they are.
 func New(kv interfaces.Store) *Objects { return &Objects{kv: kv} }
+
+// NewTransformed returns an Objects over kv that passes the values of the resources t names
+// through their transformer (encryption at rest) on every write and read, watches included.
+// The store itself sees only the transformed bytes.
+func NewTransformed(kv interfaces.Store, t Transformers) *Objects {
+	return &Objects{kv: kv, transformers: t}
+}
 
 // KV returns the underlying store.
 func (o *Objects) KV() interfaces.Store { return o.kv }
@@ -129,7 +137,12 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	rev, err := o.kv.Create(ctx, Key(res, m.GetNamespace(), m.GetName()), data)
+	key := Key(res, m.GetNamespace(), m.GetName())
+	stored, err := o.toStorage(ctx, res, key, data)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := o.kv.Create(ctx, key, stored)
 	if err != nil {
 		return nil, MapError(res, m.GetName(), err)
 	}
@@ -142,7 +155,11 @@ func (o *Objects) Get(ctx context.Context, res *registry.Resource, namespace, na
 	if err != nil {
 		return nil, MapError(res, name, err)
 	}
-	return Decode(res, kv.Value, kv.ModRevision)
+	plain, _, err := o.fromStorage(ctx, res, kv.Key, kv.Value)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(res, plain, kv.ModRevision)
 }
 
 // ListOptions select a page of a list.
@@ -182,7 +199,11 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 		rev = lr.Revision
 		out.Revision = lr.Revision
 		for _, kv := range lr.Items {
-			obj, err := Decode(res, kv.Value, kv.ModRevision)
+			plain, _, err := o.fromStorage(ctx, res, kv.Key, kv.Value)
+			if err != nil {
+				return ListResult{}, err
+			}
+			obj, err := Decode(res, plain, kv.ModRevision)
 			if err != nil {
 				return ListResult{}, err
 			}
@@ -233,7 +254,11 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, MapError(res, name, err)
 		}
-		cur, err := Decode(res, kv.Value, kv.ModRevision)
+		curData, stale, err := o.fromStorage(ctx, res, key, kv.Value)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		cur, err := Decode(res, curData, kv.ModRevision)
 		if err != nil {
 			return UpdateResult{}, err
 		}
@@ -246,7 +271,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 			if derr != nil {
 				return UpdateResult{}, MapError(res, name, derr)
 			}
-			obj, derr := Decode(res, last.Value, last.ModRevision)
+			obj, derr := o.decodeStored(ctx, res, key, last.Value, last.ModRevision)
 			if derr != nil {
 				return UpdateResult{}, derr
 			}
@@ -259,10 +284,15 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, apierrors.NewInternalError(err)
 		}
-		if string(data) == string(kv.Value) {
+		// A value read with an older key is rewritten even when unchanged (key rotation).
+		if !stale && string(data) == string(curData) {
 			return UpdateResult{Object: cur, Previous: cur, Unchanged: true}, nil
 		}
-		rev, err := o.kv.Update(ctx, key, data, kv.ModRevision)
+		stored, err := o.toStorage(ctx, res, key, data)
+		if err != nil {
+			return UpdateResult{}, err
+		}
+		rev, err := o.kv.Update(ctx, key, stored, kv.ModRevision)
 		if apierrors.IsConflict(err) {
 			continue
 		}
@@ -279,11 +309,21 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 
 // Delete removes an object; expectedRevision 0 is unconditional. It returns the last state.
 func (o *Objects) Delete(ctx context.Context, res *registry.Resource, namespace, name string, expectedRevision int64) (runtime.Object, error) {
-	last, err := o.kv.Delete(ctx, Key(res, namespace, name), expectedRevision)
+	key := Key(res, namespace, name)
+	last, err := o.kv.Delete(ctx, key, expectedRevision)
 	if err != nil {
 		return nil, MapError(res, name, err)
 	}
-	return Decode(res, last.Value, last.ModRevision)
+	return o.decodeStored(ctx, res, key, last.Value, last.ModRevision)
+}
+
+// decodeStored turns stored bytes read at key into a typed object with resourceVersion = rev.
+func (o *Objects) decodeStored(ctx context.Context, res *registry.Resource, key string, stored []byte, rev int64) (runtime.Object, error) {
+	plain, _, err := o.fromStorage(ctx, res, key, stored)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(res, plain, rev)
 }
 
 // EventType is the type of a decoded change.
@@ -322,14 +362,14 @@ func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace s
 					errc <- MapError(res, "", w.Err())
 					return
 				}
-				obj, err := Decode(res, ev.KV.Value, ev.KV.ModRevision)
+				obj, err := o.decodeStored(ctx, res, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
 				if err != nil {
 					errc <- err
 					return
 				}
 				var prev runtime.Object
 				if ev.PrevValue != nil {
-					if prev, err = Decode(res, ev.PrevValue, 0); err != nil {
+					if prev, err = o.decodeStored(ctx, res, ev.KV.Key, ev.PrevValue, 0); err != nil {
 						errc <- err
 						return
 					}

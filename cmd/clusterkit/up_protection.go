@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/encryption"
+	"github.com/clusterkit/clusterkit/reference/apiserver/podsecurity"
+)
+
+// encryptionConfigFile is the EncryptionConfiguration up generates in its data dir.
+const encryptionConfigFile = "encryption-config.yaml"
+
+// defaultPodSecurity is the level up enforces where a namespace says nothing.
+const defaultPodSecurity = "baseline"
+
+// upProtection sets the API server's encryption at rest (--encryption-provider-config, by
+// default a generated configuration encrypting Secrets) and Pod Security admission
+// (--pod-security-default).
+func upProtection(o *upOptions, cfg *apiserver.Config, say func(string, ...any)) error {
+	path := o.encryptionConfig
+	switch path {
+	case "none":
+		say("encryption at rest is off (--encryption-provider-config none): Secrets are stored in plain text")
+	case "":
+		path = filepath.Join(o.dataDir, encryptionConfigFile)
+		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+			return fmt.Errorf("creating data dir: %w", err)
+		}
+		if err := encryption.EnsureDefault(path); err != nil {
+			return fmt.Errorf("writing the encryption configuration: %w", err)
+		}
+		fallthrough
+	default:
+		t, err := encryption.Load(path)
+		if err != nil {
+			return fmt.Errorf("--encryption-provider-config: %w", err)
+		}
+		cfg.Encryption = t
+		say("encrypting stored values as %s says", path)
+	}
+	psa, err := podsecurity.New(podsecurity.Level(o.podSecurity), podsecurity.Exemptions{})
+	if err != nil {
+		return fmt.Errorf("--pod-security-default: %w", err)
+	}
+	cfg.Admission = psa
+	return nil
+}
