@@ -24,8 +24,8 @@ import (
 // StoreTokenGetter reads the ServiceAccounts, pods, secrets and nodes ServiceAccount tokens name
 // straight from the API server's store, for serviceaccount.NewAuthenticator (kube-apiserver
 // looks them up the same way, in its own storage). It does not touch the store until asked.
-func StoreTokenGetter(store interfaces.Store) serviceaccount.Getter {
-	return storeGetter{objects: storage.New(store), reg: registry.Default()}
+func StoreTokenGetter(store interfaces.Store, encryption storage.Transformers) serviceaccount.Getter {
+	return storeGetter{objects: storage.NewTransformed(store, encryption), reg: registry.Default()}
 }
 
 // storeGetter reads objects through the server's storage.

@@ -42,7 +42,7 @@ func withTokens(t *testing.T, adminToken string) option {
 			t.Fatal(err)
 		}
 		auds := authenticator.Audiences{testIssuer}
-		sa, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(cfg.Store))
+		sa, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(cfg.Store, cfg.Encryption))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,13 +12,20 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
+	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 	"github.com/clusterkit/clusterkit/reference/pki"
 )
 
@@ -34,7 +41,8 @@ func InProcessAuth(store conformance.StoreHarness) conformance.AuthHarness {
 // (the known-bad closed servers are such changes); nil changes nothing.
 func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Access)) conformance.AuthHarness {
 	return conformance.AuthHarness{
-		Name: name,
+		Name:           name,
+		CanReadStorage: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.AuthServerUnderTest, error) {
 			return startClosedServer(ctx, c, store, modify)
 		},
@@ -97,41 +105,94 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	if err != nil {
 		return none, err
 	}
-	access, err := ClosedAccess(bundle)
-	if err != nil {
-		return none, err
-	}
-	if modify != nil {
-		modify(&access)
-	}
 	kv, err := store.Open(ctx, filepath.Join(dir, "store"))
 	if err != nil {
 		return none, fmt.Errorf("opening the %s store: %w", store.Name, err)
 	}
 	c.Cleanup(func() { _ = kv.Close() })
+	// What clusterkit up closes (ClosedAccess), plus what the harness already composes and up
+	// does not yet: ServiceAccount tokens, RBAC with its escalation check and aggregation,
+	// Pod Security and encrypted Secrets.
+	protect, err := ProtectedAPIConfig(dir)
+	if err != nil {
+		return none, err
+	}
+	var protection apiserver.Config
+	if err := protect(&protection); err != nil {
+		return none, err
+	}
+	issuer, err := serviceaccount.NewIssuer(TokenIssuerURL, bundle.ServiceAccountKey)
+	if err != nil {
+		return none, err
+	}
+	auds := authenticator.Audiences{TokenIssuerURL}
+	saAuth, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(kv, protection.Encryption))
+	if err != nil {
+		return none, err
+	}
+	authenticate, err := authn.New(authn.Options{ClientCA: bundle.CAPool(), Tokens: []authenticator.Token{saAuth}})
+	if err != nil {
+		return none, err
+	}
+	rbacSetup, err := rbac.NewSetup()
+	if err != nil {
+		return none, err
+	}
+	authorize, err := authz.Default(rbacSetup.Authorizer)
+	if err != nil {
+		return none, err
+	}
+	access := apiserver.Access{
+		Authenticator:  authenticate,
+		Anonymous:      true,
+		AnonymousPaths: apiserver.PublicInfoPaths(),
+		APIAudiences:   auds,
+		Authorizer:     authorize,
+	}
+	if modify != nil {
+		modify(&access)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return none, err
 	}
 	tcp := ln.Addr().(*net.TCPAddr)
 	addr, _ := netip.AddrFromSlice(tcp.IP)
-	srv, err := apiserver.New(apiserver.Config{
+	cfg := apiserver.Config{
 		Store: kv, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port,
-		TLS: tlsConfig, Access: access,
-	})
+		TLS: tlsConfig, Access: access, ServiceAccountIssuer: issuer,
+		Encryption: protection.Encryption,
+		Admission:  admission.NewChainHandler(rbacSetup.Admission, protection.Admission),
+	}
+	srv, err := apiserver.New(cfg)
 	if err != nil {
 		_ = ln.Close()
 		return none, err
 	}
 	serveCtx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	ctlDone := make(chan error, 1)
 	go func() { done <- srv.Serve(serveCtx, ln) }()
 	c.Cleanup(func() {
 		stop()
+		<-ctlDone
 		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
 		}
 	})
+	loopback := bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
+	loopback.QPS = -1
+	if err := rbacSetup.RBAC.Start(serveCtx, rest.CopyConfig(loopback)); err != nil {
+		ctlDone <- nil
+		return none, err
+	}
+	ctl, err := runner.New(runner.Config{RESTConfig: rest.CopyConfig(loopback)},
+		runner.Named{Name: clusterroleaggregation.Name, Factory: clusterroleaggregation.New()})
+	if err != nil {
+		ctlDone <- nil
+		return none, err
+	}
+	go func() { ctlDone <- ctl.Run(serveCtx) }()
 	admin := bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
 	admin.QPS = -1
 	return conformance.AuthServerUnderTest{

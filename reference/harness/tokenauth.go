@@ -72,7 +72,7 @@ func startTokenAuthAPI(ctx context.Context, c conformance.Cleaner, store conform
 		return nil, err
 	}
 	auds := authenticator.Audiences{TokenIssuerURL}
-	saAuth, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(s))
+	saAuth, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(s, nil))
 	if err != nil {
 		return nil, err
 	}
