@@ -16,6 +16,13 @@ func TestAPIConformance(t *testing.T) {
 
 // TestAuthConformance runs the auth specs against the reference server closed as clusterkit up
 // closes it (TLS, client certificates, anonymous only on the public-info endpoints).
+// TestAuthConformance runs every auth spec against the closed in-process server, which
+// composes all the pieces (authentication, ServiceAccount tokens, RBAC, Pod Security,
+// encryption), on the memory store and on embedded etcd.
 func TestAuthConformance(t *testing.T) {
-	conformance.RunAuth(t, harness.InProcessAuth(harness.MemoryStore()))
+	for _, store := range []conformance.StoreHarness{harness.MemoryStore(), harness.EtcdStore()} {
+		t.Run(store.Name, func(t *testing.T) {
+			conformance.RunAuth(t, harness.InProcessAuth(store))
+		})
+	}
 }
