@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubeconfigext"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
@@ -142,7 +143,7 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
-	access, err := harness.ClosedAccess(bundle)
+	access, err := harness.ClosedAccess(bundle, nil, authz.SystemComponents())
 	if err != nil {
 		return err
 	}

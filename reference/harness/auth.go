@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
@@ -66,17 +67,17 @@ func LiveAuth(kubeconfig string) conformance.AuthHarness {
 
 // ClosedAccess is the authentication and authorization of a closed reference API server: the
 // one place that composes them (clusterkit up and the harnesses use it). Client certificates
-// are verified against the bundle's CA; unauthenticated requests are system:anonymous on the
-// public-info endpoints only; system:masters may do everything, anyone may read health and
-// version, authenticated users discovery, and the cluster's components (scheduler,
-// controller manager, proxies, kubelets) everything until RBAC and the Node authorizer take
-// their place (authz.SystemComponents).
-func ClosedAccess(b *pki.Bundle) (apiserver.Access, error) {
-	a, err := authn.New(authn.Options{ClientCA: b.CAPool()})
+// are verified against the bundle's CA and bearer tokens by tokens (ServiceAccount tokens);
+// unauthenticated requests are system:anonymous on the public-info endpoints only;
+// system:masters may do everything, anyone may read health and version, authenticated users
+// discovery, and then authorizers decide in turn (RBAC; up still passes
+// authz.SystemComponents, the components' stand-in until RBAC and the Node authorizer).
+func ClosedAccess(b *pki.Bundle, tokens []authenticator.Token, authorizers ...authorizer.Authorizer) (apiserver.Access, error) {
+	a, err := authn.New(authn.Options{ClientCA: b.CAPool(), Tokens: tokens})
 	if err != nil {
 		return apiserver.Access{}, err
 	}
-	z, err := authz.Default(authz.SystemComponents())
+	z, err := authz.Default(authorizers...)
 	if err != nil {
 		return apiserver.Access{}, err
 	}
@@ -130,25 +131,15 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	if err != nil {
 		return none, err
 	}
-	authenticate, err := authn.New(authn.Options{ClientCA: bundle.CAPool(), Tokens: []authenticator.Token{saAuth}})
-	if err != nil {
-		return none, err
-	}
 	rbacSetup, err := rbac.NewSetup()
 	if err != nil {
 		return none, err
 	}
-	authorize, err := authz.Default(rbacSetup.Authorizer)
+	access, err := ClosedAccess(bundle, []authenticator.Token{saAuth}, rbacSetup.Authorizer)
 	if err != nil {
 		return none, err
 	}
-	access := apiserver.Access{
-		Authenticator:  authenticate,
-		Anonymous:      true,
-		AnonymousPaths: apiserver.PublicInfoPaths(),
-		APIAudiences:   auds,
-		Authorizer:     authorize,
-	}
+	access.APIAudiences = auds
 	if modify != nil {
 		modify(&access)
 	}
