@@ -37,9 +37,9 @@ func InProcessAuth(store conformance.StoreHarness) conformance.AuthHarness {
 	return ModifiedAuth("reference apiserver (closed) on "+store.Name, store, nil)
 }
 
-// ModifiedAuth is InProcessAuth with the server's Access changed by modify before it starts
-// (the known-bad closed servers are such changes); nil changes nothing.
-func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Access)) conformance.AuthHarness {
+// ModifiedAuth is InProcessAuth with the server's configuration changed by modify before it
+// starts (the known-bad closed servers are such changes); nil changes nothing.
+func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Config)) conformance.AuthHarness {
 	return conformance.AuthHarness{
 		Name:           name,
 		CanReadStorage: true,
@@ -90,7 +90,7 @@ func ClosedAccess(b *pki.Bundle, tokens []authenticator.Token, authorizers ...au
 
 // startClosedServer serves a closed reference API server on a loopback port until the spec's
 // cleanup.
-func startClosedServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, modify func(*apiserver.Access)) (conformance.AuthServerUnderTest, error) {
+func startClosedServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, modify func(*apiserver.Config)) (conformance.AuthServerUnderTest, error) {
 	var none conformance.AuthServerUnderTest
 	dir, err := os.MkdirTemp("", "clusterkit-auth-")
 	if err != nil {
@@ -136,7 +136,7 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	cfg := apiserver.Config{Store: kv, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, TLS: tlsConfig}
 	comp.Configure(&cfg)
 	if modify != nil {
-		modify(&cfg.Access)
+		modify(&cfg)
 	}
 	srv, err := apiserver.New(cfg)
 	if err != nil {
