@@ -2,6 +2,7 @@ package simruntime
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -73,9 +74,16 @@ func processOf(s *sandbox, sc *runtimeapi.LinuxContainerSecurityContext, argv []
 	if sc.GetRunAsGroup() != nil {
 		p.GID = uint32(sc.GetRunAsGroup().GetValue())
 	}
+	// The process's groups: its primary group and the supplemental ones,
+	// sorted without repeats as the kernel keeps them.
+	groups := map[uint32]bool{p.GID: true}
 	for _, g := range sc.GetSupplementalGroups() {
-		p.Groups = append(p.Groups, uint32(g))
+		groups[uint32(g)] = true
 	}
+	for g := range groups {
+		p.Groups = append(p.Groups, g)
+	}
+	slices.Sort(p.Groups)
 	var set uint64
 	if sc.GetPrivileged() {
 		set = hostCapabilities()

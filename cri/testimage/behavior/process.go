@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,11 +41,11 @@ func (p Process) Status() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Uid:\t%d\t%d\t%d\t%d\n", p.UID, p.UID, p.UID, p.UID)
 	fmt.Fprintf(&b, "Gid:\t%d\t%d\t%d\t%d\n", p.GID, p.GID, p.GID, p.GID)
-	b.WriteString("Groups:\t")
-	for _, g := range p.Groups {
-		fmt.Fprintf(&b, "%d ", g)
+	groups := make([]string, len(p.Groups))
+	for i, g := range p.Groups {
+		groups[i] = strconv.FormatUint(uint64(g), 10)
 	}
-	b.WriteString("\n")
+	fmt.Fprintf(&b, "Groups:\t%s\n", strings.Join(groups, " "))
 	fmt.Fprintf(&b, "CapEff:\t%016x\n", p.CapEff)
 	fmt.Fprintf(&b, "CapBnd:\t%016x\n", p.CapBnd)
 	nnp := 0
@@ -116,6 +117,11 @@ func touchFailed(path string, err error) ExecResult {
 func simulatedTouch(p *Process, path string) ExecResult {
 	if p.ReadOnlyRoot {
 		return touchFailed(path, syscall.EROFS)
+	}
+	// The images' directories belong to root with mode 0755, but for /tmp
+	// (1777): another user may only create files there.
+	if p.UID != 0 && filepath.Dir(path) != "/tmp" {
+		return touchFailed(path, syscall.EACCES)
 	}
 	return ExecResult{}
 }
