@@ -38,7 +38,7 @@ func securityKubelet() *Kubelet {
 func securityPod(image string, psc *corev1.PodSecurityContext, sc *corev1.SecurityContext) *corev1.Pod {
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"},
-		Spec: corev1.PodSpec{SecurityContext: psc, Containers: []corev1.Container{{Name: "c", Image: image, SecurityContext: sc}}},
+		Spec:       corev1.PodSpec{SecurityContext: psc, Containers: []corev1.Container{{Name: "c", Image: image, SecurityContext: sc}}},
 	}
 }
 
