@@ -2,11 +2,14 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
@@ -29,7 +32,7 @@ func kubeletSecuritySpecs() []spec[*kubeletEnv] {
 			"a container with runAsUser 1000, runAsGroup 3000 and supplementalGroups [4000] MUST run its processes as uid 1000 and gid 3000 with group 4000 among their groups",
 			srcSecurityContext), specRunAsUser},
 		{kubeletBehavior("kubelet.security.run-as-non-root",
-			"a container with runAsNonRoot whose image runs as root and which sets no runAsUser MUST NOT start: it MUST wait with the reason CreateContainerConfigError and a message naming runAsNonRoot",
+			"a container with runAsNonRoot whose image runs as root and which sets no runAsUser MUST NOT start: it MUST wait with the reason CreateContainerConfigError and a message naming runAsNonRoot, and the pod MUST get a Warning event naming runAsNonRoot",
 			srcSecurityContext), specRunAsNonRoot},
 		{kubeletBehavior("kubelet.security.capabilities",
 			"a container MUST hold exactly the capabilities its securityContext leaves it: drop ALL MUST leave no effective capability, drop ALL with add NET_BIND_SERVICE only that one, and a container without a securityContext MUST NOT hold CAP_SYS_ADMIN",
@@ -50,7 +53,7 @@ func kubeletSecuritySpecs() []spec[*kubeletEnv] {
 			"a container MUST see its own command as pid 1 by default, MUST NOT with shareProcessNamespace (the pod's pid namespace begins with its infrastructure process), and with hostPID MUST see the node's pid 1, which is neither its command nor the pod's infrastructure process",
 			srcHostNamespaces, srcIssue13Kubelet), specPIDNamespace},
 		{kubeletBehavior("kubelet.security.sysctl-forbidden",
-			"a pod setting an unsafe sysctl the node does not allow (kernel.msgmax) MUST be rejected: phase Failed with the reason SysctlForbidden",
+			"a pod setting an unsafe sysctl the node does not allow (kernel.msgmax) MUST be rejected: phase Failed with the reason SysctlForbidden and a Warning event with that reason",
 			srcSysctls), specSysctlForbidden},
 	}
 }
@@ -97,6 +100,7 @@ func specRunAsNonRoot(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	g.Expect(containerStatus(p).State.Waiting.Message).To(gomega.ContainSubstring("runAsNonRoot"), "the waiting message names runAsNonRoot")
 	g.Expect(p.Status.Phase).To(gomega.Equal(corev1.PodPending), "the pod stays Pending")
 	g.Expect(containerStatus(p).RestartCount).To(gomega.BeZero(), "the container never ran")
+	e.expectWarning(ctx, g, "nonroot", func(ev corev1.Event) bool { return strings.Contains(ev.Message, "runAsNonRoot") })
 }
 
 func specCapabilities(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
@@ -175,4 +179,25 @@ func specSysctlForbidden(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	got := e.waitPod(ctx, g, "sysctl", "phase Failed", startTimeout, func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodFailed })
 	g.Expect(got.Status.Reason).To(gomega.Equal("SysctlForbidden"), "the rejection's reason (message %q)", got.Status.Message)
 	g.Expect(isRunning(got)).To(gomega.BeFalse())
+	e.expectWarning(ctx, g, "sysctl", func(ev corev1.Event) bool { return ev.Reason == "SysctlForbidden" })
+}
+
+// expectWarning waits for a Warning event about pod that match accepts.
+func (e *kubeletEnv) expectWarning(ctx context.Context, g gomega.Gomega, pod string, match func(corev1.Event) bool) {
+	g.EventuallyWithOffset(1, func() error {
+		list, err := e.client.CoreV1().Events(e.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			if ev.InvolvedObject.Kind == "Pod" && ev.InvolvedObject.Name == pod {
+				if ev.Type == corev1.EventTypeWarning && match(ev) {
+					return nil
+				}
+				seen = append(seen, ev.Type+" "+ev.Reason+": "+ev.Message)
+			}
+		}
+		return fmt.Errorf("no matching Warning event for pod %s; its events: %q", pod, seen)
+	}).WithContext(ctx).WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
 }

@@ -41,6 +41,8 @@ type podWorker struct {
 	pullDelay map[string]time.Duration
 	// probes are the probe states by container ID.
 	probes map[string]*containerProbes
+	// warned are the Warning events already recorded (see warn).
+	warned map[string]bool
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -51,6 +53,7 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
 		pullRetry:  map[string]time.Time{},
 		pullDelay:  map[string]time.Duration{},
 		probes:     map[string]*containerProbes{},
+		warned:     map[string]bool{},
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = pod.Status.StartTime.DeepCopy()
@@ -196,6 +199,7 @@ func (w *podWorker) reject(ctx context.Context, pod *corev1.Pod, view map[string
 			st.Conditions[i].Status = corev1.ConditionFalse
 		}
 	}
+	w.warn(ctx, pod, "", reason, msg)
 	w.postStatus(ctx, pod, st)
 	w.terminal = true
 }
@@ -373,6 +377,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	if err := k.applyContainerSecurity(ctx, pod, c, cfg); err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: ErrCreateContainerConfig, Message: err.Error()}
 		k.logf("pod %s/%s: container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		w.warn(ctx, pod, c.Name, "Failed", "Error: "+err.Error())
 		return false
 	}
 	id, err := k.runtime.CreateContainer(ctx, sb.Id, cfg, sbCfg)
