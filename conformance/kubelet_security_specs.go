@@ -10,6 +10,7 @@ import (
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
@@ -58,6 +59,15 @@ func kubeletSecuritySpecs() []spec[*kubeletEnv] {
 	}
 }
 
+// allowPrivileged labels the spec's namespace for the privileged Pod
+// Security level (as Kubernetes' e2e framework does for such tests), so a
+// cluster enforcing baseline by default admits the pods the spec needs.
+func (e *kubeletEnv) allowPrivileged(ctx context.Context, g gomega.Gomega) {
+	patch := []byte(`{"metadata":{"labels":{"pod-security.kubernetes.io/enforce":"privileged"}}}`)
+	_, err := e.client.CoreV1().Namespaces().Patch(ctx, e.ns, types.MergePatchType, patch, metav1.PatchOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "labelling namespace %s for the privileged Pod Security level", e.ns)
+}
+
 // securePod is a test pod (pausing) with the container security context sc.
 func (e *kubeletEnv) securePod(name string, sc *corev1.SecurityContext) *corev1.Pod {
 	p := e.testPod(name)
@@ -83,6 +93,7 @@ func capSet(g gomega.Gomega, st map[string]string, field string) uint64 {
 }
 
 func specRunAsUser(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	p := e.securePod("user", &corev1.SecurityContext{RunAsUser: ptr.To[int64](1000), RunAsGroup: ptr.To[int64](3000)})
 	p.Spec.SecurityContext = &corev1.PodSecurityContext{SupplementalGroups: []int64{4000}}
 	st := e.runningStatus(ctx, g, p)
@@ -92,6 +103,7 @@ func specRunAsUser(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specRunAsNonRoot(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	e.create(ctx, g, e.securePod("nonroot", &corev1.SecurityContext{RunAsNonRoot: ptr.To(true)}))
 	p := e.waitPod(ctx, g, "nonroot", "the waiting reason CreateContainerConfigError", startTimeout, func(p *corev1.Pod) bool {
 		w := containerStatus(p).State.Waiting
@@ -104,6 +116,7 @@ func specRunAsNonRoot(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specCapabilities(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	none := e.runningStatus(ctx, g, e.securePod("drop-all", &corev1.SecurityContext{
 		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}))
 	g.Expect(capSet(g, none, "CapEff")).To(gomega.BeZero(), "drop ALL: CapEff %s", none["CapEff"])
@@ -115,6 +128,7 @@ func specCapabilities(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specPrivileged(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	st := e.runningStatus(ctx, g, e.securePod("priv", &corev1.SecurityContext{Privileged: ptr.To(true)}))
 	eff, bnd := capSet(g, st, "CapEff"), capSet(g, st, "CapBnd")
 	g.Expect(eff&capSysAdmin).NotTo(gomega.BeZero(), "privileged: CapEff %s must hold CAP_SYS_ADMIN", st["CapEff"])
@@ -122,6 +136,7 @@ func specPrivileged(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specReadOnlyRoot(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	for _, ro := range []bool{true, false} {
 		name := map[bool]string{true: "ro", false: "rw"}[ro]
 		e.create(ctx, g, e.securePod(name, &corev1.SecurityContext{ReadOnlyRootFilesystem: ptr.To(ro)}))
@@ -138,11 +153,13 @@ func specReadOnlyRoot(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specNoNewPrivs(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	st := e.runningStatus(ctx, g, e.securePod("nnp", &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)}))
 	g.Expect(st["NoNewPrivs"]).To(gomega.Equal("1"), "allowPrivilegeEscalation false: NoNewPrivs")
 }
 
 func specSeccomp(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	st := e.runningStatus(ctx, g, e.securePod("seccomp-default", &corev1.SecurityContext{
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}))
 	g.Expect(st["Seccomp"]).To(gomega.Equal("2"), "RuntimeDefault: Seccomp mode")
@@ -152,6 +169,7 @@ func specSeccomp(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specPIDNamespace(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	pid1 := func(p *corev1.Pod) string {
 		e.create(ctx, g, p)
 		e.waitPod(ctx, g, p.Name, "Running", startTimeout, isRunning)
@@ -173,6 +191,7 @@ func specPIDNamespace(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 }
 
 func specSysctlForbidden(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
 	p := e.testPod("sysctl")
 	p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{{Name: "kernel.msgmax", Value: strconv.Itoa(65536)}}}
 	e.create(ctx, g, p)
