@@ -107,3 +107,61 @@ type ignoringGrace struct{ cri.RuntimeService }
 func (i ignoringGrace) StopContainer(ctx context.Context, id string, _ int64) error {
 	return i.RuntimeService.StopContainer(ctx, id, 0)
 }
+
+// KubeletIgnoringSecurityContext wraps the kubelet's runtime so that the
+// container's user, group and capability settings never reach it: the pod
+// shows runAsUser and capabilities drop while its container runs as the
+// image's user with the runtime's default capabilities ("a pod that looks
+// as asked and isn't").
+func KubeletIgnoringSecurityContext(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringSecurity{rt}
+}
+
+type ignoringSecurity struct{ cri.RuntimeService }
+
+func (i ignoringSecurity) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if sc := cfg.GetLinux().GetSecurityContext(); sc != nil {
+		sc.RunAsUser, sc.RunAsGroup, sc.RunAsUsername, sc.Capabilities = nil, nil, "", nil
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
+// KubeletIgnoringPrivilegeSettings wraps the kubelet's runtime so that
+// privileged, readOnlyRootFilesystem, no_new_privs and the seccomp profile
+// never reach it (the sandbox is still made privileged, so the runtime
+// accepts the container).
+func KubeletIgnoringPrivilegeSettings(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringPrivilege{rt}
+}
+
+type ignoringPrivilege struct{ cri.RuntimeService }
+
+func (i ignoringPrivilege) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if sc := cfg.GetLinux().GetSecurityContext(); sc != nil {
+		sc.Privileged, sc.ReadonlyRootfs, sc.NoNewPrivs, sc.Seccomp = false, false, false, nil
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
+// KubeletIgnoringHostPID wraps the kubelet's runtime so that the pod's pid
+// namespace choice (hostPID, shareProcessNamespace) is dropped: every
+// container gets a pid namespace of its own.
+func KubeletIgnoringHostPID(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringHostPID{rt}
+}
+
+type ignoringHostPID struct{ cri.RuntimeService }
+
+func (i ignoringHostPID) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns != nil {
+		ns.Pid = runtimeapi.NamespaceMode_CONTAINER
+	}
+	return i.RuntimeService.RunPodSandbox(ctx, cfg, handler)
+}
+
+func (i ignoringHostPID) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns != nil {
+		ns.Pid = runtimeapi.NamespaceMode_CONTAINER
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}

@@ -83,6 +83,13 @@ type Config struct {
 	// StaticPodPath is a directory of pod manifests run as static pods;
 	// "" disables static pods.
 	StaticPodPath string
+	// SeccompProfileRoot is the directory of Localhost seccomp profiles
+	// (default DefaultSeccompProfileRoot).
+	SeccompProfileRoot string
+	// SeccompDefault gives containers without a seccomp profile the
+	// runtime's default profile instead of Unconfined (kubelet's
+	// --seccomp-default; off by default, as in Kubernetes).
+	SeccompDefault bool
 	// Logf receives the kubelet's log lines (default: discard).
 	Logf func(format string, args ...any)
 	// PodDialer opens the HTTP and TCP probe connections to pods. Set it
@@ -128,6 +135,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PodLogsDir == "" {
 		c.PodLogsDir = "/var/log/pods"
+	}
+	if c.SeccompProfileRoot == "" {
+		c.SeccompProfileRoot = DefaultSeccompProfileRoot
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
