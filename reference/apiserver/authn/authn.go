@@ -13,6 +13,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/utils/clock"
 )
 
 // Options say which credentials authenticate.
@@ -38,7 +39,7 @@ func New(opts Options) (authenticator.Request, error) {
 	if opts.ClientCA != nil {
 		verify := x509request.DefaultVerifyOptions()
 		verify.Roots = opts.ClientCA
-		requests = append(requests, x509request.New(verify, x509request.CommonNameUserConversion))
+		requests = append(requests, newCachedX509(x509request.New(verify, x509request.CommonNameUserConversion), clock.RealClock{}))
 	}
 	var tokens []authenticator.Token
 	if opts.TokenFile != "" {
