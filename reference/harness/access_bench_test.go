@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -36,7 +38,11 @@ type accessLine struct {
 //   - open-tls: the same open server over HTTPS (HTTP/2 on one connection, the client
 //     presenting its certificate, which nobody verifies) — what TLS itself costs,
 //   - closed: the closed server (TLS, client-certificate authentication, authorization,
-//     RBAC's and Pod Security's admission) as kubernetes-admin.
+//     RBAC's and Pod Security's admission) as kubernetes-admin (system:masters: RBAC's rules
+//     are not consulted),
+//   - closed-sa: the closed server as a ServiceAccount with a TokenRequest token, allowed by
+//     a RoleBinding to the edit ClusterRole — a pod's client: token authentication (a
+//     signature and the bound objects' lookup) and RBAC's rules on every request.
 func accessLines() []accessLine {
 	return []accessLine{
 		{"open-http", func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
@@ -48,6 +54,54 @@ func accessLines() []accessLine {
 			s, err := harness.InProcessAuth(harness.MemoryStore()).Connect(ctx, c)
 			return s.Admin, err
 		}},
+		{"closed-sa", startClosedServiceAccount},
+	}
+}
+
+// startClosedServiceAccount starts a closed server and returns the configuration of
+// ServiceAccount default/bench, bound to the edit ClusterRole in default, once RBAC lets it
+// create ConfigMaps.
+func startClosedServiceAccount(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+	s, err := harness.InProcessAuth(harness.MemoryStore()).Connect(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := kubernetes.NewForConfig(s.Admin)
+	if err != nil {
+		return nil, err
+	}
+	sa, err := admin.CoreV1().ServiceAccounts("default").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	_, err = admin.RbacV1().RoleBindings("default").Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-edit"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: "default", Name: sa.Name}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	tr, err := admin.CoreV1().ServiceAccounts("default").CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.AnonymousClientConfig(s.Admin)
+	cfg.BearerToken = tr.Status.Token
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := client.CoreV1().ConfigMaps("default").List(ctx, metav1.ListOptions{})
+		if err == nil {
+			return cfg, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the ServiceAccount never got its RoleBinding's rights: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -98,6 +152,8 @@ func BenchmarkCreateAccess(b *testing.B) {
 		b.ReportMetric(mean[2]/mean[1], "closed/open-tls")
 		b.ReportMetric(mean[2]/mean[0], "closed/open-http")
 		b.ReportMetric(p99[2]/p99[1], "p99-closed/open-tls")
+		b.ReportMetric(mean[3]/mean[1], "closed-sa/open-tls")
+		b.ReportMetric(p99[3]/p99[1], "p99-closed-sa/open-tls")
 	})
 	for _, line := range lines {
 		b.Run(line.name, func(b *testing.B) {
