@@ -109,9 +109,9 @@ func startClosedServiceAccount(ctx context.Context, c conformance.Cleaner) (*res
 // on the memory store so that only the API server's cost shows, all with client-go's default
 // content type. The "interleaved" run sends each iteration's create to every line in turn, so
 // that the lines share the machine's load, and reports each line's mean (µs/op), p50 and p99
-// and the ratios closed/open-tls (what authentication and authorization cost) and
-// closed/open-http (that plus TLS); ns/op is then the sum of the three. The lines alone are
-// there to profile one of them (-bench 'CreateAccess/closed' -cpuprofile ...).
+// and the ratios closed/open-tls and closed-sa/open-tls (what authentication and authorization
+// cost) and closed/open-http (that plus TLS); ns/op is then the sum of all lines. The lines
+// alone are there to profile one of them (-bench 'CreateAccess/closed$' -cpuprofile ...).
 //
 //	go test -run '^$' -bench 'CreateAccess/interleaved' -benchtime 2000x -count 3 ./reference/harness
 func BenchmarkCreateAccess(b *testing.B) {
