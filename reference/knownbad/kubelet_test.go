@@ -31,6 +31,10 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.pod.running-means-started"}},
 		{"ignores the grace period", knownbad.KubeletIgnoringGracePeriod, nil,
 			[]string{"kubelet.termination.grace-period"}},
+		{"serves its API to anyone", nil, knownbad.KubeletWithOpenAPI,
+			[]string{"kubelet.api.anonymous-refused", "kubelet.api.authorized-per-node-subresource"}},
+		{"lets any authenticated caller use its API", nil, knownbad.KubeletAuthorizingAnyUser,
+			[]string{"kubelet.api.authorized-per-node-subresource"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
