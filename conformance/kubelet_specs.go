@@ -89,7 +89,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}, kubeletSecuritySpecs()...)
+	}, append(kubeletSecuritySpecs(), kubeletAPISpecs()...)...)
 }
 
 // ---- helpers ----

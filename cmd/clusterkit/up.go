@@ -163,12 +163,19 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
+	kubeletClient, err := bundle.APIServerKubeletClient.TLSCertificate()
+	if err != nil {
+		return fmt.Errorf("the API server's kubelet client certificate: %w", err)
+	}
 	srvCfg := apiserver.Config{
 		Store:         store,
 		ErrorLog:      func(format string, args ...any) { say(format, args...) },
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
 		TLS:           tlsConfig,
+		// Kubelets serve HTTPS with certificates of the cluster CA and admit the API server by
+		// its kube-apiserver-kubelet-client certificate (kube-apiserver's --kubelet-*).
+		NodeConnection: apiserver.KubeletTLSConnection(bundle.CAPool(), kubeletClient),
 	}
 	comp.Configure(&srvCfg)
 	srv, err := apiserver.New(srvCfg)

@@ -39,6 +39,21 @@ func KubeletWithoutBackoff(c *kubelet.Config) {
 	c.BackoffBase, c.BackoffCap = time.Nanosecond, time.Nanosecond
 }
 
+// KubeletWithOpenAPI configures the kubelet API as the real kubelet's flags default without a
+// configuration file: anonymous requests let through (--anonymous-auth=true) and every caller
+// allowed everything (--authorization-mode=AlwaysAllow), so anyone reaching the node's port
+// reads logs and runs commands in its containers.
+func KubeletWithOpenAPI(c *kubelet.Config) {
+	c.AnonymousAuth, c.AuthorizationMode = true, kubelet.AuthorizationAlwaysAllow
+}
+
+// KubeletAuthorizingAnyUser configures the kubelet API to refuse anonymous requests but let
+// any authenticated caller do everything (--anonymous-auth=false with
+// --authorization-mode=AlwaysAllow): every ServiceAccount may exec into every pod on the node.
+func KubeletAuthorizingAnyUser(c *kubelet.Config) {
+	c.AuthorizationMode = kubelet.AuthorizationAlwaysAllow
+}
+
 // KubeletReportingRunningEarly wraps the kubelet's runtime so that a
 // container counts as running as soon as it is asked to start, while it
 // really starts delay later (as a kubelet that sets Running when it issues

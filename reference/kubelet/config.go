@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -77,6 +78,26 @@ type Config struct {
 	// ServerAddress is where the logs/exec server listens (default
 	// 127.0.0.1:0, a free port).
 	ServerAddress string
+	// TLSCertificate, or TLSCertFile and TLSPrivateKeyFile (the kubelet's --tls-cert-file and
+	// --tls-private-key-file), is the kubelet API's serving certificate. With one the API
+	// serves HTTPS and is closed as kubeadm closes it: callers authenticate by a client
+	// certificate signed by the client CA or a bearer token the API server's TokenReview
+	// accepts, unauthenticated callers get 401 unless AnonymousAuth, and every request is
+	// authorized by AuthorizationMode (default Webhook: a SubjectAccessReview for nodes/proxy,
+	// nodes/log … of this node). Without one the API is plain HTTP open to anyone, the
+	// setting of in-process tests only.
+	TLSCertificate                 *tls.Certificate
+	TLSCertFile, TLSPrivateKeyFile string
+	// ClientCA (PEM), or ClientCAFile (--client-ca-file), verifies client certificates; their
+	// common name is the user and their organizations the groups. None: only bearer tokens.
+	ClientCA     []byte
+	ClientCAFile string
+	// AnonymousAuth lets unauthenticated requests through as system:anonymous, to be
+	// authorized (--anonymous-auth; kubeadm sets false, as does the zero value).
+	AnonymousAuth bool
+	// AuthorizationMode is AuthorizationWebhook ("" too) or AuthorizationAlwaysAllow
+	// (--authorization-mode).
+	AuthorizationMode string
 	// PodLogsDir is the root of the container log files (default
 	// /var/log/pods).
 	PodLogsDir string
@@ -138,6 +159,14 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SeccompProfileRoot == "" {
 		c.SeccompProfileRoot = DefaultSeccompProfileRoot
+	}
+	switch c.AuthorizationMode {
+	case "", AuthorizationWebhook, AuthorizationAlwaysAllow:
+	default:
+		return c, fmt.Errorf("kubelet: unknown AuthorizationMode %q (%s or %s)", c.AuthorizationMode, AuthorizationWebhook, AuthorizationAlwaysAllow)
+	}
+	if c.TLSCertFile != "" && c.TLSPrivateKeyFile == "" {
+		return c, fmt.Errorf("kubelet: TLSCertFile needs TLSPrivateKeyFile")
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}
