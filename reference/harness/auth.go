@@ -13,15 +13,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/authentication/authenticator"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
-	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
-	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/closed"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
@@ -62,30 +58,6 @@ func LiveAuth(kubeconfig string) conformance.AuthHarness {
 			return conformance.AuthServerUnderTest{Admin: cfg}, nil
 		},
 	}
-}
-
-// ClosedAccess is the authentication and authorization of a closed reference API server: the
-// one place that composes them (clusterkit up and the harnesses use it). Client certificates
-// are verified against the bundle's CA and bearer tokens by tokens (ServiceAccount tokens);
-// unauthenticated requests are system:anonymous on the public-info endpoints only;
-// system:masters may do everything, anyone may read health and version, authenticated users
-// discovery, and then authorizers decide in turn (RBAC; up still passes
-// authz.SystemComponents, the components' stand-in until RBAC and the Node authorizer).
-func ClosedAccess(b *pki.Bundle, tokens []authenticator.Token, authorizers ...authorizer.Authorizer) (apiserver.Access, error) {
-	a, err := authn.New(authn.Options{ClientCA: b.CAPool(), Tokens: tokens})
-	if err != nil {
-		return apiserver.Access{}, err
-	}
-	z, err := authz.Default(authorizers...)
-	if err != nil {
-		return apiserver.Access{}, err
-	}
-	return apiserver.Access{
-		Authenticator:  a,
-		Anonymous:      true,
-		AnonymousPaths: apiserver.PublicInfoPaths(),
-		Authorizer:     z,
-	}, nil
 }
 
 // startClosedServer serves a closed reference API server on a loopback port until the spec's
