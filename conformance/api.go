@@ -90,6 +90,9 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
+			if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
+				return nil, err
+			}
 			return &apiEnv{server: srv, client: client, ns: ns}, nil
 		},
 	}
