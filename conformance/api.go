@@ -90,6 +90,9 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
+			if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
+				return nil, err
+			}
 			return &apiEnv{server: srv, client: client, ns: ns}, nil
 		},
 	}
@@ -110,6 +113,22 @@ func DescribeAPI(h APIHarness) bool {
 // CheckAPI runs every API spec and returns the results without failing.
 func CheckAPI(ctx context.Context, h APIHarness) Results {
 	return h.suite().check(ctx)
+}
+
+// expectInvalidUnder asserts a 422 Invalid error with a cause whose field starts with prefix:
+// implementations differ in how deep they name a field (kube-apiserver names
+// spec.containers[0].resources.requests and spec.clusterIPs where clusterkit adds [cpu] and
+// [0]).
+func expectInvalidUnder(g gomega.Gomega, err error, what, prefix string) {
+	g.ExpectWithOffset(1, err).To(gomega.HaveOccurred(), "%s: expected 422 Invalid, got success", what)
+	g.ExpectWithOffset(1, apierrors.IsInvalid(err)).To(gomega.BeTrue(), "%s: expected 422 Invalid, got %v", what, err)
+	var fields []string
+	if st, ok := err.(apierrors.APIStatus); ok && st.Status().Details != nil {
+		for _, c := range st.Status().Details.Causes {
+			fields = append(fields, c.Field)
+		}
+	}
+	g.ExpectWithOffset(1, fields).To(gomega.ContainElement(gomega.HavePrefix(prefix)), "%s: the 422 Status must name a field under %s (causes: %s; error: %v)", what, prefix, strings.Join(fields, ", "), err)
 }
 
 // expectInvalid asserts a 422 Invalid error whose causes name every path.

@@ -103,6 +103,9 @@ func (h AuthHarness) suite() suite[*authEnv] {
 			if err != nil {
 				return nil, err
 			}
+			if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
+				return nil, err
+			}
 			return &authEnv{server: srv, admin: client, ns: ns, c: c}, nil
 		},
 	}

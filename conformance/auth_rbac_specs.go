@@ -314,7 +314,13 @@ func specServiceAccountSubject(ctx context.Context, g gomega.Gomega, e *authEnv)
 // rawGet requests a path as client and returns the HTTP status.
 func rawGet(ctx context.Context, c kubernetes.Interface, path string) int {
 	var code int
-	c.CoreV1().RESTClient().Get().AbsPath(path).Do(ctx).StatusCode(&code)
+	err := c.CoreV1().RESTClient().Get().AbsPath(path).Do(ctx).StatusCode(&code).Error()
+	// client-go keeps the status of an error answer it cannot decode (kube-apiserver's
+	// plain-text "404 page not found") only in the error.
+	var status apierrors.APIStatus
+	if code == 0 && errors.As(err, &status) {
+		code = int(status.Status().Code)
+	}
 	return code
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
@@ -45,6 +46,19 @@ func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, 
 		_ = client.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
 	})
 	return ns, nil
+}
+
+// ensureDefaultServiceAccount makes sure the namespace's "default" ServiceAccount exists. A
+// real control plane's ServiceAccount admission refuses a pod that names no ServiceAccount
+// until kube-controller-manager has created the namespace's "default" one, a moment after
+// the namespace: specs that create pods right away would race it. Creating it through the
+// API is harmless where a controller also does (the loser sees AlreadyExists).
+func ensureDefaultServiceAccount(ctx context.Context, client kubernetes.Interface, ns string) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
+	if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default ServiceAccount of %s: %w", ns, err)
+	}
+	return nil
 }
 
 // podExec runs command in a container of a pod through pods/exec, with
