@@ -35,7 +35,8 @@ var (
 // mirror pods of its own node that reference no other object, delete and update the status of
 // only the pods bound to it, evict only those, write only its own Node (never its taints, nor
 // kubernetes.io / k8s.io labels a kubelet may not set), its own Lease, and request tokens only
-// bound to a pod on its node. It leaves everyone else alone.
+// bound to a pod on its node, for an audience of that pod's projected token volumes. It leaves
+// everyone else alone.
 type Restriction struct {
 	*admission.Handler
 	objects apiserver.ObjectReader
@@ -371,7 +372,34 @@ func (p *Restriction) token(ctx context.Context, node string, a admission.Attrib
 	if pod.Spec.NodeName != node {
 		return admission.NewForbidden(a, errors.New("node requested token bound to a pod scheduled on a different node"))
 	}
+	// Only for audiences the pod's projected token volumes ask for ("" is the API server's).
+	audiences := tr.Spec.Audiences
+	if len(audiences) == 0 {
+		audiences = []string{""}
+	}
+	allowed := podTokenAudiences(pod)
+	for _, aud := range audiences {
+		if !allowed[aud] {
+			return admission.NewForbidden(a, fmt.Errorf("%s is not authorized to request tokens for audience %q", a.GetUserInfo().GetName(), aud))
+		}
+	}
 	return nil
+}
+
+// podTokenAudiences are the audiences of the pod's projected ServiceAccount token volumes.
+func podTokenAudiences(pod *corev1.Pod) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, s := range v.Projected.Sources {
+			if s.ServiceAccountToken != nil {
+				out[s.ServiceAccountToken.Audience] = true
+			}
+		}
+	}
+	return out
 }
 
 // lease allows the node's own Lease in kube-node-lease.
