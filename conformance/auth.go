@@ -60,6 +60,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, rbacSpecs()...)
 	all = append(all, tokenSpecs()...)
 	all = append(all, protectionSpecs()...)
+	all = append(all, serviceAccountSpecs()...)
 	return all
 }
 
@@ -100,6 +101,9 @@ func (h AuthHarness) suite() suite[*authEnv] {
 			}
 			ns, err := specNamespace(ctx, client, c, "auth")
 			if err != nil {
+				return nil, err
+			}
+			if err := waitDefaultServiceAccount(ctx, client, ns); err != nil {
 				return nil, err
 			}
 			return &authEnv{server: srv, admin: client, ns: ns, c: c}, nil

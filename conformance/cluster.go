@@ -47,6 +47,23 @@ func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, 
 	return ns, nil
 }
 
+// waitDefaultServiceAccount waits for the namespace's "default" ServiceAccount, which the
+// serviceaccount controller makes and ServiceAccount admission requires of every pod (as the
+// upstream e2e framework waits for it after creating a namespace).
+func waitDefaultServiceAccount(ctx context.Context, client kubernetes.Interface, ns string) error {
+	for {
+		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the default ServiceAccount of %s: %w (last error: %w)", ns, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // podExec runs command in a container of a pod through pods/exec, with
 // protocol "websocket", "spdy" or "kubectl" (WebSocket falling back to SPDY,
 // as kubectl does), feeding stdin if set. It returns stdout, stderr and the
