@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,6 +42,14 @@ type podWorker struct {
 	pullDelay map[string]time.Duration
 	// probes are the probe states by container ID.
 	probes map[string]*containerProbes
+	// volumeDirs are the directories of the pod's volumes on the node by volume name, nil
+	// until they are all set up; volumesSynced is when they were last synced.
+	volumeDirs    map[string]string
+	volumesSynced time.Time
+	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
+	tokens map[string]*authenticationv1.TokenRequest
+	// mountFailure is the last volume set-up failure reported in an event.
+	mountFailure string
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -51,6 +60,7 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
 		pullRetry:  map[string]time.Time{},
 		pullDelay:  map[string]time.Duration{},
 		probes:     map[string]*containerProbes{},
+		tokens:     map[string]*authenticationv1.TokenRequest{},
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = pod.Status.StartTime.DeepCopy()
@@ -141,6 +151,16 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	sb := readySandbox(sandboxes)
 	view := w.observe(ctx, ctrs)
+	if !w.wouldBeTerminal(pod, view) {
+		if err := w.syncVolumes(ctx, pod); err != nil {
+			w.mountFailed(ctx, pod, err)
+			for _, c := range pod.Spec.Containers {
+				w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: err.Error()}
+			}
+			w.postStatus(ctx, pod, w.buildStatus(pod, sb, view))
+			return false
+		}
+	}
 	if sb == nil && !w.wouldBeTerminal(pod, view) {
 		sb, err = w.createSandbox(ctx, pod, sandboxes)
 		if err != nil {
@@ -347,7 +367,13 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		return false
 	}
 	sbCfg := k.sandboxConfig(pod, sb.GetMetadata().GetAttempt())
-	id, err := k.runtime.CreateContainer(ctx, sb.Id, k.containerConfig(pod, c, attempt, podIP), sbCfg)
+	cfg, err := k.containerConfig(ctx, pod, c, attempt, podIP, w.volumeDirs)
+	if err != nil {
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}
+		k.logf("pod %s/%s: configuring container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		return false
+	}
+	id, err := k.runtime.CreateContainer(ctx, sb.Id, cfg, sbCfg)
 	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
 		k.logf("pod %s/%s: creating container %s: %v", pod.Namespace, pod.Name, c.Name, err)
