@@ -47,7 +47,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 		"a pod manifest in the kubelet's static pod directory MUST run without the API and appear as a mirror pod named NAME-NODE; a deleted mirror pod MUST be recreated and a removed manifest MUST remove it",
 		srcStaticPods)
 	static.Needs = []Capability{StaticPods}
-	return []spec[*kubeletEnv]{
+	return append([]spec[*kubeletEnv]{
 		{kubeletBehavior("kubelet.node.status",
 			"the kubelet MUST register its Node with capacity and allocatable (cpu, memory, pods; allocatable ≤ capacity), the conditions Ready, MemoryPressure, DiskPressure and PIDPressure, nodeInfo (kernel, OS image, container runtime, kubelet version, architecture), InternalIP and Hostname addresses and its kubelet port",
 			srcSeedNodeDescribe), specNodeStatus},
@@ -89,7 +89,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}
+	}, kubeletVolumeSpecs()...)
 }
 
 // ---- helpers ----

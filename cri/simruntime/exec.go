@@ -24,7 +24,9 @@ func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
 		return behavior.ExecEnv{}, status.Errorf(codes.FailedPrecondition, "container %q is not running", c.id)
 	}
 	s := r.sandboxes[c.sandboxID]
-	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: s.files()}
+	files := s.files()
+	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: files,
+		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, Environ: c.env}
 	if s.net != nil {
 		env.Dial = s.net.Dial // connections start in the sandbox's namespace
 	}

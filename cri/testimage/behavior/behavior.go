@@ -51,6 +51,9 @@ const (
 	Healthz  Kind = "healthz"
 	Fetch    Kind = "fetch"
 	Post     Kind = "post"
+	// Cat prints files (cat PATH...); Env prints the environment (KEY=VALUE lines).
+	Cat Kind = "cat"
+	Env Kind = "env"
 )
 
 // Behavior is one parsed command.
@@ -137,6 +140,17 @@ func Parse(argv []string) (Behavior, error) {
 	case True, False, Hostname:
 	case Echo:
 		b.Args = append([]string{}, rest...)
+		return b, nil
+	case Cat:
+		if len(rest) == 0 {
+			return Behavior{}, fmt.Errorf("%w: cat needs at least one path", errUsage)
+		}
+		b.Args = append([]string{}, rest...)
+		return b, nil
+	case Env:
+		if len(rest) != 0 {
+			return Behavior{}, fmt.Errorf("%w: env takes no arguments", errUsage)
+		}
 		return b, nil
 	case Healthz:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
@@ -306,7 +320,7 @@ func (b Behavior) String() string {
 		parts = append(parts, b.Duration.String())
 	case Logs:
 		parts = append(parts, "--lines", strconv.Itoa(b.Lines))
-	case Echo:
+	case Echo, Cat:
 		parts = append(parts, b.Args...)
 	case Healthz:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"path"
@@ -26,6 +27,11 @@ type ExecEnv struct {
 	TestImage bool
 	// Files (simulator, other images) are what `cat PATH` shows.
 	Files map[string]string
+	// ReadFile reads a file of the container for `ckimage cat` (os.ReadFile inside a real
+	// container; the simulator reads the container's mounts). Nil reads Files.
+	ReadFile func(path string) ([]byte, error)
+	// Environ is the container's environment (KEY=VALUE) for `ckimage env`.
+	Environ []string
 	// Dial, when set, opens every connection an exec command makes (fetch,
 	// healthz, post): the container's network, e.g. a dialer that starts in
 	// the pod's network namespace. Nil dials from the calling process.
@@ -92,9 +98,36 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		return post(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
 	case Logs:
 		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
+	case Cat:
+		var out strings.Builder
+		for _, p := range b.Args {
+			data, err := env.readFile(p)
+			if err != nil {
+				return ExecResult{Stdout: out.String(), Stderr: "cat: " + p + ": No such file or directory\n", ExitCode: 1}, nil
+			}
+			out.Write(data)
+		}
+		return ExecResult{Stdout: out.String()}, nil
+	case Env:
+		var out strings.Builder
+		for _, kv := range env.Environ {
+			out.WriteString(kv + "\n")
+		}
+		return ExecResult{Stdout: out.String()}, nil
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil
+}
+
+// readFile reads a file of the container (ReadFile, else Files).
+func (e ExecEnv) readFile(p string) ([]byte, error) {
+	if e.ReadFile != nil {
+		return e.ReadFile(p)
+	}
+	if content, ok := e.Files[p]; ok {
+		return []byte(content), nil
+	}
+	return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 }
 
 func genericExec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
