@@ -82,6 +82,9 @@ type Behavior struct {
 	Timeout time.Duration
 	// Count (Fetch): how many GETs, each on a new connection.
 	Count int
+	// BearerFile (Fetch): send the token this file holds as Authorization: Bearer (a
+	// ServiceAccount token calling the API).
+	BearerFile string
 	// Output replaces the start lines (generic commands such as
 	// `sh -c "echo hi; exit 3"` in images other than ckimage).
 	Output []string
@@ -159,6 +162,7 @@ func Parse(argv []string) (Behavior, error) {
 		timeout.d = DefaultFetchTimeout
 		fs.Var(&timeout, "timeout", "how long to wait for the answer")
 		fs.IntVar(&b.Count, "count", 1, "how many GETs, each on a new connection")
+		fs.StringVar(&b.BearerFile, "bearer-file", "", "send this file's token as Authorization: Bearer")
 	case Post:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
 	default:

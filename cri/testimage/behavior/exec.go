@@ -93,7 +93,15 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		if b.Count > 1 {
 			return fetchMany(ctx, env.Dial, b.URL, b.Timeout, b.Count), nil
 		}
-		return fetch(ctx, env.Dial, b.URL, b.Timeout), nil
+		token := ""
+		if b.BearerFile != "" {
+			data, err := env.readFile(b.BearerFile)
+			if err != nil {
+				return ExecResult{Stderr: "fetch: " + b.BearerFile + ": No such file or directory\n", ExitCode: 1}, nil
+			}
+			token = strings.TrimSpace(string(data))
+		}
+		return fetch(ctx, env.Dial, b.URL, b.Timeout, token), nil
 	case Post:
 		return post(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
 	case Logs:
@@ -197,12 +205,15 @@ func healthz(ctx context.Context, dial dialFunc, host string, port int, p string
 
 // fetch GETs url: the body on stdout and exit 0 for 2xx/3xx; the status or
 // the error on stderr and exit 1 otherwise. Redirects are not followed.
-func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration) ExecResult {
+func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration, token string) ExecResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	client := &http.Client{
 		Transport:     &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true},
@@ -230,7 +241,7 @@ func fetchMany(ctx context.Context, dial dialFunc, url string, timeout time.Dura
 	var out strings.Builder
 	code := 0
 	for i := 0; i < count; i++ {
-		r := fetch(ctx, dial, url, timeout)
+		r := fetch(ctx, dial, url, timeout, "")
 		if r.ExitCode != 0 {
 			code = 1
 			fmt.Fprintf(&out, "error: %s\n", oneLine(r.Stderr))
