@@ -60,6 +60,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, rbacSpecs()...)
 	all = append(all, tokenSpecs()...)
 	all = append(all, protectionSpecs()...)
+	all = append(all, nodeSpecs()...)
 	all = append(all, serviceAccountSpecs()...)
 	return all
 }

@@ -232,6 +232,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 
+	if err := lab.writeIdentities(gateway); err != nil {
+		return nil, err
+	}
 	say("starting the control plane (etcd, API server, scheduler, controller manager) on %s", lab.Server)
 	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, "up", "--nodes", "0",
 		"--address", gateway, "--port", strconv.Itoa(apiPort), "--data-dir", filepath.Join(cfg.Dir, "data", "etcd"),

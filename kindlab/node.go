@@ -104,7 +104,12 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 		logf("imported %v", names)
 	}
 
-	rc, err := clientcmd.BuildConfigFromFlags("", lab.Kubeconfig)
+	// The proxy is system:kube-proxy and the kubelet system:node:NAME (writeIdentities).
+	rc, err := clientcmd.BuildConfigFromFlags("", lab.proxyKubeconfig())
+	if err != nil {
+		return err
+	}
+	kc, err := clientcmd.BuildConfigFromFlags("", lab.nodeKubeconfig(nodeName))
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	}
 	logf("proxy programmed (NodePorts on %s, %s refused unless a Service matches)", n.IP, cidr)
 
-	node, err := localnode.Start(ctx, rc, localnode.Config{
+	node, err := localnode.Start(ctx, kc, localnode.Config{
 		Name: nodeName, Dir: filepath.Join(dir, "data", nodeName, "kubelet"), Runtime: inst.Endpoint(),
 		Kubelet: kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)),
 			Logf: logf},

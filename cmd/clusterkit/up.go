@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
-	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
-	"github.com/clusterkit/clusterkit/reference/harness"
+	"github.com/clusterkit/clusterkit/reference/apiserver/closed"
 	"github.com/clusterkit/clusterkit/reference/kubeconfigext"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 	"github.com/clusterkit/clusterkit/reference/pki"
@@ -143,7 +143,17 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
-	access, err := harness.ClosedAccess(bundle, nil, authz.SystemComponents())
+	// Encryption at rest and Pod Security (up_protection.go), under kubeadm's closed
+	// composition: client certificates and ServiceAccount tokens, Node and RBAC authorization,
+	// NodeRestriction.
+	var protection apiserver.Config
+	if err := upProtection(o, &protection, say); err != nil {
+		return err
+	}
+	comp, err := closed.New(closed.Options{
+		PKI: bundle, Store: store, Encryption: protection.Encryption,
+		Admission: []admission.Interface{protection.Admission},
+	})
 	if err != nil {
 		return err
 	}
@@ -153,11 +163,8 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
 		TLS:           tlsConfig,
-		Access:        access,
 	}
-	if err := upProtection(o, &srvCfg, say); err != nil {
-		return err
-	}
+	comp.Configure(&srvCfg)
 	srv, err := apiserver.New(srvCfg)
 	if err != nil {
 		return err
@@ -176,6 +183,27 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		_ = ln.Close()
 		return err
 	}
+	serveCtx, serveEnded := context.WithCancel(ctx)
+	defer serveEnded()
+	served := make(chan error, 1)
+	go func() {
+		defer serveEnded()
+		served <- srv.Serve(ctx, ln)
+	}()
+	// RBAC's bootstrap policy and the authorizers' caches, before any component calls.
+	if err := comp.Start(serveCtx, acc.rest(bundle.Admin)); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		select {
+		case serr := <-served:
+			if serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+				return serr
+			}
+		default:
+		}
+		return fmt.Errorf("starting RBAC and the Node authorizer: %w", err)
+	}
 	say("API server listening on %s (ready in %s; cluster CA and certificates in %s)", url, time.Since(start).Round(time.Millisecond), bundle.Dir)
 	say("kubeconfig written to %s; to use it:", o.kubeconfig)
 	say("  export KUBECONFIG=%s", o.kubeconfig)
@@ -187,7 +215,7 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	stopNodes := startUpNodes(ctx, o, acc, say)
 	defer stopNodes()
 	say("press Ctrl-C to stop")
-	err = srv.Serve(ctx, ln)
+	err = <-served
 	say("shutting down")
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

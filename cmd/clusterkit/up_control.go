@@ -14,7 +14,8 @@ import (
 
 // startUpControlPlane starts the reference scheduler and controller manager
 // in the background against the API server, each with its own client certificate
-// (system:kube-scheduler, system:kube-controller-manager), as chosen by
+// (system:kube-scheduler, system:kube-controller-manager; each controller then acts as its
+// ServiceAccount), as chosen by
 // --scheduler and --controllers; the returned function stops them and
 // waits for them to end.
 func startUpControlPlane(ctx context.Context, o *upOptions, acc upAccess, say func(string, ...any)) (func(), error) {
@@ -34,7 +35,13 @@ func startUpControlPlane(ctx context.Context, o *upOptions, acc upAccess, say fu
 	if len(o.controllers) == 1 && o.controllers[0] == "none" {
 		say("no controller manager: Deployments and ReplicaSets will not create pods")
 	} else {
-		m, err := controllers.New(controllers.Config{RESTConfig: acc.rest(acc.pki.ControllerManager), Controllers: o.controllers})
+		// As kubeadm's kube-controller-manager: each controller writes as its own ServiceAccount
+		// (--use-service-account-credentials); the manager's certificate only reads and
+		// requests their tokens. Namespaces get the cluster CA in kube-root-ca.crt.
+		m, err := controllers.New(controllers.Config{
+			RESTConfig: acc.rest(acc.pki.ControllerManager), Controllers: o.controllers,
+			ServiceAccountCredentials: true, RootCA: acc.pki.CA.CertPEM,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("controller manager (--controllers %s): %w", strings.Join(o.controllers, ","), err)
 		}

@@ -88,6 +88,10 @@ func (s *Server) initAdmission(plugin admission.Interface) error {
 		}
 		return nil
 	}
+	// A plugin wrapping another (interface{ Unwrap() admission.Interface }) initialises it.
+	if u, ok := plugin.(interface{ Unwrap() admission.Interface }); ok {
+		return s.initAdmission(u.Unwrap())
+	}
 	if w, ok := plugin.(WantsObjectReader); ok {
 		w.SetObjectReader(objectReader{s})
 	} else if w, ok := plugin.(initializer.WantsExternalKubeClientSet); ok {

@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/controller-manager/pkg/clientbuilder"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
@@ -49,6 +51,51 @@ type Config struct {
 	RootCA []byte
 	// Log receives diagnostics (default: discarded).
 	Log func(format string, args ...any)
+	// ServiceAccountCredentials makes each controller write as its own ServiceAccount in
+	// kube-system (kube-controller-manager's --use-service-account-credentials, kubeadm's
+	// default): the manager's own identity (RESTConfig, system:kube-controller-manager) only
+	// reads through the shared informers and requests each controller's token (TokenRequest,
+	// renewed before it expires); the controller then holds exactly its
+	// system:controller:NAME role. Controllers without a known ServiceAccount keep RESTConfig.
+	ServiceAccountCredentials bool
+}
+
+// ServiceAccountNamespace holds the controllers' ServiceAccounts.
+const ServiceAccountNamespace = "kube-system"
+
+// ServiceAccounts maps the reference controllers to the ServiceAccount each acts as with
+// ServiceAccountCredentials — kube-controller-manager's names, bound by the bootstrap policy to
+// the system:controller:<name> ClusterRoles.
+func ServiceAccounts() map[string]string {
+	return map[string]string{
+		clusterroleaggregation.Name: "clusterrole-aggregation-controller",
+		deployment.Name:             "deployment-controller",
+		replicaset.Name:             "replicaset-controller",
+		nodelifecycle.Name:          "node-controller",
+		endpointslice.Name:          "endpointslice-controller",
+		garbagecollector.Name:       "generic-garbage-collector",
+		serviceaccount.Name:         "service-account-controller",
+		rootcacertpublisher.Name:    "root-ca-cert-publisher",
+	}
+}
+
+// serviceAccountConfigs returns runner.Config.ClientConfigFor for ServiceAccountCredentials:
+// k8s.io/controller-manager's dynamic client builder, as kube-controller-manager uses it.
+func serviceAccountConfigs(root *rest.Config) (func(string) (*rest.Config, error), error) {
+	core, err := kubernetes.NewForConfig(root)
+	if err != nil {
+		return nil, err
+	}
+	// Without the manager's client certificate, so that the bearer token decides who it is.
+	builder := clientbuilder.NewDynamicClientBuilder(rest.AnonymousClientConfig(root), core.CoreV1(), ServiceAccountNamespace)
+	accounts := ServiceAccounts()
+	return func(controller string) (*rest.Config, error) {
+		sa, ok := accounts[controller]
+		if !ok {
+			return root, nil
+		}
+		return builder.Config(sa)
+	}, nil
 }
 
 // Defaults returns the reference controllers by name.
@@ -136,10 +183,16 @@ func New(cfg Config) (*Manager, error) {
 	for _, n := range names {
 		named = append(named, runner.Named{Name: n, Factory: all[n]})
 	}
-	r, err := runner.New(runner.Config{
+	rcfg := runner.Config{
 		RESTConfig: cfg.RESTConfig, Clock: cfg.Clock, QueueClock: cfg.QueueClock,
 		Workers: cfg.Workers, Log: cfg.Log,
-	}, named...)
+	}
+	if cfg.ServiceAccountCredentials && cfg.RESTConfig != nil {
+		if rcfg.ClientConfigFor, err = serviceAccountConfigs(cfg.RESTConfig); err != nil {
+			return nil, err
+		}
+	}
+	r, err := runner.New(rcfg, named...)
 	if err != nil {
 		return nil, err
 	}

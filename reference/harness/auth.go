@@ -22,8 +22,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
-	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
-	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
+	"github.com/clusterkit/clusterkit/reference/apiserver/closed"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
@@ -39,9 +38,9 @@ func InProcessAuth(store conformance.StoreHarness) conformance.AuthHarness {
 	return ModifiedAuth("reference apiserver (closed) on "+store.Name, store, nil)
 }
 
-// ModifiedAuth is InProcessAuth with the server's Access changed by modify before it starts
-// (the known-bad closed servers are such changes); nil changes nothing.
-func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Access)) conformance.AuthHarness {
+// ModifiedAuth is InProcessAuth with the server's configuration changed by modify before it
+// starts (the known-bad closed servers are such changes); nil changes nothing.
+func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Config)) conformance.AuthHarness {
 	return conformance.AuthHarness{
 		Name:           name,
 		CanReadStorage: true,
@@ -92,7 +91,7 @@ func ClosedAccess(b *pki.Bundle, tokens []authenticator.Token, authorizers ...au
 
 // startClosedServer serves a closed reference API server on a loopback port until the spec's
 // cleanup.
-func startClosedServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, modify func(*apiserver.Access)) (conformance.AuthServerUnderTest, error) {
+func startClosedServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, modify func(*apiserver.Config)) (conformance.AuthServerUnderTest, error) {
 	var none conformance.AuthServerUnderTest
 	dir, err := os.MkdirTemp("", "clusterkit-auth-")
 	if err != nil {
@@ -112,9 +111,8 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 		return none, fmt.Errorf("opening the %s store: %w", store.Name, err)
 	}
 	c.Cleanup(func() { _ = kv.Close() })
-	// What clusterkit up closes (ClosedAccess), plus what the harness already composes and up
-	// does not yet: ServiceAccount tokens, RBAC with its escalation check and aggregation,
-	// Pod Security and encrypted Secrets.
+	// What clusterkit up closes (package closed), with Pod Security and encrypted Secrets as
+	// ProtectedAPIConfig sets them.
 	protect, err := ProtectedAPIConfig(dir)
 	if err != nil {
 		return none, err
@@ -123,26 +121,12 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	if err := protect(&protection); err != nil {
 		return none, err
 	}
-	issuer, err := serviceaccount.NewIssuer(TokenIssuerURL, bundle.ServiceAccountKey)
+	comp, err := closed.New(closed.Options{
+		PKI: bundle, Store: kv, Encryption: protection.Encryption, IssuerURL: TokenIssuerURL,
+		Admission: []admission.Interface{protection.Admission},
+	})
 	if err != nil {
 		return none, err
-	}
-	auds := authenticator.Audiences{TokenIssuerURL}
-	saAuth, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(kv, protection.Encryption))
-	if err != nil {
-		return none, err
-	}
-	rbacSetup, err := rbac.NewSetup()
-	if err != nil {
-		return none, err
-	}
-	access, err := ClosedAccess(bundle, []authenticator.Token{saAuth}, rbacSetup.Authorizer)
-	if err != nil {
-		return none, err
-	}
-	access.APIAudiences = auds
-	if modify != nil {
-		modify(&access)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -150,11 +134,10 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	}
 	tcp := ln.Addr().(*net.TCPAddr)
 	addr, _ := netip.AddrFromSlice(tcp.IP)
-	cfg := apiserver.Config{
-		Store: kv, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port,
-		TLS: tlsConfig, Access: access, ServiceAccountIssuer: issuer,
-		Encryption: protection.Encryption,
-		Admission:  admission.NewChainHandler(rbacSetup.Admission, protection.Admission),
+	cfg := apiserver.Config{Store: kv, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, TLS: tlsConfig}
+	comp.Configure(&cfg)
+	if modify != nil {
+		modify(&cfg)
 	}
 	srv, err := apiserver.New(cfg)
 	if err != nil {
@@ -174,7 +157,7 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 	})
 	loopback := bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
 	loopback.QPS = -1
-	if err := rbacSetup.RBAC.Start(serveCtx, rest.CopyConfig(loopback)); err != nil {
+	if err := comp.Start(serveCtx, loopback); err != nil {
 		ctlDone <- nil
 		return none, err
 	}

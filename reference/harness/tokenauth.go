@@ -21,11 +21,12 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/closed"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 )
 
 // TokenIssuerURL is the ServiceAccount issuer of TokenAuthAPI (kubeadm's default).
-const TokenIssuerURL = "https://kubernetes.default.svc.cluster.local"
+const TokenIssuerURL = closed.DefaultIssuerURL
 
 // TokenAuthAPI is the reference API server, in process on a loopback port, closed to everyone
 // but bearer tokens: a static admin token (system:masters) and ServiceAccount tokens signed by

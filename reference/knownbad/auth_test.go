@@ -10,20 +10,29 @@ import (
 	"github.com/clusterkit/clusterkit/reference/knownbad"
 )
 
+// access adapts a change of the server's Access to one of its configuration.
+func access(modify func(*apiserver.Access)) func(*apiserver.Config) {
+	return func(c *apiserver.Config) { modify(&c.Access) }
+}
+
 // TestAuthSuiteRejectsKnownBadServers runs the auth suite against closed API servers with one
 // hole each and asserts that the specs aimed at the hole fail.
 func TestAuthSuiteRejectsKnownBadServers(t *testing.T) {
 	cases := []struct {
 		name     string
-		modify   func(*apiserver.Access)
+		modify   func(*apiserver.Config)
 		mustFail []string
 	}{
-		{"lets anonymous write", knownbad.AuthAnonymousWrites,
+		{"lets anonymous write", access(knownbad.AuthAnonymousWrites),
 			[]string{"auth.authn.anonymous-resources-rejected"}},
-		{"treats bad credentials as anonymous", knownbad.AuthBadCredentialsAnonymous,
+		{"treats bad credentials as anonymous", access(knownbad.AuthBadCredentialsAnonymous),
 			[]string{"auth.authn.invalid-token-401"}},
-		{"trusts any client certificate", knownbad.AuthTrustingAnyClientCert,
+		{"trusts any client certificate", access(knownbad.AuthTrustingAnyClientCert),
 			[]string{"auth.authn.foreign-client-cert"}},
+		{"authorizes kubelets by the system:node role alone", knownbad.AuthNodesByRoleAlone,
+			[]string{"auth.node.secret-through-pods"}},
+		{"has no NodeRestriction", knownbad.AuthWithoutNodeRestriction,
+			[]string{"auth.node.own-node-only", "auth.node.taints-immutable", "auth.node.mirror-pods-only", "auth.node.foreign-pods", "auth.node.token-bound-to-own-pod"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -85,25 +85,17 @@ func Default(more ...authorizer.Authorizer) (authorizer.Authorizer, error) {
 		if a == nil {
 			return nil, fmt.Errorf("authz: authorizer %d is nil", i)
 		}
-		named = append(named, union.NamedAuthorizer{AuthorizerName: fmt.Sprintf("authorizer-%d", i), Authorizer: a})
+		named = append(named, union.NamedAuthorizer{AuthorizerName: authorizerName(a, i), Authorizer: a})
 	}
 	return union.New(named...)
 }
 
-// componentUsers are the users of the cluster's own components (pki's identities).
-var componentUsers = []string{"system:kube-scheduler", "system:kube-controller-manager", "system:kube-proxy"}
 
-// SystemComponents allows every request of the cluster's own components — the users
-// system:kube-scheduler, system:kube-controller-manager and system:kube-proxy, and the kubelets
-// (group system:nodes) — and has no opinion on anyone else. It stands in for the RBAC bootstrap
-// bindings (system:kube-scheduler, system:kube-controller-manager, system:node-proxier) and
-// the Node authorizer until those are composed in; it then goes.
-func SystemComponents() authorizer.Authorizer {
-	return authorizer.AuthorizerFunc(func(_ context.Context, a authorizer.Attributes) (authorizer.Decision, string, error) {
-		u := a.GetUser()
-		if u != nil && (slices.Contains(componentUsers, u.GetName()) || slices.Contains(u.GetGroups(), "system:nodes")) {
-			return authorizer.DecisionAllow, "", nil
-		}
-		return authorizer.DecisionNoOpinion, "", nil
-	})
+// authorizerName names a member of Default's union (forbidden reasons start with it): its
+// Name() when it has one, else authorizer-N.
+func authorizerName(a authorizer.Authorizer, i int) string {
+	if n, ok := a.(interface{ Name() string }); ok && n.Name() != "" {
+		return n.Name()
+	}
+	return fmt.Sprintf("authorizer-%d", i)
 }

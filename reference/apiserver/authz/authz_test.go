@@ -84,21 +84,3 @@ func TestPrivilegedLeavesOthersToTheNext(t *testing.T) {
 	}
 }
 
-func TestSystemComponents(t *testing.T) {
-	z := authz.SystemComponents()
-	for _, u := range []user.Info{
-		&user.DefaultInfo{Name: "system:kube-scheduler"},
-		&user.DefaultInfo{Name: "system:kube-controller-manager"},
-		&user.DefaultInfo{Name: "system:kube-proxy"},
-		&user.DefaultInfo{Name: "system:node:n1", Groups: []string{"system:nodes"}},
-	} {
-		if got, _, _ := z.Authorize(context.Background(), resource(u, "update", "", "pods")); got != authorizer.DecisionAllow {
-			t.Errorf("%s: %v, want Allow", u.GetName(), got)
-		}
-	}
-	for _, u := range []user.Info{alice, anonymous, &user.DefaultInfo{Name: "system:node:n1"}} {
-		if got, _, _ := z.Authorize(context.Background(), resource(u, "get", "", "pods")); got != authorizer.DecisionNoOpinion {
-			t.Errorf("%s: %v, want NoOpinion", u.GetName(), got)
-		}
-	}
-}

@@ -301,3 +301,14 @@ func Reconcile(ctx context.Context, client kubernetes.Interface, policy Bootstra
 	}
 	return nil
 }
+
+// NodeRules are the rules of the system:node ClusterRole: what the Node authorizer allows a
+// kubelet on resources it does not narrow to its own node's objects.
+func NodeRules() []rbacv1.PolicyRule {
+	for _, r := range clusterRoles() {
+		if r.Name == "system:node" {
+			return r.Rules
+		}
+	}
+	return nil
+}

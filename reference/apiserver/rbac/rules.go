@@ -116,3 +116,14 @@ func nonResourceURLMatches(urls []string, path string) bool {
 	}
 	return false
 }
+
+// RulesAllow reports whether any of rules allows the request (the Node authorizer evaluates
+// the system:node rules with it).
+func RulesAllow(a authorizer.Attributes, rules ...rbacv1.PolicyRule) bool {
+	for i := range rules {
+		if ruleAllows(a, &rules[i]) {
+			return true
+		}
+	}
+	return false
+}

@@ -72,8 +72,13 @@ type Named struct {
 
 // Config configures a Runner.
 type Config struct {
-	// RESTConfig reaches the API server. Required.
+	// RESTConfig reaches the API server. Required. The shared informers read with it, and
+	// every controller writes with it unless ClientConfigFor says otherwise.
 	RESTConfig *rest.Config
+	// ClientConfigFor, when set, returns the configuration the named controller's clients use
+	// (kube-controller-manager's --use-service-account-credentials gives each controller the
+	// token of its own ServiceAccount). It is called from Run, and may dial.
+	ClientConfigFor func(controller string) (*rest.Config, error)
 	// Clock is the controllers' clock and drives RequeueAfter (default: the
 	// real clock).
 	Clock Clock
@@ -162,6 +167,31 @@ func (r *Runner) Failures() int64 { return r.failures.Load() }
 // Synced is closed once the informers' caches are synced and the workers run.
 func (r *Runner) Synced() <-chan struct{} { return r.synced }
 
+// clientsFor returns the clients the named controller writes with: its own when
+// Config.ClientConfigFor gives a configuration, else the shared ones.
+func (r *Runner) clientsFor(name string, client kubernetes.Interface, dyn dynamic.Interface) (kubernetes.Interface, dynamic.Interface, error) {
+	if r.cfg.ClientConfigFor == nil {
+		return client, dyn, nil
+	}
+	rc, err := r.cfg.ClientConfigFor(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner: the credentials of controller %s: %w", name, err)
+	}
+	rc = rest.CopyConfig(rc)
+	if rc.QPS == 0 {
+		rc.QPS, rc.Burst = r.cfg.RESTConfig.QPS, r.cfg.RESTConfig.Burst
+	}
+	c, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner: building the client of %s: %w", name, err)
+	}
+	d, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runner: building the dynamic client of %s: %w", name, err)
+	}
+	return c, d, nil
+}
+
 // Run builds the controllers, starts the informers and the workers, and runs
 // until ctx is done. It returns an error only when a controller cannot be
 // built; API errors are retried.
@@ -187,8 +217,16 @@ func (r *Runner) Run(ctx context.Context) error {
 	var all []running
 	for _, f := range r.factories {
 		q := newKeyQueue(f.Name, r.cfg)
+		cClient, cDyn, err := r.clientsFor(f.Name, client, dyn)
+		if err != nil {
+			q.shutDown()
+			for _, x := range all {
+				x.queue.shutDown()
+			}
+			return err
+		}
 		ctrl, err := f.Factory(Context{
-			Client: client, Dynamic: dyn, Informers: shared, DynamicInformers: dynShared,
+			Client: cClient, Dynamic: cDyn, Informers: shared, DynamicInformers: dynShared,
 			Clock: r.cfg.Clock, Queue: q,
 			Log: func(format string, args ...any) { r.cfg.Log(f.Name+": "+format, args...) },
 		})

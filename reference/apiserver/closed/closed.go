@@ -1,0 +1,120 @@
+package closed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authorization/union"
+	"k8s.io/client-go/rest"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
+	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
+	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/pki"
+)
+
+// DefaultIssuerURL is the ServiceAccount token issuer (kubeadm's default
+// --service-account-issuer), also the tokens' default audience.
+const DefaultIssuerURL = "https://kubernetes.default.svc.cluster.local"
+
+// Options configure the composition.
+type Options struct {
+	// PKI is the cluster's PKI: its CA verifies client certificates and its ServiceAccount key
+	// signs tokens. Required.
+	PKI *pki.Bundle
+	// Store is the server's store: a bound token is valid only while its object is in it.
+	// Required.
+	Store interfaces.Store
+	// Encryption is the server's encryption at rest (nil: none).
+	Encryption storage.Transformers
+	// IssuerURL is the ServiceAccount token issuer (default DefaultIssuerURL).
+	IssuerURL string
+	// Admission plugins run after NodeRestriction and RBAC's escalation check, in order.
+	Admission []admission.Interface
+}
+
+// Composition is the closed server's security, ready to be put into an apiserver.Config
+// (Configure) and started once the server serves (Start).
+type Composition struct {
+	access     apiserver.Access
+	admission  admission.Interface
+	issuer     *serviceaccount.Issuer
+	encryption storage.Transformers
+	rbac       *rbac.Setup
+	node       *nodeauthz.Authorizer
+}
+
+// New composes it. It does not dial.
+func New(o Options) (*Composition, error) {
+	if o.PKI == nil || o.Store == nil {
+		return nil, errors.New("closed: Options.PKI and Options.Store are required")
+	}
+	url := o.IssuerURL
+	if url == "" {
+		url = DefaultIssuerURL
+	}
+	issuer, err := serviceaccount.NewIssuer(url, o.PKI.ServiceAccountKey)
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	auds := authenticator.Audiences{url}
+	tokens, err := issuer.Authenticator(auds, apiserver.StoreTokenGetter(o.Store, o.Encryption))
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	authenticate, err := authn.New(authn.Options{ClientCA: o.PKI.CAPool(), Tokens: []authenticator.Token{tokens}})
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	node := nodeauthz.New()
+	setup, err := rbac.NewSetup(union.NamedAuthorizer{AuthorizerName: "node", Authorizer: node})
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	authorize, err := authz.Default(setup.Authorizer)
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	plugins := append([]admission.Interface{nodeauthz.NewRestriction(), setup.Admission}, o.Admission...)
+	return &Composition{
+		access: apiserver.Access{
+			Authenticator:  authenticate,
+			Anonymous:      true,
+			AnonymousPaths: apiserver.PublicInfoPaths(),
+			APIAudiences:   auds,
+			Authorizer:     authorize,
+		},
+		admission:  admission.NewChainHandler(plugins...),
+		issuer:     issuer,
+		encryption: o.Encryption,
+		rbac:       setup,
+		node:       node,
+	}, nil
+}
+
+// Configure sets cfg's Access, Admission, ServiceAccountIssuer and Encryption.
+func (c *Composition) Configure(cfg *apiserver.Config) {
+	cfg.Access = c.access
+	cfg.Admission = c.admission
+	cfg.ServiceAccountIssuer = c.issuer
+	cfg.Encryption = c.encryption
+}
+
+// Start makes the authorizers read the cluster through loopback (an administrator's
+// configuration of the serving server): RBAC writes the bootstrap policy and reads the roles
+// and bindings, the Node authorizer reads the pods. It returns once both have synced (until
+// then only system:masters gets in) and keeps them current until ctx ends.
+func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
+	if err := c.rbac.RBAC.Start(ctx, rest.CopyConfig(loopback)); err != nil {
+		return err
+	}
+	return c.node.Start(ctx, rest.CopyConfig(loopback))
+}
