@@ -104,9 +104,6 @@ func (h AuthHarness) suite() suite[*authEnv] {
 			if err != nil {
 				return nil, err
 			}
-			if err := waitDefaultServiceAccount(ctx, client, ns); err != nil {
-				return nil, err
-			}
 			return &authEnv{server: srv, admin: client, ns: ns, c: c}, nil
 		},
 	}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
@@ -44,21 +46,29 @@ func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, 
 		defer cancel()
 		_ = client.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
 	})
+	if err := waitPodsAdmitted(ctx, client, ns); err != nil {
+		return "", err
+	}
 	return ns, nil
 }
 
-// waitDefaultServiceAccount waits for the namespace's "default" ServiceAccount, which the
-// serviceaccount controller makes and ServiceAccount admission requires of every pod (as the
-// upstream e2e framework waits for it after creating a namespace).
-func waitDefaultServiceAccount(ctx context.Context, client kubernetes.Interface, ns string) error {
+// waitPodsAdmitted waits until the namespace admits pods: on a cluster with ServiceAccount
+// admission a pod is refused until the serviceaccount controller has made the namespace's
+// default ServiceAccount (the upstream e2e framework waits for it too). It asks with a dry-run
+// create, so it costs one request where there is no such admission.
+func waitPodsAdmitted(ctx context.Context, client kubernetes.Interface, ns string) error {
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ck-admission-probe"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/probe:1.0"}}},
+	}
 	for {
-		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		if err == nil {
+		_, err := client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "service account") {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the default ServiceAccount of %s: %w (last error: %w)", ns, ctx.Err(), err)
+			return fmt.Errorf("waiting for namespace %s to admit pods (its default ServiceAccount): %w (last error: %w)", ns, ctx.Err(), err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
