@@ -17,6 +17,7 @@ import (
 	"github.com/clusterkit/clusterkit/cri/containerd"
 	"github.com/clusterkit/clusterkit/reference/kubelet"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
+	"github.com/clusterkit/clusterkit/reference/pki"
 	"github.com/clusterkit/clusterkit/reference/proxy"
 )
 
@@ -144,10 +145,13 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	}
 	logf("proxy programmed (NodePorts on %s, %s refused unless a Service matches)", n.IP, cidr)
 
+	kcfg := kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)), Logf: logf}
+	if err := lockKubeletAPI(&kcfg, lab.pkiDir(), lab.ServiceCIDR, nodeName, nodeIP); err != nil {
+		return err
+	}
 	node, err := localnode.Start(ctx, kc, localnode.Config{
 		Name: nodeName, Dir: filepath.Join(dir, "data", nodeName, "kubelet"), Runtime: inst.Endpoint(),
-		Kubelet: kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)),
-			Logf: logf},
+		Kubelet: kcfg,
 	})
 	if err != nil {
 		return fmt.Errorf("starting the kubelet: %w", err)
@@ -156,6 +160,29 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	<-ctx.Done()
 	logf("stopping the kubelet")
 	node.Close()
+	return nil
+}
+
+// lockKubeletAPI gives the node's kubelet its serving certificate (for its address, issued from
+// the control plane's PKI, which `up` keeps under the lab's data directory) and the cluster
+// CA as client CA: the kubelet API serves HTTPS, admits the API server by its
+// kube-apiserver-kubelet-client certificate, refuses anonymous callers and authorizes the rest
+// by SubjectAccessReview — what the control plane's API server expects of kubelets.
+func lockKubeletAPI(kc *kubelet.Config, pkiDir, serviceCIDR, nodeName string, nodeIP netip.Addr) error {
+	bundle, err := pki.Ensure(pkiDir, pki.Options{ServiceCIDR: serviceCIDR})
+	if err != nil {
+		return fmt.Errorf("the lab's PKI: %w", err)
+	}
+	certs, err := bundle.EnsureNode(pki.Node{Name: nodeName, IPs: []net.IP{net.IP(nodeIP.AsSlice())}})
+	if err != nil {
+		return fmt.Errorf("the kubelet's certificates: %w", err)
+	}
+	serving, err := certs.Serving.TLSCertificate()
+	if err != nil {
+		return fmt.Errorf("the kubelet's serving certificate: %w", err)
+	}
+	kc.TLSCertificate = &serving
+	kc.ClientCA = bundle.CA.CertPEM
 	return nil
 }
 

@@ -70,6 +70,7 @@ func newEtcdSnapshotSaveCommand() *cobra.Command {
 	var (
 		dataDir   string
 		endpoints []string
+		etcdTLS   etcdClientFiles
 		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
@@ -86,7 +87,9 @@ an existing FILE is replaced.
 Examples:
   clusterkit etcd snapshot save backup.db
   clusterkit etcd snapshot save backup.db --data-dir /var/lib/clusterkit/etcd
-  clusterkit etcd snapshot save backup.db --etcd-endpoints 127.0.0.1:2379`,
+  clusterkit etcd snapshot save backup.db --etcd-endpoints 127.0.0.1:2379
+  clusterkit etcd snapshot save backup.db --etcd-endpoints 10.0.0.5:2379 \
+      --etcd-cafile etcd/ca.crt --etcd-certfile apiserver-etcd-client.crt --etcd-keyfile apiserver-etcd-client.key`,
 		Args: exactFileArg("save"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(endpoints) > 0 && cmd.Flags().Changed("data-dir") {
@@ -100,17 +103,35 @@ Examples:
 			}
 			file := args[0]
 			progress := cmd.ErrOrStderr()
+			if len(endpoints) == 0 && !etcdTLS.empty() {
+				return errors.New("--etcd-cafile, --etcd-certfile and --etcd-keyfile are for --etcd-endpoints")
+			}
 			if len(endpoints) > 0 {
+				cfg, err := externalEtcdConfig(endpoints, etcdTLS)
+				if err != nil {
+					return err
+				}
 				fmt.Fprintf(progress, "Saving a snapshot of etcd at %s to %s...\n", strings.Join(endpoints, ","), file)
-				if err := etcdstore.SaveSnapshotFromEndpoints(ctx, endpoints, file); err != nil {
-					return fmt.Errorf("%w — check --etcd-endpoints", err)
+				if err := etcdstore.SaveSnapshotFromEndpointsTLS(ctx, endpoints, cfg.TLS, file); err != nil {
+					return fmt.Errorf("%w — check --etcd-endpoints (and --etcd-cafile, --etcd-certfile, --etcd-keyfile for an etcd with TLS)", err)
 				}
 			} else {
 				if err := requireEtcdData(dataDir); err != nil {
 					return err
 				}
+				// The embedded etcd serves only this process, with a throw-away PKI: HTTPS
+				// and client certificates, as up's, without writing into the data directory.
+				pkiDir, err := os.MkdirTemp("", "clusterkit-etcd-pki-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(pkiDir)
+				cfg, err := embeddedEtcdConfig(dataDir, pkiDir)
+				if err != nil {
+					return err
+				}
 				fmt.Fprintf(progress, "Opening the embedded etcd on %s...\n", dataDir)
-				s, err := etcdstore.Open(ctx, etcdstore.Config{DataDir: dataDir})
+				s, err := etcdstore.Open(ctx, cfg)
 				if err != nil {
 					return err
 				}
@@ -131,6 +152,7 @@ Examples:
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultEtcdDataDir(), "data directory of the embedded etcd to snapshot")
 	cmd.Flags().StringSliceVar(&endpoints, "etcd-endpoints", nil, "snapshot a running etcd at these endpoints (host:port) instead of the embedded one")
+	etcdTLS.addFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long")
 	return cmd
 }

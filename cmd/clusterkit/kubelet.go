@@ -34,12 +34,19 @@ type kubeletOptions struct {
 	reserved        string
 	backoffBase     time.Duration
 	podSubnet       int
+	// The kubelet API's serving certificate, client CA and access (the real kubelet's flags).
+	tlsCertFile       string
+	tlsPrivateKeyFile string
+	clientCAFile      string
+	anonymousAuth     bool
+	authorizationMode string
 }
 
 // newKubeletCommand returns `clusterkit kubelet`: one node agent.
 func newKubeletCommand() *cobra.Command {
 	host, _ := os.Hostname()
-	o := &kubeletOptions{nodeName: strings.ToLower(host), runtimeEndpoint: localnode.Simulated, address: "127.0.0.1:0"}
+	o := &kubeletOptions{nodeName: strings.ToLower(host), runtimeEndpoint: localnode.Simulated, address: "127.0.0.1:0",
+		authorizationMode: kubelet.AuthorizationWebhook}
 	cmd := &cobra.Command{
 		Use:   "kubelet",
 		Short: "Run a kubelet (node agent) against a cluster, on containerd or the simulated runtime",
@@ -47,6 +54,11 @@ func newKubeletCommand() *cobra.Command {
 and runs the pods bound to it through a CRI runtime: --runtime-endpoint unix:///run/containerd/containerd.sock
 for real containers, or "sim" (the default) for clusterkit's simulated runtime in this process.
 Logs and exec are served on --address (loopback) and reached through the API server.
+With --tls-cert-file and --tls-private-key-file (the node's serving certificate) the kubelet API
+serves HTTPS closed as kubeadm's kubelet: client certificates signed by --client-ca-file or bearer
+tokens (TokenReview) authenticate, anonymous requests get 401 (--anonymous-auth=false), and every
+request is authorized by a SubjectAccessReview on nodes/proxy, nodes/log … (--authorization-mode
+Webhook). Without a certificate it serves plain HTTP to anyone on --address.
 Stopping it (Ctrl-C) leaves the containers running; the next start adopts them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,6 +79,11 @@ Stopping it (Ctrl-C) leaves the containers running; the next start adopts them.`
 	f.StringVar(&o.reserved, "reserved", "", "resources reserved from allocatable, e.g. cpu=100m,memory=256Mi")
 	f.DurationVar(&o.backoffBase, "backoff-base", kubelet.DefaultBackoffBase, "first crash-loop restart delay (doubling up to 30x, at most 5m)")
 	f.IntVar(&o.podSubnet, "sim-subnet", 0, "index of the simulated runtime's loopback pod subnet (distinct per simulated node)")
+	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (PEM); without it the API is plain HTTP open to anyone")
+	f.StringVar(&o.tlsPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
+	f.StringVar(&o.clientCAFile, "client-ca-file", "", "CA bundle verifying the client certificates of kubelet API callers (the API server's kubelet client)")
+	f.BoolVar(&o.anonymousAuth, "anonymous-auth", false, "let unauthenticated kubelet API requests through as system:anonymous (with --tls-cert-file)")
+	f.StringVar(&o.authorizationMode, "authorization-mode", o.authorizationMode, `authorization of kubelet API requests with --tls-cert-file: "Webhook" (SubjectAccessReview to the API server) or "AlwaysAllow"`)
 	return cmd
 }
 
@@ -122,6 +139,11 @@ func runKubelet(ctx context.Context, o *kubeletOptions, log interface{ Write([]b
 		Capacity: capacity, Reserved: reserved, NodeIP: o.nodeIP, ServerAddress: o.address,
 		StaticPodPath: o.staticPodPath,
 		Logf:          func(format string, args ...any) { say(format, args...) },
+		TLSCertFile:   o.tlsCertFile, TLSPrivateKeyFile: o.tlsPrivateKeyFile, ClientCAFile: o.clientCAFile,
+		AnonymousAuth: o.anonymousAuth, AuthorizationMode: o.authorizationMode,
+	}
+	if (o.tlsCertFile == "") != (o.tlsPrivateKeyFile == "") {
+		return fmt.Errorf("--tls-cert-file and --tls-private-key-file go together")
 	}
 	if o.backoffBase == kubelet.DefaultBackoffBase {
 		kc.BackoffCap = kubelet.DefaultBackoffCap
@@ -133,8 +155,12 @@ func runKubelet(ctx context.Context, o *kubeletOptions, log interface{ Write([]b
 	if err != nil {
 		return err
 	}
-	say("kubelet for node %s running on %s (logs/exec on 127.0.0.1:%d); Ctrl-C stops it, containers keep running",
-		o.nodeName, o.runtimeEndpoint, node.Kubelet().Port())
+	api := "plain HTTP, open to anyone: pass --tls-cert-file to close it"
+	if o.tlsCertFile != "" {
+		api = "HTTPS, " + o.authorizationMode + " authorization"
+	}
+	say("kubelet for node %s running on %s (logs/exec on port %d, %s); Ctrl-C stops it, containers keep running",
+		o.nodeName, o.runtimeEndpoint, node.Kubelet().Port(), api)
 	<-ctx.Done()
 	if o.runtimeEndpoint == localnode.Simulated {
 		say("stopping the kubelet and the simulated runtime")

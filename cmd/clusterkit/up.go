@@ -33,6 +33,8 @@ type upOptions struct {
 	// address is the IP the API server listens on (default 127.0.0.1).
 	address       string
 	etcdEndpoints []string
+	// etcdTLS are the --etcd-cafile/--etcd-certfile/--etcd-keyfile of --etcd-endpoints.
+	etcdTLS etcdClientFiles
 	// nodes is how many nodes (kubelets) to run in this process; runtime is
 	// "sim", "containerd" or a CRI socket (see up_nodes.go).
 	nodes   int
@@ -97,7 +99,8 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringVar(&o.kubeconfig, "kubeconfig", o.kubeconfig, "where to write the admin kubeconfig")
 	f.IntVar(&o.port, "port", o.port, "API server port on --address (0 picks a free port)")
 	f.StringVar(&o.address, "address", "127.0.0.1", "IP address the API server listens on (the kubeconfig names it); HTTPS only; the certificate names it, the host name and localhost")
-	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one")
+	f.StringSliceVar(&o.etcdEndpoints, "etcd-endpoints", nil, "use an external etcd cluster instead of the embedded one (which serves HTTPS only, to clients with a certificate of DATA-DIR/pki/etcd/ca)")
+	o.etcdTLS.addFlags(f)
 	f.StringVar(&o.scheduler, "scheduler", o.scheduler, `"reference" runs clusterkit's scheduler in this process; "none" leaves scheduling to yours (see docs/scheduler.md)`)
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
 	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
@@ -113,7 +116,10 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int, error) }) error {
 	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	start := time.Now()
-	cfg := etcdstore.Config{DataDir: o.dataDir, Endpoints: o.etcdEndpoints}
+	cfg, err := upEtcdConfig(o)
+	if err != nil {
+		return err
+	}
 	if len(o.etcdEndpoints) > 0 {
 		say("connecting to etcd at %s", strings.Join(o.etcdEndpoints, ","))
 	} else {
@@ -157,12 +163,19 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err != nil {
 		return err
 	}
+	kubeletClient, err := bundle.APIServerKubeletClient.TLSCertificate()
+	if err != nil {
+		return fmt.Errorf("the API server's kubelet client certificate: %w", err)
+	}
 	srvCfg := apiserver.Config{
 		Store:         store,
 		ErrorLog:      func(format string, args ...any) { say(format, args...) },
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
 		TLS:           tlsConfig,
+		// Kubelets serve HTTPS with certificates of the cluster CA and admit the API server by
+		// its kube-apiserver-kubelet-client certificate (kube-apiserver's --kubelet-*).
+		NodeConnection: apiserver.KubeletTLSConnection(bundle.CAPool(), kubeletClient),
 	}
 	comp.Configure(&srvCfg)
 	srv, err := apiserver.New(srvCfg)

@@ -143,13 +143,20 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 				defer wg.Done()
 				sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 				defer cancel()
-				// Each kubelet is system:node:NAME by its own client certificate.
+				// Each kubelet is system:node:NAME by its own client certificate, and serves its
+				// API locked with its serving certificate (kubeadm's kubelet: client certificates
+				// signed by the cluster CA, TokenReview, SubjectAccessReview, no anonymous).
+				kc, err := upKubeletConfig(kcfg, acc, name)
+				if err != nil {
+					say("node %s did not start: %v", name, err)
+					return
+				}
 				n, err := localnode.Start(sctx, acc.rest(acc.pki.Nodes[name].Client), localnode.Config{
 					Name:    name,
 					Dir:     filepath.Join(o.dataDir, "nodes", name),
 					Runtime: endpoint,
 					Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
-					Kubelet: kcfg,
+					Kubelet: kc,
 				})
 				if err != nil {
 					if ctx.Err() == nil {
@@ -176,6 +183,25 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 			proxies.stop() // last: pods are gone, so none sends to the range unguarded
 		}
 	}
+}
+
+// upKubeletConfig is kcfg with node's kubelet API locked: its serving certificate from the PKI,
+// the cluster CA verifying callers' client certificates (the API server's
+// kube-apiserver-kubelet-client), anonymous requests refused and Webhook authorization.
+func upKubeletConfig(kcfg kubelet.Config, acc upAccess, node string) (kubelet.Config, error) {
+	certs, ok := acc.pki.Nodes[node]
+	if !ok {
+		return kcfg, fmt.Errorf("the PKI has no certificates for node %s", node)
+	}
+	serving, err := certs.Serving.TLSCertificate()
+	if err != nil {
+		return kcfg, fmt.Errorf("the serving certificate of node %s: %w", node, err)
+	}
+	kcfg.TLSCertificate = &serving
+	kcfg.ClientCA = acc.pki.CA.CertPEM
+	kcfg.AnonymousAuth = false
+	kcfg.AuthorizationMode = kubelet.AuthorizationWebhook
+	return kcfg, nil
 }
 
 // The private containerd's bridge and pod subnet.

@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/remotecommand"
 )
 
 func TestUpRuntimeEndpoint(t *testing.T) {
@@ -56,7 +63,9 @@ func TestParseResources(t *testing.T) {
 }
 
 // TestUpStartsNodes runs `up --nodes 2` on the simulated runtime: both
-// nodes register Ready and a pod bound to one of them runs.
+// nodes register Ready and a pod bound to one of them runs; its logs and exec
+// go through the API server to the kubelet's HTTPS API, which refuses
+// anonymous callers.
 func TestUpStartsNodes(t *testing.T) {
 	dir := t.TempDir()
 	o := &upOptions{dataDir: filepath.Join(dir, "data"), kubeconfig: filepath.Join(dir, "kubeconfig"), port: 0, nodes: 2, runtime: "sim"}
@@ -102,5 +111,35 @@ func TestUpStartsNodes(t *testing.T) {
 			t.Fatalf("pod not Running: %v %+v", err, p.Status)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := client.CoreV1().Pods("default").GetLogs("web", &corev1.PodLogOptions{}).DoRaw(ctx); err != nil {
+		t.Errorf("kubectl logs through the API server: %v", err)
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := client.CoreV1().RESTClient().Post().Resource("pods").Namespace("default").Name("web").SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{Container: "c", Command: []string{"/ckimage", "echo", "hi"}, Stdout: true, Stderr: true}, scheme.ParameterCodec)
+	ex, err := remotecommand.NewSPDYExecutor(cfg, "POST", req.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := ex.StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &out, Stderr: &errOut}); err != nil || out.String() != "hi\n" {
+		t.Errorf("kubectl exec through the API server: %v, stdout %q, stderr %q", err, out.String(), errOut.String())
+	}
+	node, err := client.CoreV1().Nodes().Get(ctx, "node-2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anonymous := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	resp, err := anonymous.Get(fmt.Sprintf("https://127.0.0.1:%d/containerLogs/default/web/c", node.Status.DaemonEndpoints.KubeletEndpoint.Port))
+	if err != nil {
+		t.Fatalf("reaching the kubelet API: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("anonymous containerLogs on the kubelet: %d, want 401", resp.StatusCode)
 	}
 }

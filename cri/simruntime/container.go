@@ -38,6 +38,8 @@ type container struct {
 	b         behavior.Behavior
 	testImage bool
 	failStart bool
+	// proc is the modelled process's identity and privileges.
+	proc behavior.Process
 
 	state      runtimeapi.ContainerState
 	createdAt  int64
@@ -91,6 +93,10 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		}
 	}
 	argv = append(append([]string{}, argv...), cfg.Args...)
+	proc, err := processOf(s, cfg.GetLinux().GetSecurityContext(), argv)
+	if err != nil {
+		return nil, err
+	}
 	c := &container{
 		id:        newID(),
 		sandboxID: s.id,
@@ -106,6 +112,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		b:         behavior.Main(argv),
 		testImage: img.kind == kindTest,
 		failStart: r.failureLocked(img) == StartError,
+		proc:      proc,
 		state:     runtimeapi.ContainerState_CONTAINER_CREATED,
 		createdAt: time.Now().UnixNano(),
 		exited:    make(chan struct{}),

@@ -21,6 +21,8 @@ type sandbox struct {
 	logDir       string
 	handler      string
 	nsOptions    *runtimeapi.NamespaceOption
+	privileged   bool
+	sysctls      map[string]string
 	portMappings []*runtimeapi.PortMapping
 	dns          *runtimeapi.DNSConfig
 	state        runtimeapi.PodSandboxState
@@ -88,6 +90,8 @@ func (r *Runtime) addSandbox(req *runtimeapi.RunPodSandboxRequest, id string, sn
 		logDir:       cfg.LogDirectory,
 		handler:      req.RuntimeHandler,
 		nsOptions:    cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(),
+		privileged:   cfg.GetLinux().GetSecurityContext().GetPrivileged(),
+		sysctls:      cfg.GetLinux().GetSysctls(),
 		portMappings: cfg.PortMappings,
 		dns:          cfg.DnsConfig,
 		state:        runtimeapi.PodSandboxState_SANDBOX_READY,

@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -31,6 +33,23 @@ type KubeletConnection struct {
 	Scheme string
 	// Transport used to reach kubelets (default http.DefaultTransport).
 	Transport http.RoundTripper
+}
+
+// KubeletTLSConnection reaches kubelets over HTTPS as kube-apiserver does with
+// --kubelet-certificate-authority, --kubelet-client-certificate and --kubelet-client-key:
+// each kubelet's serving certificate is verified against ca (for the node address dialled),
+// and client (kubeadm's apiserver-kubelet-client: kube-apiserver-kubelet-client in
+// system:masters) is presented to it. HTTP/1.1 only, which exec's upgrades need.
+func KubeletTLSConnection(ca *x509.CertPool, client tls.Certificate) KubeletConnection {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ForceAttemptHTTP2 = false
+	t.TLSClientConfig = &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		RootCAs:      ca,
+		Certificates: []tls.Certificate{client},
+		NextProtos:   []string{"http/1.1"},
+	}
+	return KubeletConnection{Scheme: "https", Transport: t}
 }
 
 // KubeletLocation implements NodeConnection.

@@ -88,7 +88,9 @@ type skipForNodes struct{ next admission.Interface }
 
 func (s skipForNodes) Unwrap() admission.Interface { return s.next }
 
-func (s skipForNodes) Handles(op admission.Operation) bool { return s.next != nil && s.next.Handles(op) }
+func (s skipForNodes) Handles(op admission.Operation) bool {
+	return s.next != nil && s.next.Handles(op)
+}
 
 func (s skipForNodes) Admit(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
 	if m, ok := s.next.(admission.MutationInterface); ok {

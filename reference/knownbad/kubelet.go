@@ -39,6 +39,21 @@ func KubeletWithoutBackoff(c *kubelet.Config) {
 	c.BackoffBase, c.BackoffCap = time.Nanosecond, time.Nanosecond
 }
 
+// KubeletWithOpenAPI configures the kubelet API as the real kubelet's flags default without a
+// configuration file: anonymous requests let through (--anonymous-auth=true) and every caller
+// allowed everything (--authorization-mode=AlwaysAllow), so anyone reaching the node's port
+// reads logs and runs commands in its containers.
+func KubeletWithOpenAPI(c *kubelet.Config) {
+	c.AnonymousAuth, c.AuthorizationMode = true, kubelet.AuthorizationAlwaysAllow
+}
+
+// KubeletAuthorizingAnyUser configures the kubelet API to refuse anonymous requests but let
+// any authenticated caller do everything (--anonymous-auth=false with
+// --authorization-mode=AlwaysAllow): every ServiceAccount may exec into every pod on the node.
+func KubeletAuthorizingAnyUser(c *kubelet.Config) {
+	c.AuthorizationMode = kubelet.AuthorizationAlwaysAllow
+}
+
 // KubeletReportingRunningEarly wraps the kubelet's runtime so that a
 // container counts as running as soon as it is asked to start, while it
 // really starts delay later (as a kubelet that sets Running when it issues
@@ -118,4 +133,62 @@ type withoutVolumes struct{ cri.RuntimeService }
 func (w withoutVolumes) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
 	cfg.Mounts, cfg.Envs = nil, nil
 	return w.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
+// KubeletIgnoringSecurityContext wraps the kubelet's runtime so that the
+// container's user, group and capability settings never reach it: the pod
+// shows runAsUser and capabilities drop while its container runs as the
+// image's user with the runtime's default capabilities ("a pod that looks
+// as asked and isn't").
+func KubeletIgnoringSecurityContext(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringSecurity{rt}
+}
+
+type ignoringSecurity struct{ cri.RuntimeService }
+
+func (i ignoringSecurity) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if sc := cfg.GetLinux().GetSecurityContext(); sc != nil {
+		sc.RunAsUser, sc.RunAsGroup, sc.RunAsUsername, sc.Capabilities = nil, nil, "", nil
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
+// KubeletIgnoringPrivilegeSettings wraps the kubelet's runtime so that
+// privileged, readOnlyRootFilesystem, no_new_privs and the seccomp profile
+// never reach it (the sandbox is still made privileged, so the runtime
+// accepts the container).
+func KubeletIgnoringPrivilegeSettings(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringPrivilege{rt}
+}
+
+type ignoringPrivilege struct{ cri.RuntimeService }
+
+func (i ignoringPrivilege) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if sc := cfg.GetLinux().GetSecurityContext(); sc != nil {
+		sc.Privileged, sc.ReadonlyRootfs, sc.NoNewPrivs, sc.Seccomp = false, false, false, nil
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
+// KubeletIgnoringHostPID wraps the kubelet's runtime so that the pod's pid
+// namespace choice (hostPID, shareProcessNamespace) is dropped: every
+// container gets a pid namespace of its own.
+func KubeletIgnoringHostPID(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringHostPID{rt}
+}
+
+type ignoringHostPID struct{ cri.RuntimeService }
+
+func (i ignoringHostPID) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns != nil {
+		ns.Pid = runtimeapi.NamespaceMode_CONTAINER
+	}
+	return i.RuntimeService.RunPodSandbox(ctx, cfg, handler)
+}
+
+func (i ignoringHostPID) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns != nil {
+		ns.Pid = runtimeapi.NamespaceMode_CONTAINER
+	}
+	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
 }

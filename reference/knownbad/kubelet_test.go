@@ -33,6 +33,16 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.volumes.secret-file-and-env", "kubelet.volumes.projected-token"}},
 		{"ignores the grace period", knownbad.KubeletIgnoringGracePeriod, nil,
 			[]string{"kubelet.termination.grace-period"}},
+		{"ignores runAsUser and capabilities", knownbad.KubeletIgnoringSecurityContext, nil,
+			[]string{"kubelet.security.run-as-user", "kubelet.security.capabilities"}},
+		{"ignores privileged, read-only root, no_new_privs and seccomp", knownbad.KubeletIgnoringPrivilegeSettings, nil,
+			[]string{"kubelet.security.privileged", "kubelet.security.read-only-root", "kubelet.security.no-new-privs", "kubelet.security.seccomp"}},
+		{"ignores hostPID and shareProcessNamespace", knownbad.KubeletIgnoringHostPID, nil,
+			[]string{"kubelet.security.pid-namespace"}},
+		{"serves its API to anyone", nil, knownbad.KubeletWithOpenAPI,
+			[]string{"kubelet.api.anonymous-refused", "kubelet.api.authorized-per-node-subresource"}},
+		{"lets any authenticated caller use its API", nil, knownbad.KubeletAuthorizingAnyUser,
+			[]string{"kubelet.api.authorized-per-node-subresource"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

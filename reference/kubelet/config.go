@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -77,6 +78,26 @@ type Config struct {
 	// ServerAddress is where the logs/exec server listens (default
 	// 127.0.0.1:0, a free port).
 	ServerAddress string
+	// TLSCertificate, or TLSCertFile and TLSPrivateKeyFile (the kubelet's --tls-cert-file and
+	// --tls-private-key-file), is the kubelet API's serving certificate. With one the API
+	// serves HTTPS and is closed as kubeadm closes it: callers authenticate by a client
+	// certificate signed by the client CA or a bearer token the API server's TokenReview
+	// accepts, unauthenticated callers get 401 unless AnonymousAuth, and every request is
+	// authorized by AuthorizationMode (default Webhook: a SubjectAccessReview for nodes/proxy,
+	// nodes/log … of this node). Without one the API is plain HTTP open to anyone, the
+	// setting of in-process tests only.
+	TLSCertificate                 *tls.Certificate
+	TLSCertFile, TLSPrivateKeyFile string
+	// ClientCA (PEM), or ClientCAFile (--client-ca-file), verifies client certificates; their
+	// common name is the user and their organizations the groups. None: only bearer tokens.
+	ClientCA     []byte
+	ClientCAFile string
+	// AnonymousAuth lets unauthenticated requests through as system:anonymous, to be
+	// authorized (--anonymous-auth; kubeadm sets false, as does the zero value).
+	AnonymousAuth bool
+	// AuthorizationMode is AuthorizationWebhook ("" too) or AuthorizationAlwaysAllow
+	// (--authorization-mode).
+	AuthorizationMode string
 	// PodLogsDir is the root of the container log files (default
 	// /var/log/pods).
 	PodLogsDir string
@@ -86,6 +107,13 @@ type Config struct {
 	// StaticPodPath is a directory of pod manifests run as static pods;
 	// "" disables static pods.
 	StaticPodPath string
+	// SeccompProfileRoot is the directory of Localhost seccomp profiles
+	// (default DefaultSeccompProfileRoot).
+	SeccompProfileRoot string
+	// SeccompDefault gives containers without a seccomp profile the
+	// runtime's default profile instead of Unconfined (kubelet's
+	// --seccomp-default; off by default, as in Kubernetes).
+	SeccompDefault bool
 	// Logf receives the kubelet's log lines (default: discard).
 	Logf func(format string, args ...any)
 	// PodDialer opens the HTTP and TCP probe connections to pods. Set it
@@ -134,6 +162,17 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RootDir == "" {
 		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.SeccompProfileRoot == "" {
+		c.SeccompProfileRoot = DefaultSeccompProfileRoot
+	}
+	switch c.AuthorizationMode {
+	case "", AuthorizationWebhook, AuthorizationAlwaysAllow:
+	default:
+		return c, fmt.Errorf("kubelet: unknown AuthorizationMode %q (%s or %s)", c.AuthorizationMode, AuthorizationWebhook, AuthorizationAlwaysAllow)
+	}
+	if c.TLSCertFile != "" && c.TLSPrivateKeyFile == "" {
+		return c, fmt.Errorf("kubelet: TLSCertFile needs TLSPrivateKeyFile")
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}

@@ -17,7 +17,14 @@
 // restarted kubelet adopts what is running instead of starting duplicates.
 //
 // The kubelet also serves /containerLogs/NS/POD/CONTAINER and
-// /exec/NS/POD/CONTAINER on a loopback port published in
-// node.status.daemonEndpoints, which the API server proxies for
-// `kubectl logs` and `kubectl exec`.
+// /exec/NS/POD/CONTAINER on a port published in node.status.daemonEndpoints,
+// which the API server proxies for `kubectl logs` and `kubectl exec`. Given a
+// serving certificate (Config.TLSCertificate or TLSCertFile) it serves them
+// as kubeadm's kubelet does: HTTPS, callers authenticated by client
+// certificates against the client CA or by a TokenReview of their bearer
+// token, anonymous callers refused with 401, and every request authorized by
+// a SubjectAccessReview on the node's subresources (nodes/proxy, nodes/log,
+// nodes/stats …; RequestAttributes), 403 when denied — with
+// k8s.io/apiserver's delegating authenticator and authorizer and their
+// caches.
 package kubelet

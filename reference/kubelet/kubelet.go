@@ -2,11 +2,14 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,11 +136,26 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		k.runtime, k.images = rs, is
 		defer func() { _ = rs.Close(context.Background()) }()
 	}
+	handler := k.Handler()
+	var tlsConfig *tls.Config
+	if k.cfg.secure() {
+		auth, err := newAPIAuth(k.cfg, k.client)
+		if err != nil {
+			return err
+		}
+		if tlsConfig, err = k.cfg.servingTLS(); err != nil {
+			return err
+		}
+		handler = auth.wrap(handler)
+	}
 	ln, err := net.Listen("tcp", k.cfg.ServerAddress)
 	if err != nil {
 		return fmt.Errorf("kubelet: listening on %s: %w", k.cfg.ServerAddress, err)
 	}
-	srv := &http.Server{Handler: k.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(logWriter(k.logf), "", 0),
 		BaseContext: func(net.Listener) context.Context { return klog.NewContext(context.Background(), logr.Discard()) }}
 	k.mu.Lock()
 	k.port = ln.Addr().(*net.TCPAddr).Port
@@ -215,6 +233,14 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	go func() { defer wg.Done(); k.housekeeping(ctx) }()
 	<-ctx.Done()
 	return nil
+}
+
+// logWriter sends the API server's own errors (failed TLS handshakes …) to the kubelet's log.
+type logWriter func(format string, args ...any)
+
+func (l logWriter) Write(b []byte) (int, error) {
+	l("server: %s", strings.TrimSpace(string(b)))
+	return len(b), nil
 }
 
 // isMirror reports whether pod is the API mirror of a static pod.

@@ -54,22 +54,14 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		LogDirectory: k.podLogDir(pod),
 		Labels:       podLabels(pod, k.cfg.NodeName),
 		Annotations:  map[string]string{},
-		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{
-					Network: runtimeapi.NamespaceMode_POD,
-					Pid:     runtimeapi.NamespaceMode_CONTAINER,
-					Ipc:     runtimeapi.NamespaceMode_POD,
-				},
-			},
-		},
+		Linux:        &runtimeapi.LinuxPodSandboxConfig{},
 	}
+	k.applySandboxSecurity(pod, cfg)
 	for n, v := range pod.Annotations {
 		cfg.Annotations[n] = v
 	}
 	if pod.Spec.HostNetwork {
 		cfg.Hostname = ""
-		cfg.Linux.SecurityContext.NamespaceOptions.Network = runtimeapi.NamespaceMode_NODE
 	}
 	for _, c := range pod.Spec.Containers {
 		for _, p := range c.Ports {

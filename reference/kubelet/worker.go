@@ -50,6 +50,8 @@ type podWorker struct {
 	tokens map[string]*authenticationv1.TokenRequest
 	// mountFailure is the last volume set-up failure reported in an event.
 	mountFailure string
+	// warned are the Warning events already recorded (see warn).
+	warned map[string]bool
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -61,6 +63,7 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
 		pullDelay:  map[string]time.Duration{},
 		probes:     map[string]*containerProbes{},
 		tokens:     map[string]*authenticationv1.TokenRequest{},
+		warned:     map[string]bool{},
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = pod.Status.StartTime.DeepCopy()
@@ -151,6 +154,13 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	sb := readySandbox(sandboxes)
 	view := w.observe(ctx, ctrs)
+	if len(sandboxes) == 0 && len(ctrs) == 0 {
+		// Admission: nothing of the pod runs yet.
+		if reason, msg := k.admitSecurity(pod); reason != "" {
+			w.reject(ctx, pod, view, reason, msg)
+			return false
+		}
+	}
 	if !w.wouldBeTerminal(pod, view) {
 		if err := w.syncVolumes(ctx, pod); err != nil {
 			w.mountFailed(ctx, pod, err)
@@ -196,6 +206,22 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 	}
 	return false
+}
+
+// reject fails a pod the node does not admit: phase Failed with the
+// reason and message, and nothing of it started.
+func (w *podWorker) reject(ctx context.Context, pod *corev1.Pod, view map[string]*history, reason, msg string) {
+	w.k.logf("pod %s/%s: rejected: %s: %s", pod.Namespace, pod.Name, reason, msg)
+	st := w.buildStatus(pod, nil, view)
+	st.Phase, st.Reason, st.Message = corev1.PodFailed, reason, "Pod was rejected: "+msg
+	for i := range st.Conditions {
+		if st.Conditions[i].Type == corev1.PodReady || st.Conditions[i].Type == corev1.ContainersReady {
+			st.Conditions[i].Status = corev1.ConditionFalse
+		}
+	}
+	w.warn(ctx, pod, "", reason, msg)
+	w.postStatus(ctx, pod, st)
+	w.terminal = true
 }
 
 // history is what the runtime holds of one container of the pod: the newest
@@ -368,9 +394,13 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	}
 	sbCfg := k.sandboxConfig(pod, sb.GetMetadata().GetAttempt())
 	cfg, err := k.containerConfig(ctx, pod, c, attempt, podIP, w.volumeDirs)
+	if err == nil {
+		err = k.applyContainerSecurity(ctx, pod, c, cfg)
+	}
 	if err != nil {
-		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}
-		k.logf("pod %s/%s: configuring container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: ErrCreateContainerConfig, Message: err.Error()}
+		k.logf("pod %s/%s: container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		w.warn(ctx, pod, c.Name, "Failed", "Error: "+err.Error())
 		return false
 	}
 	id, err := k.runtime.CreateContainer(ctx, sb.Id, cfg, sbCfg)

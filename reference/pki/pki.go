@@ -2,6 +2,7 @@ package pki
 
 import (
 	"bytes"
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -133,10 +134,14 @@ type Bundle struct {
 	ServiceAccountKey           *rsa.PrivateKey
 	ServiceAccountKeyFile       string
 	ServiceAccountPublicKeyFile string
+	// Etcd is etcd's own PKI under Dir/etcd (a separate CA, as kubeadm's etcd/ca).
+	Etcd EtcdCerts
 
 	opts   Options
 	caKey  crypto.Signer
 	caPool *x509.CertPool
+	// caName is the CA's common name (default "kubernetes").
+	caName string
 }
 
 // CAPool returns a pool holding the cluster CA.
@@ -220,6 +225,9 @@ func Ensure(dir string, opts Options) (*Bundle, error) {
 			return nil, err
 		}
 	}
+	if b.Etcd, err = EnsureEtcd(dir, opts); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -265,13 +273,20 @@ type request struct {
 	dns    []string
 	ips    []net.IP
 	server bool
+	// alsoClient makes a serving certificate usable as a client certificate too (etcd's
+	// server and peer certificates, as kubeadm issues them).
+	alsoClient bool
 }
 
-func (r request) usage() x509.ExtKeyUsage {
-	if r.server {
-		return x509.ExtKeyUsageServerAuth
+func (r request) usages() []x509.ExtKeyUsage {
+	switch {
+	case r.server && r.alsoClient:
+		return []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
+	case r.server:
+		return []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+	default:
+		return []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
 	}
-	return x509.ExtKeyUsageClientAuth
 }
 
 func (b *Bundle) ensureCA() error {
@@ -288,7 +303,7 @@ func (b *Bundle) ensureCA() error {
 		if err != nil {
 			return err
 		}
-		ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: "kubernetes", NotBefore: b.opts.Now().Add(-5 * time.Minute)}, signer)
+		ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: cmp.Or(b.caName, "kubernetes"), NotBefore: b.opts.Now().Add(-5 * time.Minute)}, signer)
 		if err != nil {
 			return fmt.Errorf("pki: making the cluster CA: %w", err)
 		}
@@ -354,7 +369,11 @@ func (b *Bundle) ensureServiceAccountKey() error {
 // ensure loads NAME.crt/NAME.key from the bundle's directory, or issues them again when they
 // are missing or do not fit r.
 func (b *Bundle) ensure(name string, r request) (KeyPair, error) {
-	certFile, keyFile := filepath.Join(b.Dir, name+".crt"), filepath.Join(b.Dir, name+".key")
+	return b.ensureAt(filepath.Join(b.Dir, name+".crt"), filepath.Join(b.Dir, name+".key"), r)
+}
+
+// ensureAt is ensure with the files' paths.
+func (b *Bundle) ensureAt(certFile, keyFile string, r request) (KeyPair, error) {
 	if kp, _, err := load(certFile, keyFile); err == nil && b.fits(kp.Cert, r) {
 		return kp, nil
 	}
@@ -365,8 +384,10 @@ func (b *Bundle) ensure(name string, r request) (KeyPair, error) {
 // fits says whether c is signed by the CA, valid for a while, and holds r's identity, usage,
 // names and addresses.
 func (b *Bundle) fits(c *x509.Certificate, r request) bool {
-	if _, err := c.Verify(x509.VerifyOptions{Roots: b.caPool, KeyUsages: []x509.ExtKeyUsage{r.usage()}, CurrentTime: b.opts.Now()}); err != nil {
-		return false
+	for _, u := range r.usages() {
+		if _, err := c.Verify(x509.VerifyOptions{Roots: b.caPool, KeyUsages: []x509.ExtKeyUsage{u}, CurrentTime: b.opts.Now()}); err != nil {
+			return false
+		}
 	}
 	if b.opts.Now().After(c.NotAfter.Add(-renewBefore)) {
 		return false
@@ -405,7 +426,7 @@ func (b *Bundle) issue(certFile, keyFile string, r request) (KeyPair, error) {
 		NotBefore:             now.Add(-5 * time.Minute),
 		NotAfter:              now.Add(b.opts.Validity),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:           []x509.ExtKeyUsage{r.usage()},
+		ExtKeyUsage:           r.usages(),
 		BasicConstraintsValid: true,
 	}
 	if tmpl.NotAfter.After(b.CA.Cert.NotAfter) {

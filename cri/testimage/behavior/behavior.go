@@ -54,6 +54,14 @@ const (
 	// Cat prints files (cat PATH...); Env prints the environment (KEY=VALUE lines).
 	Cat Kind = "cat"
 	Env Kind = "env"
+	// ProcStatus prints the process's identity and privilege lines of
+	// /proc/self/status (Uid, Gid, Groups, CapEff, CapBnd, NoNewPrivs,
+	// Seccomp); PID1 prints argv[0] of pid 1 in the container's pid
+	// namespace; Touch PATH creates a file (exit 1 with the error, e.g. a
+	// read-only file system).
+	ProcStatus Kind = "proc-status"
+	PID1       Kind = "pid1"
+	Touch      Kind = "touch"
 )
 
 // Behavior is one parsed command.
@@ -140,7 +148,13 @@ func Parse(argv []string) (Behavior, error) {
 		longRunning()
 	case Pause:
 		longRunning()
-	case True, False, Hostname:
+	case True, False, Hostname, ProcStatus, PID1:
+	case Touch:
+		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: touch needs one absolute path", errUsage)
+		}
+		b.Path = rest[0]
+		return b, nil
 	case Echo:
 		b.Args = append([]string{}, rest...)
 		return b, nil
@@ -330,6 +344,8 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
 	case Post:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
+	case Touch:
+		parts = append(parts, b.Path)
 	case Fetch:
 		parts = append(parts, b.URL, "--timeout", b.Timeout.String(), "--count", strconv.Itoa(b.Count))
 	}

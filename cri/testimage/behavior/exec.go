@@ -36,6 +36,9 @@ type ExecEnv struct {
 	// healthz, post): the container's network, e.g. a dialer that starts in
 	// the pod's network namespace. Nil dials from the calling process.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+	// Process (simulator) is the modelled process the security commands
+	// observe; nil reads the real /proc and file system.
+	Process *Process
 }
 
 // ExecResult is the outcome of an exec command.
@@ -122,6 +125,21 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			out.WriteString(kv + "\n")
 		}
 		return ExecResult{Stdout: out.String()}, nil
+	case ProcStatus:
+		if env.Process != nil {
+			return ExecResult{Stdout: env.Process.Status()}, nil
+		}
+		return realProcStatus(), nil
+	case PID1:
+		if env.Process != nil {
+			return ExecResult{Stdout: env.Process.PID1 + "\n"}, nil
+		}
+		return realPID1(), nil
+	case Touch:
+		if env.Process != nil {
+			return simulatedTouch(env.Process, b.Path), nil
+		}
+		return realTouch(b.Path), nil
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil

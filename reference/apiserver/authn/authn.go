@@ -3,6 +3,7 @@ package authn
 import (
 	"crypto/x509"
 	"fmt"
+	"time"
 
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/apiserver/pkg/authentication/group"
@@ -10,9 +11,11 @@ import (
 	"k8s.io/apiserver/pkg/authentication/request/union"
 	"k8s.io/apiserver/pkg/authentication/request/websocket"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
+	tokencache "k8s.io/apiserver/pkg/authentication/token/cache"
 	"k8s.io/apiserver/pkg/authentication/token/tokenfile"
 	tokenunion "k8s.io/apiserver/pkg/authentication/token/union"
 	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/utils/clock"
 )
 
 // Options say which credentials authenticate.
@@ -27,7 +30,16 @@ type Options struct {
 	// Tokens are further bearer token authenticators (ServiceAccount JWTs ...), tried after
 	// the static tokens.
 	Tokens []authenticator.Token
+	// TokenCacheTTL is how long a bearer token's successful authentication is remembered
+	// (per token and audiences) before the authenticators see it again; 0 is
+	// DefaultTokenCacheTTL, negative turns the cache off. Failures are never remembered.
+	TokenCacheTTL time.Duration
 }
+
+// DefaultTokenCacheTTL is kube-apiserver's cache of successful token authentications (ten
+// seconds, failures not cached): a revoked token, or one whose bound pod or Secret is gone,
+// keeps working that long at most.
+const DefaultTokenCacheTTL = 10 * time.Second
 
 // New returns the request authenticator of opts. A request that presents a credential which
 // does not authenticate (a bearer token no authenticator accepts, a client certificate not
@@ -38,7 +50,7 @@ func New(opts Options) (authenticator.Request, error) {
 	if opts.ClientCA != nil {
 		verify := x509request.DefaultVerifyOptions()
 		verify.Roots = opts.ClientCA
-		requests = append(requests, x509request.New(verify, x509request.CommonNameUserConversion))
+		requests = append(requests, newCachedX509(x509request.New(verify, x509request.CommonNameUserConversion), clock.RealClock{}))
 	}
 	var tokens []authenticator.Token
 	if opts.TokenFile != "" {
@@ -55,6 +67,13 @@ func New(opts Options) (authenticator.Request, error) {
 	// Bearer tokens are always checked, also with no token authenticator: a token nobody
 	// accepts is rejected with 401 rather than ignored.
 	token := tokenunion.New(tokens...)
+	ttl := opts.TokenCacheTTL
+	if ttl == 0 {
+		ttl = DefaultTokenCacheTTL
+	}
+	if ttl > 0 {
+		token = tokencache.New(token, true, ttl, 0)
+	}
 	requests = append(requests, bearertoken.New(token), websocket.NewProtocolAuthenticator(token))
 	return group.NewAuthenticatedGroupAdder(union.New(requests...)), nil
 }

@@ -90,7 +90,6 @@ func Default(more ...authorizer.Authorizer) (authorizer.Authorizer, error) {
 	return union.New(named...)
 }
 
-
 // authorizerName names a member of Default's union (forbidden reasons start with it): its
 // Name() when it has one, else authorizer-N.
 func authorizerName(a authorizer.Authorizer, i int) string {

@@ -83,4 +83,3 @@ func TestPrivilegedLeavesOthersToTheNext(t *testing.T) {
 		t.Error("a nil authorizer was accepted")
 	}
 }
-

@@ -101,7 +101,10 @@ func KubeletConfig(base time.Duration) kubelet.Config {
 	}
 }
 
-// InProcess is the kubelet harness: a fresh API server and node per spec.
+// InProcess is the kubelet harness: a fresh closed API server (StartClosedCluster) and node
+// per spec, the kubelet acting as system:node:NAME and serving its API locked (HTTPS,
+// client certificates and TokenReview, SubjectAccessReview) before Options.Kubelet adjusts
+// it.
 func InProcess(o Options) conformance.KubeletHarness {
 	base := o.BackoffBase
 	if base <= 0 {
@@ -123,25 +126,28 @@ func InProcess(o Options) conformance.KubeletHarness {
 		CanRestartKubelet: true,
 		HasStaticPods:     true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.KubeletUnderTest, error) {
-			cfg, stop, err := StartCluster(ctx)
-			if err != nil {
-				return conformance.KubeletUnderTest{}, err
-			}
-			c.Cleanup(stop)
-			kc := KubeletConfig(base)
-			kc.Logf = o.Logf
-			if o.Kubelet != nil {
-				o.Kubelet(&kc)
-			}
 			dir, err := os.MkdirTemp("", "ck-kh-")
 			if err != nil {
 				return conformance.KubeletUnderTest{}, err
 			}
 			c.Cleanup(func() { _ = os.RemoveAll(dir) })
-			n := seq.Add(1)
-			node, err := localnode.Start(ctx, cfg, localnode.Config{
-				Name:        fmt.Sprintf("node-%d-%04x", n, rand.IntN(1<<16)),
-				Dir:         dir,
+			cluster, stop, err := StartClosedCluster(ctx, dir)
+			if err != nil {
+				return conformance.KubeletUnderTest{}, err
+			}
+			c.Cleanup(stop)
+			name := fmt.Sprintf("node-%d-%04x", seq.Add(1), rand.IntN(1<<16))
+			nodeREST, kc, err := cluster.NodeKubelet(name, KubeletConfig(base))
+			if err != nil {
+				return conformance.KubeletUnderTest{}, err
+			}
+			kc.Logf = o.Logf
+			if o.Kubelet != nil {
+				o.Kubelet(&kc)
+			}
+			node, err := localnode.Start(ctx, nodeREST, localnode.Config{
+				Name:        name,
+				Dir:         filepath.Join(dir, "node"),
 				Runtime:     o.Runtime,
 				Kubelet:     kc,
 				WrapRuntime: o.WrapRuntime,
@@ -157,11 +163,11 @@ func InProcess(o Options) conformance.KubeletHarness {
 				node.Close()
 			})
 			return conformance.KubeletUnderTest{
-				Config:       cfg,
+				Config:       cluster.Admin,
 				Node:         node.Name(),
 				StopKubelet:  func(context.Context) error { return node.StopKubelet() },
 				StartKubelet: node.StartKubelet,
-				StaticPodDir: filepath.Join(dir, "manifests"),
+				StaticPodDir: filepath.Join(dir, "node", "manifests"),
 			}, nil
 		},
 	}

@@ -1,7 +1,9 @@
 package etcdstore
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/url"
@@ -11,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -23,10 +26,14 @@ const memberName = "clusterkit"
 
 // loopbackAnyPort is the URL the embedded etcd listens on: loopback, with a
 // port chosen by the kernel at bind time, so parallel instances never race
-// for a port. The peer URL is never dialled (there is one member) and stays
-// the same across restarts and restores, which keeps the membership stored
-// in the data directory consistent.
+// for a port. The advertised peer URL is never dialled (there is one member)
+// and stays the same across restarts, restores and a switch to TLS, which
+// keeps the membership stored in the data directory consistent.
 const loopbackAnyPort = "http://127.0.0.1:0"
+
+// loopbackAnyPortTLS is where an embedded etcd with ServerTLS listens (for
+// clients and peers): HTTPS only, nothing in plain text.
+const loopbackAnyPortTLS = "https://127.0.0.1:0"
 
 // defaultStartTimeout bounds how long StartEmbedded waits for the server to
 // become ready when the context has no deadline.
@@ -45,12 +52,34 @@ type EmbeddedConfig struct {
 	// QuotaBackendBytes is the backend size quota; 0 keeps etcd's default
 	// (2 GiB).
 	QuotaBackendBytes int64
+	// TLS, when set, makes the server listen with HTTPS only (clients and
+	// peers) and accept only clients presenting a certificate signed by
+	// TLS.TrustedCAFile, as kubeadm's etcd (--client-cert-auth). ClientTLS is
+	// then required.
+	TLS *ServerTLS
+	// ClientTLS is the TLS configuration of the client Client returns (its
+	// certificate and the CA it trusts); see ClientTLS.
+	ClientTLS *tls.Config
+}
+
+// ServerTLS are the files of an embedded etcd's TLS, as etcd's --cert-file,
+// --key-file, --trusted-ca-file and the --peer-* flags.
+type ServerTLS struct {
+	// CertFile and KeyFile are the serving certificate and its key.
+	CertFile, KeyFile string
+	// PeerCertFile and PeerKeyFile serve the peer port; empty uses
+	// CertFile and KeyFile.
+	PeerCertFile, PeerKeyFile string
+	// TrustedCAFile is the CA that must have signed every client's and
+	// peer's certificate.
+	TrustedCAFile string
 }
 
 // Embedded is a running in-process etcd server listening on loopback.
 type Embedded struct {
 	etcd      *embed.Etcd
 	endpoints []string
+	clientTLS *tls.Config
 
 	clientOnce sync.Once
 	client     *clientv3.Client
@@ -73,6 +102,9 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd: cannot create data directory %q: %w — choose a writable --data-dir", dir, err)
+	}
+	if cfg.TLS != nil && cfg.ClientTLS == nil {
+		return nil, errors.New("embedded etcd: TLS without ClientTLS — the server would refuse its own client")
 	}
 	if err := checkDataDirFree(dir); err != nil {
 		return nil, err
@@ -106,7 +138,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (*Embedded, error) {
 	for _, l := range e.Clients {
 		endpoints = append(endpoints, l.Addr().String())
 	}
-	return &Embedded{etcd: e, endpoints: endpoints}, nil
+	return &Embedded{etcd: e, endpoints: endpoints, clientTLS: cfg.ClientTLS}, nil
 }
 
 // embedConfig builds etcd's configuration for a single loopback member.
@@ -122,12 +154,27 @@ func embedConfig(dir string, cfg EmbeddedConfig) (*embed.Config, error) {
 		lg = zap.New(shutdownNoiseFilter{Core: lg.Core()})
 	}
 
+	listen := *u
 	ecfg := embed.NewConfig()
+	if t := cfg.TLS; t != nil {
+		lu, err := url.Parse(loopbackAnyPortTLS)
+		if err != nil {
+			return nil, fmt.Errorf("embedded etcd: %w", err)
+		}
+		listen = *lu
+		ecfg.ClientTLSInfo = transport.TLSInfo{CertFile: t.CertFile, KeyFile: t.KeyFile, TrustedCAFile: t.TrustedCAFile, ClientCertAuth: true}
+		ecfg.PeerTLSInfo = transport.TLSInfo{
+			CertFile: cmp.Or(t.PeerCertFile, t.CertFile), KeyFile: cmp.Or(t.PeerKeyFile, t.KeyFile),
+			TrustedCAFile: t.TrustedCAFile, ClientCertAuth: true,
+		}
+	}
 	ecfg.Name = memberName
 	ecfg.Dir = dir
-	ecfg.ListenClientUrls = []url.URL{*u}
-	ecfg.AdvertiseClientUrls = []url.URL{*u}
-	ecfg.ListenPeerUrls = []url.URL{*u}
+	ecfg.ListenClientUrls = []url.URL{listen}
+	ecfg.AdvertiseClientUrls = []url.URL{listen}
+	ecfg.ListenPeerUrls = []url.URL{listen}
+	// The advertised peer URL stays plain: it is never dialled and it is
+	// part of the membership stored in the data directory.
 	ecfg.AdvertisePeerUrls = []url.URL{*u}
 	ecfg.InitialCluster = memberName + "=" + loopbackAnyPort
 	ecfg.InitialClusterToken = memberName
@@ -143,11 +190,20 @@ func (e *Embedded) Endpoints() []string {
 	return append([]string(nil), e.endpoints...)
 }
 
+// PeerEndpoints returns the addresses (host:port) of the peer listener.
+func (e *Embedded) PeerEndpoints() []string {
+	out := make([]string, 0, len(e.etcd.Peers))
+	for _, p := range e.etcd.Peers {
+		out = append(out, p.Addr().String())
+	}
+	return out
+}
+
 // Client returns a client connected to this server, created on first use
 // and closed by Close. Callers must not close it themselves.
 func (e *Embedded) Client() (*clientv3.Client, error) {
 	e.clientOnce.Do(func() {
-		e.client, e.clientErr = newClient(e.endpoints, 5*time.Second)
+		e.client, e.clientErr = newClient(e.endpoints, e.clientTLS, 5*time.Second)
 	})
 	return e.client, e.clientErr
 }
@@ -170,10 +226,12 @@ func closeEtcd(e *embed.Etcd) {
 	<-e.Server.StopNotify()
 }
 
-// newClient builds a client without blocking on the connection.
-func newClient(endpoints []string, dialTimeout time.Duration) (*clientv3.Client, error) {
+// newClient builds a client without blocking on the connection; tlsConfig
+// nil speaks plain gRPC.
+func newClient(endpoints []string, tlsConfig *tls.Config, dialTimeout time.Duration) (*clientv3.Client, error) {
 	return clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
+		TLS:         tlsConfig,
 		DialTimeout: dialTimeout,
 		Logger:      zap.NewNop(),
 		// Keep requests on a connection that died from hanging forever.

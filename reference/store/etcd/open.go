@@ -2,11 +2,13 @@ package etcdstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 )
@@ -31,6 +33,29 @@ type Config struct {
 	DialTimeout time.Duration
 	// Logger receives the embedded etcd's logs; nil discards them.
 	Logger *zap.Logger
+	// TLS is the client's TLS configuration (see ClientTLS): required with
+	// ServerTLS; with Endpoints, nil speaks plain gRPC to them.
+	TLS *tls.Config
+	// ServerTLS makes the embedded etcd serve HTTPS only and require client
+	// certificates signed by its TrustedCAFile (see EmbeddedConfig.TLS).
+	ServerTLS *ServerTLS
+}
+
+// ClientTLS returns the TLS configuration of an etcd client from the files
+// kube-apiserver's --etcd-cafile, --etcd-certfile and --etcd-keyfile name:
+// the CA that signed etcd's serving certificate, and the client's
+// certificate and key (both or neither). It uses etcd's own client/pkg
+// transport, as kube-apiserver does.
+func ClientTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	if (certFile == "") != (keyFile == "") {
+		return nil, errors.New("etcd client TLS: give both the certificate and its key (--etcd-certfile and --etcd-keyfile), or neither")
+	}
+	info := transport.TLSInfo{CertFile: certFile, KeyFile: keyFile, TrustedCAFile: caFile}
+	c, err := info.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("etcd client TLS: %w", err)
+	}
+	return c, nil
 }
 
 // Open returns a Store that owns its etcd connection. With Endpoints empty it
@@ -45,7 +70,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		if cfg.DataDir == "" {
 			return nil, errors.New("etcd store: neither a data directory nor endpoints given — set --data-dir for the embedded etcd or --etcd-endpoints for an external one")
 		}
-		e, err := StartEmbedded(ctx, EmbeddedConfig{DataDir: cfg.DataDir, UnsafeNoFsync: cfg.UnsafeNoFsync, Logger: cfg.Logger})
+		e, err := StartEmbedded(ctx, EmbeddedConfig{
+			DataDir: cfg.DataDir, UnsafeNoFsync: cfg.UnsafeNoFsync, Logger: cfg.Logger,
+			TLS: cfg.ServerTLS, ClientTLS: cfg.TLS,
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -59,7 +87,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return s, nil
 	}
 
-	client, err := newClient(cfg.Endpoints, timeout)
+	client, err := newClient(cfg.Endpoints, cfg.TLS, timeout)
 	if err != nil {
 		return nil, fmt.Errorf("cannot use etcd endpoints %s: %w — check --etcd-endpoints (host:port, comma-separated)",
 			strings.Join(cfg.Endpoints, ","), err)
@@ -70,13 +98,13 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	defer cancel()
 	if _, err := s.currentRevision(pctx); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("cannot reach etcd at %s: %w — check --etcd-endpoints or omit it to use the embedded etcd",
+		return nil, fmt.Errorf("cannot reach etcd at %s: %w — check --etcd-endpoints (and --etcd-cafile, --etcd-certfile, --etcd-keyfile for an etcd with TLS) or omit it to use the embedded etcd",
 			strings.Join(cfg.Endpoints, ","), err)
 	}
 	return s, nil
 }
 
 // clientFor returns a client dialled to endpoints, for the snapshot helpers.
-func clientFor(endpoints []string) (*clientv3.Client, error) {
-	return newClient(endpoints, DefaultDialTimeout)
+func clientFor(endpoints []string, tlsConfig *tls.Config) (*clientv3.Client, error) {
+	return newClient(endpoints, tlsConfig, DefaultDialTimeout)
 }

@@ -2,6 +2,7 @@ package etcdstore
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -70,10 +71,16 @@ func SaveSnapshot(ctx context.Context, client *clientv3.Client, path string) err
 // SaveSnapshotFromEndpoints saves a snapshot of the etcd at endpoints to
 // path. Give one endpoint: a snapshot is one member's state.
 func SaveSnapshotFromEndpoints(ctx context.Context, endpoints []string, path string) error {
+	return SaveSnapshotFromEndpointsTLS(ctx, endpoints, nil, path)
+}
+
+// SaveSnapshotFromEndpointsTLS is SaveSnapshotFromEndpoints for an etcd
+// that speaks TLS (tlsConfig from ClientTLS; nil is plain).
+func SaveSnapshotFromEndpointsTLS(ctx context.Context, endpoints []string, tlsConfig *tls.Config, path string) error {
 	if len(endpoints) == 0 {
 		return errors.New("no etcd endpoints given")
 	}
-	client, err := clientFor(endpoints)
+	client, err := clientFor(endpoints, tlsConfig)
 	if err != nil {
 		return fmt.Errorf("cannot use etcd endpoints %v: %w", endpoints, err)
 	}
