@@ -86,11 +86,8 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
-			ns, err := specNamespace(ctx, client, c, "api")
+			ns, err := specNamespaceWithServiceAccount(ctx, client, c, "api")
 			if err != nil {
-				return nil, err
-			}
-			if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
 				return nil, err
 			}
 			return &apiEnv{server: srv, client: client, ns: ns}, nil

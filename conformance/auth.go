@@ -61,6 +61,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, tokenSpecs()...)
 	all = append(all, protectionSpecs()...)
 	all = append(all, nodeSpecs()...)
+	all = append(all, serviceAccountSpecs()...)
 	return all
 }
 
@@ -99,11 +100,8 @@ func (h AuthHarness) suite() suite[*authEnv] {
 			if err != nil {
 				return nil, err
 			}
-			ns, err := specNamespace(ctx, client, c, "auth")
+			ns, err := specNamespaceWithServiceAccount(ctx, client, c, "auth")
 			if err != nil {
-				return nil, err
-			}
-			if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
 				return nil, err
 			}
 			return &authEnv{server: srv, admin: client, ns: ns, c: c}, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -36,6 +37,17 @@ func specClient(base *rest.Config) (kubernetes.Interface, error) {
 // specNamespace creates a namespace of the spec's own, ck-<component>-<time>-<n>,
 // and deletes it when the spec ends, so specs can share a live cluster.
 func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string) (string, error) {
+	return newSpecNamespace(ctx, client, c, component, false)
+}
+
+// specNamespaceWithServiceAccount is specNamespace for the components whose harness may be an
+// API server alone (no controller manager to make the default ServiceAccount): it creates
+// the default ServiceAccount itself before waiting for pods to be admitted.
+func specNamespaceWithServiceAccount(ctx context.Context, client kubernetes.Interface, c Cleaner, component string) (string, error) {
+	return newSpecNamespace(ctx, client, c, component, true)
+}
+
+func newSpecNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string, withServiceAccount bool) (string, error) {
 	ns := fmt.Sprintf("ck-%s-%s-%05d", component, time.Now().Format("150405"), rand.IntN(100000))
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
@@ -45,6 +57,14 @@ func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, 
 		defer cancel()
 		_ = client.CoreV1().Namespaces().Delete(cctx, ns, metav1.DeleteOptions{})
 	})
+	if withServiceAccount {
+		if err := ensureDefaultServiceAccount(ctx, client, ns); err != nil {
+			return "", err
+		}
+	}
+	if err := waitPodsAdmitted(ctx, client, ns); err != nil {
+		return "", err
+	}
 	return ns, nil
 }
 
@@ -59,6 +79,28 @@ func ensureDefaultServiceAccount(ctx context.Context, client kubernetes.Interfac
 		return fmt.Errorf("creating the default ServiceAccount of %s: %w", ns, err)
 	}
 	return nil
+}
+
+// waitPodsAdmitted waits until the namespace admits pods: on a cluster with ServiceAccount
+// admission a pod is refused until the serviceaccount controller has made the namespace's
+// default ServiceAccount (the upstream e2e framework waits for it too). It asks with a dry-run
+// create, so it costs one request where there is no such admission.
+func waitPodsAdmitted(ctx context.Context, client kubernetes.Interface, ns string) error {
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "ck-admission-probe"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.example/probe:1.0"}}},
+	}
+	for {
+		_, err := client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "service account") {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for namespace %s to admit pods (its default ServiceAccount): %w (last error: %w)", ns, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // podExec runs command in a container of a pod through pods/exec, with

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -89,7 +90,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}, append(kubeletSecuritySpecs(), kubeletAPISpecs()...)...)
+	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs())...)
 }
 
 // ---- helpers ----

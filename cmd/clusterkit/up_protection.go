@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 
+	"k8s.io/apiserver/pkg/admission"
+
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/encryption"
 	"github.com/clusterkit/clusterkit/reference/apiserver/podsecurity"
+	saadmission "github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount/admission"
 )
 
 // encryptionConfigFile is the EncryptionConfiguration up generates in its data dir.
@@ -18,7 +21,8 @@ const defaultPodSecurity = "baseline"
 
 // upProtection sets the API server's encryption at rest (--encryption-provider-config, by
 // default a generated configuration encrypting Secrets) and Pod Security admission
-// (--pod-security-default).
+// (--pod-security-default), after ServiceAccount admission (a pod's ServiceAccount must exist;
+// its token volume is added).
 func upProtection(o *upOptions, cfg *apiserver.Config, say func(string, ...any)) error {
 	path := o.encryptionConfig
 	switch path {
@@ -45,6 +49,6 @@ func upProtection(o *upOptions, cfg *apiserver.Config, say func(string, ...any))
 	if err != nil {
 		return fmt.Errorf("--pod-security-default: %w", err)
 	}
-	cfg.Admission = psa
+	cfg.Admission = admission.NewChainHandler(saadmission.New(), psa)
 	return nil
 }

@@ -64,6 +64,22 @@ func startUp(t *testing.T, o *upOptions) (kubernetes.Interface, func()) {
 		t.Fatal(err)
 	}
 	client := kubernetes.NewForConfigOrDie(cfg)
+	// ServiceAccount admission refuses pods until the serviceaccount controller has made the
+	// namespace's default ServiceAccount: wait for it in default, as a user of a fresh
+	// kubeadm cluster does.
+	if len(o.controllers) != 1 || o.controllers[0] != "none" {
+		for {
+			_, err := client.CoreV1().ServiceAccounts("default").Get(context.Background(), "default", metav1.GetOptions{})
+			if err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("no default ServiceAccount in default: %v\n%s", err, log.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	return client, func() {
 		cancel()
 		select {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -29,6 +31,7 @@ type container struct {
 	labels    map[string]string
 	annots    map[string]string
 	mounts    []*runtimeapi.Mount
+	env       []string
 	resources *runtimeapi.LinuxContainerResources
 	logPath   string
 	argv      []string
@@ -103,6 +106,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		labels:    cfg.Labels,
 		annots:    cfg.Annotations,
 		mounts:    cfg.Mounts,
+		env:       environ(cfg.Envs),
 		resources: cfg.GetLinux().GetResources(),
 		argv:      argv,
 		b:         behavior.Main(argv),
@@ -515,4 +519,33 @@ func (r *Runtime) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 		out = append(out, r.statsLocked(c, now))
 	}
 	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
+}
+
+// environ is the container's environment as KEY=VALUE, the image's PATH first.
+func environ(envs []*runtimeapi.KeyValue) []string {
+	out := []string{"PATH=/"}
+	for _, kv := range envs {
+		out = append(out, kv.Key+"="+string(kv.Value))
+	}
+	return out
+}
+
+// readFile reads path as the container sees it: through the mount with the longest
+// container path holding it (the host's file), else the sandbox's own files.
+func (c *container) readFile(path string, files map[string]string) ([]byte, error) {
+	var best *runtimeapi.Mount
+	for _, m := range c.mounts {
+		cp := strings.TrimSuffix(m.ContainerPath, "/")
+		if (path == cp || strings.HasPrefix(path, cp+"/")) && (best == nil || len(cp) > len(strings.TrimSuffix(best.ContainerPath, "/"))) {
+			best = m
+		}
+	}
+	if best != nil {
+		rel := strings.TrimPrefix(path, strings.TrimSuffix(best.ContainerPath, "/"))
+		return os.ReadFile(filepath.Join(best.HostPath, rel))
+	}
+	if content, ok := files[path]; ok {
+		return []byte(content), nil
+	}
+	return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 }

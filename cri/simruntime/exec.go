@@ -25,7 +25,9 @@ func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
 	}
 	s := r.sandboxes[c.sandboxID]
 	proc := c.proc
-	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: s.files(), Process: &proc}
+	files := s.files()
+	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: files, Process: &proc,
+		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, Environ: c.env}
 	if s.net != nil {
 		env.Dial = s.net.Dial // connections start in the sandbox's namespace
 	}

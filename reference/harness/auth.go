@@ -22,6 +22,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+	sacontroller "github.com/clusterkit/clusterkit/reference/controllers/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/pki"
 )
 
@@ -133,7 +134,8 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 		return none, err
 	}
 	ctl, err := runner.New(runner.Config{RESTConfig: rest.CopyConfig(loopback)},
-		runner.Named{Name: clusterroleaggregation.Name, Factory: clusterroleaggregation.New()})
+		runner.Named{Name: clusterroleaggregation.Name, Factory: clusterroleaggregation.New()},
+		runner.Named{Name: sacontroller.Name, Factory: sacontroller.New()})
 	if err != nil {
 		ctlDone <- nil
 		return none, err

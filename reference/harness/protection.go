@@ -8,18 +8,25 @@ import (
 	"net/http"
 	"os"
 
+	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/encryption"
 	"github.com/clusterkit/clusterkit/reference/apiserver/podsecurity"
+	saadmission "github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount/admission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+	"github.com/clusterkit/clusterkit/reference/controllers/serviceaccount"
 )
 
-// ProtectedAPIConfig is the protection clusterkit up gives its API server: Pod Security
-// admission (privileged by default, as kubeadm, so that the specs' namespace labels decide)
-// and Secrets encrypted at rest with a fresh aescbc key.
+// ProtectedAPIConfig is the protection clusterkit up gives its API server: ServiceAccount
+// admission (a pod's ServiceAccount must exist; its token is mounted), Pod Security admission
+// (privileged by default, as kubeadm, so that the specs' namespace labels decide) and Secrets
+// encrypted at rest with a fresh aescbc key. A server with it needs the serviceaccount
+// controller running, or no pod is admitted.
 func ProtectedAPIConfig(dir string) (func(*apiserver.Config) error, error) {
 	path := dir + "/encryption-config.yaml"
 	if err := encryption.EnsureDefault(path); err != nil {
@@ -35,7 +42,7 @@ func ProtectedAPIConfig(dir string) (func(*apiserver.Config) error, error) {
 	}
 	return func(c *apiserver.Config) error {
 		c.Encryption = t
-		c.Admission = psa
+		c.Admission = admission.NewChainHandler(saadmission.New(), psa)
 		return nil
 	}, nil
 }
@@ -43,8 +50,8 @@ func ProtectedAPIConfig(dir string) (func(*apiserver.Config) error, error) {
 // InProcessProtectedAPI is the reference API server with ProtectedAPIConfig, then configure
 // (when not nil; the known-bad servers undo part of the protection), on a store from the store
 // harness, open to every request as an administrator (Config.Access zero value), for the
-// auth specs of encryption at rest, Pod Security and dryRun. It reads its store's bytes
-// (StoredBytes).
+// auth specs of encryption at rest, Pod Security and dryRun, with the serviceaccount controller
+// running. It reads its store's bytes (StoredBytes).
 func InProcessProtectedAPI(name string, store conformance.StoreHarness, configure func(*apiserver.Config)) conformance.AuthHarness {
 	return protectedAPI(name, store, configure, nil)
 }
@@ -118,6 +125,9 @@ func protectedAPI(name string, store conformance.StoreHarness, configure func(*a
 				return conformance.AuthServerUnderTest{}, err
 			}
 			rc.QPS = -1
+			if err := runServiceAccounts(rc, c); err != nil {
+				return conformance.AuthServerUnderTest{}, err
+			}
 			return conformance.AuthServerUnderTest{
 				Admin: rc,
 				StoredValue: func(ctx context.Context, resource, namespace, name string) ([]byte, error) {
@@ -136,4 +146,23 @@ func protectedAPI(name string, store conformance.StoreHarness, configure func(*a
 			}, nil
 		},
 	}
+}
+
+// runServiceAccounts runs the serviceaccount controller (every namespace gets its default
+// ServiceAccount, which ServiceAccount admission needs) against the server at rc until the
+// spec's cleanup.
+func runServiceAccounts(rc *rest.Config, c conformance.Cleaner) error {
+	ctl, err := runner.New(runner.Config{RESTConfig: rest.CopyConfig(rc)},
+		runner.Named{Name: serviceaccount.Name, Factory: serviceaccount.New()})
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ctl.Run(ctx) }()
+	c.Cleanup(func() {
+		stop()
+		<-done
+	})
+	return nil
 }

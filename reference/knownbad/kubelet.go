@@ -123,6 +123,18 @@ func (i ignoringGrace) StopContainer(ctx context.Context, id string, _ int64) er
 	return i.RuntimeService.StopContainer(ctx, id, 0)
 }
 
+// KubeletWithoutVolumes wraps a kubelet's runtime so that containers are created without
+// their volume mounts and without environment: as a kubelet that hands a container neither
+// its volumes nor its Secrets and ConfigMaps.
+func KubeletWithoutVolumes(rt cri.RuntimeService) cri.RuntimeService { return withoutVolumes{rt} }
+
+type withoutVolumes struct{ cri.RuntimeService }
+
+func (w withoutVolumes) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	cfg.Mounts, cfg.Envs = nil, nil
+	return w.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
+}
+
 // KubeletIgnoringSecurityContext wraps the kubelet's runtime so that the
 // container's user, group and capability settings never reach it: the pod
 // shows runAsUser and capabilities drop while its container runs as the

@@ -29,6 +29,8 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.restart.crash-loop-backoff"}},
 		{"reports Running before the container starts", knownbad.KubeletReportingRunningEarly(6 * time.Second), nil,
 			[]string{"kubelet.pod.running-means-started"}},
+		{"mounts no volumes and passes no environment", knownbad.KubeletWithoutVolumes, nil,
+			[]string{"kubelet.volumes.secret-file-and-env", "kubelet.volumes.projected-token"}},
 		{"ignores the grace period", knownbad.KubeletIgnoringGracePeriod, nil,
 			[]string{"kubelet.termination.grace-period"}},
 		{"ignores runAsUser and capabilities", knownbad.KubeletIgnoringSecurityContext, nil,

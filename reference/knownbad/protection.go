@@ -5,12 +5,25 @@ import (
 	"strings"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/podsecurity"
+	saadmission "github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount/admission"
 )
 
 // APIIgnoringPodSecurity configures an API server without Pod Security admission: the
 // pod-security.kubernetes.io labels of a namespace are ignored and a privileged pod is
 // accepted anywhere.
-func APIIgnoringPodSecurity(c *apiserver.Config) { c.Admission = nil }
+func APIIgnoringPodSecurity(c *apiserver.Config) { c.Admission = saadmission.New() }
+
+// APIWithoutServiceAccountAdmission configures an API server whose pods keep the
+// ServiceAccount they name (none, or one that does not exist) and get no token volume: Pod
+// Security admission only.
+func APIWithoutServiceAccountAdmission(c *apiserver.Config) {
+	psa, err := podsecurity.New(podsecurity.Defaults{}, podsecurity.Exemptions{})
+	if err != nil {
+		panic(err) // the zero Defaults are valid
+	}
+	c.Admission = psa
+}
 
 // APIStoringSecretsInPlainText configures an API server without encryption at rest: a
 // Secret's value lies in the store's files as it was sent.

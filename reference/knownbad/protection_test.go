@@ -20,6 +20,8 @@ func TestAuthSuiteRejectsUnprotectedServers(t *testing.T) {
 	}{
 		{"ignores Pod Security labels", harness.InProcessProtectedAPI("knownbad/no Pod Security", store, knownbad.APIIgnoringPodSecurity),
 			[]string{"auth.podsecurity.enforce-baseline", "auth.podsecurity.enforce-restricted", "auth.podsecurity.warn"}},
+		{"has no ServiceAccount admission", harness.InProcessProtectedAPI("knownbad/no ServiceAccount admission", store, knownbad.APIWithoutServiceAccountAdmission),
+			[]string{"auth.serviceaccount.default-name", "auth.serviceaccount.token-volume", "auth.serviceaccount.automount-false", "auth.serviceaccount.missing-rejected"}},
 		{"stores Secrets in plain text", harness.InProcessProtectedAPI("knownbad/plain Secrets", store, knownbad.APIStoringSecretsInPlainText),
 			[]string{"auth.encryption.secret-not-in-stored-bytes"}},
 		{"ignores dryRun", harness.WrappedProtectedAPI("knownbad/no dryRun", store, knownbad.APIIgnoringDryRun),

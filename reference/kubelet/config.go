@@ -101,6 +101,9 @@ type Config struct {
 	// PodLogsDir is the root of the container log files (default
 	// /var/log/pods).
 	PodLogsDir string
+	// RootDir is the kubelet's directory (default /var/lib/kubelet): each pod's volumes live
+	// under pods/<uid>/volumes.
+	RootDir string
 	// StaticPodPath is a directory of pod manifests run as static pods;
 	// "" disables static pods.
 	StaticPodPath string
@@ -156,6 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PodLogsDir == "" {
 		c.PodLogsDir = "/var/log/pods"
+	}
+	if c.RootDir == "" {
+		c.RootDir = "/var/lib/kubelet"
 	}
 	if c.SeccompProfileRoot == "" {
 		c.SeccompProfileRoot = DefaultSeccompProfileRoot

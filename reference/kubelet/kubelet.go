@@ -379,4 +379,9 @@ func (k *Kubelet) killPodResources(ctx context.Context, uid string, grace int64)
 	for _, sb := range sbs {
 		_ = ignoreNotFound(k.runtime.RemovePodSandbox(ctx, sb.Id))
 	}
+	if uid != "" {
+		if err := os.RemoveAll(k.podDir(uid)); err != nil {
+			k.logf("removing the volumes of pod UID %s: %v", uid, err)
+		}
+	}
 }

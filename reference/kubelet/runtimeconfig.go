@@ -1,6 +1,7 @@
 package kubelet
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -86,19 +87,28 @@ func protocol(p corev1.Protocol) runtimeapi.Protocol {
 }
 
 // containerConfig is the CRI config of container c of pod, at attempt
-// (the restart count).
-func (k *Kubelet) containerConfig(pod *corev1.Pod, c *corev1.Container, attempt uint32, podIP string) *runtimeapi.ContainerConfig {
+// (the restart count), with the pod's volumes (directories on the node by
+// volume name) mounted.
+func (k *Kubelet) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev1.Container, attempt uint32, podIP string, volumes map[string]string) (*runtimeapi.ContainerConfig, error) {
 	labels := podLabels(pod, k.cfg.NodeName)
 	labels[LabelContainerName] = c.Name
 	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = *pod.Spec.TerminationGracePeriodSeconds
 	}
+	env, err := k.envFor(ctx, pod, c, podIP)
+	if err != nil {
+		return nil, err
+	}
+	mnts, err := mounts(pod, c, volumes)
+	if err != nil {
+		return nil, err
+	}
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata:   &runtimeapi.ContainerMetadata{Name: c.Name, Attempt: attempt},
 		Image:      &runtimeapi.ImageSpec{Image: c.Image, UserSpecifiedImage: c.Image},
-		Command:    expand(c.Command, c.Env),
-		Args:       expand(c.Args, c.Env),
+		Command:    expand(c.Command, env),
+		Args:       expand(c.Args, env),
 		WorkingDir: c.WorkingDir,
 		Labels:     labels,
 		Annotations: map[string]string{
@@ -109,55 +119,23 @@ func (k *Kubelet) containerConfig(pod *corev1.Pod, c *corev1.Container, attempt 
 		Stdin:     c.Stdin,
 		StdinOnce: c.StdinOnce,
 		Tty:       c.TTY,
+		Mounts:    mnts,
 		Linux:     &runtimeapi.LinuxContainerConfig{Resources: linuxResources(c.Resources)},
 	}
-	for _, e := range k.envFor(pod, c, podIP) {
+	for _, e := range env {
 		cfg.Envs = append(cfg.Envs, &runtimeapi.KeyValue{Key: e.Name, Value: []byte(e.Value)})
 	}
-	return cfg
+	return cfg, nil
 }
 
-// envFor resolves a container's environment: plain values and the
-// downward-API field references a kubelet knows without other objects.
-func (k *Kubelet) envFor(pod *corev1.Pod, c *corev1.Container, podIP string) []corev1.EnvVar {
-	var out []corev1.EnvVar
-	for _, e := range c.Env {
-		v := e.Value
-		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil {
-			switch e.ValueFrom.FieldRef.FieldPath {
-			case "metadata.name":
-				v = pod.Name
-			case "metadata.namespace":
-				v = pod.Namespace
-			case "metadata.uid":
-				v = string(pod.UID)
-			case "spec.nodeName":
-				v = pod.Spec.NodeName
-			case "spec.serviceAccountName":
-				v = pod.Spec.ServiceAccountName
-			case "status.podIP":
-				v = podIP
-			case "status.hostIP":
-				v = k.cfg.NodeIP
-			}
-		} else if e.ValueFrom != nil {
-			continue
-		}
-		out = append(out, corev1.EnvVar{Name: e.Name, Value: v})
-	}
-	return out
-}
-
-// expand substitutes $(VAR) references to the container's plain env values.
+// expand substitutes $(VAR) references to the container's resolved environment.
 func expand(words []string, env []corev1.EnvVar) []string {
 	if len(words) == 0 {
 		return nil
 	}
 	vals := map[string]string{}
 	for _, e := range env {
-		if e.ValueFrom == nil {
-			vals[e.Name] = e.Value
-		}
+		vals[e.Name] = e.Value
 	}
 	out := make([]string, len(words))
 	for i, w := range words {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -41,6 +42,14 @@ type podWorker struct {
 	pullDelay map[string]time.Duration
 	// probes are the probe states by container ID.
 	probes map[string]*containerProbes
+	// volumeDirs are the directories of the pod's volumes on the node by volume name, nil
+	// until they are all set up; volumesSynced is when they were last synced.
+	volumeDirs    map[string]string
+	volumesSynced time.Time
+	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
+	tokens map[string]*authenticationv1.TokenRequest
+	// mountFailure is the last volume set-up failure reported in an event.
+	mountFailure string
 	// warned are the Warning events already recorded (see warn).
 	warned map[string]bool
 }
@@ -53,6 +62,7 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
 		pullRetry:  map[string]time.Time{},
 		pullDelay:  map[string]time.Duration{},
 		probes:     map[string]*containerProbes{},
+		tokens:     map[string]*authenticationv1.TokenRequest{},
 		warned:     map[string]bool{},
 	}
 	if pod.Status.StartTime != nil {
@@ -148,6 +158,16 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		// Admission: nothing of the pod runs yet.
 		if reason, msg := k.admitSecurity(pod); reason != "" {
 			w.reject(ctx, pod, view, reason, msg)
+			return false
+		}
+	}
+	if !w.wouldBeTerminal(pod, view) {
+		if err := w.syncVolumes(ctx, pod); err != nil {
+			w.mountFailed(ctx, pod, err)
+			for _, c := range pod.Spec.Containers {
+				w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: err.Error()}
+			}
+			w.postStatus(ctx, pod, w.buildStatus(pod, sb, view))
 			return false
 		}
 	}
@@ -373,8 +393,11 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		return false
 	}
 	sbCfg := k.sandboxConfig(pod, sb.GetMetadata().GetAttempt())
-	cfg := k.containerConfig(pod, c, attempt, podIP)
-	if err := k.applyContainerSecurity(ctx, pod, c, cfg); err != nil {
+	cfg, err := k.containerConfig(ctx, pod, c, attempt, podIP, w.volumeDirs)
+	if err == nil {
+		err = k.applyContainerSecurity(ctx, pod, c, cfg)
+	}
+	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: ErrCreateContainerConfig, Message: err.Error()}
 		k.logf("pod %s/%s: container %s: %v", pod.Namespace, pod.Name, c.Name, err)
 		w.warn(ctx, pod, c.Name, "Failed", "Error: "+err.Error())

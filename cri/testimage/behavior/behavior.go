@@ -51,6 +51,9 @@ const (
 	Healthz  Kind = "healthz"
 	Fetch    Kind = "fetch"
 	Post     Kind = "post"
+	// Cat prints files (cat PATH...); Env prints the environment (KEY=VALUE lines).
+	Cat Kind = "cat"
+	Env Kind = "env"
 	// ProcStatus prints the process's identity and privilege lines of
 	// /proc/self/status (Uid, Gid, Groups, CapEff, CapBnd, NoNewPrivs,
 	// Seccomp); PID1 prints argv[0] of pid 1 in the container's pid
@@ -87,6 +90,9 @@ type Behavior struct {
 	Timeout time.Duration
 	// Count (Fetch): how many GETs, each on a new connection.
 	Count int
+	// BearerFile (Fetch): send the token this file holds as Authorization: Bearer (a
+	// ServiceAccount token calling the API).
+	BearerFile string
 	// Output replaces the start lines (generic commands such as
 	// `sh -c "echo hi; exit 3"` in images other than ckimage).
 	Output []string
@@ -152,6 +158,17 @@ func Parse(argv []string) (Behavior, error) {
 	case Echo:
 		b.Args = append([]string{}, rest...)
 		return b, nil
+	case Cat:
+		if len(rest) == 0 {
+			return Behavior{}, fmt.Errorf("%w: cat needs at least one path", errUsage)
+		}
+		b.Args = append([]string{}, rest...)
+		return b, nil
+	case Env:
+		if len(rest) != 0 {
+			return Behavior{}, fmt.Errorf("%w: env takes no arguments", errUsage)
+		}
+		return b, nil
 	case Healthz:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
 		fs.StringVar(&b.Path, "path", "/healthz", "HTTP path")
@@ -159,6 +176,7 @@ func Parse(argv []string) (Behavior, error) {
 		timeout.d = DefaultFetchTimeout
 		fs.Var(&timeout, "timeout", "how long to wait for the answer")
 		fs.IntVar(&b.Count, "count", 1, "how many GETs, each on a new connection")
+		fs.StringVar(&b.BearerFile, "bearer-file", "", "send this file's token as Authorization: Bearer")
 	case Post:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
 	default:
@@ -320,7 +338,7 @@ func (b Behavior) String() string {
 		parts = append(parts, b.Duration.String())
 	case Logs:
 		parts = append(parts, "--lines", strconv.Itoa(b.Lines))
-	case Echo:
+	case Echo, Cat:
 		parts = append(parts, b.Args...)
 	case Healthz:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -325,5 +326,34 @@ func TestClientIPAnswersTheConnectionsSource(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK || rec.Body.String() != "10.241.0.7" {
 		t.Fatalf("GET /clientip from 10.241.0.7:41234 = %d %q, want 200 10.241.0.7", rec.Code, rec.Body.String())
+	}
+}
+
+func TestCatEnvAndBearer(t *testing.T) {
+	files := map[string][]byte{"/etc/s/pass": []byte("pw"), "/t": []byte(" tok\n")}
+	env := ExecEnv{TestImage: true, Environ: []string{"A=1", "B=2"}, ReadFile: func(p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return b, nil
+		}
+		return nil, fs.ErrNotExist
+	}}
+	ctx := context.Background()
+	if r, err := Exec(ctx, []string{"ckimage", "cat", "/etc/s/pass"}, env); err != nil || r.Stdout != "pw" || r.ExitCode != 0 {
+		t.Errorf("cat: %+v %v", r, err)
+	}
+	if r, _ := Exec(ctx, []string{"ckimage", "cat", "/nope"}, env); r.ExitCode != 1 || !strings.Contains(r.Stderr, "/nope") {
+		t.Errorf("cat of a missing file: %+v", r)
+	}
+	if r, _ := Exec(ctx, []string{"ckimage", "env"}, env); r.Stdout != "A=1\nB=2\n" {
+		t.Errorf("env: %+v", r)
+	}
+	if _, err := Parse([]string{"ckimage", "cat"}); !IsUsage(err) {
+		t.Errorf("cat without a path: %v", err)
+	}
+	var auth string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { auth = r.Header.Get("Authorization") }))
+	defer srv.Close()
+	if r, _ := Exec(ctx, []string{"ckimage", "fetch", "--bearer-file", "/t", srv.URL}, env); r.ExitCode != 0 || auth != "Bearer tok" {
+		t.Errorf("fetch --bearer-file: %+v, Authorization %q", r, auth)
 	}
 }

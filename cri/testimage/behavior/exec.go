@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"path"
@@ -26,6 +27,11 @@ type ExecEnv struct {
 	TestImage bool
 	// Files (simulator, other images) are what `cat PATH` shows.
 	Files map[string]string
+	// ReadFile reads a file of the container for `ckimage cat` (os.ReadFile inside a real
+	// container; the simulator reads the container's mounts). Nil reads Files.
+	ReadFile func(path string) ([]byte, error)
+	// Environ is the container's environment (KEY=VALUE) for `ckimage env`.
+	Environ []string
 	// Dial, when set, opens every connection an exec command makes (fetch,
 	// healthz, post): the container's network, e.g. a dialer that starts in
 	// the pod's network namespace. Nil dials from the calling process.
@@ -90,11 +96,35 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		if b.Count > 1 {
 			return fetchMany(ctx, env.Dial, b.URL, b.Timeout, b.Count), nil
 		}
-		return fetch(ctx, env.Dial, b.URL, b.Timeout), nil
+		token := ""
+		if b.BearerFile != "" {
+			data, err := env.readFile(b.BearerFile)
+			if err != nil {
+				return ExecResult{Stderr: "fetch: " + b.BearerFile + ": No such file or directory\n", ExitCode: 1}, nil
+			}
+			token = strings.TrimSpace(string(data))
+		}
+		return fetch(ctx, env.Dial, b.URL, b.Timeout, token), nil
 	case Post:
 		return post(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
 	case Logs:
 		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
+	case Cat:
+		var out strings.Builder
+		for _, p := range b.Args {
+			data, err := env.readFile(p)
+			if err != nil {
+				return ExecResult{Stdout: out.String(), Stderr: "cat: " + p + ": No such file or directory\n", ExitCode: 1}, nil
+			}
+			out.Write(data)
+		}
+		return ExecResult{Stdout: out.String()}, nil
+	case Env:
+		var out strings.Builder
+		for _, kv := range env.Environ {
+			out.WriteString(kv + "\n")
+		}
+		return ExecResult{Stdout: out.String()}, nil
 	case ProcStatus:
 		if env.Process != nil {
 			return ExecResult{Stdout: env.Process.Status()}, nil
@@ -113,6 +143,17 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil
+}
+
+// readFile reads a file of the container (ReadFile, else Files).
+func (e ExecEnv) readFile(p string) ([]byte, error) {
+	if e.ReadFile != nil {
+		return e.ReadFile(p)
+	}
+	if content, ok := e.Files[p]; ok {
+		return []byte(content), nil
+	}
+	return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 }
 
 func genericExec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
@@ -182,12 +223,15 @@ func healthz(ctx context.Context, dial dialFunc, host string, port int, p string
 
 // fetch GETs url: the body on stdout and exit 0 for 2xx/3xx; the status or
 // the error on stderr and exit 1 otherwise. Redirects are not followed.
-func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration) ExecResult {
+func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration, token string) ExecResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	client := &http.Client{
 		Transport:     &http.Transport{Proxy: nil, DialContext: dial, DisableKeepAlives: true},
@@ -215,7 +259,7 @@ func fetchMany(ctx context.Context, dial dialFunc, url string, timeout time.Dura
 	var out strings.Builder
 	code := 0
 	for i := 0; i < count; i++ {
-		r := fetch(ctx, dial, url, timeout)
+		r := fetch(ctx, dial, url, timeout, "")
 		if r.ExitCode != 0 {
 			code = 1
 			fmt.Fprintf(&out, "error: %s\n", oneLine(r.Stderr))

@@ -2,6 +2,8 @@ package kubeletharness
 
 import (
 	"context"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/kubelet"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
@@ -41,9 +44,19 @@ type Options struct {
 }
 
 // StartCluster starts an API server on a memory store, serving on a
-// loopback port, and returns its client config and a stop function.
+// loopback port, issuing ServiceAccount tokens (TokenRequest, for projected
+// token volumes) with a fresh key, and returns its client config and a stop
+// function.
 func StartCluster(ctx context.Context) (*rest.Config, func(), error) {
-	srv, err := apiserver.New(apiserver.Config{Store: memory.New()})
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	issuer, err := serviceaccount.NewIssuer("https://kubernetes.default.svc.cluster.local", key)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := apiserver.New(apiserver.Config{Store: memory.New(), ServiceAccountIssuer: issuer})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -34,7 +34,7 @@ type Config struct {
 	// Sim configures the simulated runtime.
 	Sim simruntime.Options
 	// Kubelet is the kubelet's configuration; NodeName, Runtime, Images and
-	// (when empty) PodLogsDir are filled in.
+	// (when empty) PodLogsDir and RootDir are filled in.
 	Kubelet kubelet.Config
 	// WrapRuntime, when set, wraps the runtime the kubelet sees (the
 	// known-bad kubelets of reference/knownbad use it).
@@ -157,6 +157,9 @@ func (n *Node) StartKubelet(ctx context.Context) error {
 	}
 	if kc.PodLogsDir == "" {
 		kc.PodLogsDir = filepath.Join(n.cfg.Dir, "pods")
+	}
+	if kc.RootDir == "" {
+		kc.RootDir = filepath.Join(n.cfg.Dir, "kubelet")
 	}
 	if kc.StaticPodPath == "" {
 		kc.StaticPodPath = filepath.Join(n.cfg.Dir, "manifests")

@@ -31,7 +31,7 @@ func run(argv []string) int {
 	}
 	hostname, _ := os.Hostname()
 	if !b.RunsAsMain() {
-		res, err := behavior.Exec(context.Background(), argv, behavior.ExecEnv{Hostname: hostname, HTTPHost: "127.0.0.1", TestImage: true})
+		res, err := behavior.Exec(context.Background(), argv, behavior.ExecEnv{Hostname: hostname, HTTPHost: "127.0.0.1", TestImage: true, ReadFile: os.ReadFile, Environ: os.Environ()})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 127

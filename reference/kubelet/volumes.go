@@ -1,0 +1,475 @@
+package kubelet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Pod volumes. Each pod has a directory RootDir/pods/<uid>/volumes/<plugin>/<volume> per
+// volume that the kubelet fills before the pod's containers start and bind-mounts into them
+// through the CRI (ContainerConfig.Mounts): emptyDir is an empty directory; secret,
+// configMap, downwardAPI and projected volumes are written atomically (writeAtomically) and
+// re-synced every volumeResync, a projected ServiceAccount token being requested again
+// (TokenRequest bound to the pod) once 80 % of its lifetime has passed or it is 24 h old;
+// hostPath is the node's path itself.
+
+// volumeResync is how often a running pod's Secret, ConfigMap, downward API and token volumes
+// are brought up to date.
+const volumeResync = 10 * time.Second
+
+// tokenMaxAge is the age at which a projected token is renewed whatever its lifetime.
+const tokenMaxAge = 24 * time.Hour
+
+// podDir is the kubelet's directory of the pod with uid.
+func (k *Kubelet) podDir(uid string) string {
+	return filepath.Join(k.cfg.RootDir, "pods", uid)
+}
+
+// volumeDir is where volume name of plugin (kubernetes.io~secret ...) lives.
+func (k *Kubelet) volumeDir(pod *corev1.Pod, plugin, name string) string {
+	return filepath.Join(k.podDir(string(pod.UID)), "volumes", plugin, name)
+}
+
+// syncVolumes sets up the pod's volumes the first time and re-syncs them every volumeResync.
+// An error before the first success keeps the pod's containers from being created; later
+// errors leave the last content in place and are only logged.
+func (w *podWorker) syncVolumes(ctx context.Context, pod *corev1.Pod) error {
+	now := w.k.cfg.Clock.Now()
+	if w.volumeDirs != nil && now.Sub(w.volumesSynced) < volumeResync {
+		return nil
+	}
+	dirs := map[string]string{}
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		dir, err := w.setUpVolume(ctx, pod, v, now)
+		if err != nil {
+			err = fmt.Errorf("MountVolume.SetUp failed for volume %q : %w", v.Name, err)
+			if w.volumeDirs == nil {
+				return err
+			}
+			w.k.logf("pod %s/%s: %v", pod.Namespace, pod.Name, err)
+			dir = w.volumeDirs[v.Name]
+		}
+		dirs[v.Name] = dir
+	}
+	w.volumeDirs, w.volumesSynced = dirs, now
+	return nil
+}
+
+// setUpVolume makes one volume's directory (or checks a hostPath) and returns its path on the
+// node.
+func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, now time.Time) (string, error) {
+	k := w.k
+	var (
+		plugin  string
+		payload map[string]volumeFile
+		err     error
+	)
+	switch {
+	case v.EmptyDir != nil:
+		dir := k.volumeDir(pod, "kubernetes.io~empty-dir", v.Name)
+		if err := os.MkdirAll(dir, 0o777); err != nil {
+			return "", err
+		}
+		return dir, os.Chmod(dir, 0o777)
+	case v.HostPath != nil:
+		return v.HostPath.Path, hostPath(v.HostPath)
+	case v.Secret != nil:
+		plugin = "kubernetes.io~secret"
+		payload = map[string]volumeFile{}
+		err = w.secretFiles(ctx, pod.Namespace, v.Secret.SecretName, v.Secret.Items, v.Secret.Optional, mode(v.Secret.DefaultMode, corev1.SecretVolumeSourceDefaultMode), payload)
+	case v.ConfigMap != nil:
+		plugin = "kubernetes.io~configmap"
+		payload = map[string]volumeFile{}
+		err = w.configMapFiles(ctx, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Items, v.ConfigMap.Optional, mode(v.ConfigMap.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode), payload)
+	case v.DownwardAPI != nil:
+		plugin = "kubernetes.io~downward-api"
+		payload = map[string]volumeFile{}
+		err = w.downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode), payload)
+	case v.Projected != nil:
+		plugin = "kubernetes.io~projected"
+		payload, err = w.projectedFiles(ctx, pod, v.Projected, now)
+	default:
+		return "", errors.New("this kubelet supports only emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes")
+	}
+	if err != nil {
+		return "", err
+	}
+	dir := k.volumeDir(pod, plugin, v.Name)
+	if _, err := writeAtomically(dir, payload, now); err != nil {
+		return "", fmt.Errorf("writing the volume: %w", err)
+	}
+	return dir, nil
+}
+
+func mode(m *int32, def int32) os.FileMode {
+	if m != nil {
+		return os.FileMode(*m) & 0o777
+	}
+	return os.FileMode(def)
+}
+
+// hostPath checks (or creates) a hostPath volume's path per its type.
+func hostPath(h *corev1.HostPathVolumeSource) error {
+	t := corev1.HostPathUnset
+	if h.Type != nil {
+		t = *h.Type
+	}
+	switch t {
+	case corev1.HostPathDirectoryOrCreate:
+		return os.MkdirAll(h.Path, 0o755)
+	case corev1.HostPathFileOrCreate:
+		if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_RDONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case corev1.HostPathUnset:
+		return nil
+	}
+	info, err := os.Stat(h.Path)
+	if err != nil {
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, t)
+	}
+	ok := true
+	switch t {
+	case corev1.HostPathDirectory:
+		ok = info.IsDir()
+	case corev1.HostPathFile:
+		ok = info.Mode().IsRegular()
+	case corev1.HostPathSocket:
+		ok = info.Mode()&os.ModeSocket != 0
+	case corev1.HostPathCharDev:
+		ok = info.Mode()&os.ModeCharDevice != 0
+	case corev1.HostPathBlockDev:
+		ok = info.Mode()&os.ModeDevice != 0 && info.Mode()&os.ModeCharDevice == 0
+	}
+	if !ok {
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, t)
+	}
+	return nil
+}
+
+// keyFiles adds the files of data (a Secret's or ConfigMap's) to payload: every key, or the
+// items asked for. kind names the object in errors ("secret", "config").
+func keyFiles(data map[string][]byte, items []corev1.KeyToPath, optional bool, def os.FileMode, kind string, payload map[string]volumeFile) error {
+	if len(items) == 0 {
+		for key, b := range data {
+			payload[key] = volumeFile{data: b, mode: def}
+		}
+		return nil
+	}
+	for _, it := range items {
+		b, ok := data[it.Key]
+		if !ok {
+			if optional {
+				continue
+			}
+			if kind == "secret" {
+				return fmt.Errorf("references non-existent secret key: %s", it.Key)
+			}
+			return fmt.Errorf("configmap references non-existent config key: %s", it.Key)
+		}
+		payload[it.Path] = volumeFile{data: b, mode: mode(it.Mode, int32(def))}
+	}
+	return nil
+}
+
+func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
+	s, err := w.k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if optional != nil && *optional {
+			return nil
+		}
+		return apierrors.NewNotFound(corev1.Resource("secret"), name)
+	}
+	if err != nil {
+		return err
+	}
+	return keyFiles(s.Data, items, optional != nil && *optional, def, "secret", payload)
+}
+
+func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
+	cm, err := w.k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		if optional != nil && *optional {
+			return nil
+		}
+		return apierrors.NewNotFound(corev1.Resource("configmap"), name)
+	}
+	if err != nil {
+		return err
+	}
+	data := make(map[string][]byte, len(cm.Data)+len(cm.BinaryData))
+	for key, v := range cm.Data {
+		data[key] = []byte(v)
+	}
+	for key, b := range cm.BinaryData {
+		data[key] = b
+	}
+	return keyFiles(data, items, optional != nil && *optional, def, "config", payload)
+}
+
+// downwardFiles adds the files of downward API items to payload.
+func (w *podWorker) downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def os.FileMode, payload map[string]volumeFile) error {
+	for _, it := range items {
+		var (
+			v   string
+			err error
+		)
+		switch {
+		case it.FieldRef != nil:
+			v, err = w.k.fieldValue(pod, it.FieldRef.FieldPath, pod.Status.PodIP)
+		case it.ResourceFieldRef != nil:
+			v, err = resourceValue(pod, it.ResourceFieldRef)
+		default:
+			err = fmt.Errorf("downward API item %s has neither fieldRef nor resourceFieldRef", it.Path)
+		}
+		if err != nil {
+			return err
+		}
+		payload[it.Path] = volumeFile{data: []byte(v), mode: mode(it.Mode, int32(def))}
+	}
+	return nil
+}
+
+// projectedFiles is the payload of a projected volume.
+func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *corev1.ProjectedVolumeSource, now time.Time) (map[string]volumeFile, error) {
+	def := mode(p.DefaultMode, corev1.ProjectedVolumeSourceDefaultMode)
+	payload := map[string]volumeFile{}
+	for _, s := range p.Sources {
+		var err error
+		switch {
+		case s.Secret != nil:
+			err = w.secretFiles(ctx, pod.Namespace, s.Secret.Name, s.Secret.Items, s.Secret.Optional, def, payload)
+		case s.ConfigMap != nil:
+			err = w.configMapFiles(ctx, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, s.ConfigMap.Optional, def, payload)
+		case s.DownwardAPI != nil:
+			err = w.downwardFiles(pod, s.DownwardAPI.Items, def, payload)
+		case s.ServiceAccountToken != nil:
+			var token string
+			token, err = w.token(ctx, pod, s.ServiceAccountToken, now)
+			payload[s.ServiceAccountToken.Path] = volumeFile{data: []byte(token), mode: def}
+		default:
+			err = errors.New("unsupported projected volume source")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return payload, nil
+}
+
+// token returns a token of the pod's ServiceAccount for a projection, bound to the pod,
+// requesting a new one when the cached one is due for renewal.
+func (w *podWorker) token(ctx context.Context, pod *corev1.Pod, p *corev1.ServiceAccountTokenProjection, now time.Time) (string, error) {
+	exp := int64(3600)
+	if p.ExpirationSeconds != nil {
+		exp = *p.ExpirationSeconds
+	}
+	key := p.Audience + "/" + strconv.FormatInt(exp, 10)
+	if tr := w.tokens[key]; tr != nil && !tokenDue(tr, now) {
+		return tr.Status.Token, nil
+	}
+	if pod.Spec.ServiceAccountName == "" {
+		return "", errors.New("the pod has no ServiceAccount to request a token for")
+	}
+	req := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &exp,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	}}
+	if p.Audience != "" {
+		req.Spec.Audiences = []string{p.Audience}
+	}
+	tr, err := w.k.client.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, pod.Spec.ServiceAccountName, req, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("failed to fetch token: %w", err)
+	}
+	if tr.Spec.ExpirationSeconds == nil {
+		tr.Spec.ExpirationSeconds = &exp
+	}
+	w.tokens[key] = tr
+	return tr.Status.Token, nil
+}
+
+// tokenDue reports whether a token must be renewed: 80 % of its lifetime has passed, or 24 h.
+func tokenDue(tr *authenticationv1.TokenRequest, now time.Time) bool {
+	ttl := time.Duration(*tr.Spec.ExpirationSeconds) * time.Second
+	exp := tr.Status.ExpirationTimestamp.Time
+	issued := exp.Add(-ttl)
+	return now.After(issued.Add(tokenMaxAge)) || now.After(exp.Add(-ttl/5))
+}
+
+// fieldValue is the value of a downward API field of the pod (in env and volumes).
+func (k *Kubelet) fieldValue(pod *corev1.Pod, path, podIP string) (string, error) {
+	if key, ok := subscript(path, "metadata.labels"); ok {
+		return pod.Labels[key], nil
+	}
+	if key, ok := subscript(path, "metadata.annotations"); ok {
+		return pod.Annotations[key], nil
+	}
+	switch path {
+	case "metadata.name":
+		return pod.Name, nil
+	case "metadata.namespace":
+		return pod.Namespace, nil
+	case "metadata.uid":
+		return string(pod.UID), nil
+	case "metadata.labels":
+		return formatMap(pod.Labels), nil
+	case "metadata.annotations":
+		return formatMap(pod.Annotations), nil
+	case "spec.nodeName":
+		return pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return pod.Spec.ServiceAccountName, nil
+	case "status.hostIP", "status.hostIPs":
+		return k.cfg.NodeIP, nil
+	case "status.podIP", "status.podIPs":
+		return podIP, nil
+	}
+	return "", fmt.Errorf("unsupported fieldPath %q", path)
+}
+
+// subscript parses prefix['key'].
+func subscript(path, prefix string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, prefix+"['")
+	if !ok || !strings.HasSuffix(rest, "']") {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, "']"), true
+}
+
+// formatMap renders labels or annotations as the downward API does: key="value" lines,
+// sorted.
+func formatMap(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, key := range keys {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "%s=%q", key, m[key])
+	}
+	return b.String()
+}
+
+// resourceValue is a container's request or limit in units of the divisor (rounded up), as
+// the downward API's resourceFieldRef. An unset limit is reported as unset (0 here; upstream
+// uses the node's allocatable).
+func resourceValue(pod *corev1.Pod, ref *corev1.ResourceFieldSelector) (string, error) {
+	var c *corev1.Container
+	for i := range pod.Spec.Containers {
+		if pod.Spec.Containers[i].Name == ref.ContainerName || ref.ContainerName == "" && i == 0 {
+			c = &pod.Spec.Containers[i]
+		}
+	}
+	if c == nil {
+		return "", fmt.Errorf("container %q not found", ref.ContainerName)
+	}
+	kind, name, ok := strings.Cut(ref.Resource, ".")
+	if !ok {
+		return "", fmt.Errorf("unsupported resource %q", ref.Resource)
+	}
+	list := c.Resources.Limits
+	if kind == "requests" {
+		list = c.Resources.Requests
+	}
+	q := list[corev1.ResourceName(name)]
+	div := ref.Divisor
+	if div.IsZero() {
+		div = resource.MustParse("1")
+	}
+	if name == string(corev1.ResourceCPU) {
+		m, d := q.MilliValue(), div.MilliValue()
+		return strconv.FormatInt((m+d-1)/d, 10), nil
+	}
+	v, d := q.Value(), div.Value()
+	return strconv.FormatInt((v+d-1)/d, 10), nil
+}
+
+// mounts is the CRI mounts of container c: each volumeMount bound to its volume's directory
+// (subPath inside it). Secret, ConfigMap, downward API and projected volumes are always
+// read-only, as the kubelet mounts them.
+func mounts(pod *corev1.Pod, c *corev1.Container, dirs map[string]string) ([]*runtimeapi.Mount, error) {
+	readOnlyKind := map[string]bool{}
+	for _, v := range pod.Spec.Volumes {
+		readOnlyKind[v.Name] = v.Secret != nil || v.ConfigMap != nil || v.DownwardAPI != nil || v.Projected != nil
+	}
+	var out []*runtimeapi.Mount
+	for _, m := range c.VolumeMounts {
+		dir, ok := dirs[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("volume %q of volumeMount %s is not set up", m.Name, m.MountPath)
+		}
+		host := dir
+		if m.SubPath != "" {
+			host = filepath.Join(dir, m.SubPath)
+			if !strings.HasPrefix(host, filepath.Clean(dir)+string(filepath.Separator)) {
+				return nil, fmt.Errorf("subPath %q leaves volume %q", m.SubPath, m.Name)
+			}
+			if readOnlyKind[m.Name] {
+				// A subPath of a volume written atomically is a link through ..data: mount
+				// what it points to now.
+				if resolved, err := filepath.EvalSymlinks(host); err == nil {
+					host = resolved
+				}
+			} else if _, err := os.Stat(host); os.IsNotExist(err) {
+				if err := os.MkdirAll(host, 0o755); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out = append(out, &runtimeapi.Mount{
+			ContainerPath: m.MountPath,
+			HostPath:      host,
+			Readonly:      m.ReadOnly || readOnlyKind[m.Name],
+		})
+	}
+	return out, nil
+}
+
+// mountFailed records a volume set-up failure as a Warning event FailedMount on the pod, once
+// per distinct message, as the kubelet's "MountVolume.SetUp failed" events.
+func (w *podWorker) mountFailed(ctx context.Context, pod *corev1.Pod, err error) {
+	msg := err.Error()
+	if msg == w.mountFailure || w.static {
+		return
+	}
+	w.mountFailure = msg
+	now := metav1.NewTime(w.k.cfg.Clock.Now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: pod.Name + ".", Namespace: pod.Namespace},
+		InvolvedObject: corev1.ObjectReference{
+			Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
+		},
+		Reason: "FailedMount", Message: msg, Type: corev1.EventTypeWarning,
+		Source:         corev1.EventSource{Component: "kubelet", Host: w.k.cfg.NodeName},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "kubelet", ReportingInstance: w.k.cfg.NodeName,
+	}
+	if _, err := w.k.client.CoreV1().Events(pod.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+		w.k.logf("pod %s/%s: recording event FailedMount: %v", pod.Namespace, pod.Name, err)
+	}
+}
