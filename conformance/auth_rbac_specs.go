@@ -147,7 +147,7 @@ func (e *authEnv) bindClusterRole(ctx context.Context, g gomega.Gomega, name, ro
 
 // otherNamespace creates a second namespace for the spec.
 func (e *authEnv) otherNamespace(ctx context.Context, g gomega.Gomega) string {
-	ns, err := specNamespace(ctx, e.admin, e.c, "auth")
+	ns, err := specNamespaceWithServiceAccount(ctx, e.admin, e.c, "auth")
 	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred())
 	return ns
 }
