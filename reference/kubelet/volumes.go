@@ -458,18 +458,5 @@ func (w *podWorker) mountFailed(ctx context.Context, pod *corev1.Pod, err error)
 		return
 	}
 	w.mountFailure = msg
-	now := metav1.NewTime(w.k.cfg.Clock.Now())
-	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: pod.Name + ".", Namespace: pod.Namespace},
-		InvolvedObject: corev1.ObjectReference{
-			Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion,
-		},
-		Reason: "FailedMount", Message: msg, Type: corev1.EventTypeWarning,
-		Source:         corev1.EventSource{Component: "kubelet", Host: w.k.cfg.NodeName},
-		FirstTimestamp: now, LastTimestamp: now, Count: 1,
-		ReportingController: "kubelet", ReportingInstance: w.k.cfg.NodeName,
-	}
-	if _, err := w.k.client.CoreV1().Events(pod.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		w.k.logf("pod %s/%s: recording event FailedMount: %v", pod.Namespace, pod.Name, err)
-	}
+	w.warn(ctx, pod, "", "FailedMount", msg)
 }

@@ -83,7 +83,7 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
-	plugins := append([]admission.Interface{nodeauthz.NewRestriction(), setup.Admission}, o.Admission...)
+	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission}, o.Admission...)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,

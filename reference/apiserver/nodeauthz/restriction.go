@@ -39,7 +39,8 @@ var (
 // everyone else alone.
 type Restriction struct {
 	*admission.Handler
-	objects apiserver.ObjectReader
+	objects      apiserver.ObjectReader
+	apiAudiences []string
 }
 
 var (
@@ -48,9 +49,10 @@ var (
 	_ admission.InitializationValidator = (*Restriction)(nil)
 )
 
-// NewRestriction returns the plugin; the server hands it its object reader.
-func NewRestriction() *Restriction {
-	return &Restriction{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete)}
+// NewRestriction returns the plugin; the server hands it its object reader. apiAudiences are
+// the API server's audiences: what a projected token volume without an audience stands for.
+func NewRestriction(apiAudiences ...string) *Restriction {
+	return &Restriction{Handler: admission.NewHandler(admission.Create, admission.Update, admission.Delete), apiAudiences: apiAudiences}
 }
 
 // SetObjectReader implements apiserver.WantsObjectReader.
@@ -377,7 +379,7 @@ func (p *Restriction) token(ctx context.Context, node string, a admission.Attrib
 	if len(audiences) == 0 {
 		audiences = []string{""}
 	}
-	allowed := podTokenAudiences(pod)
+	allowed := podTokenAudiences(pod, p.apiAudiences)
 	for _, aud := range audiences {
 		if !allowed[aud] {
 			return admission.NewForbidden(a, fmt.Errorf("%s is not authorized to request tokens for audience %q", a.GetUserInfo().GetName(), aud))
@@ -386,16 +388,23 @@ func (p *Restriction) token(ctx context.Context, node string, a admission.Attrib
 	return nil
 }
 
-// podTokenAudiences are the audiences of the pod's projected ServiceAccount token volumes.
-func podTokenAudiences(pod *corev1.Pod) map[string]bool {
+// podTokenAudiences are the audiences of the pod's projected ServiceAccount token volumes; a
+// volume without one stands for the API server's audiences.
+func podTokenAudiences(pod *corev1.Pod, apiAudiences []string) map[string]bool {
 	out := map[string]bool{}
 	for _, v := range pod.Spec.Volumes {
 		if v.Projected == nil {
 			continue
 		}
 		for _, s := range v.Projected.Sources {
-			if s.ServiceAccountToken != nil {
-				out[s.ServiceAccountToken.Audience] = true
+			if s.ServiceAccountToken == nil {
+				continue
+			}
+			out[s.ServiceAccountToken.Audience] = true
+			if s.ServiceAccountToken.Audience == "" {
+				for _, a := range apiAudiences {
+					out[a] = true
+				}
 			}
 		}
 	}
