@@ -194,13 +194,13 @@ func (s *naiveScheduler) Run(ctx context.Context) error {
 		})
 		return list
 	}
-	scheduleOne := func(p *corev1.Pod) {
+	scheduleOne := func(p *corev1.Pod, view []*interfaces.NodeInfo) {
 		defer func() {
 			mu.Lock()
 			delete(inFlight, p.UID)
 			mu.Unlock()
 		}()
-		node, err := s.fw.Place(ctx, p, snapshot())
+		node, err := s.fw.Place(ctx, p, view)
 		if err != nil {
 			return // retried on the next tick
 		}
@@ -215,11 +215,35 @@ func (s *naiveScheduler) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// The concurrent mode waits until the pending pods stop growing (a burst has arrived) and
+	// then places them all against one view of the nodes, so that the double booking shows
+	// however slowly a loaded machine delivers the burst.
+	lastPending, stable := -1, 0
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+		if s.concurrent {
+			pending := 0
+			for _, o := range pods.GetStore().List() {
+				p := o.(*corev1.Pod)
+				if p.Spec.NodeName == "" && p.DeletionTimestamp == nil && (s.anyName || p.Spec.SchedulerName == s.name) {
+					pending++
+				}
+			}
+			if pending != lastPending {
+				lastPending, stable = pending, 0
+				continue
+			}
+			if stable++; stable < 10 {
+				continue
+			}
+		}
+		var view []*interfaces.NodeInfo
+		if s.concurrent {
+			view = snapshot()
 		}
 		for _, o := range pods.GetStore().List() {
 			p := o.(*corev1.Pod)
@@ -239,10 +263,10 @@ func (s *naiveScheduler) Run(ctx context.Context) error {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					scheduleOne(p)
+					scheduleOne(p, view)
 				}()
 			} else {
-				scheduleOne(p)
+				scheduleOne(p, snapshot())
 			}
 		}
 	}
