@@ -48,21 +48,13 @@ func authNeeds(b Behavior, needs ...Capability) Behavior {
 	return b
 }
 
-// labelNamespace sets labels on the spec's namespace.
+// labelNamespace moves the spec to a new namespace of its own created with labels (a label
+// added to an existing namespace reaches kube-apiserver's Pod Security through its informer,
+// a moment later).
 func labelNamespace(ctx context.Context, g gomega.Gomega, e *authEnv, labels map[string]string) {
-	var b strings.Builder
-	b.WriteString(`{"metadata":{"labels":{`)
-	first := true
-	for k, v := range labels {
-		if !first {
-			b.WriteString(",")
-		}
-		first = false
-		fmt.Fprintf(&b, "%q:%q", k, v)
-	}
-	b.WriteString(`}}}`)
-	_, err := e.admin.CoreV1().Namespaces().Patch(ctx, e.ns, types.MergePatchType, []byte(b.String()), metav1.PatchOptions{})
-	ok(g, err, "labelling the spec's namespace")
+	ns, err := newSpecNamespace(ctx, e.admin, e.c, "auth", true, labels)
+	ok(g, err, "creating a labelled namespace")
+	e.ns = ns
 }
 
 // protectedPod is a pod that is never scheduled (so it runs nowhere), with one container "c".

@@ -37,19 +37,22 @@ func specClient(base *rest.Config) (kubernetes.Interface, error) {
 // specNamespace creates a namespace of the spec's own, ck-<component>-<time>-<n>,
 // and deletes it when the spec ends, so specs can share a live cluster.
 func specNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string) (string, error) {
-	return newSpecNamespace(ctx, client, c, component, false)
+	return newSpecNamespace(ctx, client, c, component, false, nil)
 }
 
 // specNamespaceWithServiceAccount is specNamespace for the components whose harness may be an
 // API server alone (no controller manager to make the default ServiceAccount): it creates
 // the default ServiceAccount itself before waiting for pods to be admitted.
 func specNamespaceWithServiceAccount(ctx context.Context, client kubernetes.Interface, c Cleaner, component string) (string, error) {
-	return newSpecNamespace(ctx, client, c, component, true)
+	return newSpecNamespace(ctx, client, c, component, true, nil)
 }
 
-func newSpecNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string, withServiceAccount bool) (string, error) {
+// newSpecNamespace creates the namespace with labels from the start: admission plugins that
+// read namespaces through a cache (kube-apiserver's Pod Security) look a namespace they have
+// not seen up live, but may act on stale labels after a later change.
+func newSpecNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string, withServiceAccount bool, labels map[string]string) (string, error) {
 	ns := fmt.Sprintf("ck-%s-%s-%05d", component, time.Now().Format("150405"), rand.IntN(100000))
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{}); err != nil {
 		return "", fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
 	}
 	c.Cleanup(func() {
