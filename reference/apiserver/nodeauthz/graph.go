@@ -1,6 +1,8 @@
 package nodeauthz
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -29,56 +31,93 @@ func (k refKind) String() string {
 }
 
 // podReferences reports whether pod uses the object of kind named name (in the pod's
-// namespace): through a volume, a projected volume's source, an env or envFrom of any container,
-// an image pull secret, or as its ServiceAccount — the edges of upstream's node graph that
-// start at a pod.
+// namespace).
 func podReferences(pod *corev1.Pod, kind refKind, name string) bool {
+	return slices.Contains(podObjectNames(pod, kind), name)
+}
+
+// podObjectNames are the names of the objects of kind the pod uses (in its namespace): through
+// a volume, a projected volume's source, an env or envFrom of any container, an image pull
+// secret, or as its ServiceAccount — the edges of upstream's node graph that start at a pod.
+func podObjectNames(pod *corev1.Pod, kind refKind) []string {
+	var names []string
+	add := func(n string) {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
 	switch kind {
 	case serviceAccountRef:
 		sa := pod.Spec.ServiceAccountName
 		if sa == "" {
 			sa = "default"
 		}
-		return sa == name
+		return []string{sa}
 	case secretRef:
 		for _, s := range pod.Spec.ImagePullSecrets {
-			if s.Name == name {
-				return true
-			}
+			add(s.Name)
 		}
 	}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		if volumeReferences(v, kind, name) {
-			return true
+		switch kind {
+		case secretRef:
+			if v.Secret != nil {
+				add(v.Secret.SecretName)
+			}
+			for _, ref := range []*corev1.LocalObjectReference{secretOf(v.CSI), secretOfISCSI(v.ISCSI), secretOfRBD(v.RBD), secretOfCephFS(v.CephFS)} {
+				if ref != nil {
+					add(ref.Name)
+				}
+			}
+			if v.AzureFile != nil {
+				add(v.AzureFile.SecretName)
+			}
+		case configMapRef:
+			if v.ConfigMap != nil {
+				add(v.ConfigMap.Name)
+			}
+		case pvcRef:
+			if v.PersistentVolumeClaim != nil {
+				add(v.PersistentVolumeClaim.ClaimName)
+			}
+			// A generic ephemeral volume's claim is named POD-VOLUME.
+			if v.Ephemeral != nil {
+				add(pod.Name + "-" + v.Name)
+			}
 		}
-		// A generic ephemeral volume's claim is named POD-VOLUME.
-		if kind == pvcRef && v.Ephemeral != nil && pod.Name+"-"+v.Name == name {
-			return true
+		if v.Projected != nil {
+			for _, src := range v.Projected.Sources {
+				if kind == secretRef && src.Secret != nil {
+					add(src.Secret.Name)
+				}
+				if kind == configMapRef && src.ConfigMap != nil {
+					add(src.ConfigMap.Name)
+				}
+			}
 		}
 	}
 	if kind == pvcRef {
-		return false
+		return names
 	}
-	found := false
 	visit := func(env []corev1.EnvVar, from []corev1.EnvFromSource) {
 		for _, e := range env {
 			if e.ValueFrom == nil {
 				continue
 			}
-			if kind == secretRef && e.ValueFrom.SecretKeyRef != nil && e.ValueFrom.SecretKeyRef.Name == name {
-				found = true
+			if kind == secretRef && e.ValueFrom.SecretKeyRef != nil {
+				add(e.ValueFrom.SecretKeyRef.Name)
 			}
-			if kind == configMapRef && e.ValueFrom.ConfigMapKeyRef != nil && e.ValueFrom.ConfigMapKeyRef.Name == name {
-				found = true
+			if kind == configMapRef && e.ValueFrom.ConfigMapKeyRef != nil {
+				add(e.ValueFrom.ConfigMapKeyRef.Name)
 			}
 		}
 		for _, f := range from {
-			if kind == secretRef && f.SecretRef != nil && f.SecretRef.Name == name {
-				found = true
+			if kind == secretRef && f.SecretRef != nil {
+				add(f.SecretRef.Name)
 			}
-			if kind == configMapRef && f.ConfigMapRef != nil && f.ConfigMapRef.Name == name {
-				found = true
+			if kind == configMapRef && f.ConfigMapRef != nil {
+				add(f.ConfigMapRef.Name)
 			}
 		}
 	}
@@ -91,46 +130,7 @@ func podReferences(pod *corev1.Pod, kind refKind, name string) bool {
 	for _, c := range pod.Spec.EphemeralContainers {
 		visit(c.Env, c.EnvFrom)
 	}
-	return found
-}
-
-// volumeReferences reports whether one volume uses the object.
-func volumeReferences(v *corev1.Volume, kind refKind, name string) bool {
-	switch kind {
-	case secretRef:
-		if v.Secret != nil && v.Secret.SecretName == name {
-			return true
-		}
-		for _, ref := range []*corev1.LocalObjectReference{
-			secretOf(v.CSI), secretOfISCSI(v.ISCSI), secretOfRBD(v.RBD), secretOfCephFS(v.CephFS),
-		} {
-			if ref != nil && ref.Name == name {
-				return true
-			}
-		}
-		if v.AzureFile != nil && v.AzureFile.SecretName == name {
-			return true
-		}
-	case configMapRef:
-		if v.ConfigMap != nil && v.ConfigMap.Name == name {
-			return true
-		}
-	case pvcRef:
-		if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == name {
-			return true
-		}
-	}
-	if v.Projected != nil {
-		for _, s := range v.Projected.Sources {
-			if kind == secretRef && s.Secret != nil && s.Secret.Name == name {
-				return true
-			}
-			if kind == configMapRef && s.ConfigMap != nil && s.ConfigMap.Name == name {
-				return true
-			}
-		}
-	}
-	return false
+	return names
 }
 
 func secretOf(v *corev1.CSIVolumeSource) *corev1.LocalObjectReference {

@@ -186,62 +186,7 @@ func (p *Restriction) mirrorPod(ctx context.Context, node string, a admission.At
 }
 
 // usesAny reports whether the pod references any object of kind.
-func usesAny(pod *corev1.Pod, kind refKind) bool {
-	var names []string
-	for _, s := range pod.Spec.ImagePullSecrets {
-		names = append(names, s.Name)
-	}
-	for _, v := range pod.Spec.Volumes {
-		switch {
-		case v.Secret != nil:
-			names = append(names, v.Secret.SecretName)
-		case v.ConfigMap != nil:
-			names = append(names, v.ConfigMap.Name)
-		case v.Projected != nil:
-			for _, s := range v.Projected.Sources {
-				if s.Secret != nil {
-					names = append(names, s.Secret.Name)
-				}
-				if s.ConfigMap != nil {
-					names = append(names, s.ConfigMap.Name)
-				}
-			}
-		}
-	}
-	visit := func(env []corev1.EnvVar, from []corev1.EnvFromSource) {
-		for _, e := range env {
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				names = append(names, e.ValueFrom.SecretKeyRef.Name)
-			}
-			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-				names = append(names, e.ValueFrom.ConfigMapKeyRef.Name)
-			}
-		}
-		for _, f := range from {
-			if f.SecretRef != nil {
-				names = append(names, f.SecretRef.Name)
-			}
-			if f.ConfigMapRef != nil {
-				names = append(names, f.ConfigMapRef.Name)
-			}
-		}
-	}
-	for _, c := range pod.Spec.InitContainers {
-		visit(c.Env, c.EnvFrom)
-	}
-	for _, c := range pod.Spec.Containers {
-		visit(c.Env, c.EnvFrom)
-	}
-	for _, c := range pod.Spec.EphemeralContainers {
-		visit(c.Env, c.EnvFrom)
-	}
-	for _, n := range names {
-		if podReferences(pod, kind, n) {
-			return true
-		}
-	}
-	return false
-}
+func usesAny(pod *corev1.Pod, kind refKind) bool { return len(podObjectNames(pod, kind)) > 0 }
 
 // podStatus allows a status update of a pod bound to the node that keeps its labels.
 func (p *Restriction) podStatus(node string, a admission.Attributes) error {
