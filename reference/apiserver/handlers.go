@@ -18,7 +18,6 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
-	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 func invalid(res *registry.Resource, name string, errs field.ErrorList) error {
@@ -223,7 +222,7 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 			return nil, err
 		}
 	}
-	validation.Default(obj)
+	res.Strategy.Default(obj)
 	if err := s.prepareCreate(res, obj); err != nil {
 		return nil, err
 	}
@@ -236,7 +235,7 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 		if generate {
 			m.SetName(m.GetGenerateName() + randomSuffix(5))
 		}
-		if errs := validation.ValidateCreate(obj); len(errs) > 0 {
+		if errs := res.Strategy.Validate(obj); len(errs) > 0 {
 			svcTx.rollback(ctx)
 			return nil, invalid(res, m.GetName(), errs)
 		}
@@ -330,7 +329,7 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 			return nil, err
 		}
 		if !status {
-			validation.Default(obj)
+			res.Strategy.Default(obj)
 			if svc, ok := obj.(*corev1.Service); ok {
 				normalizeServiceUpdate(svc, cur.(*corev1.Service))
 			}
@@ -347,9 +346,9 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		}
 		var errs field.ErrorList
 		if status {
-			errs = validation.ValidateStatusUpdate(obj, cur)
+			errs = res.Strategy.ValidateStatusUpdate(obj, cur)
 		} else {
-			errs = validation.ValidateUpdate(obj, cur)
+			errs = res.Strategy.ValidateUpdate(obj, cur)
 		}
 		if len(errs) > 0 {
 			return nil, invalid(res, req.name, errs)

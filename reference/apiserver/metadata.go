@@ -7,11 +7,9 @@ import (
 	"math/big"
 	"reflect"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -99,21 +97,7 @@ func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error
 	if !res.Namespaced {
 		m.SetNamespace("")
 	}
-	switch o := obj.(type) {
-	case *corev1.Pod:
-		o.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(&o.Spec)}
-	case *corev1.Namespace:
-		o.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
-		if !hasFinalizer(o.Spec.Finalizers, corev1.FinalizerKubernetes) {
-			o.Spec.Finalizers = append(o.Spec.Finalizers, corev1.FinalizerKubernetes)
-		}
-	case *corev1.Service:
-		o.Status = corev1.ServiceStatus{}
-	case *appsv1.Deployment:
-		o.Status = appsv1.DeploymentStatus{}
-	case *appsv1.ReplicaSet:
-		o.Status = appsv1.ReplicaSetStatus{}
-	}
+	res.Strategy.PrepareForCreate(obj)
 	return nil
 }
 
@@ -154,21 +138,13 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 	}
 	if status {
 		copyField(newObj, cur, "Spec")
-		switch newObj.(type) {
-		case *corev1.Pod:
-			nm.SetOwnerReferences(cm.GetOwnerReferences())
-		case *appsv1.Deployment, *appsv1.ReplicaSet:
-			nm.SetLabels(cm.GetLabels())
-		}
+		res.Strategy.PrepareForStatusUpdate(newObj, cur)
 		return nil
 	}
 	if res.StatusSplit {
 		copyField(newObj, cur, "Status")
 	}
-	if ns, ok := newObj.(*corev1.Namespace); ok {
-		// spec.finalizers change only through namespaces/NAME/finalize.
-		ns.Spec.Finalizers = cur.(*corev1.Namespace).Spec.Finalizers
-	}
+	res.Strategy.PrepareForUpdate(newObj, cur)
 	if specChanged(newObj, cur) {
 		nm.SetGeneration(cm.GetGeneration() + 1)
 	}
@@ -203,59 +179,6 @@ func shouldDeleteOnUpdate(obj runtime.Object) bool {
 	}
 	g := m.GetDeletionGracePeriodSeconds()
 	return g == nil || *g == 0
-}
-
-// qosClass computes a pod's QoS class from its containers' requests and limits.
-func qosClass(spec *corev1.PodSpec) corev1.PodQOSClass {
-	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
-	guaranteed := true
-	anySet := false
-	containers := append(append([]corev1.Container(nil), spec.InitContainers...), spec.Containers...)
-	for _, c := range containers {
-		for name, q := range c.Resources.Requests {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			anySet = true
-			addQuantity(requests, name, q)
-		}
-		complete := 0
-		for name, q := range c.Resources.Limits {
-			if name != corev1.ResourceCPU && name != corev1.ResourceMemory || q.IsZero() {
-				continue
-			}
-			anySet = true
-			complete++
-			addQuantity(limits, name, q)
-		}
-		if complete < 2 {
-			guaranteed = false
-		}
-	}
-	if !anySet {
-		return corev1.PodQOSBestEffort
-	}
-	if guaranteed {
-		for name, req := range requests {
-			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
-				guaranteed = false
-				break
-			}
-		}
-	}
-	if guaranteed {
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
-}
-
-func addQuantity(list corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
-	if cur, ok := list[name]; ok {
-		cur.Add(q)
-		list[name] = cur
-		return
-	}
-	list[name] = q.DeepCopy()
 }
 
 // objectMeta returns the metadata accessor of a typed object (all served objects have one).

@@ -14,7 +14,6 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
-	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 // SystemNamespaces exist in every cluster; the first three may not be deleted.
@@ -39,7 +38,7 @@ func (s *Server) ensureSystemNamespaces(ctx context.Context) error {
 			return fmt.Errorf("reading namespace %s: %w", name, err)
 		}
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
-		validation.Default(ns)
+		res.Strategy.Default(ns)
 		if err := s.prepareCreate(res, ns); err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -17,36 +16,20 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
-// scaleOf builds the autoscaling/v1 Scale of a deployment or replica set.
-func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
-	var replicas, statusReplicas int32 = 1, 0
-	var sel *metav1.LabelSelector
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		if o.Spec.Replicas != nil {
-			replicas = *o.Spec.Replicas
-		}
-		statusReplicas, sel = o.Status.Replicas, o.Spec.Selector
-	case *appsv1.ReplicaSet:
-		if o.Spec.Replicas != nil {
-			replicas = *o.Spec.Replicas
-		}
-		statusReplicas, sel = o.Status.Replicas, o.Spec.Selector
-	default:
-		return nil, apierrors.NewInternalError(fmt.Errorf("%T has no scale subresource", obj))
+// scaleOf builds the autoscaling/v1 Scale of an object of res (which has a scale subresource).
+func scaleOf(res *registry.Resource, obj runtime.Object) (*autoscalingv1.Scale, error) {
+	if res.Scale == nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("%s has no scale subresource", res.GroupResource()))
 	}
-	selector := ""
-	if sel != nil {
-		s, err := metav1.LabelSelectorAsSelector(sel)
-		if err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		selector = s.String()
+	replicas, statusReplicas, selector, err := res.Scale.Of(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
 	}
 	m := objectMeta(obj)
 	return &autoscalingv1.Scale{
@@ -60,15 +43,6 @@ func scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
 	}, nil
 }
 
-func setReplicas(obj runtime.Object, n int32) {
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		o.Spec.Replicas = &n
-	case *appsv1.ReplicaSet:
-		o.Spec.Replicas = &n
-	}
-}
-
 // serveScale handles GET, PUT and PATCH of deployments/NAME/scale and replicasets/NAME/scale:
 // only spec.replicas of the parent changes.
 func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request) {
@@ -80,7 +54,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 			writeError(w, err)
 			return
 		}
-		sc, err := scaleOf(obj)
+		sc, err := scaleOf(req.res, obj)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -126,7 +100,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 	}
 	var warnings []string
 	obj, err := s.update(ctx, req, dry, false, func(cur runtime.Object) (runtime.Object, []string, error) {
-		curScale, err := scaleOf(cur)
+		curScale, err := scaleOf(req.res, cur)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -150,7 +124,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 		if next.Name != req.name {
 			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", next.Name, req.name))
 		}
-		if errs := validation.ValidateUpdate(next, curScale); len(errs) > 0 {
+		if errs := validation.ScaleKind().ValidateUpdate(next, curScale); len(errs) > 0 {
 			return nil, nil, apierrors.NewInvalid(scaleGVK.GroupKind(), req.name, errs)
 		}
 		if next.Spec.Replicas < 0 {
@@ -162,14 +136,16 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 		}
 		out := cur.DeepCopyObject()
 		objectMeta(out).SetResourceVersion("")
-		setReplicas(out, next.Spec.Replicas)
+		if err := req.res.Scale.SetReplicas(out, next.Spec.Replicas); err != nil {
+			return nil, nil, apierrors.NewInternalError(err)
+		}
 		return out, nil, nil
 	})
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	sc, err := scaleOf(obj)
+	sc, err := scaleOf(req.res, obj)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -219,7 +195,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 		writeError(w, apierrors.NewBadRequest("the name and namespace of the binding must match the pod"))
 		return
 	}
-	if errs := validation.ValidateCreate(b); len(errs) > 0 {
+	if errs := validation.BindingKind().Validate(b); len(errs) > 0 {
 		writeError(w, apierrors.NewInvalid(gk, b.Name, errs))
 		return
 	}

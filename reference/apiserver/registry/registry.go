@@ -63,6 +63,11 @@ type Resource struct {
 	// with an object it computes from the request (SubjectAccessReview, TokenReview,
 	// SelfSubjectReview). The API server holds the function for each.
 	Ephemeral bool
+	// Strategy holds the kind's defaulting, preparation and validation (required for stored
+	// resources).
+	Strategy Strategy
+	// Scale reads and writes replicas for a scale subresource (nil without one).
+	Scale *Scale
 }
 
 // GroupVersionKind returns the resource's kind with its group and version.
@@ -151,6 +156,15 @@ func New(resources []*Resource) (*Registry, error) {
 	for _, res := range resources {
 		if res.New == nil || (res.NewList == nil && !res.Ephemeral) {
 			return nil, fmt.Errorf("resource %s: New and NewList are required (NewList but for an ephemeral resource)", res.GroupVersionResource)
+		}
+		if res.Strategy == nil && !res.Ephemeral {
+			return nil, fmt.Errorf("resource %s: a stored resource needs a Strategy", res.GroupVersionResource)
+		}
+		if sc, ok := res.Strategy.(ScopedStrategy); ok && sc.NamespaceScoped() != res.Namespaced {
+			return nil, fmt.Errorf("resource %s: its strategy's scope does not match Namespaced=%v", res.GroupVersionResource, res.Namespaced)
+		}
+		if res.Subresource("scale") != nil && res.Scale == nil {
+			return nil, fmt.Errorf("resource %s: a scale subresource needs Scale", res.GroupVersionResource)
 		}
 		if _, dup := r.byGVR[res.GroupVersionResource]; dup {
 			return nil, fmt.Errorf("resource %s registered twice", res.GroupVersionResource)

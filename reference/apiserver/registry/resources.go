@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 // Default returns the registry of every resource clusterkit serves.
@@ -46,7 +48,7 @@ func DefaultResources() []*Resource {
 	out := []*Resource{
 		{
 			GroupVersionResource: coreV1.WithResource("namespaces"), Singular: "namespace",
-			Kind: "Namespace", ListKind: "NamespaceList", ShortNames: []string{"ns"},
+			Kind: "Namespace", ListKind: "NamespaceList", Strategy: validation.NamespaceKind(), ShortNames: []string{"ns"},
 			Verbs: []string{"create", "delete", "get", "list", "patch", "update", "watch"},
 			Subresources: []Subresource{
 				{Name: "finalize", GroupVersionKind: coreV1.WithKind("Namespace"), Verbs: []string{"update"}},
@@ -62,7 +64,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("nodes"), Singular: "node",
-			Kind: "Node", ListKind: "NodeList", ShortNames: []string{"no"}, Verbs: CRUDVerbs(),
+			Kind: "Node", ListKind: "NodeList", Strategy: validation.NodeKind(), ShortNames: []string{"no"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				statusSub(coreV1.WithKind("Node")),
 			},
@@ -76,7 +78,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("pods"), Singular: "pod", Namespaced: true,
-			Kind: "Pod", ListKind: "PodList", ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Kind: "Pod", ListKind: "PodList", Strategy: validation.PodKind(), ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
 				{Name: "eviction", GroupVersionKind: policyV1.WithKind("Eviction"), Verbs: []string{"create"}},
@@ -110,7 +112,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("services"), Singular: "service", Namespaced: true,
-			Kind: "Service", ListKind: "ServiceList", ShortNames: []string{"svc"}, Categories: []string{"all"},
+			Kind: "Service", ListKind: "ServiceList", Strategy: validation.ServiceKind(), ShortNames: []string{"svc"}, Categories: []string{"all"},
 			Verbs:        CRUDVerbs(),
 			Subresources: []Subresource{statusSub(coreV1.WithKind("Service"))},
 			New:          func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
@@ -118,12 +120,12 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("endpoints"), Singular: "endpoints", Namespaced: true,
-			Kind: "Endpoints", ListKind: "EndpointsList", ShortNames: []string{"ep"}, Verbs: CRUDVerbs(),
+			Kind: "Endpoints", ListKind: "EndpointsList", Strategy: validation.EndpointsKind(), ShortNames: []string{"ep"}, Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &corev1.Endpoints{} }, NewList: func() runtime.Object { return &corev1.EndpointsList{} },
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("events"), Singular: "event", Namespaced: true,
-			Kind: "Event", ListKind: "EventList", ShortNames: []string{"ev"}, Verbs: CRUDVerbs(),
+			Kind: "Event", ListKind: "EventList", Strategy: validation.EventKind(), ShortNames: []string{"ev"}, Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &corev1.Event{} }, NewList: func() runtime.Object { return &corev1.EventList{} },
 			FieldLabels: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
 				"involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
@@ -151,12 +153,12 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("configmaps"), Singular: "configmap", Namespaced: true,
-			Kind: "ConfigMap", ListKind: "ConfigMapList", ShortNames: []string{"cm"}, Verbs: CRUDVerbs(),
+			Kind: "ConfigMap", ListKind: "ConfigMapList", Strategy: validation.ConfigMapKind(), ShortNames: []string{"cm"}, Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &corev1.ConfigMap{} }, NewList: func() runtime.Object { return &corev1.ConfigMapList{} },
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("secrets"), Singular: "secret", Namespaced: true,
-			Kind: "Secret", ListKind: "SecretList", Verbs: CRUDVerbs(),
+			Kind: "Secret", ListKind: "SecretList", Strategy: validation.SecretKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &corev1.Secret{} }, NewList: func() runtime.Object { return &corev1.SecretList{} },
 			FieldLabels: []string{"type"},
 			Fields: func(obj runtime.Object) fields.Set {
@@ -165,7 +167,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("serviceaccounts"), Singular: "serviceaccount", Namespaced: true,
-			Kind: "ServiceAccount", ListKind: "ServiceAccountList", ShortNames: []string{"sa"}, Verbs: CRUDVerbs(),
+			Kind: "ServiceAccount", ListKind: "ServiceAccountList", Strategy: validation.ServiceAccountKind(), ShortNames: []string{"sa"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "token", GroupVersionKind: authenticationV1.WithKind("TokenRequest"), Verbs: []string{"create"}},
 			},
@@ -173,7 +175,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: appsV1.WithResource("deployments"), Singular: "deployment", Namespaced: true,
-			Kind: "Deployment", ListKind: "DeploymentList", ShortNames: []string{"deploy"}, Categories: []string{"all"},
+			Kind: "Deployment", ListKind: "DeploymentList", Strategy: validation.DeploymentKind(), ShortNames: []string{"deploy"}, Categories: []string{"all"},
 			Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
@@ -181,10 +183,13 @@ func DefaultResources() []*Resource {
 			},
 			New: func() runtime.Object { return &appsv1.Deployment{} }, NewList: func() runtime.Object { return &appsv1.DeploymentList{} },
 			StatusSplit: true,
+			Scale: ReplicasScale(func(d *appsv1.Deployment) (*int32, int32, *metav1.LabelSelector) {
+				return d.Spec.Replicas, d.Status.Replicas, d.Spec.Selector
+			}, func(d *appsv1.Deployment, n int32) { d.Spec.Replicas = &n }),
 		},
 		{
 			GroupVersionResource: appsV1.WithResource("replicasets"), Singular: "replicaset", Namespaced: true,
-			Kind: "ReplicaSet", ListKind: "ReplicaSetList", ShortNames: []string{"rs"}, Categories: []string{"all"},
+			Kind: "ReplicaSet", ListKind: "ReplicaSetList", Strategy: validation.ReplicaSetKind(), ShortNames: []string{"rs"}, Categories: []string{"all"},
 			Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
@@ -192,6 +197,9 @@ func DefaultResources() []*Resource {
 			},
 			New: func() runtime.Object { return &appsv1.ReplicaSet{} }, NewList: func() runtime.Object { return &appsv1.ReplicaSetList{} },
 			StatusSplit: true,
+			Scale: ReplicasScale(func(rs *appsv1.ReplicaSet) (*int32, int32, *metav1.LabelSelector) {
+				return rs.Spec.Replicas, rs.Status.Replicas, rs.Spec.Selector
+			}, func(rs *appsv1.ReplicaSet, n int32) { rs.Spec.Replicas = &n }),
 			FieldLabels: []string{"status.replicas"},
 			Fields: func(obj runtime.Object) fields.Set {
 				rs := obj.(*appsv1.ReplicaSet)
@@ -200,12 +208,12 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coordinationv1.SchemeGroupVersion.WithResource("leases"), Singular: "lease", Namespaced: true,
-			Kind: "Lease", ListKind: "LeaseList", Verbs: CRUDVerbs(),
+			Kind: "Lease", ListKind: "LeaseList", Strategy: validation.LeaseKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &coordinationv1.Lease{} }, NewList: func() runtime.Object { return &coordinationv1.LeaseList{} },
 		},
 		{
 			GroupVersionResource: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Singular: "endpointslice", Namespaced: true,
-			Kind: "EndpointSlice", ListKind: "EndpointSliceList", Verbs: CRUDVerbs(),
+			Kind: "EndpointSlice", ListKind: "EndpointSliceList", Strategy: validation.EndpointSliceKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
 			FieldLabels: []string{"addressType"},
 			Fields: func(obj runtime.Object) fields.Set {
@@ -233,22 +241,22 @@ func rbacResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: rbac.WithResource("clusterrolebindings"), Singular: "clusterrolebinding",
-			Kind: "ClusterRoleBinding", ListKind: "ClusterRoleBindingList", Verbs: CRUDVerbs(),
+			Kind: "ClusterRoleBinding", ListKind: "ClusterRoleBindingList", Strategy: validation.ClusterRoleBindingKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &rbacv1.ClusterRoleBinding{} }, NewList: func() runtime.Object { return &rbacv1.ClusterRoleBindingList{} },
 		},
 		{
 			GroupVersionResource: rbac.WithResource("clusterroles"), Singular: "clusterrole",
-			Kind: "ClusterRole", ListKind: "ClusterRoleList", Verbs: CRUDVerbs(),
+			Kind: "ClusterRole", ListKind: "ClusterRoleList", Strategy: validation.ClusterRoleKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &rbacv1.ClusterRole{} }, NewList: func() runtime.Object { return &rbacv1.ClusterRoleList{} },
 		},
 		{
 			GroupVersionResource: rbac.WithResource("rolebindings"), Singular: "rolebinding", Namespaced: true,
-			Kind: "RoleBinding", ListKind: "RoleBindingList", Verbs: CRUDVerbs(),
+			Kind: "RoleBinding", ListKind: "RoleBindingList", Strategy: validation.RoleBindingKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &rbacv1.RoleBinding{} }, NewList: func() runtime.Object { return &rbacv1.RoleBindingList{} },
 		},
 		{
 			GroupVersionResource: rbac.WithResource("roles"), Singular: "role", Namespaced: true,
-			Kind: "Role", ListKind: "RoleList", Verbs: CRUDVerbs(),
+			Kind: "Role", ListKind: "RoleList", Strategy: validation.RoleKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &rbacv1.Role{} }, NewList: func() runtime.Object { return &rbacv1.RoleList{} },
 		},
 	}

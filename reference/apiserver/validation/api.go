@@ -43,7 +43,7 @@ func ValidateStatusUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 // NameRule says how metadata.name of obj's kind is checked: RuleDNS1123Subdomain,
 // RuleDNS1123Label, RuleDNS1035Label or RulePathSegment. Unknown kinds use RuleDNS1123Subdomain.
 func NameRule(obj runtime.Object) string {
-	return kindInfoOf(obj).nameRule
+	return nameRuleOf(obj)
 }
 
 // ValidateName checks name (or, with prefix set, a generateName prefix) against rule and returns the

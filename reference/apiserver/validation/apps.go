@@ -61,7 +61,7 @@ func validateReplicas(replicas *int32, fldPath *field.Path) field.ErrorList {
 
 // validateDeployment checks a deployment on create.
 func validateDeployment(d *appsv1.Deployment) field.ErrorList {
-	errs := validateObjectMeta(d)
+	var errs field.ErrorList
 	spec := &d.Spec
 	errs = append(errs, validateReplicas(spec.Replicas, specPath.Child("replicas"))...)
 	errs = append(errs, validateSelectorAndTemplate(spec.Selector, &spec.Template, "deployment")...)
@@ -155,7 +155,7 @@ func validatePositiveIntOrPercent(v intstr.IntOrString, fldPath *field.Path) fie
 
 // validateReplicaSet checks a replica set on create.
 func validateReplicaSet(rs *appsv1.ReplicaSet) field.ErrorList {
-	errs := validateObjectMeta(rs)
+	var errs field.ErrorList
 	errs = append(errs, validateReplicas(rs.Spec.Replicas, specPath.Child("replicas"))...)
 	errs = append(errs, validateSelectorAndTemplate(rs.Spec.Selector, &rs.Spec.Template, "replicaset")...)
 	errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(rs.Spec.MinReadySeconds), specPath.Child("minReadySeconds"))...)

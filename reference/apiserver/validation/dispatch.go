@@ -4,161 +4,93 @@ import (
 	"fmt"
 	"reflect"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// defaultObject dispatches defaulting by kind.
-func defaultObject(obj runtime.Object) {
-	if isNil(obj) {
-		return
+// strategy is what every Kind implements (the registry's Strategy, plus its scope and name rule).
+type strategy interface {
+	Default(obj runtime.Object)
+	Validate(obj runtime.Object) field.ErrorList
+	ValidateUpdate(newObj, oldObj runtime.Object) field.ErrorList
+	ValidateStatusUpdate(newObj, oldObj runtime.Object) field.ErrorList
+	NamespaceScoped() bool
+	Rule() string
+}
+
+// builtinKinds lists the strategy of every built-in kind, keyed by Go type, for the by-object
+// functions of api.go (the API server itself takes each resource's strategy from its registry
+// entry).
+func builtinKinds() map[reflect.Type]strategy {
+	out := map[reflect.Type]strategy{}
+	for _, s := range []strategy{
+		NamespaceKind(), NodeKind(), PodKind(), ServiceKind(), EndpointsKind(), EventKind(),
+		ConfigMapKind(), SecretKind(), ServiceAccountKind(), BindingKind(), DeploymentKind(),
+		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
+		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
+	} {
+		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
-	switch o := obj.(type) {
-	case *corev1.Namespace:
-		defaultNamespace(o)
-	case *corev1.Node:
-		defaultNode(o)
-	case *corev1.Pod:
-		defaultPod(o)
-	case *corev1.Service:
-		defaultService(o)
-	case *corev1.Endpoints:
-		defaultEndpoints(o)
-	case *corev1.Secret:
-		defaultSecret(o)
-	case *appsv1.Deployment:
-		defaultDeployment(o)
-	case *appsv1.ReplicaSet:
-		defaultReplicaSet(o)
-	case *discoveryv1.EndpointSlice:
-		defaultEndpointSlice(o)
-	case *rbacv1.RoleBinding:
-		defaultRoleRef(&o.RoleRef)
-		defaultSubjects(o.Subjects)
-	case *rbacv1.ClusterRoleBinding:
-		defaultRoleRef(&o.RoleRef)
-		defaultSubjects(o.Subjects)
+	return out
+}
+
+// strategyOf returns the built-in strategy of obj's kind, or nil.
+func strategyOf(obj runtime.Object) strategy {
+	if isNil(obj) {
+		return nil
+	}
+	return builtinKinds()[reflect.TypeOf(obj)]
+}
+
+// defaultObject sets the defaults of a built-in kind.
+func defaultObject(obj runtime.Object) {
+	if s := strategyOf(obj); s != nil {
+		s.Default(obj)
 	}
 }
 
-// validateCreate dispatches create validation by kind.
+// validateCreate validates a new object of a built-in kind; other kinds get the ObjectMeta
+// checks of a namespaced kind with DNS-1123 subdomain names.
 func validateCreate(obj runtime.Object) field.ErrorList {
 	if isNil(obj) {
 		return field.ErrorList{field.InternalError(nil, fmt.Errorf("nil object"))}
 	}
-	var errs field.ErrorList
-	switch o := obj.(type) {
-	case *corev1.Namespace:
-		errs = validateNamespace(o)
-	case *corev1.Node:
-		errs = validateNode(o)
-	case *corev1.Pod:
-		errs = validatePod(o)
-	case *corev1.Service:
-		errs = validateService(o)
-	case *corev1.Endpoints:
-		errs = validateEndpoints(o)
-	case *corev1.Event:
-		errs = validateEvent(o)
-	case *corev1.ConfigMap:
-		errs = validateConfigMap(o)
-	case *corev1.Secret:
-		errs = validateSecret(o)
-	case *corev1.ServiceAccount:
-		errs = validateServiceAccount(o)
-	case *corev1.Binding:
-		errs = validateBinding(o)
-	case *appsv1.Deployment:
-		errs = validateDeployment(o)
-	case *appsv1.ReplicaSet:
-		errs = validateReplicaSet(o)
-	case *autoscalingv1.Scale:
-		errs = validateScale(o)
-	case *coordinationv1.Lease:
-		errs = validateLease(o)
-	case *discoveryv1.EndpointSlice:
-		errs = validateEndpointSlice(o)
-	case *policyv1.Eviction:
-		errs = validateEviction(o)
-	case *rbacv1.Role:
-		errs = validateRole(o)
-	case *rbacv1.ClusterRole:
-		errs = validateClusterRole(o)
-	case *rbacv1.RoleBinding:
-		errs = validateRoleBinding(o)
-	case *rbacv1.ClusterRoleBinding:
-		errs = validateClusterRoleBinding(o)
-	default:
-		errs = validateObjectMeta(o)
+	if s := strategyOf(obj); s != nil {
+		return s.Validate(obj)
 	}
-	return sortErrors(errs)
+	return sortErrors(ValidateObjectMeta(obj, true, RuleDNS1123Subdomain))
 }
 
-// validateUpdate dispatches update validation by kind.
+// validateUpdate validates an update of a built-in kind.
 func validateUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 	if errs := checkPair(newObj, oldObj); errs != nil {
 		return errs
 	}
-	errs := validateCreate(newObj)
-	errs = append(errs, validateObjectMetaUpdate(newObj, oldObj)...)
-	switch n := newObj.(type) {
-	case *corev1.Node:
-		errs = append(errs, validateNodeUpdate(n, oldObj.(*corev1.Node))...)
-	case *corev1.Pod:
-		errs = append(errs, validatePodUpdate(n, oldObj.(*corev1.Pod))...)
-	case *corev1.Service:
-		errs = append(errs, validateServiceUpdate(n, oldObj.(*corev1.Service))...)
-	case *corev1.ConfigMap:
-		errs = append(errs, validateConfigMapUpdate(n, oldObj.(*corev1.ConfigMap))...)
-	case *corev1.Secret:
-		errs = append(errs, validateSecretUpdate(n, oldObj.(*corev1.Secret))...)
-	case *appsv1.Deployment:
-		errs = append(errs, validateSelectorUpdate(n.Spec.Selector, oldObj.(*appsv1.Deployment).Spec.Selector)...)
-	case *appsv1.ReplicaSet:
-		errs = append(errs, validateSelectorUpdate(n.Spec.Selector, oldObj.(*appsv1.ReplicaSet).Spec.Selector)...)
-	case *discoveryv1.EndpointSlice:
-		errs = append(errs, validateEndpointSliceUpdate(n, oldObj.(*discoveryv1.EndpointSlice))...)
-	case *rbacv1.RoleBinding:
-		errs = append(errs, validateRoleRefUpdate(n.RoleRef, oldObj.(*rbacv1.RoleBinding).RoleRef)...)
-	case *rbacv1.ClusterRoleBinding:
-		errs = append(errs, validateRoleRefUpdate(n.RoleRef, oldObj.(*rbacv1.ClusterRoleBinding).RoleRef)...)
+	if s := strategyOf(newObj); s != nil {
+		return s.ValidateUpdate(newObj, oldObj)
 	}
-	return sortErrors(errs)
+	errs := validateCreate(newObj)
+	return sortErrors(append(errs, validateObjectMetaUpdate(newObj, oldObj)...))
 }
 
-// validateStatusUpdate dispatches status-subresource validation by kind.
+// validateStatusUpdate validates a /status write of a built-in kind.
 func validateStatusUpdate(newObj, oldObj runtime.Object) field.ErrorList {
 	if errs := checkPair(newObj, oldObj); errs != nil {
 		return errs
 	}
-	errs := validateObjectMetaUpdate(newObj, oldObj)
-	errs = append(errs, validateMetaContent(newObj)...)
-	switch n := newObj.(type) {
-	case *corev1.Namespace:
-		errs = append(errs, validateNamespaceStatus(n)...)
-	case *corev1.Node:
-		errs = append(errs, validateNodeStatus(n)...)
-		errs = append(errs, validateNodeUpdate(n, oldObj.(*corev1.Node))...)
-	case *corev1.Pod:
-		errs = append(errs, validatePodStatusUpdate(n, oldObj.(*corev1.Pod))...)
-	case *corev1.Service:
-		errs = append(errs, validateServiceStatus(n)...)
-	case *appsv1.Deployment:
-		errs = append(errs, validateDeploymentStatus(n)...)
-	case *appsv1.ReplicaSet:
-		errs = append(errs, validateReplicaSetStatus(n)...)
-	case *autoscalingv1.Scale:
-		errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(n.Status.Replicas), statusPath.Child("replicas"))...)
+	if s := strategyOf(newObj); s != nil {
+		return s.ValidateStatusUpdate(newObj, oldObj)
 	}
-	return sortErrors(errs)
+	errs := validateObjectMetaUpdate(newObj, oldObj)
+	return sortErrors(append(errs, validateMetaContent(newObj)...))
+}
+
+// nameRuleOf returns the name rule of obj's kind (RuleDNS1123Subdomain for unknown kinds).
+func nameRuleOf(obj runtime.Object) string {
+	if s := strategyOf(obj); s != nil {
+		return s.Rule()
+	}
+	return RuleDNS1123Subdomain
 }
 
 // checkPair rejects nil objects and objects of different types.

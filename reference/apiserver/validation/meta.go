@@ -3,13 +3,6 @@ package validation
 import (
 	"sort"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,34 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
-
-// kindInfo is what the ObjectMeta checks need to know about a kind.
-type kindInfo struct {
-	nameRule   string
-	namespaced bool
-}
-
-// kindInfoOf returns the name rule and scope of obj's kind.
-func kindInfoOf(obj runtime.Object) kindInfo {
-	switch obj.(type) {
-	case *corev1.Namespace:
-		return kindInfo{nameRule: RuleDNS1123Label, namespaced: false}
-	case *corev1.Node:
-		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: false}
-	case *corev1.Service:
-		return kindInfo{nameRule: RuleDNS1035Label, namespaced: true}
-	case *corev1.Pod, *corev1.Endpoints, *corev1.Event, *corev1.ConfigMap, *corev1.Secret, *corev1.ServiceAccount, *corev1.Binding,
-		*appsv1.Deployment, *appsv1.ReplicaSet, *autoscalingv1.Scale, *coordinationv1.Lease,
-		*discoveryv1.EndpointSlice, *policyv1.Eviction:
-		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: true}
-	case *rbacv1.Role, *rbacv1.RoleBinding:
-		return kindInfo{nameRule: RulePathSegment, namespaced: true}
-	case *rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding:
-		return kindInfo{nameRule: RulePathSegment, namespaced: false}
-	default:
-		return kindInfo{nameRule: RuleDNS1123Subdomain, namespaced: true}
-	}
-}
 
 // nameFunc returns the apimachinery name check for a rule.
 func nameFunc(rule string) apimachineryvalidation.ValidateNameFunc {
@@ -61,18 +26,6 @@ func nameFunc(rule string) apimachineryvalidation.ValidateNameFunc {
 }
 
 var metadataPath = field.NewPath("metadata")
-
-// validateObjectMeta runs the ObjectMeta checks of a create for obj's kind: name (per-kind rule),
-// generateName, namespace presence and format, labels, annotations (keys and total size),
-// ownerReferences, finalizers and managedFields.
-func validateObjectMeta(obj runtime.Object) field.ErrorList {
-	accessor, err := meta.Accessor(obj)
-	if err != nil {
-		return field.ErrorList{field.InternalError(metadataPath, err)}
-	}
-	info := kindInfoOf(obj)
-	return apimachineryvalidation.ValidateObjectMetaAccessor(accessor, info.namespaced, nameFunc(info.nameRule), metadataPath)
-}
 
 // validateObjectMetaUpdate runs the immutability checks of an update on metadata: name, namespace,
 // uid and creationTimestamp may not change, a set deletionTimestamp may not change, generation may

@@ -42,7 +42,7 @@ var (
 // validateNamespace: metadata (DNS-1123 label name, no namespace) and spec.finalizers, each a
 // qualified name that is either "kubernetes" or domain-prefixed.
 func validateNamespace(ns *corev1.Namespace) field.ErrorList {
-	errs := validateObjectMeta(ns)
+	var errs field.ErrorList
 	for i, f := range ns.Spec.Finalizers {
 		p := specPath.Child("finalizers").Index(i)
 		name := string(f)
@@ -75,7 +75,7 @@ func validateNamespaceStatus(ns *corev1.Namespace) field.ErrorList {
 // validateNode: taints (key a label name, value a label value, effect required and known, no
 // duplicate key+effect), podCIDR(s) valid CIDRs with podCIDRs[0] == podCIDR, and status.
 func validateNode(n *corev1.Node) field.ErrorList {
-	errs := validateObjectMeta(n)
+	var errs field.ErrorList
 	errs = append(errs, validateTaints(n.Spec.Taints, specPath.Child("taints"))...)
 	if n.Spec.PodCIDR != "" {
 		errs = append(errs, utilvalidation.IsValidCIDR(specPath.Child("podCIDR"), n.Spec.PodCIDR)...)
@@ -154,7 +154,7 @@ func validateNodeUpdate(newN, oldN *corev1.Node) field.ErrorList {
 // validateEndpoints: each subset has addresses (valid, non-special IPs) and ports (named when
 // more than one, unique names, valid numbers and protocols).
 func validateEndpoints(ep *corev1.Endpoints) field.ErrorList {
-	errs := validateObjectMeta(ep)
+	var errs field.ErrorList
 	for i, ss := range ep.Subsets {
 		p := field.NewPath("subsets").Index(i)
 		if len(ss.Addresses) == 0 && len(ss.NotReadyAddresses) == 0 {
@@ -228,7 +228,7 @@ func validateNonSpecialIP(ip string, fldPath *field.Path) field.ErrorList {
 // validateEvent: involvedObject.namespace must match the event's namespace (an event about a
 // cluster-scoped object may live in "default"), reason and message bounded.
 func validateEvent(ev *corev1.Event) field.ErrorList {
-	errs := validateObjectMeta(ev)
+	var errs field.ErrorList
 	invNS := field.NewPath("involvedObject", "namespace")
 	if ev.InvolvedObject.Namespace == "" {
 		if ev.Namespace != "" && ev.Namespace != "default" {
@@ -257,7 +257,7 @@ func validateEvent(ev *corev1.Event) field.ErrorList {
 // validateConfigMap: keys valid config keys, none both in data and binaryData, total size
 // at most 1 MiB.
 func validateConfigMap(cm *corev1.ConfigMap) field.ErrorList {
-	errs := validateObjectMeta(cm)
+	var errs field.ErrorList
 	total := 0
 	for k, v := range cm.Data {
 		errs = append(errs, invalidMsgs(field.NewPath("data").Key(k), k, utilvalidation.IsConfigMapKey(k))...)
@@ -346,7 +346,7 @@ func validateEviction(e *policyv1.Eviction) field.ErrorList {
 
 // validateScale: metadata and spec.replicas >= 0.
 func validateScale(s *autoscalingv1.Scale) field.ErrorList {
-	errs := validateObjectMeta(s)
+	var errs field.ErrorList
 	errs = append(errs, apimachineryvalidation.ValidateNonnegativeField(int64(s.Spec.Replicas), specPath.Child("replicas"))...)
 	return errs
 }
@@ -356,7 +356,7 @@ func validateScale(s *autoscalingv1.Scale) field.ErrorList {
 // validateLease: leaseDurationSeconds > 0 and leaseTransitions >= 0 when set, holderIdentity
 // not only whitespace.
 func validateLease(l *coordinationv1.Lease) field.ErrorList {
-	errs := validateObjectMeta(l)
+	var errs field.ErrorList
 	if h := l.Spec.HolderIdentity; h != nil && *h != "" && strings.TrimSpace(*h) == "" {
 		errs = append(errs, field.Invalid(specPath.Child("holderIdentity"), *h, "must not be only whitespace"))
 	}
@@ -375,7 +375,7 @@ func validateLease(l *coordinationv1.Lease) field.ErrorList {
 // for the type; at most 1000 endpoints and 100 ports; port names unique DNS labels, numbers
 // in range, protocols known.
 func validateEndpointSlice(es *discoveryv1.EndpointSlice) field.ErrorList {
-	errs := validateObjectMeta(es)
+	var errs field.ErrorList
 	errs = append(errs, validateEnum(es.AddressType, supportedAddressTypes, field.NewPath("addressType"))...)
 	epPath := field.NewPath("endpoints")
 	if len(es.Endpoints) > maxEndpointSliceEndpoints {

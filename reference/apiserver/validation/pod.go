@@ -50,7 +50,7 @@ type podSpecOpts struct {
 
 // validatePod checks a whole pod on create.
 func validatePod(pod *corev1.Pod) field.ErrorList {
-	errs := validateObjectMeta(pod)
+	var errs field.ErrorList
 	errs = append(errs, validatePodSpec(&pod.Spec, specPath, podSpecOpts{isPod: true})...)
 	return errs
 }

@@ -69,12 +69,12 @@ func validatePolicyRules(rules []rbacv1.PolicyRule, namespaced bool) field.Error
 }
 
 func validateRole(r *rbacv1.Role) field.ErrorList {
-	errs := validateObjectMeta(r)
+	var errs field.ErrorList
 	return append(errs, validatePolicyRules(r.Rules, true)...)
 }
 
 func validateClusterRole(r *rbacv1.ClusterRole) field.ErrorList {
-	errs := validateObjectMeta(r)
+	var errs field.ErrorList
 	errs = append(errs, validatePolicyRules(r.Rules, false)...)
 	if r.AggregationRule != nil {
 		p := field.NewPath("aggregationRule", "clusterRoleSelectors")
@@ -150,13 +150,13 @@ func validateSubjects(subjects []rbacv1.Subject, namespaced bool) field.ErrorLis
 }
 
 func validateRoleBinding(b *rbacv1.RoleBinding) field.ErrorList {
-	errs := validateObjectMeta(b)
+	var errs field.ErrorList
 	errs = append(errs, validateRoleRef(b.RoleRef, []string{"Role", "ClusterRole"})...)
 	return append(errs, validateSubjects(b.Subjects, true)...)
 }
 
 func validateClusterRoleBinding(b *rbacv1.ClusterRoleBinding) field.ErrorList {
-	errs := validateObjectMeta(b)
+	var errs field.ErrorList
 	errs = append(errs, validateRoleRef(b.RoleRef, []string{"ClusterRole"})...)
 	return append(errs, validateSubjects(b.Subjects, false)...)
 }

@@ -30,7 +30,7 @@ func isHeadless(svc *corev1.Service) bool {
 
 // validateService checks a service on create (and, with the update rules added, on update).
 func validateService(svc *corev1.Service) field.ErrorList {
-	errs := validateObjectMeta(svc)
+	var errs field.ErrorList
 	spec := &svc.Spec
 	errs = append(errs, validateEnum(spec.Type, supportedServiceTypes, specPath.Child("type"))...)
 	externalName := spec.Type == corev1.ServiceTypeExternalName
