@@ -63,7 +63,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...),
+		specs:     allAPISpecs(),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {
@@ -141,4 +141,13 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 	for _, p := range paths {
 		g.ExpectWithOffset(1, fields).To(gomega.ContainElement(p), "%s: the 422 Status must name the field %s (causes: %s; error: %v)", what, p, strings.Join(fields, ", "), err)
 	}
+}
+
+// allAPISpecs is every spec list of the API component (one list per concern).
+func allAPISpecs() []spec[*apiEnv] {
+	var all []spec[*apiEnv]
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs()} {
+		all = append(all, list...)
+	}
+	return all
 }

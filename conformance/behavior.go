@@ -71,9 +71,7 @@ func (b Behavior) Check() error {
 func Catalogue() ([]Behavior, error) {
 	var all []Behavior
 	all = append(all, behaviorsOf(storeSpecs())...)
-	all = append(all, behaviorsOf(apiSpecs())...)
-	all = append(all, behaviorsOf(apiServiceSpecs())...)
-	all = append(all, behaviorsOf(apiSecretSpecs())...)
+	all = append(all, behaviorsOf(allAPISpecs())...)
 	all = append(all, behaviorsOf(proxySpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
 	all = append(all, behaviorsOf(schedulerSpecs())...)

@@ -108,7 +108,12 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 		return
 	}
 	lm := metav1.ListMeta{ResourceVersion: revisionString(lr.Revision), Continue: lr.Continue, RemainingItemCount: lr.Remaining}
-	v, err := s.render(r, req.res, negotiateOutput(r.Header.Get("Accept")), lr.Items, true, lm)
+	out, err := negotiateOutput(r.Header.Get("Accept"), req.res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := s.render(r, req.res, out, lr.Items, true, lm)
 	if err != nil {
 		writeError(w, err)
 		return

@@ -2,7 +2,13 @@ package apiserver
 
 import (
 	"mime"
+	"net/http"
 	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 )
 
 // outputForm is how the client asked to see objects.
@@ -21,9 +27,14 @@ type output struct {
 	metaVersion string
 }
 
-// negotiateOutput reads the Accept header: the first media range that names a form this server
-// can produce wins. Protobuf and anything unknown fall back to JSON objects.
-func negotiateOutput(accept string) output {
+// negotiateOutput reads the Accept header: the first media range that names a form res can
+// produce wins (ephemeral resources, such as the access reviews, have no Table or metadata
+// form). An empty header means JSON objects. A header that names nothing res can produce is
+// 406 Not Acceptable, as kube-apiserver answers.
+func negotiateOutput(accept string, res *registry.Resource) (output, error) {
+	if strings.TrimSpace(accept) == "" {
+		return output{form: formObject}, nil
+	}
 	for _, part := range strings.Split(accept, ",") {
 		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 		if err != nil {
@@ -32,22 +43,26 @@ func negotiateOutput(accept string) output {
 		as := params["as"]
 		if as == "" {
 			switch mt {
-			case "application/json", "application/yaml", "*/*", "application/*", "application/vnd.kubernetes.protobuf":
-				return output{form: formObject}
+			case "application/json", "application/yaml", "*/*", "application/*", "application/vnd.kubernetes.protobuf",
+				"application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch":
+				return output{form: formObject}, nil
 			}
 			continue
 		}
-		if params["g"] != "meta.k8s.io" || (params["v"] != "v1" && params["v"] != "v1beta1") {
+		if res.Ephemeral || params["g"] != "meta.k8s.io" || (params["v"] != "v1" && params["v"] != "v1beta1") {
 			continue
 		}
 		switch as {
 		case "Table":
-			return output{form: formTable, metaVersion: params["v"]}
+			return output{form: formTable, metaVersion: params["v"]}, nil
 		case "PartialObjectMetadata", "PartialObjectMetadataList":
-			return output{form: formMetadata, metaVersion: params["v"]}
+			return output{form: formMetadata, metaVersion: params["v"]}, nil
 		}
 	}
-	return output{form: formObject}
+	return output{}, &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusNotAcceptable, Reason: metav1.StatusReasonNotAcceptable,
+		Message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+	}}
 }
 
 // discoveryAccept reports which aggregated discovery version the Accept header asks for

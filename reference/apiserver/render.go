@@ -76,7 +76,12 @@ func partialMetadata(obj runtime.Object, apiVersion string) *metav1.PartialObjec
 
 // writeObject renders a single object for the request and writes it with code.
 func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, res *registry.Resource, code int, obj runtime.Object) {
-	v, err := s.render(r, res, negotiateOutput(r.Header.Get("Accept")), []runtime.Object{obj}, false, metav1.ListMeta{})
+	out, err := negotiateOutput(r.Header.Get("Accept"), res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := s.render(r, res, out, []runtime.Object{obj}, false, metav1.ListMeta{})
 	if err != nil {
 		writeError(w, err)
 		return

@@ -146,6 +146,12 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 	q := r.URL.Query()
 	isWatch := req.watchPath || q.Get("watch") == "true" || q.Get("watch") == "1"
 	gr := req.res.GroupResource()
+	// The response form is settled before anything is done: a request whose Accept header
+	// names nothing this resource can produce is 406 and changes nothing.
+	if _, err := negotiateOutput(r.Header.Get("Accept"), req.res); err != nil {
+		writeError(w, err)
+		return
+	}
 	if req.res.Ephemeral {
 		if r.Method == http.MethodPost && req.name == "" && !req.watchPath {
 			s.serveEphemeral(w, r, req)

@@ -153,7 +153,12 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	defer cancel()
 
 	flusher, _ := w.(http.Flusher)
-	ws := &watchStream{s: s, w: w, r: r, res: req.res, out: negotiateOutput(r.Header.Get("Accept")), flusher: flusher}
+	out, err := negotiateOutput(r.Header.Get("Accept"), req.res)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ws := &watchStream{s: s, w: w, r: r, res: req.res, out: out, flusher: flusher}
 
 	var initial []runtime.Object
 	start := from

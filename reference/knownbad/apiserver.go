@@ -105,3 +105,16 @@ func (p *pipeWriter) Header() http.Header         { return p.header }
 func (p *pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
 func (p *pipeWriter) WriteHeader(code int)        { p.status(code) }
 func (p *pipeWriter) Flush()                      {}
+
+// APIIgnoringAccept is an API server that answers JSON whatever a write's Accept header
+// asks for: a Table of an access review, or only application/xml, gets JSON (and the write
+// happens) instead of 406 Not Acceptable. Reads keep their Accept header, so Tables of lists
+// still work.
+func APIIgnoringAccept(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			r.Header.Del("Accept")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

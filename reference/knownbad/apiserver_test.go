@@ -26,6 +26,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.subresource.status-isolation"}},
 		{"drops watch events", knownbad.APIDroppingWatchEvents,
 			[]string{"api.watch.from-resource-version", "api.watch.informer"}},
+		{"ignores Accept on writes", knownbad.APIIgnoringAccept,
+			[]string{"api.wire.table-not-acceptable", "api.wire.unknown-media-type"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,73 @@
+package conformance
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/onsi/gomega"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+const srcNegotiation = "Kubernetes API concepts: receiving resources as Tables, alternate representations (kubernetes.io/docs/reference/using-api/api-concepts)"
+
+// apiWireSpecs are the content-negotiation behaviours of the API.
+func apiWireSpecs() []spec[*apiEnv] {
+	return []spec[*apiEnv]{
+		{api("api.wire.table-not-acceptable", "a request for a Table from a resource that has no Table form (a SelfSubjectAccessReview) MUST fail with 406 NotAcceptable", srcNegotiation), specTableNotAcceptable},
+		{api("api.wire.unknown-media-type", "a create whose Accept header names only media types the server cannot produce MUST fail with 406 NotAcceptable and store nothing", srcNegotiation), specUnknownMediaType},
+		{api("api.wire.table", "a list requested as a meta.k8s.io/v1 Table MUST answer a Table whose first column is Name, with one row per object and one cell per column", srcNegotiation), specTableList},
+	}
+}
+
+func specTableNotAcceptable(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	sar := &authorizationv1.SelfSubjectAccessReview{
+		TypeMeta: metav1.TypeMeta{APIVersion: "authorization.k8s.io/v1", Kind: "SelfSubjectAccessReview"},
+		Spec: authorizationv1.SelfSubjectAccessReviewSpec{
+			NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/", Verb: "get"},
+		},
+	}
+	table := &metav1.Table{}
+	err := e.client.AuthorizationV1().RESTClient().Post().Resource("selfsubjectaccessreviews").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Body(sar).Do(ctx).Into(table)
+	g.Expect(err).To(gomega.HaveOccurred(), "a Table of a SelfSubjectAccessReview must be refused")
+	status, isStatus := err.(apierrors.APIStatus)
+	g.Expect(isStatus).To(gomega.BeTrue(), "expected a Status error, got %v", err)
+	g.Expect(status.Status().Code).To(gomega.Equal(int32(http.StatusNotAcceptable)), "expected 406, got %v", err)
+}
+
+func specUnknownMediaType(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	body := []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"xml-only"},"data":{"a":"b"}}`)
+	err := e.client.CoreV1().RESTClient().Post().Namespace(e.ns).Resource("configmaps").
+		SetHeader("Content-Type", "application/json").SetHeader("Accept", "application/xml").Body(body).Do(ctx).Error()
+	g.Expect(err).To(gomega.HaveOccurred(), "a create that accepts only application/xml must be refused")
+	status, isStatus := err.(apierrors.APIStatus)
+	g.Expect(isStatus).To(gomega.BeTrue(), "expected a Status error, got %v", err)
+	g.Expect(status.Status().Code).To(gomega.Equal(int32(http.StatusNotAcceptable)), "expected 406, got %v", err)
+	_, err = e.client.CoreV1().ConfigMaps(e.ns).Get(ctx, "xml-only", metav1.GetOptions{})
+	g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "the refused ConfigMap must not be stored (Get returned %v)", err)
+}
+
+func specTableList(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	for _, name := range []string{"table-a", "table-b"} {
+		cm := configMap(name)
+		cm.Labels = map[string]string{"clusterkit-spec": "table"}
+		_, err := e.client.CoreV1().ConfigMaps(e.ns).Create(ctx, cm, metav1.CreateOptions{})
+		ok(g, err, "creating ConfigMap "+name)
+	}
+	table := &metav1.Table{}
+	err := e.client.CoreV1().RESTClient().Get().Namespace(e.ns).Resource("configmaps").
+		Param("labelSelector", "clusterkit-spec=table").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").Do(ctx).Into(table)
+	ok(g, err, "listing ConfigMaps as a Table")
+	g.Expect(table.ColumnDefinitions).NotTo(gomega.BeEmpty(), "columns")
+	g.Expect(table.ColumnDefinitions[0].Name).To(gomega.Equal("Name"), "first column")
+	g.Expect(table.ResourceVersion).NotTo(gomega.BeEmpty(), "a list Table carries the list's resourceVersion")
+	names := []interface{}{}
+	for _, row := range table.Rows {
+		g.Expect(row.Cells).To(gomega.HaveLen(len(table.ColumnDefinitions)), "one cell per column")
+		names = append(names, row.Cells[0])
+	}
+	g.Expect(names).To(gomega.ConsistOf("table-a", "table-b"), "one row per object, named in the first cell")
+}
