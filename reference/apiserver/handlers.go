@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
 
@@ -191,7 +192,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 		writeError(w, err)
 		return
 	}
-	created, err := s.create(r.Context(), req.res, obj, dry)
+	created, err := s.create(r.Context(), req.res, obj, writeOpts{dry: dry, manager: managerName(r)})
 	if err != nil {
 		writeError(w, err)
 		return
@@ -208,6 +209,10 @@ func dryRun(r *http.Request, kind string) (bool, error) {
 	if err := validateDryRun(kind, values); err != nil {
 		return false, err
 	}
+	// The other option every write has: fieldManager, at most 128 printable characters.
+	if errs := metav1validation.ValidateFieldManager(r.URL.Query().Get("fieldManager"), field.NewPath("fieldManager")); len(errs) > 0 {
+		return false, apierrors.NewInvalid(metav1.SchemeGroupVersion.WithKind(kind).GroupKind(), "", errs)
+	}
 	return len(values) > 0, nil
 }
 
@@ -219,8 +224,21 @@ func validateDryRun(kind string, values []string) error {
 	return nil
 }
 
-// create runs the create path: namespace check, defaulting, system fields, validation, store.
-func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime.Object, dry bool) (runtime.Object, error) {
+// writeOpts are the options of one write.
+type writeOpts struct {
+	// dry is dryRun=All: everything but the write itself.
+	dry bool
+	// manager is the field manager the write is recorded for in managedFields.
+	manager string
+	// applied is set when the object is the result of a server-side apply, which recorded
+	// its managed fields already.
+	applied bool
+}
+
+// create runs the create path: namespace check, defaulting, system fields, managed fields,
+// admission, validation, store.
+func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime.Object, opts writeOpts) (runtime.Object, error) {
+	dry := opts.dry
 	m := objectMeta(obj)
 	if res.Namespaced {
 		if err := s.checkNamespace(ctx, m.GetNamespace()); err != nil {
@@ -230,6 +248,10 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 	res.Strategy.Default(obj)
 	if err := s.prepareCreate(res, obj); err != nil {
 		return nil, err
+	}
+	if !opts.applied {
+		obj = s.trackUpdate(res, "", res.New(), obj, opts.manager)
+		m = objectMeta(obj)
 	}
 	if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Create, res, "", m.GetNamespace(), m.GetName(), obj, nil, dry)); err != nil {
 		return nil, err
@@ -296,7 +318,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 		writeError(w, err)
 		return
 	}
-	res, err := s.update(r.Context(), req, dry, status, func(runtime.Object) (runtime.Object, []string, error) {
+	res, err := s.update(r.Context(), req, writeOpts{dry: dry, manager: managerName(r)}, status, func(runtime.Object) (runtime.Object, []string, error) {
 		return obj.DeepCopyObject(), nil, nil
 	})
 	if err != nil {
@@ -312,8 +334,9 @@ type newObjectFunc func(cur runtime.Object) (runtime.Object, []string, error)
 
 // update runs the update path in a read-modify-write loop and returns the stored object (or the
 // last state of an object the update deleted).
-func (s *Server) update(ctx context.Context, req request, dry, status bool, next newObjectFunc) (runtime.Object, error) {
+func (s *Server) update(ctx context.Context, req request, opts writeOpts, status bool, next newObjectFunc) (runtime.Object, error) {
 	res := req.res
+	dry := opts.dry
 	var result runtime.Object
 	var svcTx *serviceTx
 	out, err := s.objects.Update(ctx, res, req.namespace, req.name, func(cur runtime.Object) (runtime.Object, error) {
@@ -345,6 +368,9 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 		sub := ""
 		if status {
 			sub = "status"
+		}
+		if !opts.applied {
+			obj = s.trackUpdate(res, sub, cur, obj, opts.manager)
 		}
 		if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Update, res, sub, req.namespace, req.name, obj, cur, dry)); err != nil {
 			return nil, err
@@ -555,8 +581,12 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request,
 		writeError(w, err)
 		return
 	}
+	if pt == types.ApplyYAMLPatchType {
+		s.serveApply(w, r, req, status, patch, mode, dry)
+		return
+	}
 	var warnings []string
-	obj, err := s.update(r.Context(), req, dry, status, func(cur runtime.Object) (runtime.Object, []string, error) {
+	obj, err := s.update(r.Context(), req, writeOpts{dry: dry, manager: managerName(r)}, status, func(cur runtime.Object) (runtime.Object, []string, error) {
 		curJSON, err := json.Marshal(cur)
 		if err != nil {
 			return nil, nil, apierrors.NewInternalError(err)

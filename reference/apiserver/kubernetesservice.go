@@ -303,7 +303,7 @@ func (s *Server) ensureKubernetesService(ctx context.Context, port int) error {
 				IPFamilyPolicy: &single, SessionAffinity: corev1.ServiceAffinityNone, Ports: ports,
 			},
 		}
-		_, err = s.create(ctx, res, svc, false)
+		_, err = s.create(ctx, res, svc, writeOpts{manager: apiServerManager})
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -316,7 +316,7 @@ func (s *Server) ensureKubernetesService(ctx context.Context, port int) error {
 	if svc.DeletionTimestamp != nil || kubernetesServiceFormatCorrect(svc, ports) {
 		return nil
 	}
-	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, false, false,
+	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, writeOpts{manager: apiServerManager}, false,
 		func(cur runtime.Object) (runtime.Object, []string, error) {
 			svc := cur.(*corev1.Service)
 			svc.ResourceVersion = ""
@@ -485,7 +485,7 @@ func (s *Server) reconcileKubernetesEndpointsObject(ctx context.Context, ips []s
 			},
 			Subsets: want,
 		}
-		_, err = s.create(ctx, res, ep, false)
+		_, err = s.create(ctx, res, ep, writeOpts{manager: apiServerManager})
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -498,7 +498,7 @@ func (s *Server) reconcileKubernetesEndpointsObject(ctx context.Context, ips []s
 	if ep.DeletionTimestamp != nil || (ep.Labels[discoveryv1.LabelSkipMirror] == "true" && equality.Semantic.DeepEqual(ep.Subsets, want)) {
 		return nil
 	}
-	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, false, false,
+	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, writeOpts{manager: apiServerManager}, false,
 		func(cur runtime.Object) (runtime.Object, []string, error) {
 			ep := cur.(*corev1.Endpoints)
 			ep.ResourceVersion = ""
@@ -526,7 +526,7 @@ func (s *Server) reconcileKubernetesSlice(ctx context.Context, ips []string, por
 		if len(ips) == 0 {
 			return nil
 		}
-		_, err = s.create(ctx, res, want, false)
+		_, err = s.create(ctx, res, want, writeOpts{manager: apiServerManager})
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -544,7 +544,7 @@ func (s *Server) reconcileKubernetesSlice(ctx context.Context, ips []string, por
 		if _, _, err := s.deleteObject(ctx, res, metav1.NamespaceDefault, kubernetesServiceName, &metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
-		_, err = s.create(ctx, res, want, false)
+		_, err = s.create(ctx, res, want, writeOpts{manager: apiServerManager})
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -554,7 +554,7 @@ func (s *Server) reconcileKubernetesSlice(ctx context.Context, ips []string, por
 		equality.Semantic.DeepEqual(es.Labels, want.Labels) {
 		return nil
 	}
-	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, false, false,
+	_, err = s.update(ctx, request{res: res, namespace: metav1.NamespaceDefault, name: kubernetesServiceName}, writeOpts{manager: apiServerManager}, false,
 		func(cur runtime.Object) (runtime.Object, []string, error) {
 			es := cur.(*discoveryv1.EndpointSlice)
 			es.ResourceVersion = ""

@@ -92,7 +92,6 @@ func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error
 	m.SetGeneration(1)
 	m.SetDeletionTimestamp(nil)
 	m.SetDeletionGracePeriodSeconds(nil)
-	m.SetManagedFields(nil)
 	m.SetSelfLink("")
 	if !res.Namespaced {
 		m.SetNamespace("")
@@ -131,7 +130,6 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 	nm.SetDeletionTimestamp(cm.GetDeletionTimestamp())
 	nm.SetDeletionGracePeriodSeconds(cm.GetDeletionGracePeriodSeconds())
 	nm.SetGeneration(cm.GetGeneration())
-	nm.SetManagedFields(nil)
 	nm.SetSelfLink("")
 	if nm.GetGenerateName() == "" {
 		nm.SetGenerateName(cm.GetGenerateName())

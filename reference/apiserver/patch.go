@@ -20,18 +20,13 @@ func patchType(r *http.Request) (types.PatchType, error) {
 		return "", unsupportedMediaType(ct)
 	}
 	switch pt := types.PatchType(mt); pt {
-	case types.StrategicMergePatchType, types.MergePatchType, types.JSONPatchType:
+	case types.StrategicMergePatchType, types.MergePatchType, types.JSONPatchType, types.ApplyYAMLPatchType:
 		return pt, nil
-	case types.ApplyYAMLPatchType, types.ApplyCBORPatchType:
-		return "", &apierrors.StatusError{ErrStatus: metav1.Status{
-			Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
-			Message: "server-side apply is not supported by this server; use client-side apply (kubectl apply without --server-side)",
-		}}
 	}
 	return "", &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
-		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s",
-			types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType),
+		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s, %s, %s",
+			types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType),
 	}}
 }
 

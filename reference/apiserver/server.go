@@ -104,6 +104,8 @@ type Server struct {
 	cfg     Config
 	reg     *registry.Registry
 	scheme  *runtime.Scheme
+	// fields are the field managers of server-side apply and managedFields.
+	fields *fieldManagers
 	objects *storage.Objects
 	ranges  *ranges
 	handler http.Handler
@@ -178,6 +180,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
 	s.objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme)
+	s.fields = newFieldManagers(scheme)
 	s.ephemeral = s.ephemeralHandlers()
 	s.ranges = &ranges{kv: cfg.Store, ips: ips, ports: ports, now: cfg.Now}
 	s.bg, s.cancelBG = context.WithCancel(context.Background())

@@ -99,7 +99,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, req request)
 		return
 	}
 	var warnings []string
-	obj, err := s.update(ctx, req, dry, false, func(cur runtime.Object) (runtime.Object, []string, error) {
+	obj, err := s.update(ctx, req, writeOpts{dry: dry, manager: managerName(r)}, false, func(cur runtime.Object) (runtime.Object, []string, error) {
 		curScale, err := scaleOf(req.res, cur)
 		if err != nil {
 			return nil, nil, err

@@ -48,8 +48,8 @@ func TestStrategicMergePatchKeepsListEntries(t *testing.T) {
 		})
 	}
 	_, err := ts.client.CoreV1().Pods("default").Patch(ctx, "p", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "x"})
-	if err == nil || apierrors.ReasonForError(err) != metav1.StatusReasonUnsupportedMediaType {
-		t.Fatalf("apply patch: want 415, got %v", err)
+	if !apierrors.IsBadRequest(err) {
+		t.Fatalf("an apply patch without apiVersion and kind: want 400, got %v", err)
 	}
 	if _, err := ts.client.CoreV1().Pods("default").Patch(ctx, "missing", types.MergePatchType, []byte(`{}`), metav1.PatchOptions{}); !apierrors.IsNotFound(err) {
 		t.Fatalf("patch missing: %v", err)

@@ -118,3 +118,16 @@ func APIIgnoringAccept(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// APIForcingEveryApply is an API server whose server-side apply always forces: an apply
+// takes fields other managers own instead of failing with 409 Conflict.
+func APIForcingEveryApply(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPatch && strings.HasPrefix(r.Header.Get("Content-Type"), "application/apply-patch") {
+			q := r.URL.Query()
+			q.Set("force", "true")
+			r.URL.RawQuery = q.Encode()
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -28,6 +28,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.watch.from-resource-version", "api.watch.informer"}},
 		{"ignores Accept on writes", knownbad.APIIgnoringAccept,
 			[]string{"api.wire.table-not-acceptable", "api.wire.unknown-media-type"}},
+		{"forces every apply", knownbad.APIForcingEveryApply,
+			[]string{"api.apply.conflict"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

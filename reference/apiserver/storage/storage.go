@@ -54,7 +54,7 @@ func Prefix(res *registry.Resource, namespace string) string {
 }
 
 // Encode returns the stored form of obj: its JSON with apiVersion and kind set and without
-// resourceVersion or managedFields.
+// resourceVersion (managedFields are stored, as kube-apiserver stores them).
 func Encode(res *registry.Resource, obj runtime.Object) ([]byte, error) {
 	obj = obj.DeepCopyObject()
 	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
@@ -63,7 +63,6 @@ func Encode(res *registry.Resource, obj runtime.Object) ([]byte, error) {
 		return nil, err
 	}
 	m.SetResourceVersion("")
-	m.SetManagedFields(nil)
 	return json.Marshal(obj)
 }
 
