@@ -76,6 +76,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.gc.background", "deleting a Deployment with background propagation (as kubectl does) MUST delete its ReplicaSets and their pods", srcGarbageCollect), specCtrlGCBackground},
 		{ctrl("controllers.gc.default-cascades", "deleting a ReplicaSet without a propagation policy MUST delete its pods (apps/v1 does not orphan by default)", srcGarbageCollect), specCtrlGCDefault},
 		{ctrl("controllers.gc.orphan", "deleting a ReplicaSet with propagationPolicy=Orphan MUST delete only the ReplicaSet and leave its pods without a controller reference", srcGarbageCollect), specCtrlGCOrphan},
+		{ctrl("controllers.gc.dependency-cycle", "deleting in the foreground one member of a cycle of objects that own each other with blockOwnerDeletion MUST delete every member: the cycle MUST NOT block the collector", srcGarbageCollect), specCtrlGCCycle},
 		{ctrl("controllers.gc.foreground", "deleting a ReplicaSet with propagationPolicy=Foreground MUST delete its pods before the ReplicaSet disappears", srcGarbageCollect), specCtrlGCForeground},
 		{ctrl("controllers.namespace.delete", "deleting a namespace MUST delete everything in it and then the namespace", srcNamespaces), specCtrlNamespaceDelete},
 		{ctrl("controllers.manager.catch-up", "while the controller manager is stopped nothing MUST change, and once restarted it MUST converge from the API's state alone", srcSeedCatchUp, ControllerRestart), specCtrlCatchUp},
@@ -1116,4 +1117,31 @@ func specCtrlCatchUp(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	e.waitRolledOut(ctx, g, "web")
 	e.waitReadyPods(ctx, g, "web", 2)
 	e.waitReadyPods(ctx, g, "kept", 2)
+}
+
+func specCtrlGCCycle(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	uids := map[string]types.UID{}
+	names := []string{"cycle-1", "cycle-2", "cycle-3"}
+	for _, n := range names {
+		cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "creating ConfigMap %s", n)
+		uids[n] = cm.UID
+	}
+	// cycle-1 is owned by cycle-3, cycle-2 by cycle-1, cycle-3 by cycle-2, each reference blocking.
+	for i, n := range names {
+		owner := names[(i+2)%3]
+		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"ConfigMap","name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}]}}`, owner, uids[owner])
+		_, err := cms.Patch(ctx, n, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "making %s a dependent of %s", n, owner)
+	}
+	fg := metav1.DeletePropagationForeground
+	uid := uids["cycle-1"]
+	g.Expect(cms.Delete(ctx, "cycle-1", metav1.DeleteOptions{PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})).To(gomega.Succeed())
+	e.eventually(ctx, g, "every member of the cycle deleted", func(g gomega.Gomega) {
+		for _, n := range names {
+			_, err := cms.Get(ctx, n, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "%s: Get returned %v", n, err)
+		}
+	})
 }

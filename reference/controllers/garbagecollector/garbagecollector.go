@@ -293,7 +293,19 @@ func (g *collector) foreground(ctx context.Context, w *watched, m metav1.Object)
 		if d.obj.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if err := g.deleteAsSeen(ctx, d.w, d.obj, fg); err != nil {
+		seen := d.obj
+		if g.hasDependentDeletingDependents(d.obj.GetUID()) {
+			// A cycle (d's own dependents wait for their dependents, which lead back here):
+			// d stops blocking its owners before it is deleted, or every member waits for
+			// the next forever. Kubernetes' collector breaks cycles the same way.
+			unblocked, err := g.unblockOwners(ctx, d.w, d.obj)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("unblocking the owners of %s: %w", d.key, err))
+				continue
+			}
+			seen = unblocked
+		}
+		if err := g.deleteAsSeen(ctx, d.w, seen, fg); err != nil {
 			// errOwnersChanged too: the owner is tried again with the
 			// dependent's new version in the cache.
 			errs = append(errs, fmt.Errorf("deleting dependent %s: %w", d.key, err))
@@ -304,6 +316,42 @@ func (g *collector) foreground(ctx context.Context, w *watched, m metav1.Object)
 		return errors.Join(errs...)
 	}
 	return g.removeFinalizer(ctx, w, m, FinalizerForeground)
+}
+
+// hasDependentDeletingDependents reports whether a dependent of owner is itself being deleted
+// in the foreground (waiting for its own dependents).
+func (g *collector) hasDependentDeletingDependents(owner types.UID) bool {
+	for _, d := range g.dependents(owner) {
+		if d.obj.GetDeletionTimestamp() != nil && slices.Contains(d.obj.GetFinalizers(), FinalizerForeground) {
+			return true
+		}
+	}
+	return false
+}
+
+// unblockOwners sets blockOwnerDeletion=false on every owner reference of m that blocks and
+// returns the object as written (m itself when nothing blocked).
+func (g *collector) unblockOwners(ctx context.Context, w *watched, m metav1.Object) (metav1.Object, error) {
+	refs := slices.Clone(m.GetOwnerReferences())
+	changed := false
+	for i := range refs {
+		if refs[i].BlockOwnerDeletion != nil && *refs[i].BlockOwnerDeletion {
+			no := false
+			refs[i].BlockOwnerDeletion = &no
+			changed = true
+		}
+	}
+	if !changed {
+		return m, nil
+	}
+	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{
+		"ownerReferences": refs, "uid": m.GetUID(), "resourceVersion": m.GetResourceVersion(),
+	}})
+	out, err := g.client(w, m.GetNamespace()).Patch(ctx, m.GetName(), types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (g *collector) removeFinalizer(ctx context.Context, w *watched, m metav1.Object, f string) error {
