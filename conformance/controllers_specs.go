@@ -78,6 +78,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.gc.orphan", "deleting a ReplicaSet with propagationPolicy=Orphan MUST delete only the ReplicaSet and leave its pods without a controller reference", srcGarbageCollect), specCtrlGCOrphan},
 		{ctrl("controllers.gc.dependency-cycle", "deleting in the foreground one member of a cycle of objects that own each other with blockOwnerDeletion MUST delete every member: the cycle MUST NOT block the collector", srcGarbageCollect), specCtrlGCCycle},
 		{ctrl("controllers.gc.foreground", "deleting a ReplicaSet with propagationPolicy=Foreground MUST delete its pods before the ReplicaSet disappears", srcGarbageCollect), specCtrlGCForeground},
+		{ctrl("controllers.namespace.pods-first", "deleting a namespace MUST delete its pods first and keep its other objects until every pod is gone, and MUST report its progress in the namespace's deletion conditions (NamespaceContentRemaining, NamespaceFinalizersRemaining, NamespaceDeletionContentFailure)", srcNamespaces), specCtrlNamespacePodsFirst},
 		{ctrl("controllers.namespace.delete", "deleting a namespace MUST delete everything in it and then the namespace", srcNamespaces), specCtrlNamespaceDelete},
 		{ctrl("controllers.manager.catch-up", "while the controller manager is stopped nothing MUST change, and once restarted it MUST converge from the API's state alone", srcSeedCatchUp, ControllerRestart), specCtrlCatchUp},
 	}
@@ -1143,5 +1144,51 @@ func specCtrlGCCycle(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			_, err := cms.Get(ctx, n, metav1.GetOptions{})
 			g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "%s: Get returned %v", n, err)
 		}
+	})
+}
+
+func specCtrlNamespacePodsFirst(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	ns := e.ns + "-ordered"
+	_, err := e.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	const hold = "conformance.clusterkit.io/hold"
+	release := func() {
+		p, err := e.client.CoreV1().Pods(ns).Get(context.Background(), "held", metav1.GetOptions{})
+		if err == nil && len(p.Finalizers) > 0 {
+			p.Finalizers = nil
+			_, _ = e.client.CoreV1().Pods(ns).Update(context.Background(), p, metav1.UpdateOptions{})
+		}
+	}
+	e.c.Cleanup(func() {
+		release()
+		_ = e.client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
+	})
+	_, err = e.client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "held", Finalizers: []string{hold}},
+		Spec:       corev1.PodSpec{SchedulerName: unscheduled, Containers: []corev1.Container{{Name: "c", Image: "registry.example/app:1.0"}}},
+	}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "creating the pod with a finalizer")
+	_, err = e.client.CoreV1().ConfigMaps(ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kept"}}, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "creating the ConfigMap")
+	g.Expect(e.client.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})).To(gomega.Succeed())
+	e.eventually(ctx, g, "the pod marked for deletion and the namespace's deletion conditions written", func(g gomega.Gomega) {
+		p, err := e.client.CoreV1().Pods(ns).Get(ctx, "held", metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(p.DeletionTimestamp).NotTo(gomega.BeNil(), "the pod must be deleted first")
+		n, err := e.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		var types []corev1.NamespaceConditionType
+		for _, c := range n.Status.Conditions {
+			types = append(types, c.Type)
+		}
+		g.Expect(types).To(gomega.ContainElements(corev1.NamespaceDeletionContentFailure, corev1.NamespaceContentRemaining, corev1.NamespaceFinalizersRemaining),
+			"a terminating namespace reports its deletion conditions")
+	})
+	_, err = e.client.CoreV1().ConfigMaps(ns).Get(ctx, "kept", metav1.GetOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "the ConfigMap must stay while a pod of the namespace remains")
+	release()
+	e.eventually(ctx, g, "the namespace gone once its pod is", func(g gomega.Gomega) {
+		_, err := e.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+		g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "namespace Get returned %v", err)
 	})
 }

@@ -154,25 +154,57 @@ func (s *Server) cleanNamespace(ctx context.Context, name string) (bool, error) 
 	if obj.(*corev1.Namespace).DeletionTimestamp == nil {
 		return true, nil
 	}
-	remaining := 0
+	// Pods go first and everything else only once they are gone (ordered namespace
+	// deletion, as Kubernetes' namespace controller does since 1.33): a pod's volumes and
+	// credentials stay until the pod has stopped.
+	content := newNamespaceContent()
 	opts := &metav1.DeleteOptions{}
+	var rest []*registry.Resource
+	var pods *registry.Resource
 	for _, r := range s.reg.Resources() {
 		if !r.Namespaced || r.Ephemeral {
 			continue
 		}
+		if r.Group == "" && r.Resource == "pods" {
+			pods = r
+			continue
+		}
+		rest = append(rest, r)
+	}
+	var deleteErr error
+	sweep := func(r *registry.Resource) error {
 		lr, err := s.objects.List(ctx, r, name, storage.ListOptions{})
 		if err != nil {
-			return false, err
+			return err
 		}
 		for _, item := range lr.Items {
-			remaining++
+			content.add(r, objectMeta(item))
 			_, _, err := s.deleteObject(ctx, r, name, objectMeta(item).GetName(), opts)
-			if err != nil && !apierrors.IsNotFound(err) {
+			if err != nil && !apierrors.IsNotFound(err) && deleteErr == nil {
+				deleteErr = err
+			}
+		}
+		return nil
+	}
+	if pods != nil {
+		if err := sweep(pods); err != nil {
+			return false, err
+		}
+	}
+	if content.total == 0 {
+		for _, r := range rest {
+			if err := sweep(r); err != nil {
 				return false, err
 			}
 		}
 	}
-	if remaining > 0 {
+	if err := s.setNamespaceDeletionConditions(ctx, res, name, content, deleteErr); err != nil {
+		return false, err
+	}
+	if deleteErr != nil {
+		return false, deleteErr
+	}
+	if content.total > 0 {
 		return false, nil
 	}
 	_, err = s.objects.Update(ctx, res, "", name, func(cur runtime.Object) (runtime.Object, error) {

@@ -101,11 +101,11 @@ type Config struct {
 
 // Server is the API server. It is safe for concurrent use.
 type Server struct {
-	cfg     Config
-	reg     *registry.Registry
-	scheme  *runtime.Scheme
+	cfg    Config
+	reg    *registry.Registry
+	scheme *runtime.Scheme
 	// fields are the field managers of server-side apply and managedFields.
-	fields *fieldManagers
+	fields  *fieldManagers
 	objects *storage.Objects
 	ranges  *ranges
 	handler http.Handler
