@@ -471,6 +471,12 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 		writeError(w, err)
 		return
 	}
+	if req.res.DeleteForbidden != nil {
+		if why := req.res.DeleteForbidden(req.name); why != "" {
+			writeError(w, apierrors.NewForbidden(req.res.GroupResource(), req.name, errors.New(why)))
+			return
+		}
+	}
 	obj, deleted, err := s.deleteObject(r.Context(), req.res, req.namespace, req.name, opts)
 	if err != nil {
 		writeError(w, err)
