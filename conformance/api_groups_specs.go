@@ -6,10 +6,12 @@ import (
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -20,6 +22,12 @@ const (
 	srcPriorityAdmit = "Kubernetes admission controllers: Priority (kubernetes.io/docs/reference/access-authn-authz/admission-controllers/#priority)"
 )
 
+// Sources of the policy behaviours.
+const (
+	srcPDBAPI   = "Kubernetes PodDisruptionBudget API validation (pkg/apis/policy/validation)"
+	srcEviction = "Kubernetes: API-initiated Eviction (kubernetes.io/docs/concepts/scheduling-eviction/api-eviction)"
+)
+
 // apiGroupSpecs are the API specs of scheduling.k8s.io, policy, batch, node.k8s.io,
 // certificates.k8s.io and flowcontrol.apiserver.k8s.io.
 func apiGroupSpecs() []spec[*apiEnv] {
@@ -28,6 +36,9 @@ func apiGroupSpecs() []spec[*apiEnv] {
 		{api("api.priorityclass.resolves", "a Pod naming a PriorityClass MUST be created with that class's value as spec.priority and its preemptionPolicy as spec.preemptionPolicy", srcPriorityAdmit), specPriorityClassResolves},
 		{api("api.priorityclass.unknown-class", "creating a Pod naming a PriorityClass that does not exist MUST fail with 403 Forbidden, and store nothing", srcPriorityAdmit), specPriorityClassUnknown},
 		{api("api.priorityclass.priority-mismatch", "creating a Pod whose spec.priority differs from the value of the PriorityClass it names MUST fail with 403 Forbidden, and store nothing", srcPriorityAdmit), specPriorityMismatch},
+		{api("api.pdb.validation", "a PodDisruptionBudget setting both minAvailable and maxUnavailable, or a percentage above 100%, MUST be rejected with 422 naming spec or the offending field, and store nothing", srcPDBAPI), specPDBValidation},
+		{api("api.eviction.pdb-blocks", "evicting a running Pod covered by a PodDisruptionBudget whose status allows no disruption MUST fail with 429 TooManyRequests, and the Pod MUST stay without a deletionTimestamp", srcEviction), specEvictionBlocked},
+		{api("api.eviction.pdb-allows", "evicting a running Pod whose PodDisruptionBudget allows one disruption MUST succeed, delete the Pod and leave the budget with disruptionsAllowed 0", srcEviction), specEvictionAllowed},
 		{api("api.priorityclass.validation", "a PriorityClass above 1000000000, or named with the reserved system- prefix, MUST be rejected with 422 naming value or metadata.name, and an update of a class's value MUST be rejected with 422 naming value", srcPriorityAPI), specPriorityClassValidation},
 	}
 }
@@ -103,4 +114,89 @@ func specPriorityClassValidation(ctx context.Context, g gomega.Gomega, e *apiEnv
 	pc.Value = 11
 	_, err = pcs.Update(ctx, pc, metav1.UpdateOptions{})
 	expectInvalid(g, err, "changing a PriorityClass's value", "value")
+}
+
+// runningReadyPod creates a Pod and marks it Running and Ready through pods/status (no
+// scheduler or kubelet touches it), so that an eviction consults its budget.
+func (e *apiEnv) runningReadyPod(ctx context.Context, g gomega.Gomega, name string) *corev1.Pod {
+	created, err := e.client.CoreV1().Pods(e.ns).Create(ctx, pod(name), metav1.CreateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "creating Pod %s", name)
+	now := metav1.Now()
+	created.Status.Phase = corev1.PodRunning
+	created.Status.StartTime = &now
+	created.Status.Conditions = append(created.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now})
+	running, err := e.client.CoreV1().Pods(e.ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "marking Pod %s Running and Ready", name)
+	return running
+}
+
+// budget creates a PodDisruptionBudget selecting app=<app> with the given minAvailable and
+// writes the status a disruption controller computes for one healthy pod (allowed disruptions),
+// observed at the budget's generation.
+func (e *apiEnv) budget(ctx context.Context, g gomega.Gomega, app string, minAvailable, allowed int32) {
+	pdbs := e.client.PolicyV1().PodDisruptionBudgets(e.ns)
+	min := intstr.FromInt32(minAvailable)
+	created, err := pdbs.Create(ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: app},
+		Spec:       policyv1.PodDisruptionBudgetSpec{MinAvailable: &min, Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}}},
+	}, metav1.CreateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "creating PodDisruptionBudget %s", app)
+	// A disruption controller may write the same status first: retry on conflict.
+	g.EventuallyWithOffset(1, func() error {
+		cur, err := pdbs.Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if cur.Status.ObservedGeneration == cur.Generation && cur.Status.DisruptionsAllowed == allowed && cur.Status.CurrentHealthy == 1 {
+			return nil
+		}
+		cur.Status.ObservedGeneration = cur.Generation
+		cur.Status.ExpectedPods, cur.Status.CurrentHealthy, cur.Status.DesiredHealthy = 1, 1, minAvailable
+		cur.Status.DisruptionsAllowed = allowed
+		_, err = pdbs.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(20*time.Second).WithPolling(200*time.Millisecond).Should(gomega.Succeed(), "writing the status of PodDisruptionBudget %s", app)
+}
+
+func evict(ctx context.Context, e *apiEnv, name string) error {
+	return e.client.CoreV1().Pods(e.ns).EvictV1(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns}})
+}
+
+func specPDBValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	pdbs := e.client.PolicyV1().PodDisruptionBudgets(e.ns)
+	one, pct := intstr.FromInt32(1), intstr.FromString("150%")
+	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}
+	_, err := pdbs.Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "both"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &one, MaxUnavailable: &one, Selector: sel}}, metav1.CreateOptions{})
+	expectInvalid(g, err, "a budget with both minAvailable and maxUnavailable", "spec")
+	_, err = pdbs.Create(ctx, &policyv1.PodDisruptionBudget{ObjectMeta: metav1.ObjectMeta{Name: "over"},
+		Spec: policyv1.PodDisruptionBudgetSpec{MinAvailable: &pct, Selector: sel}}, metav1.CreateOptions{})
+	expectInvalid(g, err, "a budget with minAvailable 150%", "spec.minAvailable")
+	for _, name := range []string{"both", "over"} {
+		_, err := pdbs.Get(ctx, name, metav1.GetOptions{})
+		g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "a rejected budget %s must not be stored (Get returned %v)", name, err)
+	}
+}
+
+func specEvictionBlocked(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	e.runningReadyPod(ctx, g, "guarded")
+	e.budget(ctx, g, "guarded", 1, 0)
+	err := evict(ctx, e, "guarded")
+	g.Expect(apierrors.IsTooManyRequests(err)).To(gomega.BeTrue(), "evicting a Pod whose budget allows no disruption must be 429, got %v", err)
+	got, err := e.client.CoreV1().Pods(e.ns).Get(ctx, "guarded", metav1.GetOptions{})
+	ok(g, err, "the Pod must still exist after a refused eviction")
+	g.Expect(got.DeletionTimestamp).To(gomega.BeNil(), "a refused eviction must not start deleting the Pod")
+}
+
+func specEvictionAllowed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	e.runningReadyPod(ctx, g, "spare")
+	e.budget(ctx, g, "spare", 0, 1)
+	ok(g, evict(ctx, e, "spare"), "evicting a Pod whose budget allows a disruption")
+	g.Eventually(func() bool {
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, "spare", metav1.GetOptions{})
+		return apierrors.IsNotFound(err) || (err == nil && p.DeletionTimestamp != nil)
+	}).WithContext(ctx).WithTimeout(20*time.Second).WithPolling(200*time.Millisecond).Should(gomega.BeTrue(), "the evicted Pod must be deleted")
+	pdb, err := e.client.PolicyV1().PodDisruptionBudgets(e.ns).Get(ctx, "spare", metav1.GetOptions{})
+	ok(g, err, "reading the budget after the eviction")
+	g.Expect(pdb.Status.DisruptionsAllowed).To(gomega.Equal(int32(0)), "the eviction must take the budget's one allowed disruption")
 }

@@ -105,3 +105,18 @@ func (p *pipeWriter) Header() http.Header         { return p.header }
 func (p *pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
 func (p *pipeWriter) WriteHeader(code int)        { p.status(code) }
 func (p *pipeWriter) Flush()                      {}
+
+// APIEvictionIgnoringBudgets wraps an API server so that an eviction is a plain delete of the
+// pod: PodDisruptionBudgets no longer protect anything, and kubectl drain takes down every
+// replica at once.
+func APIEvictionIgnoringBudgets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/eviction") {
+			r.Method = http.MethodDelete
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, "/eviction")
+			r.Body = io.NopCloser(strings.NewReader(""))
+			r.ContentLength = 0
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -11,7 +12,7 @@ import (
 // the reviews: scheduling.k8s.io, policy, batch, node.k8s.io, certificates.k8s.io and
 // flowcontrol.apiserver.k8s.io, with short names and categories as kube-apiserver lists them.
 func groupResources() []*Resource {
-	return []*Resource{priorityClasses()}
+	return []*Resource{priorityClasses(), podDisruptionBudgets()}
 }
 
 func priorityClasses() *Resource {
@@ -20,7 +21,7 @@ func priorityClasses() *Resource {
 		GroupVersionResource: gv.WithResource("priorityclasses"), Singular: "priorityclass",
 		Kind: "PriorityClass", ListKind: "PriorityClassList", Strategy: validation.PriorityClassKind(),
 		ShortNames: []string{"pc"}, Verbs: CRUDVerbs(),
-		New:        func() runtime.Object { return &schedulingv1.PriorityClass{} }, NewList: func() runtime.Object { return &schedulingv1.PriorityClassList{} },
+		New: func() runtime.Object { return &schedulingv1.PriorityClass{} }, NewList: func() runtime.Object { return &schedulingv1.PriorityClassList{} },
 		Bootstrap: func() []runtime.Object {
 			var out []runtime.Object
 			for _, pc := range validation.SystemPriorityClasses() {
@@ -34,5 +35,16 @@ func priorityClasses() *Resource {
 			}
 			return ""
 		},
+	}
+}
+
+func podDisruptionBudgets() *Resource {
+	return &Resource{
+		GroupVersionResource: policyV1.WithResource("poddisruptionbudgets"), Singular: "poddisruptionbudget", Namespaced: true,
+		Kind: "PodDisruptionBudget", ListKind: "PodDisruptionBudgetList", Strategy: validation.PodDisruptionBudgetKind(),
+		ShortNames: []string{"pdb"}, Verbs: CRUDVerbs(),
+		Subresources: []Subresource{statusSub(policyV1.WithKind("PodDisruptionBudget"))},
+		New:          func() runtime.Object { return &policyv1.PodDisruptionBudget{} }, NewList: func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
+		StatusSplit: true,
 	}
 }

@@ -29,6 +29,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
 		PriorityClassKind(),
+		PodDisruptionBudgetKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
