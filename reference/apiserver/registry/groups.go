@@ -1,8 +1,10 @@
 package registry
 
 import (
+	appsv1 "k8s.io/api/apps/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
@@ -12,7 +14,9 @@ import (
 // the reviews: scheduling.k8s.io, policy, batch, node.k8s.io, certificates.k8s.io and
 // flowcontrol.apiserver.k8s.io, with short names and categories as kube-apiserver lists them.
 func groupResources() []*Resource {
-	return []*Resource{priorityClasses(), podDisruptionBudgets()}
+	out := []*Resource{priorityClasses(), podDisruptionBudgets()}
+	out = append(out, appsResources()...)
+	return out
 }
 
 func priorityClasses() *Resource {
@@ -46,5 +50,36 @@ func podDisruptionBudgets() *Resource {
 		Subresources: []Subresource{statusSub(policyV1.WithKind("PodDisruptionBudget"))},
 		New:          func() runtime.Object { return &policyv1.PodDisruptionBudget{} }, NewList: func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
 		StatusSplit: true,
+	}
+}
+
+// appsResources are apps/v1's StatefulSet (with scale), DaemonSet and ControllerRevision.
+func appsResources() []*Resource {
+	scaleSub := Subresource{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}}
+	return []*Resource{
+		{
+			GroupVersionResource: appsV1.WithResource("statefulsets"), Singular: "statefulset", Namespaced: true,
+			Kind: "StatefulSet", ListKind: "StatefulSetList", Strategy: validation.StatefulSetKind(),
+			ShortNames: []string{"sts"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{scaleSub, statusSub(appsV1.WithKind("StatefulSet"))},
+			New:          func() runtime.Object { return &appsv1.StatefulSet{} }, NewList: func() runtime.Object { return &appsv1.StatefulSetList{} },
+			StatusSplit: true,
+			Scale: ReplicasScale(func(s *appsv1.StatefulSet) (*int32, int32, *metav1.LabelSelector) {
+				return s.Spec.Replicas, s.Status.Replicas, s.Spec.Selector
+			}, func(s *appsv1.StatefulSet, n int32) { s.Spec.Replicas = &n }),
+		},
+		{
+			GroupVersionResource: appsV1.WithResource("daemonsets"), Singular: "daemonset", Namespaced: true,
+			Kind: "DaemonSet", ListKind: "DaemonSetList", Strategy: validation.DaemonSetKind(),
+			ShortNames: []string{"ds"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(appsV1.WithKind("DaemonSet"))},
+			New:          func() runtime.Object { return &appsv1.DaemonSet{} }, NewList: func() runtime.Object { return &appsv1.DaemonSetList{} },
+			StatusSplit: true,
+		},
+		{
+			GroupVersionResource: appsV1.WithResource("controllerrevisions"), Singular: "controllerrevision", Namespaced: true,
+			Kind: "ControllerRevision", ListKind: "ControllerRevisionList", Strategy: validation.ControllerRevisionKind(), Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &appsv1.ControllerRevision{} }, NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} },
+		},
 	}
 }

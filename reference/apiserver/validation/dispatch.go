@@ -30,6 +30,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
 		PriorityClassKind(),
 		PodDisruptionBudgetKind(),
+		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
