@@ -1,10 +1,14 @@
 package registry
 
 import (
+	"strconv"
+
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
@@ -16,6 +20,7 @@ import (
 func groupResources() []*Resource {
 	out := []*Resource{priorityClasses(), podDisruptionBudgets()}
 	out = append(out, appsResources()...)
+	out = append(out, batchResources()...)
 	return out
 }
 
@@ -80,6 +85,33 @@ func appsResources() []*Resource {
 			GroupVersionResource: appsV1.WithResource("controllerrevisions"), Singular: "controllerrevision", Namespaced: true,
 			Kind: "ControllerRevision", ListKind: "ControllerRevisionList", Strategy: validation.ControllerRevisionKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &appsv1.ControllerRevision{} }, NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} },
+		},
+	}
+}
+
+// batchResources are batch/v1's Job and CronJob (served; no controllers run them yet).
+func batchResources() []*Resource {
+	gv := batchv1.SchemeGroupVersion
+	return []*Resource{
+		{
+			GroupVersionResource: gv.WithResource("jobs"), Singular: "job", Namespaced: true,
+			Kind: "Job", ListKind: "JobList", Strategy: validation.JobKind(),
+			Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(gv.WithKind("Job"))},
+			New:          func() runtime.Object { return &batchv1.Job{} }, NewList: func() runtime.Object { return &batchv1.JobList{} },
+			StatusSplit: true,
+			FieldLabels: []string{"status.successful"},
+			Fields: func(obj runtime.Object) fields.Set {
+				return fields.Set{"status.successful": strconv.Itoa(int(obj.(*batchv1.Job).Status.Succeeded))}
+			},
+		},
+		{
+			GroupVersionResource: gv.WithResource("cronjobs"), Singular: "cronjob", Namespaced: true,
+			Kind: "CronJob", ListKind: "CronJobList", Strategy: validation.CronJobKind(),
+			ShortNames: []string{"cj"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(gv.WithKind("CronJob"))},
+			New:          func() runtime.Object { return &batchv1.CronJob{} }, NewList: func() runtime.Object { return &batchv1.CronJobList{} },
+			StatusSplit: true,
 		},
 	}
 }

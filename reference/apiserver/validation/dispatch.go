@@ -31,6 +31,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		PriorityClassKind(),
 		PodDisruptionBudgetKind(),
 		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
+		JobKind(), CronJobKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
