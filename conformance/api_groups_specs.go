@@ -5,11 +5,16 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
@@ -28,6 +33,14 @@ const (
 	srcEviction = "Kubernetes: API-initiated Eviction (kubernetes.io/docs/concepts/scheduling-eviction/api-eviction)"
 )
 
+// Sources of the workload, node and flow-control behaviours.
+const (
+	srcAppsValidation = "Kubernetes apps/v1 API validation (pkg/apis/apps/validation: StatefulSet, DaemonSet, ControllerRevision)"
+	srcBatchAPI       = "Kubernetes batch/v1 API (pkg/apis/batch/validation, pkg/registry/batch/job/strategy.go)"
+	srcRuntimeClass   = "Kubernetes: Runtime Class (kubernetes.io/docs/concepts/containers/runtime-class), pkg/apis/node/validation"
+	srcAPF            = "Kubernetes: API Priority and Fairness, mandatory configuration objects (kubernetes.io/docs/concepts/cluster-administration/flow-control)"
+)
+
 // apiGroupSpecs are the API specs of scheduling.k8s.io, policy, batch, node.k8s.io,
 // certificates.k8s.io and flowcontrol.apiserver.k8s.io.
 func apiGroupSpecs() []spec[*apiEnv] {
@@ -39,6 +52,15 @@ func apiGroupSpecs() []spec[*apiEnv] {
 		{api("api.pdb.validation", "a PodDisruptionBudget setting both minAvailable and maxUnavailable, or a percentage above 100%, MUST be rejected with 422 naming spec or the offending field, and store nothing", srcPDBAPI), specPDBValidation},
 		{api("api.eviction.pdb-blocks", "evicting a running Pod covered by a PodDisruptionBudget whose status allows no disruption MUST fail with 429 TooManyRequests, and the Pod MUST stay without a deletionTimestamp", srcEviction), specEvictionBlocked},
 		{api("api.eviction.pdb-allows", "evicting a running Pod whose PodDisruptionBudget allows one disruption MUST succeed, delete the Pod and leave the budget with disruptionsAllowed 0", srcEviction), specEvictionAllowed},
+		{api("api.statefulset.validation", "a StatefulSet with an unknown podManagementPolicy MUST be rejected with 422 naming spec.podManagementPolicy, and an update of its selector MUST be rejected with 422 naming spec", srcAppsValidation), specStatefulSetValidation},
+		{api("api.statefulset.scale", "the scale subresource MUST read and change only spec.replicas of a StatefulSet", srcAPIConcepts), specStatefulSetScale},
+		{api("api.daemonset.validation", "a DaemonSet whose rolling update has maxUnavailable 0 and maxSurge 0 MUST be rejected with 422 naming spec.updateStrategy.rollingUpdate.maxUnavailable", srcAppsValidation), specDaemonSetValidation},
+		{api("api.controllerrevision.data-immutable", "an update that changes a ControllerRevision's data MUST be rejected with 422 naming data", srcAppsValidation), specControllerRevisionImmutable},
+		{api("api.job.generated-selector", "a Job created without a selector MUST get one generated from its uid, with the pod template labelled batch.kubernetes.io/controller-uid and batch.kubernetes.io/job-name", srcBatchAPI), specJobGeneratedSelector},
+		{api("api.job.validation", "a Job whose pod template has restartPolicy Always MUST be rejected with 422 naming spec.template.spec.restartPolicy", srcBatchAPI), specJobValidation},
+		{api("api.cronjob.validation", "a CronJob with an unparseable schedule MUST be rejected with 422 naming spec.schedule, and a valid one MUST get concurrencyPolicy Allow and history limits 3 and 1", srcBatchAPI), specCronJobValidation},
+		{api("api.runtimeclass.validation", "a RuntimeClass whose handler is not a DNS-1123 label MUST be rejected with 422 naming handler, and an update of its handler MUST be rejected with 422 naming handler", srcRuntimeClass), specRuntimeClassValidation},
+		{api("api.flowcontrol.mandatory", "the FlowSchemas and PriorityLevelConfigurations exempt and catch-all MUST exist, the exempt level of type Exempt and the catch-all level of type Limited", srcAPF), specFlowControlMandatory},
 		{api("api.priorityclass.validation", "a PriorityClass above 1000000000, or named with the reserved system- prefix, MUST be rejected with 422 naming value or metadata.name, and an update of a class's value MUST be rejected with 422 naming value", srcPriorityAPI), specPriorityClassValidation},
 	}
 }
@@ -199,4 +221,147 @@ func specEvictionAllowed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	pdb, err := e.client.PolicyV1().PodDisruptionBudgets(e.ns).Get(ctx, "spare", metav1.GetOptions{})
 	ok(g, err, "reading the budget after the eviction")
 	g.Expect(pdb.Status.DisruptionsAllowed).To(gomega.Equal(int32(0)), "the eviction must take the budget's one allowed disruption")
+}
+
+func statefulSet(name string) *appsv1.StatefulSet {
+	labels := map[string]string{"app": name}
+	return &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.StatefulSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{SchedulerName: unscheduled, Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1.0"}}},
+			},
+		},
+	}
+}
+
+func specStatefulSetValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	sets := e.client.AppsV1().StatefulSets(e.ns)
+	bad := statefulSet("bad-policy")
+	bad.Spec.PodManagementPolicy = "Sometimes"
+	_, err := sets.Create(ctx, bad, metav1.CreateOptions{})
+	expectInvalid(g, err, "a StatefulSet with podManagementPolicy Sometimes", "spec.podManagementPolicy")
+	created, err := sets.Create(ctx, statefulSet("fixed"), metav1.CreateOptions{})
+	ok(g, err, "creating a StatefulSet")
+	created.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "fixed", "more": "x"}}
+	created.Spec.Template.Labels["more"] = "x"
+	_, err = sets.Update(ctx, created, metav1.UpdateOptions{})
+	expectInvalidUnder(g, err, "changing a StatefulSet's selector", "spec")
+}
+
+func specStatefulSetScale(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	sets := e.client.AppsV1().StatefulSets(e.ns)
+	_, err := sets.Create(ctx, statefulSet("scaled"), metav1.CreateOptions{})
+	ok(g, err, "creating a StatefulSet")
+	sc, err := sets.GetScale(ctx, "scaled", metav1.GetOptions{})
+	ok(g, err, "reading the scale")
+	g.Expect(sc.Spec.Replicas).To(gomega.Equal(int32(1)), "the scale of a StatefulSet created without replicas")
+	sc.Spec.Replicas = 3
+	_, err = sets.UpdateScale(ctx, "scaled", sc, metav1.UpdateOptions{})
+	ok(g, err, "writing the scale")
+	got, err := sets.Get(ctx, "scaled", metav1.GetOptions{})
+	ok(g, err, "reading the StatefulSet")
+	g.Expect(*got.Spec.Replicas).To(gomega.Equal(int32(3)), "spec.replicas after the scale write")
+	g.Expect(got.Spec.Template.Spec.Containers[0].Image).To(gomega.Equal("registry.example/app:1.0"), "the template must not change")
+}
+
+func specDaemonSetValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	labels := map[string]string{"app": "ds"}
+	zero := intstr.FromInt32(0)
+	_, err := e.client.AppsV1().DaemonSets(e.ns).Create(ctx, &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "ds"},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{SchedulerName: unscheduled, Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1.0"}}}},
+			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType,
+				RollingUpdate: &appsv1.RollingUpdateDaemonSet{MaxUnavailable: &zero, MaxSurge: &zero}},
+		},
+	}, metav1.CreateOptions{})
+	expectInvalid(g, err, "a DaemonSet with maxUnavailable 0 and maxSurge 0", "spec.updateStrategy.rollingUpdate.maxUnavailable")
+}
+
+func specControllerRevisionImmutable(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	revs := e.client.AppsV1().ControllerRevisions(e.ns)
+	created, err := revs.Create(ctx, &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: "rev-1"},
+		Data: runtime.RawExtension{Raw: []byte(`{"a":1}`)}, Revision: 1}, metav1.CreateOptions{})
+	ok(g, err, "creating a ControllerRevision")
+	created.Data = runtime.RawExtension{Raw: []byte(`{"a":2}`)}
+	_, err = revs.Update(ctx, created, metav1.UpdateOptions{})
+	expectInvalid(g, err, "changing a ControllerRevision's data", "data")
+}
+
+func job(name string) *batchv1.Job {
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: batchv1.JobSpec{
+			Suspend: ptr.To(true),
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever, SchedulerName: unscheduled,
+				Containers: []corev1.Container{{Name: "main", Image: "registry.example/app:1.0"}}}},
+		},
+	}
+}
+
+func specJobGeneratedSelector(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	created, err := e.client.BatchV1().Jobs(e.ns).Create(ctx, job("generated"), metav1.CreateOptions{})
+	ok(g, err, "creating a Job without a selector")
+	g.Expect(created.Spec.Selector).NotTo(gomega.BeNil(), "the generated selector")
+	g.Expect(created.Spec.Selector.MatchLabels).To(gomega.HaveKeyWithValue("batch.kubernetes.io/controller-uid", string(created.UID)), "the generated selector")
+	g.Expect(created.Spec.Template.Labels).To(gomega.HaveKeyWithValue("batch.kubernetes.io/controller-uid", string(created.UID)), "the template labels")
+	g.Expect(created.Spec.Template.Labels).To(gomega.HaveKeyWithValue("batch.kubernetes.io/job-name", "generated"), "the template labels")
+}
+
+func specJobValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	j := job("always")
+	j.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	_, err := e.client.BatchV1().Jobs(e.ns).Create(ctx, j, metav1.CreateOptions{})
+	expectInvalid(g, err, "a Job with restartPolicy Always", "spec.template.spec.restartPolicy")
+}
+
+func specCronJobValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	cronJobs := e.client.BatchV1().CronJobs(e.ns)
+	mk := func(name, schedule string) *batchv1.CronJob {
+		return &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: batchv1.CronJobSpec{Schedule: schedule, Suspend: ptr.To(true), JobTemplate: batchv1.JobTemplateSpec{Spec: job("x").Spec}}}
+	}
+	_, err := cronJobs.Create(ctx, mk("bad-schedule", "every tuesday"), metav1.CreateOptions{})
+	expectInvalid(g, err, "a CronJob with schedule 'every tuesday'", "spec.schedule")
+	created, err := cronJobs.Create(ctx, mk("nightly", "0 3 * * *"), metav1.CreateOptions{})
+	ok(g, err, "creating a CronJob")
+	g.Expect(created.Spec.ConcurrencyPolicy).To(gomega.Equal(batchv1.AllowConcurrent), "the default concurrencyPolicy")
+	g.Expect(created.Spec.SuccessfulJobsHistoryLimit).To(gomega.Equal(ptr.To(int32(3))), "the default successfulJobsHistoryLimit")
+	g.Expect(created.Spec.FailedJobsHistoryLimit).To(gomega.Equal(ptr.To(int32(1))), "the default failedJobsHistoryLimit")
+}
+
+func specRuntimeClassValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	rcs := e.client.NodeV1().RuntimeClasses()
+	_, err := rcs.Create(ctx, &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-bad"}, Handler: "Not_A_Label"}, metav1.CreateOptions{})
+	expectInvalid(g, err, "a RuntimeClass with handler Not_A_Label", "handler")
+	name := e.ns + "-runc"
+	created, err := rcs.Create(ctx, &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Handler: "runc"}, metav1.CreateOptions{})
+	ok(g, err, "creating a RuntimeClass")
+	e.c.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = rcs.Delete(cctx, name, metav1.DeleteOptions{})
+	})
+	created.Handler = "crun"
+	_, err = rcs.Update(ctx, created, metav1.UpdateOptions{})
+	expectInvalid(g, err, "changing a RuntimeClass's handler", "handler")
+}
+
+func specFlowControlMandatory(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	fc := e.client.FlowcontrolV1()
+	for _, name := range []string{"exempt", "catch-all"} {
+		_, err := fc.FlowSchemas().Get(ctx, name, metav1.GetOptions{})
+		ok(g, err, "reading FlowSchema "+name)
+	}
+	exempt, err := fc.PriorityLevelConfigurations().Get(ctx, "exempt", metav1.GetOptions{})
+	ok(g, err, "reading PriorityLevelConfiguration exempt")
+	g.Expect(exempt.Spec.Type).To(gomega.Equal(flowcontrolv1.PriorityLevelEnablementExempt), "the type of the exempt level")
+	catchAll, err := fc.PriorityLevelConfigurations().Get(ctx, "catch-all", metav1.GetOptions{})
+	ok(g, err, "reading PriorityLevelConfiguration catch-all")
+	g.Expect(catchAll.Spec.Type).To(gomega.Equal(flowcontrolv1.PriorityLevelEnablementLimited), "the type of the catch-all level")
 }

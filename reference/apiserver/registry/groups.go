@@ -5,6 +5,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,8 @@ func groupResources() []*Resource {
 	out := []*Resource{priorityClasses(), podDisruptionBudgets()}
 	out = append(out, appsResources()...)
 	out = append(out, batchResources()...)
+	out = append(out, runtimeClasses())
+	out = append(out, flowcontrolResources()...)
 	return out
 }
 
@@ -112,6 +116,52 @@ func batchResources() []*Resource {
 			Subresources: []Subresource{statusSub(gv.WithKind("CronJob"))},
 			New:          func() runtime.Object { return &batchv1.CronJob{} }, NewList: func() runtime.Object { return &batchv1.CronJobList{} },
 			StatusSplit: true,
+		},
+	}
+}
+
+// runtimeClasses is node.k8s.io/v1 RuntimeClass.
+func runtimeClasses() *Resource {
+	gv := nodev1.SchemeGroupVersion
+	return &Resource{
+		GroupVersionResource: gv.WithResource("runtimeclasses"), Singular: "runtimeclass",
+		Kind: "RuntimeClass", ListKind: "RuntimeClassList", Strategy: validation.RuntimeClassKind(), Verbs: CRUDVerbs(),
+		New: func() runtime.Object { return &nodev1.RuntimeClass{} }, NewList: func() runtime.Object { return &nodev1.RuntimeClassList{} },
+	}
+}
+
+// flowcontrolResources are flowcontrol.apiserver.k8s.io/v1's FlowSchema and
+// PriorityLevelConfiguration, with the mandatory exempt and catch-all objects created at start.
+func flowcontrolResources() []*Resource {
+	gv := flowcontrolv1.SchemeGroupVersion
+	return []*Resource{
+		{
+			GroupVersionResource: gv.WithResource("flowschemas"), Singular: "flowschema",
+			Kind: "FlowSchema", ListKind: "FlowSchemaList", Strategy: validation.FlowSchemaKind(), Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(gv.WithKind("FlowSchema"))},
+			New:          func() runtime.Object { return &flowcontrolv1.FlowSchema{} }, NewList: func() runtime.Object { return &flowcontrolv1.FlowSchemaList{} },
+			StatusSplit: true,
+			Bootstrap: func() []runtime.Object {
+				var out []runtime.Object
+				for _, fs := range validation.MandatoryFlowSchemas() {
+					out = append(out, fs)
+				}
+				return out
+			},
+		},
+		{
+			GroupVersionResource: gv.WithResource("prioritylevelconfigurations"), Singular: "prioritylevelconfiguration",
+			Kind: "PriorityLevelConfiguration", ListKind: "PriorityLevelConfigurationList", Strategy: validation.PriorityLevelConfigurationKind(), Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(gv.WithKind("PriorityLevelConfiguration"))},
+			New:          func() runtime.Object { return &flowcontrolv1.PriorityLevelConfiguration{} }, NewList: func() runtime.Object { return &flowcontrolv1.PriorityLevelConfigurationList{} },
+			StatusSplit: true,
+			Bootstrap: func() []runtime.Object {
+				var out []runtime.Object
+				for _, pl := range validation.MandatoryPriorityLevelConfigurations() {
+					out = append(out, pl)
+				}
+				return out
+			},
 		},
 	}
 }

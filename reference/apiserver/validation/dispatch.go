@@ -31,7 +31,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		PriorityClassKind(),
 		PodDisruptionBudgetKind(),
 		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
-		JobKind(), CronJobKind(),
+		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
