@@ -4,9 +4,18 @@ import (
 	"context"
 	"time"
 
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+
 	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	nodev1 "k8s.io/api/node/v1"
@@ -41,6 +50,9 @@ const (
 	srcAPF            = "Kubernetes: API Priority and Fairness, mandatory configuration objects (kubernetes.io/docs/concepts/cluster-administration/flow-control)"
 )
 
+// srcCSR is the source of the CertificateSigningRequest behaviours.
+const srcCSR = "Kubernetes: Certificates and Certificate Signing Requests (kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests), pkg/registry/certificates"
+
 // apiGroupSpecs are the API specs of scheduling.k8s.io, policy, batch, node.k8s.io,
 // certificates.k8s.io and flowcontrol.apiserver.k8s.io.
 func apiGroupSpecs() []spec[*apiEnv] {
@@ -61,6 +73,9 @@ func apiGroupSpecs() []spec[*apiEnv] {
 		{api("api.cronjob.validation", "a CronJob with an unparseable schedule MUST be rejected with 422 naming spec.schedule, and a valid one MUST get concurrencyPolicy Allow and history limits 3 and 1", srcBatchAPI), specCronJobValidation},
 		{api("api.runtimeclass.validation", "a RuntimeClass whose handler is not a DNS-1123 label MUST be rejected with 422 naming handler, and an update of its handler MUST be rejected with 422 naming handler", srcRuntimeClass), specRuntimeClassValidation},
 		{api("api.flowcontrol.mandatory", "the FlowSchemas and PriorityLevelConfigurations exempt and catch-all MUST exist, the exempt level of type Exempt and the catch-all level of type Limited", srcAPF), specFlowControlMandatory},
+		{api("api.csr.requester", "a created CertificateSigningRequest MUST carry its requester's username and groups in spec.username and spec.groups, whatever the client sent", srcCSR), specCSRRequester},
+		{api("api.csr.approval", "an Approved condition MUST be set through the approval subresource and MUST NOT be set by a write of the status subresource", srcCSR), specCSRApproval},
+		{api("api.csr.validation", "a CertificateSigningRequest whose request is not a PEM CERTIFICATE REQUEST, or that names no signerName, MUST be rejected with 422 naming spec.request or spec.signerName", srcCSR), specCSRValidation},
 		{api("api.priorityclass.validation", "a PriorityClass above 1000000000, or named with the reserved system- prefix, MUST be rejected with 422 naming value or metadata.name, and an update of a class's value MUST be rejected with 422 naming value", srcPriorityAPI), specPriorityClassValidation},
 	}
 }
@@ -364,4 +379,85 @@ func specFlowControlMandatory(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	catchAll, err := fc.PriorityLevelConfigurations().Get(ctx, "catch-all", metav1.GetOptions{})
 	ok(g, err, "reading PriorityLevelConfiguration catch-all")
 	g.Expect(catchAll.Spec.Type).To(gomega.Equal(flowcontrolv1.PriorityLevelEnablementLimited), "the type of the catch-all level")
+}
+
+// csrPEM returns a fresh PEM-encoded certificate request for common name cn.
+func csrPEM(g gomega.Gomega, cn string) []byte {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ok(g, err, "generating a key")
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}}, key)
+	ok(g, err, "creating a certificate request")
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+// createCSR creates a CertificateSigningRequest of the spec's own for a signer no controller
+// serves, deleted when the spec ends.
+func (e *apiEnv) createCSR(ctx context.Context, g gomega.Gomega, suffix string, mutate func(*certificatesv1.CertificateSigningRequest)) *certificatesv1.CertificateSigningRequest {
+	csr := &certificatesv1.CertificateSigningRequest{
+		ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-" + suffix},
+		Spec: certificatesv1.CertificateSigningRequestSpec{Request: csrPEM(g, e.ns), SignerName: "example.com/clusterkit-conformance",
+			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}},
+	}
+	if mutate != nil {
+		mutate(csr)
+	}
+	created, err := e.client.CertificatesV1().CertificateSigningRequests().Create(ctx, csr, metav1.CreateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "creating CertificateSigningRequest %s", csr.Name)
+	e.c.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.client.CertificatesV1().CertificateSigningRequests().Delete(cctx, csr.Name, metav1.DeleteOptions{})
+	})
+	return created
+}
+
+func specCSRRequester(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	me, err := e.client.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	ok(g, err, "asking who the spec's client is (SelfSubjectReview)")
+	created := e.createCSR(ctx, g, "requester", func(c *certificatesv1.CertificateSigningRequest) {
+		c.Spec.Username, c.Spec.Groups = "mallory", []string{"system:masters"}
+	})
+	g.Expect(created.Spec.Username).To(gomega.Equal(me.Status.UserInfo.Username), "spec.username must be the requester's")
+	g.Expect(created.Spec.Groups).To(gomega.ConsistOf(me.Status.UserInfo.Groups), "spec.groups must be the requester's")
+}
+
+func specCSRApproval(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	csrs := e.client.CertificatesV1().CertificateSigningRequests()
+	created := e.createCSR(ctx, g, "approval", nil)
+	approved := func(c *certificatesv1.CertificateSigningRequest) bool {
+		for _, cond := range c.Status.Conditions {
+			if cond.Type == certificatesv1.CertificateApproved && cond.Status == corev1.ConditionTrue {
+				return true
+			}
+		}
+		return false
+	}
+	cond := certificatesv1.CertificateSigningRequestCondition{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue,
+		Reason: "ConformanceApproved", Message: "approved by the conformance suite", LastUpdateTime: metav1.Now()}
+	viaStatus := created.DeepCopy()
+	viaStatus.Status.Conditions = append(viaStatus.Status.Conditions, cond)
+	after, err := csrs.UpdateStatus(ctx, viaStatus, metav1.UpdateOptions{})
+	if err == nil {
+		g.Expect(approved(after)).To(gomega.BeFalse(), "a status write must not approve a CertificateSigningRequest")
+	}
+	got, err := csrs.Get(ctx, created.Name, metav1.GetOptions{})
+	ok(g, err, "reading the CertificateSigningRequest")
+	g.Expect(approved(got)).To(gomega.BeFalse(), "a status write must not approve a CertificateSigningRequest")
+	got.Status.Conditions = append(got.Status.Conditions, cond)
+	_, err = csrs.UpdateApproval(ctx, got.Name, got, metav1.UpdateOptions{})
+	ok(g, err, "approving through the approval subresource")
+	got, err = csrs.Get(ctx, created.Name, metav1.GetOptions{})
+	ok(g, err, "reading the approved CertificateSigningRequest")
+	g.Expect(approved(got)).To(gomega.BeTrue(), "the approval subresource must set the Approved condition")
+}
+
+func specCSRValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	csrs := e.client.CertificatesV1().CertificateSigningRequests()
+	_, err := csrs.Create(ctx, &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-not-pem"},
+		Spec: certificatesv1.CertificateSigningRequestSpec{Request: []byte("not a request"), SignerName: "example.com/clusterkit-conformance",
+			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}}}, metav1.CreateOptions{})
+	expectInvalidUnder(g, err, "a CertificateSigningRequest whose request is not PEM", "spec.request")
+	_, err = csrs.Create(ctx, &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-no-signer"},
+		Spec: certificatesv1.CertificateSigningRequestSpec{Request: csrPEM(g, e.ns), Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}}}, metav1.CreateOptions{})
+	expectInvalidUnder(g, err, "a CertificateSigningRequest without signerName", "spec.signerName")
 }

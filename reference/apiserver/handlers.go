@@ -226,6 +226,9 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 	if err := s.prepareCreate(res, obj); err != nil {
 		return nil, err
 	}
+	if rs, ok := res.Strategy.(registry.RequesterStrategy); ok {
+		rs.PrepareForCreateBy(obj, requestUser(ctx))
+	}
 	if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Create, res, "", m.GetNamespace(), m.GetName(), obj, nil, dry)); err != nil {
 		return nil, err
 	}
@@ -334,12 +337,15 @@ func (s *Server) update(ctx context.Context, req request, dry, status bool, next
 				normalizeServiceUpdate(svc, cur.(*corev1.Service))
 			}
 		}
-		if err := prepareUpdate(res, obj, cur, status); err != nil {
-			return nil, err
-		}
 		sub := ""
 		if status {
 			sub = "status"
+			if req.sub != "" {
+				sub = req.sub // a subresource on the status path (approval)
+			}
+		}
+		if err := prepareUpdate(res, obj, cur, status, sub); err != nil {
+			return nil, err
 		}
 		if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Update, res, sub, req.namespace, req.name, obj, cur, dry)); err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -25,6 +26,7 @@ func groupResources() []*Resource {
 	out = append(out, batchResources()...)
 	out = append(out, runtimeClasses())
 	out = append(out, flowcontrolResources()...)
+	out = append(out, certificateSigningRequests())
 	return out
 }
 
@@ -162,6 +164,27 @@ func flowcontrolResources() []*Resource {
 				}
 				return out
 			},
+		},
+	}
+}
+
+// certificateSigningRequests is certificates.k8s.io/v1 CertificateSigningRequest with its
+// status and approval subresources.
+func certificateSigningRequests() *Resource {
+	gv := certificatesv1.SchemeGroupVersion
+	return &Resource{
+		GroupVersionResource: gv.WithResource("certificatesigningrequests"), Singular: "certificatesigningrequest",
+		Kind: "CertificateSigningRequest", ListKind: "CertificateSigningRequestList", Strategy: validation.CertificateSigningRequestKind(),
+		ShortNames: []string{"csr"}, Verbs: CRUDVerbs(),
+		Subresources: []Subresource{
+			{Name: "approval", GroupVersionKind: gv.WithKind("CertificateSigningRequest"), Verbs: []string{"get", "patch", "update"}},
+			statusSub(gv.WithKind("CertificateSigningRequest")),
+		},
+		New: func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} }, NewList: func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
+		StatusSplit: true,
+		FieldLabels: []string{"spec.signerName"},
+		Fields: func(obj runtime.Object) fields.Set {
+			return fields.Set{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 		},
 	}
 }

@@ -32,6 +32,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		PodDisruptionBudgetKind(),
 		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
 		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
+		CertificateSigningRequestKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
