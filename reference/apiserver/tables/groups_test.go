@@ -24,7 +24,7 @@ func TestGroupTables(t *testing.T) {
 				Limited: &flowcontrolv1.LimitedPriorityLevelConfiguration{NominalConcurrencyShares: ptr(int32(5)), LimitResponse: flowcontrolv1.LimitResponse{Type: flowcontrolv1.LimitResponseTypeReject}}}},
 			[]interface{}{"catch-all", "Limited", int64(5), "<none>", "<none>", "<none>", "0s"}},
 		{&certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: "csr-1", CreationTimestamp: ago(0)},
-			Spec: certificatesv1.CertificateSigningRequestSpec{SignerName: "example.com/s", Username: "alice", ExpirationSeconds: &exp},
+			Spec:   certificatesv1.CertificateSigningRequestSpec{SignerName: "example.com/s", Username: "alice", ExpirationSeconds: &exp},
 			Status: certificatesv1.CertificateSigningRequestStatus{Conditions: []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue}}}},
 			[]interface{}{"csr-1", "0s", "example.com/s", "alice", "60m", "Approved"}},
 	}

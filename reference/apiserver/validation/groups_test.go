@@ -85,7 +85,9 @@ func TestValidateDaemonSetAndJob(t *testing.T) {
 			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}, Template: podTemplate()}}
 	}
 	runCreateCases(t, ds, []mutCase[*appsv1.DaemonSet]{
-		{"both zero", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptrTo(intstr.FromInt32(0)) }, []fe{{fI, "spec.updateStrategy.rollingUpdate.maxUnavailable"}}},
+		{"both zero", func(d *appsv1.DaemonSet) {
+			d.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = ptrTo(intstr.FromInt32(0))
+		}, []fe{{fI, "spec.updateStrategy.rollingUpdate.maxUnavailable"}}},
 		{"bad type", func(d *appsv1.DaemonSet) { d.Spec.UpdateStrategy.Type = "Blue" }, []fe{{fN, "spec.updateStrategy.type"}}},
 	})
 	job := func() *batchv1.Job {
