@@ -49,6 +49,8 @@ type apiEnv struct {
 	client kubernetes.Interface
 	// ns is a namespace made for the spec.
 	ns string
+	// c cleans up what a spec makes outside its namespace (cluster-scoped objects).
+	c Cleaner
 }
 
 func (h APIHarness) suite() suite[*apiEnv] {
@@ -90,7 +92,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
-			return &apiEnv{server: srv, client: client, ns: ns}, nil
+			return &apiEnv{server: srv, client: client, ns: ns, c: c}, nil
 		},
 	}
 }
@@ -146,7 +148,7 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 // allAPISpecs is every spec list of the API component (one list per concern).
 func allAPISpecs() []spec[*apiEnv] {
 	var all []spec[*apiEnv]
-	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs()} {
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs()} {
 		all = append(all, list...)
 	}
 	return all

@@ -249,6 +249,9 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 	if err := s.prepareCreate(res, obj); err != nil {
 		return nil, err
 	}
+	if rs, ok := res.Strategy.(registry.RequesterStrategy); ok {
+		rs.PrepareForCreateBy(obj, requestUser(ctx))
+	}
 	if !opts.applied {
 		obj = s.trackUpdate(res, "", res.New(), obj, opts.manager)
 		m = objectMeta(obj)
@@ -362,12 +365,15 @@ func (s *Server) update(ctx context.Context, req request, opts writeOpts, status
 				normalizeServiceUpdate(svc, cur.(*corev1.Service))
 			}
 		}
-		if err := prepareUpdate(res, obj, cur, status); err != nil {
-			return nil, err
-		}
 		sub := ""
 		if status {
 			sub = "status"
+			if req.sub != "" {
+				sub = req.sub // a subresource on the status path (approval)
+			}
+		}
+		if err := prepareUpdate(res, obj, cur, status, sub); err != nil {
+			return nil, err
 		}
 		if !opts.applied {
 			obj = s.trackUpdate(res, sub, cur, obj, opts.manager)
@@ -501,6 +507,12 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 	if err != nil {
 		writeError(w, err)
 		return
+	}
+	if req.res.DeleteForbidden != nil {
+		if why := req.res.DeleteForbidden(req.name); why != "" {
+			writeError(w, apierrors.NewForbidden(req.res.GroupResource(), req.name, errors.New(why)))
+			return
+		}
 	}
 	obj, deleted, err := s.deleteObject(r.Context(), req.res, req.namespace, req.name, opts)
 	if err != nil {

@@ -112,7 +112,7 @@ func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
 // prepareUpdate carries the system fields over from the stored object, keeps the stored status
 // for resources with a status subresource (or the stored spec on a status write), and moves the
 // generation when the spec changed.
-func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bool) error {
+func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bool, sub string) error {
 	nm, err := meta.Accessor(newObj)
 	if err != nil {
 		return apierrors.NewInternalError(err)
@@ -136,6 +136,10 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 	}
 	if status {
 		copyField(newObj, cur, "Spec")
+		if ss, ok := res.Strategy.(registry.SubresourceStrategy); ok && sub != "" && sub != "status" {
+			ss.PrepareForSubresourceUpdate(sub, newObj, cur)
+			return nil
+		}
 		res.Strategy.PrepareForStatusUpdate(newObj, cur)
 		return nil
 	}

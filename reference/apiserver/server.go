@@ -222,6 +222,9 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 	if err := s.ensureSystemNamespaces(ctx); err != nil {
 		return err
 	}
+	if err := s.ensureBootstrapObjects(ctx); err != nil {
+		return err
+	}
 	s.resumeNamespaceCleanups(ctx)
 	if err := s.repairAllocations(ctx, s.cfg.AllocationRepairInterval); err != nil {
 		s.cfg.ErrorLog("apiserver: repairing service allocations: %v", err)

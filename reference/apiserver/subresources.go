@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -257,8 +258,9 @@ func setPodCondition(pod *corev1.Pod, c corev1.PodCondition) {
 	pod.Status.Conditions = append(pod.Status.Conditions, c)
 }
 
-// serveEviction handles POST pods/NAME/eviction: the pod is deleted gracefully with the
-// eviction's DeleteOptions. PodDisruptionBudgets are not served, so nothing blocks an eviction.
+// serveEviction handles POST pods/NAME/eviction: once the pod's PodDisruptionBudget allows it
+// (admitEviction, eviction.go; 429 otherwise) the pod is deleted gracefully with the eviction's
+// DeleteOptions.
 func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, req request) {
 	data, err := s.readBody(w, r)
 	if err != nil {
@@ -285,6 +287,17 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, req reque
 	opts := ev.DeleteOptions
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
+	}
+	cur, err := s.objects.Get(r.Context(), req.res, req.namespace, req.name)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if pod, ok := cur.(*corev1.Pod); ok {
+		if err := s.admitEviction(r.Context(), pod, slices.Contains(opts.DryRun, metav1.DryRunAll)); err != nil {
+			writeError(w, err)
+			return
+		}
 	}
 	if _, _, err := s.deleteObject(r.Context(), req.res, req.namespace, req.name, opts); err != nil {
 		writeError(w, err)

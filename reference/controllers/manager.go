@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
+	"github.com/clusterkit/clusterkit/reference/controllers/disruption"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
@@ -76,6 +77,7 @@ func ServiceAccounts() map[string]string {
 		garbagecollector.Name:       "generic-garbage-collector",
 		serviceaccount.Name:         "service-account-controller",
 		rootcacertpublisher.Name:    "root-ca-cert-publisher",
+		disruption.Name:             "disruption-controller",
 	}
 }
 
@@ -109,6 +111,7 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		garbagecollector.Name:       garbagecollector.New(garbagecollector.Config{}),
 		serviceaccount.Name:         serviceaccount.New(),
 		rootcacertpublisher.Name:    rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
+		disruption.Name:             disruption.New(),
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 )
 
 // InProcessAPI is the reference API server on a store from the given store
@@ -90,7 +91,8 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 	// from the listener, a wrapped Handler only from the Config.
 	tcp := ln.Addr().(*net.TCPAddr)
 	addr, _ := netip.AddrFromSlice(tcp.IP)
-	srv, err := apiserver.New(apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port})
+	// Priority admission resolves pods' priorityClassName, as in every kube-apiserver.
+	srv, err := apiserver.New(apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, Admission: priority.New()})
 	if err != nil {
 		_ = ln.Close()
 		return nil, nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/encryption"
 	"github.com/clusterkit/clusterkit/reference/apiserver/podsecurity"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	saadmission "github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount/admission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
@@ -42,7 +43,7 @@ func ProtectedAPIConfig(dir string) (func(*apiserver.Config) error, error) {
 	}
 	return func(c *apiserver.Config) error {
 		c.Encryption = t
-		c.Admission = admission.NewChainHandler(saadmission.New(), psa)
+		c.Admission = admission.NewChainHandler(priority.New(), saadmission.New(), psa)
 		return nil
 	}, nil
 }

@@ -131,3 +131,18 @@ func APIForcingEveryApply(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// APIEvictionIgnoringBudgets wraps an API server so that an eviction is a plain delete of the
+// pod: PodDisruptionBudgets no longer protect anything, and kubectl drain takes down every
+// replica at once.
+func APIEvictionIgnoringBudgets(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/eviction") {
+			r.Method = http.MethodDelete
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, "/eviction")
+			r.Body = io.NopCloser(strings.NewReader(""))
+			r.ContentLength = 0
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -24,6 +24,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.validation.strict-fields"}},
 		{"status writes go to the main resource", knownbad.APIWritingStatusThroughMain,
 			[]string{"api.subresource.status-isolation"}},
+		{"evicts whatever the budget says", knownbad.APIEvictionIgnoringBudgets,
+			[]string{"api.eviction.pdb-blocks"}},
 		{"drops watch events", knownbad.APIDroppingWatchEvents,
 			[]string{"api.watch.from-resource-version", "api.watch.informer"}},
 		{"ignores Accept on writes", knownbad.APIIgnoringAccept,

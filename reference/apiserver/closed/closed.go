@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -37,7 +38,7 @@ type Options struct {
 	Encryption storage.Transformers
 	// IssuerURL is the ServiceAccount token issuer (default DefaultIssuerURL).
 	IssuerURL string
-	// Admission plugins run after NodeRestriction and RBAC's escalation check, in order.
+	// Admission plugins run after NodeRestriction, RBAC's escalation check and Priority, in order.
 	Admission []admission.Interface
 }
 
@@ -83,7 +84,7 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
-	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission}, o.Admission...)
+	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission, priority.New()}, o.Admission...)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,

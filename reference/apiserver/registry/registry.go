@@ -68,6 +68,12 @@ type Resource struct {
 	Strategy Strategy
 	// Scale reads and writes replicas for a scale subresource (nil without one).
 	Scale *Scale
+	// Bootstrap returns the objects the server creates at start when they are missing (the
+	// system PriorityClasses, the mandatory FlowSchemas); nil for none.
+	Bootstrap func() []runtime.Object
+	// DeleteForbidden returns why the object of that name may not be deleted (a 403 with that
+	// message, as kube-apiserver refuses a system PriorityClass), or "" when it may.
+	DeleteForbidden func(name string) string
 }
 
 // GroupVersionKind returns the resource's kind with its group and version.

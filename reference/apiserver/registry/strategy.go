@@ -6,6 +6,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/authentication/user"
 )
 
 // Strategy is one resource's own rules, as kube-apiserver's RESTCreateStrategy and
@@ -34,6 +35,20 @@ type Strategy interface {
 	ValidateUpdate(newObj, oldObj runtime.Object) field.ErrorList
 	// ValidateStatusUpdate validates a /status write (newObj carries the stored spec).
 	ValidateStatusUpdate(newObj, oldObj runtime.Object) field.ErrorList
+}
+
+// SubresourceStrategy is implemented by strategies of resources with a writable subresource
+// beyond status that takes the status write path (a CertificateSigningRequest's approval): for
+// such a subresource PrepareForSubresourceUpdate replaces PrepareForStatusUpdate.
+type SubresourceStrategy interface {
+	PrepareForSubresourceUpdate(sub string, newObj, oldObj runtime.Object)
+}
+
+// RequesterStrategy is implemented by strategies that record who creates an object (a
+// CertificateSigningRequest's spec.username, uid, groups and extra); the create path calls it
+// after PrepareForCreate.
+type RequesterStrategy interface {
+	PrepareForCreateBy(obj runtime.Object, requester user.Info)
 }
 
 // ScopedStrategy is implemented by strategies that know their scope; New checks that it

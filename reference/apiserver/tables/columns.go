@@ -284,7 +284,7 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 	case schema.GroupKind{Group: nodev1.GroupName, Kind: "RuntimeClass"}:
 		return []metav1.TableColumnDefinition{name, column("Handler", "string", nodev1.RuntimeClass{}.SwaggerDoc()["handler"]), age}, true
 	}
-	return nil, false
+	return groupColumns(gk)
 }
 
 // printRow computes the cells of one object by its Go type; types without a
@@ -360,6 +360,9 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	case *nodev1.RuntimeClass:
 		cells = []interface{}{o.Name, o.Handler, age(o.CreationTimestamp, now)}
 	default:
+		if cells, ok := groupCells(obj, now); ok {
+			return metav1.TableRow{Cells: cells}, nil
+		}
 		return defaultRow(obj, now)
 	}
 	if cells == nil {

@@ -53,8 +53,9 @@ func defaultNode(n *corev1.Node) {
 	}
 }
 
-// defaultPod applies the pod-spec defaults plus the pod-only ones (requests from limits,
-// priority and preemption policy as the Priority admission plugin sets them).
+// defaultPod applies the pod-spec defaults plus the pod-only ones (requests from limits).
+// spec.priority and spec.preemptionPolicy are the Priority admission plugin's (package
+// priority), as in kube-apiserver: a default here would contradict a globalDefault class.
 func defaultPod(pod *corev1.Pod) {
 	defaultPodSpec(&pod.Spec)
 	for i := range pod.Spec.Containers {
@@ -62,12 +63,6 @@ func defaultPod(pod *corev1.Pod) {
 	}
 	for i := range pod.Spec.InitContainers {
 		defaultRequestsFromLimits(&pod.Spec.InitContainers[i].Resources)
-	}
-	if pod.Spec.Priority == nil && pod.Spec.PriorityClassName == "" {
-		pod.Spec.Priority = ptrTo(int32(0))
-	}
-	if pod.Spec.PreemptionPolicy == nil {
-		pod.Spec.PreemptionPolicy = ptrTo(corev1.PreemptLowerPriority)
 	}
 	if pod.Status.Phase == "" && len(pod.Status.Conditions) == 0 && pod.Status.StartTime == nil {
 		pod.Status.Phase = corev1.PodPending

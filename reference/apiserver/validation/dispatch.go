@@ -28,6 +28,11 @@ func builtinKinds() map[reflect.Type]strategy {
 		ConfigMapKind(), SecretKind(), ServiceAccountKind(), BindingKind(), DeploymentKind(),
 		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
+		PriorityClassKind(),
+		PodDisruptionBudgetKind(),
+		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
+		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
+		CertificateSigningRequestKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
