@@ -27,6 +27,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		NamespaceKind(), NodeKind(), PodKind(), ServiceKind(), EndpointsKind(), EventKind(),
 		ConfigMapKind(), SecretKind(), ServiceAccountKind(), BindingKind(), DeploymentKind(),
 		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
+		ValidatingWebhookConfigurationKind(), MutatingWebhookConfigurationKind(), ValidatingAdmissionPolicyKind(), ValidatingAdmissionPolicyBindingKind(),
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
