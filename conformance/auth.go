@@ -62,6 +62,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, protectionSpecs()...)
 	all = append(all, nodeSpecs()...)
 	all = append(all, serviceAccountSpecs()...)
+	all = append(all, admissionSpecs()...)
 	return all
 }
 
