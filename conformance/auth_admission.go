@@ -34,7 +34,7 @@ const admissionWait = 30 * time.Second
 type webhookServer struct {
 	url      string
 	caBundle []byte
-	ln       net.Listener
+	srv      *http.Server
 
 	mu       sync.Mutex
 	requests []admissionv1.AdmissionRequest
@@ -54,7 +54,7 @@ func startWebhook(e *authEnv, answer review) (*webhookServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &webhookServer{url: "https://" + ln.Addr().String(), caBundle: caPEM, ln: ln}
+	w := &webhookServer{url: "https://" + ln.Addr().String(), caBundle: caPEM}
 	srv := &http.Server{Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var in admissionv1.AdmissionReview
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Request == nil {
@@ -70,13 +70,14 @@ func startWebhook(e *authEnv, answer review) (*webhookServer, error) {
 		rw.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(rw).Encode(out)
 	}), ReadHeaderTimeout: 10 * time.Second}
+	w.srv = srv
 	go func() { _ = srv.Serve(ln) }()
 	e.c.Cleanup(func() { _ = srv.Close() })
 	return w, nil
 }
 
-// stop closes the webhook's listener: calls to it fail from now on.
-func (w *webhookServer) stop() { _ = w.ln.Close() }
+// stop closes the webhook's listener and connections: calls to it fail from now on.
+func (w *webhookServer) stop() { _ = w.srv.Close() }
 
 // received returns the requests received so far.
 func (w *webhookServer) received() []admissionv1.AdmissionRequest {
