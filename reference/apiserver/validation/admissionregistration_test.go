@@ -40,22 +40,40 @@ func TestValidatingWebhookConfigurationDefaults(t *testing.T) {
 func TestValidateValidatingWebhookConfiguration(t *testing.T) {
 	runCreateCases(t, validValidatingWebhookConfiguration, []mutCase[*admissionregistrationv1.ValidatingWebhookConfiguration]{
 		{"name not qualified", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].Name = "check" }, []fe{{tInvalid, "webhooks[0].name"}}},
-		{"duplicate name", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks = append(c.Webhooks, c.Webhooks[0]) }, []fe{{tDuplicate, "webhooks[1].name"}}},
+		{"duplicate name", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks = append(c.Webhooks, c.Webhooks[0])
+		}, []fe{{tDuplicate, "webhooks[1].name"}}},
 		{"sideEffects required", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].SideEffects = nil }, []fe{{tRequired, "webhooks[0].sideEffects"}}},
 		{"sideEffects Some", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
 			c.Webhooks[0].SideEffects = ptr.To(admissionregistrationv1.SideEffectClassSome)
 		}, []fe{{tNotSupported, "webhooks[0].sideEffects"}}},
-		{"admissionReviewVersions required", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].AdmissionReviewVersions = nil }, []fe{{tRequired, "webhooks[0].admissionReviewVersions"}}},
-		{"unknown review version", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].AdmissionReviewVersions = []string{"v2"} }, []fe{{tInvalid, "webhooks[0].admissionReviewVersions"}}},
-		{"timeout too long", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].TimeoutSeconds = ptr.To[int32](31) }, []fe{{tInvalid, "webhooks[0].timeoutSeconds"}}},
-		{"failurePolicy", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].FailurePolicy = ptr.To(admissionregistrationv1.FailurePolicyType("Maybe")) }, []fe{{tNotSupported, "webhooks[0].failurePolicy"}}},
-		{"url and service", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].ClientConfig.URL = ptr.To("https://a.example.com") }, []fe{{tRequired, "webhooks[0].clientConfig"}}},
+		{"admissionReviewVersions required", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].AdmissionReviewVersions = nil
+		}, []fe{{tRequired, "webhooks[0].admissionReviewVersions"}}},
+		{"unknown review version", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].AdmissionReviewVersions = []string{"v2"}
+		}, []fe{{tInvalid, "webhooks[0].admissionReviewVersions"}}},
+		{"timeout too long", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].TimeoutSeconds = ptr.To[int32](31)
+		}, []fe{{tInvalid, "webhooks[0].timeoutSeconds"}}},
+		{"failurePolicy", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].FailurePolicy = ptr.To(admissionregistrationv1.FailurePolicyType("Maybe"))
+		}, []fe{{tNotSupported, "webhooks[0].failurePolicy"}}},
+		{"url and service", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].ClientConfig.URL = ptr.To("https://a.example.com")
+		}, []fe{{tRequired, "webhooks[0].clientConfig"}}},
 		{"http url", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
 			c.Webhooks[0].ClientConfig = admissionregistrationv1.WebhookClientConfig{URL: ptr.To("http://a.example.com")}
 		}, []fe{{tInvalid, "webhooks[0].clientConfig.url"}}},
-		{"operations required", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].Rules[0].Operations = nil }, []fe{{tRequired, "webhooks[0].rules[0].operations"}}},
-		{"double wildcard with others", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].Rules[0].Resources = []string{"*/*", "pods"} }, []fe{{tInvalid, "webhooks[0].rules[0].resources"}}},
-		{"bad scope", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) { c.Webhooks[0].Rules[0].Scope = ptr.To(admissionregistrationv1.ScopeType("Node")) }, []fe{{tNotSupported, "webhooks[0].rules[0].scope"}}},
+		{"operations required", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].Rules[0].Operations = nil
+		}, []fe{{tRequired, "webhooks[0].rules[0].operations"}}},
+		{"double wildcard with others", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].Rules[0].Resources = []string{"*/*", "pods"}
+		}, []fe{{tInvalid, "webhooks[0].rules[0].resources"}}},
+		{"bad scope", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
+			c.Webhooks[0].Rules[0].Scope = ptr.To(admissionregistrationv1.ScopeType("Node"))
+		}, []fe{{tNotSupported, "webhooks[0].rules[0].scope"}}},
 		{"match condition without expression", func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
 			c.Webhooks[0].MatchConditions = []admissionregistrationv1.MatchCondition{{Name: "x"}}
 		}, []fe{{tRequired, "webhooks[0].matchConditions[0].expression"}}},
