@@ -2,19 +2,38 @@ package knownbad
 
 import (
 	"context"
+	"reflect"
 
 	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 )
 
-// AdmissionValidatingBeforeMutating runs the validating admission plugins — validating
-// webhooks and policies among them — before the mutating ones: validating webhooks judge the
-// object as the client sent it, not as mutating webhooks change it.
+// AdmissionValidatingBeforeMutating calls the validating webhooks (and admission policies)
+// before the mutating webhooks: validating webhooks judge the object as the client sent it,
+// not as mutating webhooks change it. The other admission plugins keep their order.
 func AdmissionValidatingBeforeMutating(c *apiserver.Config) {
-	if c.Admission != nil {
-		c.Admission = validatingFirst{c.Admission}
+	c.Admission = swapDynamic(c.Admission)
+}
+
+// swapDynamic replaces the dynamic admission plugins in a chain (admission.NewChainHandler's
+// slice) with validatingFirst.
+func swapDynamic(plugin admission.Interface) admission.Interface {
+	if _, ok := plugin.(*dynamicadmission.Plugins); ok {
+		return validatingFirst{plugin}
 	}
+	v := reflect.ValueOf(plugin)
+	if plugin == nil || v.Kind() != reflect.Slice {
+		return plugin
+	}
+	members := make([]admission.Interface, 0, v.Len())
+	for i := range v.Len() {
+		if m, ok := v.Index(i).Interface().(admission.Interface); ok {
+			members = append(members, swapDynamic(m))
+		}
+	}
+	return admission.NewChainHandler(members...)
 }
 
 // validatingFirst calls its plugin's Validate, then its Admit, in the mutating phase, and
