@@ -47,6 +47,9 @@ const (
 // kindColumns returns the dedicated column set of a kind, by group and kind
 // (all served versions of a kind print alike).
 func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
+	if cols, ok := admissionColumns(gk); ok {
+		return cols, true
+	}
 	name, age := nameColumn(), ageColumn()
 	switch gk {
 	case schema.GroupKind{Kind: "Pod"}:
@@ -360,6 +363,9 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	case *nodev1.RuntimeClass:
 		cells = []interface{}{o.Name, o.Handler, age(o.CreationTimestamp, now)}
 	default:
+		if c, ok := admissionCells(obj, now); ok {
+			return metav1.TableRow{Cells: c}, nil
+		}
 		return defaultRow(obj, now)
 	}
 	if cells == nil {
