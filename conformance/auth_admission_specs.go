@@ -19,6 +19,7 @@ const (
 	srcDynamicAdmission = "Kubernetes: Dynamic Admission Control (kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers)"
 	srcAdmissionOrder   = "Kubernetes: Admission Control in Kubernetes (kubernetes.io/docs/reference/access-authn-authz/admission-controllers): mutating admission runs before validating admission"
 	srcVAP              = "Kubernetes: Validating Admission Policy (kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy)"
+	srcMAP              = "Kubernetes: Mutating Admission Policy (kubernetes.io/docs/reference/access-authn-authz/mutating-admission-policy)"
 	srcWebhookAPI       = "Kubernetes API: admissionregistration.k8s.io/v1 ValidatingWebhookConfiguration (pkg/apis/admissionregistration/v1 defaults and validation)"
 )
 
@@ -35,6 +36,7 @@ func admissionSpecs() []spec[*authEnv] {
 		{auth("auth.admission.namespace-selector", "a webhook MUST NOT be sent requests for objects in namespaces its namespaceSelector does not select", srcDynamicAdmission), specNamespaceSelector},
 		{auth("auth.admission.object-selector", "a webhook MUST be sent requests only for objects whose labels its objectSelector selects", srcDynamicAdmission), specObjectSelector},
 		{auth("auth.admission.dry-run", "a dryRun=All write MUST reach a webhook with sideEffects None with request.dryRun true and store nothing", srcDynamicAdmission), specWebhookDryRun},
+		{auth("auth.admission.mutating-policy-patch", "a MutatingAdmissionPolicy's JSONPatch mutation, through a binding, MUST be applied to the object that is stored", srcMAP), specMutatingPolicyPatch},
 		{auth("auth.admission.policy-denies", "a write a ValidatingAdmissionPolicy's validation fails, through a binding with validationActions Deny, MUST be rejected with the validation's message", srcVAP), specPolicyDenies},
 	}
 }
@@ -307,4 +309,53 @@ func specPolicyDenies(ctx context.Context, g gomega.Gomega, e *authEnv) {
 	g.Expect(err.Error()).To(gomega.ContainSubstring(policyMessage), "the error carries the policy's message")
 	_, err = e.admin.CoreV1().ConfigMaps(e.ns).Create(ctx, admissionConfigMap("allowed", nil, map[string]string{"fine": "x"}), metav1.CreateOptions{})
 	ok(g, err, "creating a ConfigMap the policy allows")
+}
+
+// policyLabel is the label the spec's MutatingAdmissionPolicy adds.
+const policyLabel = "conformance.clusterkit.dev/policy"
+
+func specMutatingPolicyPatch(ctx context.Context, g gomega.Gomega, e *authEnv) {
+	sel := admissionNamespace(ctx, g, e)
+	name := e.ns + "-mutating-policy"
+	policies := e.admin.AdmissionregistrationV1().MutatingAdmissionPolicies()
+	_, err := policies.Create(ctx, &admissionregistrationv1.MutatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{
+			FailurePolicy:      ptr.To(admissionregistrationv1.Fail),
+			ReinvocationPolicy: admissionregistrationv1.NeverReinvocationPolicy,
+			MatchConstraints: &admissionregistrationv1.MatchResources{
+				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{RuleWithOperations: configMapRule()[0]}},
+			},
+			Mutations: []admissionregistrationv1.Mutation{{
+				PatchType: admissionregistrationv1.PatchTypeJSONPatch,
+				JSONPatch: &admissionregistrationv1.JSONPatch{
+					Expression: `[JSONPatch{op: "add", path: "/metadata/labels", value: {"` + policyLabel + `": "yes"}}]`,
+				},
+			}},
+		},
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating the MutatingAdmissionPolicy")
+	e.c.Cleanup(func() { _ = policies.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	bindings := e.admin.AdmissionregistrationV1().MutatingAdmissionPolicyBindings()
+	_, err = bindings.Create(ctx, &admissionregistrationv1.MutatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.MutatingAdmissionPolicyBindingSpec{
+			PolicyName:     name,
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: sel},
+		},
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating the MutatingAdmissionPolicyBinding")
+	e.c.Cleanup(func() { _ = bindings.Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	g.Eventually(func() map[string]string {
+		cm, err := e.admin.CoreV1().ConfigMaps(e.ns).Create(ctx, admissionConfigMap("probe", nil, nil), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			return nil
+		}
+		return cm.Labels
+	}).WithContext(ctx).WithTimeout(admissionWait).WithPolling(200*time.Millisecond).Should(gomega.HaveKey(policyLabel), "the policy was never applied")
+	_, err = e.admin.CoreV1().ConfigMaps(e.ns).Create(ctx, admissionConfigMap("patched", nil, nil), metav1.CreateOptions{})
+	ok(g, err, "creating a ConfigMap")
+	got, err := e.admin.CoreV1().ConfigMaps(e.ns).Get(ctx, "patched", metav1.GetOptions{})
+	ok(g, err, "reading the ConfigMap")
+	g.Expect(got.Labels).To(gomega.HaveKeyWithValue(policyLabel, "yes"), "the stored ConfigMap carries the policy's patch")
 }

@@ -8,9 +8,11 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/admission"
+	policymutating "k8s.io/apiserver/pkg/admission/plugin/policy/mutating"
 	policyvalidating "k8s.io/apiserver/pkg/admission/plugin/policy/validating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/mutating"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/validating"
@@ -32,9 +34,9 @@ type Options struct {
 	SyncTimeout time.Duration
 }
 
-// Plugins is the dynamic admission of a server: mutating webhooks in the mutating phase,
-// ValidatingAdmissionPolicies then validating webhooks in the validating phase, the order of
-// kube-apiserver's default plugin list. Until Start has synced their configuration, every
+// Plugins is the dynamic admission of a server: MutatingAdmissionPolicies then mutating
+// webhooks in the mutating phase, ValidatingAdmissionPolicies then validating webhooks in the
+// validating phase, the order of kube-apiserver's default plugin list. Until Start has synced their configuration, every
 // request is admitted: Start runs before the server's authorizers are started, so until then
 // only system:masters gets in. It implements admission.MutationInterface and
 // admission.ValidationInterface.
@@ -43,6 +45,7 @@ type Plugins struct {
 	mutating   *mutating.Plugin
 	validating *validating.Plugin
 	policy     *policyvalidating.Plugin
+	mutPolicy  *policymutating.Plugin
 
 	mu      sync.RWMutex
 	started bool
@@ -73,7 +76,13 @@ func New(o Options) (*Plugins, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dynamicadmission: %w", err)
 	}
-	return &Plugins{opts: o, mutating: m, validating: v, policy: p}, nil
+	mp, err := policymutating.NewPlugin(nil)
+	if err != nil {
+		return nil, fmt.Errorf("dynamicadmission: %w", err)
+	}
+	// kube-apiserver 1.37 serves admissionregistration.k8s.io/v1 MutatingAdmissionPolicy.
+	mp.SetEnabled(true)
+	return &Plugins{opts: o, mutating: m, validating: v, policy: p, mutPolicy: mp}, nil
 }
 
 // Start reads the admission configuration of the server at loopback (as a member of
@@ -105,15 +114,17 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	p.mutating.SetServiceResolver(resolver)
 	p.validating.SetServiceResolver(resolver)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
-	p.policy.SetExternalKubeClientSet(client)
-	p.policy.SetExternalKubeInformerFactory(factory)
-	p.policy.SetRESTMapper(mapper)
-	p.policy.SetDynamicClient(dyn)
-	p.policy.SetDrainedNotification(ctx.Done())
-	p.policy.SetUnconditionalAuthorizer(p.opts.Authorizer)
+	for _, pol := range []policyPlugin{p.policy, p.mutPolicy} {
+		pol.SetExternalKubeClientSet(client)
+		pol.SetExternalKubeInformerFactory(factory)
+		pol.SetRESTMapper(mapper)
+		pol.SetDynamicClient(dyn)
+		pol.SetDrainedNotification(ctx.Done())
+		pol.SetUnconditionalAuthorizer(p.opts.Authorizer)
+	}
 	p.mutating.SetUnconditionalAuthorizer(p.opts.Authorizer)
 	p.validating.SetUnconditionalAuthorizer(p.opts.Authorizer)
-	for _, v := range []admission.InitializationValidator{p.mutating, p.validating, p.policy} {
+	for _, v := range []admission.InitializationValidator{p.mutating, p.validating, p.policy, p.mutPolicy} {
 		if err := v.ValidateInitialization(); err != nil {
 			return fmt.Errorf("dynamicadmission: %w", err)
 		}
@@ -128,7 +139,7 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	}
 	// The policy plugin's own source syncs in the background: wait for it too.
 	err = wait.PollUntilContextCancel(syncCtx, 50*time.Millisecond, true, func(context.Context) (bool, error) {
-		return p.policy.WaitForReady() && p.mutating.WaitForReady() && p.validating.WaitForReady(), nil
+		return p.policy.WaitForReady() && p.mutPolicy.WaitForReady() && p.mutating.WaitForReady() && p.validating.WaitForReady(), nil
 	})
 	if err != nil {
 		return fmt.Errorf("dynamicadmission: waiting for the admission configuration: %w", err)
@@ -137,6 +148,16 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	p.started = true
 	p.mu.Unlock()
 	return nil
+}
+
+// policyPlugin is what Start sets on both policy plugins.
+type policyPlugin interface {
+	SetExternalKubeClientSet(kubernetes.Interface)
+	SetExternalKubeInformerFactory(informers.SharedInformerFactory)
+	SetRESTMapper(meta.RESTMapper)
+	SetDynamicClient(dynamic.Interface)
+	SetDrainedNotification(<-chan struct{})
+	SetUnconditionalAuthorizer(authorizer.UnconditionalAuthorizer)
 }
 
 func (p *Plugins) isStarted() bool {
@@ -150,12 +171,21 @@ func (p *Plugins) Handles(op admission.Operation) bool {
 	return p.mutating.Handles(op) || p.validating.Handles(op)
 }
 
-// Admit calls the mutating webhooks.
+// Admit applies the MutatingAdmissionPolicies, then calls the mutating webhooks.
 func (p *Plugins) Admit(ctx context.Context, a admission.Attributes, o admission.ObjectInterfaces) error {
-	if !p.isStarted() || !p.mutating.Handles(a.GetOperation()) {
+	if !p.isStarted() {
 		return nil
 	}
-	return p.mutating.Admit(ctx, a, objectInterfaces{o})
+	o = objectInterfaces{o}
+	if p.mutPolicy.Handles(a.GetOperation()) {
+		if err := p.mutPolicy.Admit(ctx, a, o); err != nil {
+			return err
+		}
+	}
+	if !p.mutating.Handles(a.GetOperation()) {
+		return nil
+	}
+	return p.mutating.Admit(ctx, a, o)
 }
 
 // Validate evaluates the ValidatingAdmissionPolicies, then calls the validating webhooks.

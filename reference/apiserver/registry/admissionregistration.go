@@ -8,8 +8,9 @@ import (
 )
 
 // admissionRegistrationResources are admissionregistration.k8s.io/v1's kinds, as kube-apiserver
-// serves them: the webhook configurations and ValidatingAdmissionPolicy (with its status
-// subresource) and its binding, all cluster-scoped and in the api-extensions category.
+// serves them: the webhook configurations, MutatingAdmissionPolicy and its binding, and
+// ValidatingAdmissionPolicy (with its status subresource) and its binding, all cluster-scoped
+// and in the api-extensions category.
 func admissionRegistrationResources() []*Resource {
 	gv := admissionregistrationv1.SchemeGroupVersion
 	ext := []string{"api-extensions"}
@@ -20,6 +21,20 @@ func admissionRegistrationResources() []*Resource {
 			Strategy: validation.MutatingWebhookConfigurationKind(), Verbs: CRUDVerbs(),
 			New:     func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfiguration{} },
 			NewList: func() runtime.Object { return &admissionregistrationv1.MutatingWebhookConfigurationList{} },
+		},
+		{
+			GroupVersionResource: gv.WithResource("mutatingadmissionpolicies"), Singular: "mutatingadmissionpolicy",
+			Kind: "MutatingAdmissionPolicy", ListKind: "MutatingAdmissionPolicyList", Categories: ext,
+			Strategy: validation.MutatingAdmissionPolicyKind(), Verbs: CRUDVerbs(),
+			New:     func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicy{} },
+			NewList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyList{} },
+		},
+		{
+			GroupVersionResource: gv.WithResource("mutatingadmissionpolicybindings"), Singular: "mutatingadmissionpolicybinding",
+			Kind: "MutatingAdmissionPolicyBinding", ListKind: "MutatingAdmissionPolicyBindingList", Categories: ext,
+			Strategy: validation.MutatingAdmissionPolicyBindingKind(), Verbs: CRUDVerbs(),
+			New:     func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBinding{} },
+			NewList: func() runtime.Object { return &admissionregistrationv1.MutatingAdmissionPolicyBindingList{} },
 		},
 		{
 			GroupVersionResource: gv.WithResource("validatingadmissionpolicies"), Singular: "validatingadmissionpolicy",

@@ -585,3 +585,104 @@ func validatePolicyBinding(b *admissionregistrationv1.ValidatingAdmissionPolicyB
 func apimachineryNameIsDNSSubdomain(name string) []string {
 	return utilvalidation.IsDNS1123Subdomain(name)
 }
+
+// MutatingAdmissionPolicyKind is the strategy of MutatingAdmissionPolicy.
+func MutatingAdmissionPolicyKind() *Kind[*admissionregistrationv1.MutatingAdmissionPolicy] {
+	return &Kind[*admissionregistrationv1.MutatingAdmissionPolicy]{
+		ClusterScoped: true,
+		Defaults: func(p *admissionregistrationv1.MutatingAdmissionPolicy) {
+			if p.Spec.FailurePolicy == nil {
+				p.Spec.FailurePolicy = ptr.To(admissionregistrationv1.Fail)
+			}
+			if p.Spec.ReinvocationPolicy == "" {
+				p.Spec.ReinvocationPolicy = admissionregistrationv1.NeverReinvocationPolicy
+			}
+			defaultMatchResources(p.Spec.MatchConstraints)
+		},
+		Create: validateMutatingPolicy,
+	}
+}
+
+// MutatingAdmissionPolicyBindingKind is the strategy of MutatingAdmissionPolicyBinding.
+func MutatingAdmissionPolicyBindingKind() *Kind[*admissionregistrationv1.MutatingAdmissionPolicyBinding] {
+	return &Kind[*admissionregistrationv1.MutatingAdmissionPolicyBinding]{
+		ClusterScoped: true,
+		Defaults: func(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) {
+			defaultMatchResources(b.Spec.MatchResources)
+		},
+		Create: validateMutatingPolicyBinding,
+	}
+}
+
+var patchTypes = []string{string(admissionregistrationv1.PatchTypeApplyConfiguration), string(admissionregistrationv1.PatchTypeJSONPatch)}
+
+// validateMutatingPolicy checks a MutatingAdmissionPolicy's spec (its CEL is compiled by the
+// admission plugin).
+func validateMutatingPolicy(pol *admissionregistrationv1.MutatingAdmissionPolicy) field.ErrorList {
+	var errs field.ErrorList
+	p := field.NewPath("spec")
+	s := pol.Spec
+	if s.FailurePolicy == nil {
+		errs = append(errs, field.Required(p.Child("failurePolicy"), ""))
+	} else if !supported(failurePolicies, string(*s.FailurePolicy)) {
+		errs = append(errs, field.NotSupported(p.Child("failurePolicy"), *s.FailurePolicy, failurePolicies))
+	}
+	if !supported(reinvocations, string(s.ReinvocationPolicy)) {
+		errs = append(errs, field.NotSupported(p.Child("reinvocationPolicy"), s.ReinvocationPolicy, reinvocations))
+	}
+	if s.MatchConstraints == nil {
+		errs = append(errs, field.Required(p.Child("matchConstraints"), ""))
+	} else {
+		errs = append(errs, validateMatchResources(s.MatchConstraints, p.Child("matchConstraints"))...)
+		if len(s.MatchConstraints.ResourceRules) == 0 {
+			errs = append(errs, field.Required(p.Child("matchConstraints", "resourceRules"), ""))
+		}
+	}
+	if len(s.Mutations) == 0 {
+		errs = append(errs, field.Required(p.Child("mutations"), "mutations must contain at least one item"))
+	}
+	for i, m := range s.Mutations {
+		mp := p.Child("mutations").Index(i)
+		switch m.PatchType {
+		case "":
+			errs = append(errs, field.Required(mp.Child("patchType"), ""))
+		case admissionregistrationv1.PatchTypeApplyConfiguration:
+			if m.ApplyConfiguration == nil || strings.TrimSpace(m.ApplyConfiguration.Expression) == "" {
+				errs = append(errs, field.Required(mp.Child("applyConfiguration"), "applyConfiguration.expression is required when patchType is ApplyConfiguration"))
+			}
+			if m.JSONPatch != nil {
+				errs = append(errs, field.Invalid(mp.Child("jsonPatch"), "{...}", "must not be specified when patchType is ApplyConfiguration"))
+			}
+		case admissionregistrationv1.PatchTypeJSONPatch:
+			if m.JSONPatch == nil || strings.TrimSpace(m.JSONPatch.Expression) == "" {
+				errs = append(errs, field.Required(mp.Child("jsonPatch"), "jsonPatch.expression is required when patchType is JSONPatch"))
+			}
+			if m.ApplyConfiguration != nil {
+				errs = append(errs, field.Invalid(mp.Child("applyConfiguration"), "{...}", "must not be specified when patchType is JSONPatch"))
+			}
+		default:
+			errs = append(errs, field.NotSupported(mp.Child("patchType"), m.PatchType, patchTypes))
+		}
+	}
+	errs = append(errs, validateMatchConditions(s.MatchConditions, p.Child("matchConditions"))...)
+	for i, v := range s.Variables {
+		vp := p.Child("variables").Index(i)
+		if v.Name == "" {
+			errs = append(errs, field.Required(vp.Child("name"), "name is not specified"))
+		}
+		if v.Expression == "" {
+			errs = append(errs, field.Required(vp.Child("expression"), "expression is not specified"))
+		}
+	}
+	return errs
+}
+
+// validateMutatingPolicyBinding checks a MutatingAdmissionPolicyBinding's spec.
+func validateMutatingPolicyBinding(b *admissionregistrationv1.MutatingAdmissionPolicyBinding) field.ErrorList {
+	// The same rules as a ValidatingAdmissionPolicyBinding's, without validationActions.
+	vb := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+		PolicyName: b.Spec.PolicyName, ParamRef: b.Spec.ParamRef, MatchResources: b.Spec.MatchResources,
+		ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+	}}
+	return validatePolicyBinding(vb)
+}
