@@ -128,3 +128,30 @@ func TestValidateValidatingAdmissionPolicyBinding(t *testing.T) {
 		}, []fe{{tDuplicate, "spec.validationActions[1]"}}},
 	})
 }
+
+func validMutatingPolicy() *admissionregistrationv1.MutatingAdmissionPolicy {
+	return &admissionregistrationv1.MutatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: "labels"},
+		Spec: admissionregistrationv1.MutatingAdmissionPolicySpec{
+			MatchConstraints: validPolicy().Spec.MatchConstraints,
+			Mutations: []admissionregistrationv1.Mutation{{
+				PatchType:          admissionregistrationv1.PatchTypeApplyConfiguration,
+				ApplyConfiguration: &admissionregistrationv1.ApplyConfiguration{Expression: "Object{metadata: Object.metadata{labels: {'a': 'b'}}}"},
+			}},
+		},
+	}
+}
+
+func TestValidateMutatingAdmissionPolicy(t *testing.T) {
+	if p := defaulted(validMutatingPolicy()); *p.Spec.FailurePolicy != admissionregistrationv1.Fail || p.Spec.ReinvocationPolicy != admissionregistrationv1.NeverReinvocationPolicy {
+		t.Errorf("defaults not set: %+v", p.Spec)
+	}
+	runCreateCases(t, validMutatingPolicy, []mutCase[*admissionregistrationv1.MutatingAdmissionPolicy]{
+		{"no mutations", func(p *admissionregistrationv1.MutatingAdmissionPolicy) { p.Spec.Mutations = nil }, []fe{{tRequired, "spec.mutations"}}},
+		{"patchType required", func(p *admissionregistrationv1.MutatingAdmissionPolicy) { p.Spec.Mutations[0].PatchType = "" }, []fe{{tRequired, "spec.mutations[0].patchType"}}},
+		{"jsonPatch missing", func(p *admissionregistrationv1.MutatingAdmissionPolicy) {
+			p.Spec.Mutations[0].PatchType = admissionregistrationv1.PatchTypeJSONPatch
+		}, []fe{{tRequired, "spec.mutations[0].jsonPatch"}, {tInvalid, "spec.mutations[0].applyConfiguration"}}},
+		{"bad reinvocation", func(p *admissionregistrationv1.MutatingAdmissionPolicy) { p.Spec.ReinvocationPolicy = "Always" }, []fe{{tNotSupported, "spec.reinvocationPolicy"}}},
+	})
+}
