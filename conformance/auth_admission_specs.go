@@ -28,16 +28,16 @@ func admissionSpecs() []spec[*authEnv] {
 	return []spec[*authEnv]{
 		{auth("auth.admission.webhook-defaults", "a ValidatingWebhookConfiguration created without them MUST get failurePolicy Fail, matchPolicy Equivalent, timeoutSeconds 10, empty namespaceSelector and objectSelector and rule scope *", srcWebhookAPI), specWebhookDefaults},
 		{auth("auth.admission.webhook-required-fields", "a ValidatingWebhookConfiguration whose webhook has no sideEffects, no admissionReviewVersions and a name that is not fully qualified MUST be rejected with 422 naming each field", srcWebhookAPI), specWebhookRequiredFields},
-		{auth("auth.admission.validating-denies", "a write a validating webhook denies MUST be rejected with the webhook's message and not be stored", srcDynamicAdmission), specValidatingWebhookDenies},
-		{auth("auth.admission.mutating-patch-stored", "a mutating webhook's JSON patch MUST be applied to the object that is stored", srcDynamicAdmission), specMutatingWebhookPatchStored},
-		{auth("auth.admission.mutating-before-validating", "validating webhooks MUST see the object as mutating webhooks changed it (mutating admission runs first)", srcAdmissionOrder), specMutatingBeforeValidating},
-		{auth("auth.admission.failure-policy-fail", "a write matched by an unreachable webhook with failurePolicy Fail MUST be rejected and not be stored", srcDynamicAdmission), specFailurePolicyFail},
-		{auth("auth.admission.failure-policy-ignore", "a write matched by an unreachable webhook with failurePolicy Ignore MUST be admitted", srcDynamicAdmission), specFailurePolicyIgnore},
-		{auth("auth.admission.namespace-selector", "a webhook MUST NOT be sent requests for objects in namespaces its namespaceSelector does not select", srcDynamicAdmission), specNamespaceSelector},
-		{auth("auth.admission.object-selector", "a webhook MUST be sent requests only for objects whose labels its objectSelector selects", srcDynamicAdmission), specObjectSelector},
-		{auth("auth.admission.dry-run", "a dryRun=All write MUST reach a webhook with sideEffects None with request.dryRun true and store nothing", srcDynamicAdmission), specWebhookDryRun},
-		{auth("auth.admission.mutating-policy-patch", "a MutatingAdmissionPolicy's JSONPatch mutation, through a binding, MUST be applied to the object that is stored", srcMAP), specMutatingPolicyPatch},
-		{auth("auth.admission.policy-denies", "a write a ValidatingAdmissionPolicy's validation fails, through a binding with validationActions Deny, MUST be rejected with the validation's message", srcVAP), specPolicyDenies},
+		{authNeeds(auth("auth.admission.validating-denies", "a write a validating webhook denies MUST be rejected with the webhook's message and not be stored", srcDynamicAdmission), DynamicAdmission), specValidatingWebhookDenies},
+		{authNeeds(auth("auth.admission.mutating-patch-stored", "a mutating webhook's JSON patch MUST be applied to the object that is stored", srcDynamicAdmission), DynamicAdmission), specMutatingWebhookPatchStored},
+		{authNeeds(auth("auth.admission.mutating-before-validating", "validating webhooks MUST see the object as mutating webhooks changed it (mutating admission runs first)", srcAdmissionOrder), DynamicAdmission), specMutatingBeforeValidating},
+		{authNeeds(auth("auth.admission.failure-policy-fail", "a write matched by an unreachable webhook with failurePolicy Fail MUST be rejected and not be stored", srcDynamicAdmission), DynamicAdmission), specFailurePolicyFail},
+		{authNeeds(auth("auth.admission.failure-policy-ignore", "a write matched by an unreachable webhook with failurePolicy Ignore MUST be admitted", srcDynamicAdmission), DynamicAdmission), specFailurePolicyIgnore},
+		{authNeeds(auth("auth.admission.namespace-selector", "a webhook MUST NOT be sent requests for objects in namespaces its namespaceSelector does not select", srcDynamicAdmission), DynamicAdmission), specNamespaceSelector},
+		{authNeeds(auth("auth.admission.object-selector", "a webhook MUST be sent requests only for objects whose labels its objectSelector selects", srcDynamicAdmission), DynamicAdmission), specObjectSelector},
+		{authNeeds(auth("auth.admission.dry-run", "a dryRun=All write MUST reach a webhook with sideEffects None with request.dryRun true and store nothing", srcDynamicAdmission), DynamicAdmission), specWebhookDryRun},
+		{authNeeds(auth("auth.admission.mutating-policy-patch", "a MutatingAdmissionPolicy's JSONPatch mutation, through a binding, MUST be applied to the object that is stored", srcMAP), DynamicAdmission), specMutatingPolicyPatch},
+		{authNeeds(auth("auth.admission.policy-denies", "a write a ValidatingAdmissionPolicy's validation fails, through a binding with validationActions Deny, MUST be rejected with the validation's message", srcVAP), DynamicAdmission), specPolicyDenies},
 	}
 }
 
