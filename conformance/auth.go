@@ -14,6 +14,11 @@ import (
 // encryption-at-rest specs look for a Secret's value in them).
 const StoredBytes Capability = "StoredBytes"
 
+// DynamicAdmission: the server enforces admission webhooks and policies, and reaches webhook
+// servers the specs start on 127.0.0.1 of the host the suite runs on (an API server on that
+// host; a cluster elsewhere cannot call them).
+const DynamicAdmission Capability = "DynamicAdmission"
+
 // AuthServerUnderTest is a closed API server (TLS, authentication, authorization) the auth
 // specs talk to.
 type AuthServerUnderTest struct {
@@ -40,6 +45,8 @@ type AuthHarness struct {
 	SpecTimeout time.Duration
 	// CanReadStorage declares StoredBytes: Connect's AuthServerUnderTest has a StoredValue.
 	CanReadStorage bool
+	// EnforcesWebhooks declares DynamicAdmission.
+	EnforcesWebhooks bool
 }
 
 // authEnv is what an auth spec works with.
@@ -62,6 +69,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, protectionSpecs()...)
 	all = append(all, nodeSpecs()...)
 	all = append(all, serviceAccountSpecs()...)
+	all = append(all, admissionSpecs()...)
 	return all
 }
 
@@ -80,7 +88,7 @@ func (h AuthHarness) suite() suite[*authEnv] {
 		specs:     authSpecs(),
 		timeout:   timeout,
 		missing: func(c Capability) string {
-			if c == StoredBytes && h.CanReadStorage {
+			if c == StoredBytes && h.CanReadStorage || c == DynamicAdmission && h.EnforcesWebhooks {
 				return ""
 			}
 			return fmt.Sprintf("the auth harness %q has no capability %s", name, c)

@@ -309,8 +309,9 @@ func (s *Server) EtcdClient() (*clientv3.Client, error) { return s.etcd.Client()
 // stored bytes (StoredBytes).
 func (s *Server) AuthHarness() conformance.AuthHarness {
 	return conformance.AuthHarness{
-		Name:           "kube-apiserver " + Version,
-		CanReadStorage: true,
+		Name:             "kube-apiserver " + Version,
+		CanReadStorage:   true,
+		EnforcesWebhooks: true,
 		Connect: func(context.Context, conformance.Cleaner) (conformance.AuthServerUnderTest, error) {
 			return conformance.AuthServerUnderTest{Admin: s.Admin(), StoredValue: s.StoredValue}, nil
 		},

@@ -38,8 +38,9 @@ func InProcessAuth(store conformance.StoreHarness) conformance.AuthHarness {
 // starts (the known-bad closed servers are such changes); nil changes nothing.
 func ModifiedAuth(name string, store conformance.StoreHarness, modify func(*apiserver.Config)) conformance.AuthHarness {
 	return conformance.AuthHarness{
-		Name:           name,
-		CanReadStorage: true,
+		Name:             name,
+		CanReadStorage:   true,
+		EnforcesWebhooks: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.AuthServerUnderTest, error) {
 			return startClosedServer(ctx, c, store, modify)
 		},

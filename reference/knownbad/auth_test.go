@@ -33,6 +33,8 @@ func TestAuthSuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"auth.node.secret-through-pods"}},
 		{"has no NodeRestriction", knownbad.AuthWithoutNodeRestriction,
 			[]string{"auth.node.own-node-only", "auth.node.taints-immutable", "auth.node.mirror-pods-only", "auth.node.foreign-pods", "auth.node.token-bound-to-own-pod"}},
+		{"calls validating webhooks before mutating ones", knownbad.AdmissionValidatingBeforeMutating,
+			[]string{"auth.admission.mutating-before-validating"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

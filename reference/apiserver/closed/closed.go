@@ -14,6 +14,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
@@ -38,7 +39,9 @@ type Options struct {
 	Encryption storage.Transformers
 	// IssuerURL is the ServiceAccount token issuer (default DefaultIssuerURL).
 	IssuerURL string
-	// Admission plugins run after NodeRestriction, RBAC's escalation check and Priority, in order.
+	// Admission plugins run after NodeRestriction, RBAC's escalation check and Priority, in order, and
+	// before dynamic admission (mutating webhooks; ValidatingAdmissionPolicies and validating
+	// webhooks), which is always composed last, as in kube-apiserver's plugin order.
 	Admission []admission.Interface
 }
 
@@ -51,6 +54,7 @@ type Composition struct {
 	encryption storage.Transformers
 	rbac       *rbac.Setup
 	node       *nodeauthz.Authorizer
+	dynamic    *dynamicadmission.Plugins
 }
 
 // New composes it. It does not dial.
@@ -84,7 +88,12 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
+	dynamic, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorize})
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
 	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission, priority.New()}, o.Admission...)
+	plugins = append(plugins, dynamic)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,
@@ -98,6 +107,7 @@ func New(o Options) (*Composition, error) {
 		encryption: o.Encryption,
 		rbac:       setup,
 		node:       node,
+		dynamic:    dynamic,
 	}, nil
 }
 
@@ -110,10 +120,14 @@ func (c *Composition) Configure(cfg *apiserver.Config) {
 }
 
 // Start makes the authorizers read the cluster through loopback (an administrator's
-// configuration of the serving server): RBAC writes the bootstrap policy and reads the roles
-// and bindings, the Node authorizer reads the pods. It returns once both have synced (until
-// then only system:masters gets in) and keeps them current until ctx ends.
+// configuration of the serving server): dynamic admission reads the webhook configurations
+// and admission policies first, then RBAC writes the bootstrap policy and reads the roles and
+// bindings, the Node authorizer reads the pods. It returns once all have synced (until then
+// only system:masters gets in) and keeps them current until ctx ends.
 func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
+	if err := c.dynamic.Start(ctx, rest.CopyConfig(loopback)); err != nil {
+		return err
+	}
 	if err := c.rbac.RBAC.Start(ctx, rest.CopyConfig(loopback)); err != nil {
 		return err
 	}

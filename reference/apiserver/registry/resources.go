@@ -232,6 +232,7 @@ func DefaultResources() []*Resource {
 		},
 	}
 	out = append(out, groupResources()...)
+	out = append(out, admissionRegistrationResources()...)
 	return append(out, append(rbacResources(), authorizationResources()...)...)
 }
 

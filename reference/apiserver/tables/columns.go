@@ -47,6 +47,9 @@ const (
 // kindColumns returns the dedicated column set of a kind, by group and kind
 // (all served versions of a kind print alike).
 func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
+	if cols, ok := admissionColumns(gk); ok {
+		return cols, true
+	}
 	name, age := nameColumn(), ageColumn()
 	switch gk {
 	case schema.GroupKind{Kind: "Pod"}:
@@ -362,6 +365,9 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	default:
 		if cells, ok := groupCells(obj, now); ok {
 			return metav1.TableRow{Cells: cells}, nil
+		}
+		if c, ok := admissionCells(obj, now); ok {
+			return metav1.TableRow{Cells: c}, nil
 		}
 		return defaultRow(obj, now)
 	}

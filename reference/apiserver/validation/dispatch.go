@@ -27,6 +27,8 @@ func builtinKinds() map[reflect.Type]strategy {
 		NamespaceKind(), NodeKind(), PodKind(), ServiceKind(), EndpointsKind(), EventKind(),
 		ConfigMapKind(), SecretKind(), ServiceAccountKind(), BindingKind(), DeploymentKind(),
 		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
+		ValidatingWebhookConfigurationKind(), MutatingWebhookConfigurationKind(), ValidatingAdmissionPolicyKind(), ValidatingAdmissionPolicyBindingKind(),
+		MutatingAdmissionPolicyKind(), MutatingAdmissionPolicyBindingKind(),
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
 		PriorityClassKind(),
 		PodDisruptionBudgetKind(),
