@@ -231,6 +231,7 @@ func DefaultResources() []*Resource {
 			New: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }, NewList: ephemeralList,
 		},
 	}
+	out = append(out, corePolicyResources()...)
 	return append(out, append(rbacResources(), authorizationResources()...)...)
 }
 
