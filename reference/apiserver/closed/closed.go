@@ -14,7 +14,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -37,7 +39,8 @@ type Options struct {
 	Encryption storage.Transformers
 	// IssuerURL is the ServiceAccount token issuer (default DefaultIssuerURL).
 	IssuerURL string
-	// Admission plugins run after NodeRestriction and RBAC's escalation check, in order.
+	// Admission plugins run after LimitRanger, NodeRestriction and RBAC's escalation check, in
+	// order, and before ResourceQuota (last, as in kube-apiserver).
 	Admission []admission.Interface
 }
 
@@ -50,6 +53,7 @@ type Composition struct {
 	encryption storage.Transformers
 	rbac       *rbac.Setup
 	node       *nodeauthz.Authorizer
+	quota      *quotaadmission.Plugin
 }
 
 // New composes it. It does not dial.
@@ -83,7 +87,14 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
-	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission}, o.Admission...)
+	quota, err := quotaadmission.New()
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	// kube-apiserver's order: LimitRanger before NodeRestriction and Pod Security (in
+	// o.Admission), ResourceQuota last.
+	plugins := append([]admission.Interface{limitranger.New(), nodeauthz.NewRestriction(auds...), setup.Admission}, o.Admission...)
+	plugins = append(plugins, quota)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,
@@ -97,6 +108,7 @@ func New(o Options) (*Composition, error) {
 		encryption: o.Encryption,
 		rbac:       setup,
 		node:       node,
+		quota:      quota,
 	}, nil
 }
 
@@ -111,8 +123,12 @@ func (c *Composition) Configure(cfg *apiserver.Config) {
 // Start makes the authorizers read the cluster through loopback (an administrator's
 // configuration of the serving server): RBAC writes the bootstrap policy and reads the roles
 // and bindings, the Node authorizer reads the pods. It returns once both have synced (until
-// then only system:masters gets in) and keeps them current until ctx ends.
+// then only system:masters gets in) and keeps them current until ctx ends, when the
+// ResourceQuota plugin's workers stop too.
 func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
+	if err := c.quota.Start(ctx); err != nil {
+		return err
+	}
 	if err := c.rbac.RBAC.Start(ctx, rest.CopyConfig(loopback)); err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apiserver/pkg/admission/initializer"
 	"k8s.io/apiserver/pkg/admission/plugin/resourcequota"
 	resourcequotaapi "k8s.io/apiserver/pkg/admission/plugin/resourcequota/apis/resourcequota"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/clusterkit/clusterkit/reference/quota"
@@ -22,15 +21,14 @@ const PluginName = "ResourceQuota"
 const Evaluators = 5
 
 // Plugin is the ResourceQuota admission plugin. The API server hands it its loopback client
-// (initializer.WantsExternalKubeClientSet); Start runs its quota informer and its workers once
-// the server serves, until the context ends. Before Start it reads quotas live.
+// (initializer.WantsExternalKubeClientSet), through which it reads the namespace's quotas on
+// every write (no informer: the reads are in process and always current) and charges
+// status.used. Its evaluation workers run until the context given to Start ends.
 type Plugin struct {
 	*admission.Handler
-	inner   *resourcequota.QuotaAdmission
-	stop    chan struct{}
-	mu      sync.Mutex
-	factory informers.SharedInformerFactory
-	started bool
+	inner *resourcequota.QuotaAdmission
+	stop  chan struct{}
+	once  sync.Once
 }
 
 var (
@@ -50,14 +48,11 @@ func New() (*Plugin, error) {
 	return &Plugin{Handler: admission.NewHandler(admission.Create, admission.Update), inner: inner, stop: stop}, nil
 }
 
-// SetExternalKubeClientSet takes the server's loopback client: the plugin writes status.used
-// through it and watches quotas with it.
+// SetExternalKubeClientSet takes the server's loopback client and starts the evaluation
+// workers (they end with Start's context).
 func (p *Plugin) SetExternalKubeClientSet(client kubernetes.Interface) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.inner.SetExternalKubeClientSet(client)
-	p.factory = informers.NewSharedInformerFactory(client, 0)
-	p.inner.SetExternalKubeInformerFactory(p.factory)
+	p.inner.SetExternalKubeInformerFactory(liveFactory{client: client})
 	p.inner.SetQuotaConfiguration(quota.Configuration(nil, nil))
 }
 
@@ -70,23 +65,19 @@ func (p *Plugin) Validate(ctx context.Context, a admission.Attributes, o admissi
 	return p.inner.Validate(ctx, a, o)
 }
 
-// Start runs the quota informer until ctx ends, then stops the evaluation workers. It returns
-// at once; a second call is an error.
+// Start ties the evaluation workers to ctx: they stop when it ends. It returns at once; a
+// second call is an error.
 func (p *Plugin) Start(ctx context.Context) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.factory == nil {
-		return errors.New("quotaadmission: Start before the server handed over its client")
-	}
-	if p.started {
+	started := false
+	p.once.Do(func() {
+		started = true
+		go func() {
+			<-ctx.Done()
+			close(p.stop)
+		}()
+	})
+	if !started {
 		return errors.New("quotaadmission: started twice")
 	}
-	p.started = true
-	p.factory.Start(ctx.Done())
-	go func() {
-		<-ctx.Done()
-		close(p.stop)
-		p.factory.Shutdown()
-	}()
 	return nil
 }
