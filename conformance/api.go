@@ -41,6 +41,8 @@ type APIHarness struct {
 	CanCompact bool
 	// SpecTimeout bounds each spec; 0 means one minute.
 	SpecTimeout time.Duration
+	// Focus, when set, runs only the specs with these IDs (the others do not run).
+	Focus []string
 }
 
 // apiEnv is what an API spec works with.
@@ -63,7 +65,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...),
+		specs:     focused(append(append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...), apiPolicySpecs()...), h.Focus),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {
@@ -93,6 +95,24 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			return &apiEnv{server: srv, client: client, ns: ns}, nil
 		},
 	}
+}
+
+// focused keeps the specs whose IDs are in focus (all of them when focus is empty).
+func focused[E any](specs []spec[E], focus []string) []spec[E] {
+	if len(focus) == 0 {
+		return specs
+	}
+	want := map[string]bool{}
+	for _, id := range focus {
+		want[id] = true
+	}
+	var kept []spec[E]
+	for _, sp := range specs {
+		if want[sp.ID] {
+			kept = append(kept, sp)
+		}
+	}
+	return kept
 }
 
 // RunAPI runs every API spec against the harness's server as subtests of t.
