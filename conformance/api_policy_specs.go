@@ -40,7 +40,7 @@ func apiPolicySpecs() []spec[*apiEnv] {
 		{api("api.limitrange.defaults", "a Pod created without resources in a namespace with a Container LimitRange MUST get the LimitRange's default requests and limits", srcLimitRange), specLimitRangeDefaults},
 		{api("api.limitrange.max", "a Pod whose container limit is above a Container LimitRange's max MUST be rejected with 403 Forbidden saying \"maximum cpu usage per Container is <max>, but limit is <limit>\", and store nothing", srcLimitRange), specLimitRangeMax},
 		{api("api.resourcequota.validation", "a ResourceQuota with a negative or fractional count or an unknown resource name MUST be rejected with 422 naming spec.hard[<resource>]", srcCoreValidation), specQuotaValidation},
-		{api("api.resourcequota.status-used", "a ResourceQuota's status.hard MUST come to equal its spec.hard and its status.used MUST count the pods and services created in its namespace", srcQuota), specQuotaUsed},
+		{api("api.resourcequota.status-used", "a ResourceQuota's status.hard MUST come to equal its spec.hard and its status.used MUST count the pods, services and (through count/deployments.apps) Deployments created in its namespace", srcQuota), specQuotaUsed},
 		{api("api.resourcequota.exceeded", "a create that would take a ResourceQuota's usage over its hard limit MUST be rejected with 403 Forbidden saying \"exceeded quota: <name>\", and store nothing", srcQuota), specQuotaExceeded},
 		{api("api.resourcequota.freed", "deleting an object MUST free its quota: status.used goes down and a create the quota refused before MUST then succeed", srcQuota), specQuotaFreed},
 	}
@@ -325,6 +325,7 @@ func quotaService(name string) *corev1.Service {
 func specQuotaUsed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	createQuota(ctx, g, e, "counts", corev1.ResourceList{
 		corev1.ResourcePods: resource.MustParse("5"), corev1.ResourceServices: resource.MustParse("5"),
+		"count/deployments.apps": resource.MustParse("5"),
 	})
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourceServices, 0, "status.used[services] of an empty namespace")
 	_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, pod("counted"), metav1.CreateOptions{})
@@ -333,6 +334,9 @@ func specQuotaUsed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	ok(g, err, "creating a Service")
 	_, err = e.client.CoreV1().Services(e.ns).Create(ctx, quotaService("counted-b"), metav1.CreateOptions{})
 	ok(g, err, "creating a second Service")
+	_, err = e.client.AppsV1().Deployments(e.ns).Create(ctx, deployment("counted"), metav1.CreateOptions{})
+	ok(g, err, "creating a Deployment")
+	eventuallyUsed(ctx, g, e, "counts", "count/deployments.apps", 1, "status.used[count/deployments.apps] after one Deployment")
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourcePods, 1, "status.used[pods] after one Pod")
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourceServices, 2, "status.used[services] after two Services")
 }

@@ -3,15 +3,18 @@ package resourcequota
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -27,6 +30,9 @@ const Name = "resourcequota"
 // FullResync is how often every quota is recomputed (kube-controller-manager's
 // --resource-quota-sync-period default).
 const FullResync = 5 * time.Minute
+
+// listTimeout bounds one list of the objects a count/<resource> quota counts.
+const listTimeout = 30 * time.Second
 
 // watched are the resources whose deletions replenish quota.
 var watched = []schema.GroupVersionResource{
@@ -58,7 +64,7 @@ func New() runner.Factory {
 			return nil, fmt.Errorf("resourcequota: %s is not watched", gvr)
 		}
 		r := &controller{
-			client: c.Client, quotas: qInf.Lister(),
+			client: c.Client, dynamic: c.Dynamic, quotas: qInf.Lister(),
 			registry: generic.NewRegistry(quota.Evaluators(listerFor, c.Clock)),
 		}
 		if _, err := qInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -100,6 +106,7 @@ func New() runner.Factory {
 
 type controller struct {
 	client   kubernetes.Interface
+	dynamic  dynamic.Interface
 	quotas   corelisters.ResourceQuotaLister
 	registry quotav1.Registry
 }
@@ -158,6 +165,9 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 		return interfaces.ReconcileResult{}, err
 	}
 	hard := quotav1.Add(corev1.ResourceList{}, q.Spec.Hard)
+	if err := r.addCountEvaluators(hard); err != nil {
+		return interfaces.ReconcileResult{}, err
+	}
 	used := corev1.ResourceList{}
 	if q.Status.Used != nil {
 		used = quotav1.Add(corev1.ResourceList{}, q.Status.Used)
@@ -179,4 +189,53 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 		return interfaces.ReconcileResult{}, fmt.Errorf("updating the status of quota %s: %w", key, err)
 	}
 	return interfaces.ReconcileResult{RequeueAfter: FullResync}, nil
+}
+
+// addCountEvaluators adds an object-count evaluator for every count/<resource>.<group> of hard
+// that no evaluator covers yet. It counts through the dynamic client at each recount (of the
+// group's preferred version); a deletion of such an object is seen at the next FullResync.
+func (r *controller) addCountEvaluators(hard corev1.ResourceList) error {
+	var groups map[string]string
+	for name := range hard {
+		rest, ok := strings.CutPrefix(string(name), "count/")
+		if !ok {
+			continue
+		}
+		gr := schema.ParseGroupResource(rest)
+		if r.registry.Get(gr) != nil || r.dynamic == nil {
+			continue
+		}
+		if groups == nil {
+			list, err := r.client.Discovery().ServerGroups()
+			if err != nil {
+				return fmt.Errorf("discovering API groups for %s: %w", name, err)
+			}
+			groups = map[string]string{}
+			for _, g := range list.Groups {
+				groups[g.Name] = g.PreferredVersion.Version
+			}
+		}
+		version, ok := groups[gr.Group]
+		if !ok {
+			continue // not served: the quota's usage of it stays unknown
+		}
+		gvr := gr.WithVersion(version)
+		client := r.dynamic
+		r.registry.Add(generic.NewObjectCountEvaluator(gr, func(namespace string) ([]runtime.Object, error) {
+			// The evaluator's list function outlives this reconcile: each list gets its own
+			// bounded context.
+			lctx, cancel := context.WithTimeout(context.Background(), listTimeout)
+			defer cancel()
+			list, err := client.Resource(gvr).Namespace(namespace).List(lctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, err
+			}
+			out := make([]runtime.Object, len(list.Items))
+			for i := range list.Items {
+				out[i] = &list.Items[i]
+			}
+			return out, nil
+		}, ""))
+	}
+	return nil
 }
