@@ -59,7 +59,7 @@ func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Hand
 	return conformance.APIHarness{
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServer(ctx, c, store, wrap)
+			cfg, _, err := startAPIServerWith(ctx, c, store, wrap, &Policy{})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
