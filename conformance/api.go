@@ -41,6 +41,8 @@ type APIHarness struct {
 	CanCompact bool
 	// SpecTimeout bounds each spec; 0 means one minute.
 	SpecTimeout time.Duration
+	// Focus, when set, runs only the specs with these IDs (the others do not run).
+	Focus []string
 }
 
 // apiEnv is what an API spec works with.
@@ -65,7 +67,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     allAPISpecs(),
+		specs:     focused(allAPISpecs(), h.Focus),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {
@@ -95,6 +97,24 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			return &apiEnv{server: srv, client: client, ns: ns, c: c}, nil
 		},
 	}
+}
+
+// focused keeps the specs whose IDs are in focus (all of them when focus is empty).
+func focused[E any](specs []spec[E], focus []string) []spec[E] {
+	if len(focus) == 0 {
+		return specs
+	}
+	want := map[string]bool{}
+	for _, id := range focus {
+		want[id] = true
+	}
+	var kept []spec[E]
+	for _, sp := range specs {
+		if want[sp.ID] {
+			kept = append(kept, sp)
+		}
+	}
+	return kept
 }
 
 // RunAPI runs every API spec against the harness's server as subtests of t.
@@ -148,7 +168,7 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 // allAPISpecs is every spec list of the API component (one list per concern).
 func allAPISpecs() []spec[*apiEnv] {
 	var all []spec[*apiEnv]
-	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs()} {
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs()} {
 		all = append(all, list...)
 	}
 	return all

@@ -20,6 +20,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
+	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/rootcacertpublisher"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 	"github.com/clusterkit/clusterkit/reference/controllers/serviceaccount"
@@ -69,15 +70,17 @@ const ServiceAccountNamespace = "kube-system"
 // the system:controller:<name> ClusterRoles.
 func ServiceAccounts() map[string]string {
 	return map[string]string{
-		clusterroleaggregation.Name: "clusterrole-aggregation-controller",
-		deployment.Name:             "deployment-controller",
-		replicaset.Name:             "replicaset-controller",
-		nodelifecycle.Name:          "node-controller",
-		endpointslice.Name:          "endpointslice-controller",
-		garbagecollector.Name:       "generic-garbage-collector",
-		serviceaccount.Name:         "service-account-controller",
-		rootcacertpublisher.Name:    "root-ca-cert-publisher",
-		disruption.Name:             "disruption-controller",
+		clusterroleaggregation.Name:          "clusterrole-aggregation-controller",
+		deployment.Name:                      "deployment-controller",
+		replicaset.Name:                      "replicaset-controller",
+		nodelifecycle.Name:                   "node-controller",
+		endpointslice.Name:                   "endpointslice-controller",
+		garbagecollector.Name:                "generic-garbage-collector",
+		serviceaccount.Name:                  "service-account-controller",
+		rootcacertpublisher.Name:             "root-ca-cert-publisher",
+		replicaset.ReplicationControllerName: "replication-controller",
+		resourcequota.Name:                   "resourcequota-controller",
+		disruption.Name:                      "disruption-controller",
 	}
 }
 
@@ -103,15 +106,17 @@ func serviceAccountConfigs(root *rest.Config) (func(string) (*rest.Config, error
 // Defaults returns the reference controllers by name.
 func Defaults(cfg Config) map[string]runner.Factory {
 	return map[string]runner.Factory{
-		clusterroleaggregation.Name: clusterroleaggregation.New(),
-		deployment.Name:             deployment.New(),
-		replicaset.Name:             replicaset.New(cfg.ReplicaSet),
-		nodelifecycle.Name:          nodelifecycle.New(cfg.NodeLifecycle),
-		endpointslice.Name:          endpointslice.New(),
-		garbagecollector.Name:       garbagecollector.New(garbagecollector.Config{}),
-		serviceaccount.Name:         serviceaccount.New(),
-		rootcacertpublisher.Name:    rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
-		disruption.Name:             disruption.New(),
+		clusterroleaggregation.Name:          clusterroleaggregation.New(),
+		deployment.Name:                      deployment.New(),
+		replicaset.Name:                      replicaset.New(cfg.ReplicaSet),
+		nodelifecycle.Name:                   nodelifecycle.New(cfg.NodeLifecycle),
+		endpointslice.Name:                   endpointslice.New(),
+		garbagecollector.Name:                garbagecollector.New(garbagecollector.Config{}),
+		serviceaccount.Name:                  serviceaccount.New(),
+		rootcacertpublisher.Name:             rootcacertpublisher.New(rootcacertpublisher.Config{RootCA: cfg.RootCA}),
+		replicaset.ReplicationControllerName: replicaset.NewReplicationController(cfg.ReplicaSet),
+		resourcequota.Name:                   resourcequota.New(),
+		disruption.Name:                      disruption.New(),
 	}
 }
 

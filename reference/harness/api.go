@@ -25,7 +25,7 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 		Name:       "reference apiserver on " + store.Name,
 		CanCompact: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, s, err := startAPIServer(ctx, c, store, nil)
+			cfg, s, err := startAPIServerWith(ctx, c, store, nil, &Policy{})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -60,7 +60,7 @@ func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Hand
 	return conformance.APIHarness{
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServer(ctx, c, store, wrap)
+			cfg, _, err := startAPIServerWith(ctx, c, store, wrap, &Policy{})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -73,6 +73,11 @@ func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Hand
 // startAPIServer serves the reference API server (through wrap, when not
 // nil) on a loopback port until the spec's cleanup.
 func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) (*rest.Config, interfaces.Store, error) {
+	return startAPIServerWith(ctx, c, store, wrap, nil)
+}
+
+// startAPIServerWith is startAPIServer with a cluster's namespace policy (nil: none).
+func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler, pol *Policy) (*rest.Config, interfaces.Store, error) {
 	dir, err := os.MkdirTemp("", "clusterkit-api-")
 	if err != nil {
 		return nil, nil, err
@@ -92,7 +97,15 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 	tcp := ln.Addr().(*net.TCPAddr)
 	addr, _ := netip.AddrFromSlice(tcp.IP)
 	// Priority admission resolves pods' priorityClassName, as in every kube-apiserver.
-	srv, err := apiserver.New(apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, Admission: priority.New()})
+	scfg := apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, Admission: priority.New()}
+	var running *policyRun
+	if pol != nil {
+		if running, err = pol.configure(&scfg); err != nil {
+			_ = ln.Close()
+			return nil, nil, err
+		}
+	}
+	srv, err := apiserver.New(scfg)
 	if err != nil {
 		_ = ln.Close()
 		return nil, nil, err
@@ -121,6 +134,11 @@ func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformanc
 		return nil, nil, err
 	}
 	cfg.QPS = -1
+	if running != nil {
+		if err := running.start(serveCtx, c, rest.CopyConfig(cfg)); err != nil {
+			return nil, nil, err
+		}
+	}
 	return cfg, s, nil
 }
 

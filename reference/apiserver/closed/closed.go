@@ -15,8 +15,10 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
+	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
+	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -39,9 +41,10 @@ type Options struct {
 	Encryption storage.Transformers
 	// IssuerURL is the ServiceAccount token issuer (default DefaultIssuerURL).
 	IssuerURL string
-	// Admission plugins run after NodeRestriction, RBAC's escalation check and Priority, in order, and
-	// before dynamic admission (mutating webhooks; ValidatingAdmissionPolicies and validating
-	// webhooks), which is always composed last, as in kube-apiserver's plugin order.
+	// Admission plugins run after LimitRanger, NodeRestriction, RBAC's escalation check and
+	// Priority, in order, and before dynamic admission (mutating admission policies and
+	// webhooks; ValidatingAdmissionPolicies and validating webhooks) and ResourceQuota, which
+	// are always composed last, as in kube-apiserver's plugin order.
 	Admission []admission.Interface
 }
 
@@ -55,6 +58,7 @@ type Composition struct {
 	rbac       *rbac.Setup
 	node       *nodeauthz.Authorizer
 	dynamic    *dynamicadmission.Plugins
+	quota      *quotaadmission.Plugin
 }
 
 // New composes it. It does not dial.
@@ -92,8 +96,14 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
-	plugins := append([]admission.Interface{nodeauthz.NewRestriction(auds...), setup.Admission, priority.New()}, o.Admission...)
-	plugins = append(plugins, dynamic)
+	quota, err := quotaadmission.New()
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
+	// kube-apiserver's order: LimitRanger first, then NodeRestriction, Pod Security and the
+	// ServiceAccount plugin (in o.Admission), Priority, the dynamic plugins, ResourceQuota last.
+	plugins := append([]admission.Interface{limitranger.New(), nodeauthz.NewRestriction(auds...), setup.Admission, priority.New()}, o.Admission...)
+	plugins = append(plugins, dynamic, quota)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,
@@ -108,6 +118,7 @@ func New(o Options) (*Composition, error) {
 		rbac:       setup,
 		node:       node,
 		dynamic:    dynamic,
+		quota:      quota,
 	}, nil
 }
 
@@ -120,11 +131,15 @@ func (c *Composition) Configure(cfg *apiserver.Config) {
 }
 
 // Start makes the authorizers read the cluster through loopback (an administrator's
-// configuration of the serving server): dynamic admission reads the webhook configurations
-// and admission policies first, then RBAC writes the bootstrap policy and reads the roles and
-// bindings, the Node authorizer reads the pods. It returns once all have synced (until then
-// only system:masters gets in) and keeps them current until ctx ends.
+// configuration of the serving server): the ResourceQuota plugin starts its workers, dynamic
+// admission reads the webhook configurations and admission policies, then RBAC writes the
+// bootstrap policy and reads the roles and bindings, the Node authorizer reads the pods. It
+// returns once all have synced (until then only system:masters gets in) and keeps them
+// current until ctx ends, when the ResourceQuota plugin's workers stop too.
 func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
+	if err := c.quota.Start(ctx); err != nil {
+		return err
+	}
 	if err := c.dynamic.Start(ctx, rest.CopyConfig(loopback)); err != nil {
 		return err
 	}

@@ -63,6 +63,15 @@ func controllerRoles() ([]rbacv1.ClusterRole, []rbacv1.ClusterRoleBinding) {
 		clusterRole(controllerRolePrefix+"root-ca-cert-publisher", nil,
 			rule(verbs("create", "update"), core, "configmaps"),
 			controllerEvents()),
+		clusterRole(controllerRolePrefix+"replication-controller", nil,
+			rule(verbs("get", "list", "watch", "update"), core, "replicationcontrollers"),
+			rule(verbs("update"), core, "replicationcontrollers/status", "replicationcontrollers/finalizers"),
+			rule(verbs("list", "watch", "patch", "create", "delete"), core, "pods"),
+			controllerEvents()),
+		clusterRole(controllerRolePrefix+"resourcequota-controller", nil,
+			rule(verbs("list", "watch"), groups("*"), "*"),
+			rule(verbs("update"), core, "resourcequotas/status"),
+			controllerEvents()),
 	}
 	var bindings []rbacv1.ClusterRoleBinding
 	for _, r := range roles {

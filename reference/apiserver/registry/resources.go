@@ -233,6 +233,7 @@ func DefaultResources() []*Resource {
 	}
 	out = append(out, groupResources()...)
 	out = append(out, admissionRegistrationResources()...)
+	out = append(out, corePolicyResources()...)
 	return append(out, append(rbacResources(), authorizationResources()...)...)
 }
 

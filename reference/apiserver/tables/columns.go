@@ -50,6 +50,9 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 	if cols, ok := admissionColumns(gk); ok {
 		return cols, true
 	}
+	if cols, ok := corePolicyColumns(gk); ok {
+		return cols, true
+	}
 	name, age := nameColumn(), ageColumn()
 	switch gk {
 	case schema.GroupKind{Kind: "Pod"}:
@@ -295,6 +298,9 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 	var cells []interface{}
 	var conditions []metav1.TableRowCondition
+	if cells, ok := corePolicyCells(obj, now); ok {
+		return metav1.TableRow{Cells: cells}, nil
+	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		cells, conditions = podCells(o, now)

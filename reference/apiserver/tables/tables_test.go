@@ -539,7 +539,7 @@ func TestOtherCells(t *testing.T) {
 		},
 		{
 			name: "unknown type gets name and age",
-			obj:  &corev1.LimitRange{ObjectMeta: objMeta("limits", 3*time.Hour)},
+			obj:  &corev1.RangeAllocation{ObjectMeta: objMeta("limits", 3*time.Hour)},
 			want: []interface{}{"limits", "3h"},
 		},
 		{

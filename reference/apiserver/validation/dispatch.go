@@ -35,6 +35,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
 		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
 		CertificateSigningRequestKind(),
+		PodTemplateKind(), ReplicationControllerKind(), LimitRangeKind(), ResourceQuotaKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}

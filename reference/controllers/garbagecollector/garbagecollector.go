@@ -48,6 +48,12 @@ func DefaultResources() []Resource {
 	return []Resource{
 		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}, "Deployment", true, true},
 		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}, "ReplicaSet", true, true},
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "statefulsets"}, "StatefulSet", true, true},
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "daemonsets"}, "DaemonSet", true, true},
+		{schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "controllerrevisions"}, "ControllerRevision", true, true},
+		{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}, "Job", true, true},
+		{schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "cronjobs"}, "CronJob", true, true},
+		{schema.GroupVersionResource{Version: "v1", Resource: "replicationcontrollers"}, "ReplicationController", true, true},
 		{schema.GroupVersionResource{Version: "v1", Resource: "pods"}, "Pod", true, true},
 		{schema.GroupVersionResource{Version: "v1", Resource: "services"}, "Service", true, true},
 		{schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}, "ConfigMap", true, true},

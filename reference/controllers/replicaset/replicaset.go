@@ -14,9 +14,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 
@@ -38,21 +38,22 @@ type Config struct {
 	Burst int
 }
 
-var rsKind = appsv1.SchemeGroupVersion.WithKind("ReplicaSet")
-
 // New returns the factory of the ReplicaSet controller.
-func New(cfg Config) runner.Factory {
+func New(cfg Config) runner.Factory { return newFactory(cfg, newReplicaSets) }
+
+// newFactory returns the factory of the controller of the owner kind newOwners reads.
+func newFactory(cfg Config, newOwners func(runner.Context) owners) runner.Factory {
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
 	}
 	return func(c runner.Context) (interfaces.Controller, error) {
-		rsInf := c.Informers.Apps().V1().ReplicaSets()
+		own := newOwners(c)
 		podInf := c.Informers.Core().V1().Pods()
 		r := &controller{
-			client: c.Client, rsLister: rsInf.Lister(), podLister: podInf.Lister(),
+			client: c.Client, owners: own, podLister: podInf.Lister(),
 			ctx: c, burst: cfg.Burst, exp: newExpectations(c.Clock),
 		}
-		if _, err := rsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		if _, err := own.informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    r.enqueue,
 			UpdateFunc: func(_, n any) { r.enqueue(n) },
 			DeleteFunc: func(obj any) {
@@ -77,14 +78,14 @@ func New(cfg Config) runner.Factory {
 
 type controller struct {
 	client    kubernetes.Interface
-	rsLister  appslisters.ReplicaSetLister
+	owners    owners
 	podLister corelisters.PodLister
 	ctx       runner.Context
 	burst     int
 	exp       *expectations
 }
 
-func (r *controller) Name() string { return Name }
+func (r *controller) Name() string { return r.owners.name() }
 
 func (r *controller) enqueue(obj any) {
 	if k, ok := runner.Key(obj); ok {
@@ -96,10 +97,11 @@ func (r *controller) enqueue(obj any) {
 // with the referenced uid.
 func (r *controller) ownerKey(pod *corev1.Pod) (string, bool) {
 	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil || ref.Kind != rsKind.Kind || ref.APIVersion != rsKind.GroupVersion().String() {
+	kind := r.owners.kind()
+	if ref == nil || ref.Kind != kind.Kind || ref.APIVersion != kind.GroupVersion().String() {
 		return "", false
 	}
-	rs, err := r.rsLister.ReplicaSets(pod.Namespace).Get(ref.Name)
+	rs, err := r.owners.get(pod.Namespace, ref.Name)
 	if err != nil || rs.UID != ref.UID {
 		return "", false
 	}
@@ -108,7 +110,7 @@ func (r *controller) ownerKey(pod *corev1.Pod) (string, bool) {
 
 // enqueueMatching enqueues every ReplicaSet whose selector matches an orphan.
 func (r *controller) enqueueMatching(pod *corev1.Pod) {
-	all, err := r.rsLister.ReplicaSets(pod.Namespace).List(labels.Everything())
+	all, err := r.owners.list(pod.Namespace)
 	if err != nil {
 		return
 	}
@@ -173,7 +175,7 @@ func (r *controller) podDeleted(obj any) {
 		return
 	}
 	ref := metav1.GetControllerOfNoCopy(pod)
-	if ref == nil || ref.Kind != rsKind.Kind {
+	if ref == nil || ref.Kind != r.owners.kind().Kind {
 		return
 	}
 	k := pod.Namespace + "/" + ref.Name
@@ -184,7 +186,7 @@ func (r *controller) podDeleted(obj any) {
 // Reconcile syncs one ReplicaSet.
 func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
 	ns, name := runner.SplitKey(key)
-	rs, err := r.rsLister.ReplicaSets(ns).Get(name)
+	rs, err := r.owners.get(ns, name)
 	if apierrors.IsNotFound(err) {
 		r.exp.forget(key)
 		return interfaces.ReconcileResult{}, nil
@@ -248,7 +250,7 @@ func (r *controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, sel label
 			}
 		case ref == nil && matches && p.DeletionTimestamp == nil && rs.DeletionTimestamp == nil:
 			if fresh == nil {
-				got, err := r.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+				got, err := r.owners.live(ctx, rs.Namespace, rs.Name)
 				if err != nil {
 					return out, fmt.Errorf("re-reading ReplicaSet before adopting: %w", err)
 				}
@@ -261,7 +263,7 @@ func (r *controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, sel label
 				fresh = got
 			}
 			adopted, err := r.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.AdoptPatch(runner.ControllerRef(rs, rsKind), p.UID), metav1.PatchOptions{})
+				runner.AdoptPatch(runner.ControllerRef(rs, r.owners.kind()), p.UID), metav1.PatchOptions{})
 			if err != nil {
 				if !apierrors.IsNotFound(err) {
 					errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
@@ -285,7 +287,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 		n := min(-diff, r.burst)
 		r.exp.expectCreations(key, n)
 		created, err := slowStart(n, func() error {
-			_, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs), metav1.CreateOptions{})
+			_, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs, r.owners.kind()), metav1.CreateOptions{})
 			return err
 		})
 		for range n - created {
@@ -381,8 +383,8 @@ func lessUseful(a, b *corev1.Pod) bool {
 	return a.Name > b.Name
 }
 
-// podFor builds a pod from rs's template, controlled by rs.
-func podFor(rs *appsv1.ReplicaSet) *corev1.Pod {
+// podFor builds a pod from rs's template, controlled by rs (of the given kind).
+func podFor(rs *appsv1.ReplicaSet, kind schema.GroupVersionKind) *corev1.Pod {
 	t := rs.Spec.Template.DeepCopy()
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
@@ -391,7 +393,7 @@ func podFor(rs *appsv1.ReplicaSet) *corev1.Pod {
 			Labels:          t.Labels,
 			Annotations:     t.Annotations,
 			Finalizers:      t.Finalizers,
-			OwnerReferences: []metav1.OwnerReference{runner.ControllerRef(rs, rsKind)},
+			OwnerReferences: []metav1.OwnerReference{runner.ControllerRef(rs, kind)},
 		},
 		Spec: t.Spec,
 	}
@@ -423,11 +425,11 @@ func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, ac
 	}
 	cp := rs.DeepCopy()
 	cp.Status = st
-	_, err := r.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	err := r.owners.updateStatus(ctx, cp)
 	if apierrors.IsConflict(err) {
 		// The cache lags our own writes: status is computed from pods, not
 		// from the ReplicaSet, so write it on the latest version once.
-		latest, getErr := r.client.AppsV1().ReplicaSets(rs.Namespace).Get(ctx, rs.Name, metav1.GetOptions{})
+		latest, getErr := r.owners.live(ctx, rs.Namespace, rs.Name)
 		if apierrors.IsNotFound(getErr) {
 			return res, nil
 		}
@@ -438,7 +440,7 @@ func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, ac
 			return res, err // a new spec: reconcile again from scratch
 		}
 		latest.Status = st
-		_, err = r.client.AppsV1().ReplicaSets(rs.Namespace).UpdateStatus(ctx, latest, metav1.UpdateOptions{})
+		err = r.owners.updateStatus(ctx, latest)
 	}
 	if apierrors.IsNotFound(err) {
 		return res, nil
