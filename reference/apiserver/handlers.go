@@ -138,12 +138,19 @@ func (s *Server) decodeObject(w http.ResponseWriter, r *http.Request, res *regis
 	if err := checkKind(obj, res.GroupVersionKind()); err != nil {
 		return nil, nil, err
 	}
+	if u, ok := res.Strategy.(registry.UnknownFieldsStrategy); ok && mode != fieldValidationIgnore {
+		w, err := unknownFields(u.UnknownFields(obj), mode)
+		if err != nil {
+			return nil, nil, err
+		}
+		warnings = append(warnings, w...)
+	}
 	return obj, warnings, nil
 }
 
 // checkNamespace makes sure namespace exists and accepts new objects.
 func (s *Server) checkNamespace(ctx context.Context, namespace string) error {
-	nsRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	nsRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	if nsRes == nil {
 		return nil
 	}

@@ -231,7 +231,8 @@ func DefaultResources() []*Resource {
 			New: func() runtime.Object { return &authenticationv1.SelfSubjectReview{} }, NewList: ephemeralList,
 		},
 	}
-	return append(out, append(rbacResources(), authorizationResources()...)...)
+	out = append(out, append(rbacResources(), authorizationResources()...)...)
+	return append(out, apiextensionsResources()...)
 }
 
 // rbacResources are rbac.authorization.k8s.io/v1's four kinds (no short names or categories,

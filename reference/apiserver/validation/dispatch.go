@@ -28,6 +28,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		ConfigMapKind(), SecretKind(), ServiceAccountKind(), BindingKind(), DeploymentKind(),
 		ReplicaSetKind(), ScaleKind(), LeaseKind(), EndpointSliceKind(), EvictionKind(),
 		RoleKind(), ClusterRoleKind(), RoleBindingKind(), ClusterRoleBindingKind(),
+		CustomResourceDefinitionKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
