@@ -49,6 +49,8 @@ type apiEnv struct {
 	client kubernetes.Interface
 	// ns is a namespace made for the spec.
 	ns string
+	// cleanup runs functions when the spec ends (deleting cluster-scoped objects it made).
+	cleanup Cleaner
 }
 
 func (h APIHarness) suite() suite[*apiEnv] {
@@ -63,7 +65,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 	return suite[*apiEnv]{
 		component: "api",
 		impl:      name,
-		specs:     append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...),
+		specs:     append(append(append(apiSpecs(), apiServiceSpecs()...), apiSecretSpecs()...), apiCRDSpecs()...),
 		timeout:   timeout,
 		missing: func(c Capability) string {
 			if c == Compaction {
@@ -90,7 +92,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 			if err != nil {
 				return nil, err
 			}
-			return &apiEnv{server: srv, client: client, ns: ns}, nil
+			return &apiEnv{server: srv, client: client, ns: ns, cleanup: c}, nil
 		},
 	}
 }

@@ -74,6 +74,7 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(apiSpecs())...)
 	all = append(all, behaviorsOf(apiServiceSpecs())...)
 	all = append(all, behaviorsOf(apiSecretSpecs())...)
+	all = append(all, behaviorsOf(apiCRDSpecs())...)
 	all = append(all, behaviorsOf(proxySpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
 	all = append(all, behaviorsOf(schedulerSpecs())...)
