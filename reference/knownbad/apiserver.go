@@ -105,3 +105,51 @@ func (p *pipeWriter) Header() http.Header         { return p.header }
 func (p *pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
 func (p *pipeWriter) WriteHeader(code int)        { p.status(code) }
 func (p *pipeWriter) Flush()                      {}
+
+// APIPreservingUnknownFields wraps an API server so that every CustomResourceDefinition
+// written through it preserves unknown fields at every level of its schemas
+// (x-kubernetes-preserve-unknown-fields on each object with properties): the server then
+// never prunes custom resources, and fields their schema does not know are stored.
+func APIPreservingUnknownFields(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.Body != nil &&
+			strings.HasPrefix(r.URL.Path, "/apis/apiextensions.k8s.io/") && strings.Contains(r.URL.Path, "/customresourcedefinitions") {
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				var crd map[string]any
+				if json.Unmarshal(body, &crd) == nil {
+					if spec, ok := crd["spec"].(map[string]any); ok {
+						versions, _ := spec["versions"].([]any)
+						for _, v := range versions {
+							if vm, ok := v.(map[string]any); ok {
+								if s, ok := vm["schema"].(map[string]any); ok {
+									preserveUnknown(s["openAPIV3Schema"])
+								}
+							}
+						}
+					}
+					body, _ = json.Marshal(crd)
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// preserveUnknown marks every object schema with properties under s as preserving unknown fields.
+func preserveUnknown(s any) {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return
+	}
+	if props, ok := m["properties"].(map[string]any); ok {
+		m["x-kubernetes-preserve-unknown-fields"] = true
+		for _, p := range props {
+			preserveUnknown(p)
+		}
+	}
+	preserveUnknown(m["items"])
+	preserveUnknown(m["additionalProperties"])
+}

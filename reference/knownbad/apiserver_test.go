@@ -21,9 +21,11 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 		{"accepts stale writes", knownbad.APIAcceptingStaleWrites,
 			[]string{"api.update.stale-resource-version"}},
 		{"ignores fieldValidation", knownbad.APIIgnoringFieldValidation,
-			[]string{"api.validation.strict-fields"}},
+			[]string{"api.validation.strict-fields", "api.crd.strict-fields"}},
 		{"status writes go to the main resource", knownbad.APIWritingStatusThroughMain,
-			[]string{"api.subresource.status-isolation"}},
+			[]string{"api.subresource.status-isolation", "api.crd.status-subresource"}},
+		{"never prunes custom resources", knownbad.APIPreservingUnknownFields,
+			[]string{"api.crd.pruning", "api.crd.strict-fields"}},
 		{"drops watch events", knownbad.APIDroppingWatchEvents,
 			[]string{"api.watch.from-resource-version", "api.watch.informer"}},
 	}
