@@ -158,8 +158,14 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 	defer s.crds.mu.Unlock()
 	var errs []error
 	var extra []*registry.Resource
-	claimed := map[string]map[string]string{} // group -> name (plural, singular, short, kind, list kind) -> CRD
+	// group -> name (plural, singular, short, kind, list kind) -> the CRD that holds it: first
+	// the names already accepted, then those accepted in this pass.
+	claimed := map[string]map[string]string{}
+	for _, crd := range crds {
+		claim(claimed, crd.Spec.Group, crd.Name, crd.Status.AcceptedNames)
+	}
 	live := map[types.UID]bool{}
+	var writes []*apiextensionsv1.CustomResourceDefinition
 	for _, crd := range crds {
 		if crd.DeletionTimestamp != nil {
 			done, err := s.cleanupCRD(ctx, res, crd)
@@ -169,19 +175,16 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 			pending = pending || !done
 			continue
 		}
-		crd, err := s.acceptCRD(ctx, res, crd, claimed)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if !crdEstablished(crd) {
+		next := s.acceptNames(crd, claimed)
+		if !crdEstablished(next) {
+			writes = append(writes, next)
 			continue
 		}
 		live[crd.UID] = true
-		key := fmt.Sprintf("%d/%v", crd.Generation, crd.Status.AcceptedNames)
+		key := fmt.Sprintf("%d/%v", next.Generation, next.Status.AcceptedNames)
 		entries, ok := s.crds.cache[crd.UID]
 		if !ok || entries.key != key {
-			built, err := s.crds.builder.Resources(crd)
+			built, err := s.crds.builder.Resources(next)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -189,7 +192,13 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 			entries = crdEntries{key: key, resources: built}
 			s.crds.cache[crd.UID] = entries
 		}
+		// A CRD whose entries clash with what is served already (a built-in kind) is left out.
+		if _, err := registry.New(append(append(append([]*registry.Resource(nil), s.crds.base...), extra...), entries.resources...)); err != nil {
+			errs = append(errs, fmt.Errorf("CustomResourceDefinition %s: %w", crd.Name, err))
+			continue
+		}
 		extra = append(extra, entries.resources...)
+		writes = append(writes, next)
 	}
 	for uid := range s.crds.cache {
 		if !live[uid] {
@@ -201,6 +210,13 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 		errs = append(errs, err)
 	} else {
 		s.reg.Store(reg)
+	}
+	// The conditions are written once the resources are served, so a client that sees
+	// Established can use them at once.
+	for _, next := range writes {
+		if err := s.writeCRDStatus(ctx, res, next); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return pending, errors.Join(errs...)
 }
@@ -223,14 +239,27 @@ func namesOf(n apiextensionsv1.CustomResourceDefinitionNames) [][2]string {
 	return out
 }
 
-// acceptCRD sets the NamesAccepted and Established conditions of crd, claiming its names in
-// claimed, and writes its status when it changed.
-func (s *Server) acceptCRD(ctx context.Context, res *registry.Resource, crd *apiextensionsv1.CustomResourceDefinition, claimed map[string]map[string]string) (*apiextensionsv1.CustomResourceDefinition, error) {
-	group := claimed[crd.Spec.Group]
-	if group == nil {
-		group = map[string]string{}
-		claimed[crd.Spec.Group] = group
+// claim records the names a CRD holds in its group (names held by another CRD stay its).
+func claim(claimed map[string]map[string]string, group, crd string, names apiextensionsv1.CustomResourceDefinitionNames) {
+	g := claimed[group]
+	if g == nil {
+		g = map[string]string{}
+		claimed[group] = g
 	}
+	for _, n := range namesOf(names) {
+		if n[0] == "" {
+			continue
+		}
+		if _, taken := g[n[0]]; !taken {
+			g[n[0]] = crd
+		}
+	}
+}
+
+// acceptNames returns crd with its NamesAccepted and Established conditions set (and its
+// names claimed in claimed when accepted).
+func (s *Server) acceptNames(crd *apiextensionsv1.CustomResourceDefinition, claimed map[string]map[string]string) *apiextensionsv1.CustomResourceDefinition {
+	group := claimed[crd.Spec.Group]
 	names := crd.Spec.Names
 	if names.Singular == "" {
 		names.Singular = names.Plural
@@ -252,15 +281,7 @@ func (s *Server) acceptCRD(ctx context.Context, res *registry.Resource, crd *api
 	next := crd.DeepCopy()
 	if accepted {
 		next.Status.AcceptedNames = names
-	}
-	if next.Status.AcceptedNames.Plural != "" {
-		for _, n := range namesOf(next.Status.AcceptedNames) {
-			if n[0] != "" {
-				if _, taken := group[n[0]]; !taken {
-					group[n[0]] = crd.Name
-				}
-			}
-		}
+		claim(claimed, crd.Spec.Group, crd.Name, names)
 	}
 	now := metav1.NewTime(s.now().UTC().Truncate(time.Second))
 	setCRDCondition(next, apiextensionsv1.CustomResourceDefinitionCondition{
@@ -280,22 +301,27 @@ func (s *Server) acceptCRD(ctx context.Context, res *registry.Resource, crd *api
 			Reason: "NotAccepted", Message: "not all names are accepted",
 		}, now)
 	}
-	out, err := s.objects.Update(ctx, res, "", crd.Name, func(cur runtime.Object) (runtime.Object, error) {
+	return next
+}
+
+// writeCRDStatus stores next's status unless the CRD changed meanwhile (the watch then brings
+// another pass).
+func (s *Server) writeCRDStatus(ctx context.Context, res *registry.Resource, next *apiextensionsv1.CustomResourceDefinition) error {
+	_, err := s.objects.Update(ctx, res, "", next.Name, func(cur runtime.Object) (runtime.Object, error) {
 		c := cur.(*apiextensionsv1.CustomResourceDefinition)
-		if c.UID != crd.UID || c.Generation != crd.Generation || c.DeletionTimestamp != nil {
+		if c.UID != next.UID || c.Generation != next.Generation || c.DeletionTimestamp != nil {
 			return nil, errCRDChanged
 		}
 		c.Status = next.Status
 		return c, nil
 	})
 	if errors.Is(err, errCRDChanged) || apierrors.IsNotFound(err) {
-		// A newer change is on its way through the watch.
-		return crd, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("CustomResourceDefinition %s: writing status: %w", crd.Name, err)
+		return fmt.Errorf("CustomResourceDefinition %s: writing status: %w", next.Name, err)
 	}
-	return out.Object.(*apiextensionsv1.CustomResourceDefinition), nil
+	return nil
 }
 
 var errCRDChanged = errors.New("CustomResourceDefinition changed")

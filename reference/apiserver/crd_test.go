@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
 
 var widgetGVR = schema.GroupVersionResource{Group: "example.clusterkit.io", Version: "v1", Resource: "widgets"}
@@ -173,5 +176,133 @@ func TestCRDServesCustomResources(t *testing.T) {
 	}
 	if _, err := ts.store.Get(ctx, "/registry/example.clusterkit.io/widgets/default/w1"); err == nil {
 		t.Errorf("custom resource still stored after its CRD was deleted")
+	}
+}
+
+func TestCRDDiscoveryWatchAndNamespaceCleanup(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	establish(t, ctx, ts, widgetCRD())
+	rl, err := ts.client.Discovery().ServerResourcesForGroupVersion("example.clusterkit.io/v1")
+	if err != nil {
+		t.Fatalf("discovery: %v", err)
+	}
+	found := map[string]bool{}
+	for _, r := range rl.APIResources {
+		found[r.Name] = true
+		if r.Name == "widgets" && (!r.Namespaced || r.Kind != "Widget" || len(r.ShortNames) != 1) {
+			t.Errorf("widgets in discovery: %+v", r)
+		}
+	}
+	for _, want := range []string{"widgets", "widgets/status", "widgets/scale"} {
+		if !found[want] {
+			t.Errorf("discovery lacks %s: %v", want, found)
+		}
+	}
+
+	if _, err := ts.client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "crs"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	widgets := dynamic.NewForConfigOrDie(ts.config).Resource(widgetGVR).Namespace("crs")
+	w, err := widgets.Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	defer w.Stop()
+	if _, err := widgets.Create(ctx, widget("w1", map[string]any{"replicas": int64(1)}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ev := <-w.ResultChan()
+	if u, ok := ev.Object.(*unstructured.Unstructured); !ok || u.GetName() != "w1" || string(ev.Type) != "ADDED" {
+		t.Fatalf("watch event: %v %#v", ev.Type, ev.Object)
+	}
+	sel, err := widgets.List(ctx, metav1.ListOptions{FieldSelector: "metadata.name=w1"})
+	if err != nil || len(sel.Items) != 1 {
+		t.Fatalf("field selector list: %v %v", err, sel)
+	}
+
+	if err := ts.client.CoreV1().Namespaces().Delete(ctx, "crs", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "namespace with custom resources deleted", func() bool {
+		_, err := ts.client.CoreV1().Namespaces().Get(ctx, "crs", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
+	if _, err := ts.store.Get(ctx, "/registry/example.clusterkit.io/widgets/crs/w1"); err == nil {
+		t.Errorf("custom resource left behind by its namespace's deletion")
+	}
+}
+
+func TestCRDNamesConflictAndRestart(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	ax := establish(t, ctx, ts, widgetCRD())
+	other := widgetCRD()
+	other.Name = "gadgets.example.clusterkit.io"
+	other.Spec.Names = apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Kind: "Widget"}
+	if _, err := ax.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "NamesAccepted False on a name conflict (singular widget, defaulted from the kind)", func() bool {
+		got, err := ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, other.Name, metav1.GetOptions{})
+		if err != nil {
+			return false
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == apiextensionsv1.NamesAccepted && c.Status == apiextensionsv1.ConditionFalse {
+				return true
+			}
+		}
+		return false
+	})
+
+	// A second server on the same store serves the established CRD at once.
+	srv, err := apiserver.New(apiserver.Config{Store: ts.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Bootstrap(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Registry().Lookup(widgetGVR) == nil {
+		t.Errorf("a restarted server does not serve the established CRD's resource")
+	}
+	if srv.Registry().Lookup(schema.GroupVersionResource{Group: "example.clusterkit.io", Version: "v1", Resource: "gadgets"}) != nil {
+		t.Errorf("a CRD whose names were not accepted is served")
+	}
+}
+
+func TestCRDValidation(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	ax := apiextensionsclient.NewForConfigOrDie(ts.config)
+	bad := widgetCRD()
+	bad.Name = "wrong.example.clusterkit.io"
+	bad.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = apiextensionsv1.JSONSchemaProps{Type: "bogus"}
+	_, err := ax.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, bad, metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) {
+		t.Fatalf("invalid CRD: %v", err)
+	}
+	var fields []string
+	for _, c := range err.(apierrors.APIStatus).Status().Details.Causes {
+		fields = append(fields, c.Field)
+	}
+	joined := strings.Join(fields, " ")
+	if !strings.Contains(joined, "metadata.name") || !strings.Contains(joined, "openAPIV3Schema.properties[spec].type") {
+		t.Errorf("causes: %v", fields)
+	}
+	// (A schema shared by every version is reported under spec.validation, as kube-apiserver:
+	// apiextensions' internal type holds it there.)
+	// Defaults: conversion None.
+	got, err := ax.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, widgetCRD(), metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Conversion == nil || got.Spec.Conversion.Strategy != apiextensionsv1.NoneConverter {
+		t.Errorf("spec.conversion not defaulted: %+v", got.Spec.Conversion)
+	}
+	if len(got.Status.StoredVersions) != 1 || got.Status.StoredVersions[0] != "v1" {
+		t.Errorf("status.storedVersions = %v", got.Status.StoredVersions)
 	}
 }
