@@ -31,6 +31,7 @@ func apiCRDSpecs() []spec[*apiEnv] {
 		{api("api.crd.status-subresource", "with the status subresource, a write of a custom resource MUST NOT change its status and a write to /status MUST change only its status", srcCRD), specCRDStatus},
 		{api("api.crd.scale-subresource", "the scale subresource of a custom resource MUST read the replicas at specReplicasPath and statusReplicasPath, and a scale write MUST change only the value at specReplicasPath", srcCRD), specCRDScale},
 		{api("api.crd.printer-columns", "a Table of custom resources MUST have the CRD's additionalPrinterColumns, each row holding the values at their JSON paths", srcCRD), specCRDPrinterColumns},
+		{api("api.crd.cel-validation", "a custom resource that breaks an x-kubernetes-validations rule of its CRD MUST be rejected with 422 naming the rule's field and carrying the rule's message", srcCRD), specCRDCEL},
 		{api("api.crd.delete", "deleting a CustomResourceDefinition MUST delete its custom resources, and its resource MUST then answer 404", srcCRD), specCRDDelete},
 	}
 }
@@ -64,7 +65,10 @@ func widgetCRD(group string) *apiextensionsv1.CustomResourceDefinition {
 							"color":    {Type: "string", Default: &apiextensionsv1.JSON{Raw: []byte(`"blue"`)}},
 							"selector": {Type: "string"},
 							"extra":    {Type: "object", XPreserveUnknownFields: ptr.To(true)},
-						}},
+							"max":      {Type: "integer", Format: "int32"},
+						}, XValidations: apiextensionsv1.ValidationRules{{
+							Rule: "!has(self.max) || !has(self.replicas) || self.replicas <= self.max", Message: celMessage,
+						}}},
 						"status": {Type: "object", Properties: map[string]apiextensionsv1.JSONSchemaProps{
 							"replicas": {Type: "integer", Format: "int32"},
 						}},
@@ -84,6 +88,9 @@ func widgetCRD(group string) *apiextensionsv1.CustomResourceDefinition {
 		},
 	}
 }
+
+// celMessage is the message of the Widget CRD's x-kubernetes-validations rule on spec.
+const celMessage = "replicas must not exceed max"
 
 // crdGroup is an API group of the spec's own (its namespace's name is unique).
 func crdGroup(e *apiEnv) string { return e.ns + ".conformance.clusterkit.io" }
@@ -385,4 +392,19 @@ func specCRDDelete(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		}
 		return nil
 	}).WithContext(ctx).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).Should(gomega.Succeed(), "the custom resources of a deleted CRD must be gone")
+}
+
+func specCRDCEL(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	f := newCRD(ctx, g, e)
+	_, err := f.widgets.Create(ctx, f.widget("over", map[string]any{"replicas": int64(5), "max": int64(3)}), metav1.CreateOptions{})
+	expectInvalid(g, err, "creating a Widget with spec.replicas above spec.max", "spec")
+	g.Expect(err.Error()).To(gomega.ContainSubstring(celMessage), "the 422 must carry the rule's message")
+	_, err = f.widgets.Get(ctx, "over", metav1.GetOptions{})
+	g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "the rejected Widget must not be stored (Get returned %v)", err)
+
+	created, err := f.widgets.Create(ctx, f.widget("within", map[string]any{"replicas": int64(2), "max": int64(3)}), metav1.CreateOptions{})
+	ok(g, err, "creating a Widget that keeps the rule")
+	created.Object["spec"].(map[string]any)["replicas"] = int64(4)
+	_, err = f.widgets.Update(ctx, created, metav1.UpdateOptions{})
+	expectInvalid(g, err, "updating a Widget to spec.replicas above spec.max", "spec")
 }

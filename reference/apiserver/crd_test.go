@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 
@@ -304,5 +305,39 @@ func TestCRDValidation(t *testing.T) {
 	}
 	if len(got.Status.StoredVersions) != 1 || got.Status.StoredVersions[0] != "v1" {
 		t.Errorf("status.storedVersions = %v", got.Status.StoredVersions)
+	}
+}
+
+func TestCRDCELAndPatch(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	crd := widgetCRD()
+	spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	spec.Properties["max"] = apiextensionsv1.JSONSchemaProps{Type: "integer"}
+	spec.XValidations = apiextensionsv1.ValidationRules{{Rule: "!has(self.max) || !has(self.replicas) || self.replicas <= self.max", Message: "replicas must not exceed max"}}
+	crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = spec
+	establish(t, ctx, ts, crd)
+	widgets := dynamic.NewForConfigOrDie(ts.config).Resource(widgetGVR).Namespace("default")
+	_, err := widgets.Create(ctx, widget("over", map[string]any{"replicas": int64(5), "max": int64(3)}), metav1.CreateOptions{})
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "replicas must not exceed max") {
+		t.Fatalf("CEL rule: %v", err)
+	}
+	if _, err := widgets.Create(ctx, widget("ok", map[string]any{"replicas": int64(2), "max": int64(3)}), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = widgets.Patch(ctx, "ok", types.MergePatchType, []byte(`{"spec":{"replicas":9}}`), metav1.PatchOptions{})
+	if !apierrors.IsInvalid(err) {
+		t.Errorf("merge patch breaking the CEL rule: %v", err)
+	}
+	got, err := widgets.Patch(ctx, "ok", types.MergePatchType, []byte(`{"spec":{"replicas":1,"junk":1}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("merge patch: %v", err)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(got.Object, "spec", "junk"); found {
+		t.Errorf("a patched unknown field was not pruned")
+	}
+	_, err = widgets.Patch(ctx, "ok", types.StrategicMergePatchType, []byte(`{"spec":{"replicas":1}}`), metav1.PatchOptions{})
+	if !apierrors.IsUnsupportedMediaType(err) {
+		t.Errorf("strategic merge patch of a custom resource: %v, want 415", err)
 	}
 }

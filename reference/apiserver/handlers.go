@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
 
@@ -540,6 +541,15 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request,
 	pt, err := patchType(r)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if _, custom := req.res.New().(runtime.Unstructured); custom && pt == types.StrategicMergePatchType {
+		// Custom resources have no Go type to resolve a strategic merge patch against.
+		writeError(w, &apierrors.StatusError{ErrStatus: metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+			Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s",
+				types.JSONPatchType, types.MergePatchType),
+		}})
 		return
 	}
 	mode, err := fieldValidationMode(r)

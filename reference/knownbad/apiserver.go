@@ -111,6 +111,23 @@ func (p *pipeWriter) Flush()                      {}
 // (x-kubernetes-preserve-unknown-fields on each object with properties): the server then
 // never prunes custom resources, and fields their schema does not know are stored.
 func APIPreservingUnknownFields(next http.Handler) http.Handler {
+	return rewritingCRDSchemas(next, func(m map[string]any) {
+		if _, ok := m["properties"]; ok {
+			m["x-kubernetes-preserve-unknown-fields"] = true
+		}
+	})
+}
+
+// APIIgnoringCELRules wraps an API server so that the x-kubernetes-validations rules of every
+// CustomResourceDefinition written through it are dropped: custom resources that break them
+// are stored.
+func APIIgnoringCELRules(next http.Handler) http.Handler {
+	return rewritingCRDSchemas(next, func(m map[string]any) { delete(m, "x-kubernetes-validations") })
+}
+
+// rewritingCRDSchemas applies edit to every schema node of the CRDs created or replaced
+// through the handler (JSON bodies).
+func rewritingCRDSchemas(next http.Handler, edit func(map[string]any)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.Body != nil &&
 			strings.HasPrefix(r.URL.Path, "/apis/apiextensions.k8s.io/") && strings.Contains(r.URL.Path, "/customresourcedefinitions") {
@@ -123,7 +140,7 @@ func APIPreservingUnknownFields(next http.Handler) http.Handler {
 						for _, v := range versions {
 							if vm, ok := v.(map[string]any); ok {
 								if s, ok := vm["schema"].(map[string]any); ok {
-									preserveUnknown(s["openAPIV3Schema"])
+									walkSchema(s["openAPIV3Schema"], edit)
 								}
 							}
 						}
@@ -138,18 +155,18 @@ func APIPreservingUnknownFields(next http.Handler) http.Handler {
 	})
 }
 
-// preserveUnknown marks every object schema with properties under s as preserving unknown fields.
-func preserveUnknown(s any) {
+// walkSchema calls edit on s and every schema under it.
+func walkSchema(s any, edit func(map[string]any)) {
 	m, ok := s.(map[string]any)
 	if !ok {
 		return
 	}
+	edit(m)
 	if props, ok := m["properties"].(map[string]any); ok {
-		m["x-kubernetes-preserve-unknown-fields"] = true
 		for _, p := range props {
-			preserveUnknown(p)
+			walkSchema(p, edit)
 		}
 	}
-	preserveUnknown(m["items"])
-	preserveUnknown(m["additionalProperties"])
+	walkSchema(m["items"], edit)
+	walkSchema(m["additionalProperties"], edit)
 }

@@ -26,6 +26,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.subresource.status-isolation", "api.crd.status-subresource"}},
 		{"never prunes custom resources", knownbad.APIPreservingUnknownFields,
 			[]string{"api.crd.pruning", "api.crd.strict-fields"}},
+		{"ignores CEL rules of CRDs", knownbad.APIIgnoringCELRules,
+			[]string{"api.crd.cel-validation"}},
 		{"drops watch events", knownbad.APIDroppingWatchEvents,
 			[]string{"api.watch.from-resource-version", "api.watch.informer"}},
 	}
