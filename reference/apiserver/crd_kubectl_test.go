@@ -65,7 +65,11 @@ func TestKubectlCustomResources(t *testing.T) {
 
 	k.mustRun(widgetCRDYAML, "apply", "-f", "-")
 	k.mustRun("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/gizmos.example.clusterkit.io")
-	out := k.mustRun(gizmoYAML, "apply", "-f", "-")
+	out := k.mustRun("", "api-resources", "--api-group=example.clusterkit.io")
+	if !strings.Contains(out, "gizmos") || !strings.Contains(out, "Gizmo") || !strings.Contains(out, "gz") {
+		t.Fatalf("kubectl api-resources: %q", out)
+	}
+	out = k.mustRun(gizmoYAML, "apply", "-f", "-")
 	if !strings.Contains(out, "gizmo.example.clusterkit.io/g1 created") {
 		t.Fatalf("apply output: %q", out)
 	}
