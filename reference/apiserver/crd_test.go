@@ -129,10 +129,13 @@ func TestCRDServesCustomResources(t *testing.T) {
 	if _, found, _ := unstructured.NestedFieldNoCopy(upd.Object, "status"); found {
 		t.Errorf("update of the main resource wrote status: %v", upd.Object["status"])
 	}
-	upd.Object["status"] = map[string]any{"replicas": int64(5)}
+	upd.Object["status"] = map[string]any{"replicas": int64(5), "unknown": "x"}
 	st, err := widgets.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 	if err != nil {
 		t.Fatalf("update status: %v", err)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(st.Object, "status", "unknown"); found {
+		t.Errorf("a /status write was not pruned: %v", st.Object["status"])
 	}
 	if n, _, _ := unstructured.NestedInt64(st.Object, "status", "replicas"); n != 5 {
 		t.Errorf("status.replicas = %d, want 5", n)

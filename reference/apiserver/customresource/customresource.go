@@ -249,6 +249,9 @@ func (s *strategy) PrepareForStatusUpdate(newObj, oldObj runtime.Object) {
 	_, ok1 := content(newObj)
 	_, ok2 := content(oldObj)
 	if ok1 && ok2 {
+		// A /status write is pruned and defaulted as any other (kube-apiserver does it while
+		// decoding); then only its status is kept.
+		s.Default(newObj)
 		s.status.PrepareForUpdate(context.Background(), newObj, oldObj)
 	}
 }
