@@ -65,7 +65,15 @@ func TestKubectlCustomResources(t *testing.T) {
 
 	k.mustRun(widgetCRDYAML, "apply", "-f", "-")
 	k.mustRun("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/gizmos.example.clusterkit.io")
-	out := k.mustRun("", "api-resources", "--api-group=example.clusterkit.io")
+	out := k.mustRun("", "get", "crds")
+	if !strings.Contains(out, "CREATED AT") || !strings.Contains(out, "gizmos.example.clusterkit.io") {
+		t.Fatalf("kubectl get crds: %q", out)
+	}
+	out = k.mustRun("", "get", "crd", "-o", "wide")
+	if !strings.Contains(out, "ESTABLISHED") || !strings.Contains(out, "true") || !strings.Contains(out, "v1(storage)") {
+		t.Fatalf("kubectl get crd -o wide: %q", out)
+	}
+	out = k.mustRun("", "api-resources", "--api-group=example.clusterkit.io")
 	if !strings.Contains(out, "gizmos") || !strings.Contains(out, "Gizmo") || !strings.Contains(out, "gz") {
 		t.Fatalf("kubectl api-resources: %q", out)
 	}
