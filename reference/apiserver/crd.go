@@ -68,6 +68,8 @@ func (s *Server) runCRDController(ctx context.Context) {
 	if res == nil {
 		return
 	}
+	// The watch starts before the first pass, so no change falls between them.
+	events, errc, werr := s.objects.Watch(s.bg, res, "", 0)
 	pending, err := s.syncCRDs(ctx, res)
 	if err != nil {
 		s.cfg.ErrorLog("apiserver: CRD controller: %v", err)
@@ -77,16 +79,16 @@ func (s *Server) runCRDController(ctx context.Context) {
 		defer s.wg.Done()
 		retry := pending || err != nil
 		for s.bg.Err() == nil {
-			events, errc, werr := s.objects.Watch(s.bg, res, "", 0)
 			if werr != nil {
 				s.cfg.ErrorLog("apiserver: CRD controller: watch: %v", werr)
 				if !sleepCtx(s.bg, crdRetryInterval) {
 					return
 				}
+				// Changes between the last pass and the new watch are caught by one more pass.
+				events, errc, werr = s.objects.Watch(s.bg, res, "", 0)
+				retry = true
 				continue
 			}
-			// Changes between the last pass and the new watch are caught by one more pass.
-			retry = true
 			for open := true; open; {
 				var tick <-chan time.Time
 				if retry {
@@ -119,6 +121,8 @@ func (s *Server) runCRDController(ctx context.Context) {
 					}
 				}
 			}
+			events, errc, werr = s.objects.Watch(s.bg, res, "", 0)
+			retry = true
 		}
 	}()
 }
