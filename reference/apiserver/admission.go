@@ -44,7 +44,7 @@ type ObjectReader interface {
 type objectReader struct{ s *Server }
 
 func (r objectReader) resource(gvr schema.GroupVersionResource) (*registry.Resource, error) {
-	res := r.s.reg.Lookup(gvr)
+	res := r.s.registry().Lookup(gvr)
 	if res == nil {
 		return nil, apierrors.NewNotFound(gvr.GroupResource(), "")
 	}

@@ -11,7 +11,7 @@ import (
 // system PriorityClasses, the mandatory FlowSchemas and PriorityLevelConfigurations) when they
 // are missing, defaulted and validated as a create.
 func (s *Server) ensureBootstrapObjects(ctx context.Context) error {
-	for _, res := range s.reg.Resources() {
+	for _, res := range s.registry().Resources() {
 		if res.Bootstrap == nil {
 			continue
 		}

@@ -108,6 +108,22 @@ func decodeInto(data []byte, obj any, mode string) (warnings []string, err error
 	return msgs, nil
 }
 
+// unknownFields turns the unknown field paths a strategy reports (custom resources) into a 400
+// under Strict or warnings under Warn, with kube-apiserver's messages.
+func unknownFields(paths []string, mode string) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	msgs := make([]string, 0, len(paths))
+	for _, p := range paths {
+		msgs = append(msgs, fmt.Sprintf("unknown field %q", p))
+	}
+	if mode == fieldValidationStrict {
+		return nil, apierrors.NewBadRequest("strict decoding error: " + strings.Join(msgs, ", "))
+	}
+	return msgs, nil
+}
+
 // checkKind verifies that the body's apiVersion/kind (when set) match what the URL expects.
 func checkKind(obj runtime.Object, want schema.GroupVersionKind, accepted ...schema.GroupVersionKind) error {
 	got := obj.GetObjectKind().GroupVersionKind()

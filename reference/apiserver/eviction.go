@@ -30,7 +30,7 @@ var pdbsGVR = policyv1.SchemeGroupVersion.WithResource("poddisruptionbudgets")
 // disruptionsAllowed decremented and the pod recorded in disruptedPods, unless dry). No budget
 // means no limit; more than one is a 500. A blocked eviction is 429 TooManyRequests.
 func (s *Server) admitEviction(ctx context.Context, pod *corev1.Pod, dry bool) error {
-	pdbRes := s.reg.Lookup(pdbsGVR)
+	pdbRes := s.registry().Lookup(pdbsGVR)
 	if pdbRes == nil || canIgnoreBudget(pod) {
 		return nil
 	}

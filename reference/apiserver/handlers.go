@@ -144,12 +144,19 @@ func (s *Server) decodeObject(w http.ResponseWriter, r *http.Request, res *regis
 	if err := checkKind(obj, res.GroupVersionKind()); err != nil {
 		return nil, nil, err
 	}
+	if u, ok := res.Strategy.(registry.UnknownFieldsStrategy); ok && mode != fieldValidationIgnore {
+		w, err := unknownFields(u.UnknownFields(obj), mode)
+		if err != nil {
+			return nil, nil, err
+		}
+		warnings = append(warnings, w...)
+	}
 	return obj, warnings, nil
 }
 
 // checkNamespace makes sure namespace exists and accepts new objects.
 func (s *Server) checkNamespace(ctx context.Context, namespace string) error {
-	nsRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	nsRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
 	if nsRes == nil {
 		return nil
 	}
@@ -576,6 +583,15 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request,
 	pt, err := patchType(r)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if _, custom := req.res.New().(runtime.Unstructured); custom && pt == types.StrategicMergePatchType {
+		// Custom resources have no Go type to resolve a strategic merge patch against.
+		writeError(w, &apierrors.StatusError{ErrStatus: metav1.Status{
+			Status: metav1.StatusFailure, Code: http.StatusUnsupportedMediaType, Reason: metav1.StatusReasonUnsupportedMediaType,
+			Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: %s, %s",
+				types.JSONPatchType, types.MergePatchType),
+		}})
 		return
 	}
 	mode, err := fieldValidationMode(r)

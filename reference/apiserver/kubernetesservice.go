@@ -401,11 +401,11 @@ func (s *Server) liveMasterLeases(ctx context.Context) ([]string, error) {
 }
 
 func (s *Server) endpointsResource() *registry.Resource {
-	return s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("endpoints"))
+	return s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("endpoints"))
 }
 
 func (s *Server) endpointSliceResource() *registry.Resource {
-	return s.reg.Lookup(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"))
+	return s.registry().Lookup(discoveryv1.SchemeGroupVersion.WithResource("endpointslices"))
 }
 
 // kubernetesSubsets is what the Endpoints must hold: one subset of every address and the port,

@@ -23,7 +23,7 @@ var systemNamespaces = []string{metav1.NamespaceDefault, metav1.NamespaceSystem,
 func SystemNamespaces() []string { return append([]string(nil), systemNamespaces...) }
 
 func (s *Server) namespaceResource() *registry.Resource {
-	return s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
+	return s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("namespaces"))
 }
 
 func (s *Server) ensureSystemNamespaces(ctx context.Context) error {
@@ -161,7 +161,7 @@ func (s *Server) cleanNamespace(ctx context.Context, name string) (bool, error) 
 	opts := &metav1.DeleteOptions{}
 	var rest []*registry.Resource
 	var pods *registry.Resource
-	for _, r := range s.reg.Resources() {
+	for _, r := range s.registry().Resources() {
 		if !r.Namespaced || r.Ephemeral {
 			continue
 		}

@@ -126,7 +126,7 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
 		return
 	}
-	nodeRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
+	nodeRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
 	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
 	if apierrors.IsNotFound(err) {
 		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s of pod %s does not exist", pod.Spec.NodeName, pod.Name)))

@@ -19,7 +19,13 @@ import (
 func (s *Server) render(r *http.Request, res *registry.Resource, out output, objs []runtime.Object, list bool, lm metav1.ListMeta) (any, error) {
 	switch out.form {
 	case formTable:
-		t, err := tables.TableWithObjects(res.GroupVersionKind(), objs, s.now(), r.URL.Query().Get("includeObject"))
+		var t *metav1.Table
+		var err error
+		if res.Table != nil {
+			t, err = res.Table(objs, r.URL.Query().Get("includeObject"))
+		} else {
+			t, err = tables.TableWithObjects(res.GroupVersionKind(), objs, s.now(), r.URL.Query().Get("includeObject"))
+		}
 		if err != nil {
 			if _, ok := err.(apierrors.APIStatus); ok {
 				return nil, err

@@ -23,7 +23,7 @@ type request struct {
 
 func (s *Server) serveRootDiscovery(w http.ResponseWriter, r *http.Request, core bool) {
 	if v := discoveryAccept(r.Header.Get("Accept")); v != "" {
-		doc := discovery.Aggregated(s.reg, core, v)
+		doc := discovery.Aggregated(s.registry(), core, v)
 		w.Header().Set("Vary", "Accept")
 		w.Header().Set("Content-Type", discovery.AggregatedContentType(v))
 		writeJSONWithType(w, http.StatusOK, doc)
@@ -33,7 +33,7 @@ func (s *Server) serveRootDiscovery(w http.ResponseWriter, r *http.Request, core
 		writeJSON(w, http.StatusOK, discovery.APIVersions(r.Host))
 		return
 	}
-	writeJSON(w, http.StatusOK, discovery.APIGroupList(s.reg))
+	writeJSON(w, http.StatusOK, discovery.APIGroupList(s.registry()))
 }
 
 // writeJSONWithType writes v keeping a Content-Type already set on w.
@@ -67,7 +67,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		rest = segs[2:]
 	} else {
 		if len(segs) == 2 {
-			if g := discovery.APIGroup(s.reg, segs[1]); g != nil {
+			if g := discovery.APIGroup(s.registry(), segs[1]); g != nil {
 				writeJSON(w, http.StatusOK, g)
 				return
 			}
@@ -82,7 +82,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		rest = segs[3:]
 	}
 	if len(rest) == 0 {
-		if rl := discovery.ResourceList(s.reg, gv); rl != nil {
+		if rl := discovery.ResourceList(s.registry(), gv); rl != nil {
 			writeJSON(w, http.StatusOK, rl)
 			return
 		}
@@ -111,7 +111,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		s.serveBinding(w, r, req.namespace, "")
 		return
 	}
-	req.res = s.reg.Lookup(gv.WithResource(rest[0]))
+	req.res = s.registry().Lookup(gv.WithResource(rest[0]))
 	if req.res == nil {
 		writeError(w, notFoundPath())
 		return

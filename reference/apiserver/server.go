@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -101,8 +102,10 @@ type Config struct {
 
 // Server is the API server. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	reg    *registry.Registry
+	cfg Config
+	// reg is the served registry: the built-in resources plus those of established
+	// CustomResourceDefinitions, swapped whole when a CRD changes (crd.go).
+	reg    atomic.Pointer[registry.Registry]
 	scheme *runtime.Scheme
 	// fields are the field managers of server-side apply and managedFields.
 	fields  *fieldManagers
@@ -114,6 +117,8 @@ type Server struct {
 	objectInterfaces admission.ObjectInterfaces
 	// ephemeral answers creates of the resources that are not stored (ephemeral.go).
 	ephemeral map[schema.GroupResource]ephemeralFunc
+	// crds is the CRD controller's state (crd.go).
+	crds *crdState
 	// discovery serves the ServiceAccount issuer's discovery documents (nil: no issuer).
 	discovery *serviceaccount.Discovery
 
@@ -178,7 +183,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
-	s := &Server{cfg: cfg, reg: reg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
+	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
+	s.reg.Store(reg)
+	s.crds = newCRDState(cfg.Resources)
 	s.objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme)
 	s.fields = newFieldManagers(scheme)
 	s.ephemeral = s.ephemeralHandlers()
@@ -202,8 +209,11 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Registry returns the served resources.
-func (s *Server) Registry() *registry.Registry { return s.reg }
+// Registry returns the resources served now (custom resources come and go with their CRDs).
+func (s *Server) Registry() *registry.Registry { return s.registry() }
+
+// registry returns the resources served now.
+func (s *Server) registry() *registry.Registry { return s.reg.Load() }
 
 // Handler returns the server's HTTP handler. The default namespaces are created on the first
 // request if Bootstrap was not called.
@@ -231,6 +241,7 @@ func (s *Server) Bootstrap(ctx context.Context) error {
 	}
 	s.runAllocationRepair(s.cfg.AllocationRepairInterval)
 	s.startKubernetesService(ctx, s.cfg.AdvertiseAddress, s.cfg.AdvertisePort)
+	s.runCRDController(ctx)
 	s.booted = true
 	return nil
 }

@@ -468,5 +468,5 @@ func (s *Server) runAllocationRepair(interval time.Duration) {
 }
 
 func (s *Server) serviceResource() *registry.Resource {
-	return s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("services"))
+	return s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("services"))
 }

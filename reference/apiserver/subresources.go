@@ -209,7 +209,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 		writeError(w, apierrors.NewInvalid(gk, b.Name, field.ErrorList{field.Required(field.NewPath("target", "name"), "")}))
 		return
 	}
-	podRes := s.reg.Lookup(corev1.SchemeGroupVersion.WithResource("pods"))
+	podRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("pods"))
 	_, err = s.objects.Update(r.Context(), podRes, namespace, podName, func(cur runtime.Object) (runtime.Object, error) {
 		pod := cur.(*corev1.Pod)
 		if pod.DeletionTimestamp != nil {

@@ -138,7 +138,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, req request)
 	validate := func(ctx context.Context, tr *authenticationv1.TokenRequest) error {
 		return s.admitValidating(ctx, attrs(tr))
 	}
-	getter := storeGetter{objects: s.objects, reg: s.reg}
+	getter := storeGetter{objects: s.objects, reg: s.registry()}
 	out, more, err := issuer.CreateToken(ctx, getter, req.namespace, req.name, tr, opts, validate)
 	if err != nil {
 		writeError(w, err)

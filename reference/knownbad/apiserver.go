@@ -146,3 +146,68 @@ func APIEvictionIgnoringBudgets(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// APIPreservingUnknownFields wraps an API server so that every CustomResourceDefinition
+// written through it preserves unknown fields at every level of its schemas
+// (x-kubernetes-preserve-unknown-fields on each object with properties): the server then
+// never prunes custom resources, and fields their schema does not know are stored.
+func APIPreservingUnknownFields(next http.Handler) http.Handler {
+	return rewritingCRDSchemas(next, func(m map[string]any) {
+		if _, ok := m["properties"]; ok {
+			m["x-kubernetes-preserve-unknown-fields"] = true
+		}
+	})
+}
+
+// APIIgnoringCELRules wraps an API server so that the x-kubernetes-validations rules of every
+// CustomResourceDefinition written through it are dropped: custom resources that break them
+// are stored.
+func APIIgnoringCELRules(next http.Handler) http.Handler {
+	return rewritingCRDSchemas(next, func(m map[string]any) { delete(m, "x-kubernetes-validations") })
+}
+
+// rewritingCRDSchemas applies edit to every schema node of the CRDs created or replaced
+// through the handler (JSON bodies).
+func rewritingCRDSchemas(next http.Handler, edit func(map[string]any)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.Body != nil &&
+			strings.HasPrefix(r.URL.Path, "/apis/apiextensions.k8s.io/") && strings.Contains(r.URL.Path, "/customresourcedefinitions") {
+			body, err := io.ReadAll(r.Body)
+			if err == nil {
+				var crd map[string]any
+				if json.Unmarshal(body, &crd) == nil {
+					if spec, ok := crd["spec"].(map[string]any); ok {
+						versions, _ := spec["versions"].([]any)
+						for _, v := range versions {
+							if vm, ok := v.(map[string]any); ok {
+								if s, ok := vm["schema"].(map[string]any); ok {
+									walkSchema(s["openAPIV3Schema"], edit)
+								}
+							}
+						}
+					}
+					body, _ = json.Marshal(crd)
+				}
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				r.ContentLength = int64(len(body))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// walkSchema calls edit on s and every schema under it.
+func walkSchema(s any, edit func(map[string]any)) {
+	m, ok := s.(map[string]any)
+	if !ok {
+		return
+	}
+	edit(m)
+	if props, ok := m["properties"].(map[string]any); ok {
+		for _, p := range props {
+			walkSchema(p, edit)
+		}
+	}
+	walkSchema(m["items"], edit)
+	walkSchema(m["additionalProperties"], edit)
+}

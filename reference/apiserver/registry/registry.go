@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -74,7 +75,14 @@ type Resource struct {
 	// DeleteForbidden returns why the object of that name may not be deleted (a 403 with that
 	// message, as kube-apiserver refuses a system PriorityClass), or "" when it may.
 	DeleteForbidden func(name string) string
+	// Table renders objects as a Table for kubectl get (nil: package tables' printers by
+	// kind); custom resources print their CRD's additionalPrinterColumns.
+	Table TableFunc
 }
+
+// TableFunc renders objects as a meta.k8s.io Table; includeObject is the request's
+// includeObject (None, Metadata, Object; empty means Metadata).
+type TableFunc func(objs []runtime.Object, includeObject string) (*metav1.Table, error)
 
 // GroupVersionKind returns the resource's kind with its group and version.
 func (r *Resource) GroupVersionKind() schema.GroupVersionKind {

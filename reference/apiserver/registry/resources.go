@@ -234,7 +234,8 @@ func DefaultResources() []*Resource {
 	out = append(out, groupResources()...)
 	out = append(out, admissionRegistrationResources()...)
 	out = append(out, corePolicyResources()...)
-	return append(out, append(rbacResources(), authorizationResources()...)...)
+	out = append(out, append(rbacResources(), authorizationResources()...)...)
+	return append(out, apiextensionsResources()...)
 }
 
 // rbacResources are rbac.authorization.k8s.io/v1's four kinds (no short names or categories,

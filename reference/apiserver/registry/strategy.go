@@ -57,6 +57,13 @@ type ScopedStrategy interface {
 	NamespaceScoped() bool
 }
 
+// UnknownFieldsStrategy is implemented by the strategies of kinds decoded without a Go type
+// (custom resources): the decoder cannot see their unknown fields, so the strategy reports
+// the paths its pruning would drop, for the fieldValidation modes Strict and Warn.
+type UnknownFieldsStrategy interface {
+	UnknownFields(obj runtime.Object) []string
+}
+
 // Scale reads and writes the replicas of a resource with a scale subresource
 // (autoscaling/v1 Scale).
 type Scale struct {

@@ -36,6 +36,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
 		CertificateSigningRequestKind(),
 		PodTemplateKind(), ReplicationControllerKind(), LimitRangeKind(), ResourceQuotaKind(),
+		CustomResourceDefinitionKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
