@@ -71,12 +71,11 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubelet: building the API client: %w", err)
 	}
-	probeHTTP := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	probeDial := (&net.Dialer{}).DialContext
 	if cfg.PodDialer != nil {
 		probeDial = cfg.PodDialer
-		probeHTTP.Transport = &http.Transport{DialContext: cfg.PodDialer, DisableKeepAlives: true, Proxy: nil}
 	}
+	probeHTTP := newProbeClient(probeDial)
 	return &Kubelet{
 		probeHTTP: probeHTTP,
 		probeDial: probeDial,

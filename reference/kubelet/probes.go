@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"crypto/tls"
 
 	"net"
 	"net/http"
@@ -186,4 +187,19 @@ func (w *podWorker) port(p intstr.IntOrString, _ string) (int, bool) {
 		return n, true
 	}
 	return 0, false
+}
+
+// newProbeClient is the HTTP client of httpGet probes and hooks: a new connection per probe,
+// no proxy, redirects not followed, and, for scheme HTTPS, no verification of the
+// container's certificate — the kubelet "sends an HTTPS request skipping the certificate
+// verification", as Kubernetes documents for probes (a webhook pod serving a certificate for
+// its Service name must still become Ready).
+func newProbeClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	return &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: &http.Transport{
+			DialContext: dial, DisableKeepAlives: true, Proxy: nil,
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes do not verify, as the kubelet's
+		},
+	}
 }
