@@ -20,6 +20,7 @@ import (
 
 // ValidatingWebhookConfigurationKind is the strategy of ValidatingWebhookConfiguration.
 func ValidatingWebhookConfigurationKind() *Kind[*admissionregistrationv1.ValidatingWebhookConfiguration] {
+	cel := &matchConditionCompiler{}
 	return &Kind[*admissionregistrationv1.ValidatingWebhookConfiguration]{
 		ClusterScoped: true,
 		Defaults: func(c *admissionregistrationv1.ValidatingWebhookConfiguration) {
@@ -29,13 +30,18 @@ func ValidatingWebhookConfigurationKind() *Kind[*admissionregistrationv1.Validat
 			}
 		},
 		Create: func(c *admissionregistrationv1.ValidatingWebhookConfiguration) field.ErrorList {
-			return validateHooks(validatingHooks(c.Webhooks), webhookOptions{noSideEffects: true, knownReviewVersion: true, uniqueNames: true})
+			errs := validateHooks(validatingHooks(c.Webhooks), webhookOptions{noSideEffects: true, knownReviewVersion: true, uniqueNames: true})
+			for i, h := range c.Webhooks {
+				errs = append(errs, cel.validate(h.MatchConditions, field.NewPath("webhooks").Index(i).Child("matchConditions"))...)
+			}
+			return errs
 		},
 	}
 }
 
 // MutatingWebhookConfigurationKind is the strategy of MutatingWebhookConfiguration.
 func MutatingWebhookConfigurationKind() *Kind[*admissionregistrationv1.MutatingWebhookConfiguration] {
+	cel := &matchConditionCompiler{}
 	return &Kind[*admissionregistrationv1.MutatingWebhookConfiguration]{
 		ClusterScoped: true,
 		Defaults: func(c *admissionregistrationv1.MutatingWebhookConfiguration) {
@@ -48,7 +54,11 @@ func MutatingWebhookConfigurationKind() *Kind[*admissionregistrationv1.MutatingW
 			}
 		},
 		Create: func(c *admissionregistrationv1.MutatingWebhookConfiguration) field.ErrorList {
-			return validateHooks(mutatingHooks(c.Webhooks), webhookOptions{noSideEffects: true, knownReviewVersion: true, uniqueNames: true})
+			errs := validateHooks(mutatingHooks(c.Webhooks), webhookOptions{noSideEffects: true, knownReviewVersion: true, uniqueNames: true})
+			for i, h := range c.Webhooks {
+				errs = append(errs, cel.validate(h.MatchConditions, field.NewPath("webhooks").Index(i).Child("matchConditions"))...)
+			}
+			return errs
 		},
 	}
 }
