@@ -236,9 +236,15 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	say("starting the control plane (etcd, API server, scheduler, controller manager) on %s", lab.Server)
-	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, "up", "--nodes", "0",
+	upArgs := []string{"up", "--nodes", "0",
 		"--address", gateway, "--port", strconv.Itoa(apiPort), "--data-dir", filepath.Join(cfg.Dir, "data", "etcd"),
-		"--kubeconfig", lab.Kubeconfig, "--service-cidr", cfg.ServiceCIDR)
+		"--kubeconfig", lab.Kubeconfig, "--service-cidr", cfg.ServiceCIDR}
+	// The control plane runs in the machine's namespace, which has no route to the nodes' pod
+	// subnets (the same in every lab): it reaches pods (admission webhooks) through their node.
+	for _, n := range lab.Nodes {
+		upArgs = append(upArgs, "--pod-network-netns", n.PodSubnet+"="+nsPath(n.NetNS))
+	}
+	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, upArgs...)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,8 @@ type upOptions struct {
 	encryptionConfig string
 	// podSecurity is the Pod Security level of namespaces without pod-security labels.
 	podSecurity string
+	// podNetNS maps pod subnets to the network namespaces that reach them (labs).
+	podNetNS []string
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -105,6 +107,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
 	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
 	f.StringVar(&o.nodePortRange, "node-port-range", apiserver.DefaultNodePortRange, "range Service NodePorts are allocated from")
+	f.StringSliceVar(&o.podNetNS, "pod-network-netns", nil, "CIDR=NETNS-PATH: the API server reaches pod addresses in CIDR (admission webhooks) from inside that network namespace; `clusterkit lab` passes one per node, whose pod subnet this process has no route to")
 	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
 	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
 	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
@@ -156,9 +159,14 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	if err := upProtection(o, &protection, say); err != nil {
 		return err
 	}
+	webhookDial, err := podNetworkDialer(o.podNetNS)
+	if err != nil {
+		return err
+	}
 	comp, err := closed.New(closed.Options{
 		PKI: bundle, Store: store, Encryption: protection.Encryption,
-		Admission: []admission.Interface{protection.Admission},
+		Admission:   []admission.Interface{protection.Admission},
+		WebhookDial: webhookDial,
 	})
 	if err != nil {
 		return err

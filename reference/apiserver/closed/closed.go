@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -46,6 +47,8 @@ type Options struct {
 	// webhooks; ValidatingAdmissionPolicies and validating webhooks) and ResourceQuota, which
 	// are always composed last, as in kube-apiserver's plugin order.
 	Admission []admission.Interface
+	// WebhookDial opens the connections to admission webhooks (nil: the host's network).
+	WebhookDial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Composition is the closed server's security, ready to be put into an apiserver.Config
@@ -92,7 +95,7 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
-	dynamic, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorize})
+	dynamic, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorize, Dial: o.WebhookDial})
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}

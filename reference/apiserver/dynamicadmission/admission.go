@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"reflect"
 	"sync"
 	"time"
+
+	webhookutil "k8s.io/apiserver/pkg/util/webhook"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -32,6 +35,10 @@ type Options struct {
 	Authorizer authorizer.Authorizer
 	// SyncTimeout bounds Start's wait for the informers (default 30s).
 	SyncTimeout time.Duration
+	// Dial opens the connections to webhooks (nil: the host's network). A lab whose pods live
+	// in node network namespaces the server's own namespace has no route to dials through
+	// the node that holds the address.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Plugins is the dynamic admission of a server: MutatingAdmissionPolicies then mutating
@@ -113,6 +120,13 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	}
 	p.mutating.SetServiceResolver(resolver)
 	p.validating.SetServiceResolver(resolver)
+	if p.opts.Dial != nil {
+		wrap := func(d webhookutil.AuthenticationInfoResolver) webhookutil.AuthenticationInfoResolver {
+			return dialingResolver{delegate: d, dial: p.opts.Dial}
+		}
+		p.mutating.SetAuthenticationInfoResolverWrapper(wrap)
+		p.validating.SetAuthenticationInfoResolverWrapper(wrap)
+	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(client.Discovery()))
 	for _, pol := range []policyPlugin{p.policy, p.mutPolicy} {
 		pol.SetExternalKubeClientSet(client)
@@ -225,4 +239,30 @@ func (c sameTypeConvertor) Convert(in, out, context any) error {
 		}
 	}
 	return c.ObjectConvertor.Convert(in, out, context)
+}
+
+// dialingResolver gives the webhook clients' configurations the server's dialer.
+type dialingResolver struct {
+	delegate webhookutil.AuthenticationInfoResolver
+	dial     func(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+func (r dialingResolver) ClientConfigFor(hostPort string) (*rest.Config, error) {
+	cfg, err := r.delegate.ClientConfigFor(hostPort)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Dial = r.dial
+	return cfg, nil
+}
+
+func (r dialingResolver) ClientConfigForService(name, namespace string, port int) (*rest.Config, error) {
+	cfg, err := r.delegate.ClientConfigForService(name, namespace, port)
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.Dial = r.dial
+	return cfg, nil
 }
