@@ -266,6 +266,9 @@ func (s *Server) create(ctx context.Context, res *registry.Resource, obj runtime
 	if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Create, res, "", m.GetNamespace(), m.GetName(), obj, nil, dry)); err != nil {
 		return nil, err
 	}
+	// What mutating admission (a webhook's patch) added is defaulted (and, for custom
+	// resources, pruned) like the rest, as kube-apiserver decodes a patched object.
+	res.Strategy.Default(obj)
 	generate := m.GetName() == "" && m.GetGenerateName() != ""
 	var svcTx *serviceTx
 	for attempt := 0; ; attempt++ {
@@ -387,6 +390,9 @@ func (s *Server) update(ctx context.Context, req request, opts writeOpts, status
 		}
 		if err := s.admitMutating(ctx, s.admissionAttributes(ctx, admission.Update, res, sub, req.namespace, req.name, obj, cur, dry)); err != nil {
 			return nil, err
+		}
+		if !status {
+			res.Strategy.Default(obj) // as on create: a webhook's additions are defaulted too
 		}
 		var errs field.ErrorList
 		if status {
