@@ -2,10 +2,12 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/onsi/gomega"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -17,6 +19,7 @@ func apiWireSpecs() []spec[*apiEnv] {
 	return []spec[*apiEnv]{
 		{api("api.wire.table-not-acceptable", "a request for a Table from a resource that has no Table form (a SelfSubjectAccessReview) MUST fail with 406 NotAcceptable", srcNegotiation), specTableNotAcceptable},
 		{api("api.wire.unknown-media-type", "a create whose Accept header names only media types the server cannot produce MUST fail with 406 NotAcceptable and store nothing", srcNegotiation), specUnknownMediaType},
+		{api("api.list.remaining-item-count", "a page of an unfiltered list with a continue token MUST carry remainingItemCount (the items after it), and the last page MUST carry none", srcAPIConcepts), specRemainingItemCount},
 		{api("api.wire.table", "a list requested as a meta.k8s.io/v1 Table MUST answer a Table whose first column is Name, with one row per object and one cell per column", srcNegotiation), specTableList},
 	}
 }
@@ -70,4 +73,33 @@ func specTableList(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		names = append(names, row.Cells[0])
 	}
 	g.Expect(names).To(gomega.ConsistOf("table-a", "table-b"), "one row per object, named in the first cell")
+}
+
+func specRemainingItemCount(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	for i := range 5 {
+		_, err := e.client.CoreV1().PodTemplates(e.ns).Create(ctx, &corev1.PodTemplate{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("template-%d", i)},
+			Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "c", Image: "registry.example/app:1.0"}},
+			}},
+		}, metav1.CreateOptions{})
+		ok(g, err, "creating a PodTemplate")
+	}
+	first, err := e.client.CoreV1().PodTemplates(e.ns).List(ctx, metav1.ListOptions{Limit: 2})
+	ok(g, err, "listing the first page")
+	g.Expect(first.Items).To(gomega.HaveLen(2), "the first page holds limit items")
+	g.Expect(first.Continue).NotTo(gomega.BeEmpty(), "more pages follow")
+	g.Expect(first.RemainingItemCount).NotTo(gomega.BeNil(), "a page with a continue token of an unfiltered list says how many items remain")
+	g.Expect(*first.RemainingItemCount).To(gomega.Equal(int64(3)), "remainingItemCount")
+	opts := metav1.ListOptions{Limit: 2, Continue: first.Continue}
+	for range 5 {
+		page, err := e.client.CoreV1().PodTemplates(e.ns).List(ctx, opts)
+		ok(g, err, "listing the next page")
+		if page.Continue == "" {
+			g.Expect(page.RemainingItemCount).To(gomega.BeNil(), "the last page has no remainingItemCount")
+			return
+		}
+		opts.Continue = page.Continue
+	}
+	g.Expect(false).To(gomega.BeTrue(), "paging 5 PodTemplates 2 at a time did not end")
 }

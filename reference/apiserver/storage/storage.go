@@ -211,7 +211,8 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 			}
 		}
 		out.Continue = lr.Continue
-		if opts.Filter == nil {
+		// remainingItemCount comes with a continue token only: the last page has none.
+		if opts.Filter == nil && lr.Continue != "" {
 			out.Remaining = lr.RemainingItemCount
 		}
 		if lr.Continue == "" || opts.Limit <= 0 || int64(len(out.Items)) >= opts.Limit {
