@@ -157,7 +157,15 @@ func needsSync(q *corev1.ResourceQuota) bool {
 // hard resource.
 func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
 	ns, name := runner.SplitKey(key)
-	q, err := r.quotas.ResourceQuotas(ns).Get(name)
+	if _, err := r.quotas.ResourceQuotas(ns).Get(name); apierrors.IsNotFound(err) {
+		return interfaces.ReconcileResult{}, nil
+	} else if err != nil {
+		return interfaces.ReconcileResult{}, err
+	}
+	// The quota is read live: quota admission charges status.used through the API, and its
+	// event can reach the cache after the one that woke this recount (a deleted pod), so a
+	// cached status may already equal the fresh usage while the stored one does not.
+	q, err := r.client.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return interfaces.ReconcileResult{}, nil
 	}
