@@ -100,15 +100,6 @@ func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error
 	return nil
 }
 
-func hasFinalizer(list []corev1.FinalizerName, f corev1.FinalizerName) bool {
-	for _, x := range list {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
 // prepareUpdate carries the system fields over from the stored object, keeps the stored status
 // for resources with a status subresource (or the stored spec on a status write), and moves the
 // generation when the spec changed.
