@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -164,14 +165,19 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	}
 	// The quota is read live: quota admission charges status.used through the API, and its
 	// event can reach the cache after the one that woke this recount (a deleted pod), so a
-	// cached status may already equal the fresh usage while the stored one does not.
-	q, err := r.client.CoreV1().ResourceQuotas(ns).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return interfaces.ReconcileResult{}, nil
-	}
+	// cached status may already equal the fresh usage while the stored one does not. It is
+	// read by a list of one name: the controller's ClusterRole (upstream's
+	// system:controller:resourcequota-controller) grants list and watch, not get.
+	live, err := r.client.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{
+		FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(),
+	})
 	if err != nil {
 		return interfaces.ReconcileResult{}, err
 	}
+	if len(live.Items) == 0 {
+		return interfaces.ReconcileResult{}, nil
+	}
+	q := &live.Items[0]
 	hard := quotav1.Add(corev1.ResourceList{}, q.Spec.Hard)
 	if err := r.addCountEvaluators(hard); err != nil {
 		return interfaces.ReconcileResult{}, err
