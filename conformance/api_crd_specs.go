@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/kube-openapi/pkg/spec3"
+	openapiutil "k8s.io/kube-openapi/pkg/util"
+	openapispec "k8s.io/kube-openapi/pkg/validation/spec"
 	"k8s.io/utils/ptr"
 )
 
@@ -32,6 +37,7 @@ func apiCRDSpecs() []spec[*apiEnv] {
 		{api("api.crd.scale-subresource", "the scale subresource of a custom resource MUST read the replicas at specReplicasPath and statusReplicasPath, and a scale write MUST change only the value at specReplicasPath", srcCRD), specCRDScale},
 		{api("api.crd.printer-columns", "a Table of custom resources MUST have the CRD's additionalPrinterColumns, each row holding the values at their JSON paths", srcCRD), specCRDPrinterColumns},
 		{api("api.crd.cel-validation", "a custom resource that breaks an x-kubernetes-validations rule of its CRD MUST be rejected with 422 naming the rule's field and carrying the rule's message", srcCRD), specCRDCEL},
+		{api("api.crd.openapi", "the schema of each served version of a CustomResourceDefinition MUST be published in /openapi/v2 (definition GROUP-reversed.VERSION.KIND) and in /openapi/v3 (document apis/GROUP/VERSION) with its properties and defaults, and a version no longer served MUST leave both", srcCRD), specCRDOpenAPI},
 		{api("api.crd.delete", "deleting a CustomResourceDefinition MUST delete its custom resources, and its resource MUST then answer 404", srcCRD), specCRDDelete},
 	}
 }
@@ -407,4 +413,106 @@ func specCRDCEL(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	created.Object["spec"].(map[string]any)["replicas"] = int64(4)
 	_, err = f.widgets.Update(ctx, created, metav1.UpdateOptions{})
 	expectInvalid(g, err, "updating a Widget to spec.replicas above spec.max", "spec")
+}
+
+// openAPIDefinition is the name a CRD version's schema has in /openapi/v2 and /openapi/v3:
+// the reversed group, the version and the kind (io.example.stable.v1.Widget).
+func openAPIDefinition(group, version, kind string) string {
+	return openapiutil.ToRESTFriendlyName(group + "/" + version + "/" + kind)
+}
+
+// crdPublished reports whether the served schema of Widget at version is published in
+// /openapi/v2 and in the /openapi/v3 document of its group-version, with its properties.
+func crdPublished(ctx context.Context, e *apiEnv, group, version string) (bool, string, error) {
+	core, err := kubernetes.NewForConfig(e.server.Config)
+	if err != nil {
+		return false, "", err
+	}
+	name := openAPIDefinition(group, version, "Widget")
+	body, err := core.Discovery().RESTClient().Get().AbsPath("/openapi/v2").SetHeader("Accept", "application/json").DoRaw(ctx)
+	if err != nil {
+		return false, "", fmt.Errorf("GET /openapi/v2: %w", err)
+	}
+	var v2 openapispec.Swagger
+	if err := json.Unmarshal(body, &v2); err != nil {
+		return false, "", fmt.Errorf("decoding /openapi/v2: %w", err)
+	}
+	def, inV2 := v2.Definitions[name]
+	paths, err := core.Discovery().OpenAPIV3().Paths()
+	if err != nil {
+		return false, "", fmt.Errorf("GET /openapi/v3: %w", err)
+	}
+	gv, inV3 := paths["apis/"+group+"/"+version]
+	if !inV2 && !inV3 {
+		return false, "neither /openapi/v2 nor /openapi/v3 has " + name, nil
+	}
+	if !inV2 || !inV3 {
+		return true, fmt.Sprintf("%s is in /openapi/v2: %v, in the /openapi/v3 index: %v", name, inV2, inV3), nil
+	}
+	if _, ok := def.Properties["spec"].Properties["replicas"]; !ok {
+		return true, fmt.Sprintf("/openapi/v2 %s lacks spec.replicas of the CRD's schema", name), nil
+	}
+	docBody, err := gv.Schema("application/json")
+	if err != nil {
+		return false, "", fmt.Errorf("GET the /openapi/v3 document of %s/%s: %w", group, version, err)
+	}
+	var v3 spec3.OpenAPI
+	if err := json.Unmarshal(docBody, &v3); err != nil {
+		return false, "", fmt.Errorf("decoding the /openapi/v3 document of %s/%s: %w", group, version, err)
+	}
+	if v3.Components == nil || v3.Components.Schemas[name] == nil {
+		return true, fmt.Sprintf("the /openapi/v3 document of %s/%s lacks %s", group, version, name), nil
+	}
+	color, ok := v3.Components.Schemas[name].Properties["spec"].Properties["color"]
+	if !ok || color.Default != "blue" {
+		return true, fmt.Sprintf("/openapi/v3 %s lacks spec.color with its default \"blue\" (got %+v)", name, color.SchemaProps), nil
+	}
+	return true, "", nil
+}
+
+func specCRDOpenAPI(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	f := newCRD(ctx, g, e)
+	group := f.crd.Spec.Group
+	published := func(version string, want bool) {
+		g.Eventually(func() error {
+			present, problem, err := crdPublished(ctx, e, group, version)
+			switch {
+			case err != nil:
+				return err
+			case present != want:
+				return fmt.Errorf("want %s published: %v; %s", version, want, problem)
+			case want && problem != "":
+				return errors.New(problem)
+			}
+			return nil
+		}).WithContext(ctx).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(gomega.Succeed(),
+			"the schema of Widget %s must be published in /openapi/v2 and /openapi/v3: %v", version, want)
+	}
+	published("v1", true)
+
+	// A second served version is published too; once it is no longer served, it leaves both
+	// documents while v1 stays.
+	g.Eventually(func() error {
+		crd, err := f.ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, f.crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		v2 := *crd.Spec.Versions[0].DeepCopy()
+		v2.Name, v2.Storage = "v2", false
+		crd.Spec.Versions = append(crd.Spec.Versions, v2)
+		_, err = f.ax.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "adding version v2 to the CRD")
+	published("v2", true)
+	g.Eventually(func() error {
+		crd, err := f.ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, f.crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		crd.Spec.Versions[1].Served = false
+		_, err = f.ax.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "marking version v2 not served")
+	published("v2", false)
+	published("v1", true)
 }

@@ -169,7 +169,7 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 		claim(claimed, crd.Spec.Group, crd.Name, crd.Status.AcceptedNames)
 	}
 	live := map[types.UID]bool{}
-	var writes []*apiextensionsv1.CustomResourceDefinition
+	var writes, served []*apiextensionsv1.CustomResourceDefinition
 	for _, crd := range crds {
 		if crd.DeletionTimestamp != nil {
 			done, err := s.cleanupCRD(ctx, res, crd)
@@ -203,6 +203,7 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 		}
 		extra = append(extra, entries.resources...)
 		writes = append(writes, next)
+		served = append(served, next)
 	}
 	for uid := range s.crds.cache {
 		if !live[uid] {
@@ -214,6 +215,7 @@ func (s *Server) syncCRDs(ctx context.Context, res *registry.Resource) (pending 
 		errs = append(errs, err)
 	} else {
 		s.reg.Store(reg)
+		s.openapi.setCRDs(served)
 	}
 	// The conditions are written once the resources are served, so a client that sees
 	// Established can use them at once.

@@ -107,3 +107,73 @@ func TestKubectlCustomResources(t *testing.T) {
 		t.Fatalf("gizmos still served after the CRD was deleted: %q", out)
 	}
 }
+
+const describedCRDYAML = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: sprockets.example.clusterkit.io
+spec:
+  group: example.clusterkit.io
+  scope: Namespaced
+  names: {plural: sprockets, singular: sprocket, kind: Sprocket}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        description: Sprocket is a toothed wheel.
+        type: object
+        properties:
+          spec:
+            description: Specification of the sprocket.
+            type: object
+            required: [teeth]
+            properties:
+              teeth: {type: integer, description: Number of teeth.}
+`
+
+// TestOpenAPIPublishesCustomResources: the schema of a CRD's served version is published in
+// /openapi/v2 (JSON and protobuf) and /openapi/v3, kubectl explain reads it, and it is gone
+// once the CRD is.
+func TestOpenAPIPublishesCustomResources(t *testing.T) {
+	ts := newTestServer(t)
+	k := newKubectl(t, ts)
+	const definition = "io.clusterkit.example.v1.Sprocket"
+
+	k.mustRun(describedCRDYAML, "apply", "-f", "-")
+	k.mustRun("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/sprockets.example.clusterkit.io")
+	out := k.mustRun("", "get", "--raw", "/openapi/v2")
+	if !strings.Contains(out, `"`+definition+`"`) || !strings.Contains(out, "Number of teeth.") || !strings.Contains(out, `"io.k8s.api.core.v1.Pod"`) {
+		t.Fatalf("/openapi/v2 lacks the definition %s or the built-in ones", definition)
+	}
+	doc, err := ts.client.Discovery().OpenAPISchema() // protobuf
+	if err != nil {
+		t.Fatalf("OpenAPISchema (protobuf): %v", err)
+	}
+	found := false
+	for _, d := range doc.GetDefinitions().GetAdditionalProperties() {
+		found = found || d.GetName() == definition
+	}
+	if !found {
+		t.Fatalf("the protobuf /openapi/v2 lacks %s", definition)
+	}
+	out = k.mustRun("", "get", "--raw", "/openapi/v3")
+	if !strings.Contains(out, `"apis/example.clusterkit.io/v1"`) || !strings.Contains(out, `"api/v1"`) {
+		t.Fatalf("/openapi/v3 index: %s", out)
+	}
+	out = k.mustRun("", "explain", "sprockets.spec")
+	if !strings.Contains(out, "Specification of the sprocket.") || !strings.Contains(out, "teeth") || !strings.Contains(out, "Number of teeth.") {
+		t.Fatalf("kubectl explain sprockets.spec:\n%s", out)
+	}
+	if out, err := k.run("", "explain", "sprockets.spec.gears"); err == nil || !strings.Contains(out, `field "gears" does not exist`) {
+		t.Fatalf("kubectl explain of a missing field: %v\n%s", err, out)
+	}
+
+	k.mustRun("", "delete", "crd", "sprockets.example.clusterkit.io", "--wait", "--timeout", "20s")
+	eventually(t, "the CRD's schema to leave /openapi/v2 and /openapi/v3", func() bool {
+		out := k.mustRun("", "get", "--raw", "/openapi/v2")
+		idx := k.mustRun("", "get", "--raw", "/openapi/v3")
+		return !strings.Contains(out, `"`+definition+`"`) && !strings.Contains(idx, "example.clusterkit.io")
+	})
+}

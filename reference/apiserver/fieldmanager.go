@@ -17,6 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	extapplyconfigurations "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration"
 	"sigs.k8s.io/yaml"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -34,8 +37,9 @@ import (
 type fieldManagers struct {
 	scheme *runtime.Scheme
 
-	once  sync.Once
-	typed managedfields.TypeConverter
+	once         sync.Once
+	typed        managedfields.TypeConverter // client-go's schema of the built-in kinds
+	typedExtAPIs managedfields.TypeConverter // apiextensions-apiserver's, for CustomResourceDefinitions
 
 	mu       sync.Mutex
 	managers map[fieldManagerKey]*managedfields.FieldManager
@@ -58,7 +62,10 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 	if m, ok := f.managers[key]; ok {
 		return m, nil
 	}
-	f.once.Do(func() { f.typed = applyconfigurations.NewTypeConverter(f.scheme) })
+	f.once.Do(func() {
+		f.typed = applyconfigurations.NewTypeConverter(f.scheme)
+		f.typedExtAPIs = extapplyconfigurations.NewTypeConverter(f.scheme)
+	})
 	conv := sameVersion{res: res}
 	var (
 		m   *managedfields.FieldManager
@@ -68,7 +75,11 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 		m, err = managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), conv, conv, conv,
 			key.gvk, key.gvk.GroupVersion(), subresource, nil)
 	} else {
-		m, err = managedfields.NewDefaultFieldManager(f.typed, conv, conv, conv, key.gvk, key.gvk.GroupVersion(), subresource, nil)
+		typed := f.typed
+		if key.gvk.Group == apiextensionsv1.GroupName {
+			typed = f.typedExtAPIs
+		}
+		m, err = managedfields.NewDefaultFieldManager(typed, conv, conv, conv, key.gvk, key.gvk.GroupVersion(), subresource, nil)
 	}
 	if err != nil {
 		return nil, err

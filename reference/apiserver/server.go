@@ -112,7 +112,7 @@ type Server struct {
 	objects *storage.Objects
 	ranges  *ranges
 	handler http.Handler
-	openapi http.Handler
+	openapi *openAPIService
 	// objectInterfaces serve admission plugins (conversion, defaulting) from the scheme.
 	objectInterfaces admission.ObjectInterfaces
 	// ephemeral answers creates of the resources that are not stored (ephemeral.go).
@@ -191,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 	s.ephemeral = s.ephemeralHandlers()
 	s.ranges = &ranges{kv: cfg.Store, ips: ips, ports: ports, now: cfg.Now}
 	s.bg, s.cancelBG = context.WithCancel(context.Background())
-	oa, err := newOpenAPIHandler(reg)
+	oa, err := newOpenAPIService(reg)
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: openapi: %w", err)
 	}
@@ -359,7 +359,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveHealth(w, r, true)
 	case path == serviceaccount.OpenIDConfigPath || path == serviceaccount.JWKSPath:
 		s.serveIssuerDiscovery(w, r)
-	case path == "/openapi/v3" || strings.HasPrefix(path, "/openapi/v3/"):
+	case path == "/openapi/v2" || path == "/openapi/v3" || strings.HasPrefix(path, "/openapi/v3/"):
 		s.openapi.ServeHTTP(w, r)
 	case path == "/api" || path == "/apis":
 		s.serveRootDiscovery(w, r, path == "/api")

@@ -33,6 +33,8 @@ type Documents struct {
 	index     []byte
 	indexHash string
 	docs      map[string]gvDocument
+	// schemas are every model of the documents, for the OpenAPI v2 form.
+	schemas map[string]*Schema
 }
 
 type gvDocument struct {
@@ -94,27 +96,61 @@ func New(resources []Resource) (*Documents, error) {
 		metaModels = append(metaModels, name)
 	}
 
-	d := &Documents{docs: map[string]gvDocument{}}
-	index := indexDocument{Paths: map[string]indexEntry{}}
+	d := &Documents{docs: map[string]gvDocument{}, schemas: map[string]*Schema{}}
 	for path, doc := range byGV {
 		for name := range g.closure(append(roots[path], metaModels...)...) {
 			doc.Components.Schemas[name] = g.schemas[name]
 		}
 		doc.Components.Schemas[patchModel] = &Schema{Type: "object", Description: "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."}
+		for name, s := range doc.Components.Schemas {
+			d.schemas[name] = s
+		}
 		body, err := json.Marshal(doc)
 		if err != nil {
 			return nil, fmt.Errorf("openapi: encode %s: %w", path, err)
 		}
-		h := hashOf(body)
-		d.docs[path] = gvDocument{body: body, hash: h}
-		index.Paths[path] = indexEntry{ServerRelativeURL: "/openapi/v3/" + path + "?hash=" + h}
+		d.docs[path] = gvDocument{body: body, hash: hashOf(body)}
+	}
+	if err := d.reindex(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// reindex computes the /openapi/v3 index of d.docs.
+func (d *Documents) reindex() error {
+	index := indexDocument{Paths: map[string]indexEntry{}}
+	for path, doc := range d.docs {
+		index.Paths[path] = indexEntry{ServerRelativeURL: "/openapi/v3/" + path + "?hash=" + doc.hash}
 	}
 	body, err := json.Marshal(index)
 	if err != nil {
-		return nil, fmt.Errorf("openapi: encode index: %w", err)
+		return fmt.Errorf("openapi: encode index: %w", err)
 	}
 	d.index, d.indexHash = body, hashOf(body)
-	return d, nil
+	return nil
+}
+
+// WithGroupVersions returns documents that serve d's group-versions and, besides them, each
+// of extra (path such as "apis/stable.example.com/v1" → an OpenAPI v3 document): the
+// group-versions of custom resources. A path d already serves keeps d's document. d is not
+// changed.
+func (d *Documents) WithGroupVersions(extra map[string][]byte) (*Documents, error) {
+	out := &Documents{docs: make(map[string]gvDocument, len(d.docs)+len(extra)), schemas: d.schemas}
+	for p, doc := range d.docs {
+		out.docs[p] = doc
+	}
+	for p, body := range extra {
+		p = strings.Trim(p, "/")
+		if _, builtin := d.docs[p]; builtin {
+			continue
+		}
+		out.docs[p] = gvDocument{body: body, hash: hashOf(body)}
+	}
+	if err := out.reindex(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Index returns the /openapi/v3 JSON: {"paths":{"api/v1":{"serverRelativeURL":...},...}}.
