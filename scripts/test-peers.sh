@@ -5,7 +5,8 @@
 # into them.
 #
 #   scripts/test-peers.sh            conformance specs against the real kube-scheduler,
-#                                    and the auth specs against the real kube-apiserver
+#                                    a controller-runtime webhook server against clusterkit's
+#                                    API server, and the auth specs against the real kube-apiserver
 #   scripts/test-peers.sh -bench     also the side-by-side scheduler benchmark
 #                                    (100/1,000/5,000 nodes, 10,000 pods; ~3 min)
 #   KUBE_APISERVER_API_SPECS=1 scripts/test-peers.sh
@@ -31,6 +32,11 @@ if [[ $bench == 1 ]]; then
 	echo "== peers/kube-scheduler: benchmark, clusterkit vs kube-scheduler"
 	timeout 3600 go test -count=1 -run '^$' -bench Schedulers -benchtime 1x -timeout 60m .
 fi
+
+cd "$root/peers/controller-runtime"
+echo "== peers/controller-runtime: a controller-runtime webhook server behind clusterkit's API server"
+timeout 900 go vet ./...
+timeout 900 go test -count=1 -timeout 5m ./...
 
 cd "$root/peers/kube-apiserver"
 echo "== peers/kube-apiserver: vet and build"
