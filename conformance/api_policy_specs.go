@@ -41,6 +41,7 @@ func apiPolicySpecs() []spec[*apiEnv] {
 		{api("api.limitrange.max", "a Pod whose container limit is above a Container LimitRange's max MUST be rejected with 403 Forbidden saying \"maximum cpu usage per Container is <max>, but limit is <limit>\", and store nothing", srcLimitRange), specLimitRangeMax},
 		{api("api.resourcequota.validation", "a ResourceQuota with a negative or fractional count or an unknown resource name MUST be rejected with 422 naming spec.hard[<resource>]", srcCoreValidation), specQuotaValidation},
 		{api("api.resourcequota.status-used", "a ResourceQuota's status.hard MUST come to equal its spec.hard and its status.used MUST count the pods, services and (through count/deployments.apps) Deployments created in its namespace", srcQuota), specQuotaUsed},
+		{api("api.resourcequota.extended-resource", "a ResourceQuota on requests.<extended resource> MUST count in status.used what the namespace's pods request of it, and a pod that would take it over MUST be rejected with 403 \"exceeded quota\"", srcQuota), specQuotaExtended},
 		{api("api.resourcequota.exceeded", "a create that would take a ResourceQuota's usage over its hard limit MUST be rejected with 403 Forbidden saying \"exceeded quota: <name>\", and store nothing", srcQuota), specQuotaExceeded},
 		{api("api.resourcequota.freed", "deleting an object MUST free its quota: status.used goes down and a create the quota refused before MUST then succeed", srcQuota), specQuotaFreed},
 	}
@@ -339,6 +340,27 @@ func specQuotaUsed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	eventuallyUsed(ctx, g, e, "counts", "count/deployments.apps", 1, "status.used[count/deployments.apps] after one Deployment")
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourcePods, 1, "status.used[pods] after one Pod")
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourceServices, 2, "status.used[services] after two Services")
+}
+
+func specQuotaExtended(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	const dongle = corev1.ResourceName("example.com/dongle")
+	// The quota also names persistentvolumeclaims, which nothing in the namespace uses: its
+	// status must be kept all the same.
+	createQuota(ctx, g, e, "dongles", corev1.ResourceList{
+		"requests." + dongle: resource.MustParse("3"), corev1.ResourcePersistentVolumeClaims: resource.MustParse("2"),
+	})
+	withDongles := func(name string, n string) *corev1.Pod {
+		p := pod(name)
+		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{dongle: resource.MustParse(n)}, Limits: corev1.ResourceList{dongle: resource.MustParse(n)},
+		}
+		return p
+	}
+	_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, withDongles("two", "2"), metav1.CreateOptions{})
+	ok(g, err, "creating a Pod requesting 2 example.com/dongle")
+	eventuallyUsed(ctx, g, e, "dongles", "requests."+dongle, 2, "status.used[requests.example.com/dongle] after a Pod requesting 2")
+	_, err = e.client.CoreV1().Pods(e.ns).Create(ctx, withDongles("two-more", "2"), metav1.CreateOptions{})
+	expectExceeded(g, err, "dongles", "creating a second Pod requesting 2 example.com/dongle of 3")
 }
 
 func expectExceeded(g gomega.Gomega, err error, quota, what string) {

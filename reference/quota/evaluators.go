@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/sets"
+	k8svalidation "k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apiserver/pkg/admission"
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
@@ -200,8 +201,24 @@ func (p *podEvaluator) MatchingResources(input []corev1.ResourceName) []corev1.R
 		if strings.HasPrefix(string(r), corev1.ResourceHugePagesPrefix) || strings.HasPrefix(string(r), corev1.ResourceRequestsHugePagesPrefix) {
 			out = append(out, r)
 		}
+		// Extended resources are quota'd only as requests.<name> (Kubernetes accepts no
+		// other form for them).
+		if ext, ok := strings.CutPrefix(string(r), corev1.DefaultResourceRequestsPrefix); ok && isExtendedResourceName(corev1.ResourceName(ext)) {
+			out = append(out, r)
+		}
 	}
 	return out
+}
+
+// isExtendedResourceName reports whether name is an extended resource (example.com/dongle):
+// domain-qualified, outside the kubernetes.io domain, and not a quota name with the requests.
+// prefix.
+func isExtendedResourceName(name corev1.ResourceName) bool {
+	s := string(name)
+	if !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix) || strings.HasPrefix(s, corev1.DefaultResourceRequestsPrefix) {
+		return false
+	}
+	return len(k8svalidation.IsQualifiedName(s)) == 0
 }
 
 func (p *podEvaluator) MatchingScopes(item runtime.Object, selectors []corev1.ScopedResourceSelectorRequirement) ([]corev1.ScopedResourceSelectorRequirement, error) {
@@ -292,6 +309,9 @@ func computeUsage(requests, limits corev1.ResourceList) corev1.ResourceList {
 	for name, q := range requests {
 		if strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) {
 			out[name] = q
+			out[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q
+		}
+		if isExtendedResourceName(name) {
 			out[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q
 		}
 	}

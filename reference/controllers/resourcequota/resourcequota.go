@@ -58,11 +58,15 @@ func New() runner.Factory {
 			}
 			listers[gvr] = inf.Lister()
 		}
+		// A resource the controller does not watch (persistentvolumeclaims, which the
+		// reference API server does not serve) counts nothing: failing instead would leave
+		// every quota that names it without a status.
+		none := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 		listerFor := func(gvr schema.GroupVersionResource) (cache.GenericLister, error) {
 			if l, ok := listers[gvr]; ok {
 				return l, nil
 			}
-			return nil, fmt.Errorf("resourcequota: %s is not watched", gvr)
+			return cache.NewGenericLister(none, gvr.GroupResource()), nil
 		}
 		r := &controller{
 			client: c.Client, dynamic: c.Dynamic, quotas: qInf.Lister(),
