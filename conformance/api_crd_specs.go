@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/kube-openapi/pkg/spec3"
@@ -38,6 +39,7 @@ func apiCRDSpecs() []spec[*apiEnv] {
 		{api("api.crd.printer-columns", "a Table of custom resources MUST have the CRD's additionalPrinterColumns, each row holding the values at their JSON paths", srcCRD), specCRDPrinterColumns},
 		{api("api.crd.cel-validation", "a custom resource that breaks an x-kubernetes-validations rule of its CRD MUST be rejected with 422 naming the rule's field and carrying the rule's message", srcCRD), specCRDCEL},
 		{api("api.crd.openapi", "the schema of each served version of a CustomResourceDefinition MUST be published in /openapi/v2 (definition GROUP-reversed.VERSION.KIND) and in /openapi/v3 (document apis/GROUP/VERSION) with its properties and defaults, and a version no longer served MUST leave both", srcCRD), specCRDOpenAPI},
+		{api("api.crd.apply-unknown-field", "a server-side apply of a custom resource with fieldValidation=Strict and a field its CRD's schema does not declare MUST fail naming the field as not declared in the schema, and store nothing", srcCRD), specCRDApplyUnknownField},
 		{api("api.crd.delete", "deleting a CustomResourceDefinition MUST delete its custom resources, and its resource MUST then answer 404", srcCRD), specCRDDelete},
 	}
 }
@@ -515,4 +517,24 @@ func specCRDOpenAPI(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "marking version v2 not served")
 	published("v2", false)
 	published("v1", true)
+}
+
+func specCRDApplyUnknownField(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	f := newCRD(ctx, g, e)
+	apply := func(name, body string) (*unstructured.Unstructured, error) {
+		patch := fmt.Sprintf(`{"apiVersion":%q,"kind":"Widget","metadata":{"name":%q},%s}`, f.crd.Spec.Group+"/v1", name, body)
+		return f.widgets.Patch(ctx, name, types.ApplyPatchType, []byte(patch), metav1.PatchOptions{FieldManager: "conformance", FieldValidation: "Strict"})
+	}
+	_, err := apply("undeclared", `"spec":{"replicas":1,"gear":"x"}`)
+	g.Expect(err).To(gomega.HaveOccurred(), "a Strict apply with spec.gear, which the schema does not declare, must fail")
+	g.Expect(err.Error()).To(gomega.And(gomega.ContainSubstring(".spec.gear"), gomega.ContainSubstring("not declared in schema")),
+		"the error must name .spec.gear as not declared in the schema")
+	_, err = f.widgets.Get(ctx, "undeclared", metav1.GetOptions{})
+	g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "the refused apply must store nothing (Get returned %v)", err)
+
+	// Under x-kubernetes-preserve-unknown-fields (spec.extra) anything goes.
+	got, err := apply("preserved", `"spec":{"replicas":1,"extra":{"anything":"goes"}}`)
+	ok(g, err, "applying a Widget with unknown fields under spec.extra")
+	v, _ := nested(got, "spec", "extra", "anything")
+	g.Expect(v).To(gomega.Equal("goes"), "spec.extra.anything must be kept")
 }

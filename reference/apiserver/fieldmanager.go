@@ -72,7 +72,11 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 		err error
 	)
 	if _, isUnstructured := res.New().(runtime.Unstructured); isUnstructured {
-		m, err = managedfields.NewDefaultCRDFieldManager(managedfields.NewDeducedTypeConverter(), conv, conv, conv,
+		typed := res.TypeConverter
+		if typed == nil {
+			typed = managedfields.NewDeducedTypeConverter()
+		}
+		m, err = managedfields.NewDefaultCRDFieldManager(typed, conv, conv, conv,
 			key.gvk, key.gvk.GroupVersion(), subresource, nil)
 	} else {
 		typed := f.typed

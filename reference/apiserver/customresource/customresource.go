@@ -12,6 +12,7 @@ import (
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apiextensions-apiserver/pkg/controller/openapi/builder"
 	crstrategy "k8s.io/apiextensions-apiserver/pkg/registry/customresource"
 	"k8s.io/apiextensions-apiserver/pkg/registry/customresource/tableconvertor"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -21,7 +22,9 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/kube-openapi/pkg/spec3"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
@@ -61,6 +64,7 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 	}
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
 	var out []*registry.Resource
+	typed := b.typeConverter(crd)
 	for _, v := range crd.Spec.Versions {
 		if !v.Served {
 			continue
@@ -70,6 +74,7 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 		if err != nil {
 			return nil, fmt.Errorf("CustomResourceDefinition %s version %s: %w", crd.Name, v.Name, err)
 		}
+		res.TypeConverter = typed
 		out = append(out, res)
 	}
 	return out, nil
@@ -390,4 +395,29 @@ func tableFunc(conv interface {
 		}
 		return t, nil
 	}
+}
+
+// typeConverter types crd's custom resources for server-side apply from its schemas, as
+// kube-apiserver does (the OpenAPI models of every version, built by apiextensions-apiserver's
+// builder): apply then reports fields the schema does not declare, and list-type/map-type
+// extensions decide how lists merge. A CRD whose schema cannot be typed gets nil (types
+// deduced from each object).
+func (b *Builder) typeConverter(crd *apiextensionsv1.CustomResourceDefinition) managedfields.TypeConverter {
+	var specs []*spec3.OpenAPI
+	for _, v := range crd.Spec.Versions {
+		s, err := builder.BuildOpenAPIV3(crd, v.Name, builder.Options{})
+		if err != nil {
+			return nil
+		}
+		specs = append(specs, s)
+	}
+	merged, err := builder.MergeSpecsV3(specs...)
+	if err != nil || merged.Components == nil {
+		return nil
+	}
+	tc, err := managedfields.NewTypeConverter(merged.Components.Schemas, false)
+	if err != nil {
+		return nil
+	}
+	return tc
 }

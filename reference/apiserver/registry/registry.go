@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 )
 
 // Standard verb sets.
@@ -78,6 +79,10 @@ type Resource struct {
 	// Table renders objects as a Table for kubectl get (nil: package tables' printers by
 	// kind); custom resources print their CRD's additionalPrinterColumns.
 	Table TableFunc
+	// TypeConverter types the kind's objects for server-side apply and managedFields (nil:
+	// the server's schema of the built-in kinds, or types deduced from the object);
+	// custom resources bring their CRD's schema.
+	TypeConverter managedfields.TypeConverter
 }
 
 // TableFunc renders objects as a meta.k8s.io Table; includeObject is the request's
