@@ -21,7 +21,9 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	svmv1 "k8s.io/api/storagemigration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -73,6 +75,8 @@ func apiGroupSpecs() []spec[*apiEnv] {
 		{api("api.cronjob.validation", "a CronJob with an unparseable schedule MUST be rejected with 422 naming spec.schedule, and a valid one MUST get concurrencyPolicy Allow and history limits 3 and 1", srcBatchAPI), specCronJobValidation},
 		{api("api.runtimeclass.validation", "a RuntimeClass whose handler is not a DNS-1123 label MUST be rejected with 422 naming handler, and an update of its handler MUST be rejected with 422 naming handler", srcRuntimeClass), specRuntimeClassValidation},
 		{api("api.flowcontrol.mandatory", "the FlowSchemas and PriorityLevelConfigurations exempt and catch-all MUST exist, the exempt level of type Exempt and the catch-all level of type Limited", srcAPF), specFlowControlMandatory},
+		{api("api.storagemigration.spec-immutable", "a StorageVersionMigration without spec.resource.resource MUST be rejected with 422 naming it, and a change of a created one's spec MUST be rejected with 422 naming spec", srcStorageMigration), specStorageMigrationImmutable},
+		{api("api.storagemigration.conditions", "a StorageVersionMigration's Succeeded and Failed conditions MUST NOT both be true, and a Succeeded condition that is true MUST NOT be set false again (422 naming status.conditions)", srcStorageMigration), specStorageMigrationConditions},
 		{api("api.csr.requester", "a created CertificateSigningRequest MUST carry its requester's username and groups in spec.username and spec.groups, whatever the client sent", srcCSR), specCSRRequester},
 		{api("api.csr.approval", "an Approved condition MUST be set through the approval subresource and MUST NOT be set by a write of the status subresource", srcCSR), specCSRApproval},
 		{api("api.csr.validation", "a CertificateSigningRequest whose request is not a PEM CERTIFICATE REQUEST, or that names no signerName, MUST be rejected with 422 naming spec.request or spec.signerName", srcCSR), specCSRValidation},
@@ -460,4 +464,75 @@ func specCSRValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	_, err = csrs.Create(ctx, &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-no-signer"},
 		Spec: certificatesv1.CertificateSigningRequestSpec{Request: csrPEM(g, e.ns), Usages: []certificatesv1.KeyUsage{certificatesv1.UsageClientAuth}}}, metav1.CreateOptions{})
 	expectInvalidUnder(g, err, "a CertificateSigningRequest without signerName", "spec.signerName")
+}
+
+// srcStorageMigration is the source of the StorageVersionMigration behaviours.
+const srcStorageMigration = "Kubernetes: Migrate Kubernetes Objects Using Storage Version Migration (kubernetes.io/docs/tasks/manage-kubernetes-objects/storage-version-migration); StorageVersionMigration v1 API reference"
+
+func newStorageMigration(ctx context.Context, g gomega.Gomega, e *apiEnv, suffix string) *svmv1.StorageVersionMigration {
+	svms := e.client.StoragemigrationV1().StorageVersionMigrations()
+	name := e.ns + "-" + suffix
+	created, err := svms.Create(ctx, &svmv1.StorageVersionMigration{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       svmv1.StorageVersionMigrationSpec{Resource: metav1.GroupResource{Group: "apps", Resource: "deployments"}},
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating a StorageVersionMigration of deployments.apps")
+	e.c.Cleanup(func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = svms.Delete(cctx, name, metav1.DeleteOptions{})
+	})
+	return created
+}
+
+func specStorageMigrationImmutable(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	svms := e.client.StoragemigrationV1().StorageVersionMigrations()
+	_, err := svms.Create(ctx, &svmv1.StorageVersionMigration{ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-empty"}}, metav1.CreateOptions{})
+	expectInvalid(g, err, "a StorageVersionMigration without spec.resource.resource", "spec.resource.resource")
+	created := newStorageMigration(ctx, g, e, "deploy")
+	created.Spec.Resource.Resource = "replicasets"
+	_, err = svms.Update(ctx, created, metav1.UpdateOptions{})
+	expectInvalidUnder(g, err, "changing a StorageVersionMigration's spec.resource", "spec")
+}
+
+func specStorageMigrationConditions(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	svms := e.client.StoragemigrationV1().StorageVersionMigrations()
+	created := newStorageMigration(ctx, g, e, "conds")
+	cond := func(t svmv1.MigrationConditionType, s metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: string(t), Status: s, Reason: "Conformance", Message: "set by a conformance spec", LastTransitionTime: metav1.Now()}
+	}
+	// A migration controller may write the status meanwhile: every write starts from a fresh
+	// read and a conflict is retried.
+	latest := func() *svmv1.StorageVersionMigration {
+		got, err := svms.Get(ctx, created.Name, metav1.GetOptions{})
+		ok(g, err, "reading the StorageVersionMigration")
+		return got
+	}
+	var err error
+	for range 5 {
+		both := latest()
+		both.Status.Conditions = []metav1.Condition{cond(svmv1.MigrationSucceeded, metav1.ConditionTrue), cond(svmv1.MigrationFailed, metav1.ConditionTrue)}
+		if _, err = svms.UpdateStatus(ctx, both, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+			break
+		}
+	}
+	expectInvalid(g, err, "a status with Succeeded and Failed both true", "status.conditions")
+
+	g.Eventually(func() error {
+		cur := latest()
+		if meta.IsStatusConditionTrue(cur.Status.Conditions, string(svmv1.MigrationSucceeded)) {
+			return nil // a migration controller finished it
+		}
+		cur.Status.Conditions = []metav1.Condition{cond(svmv1.MigrationSucceeded, metav1.ConditionTrue)}
+		_, err := svms.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(20*time.Second).Should(gomega.Succeed(), "setting Succeeded=True")
+	done := latest()
+	for i := range done.Status.Conditions {
+		if done.Status.Conditions[i].Type == string(svmv1.MigrationSucceeded) {
+			done.Status.Conditions[i].Status = metav1.ConditionFalse
+		}
+	}
+	_, err = svms.UpdateStatus(ctx, done, metav1.UpdateOptions{})
+	expectInvalid(g, err, "setting a true Succeeded condition back to False", "status.conditions")
 }

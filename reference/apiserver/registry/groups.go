@@ -10,6 +10,7 @@ import (
 	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	svmv1 "k8s.io/api/storagemigration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -27,7 +28,22 @@ func groupResources() []*Resource {
 	out = append(out, runtimeClasses())
 	out = append(out, flowcontrolResources()...)
 	out = append(out, certificateSigningRequests())
+	out = append(out, storageVersionMigrations())
 	return out
+}
+
+// storageVersionMigrations is storagemigration.k8s.io/v1 StorageVersionMigration (served; the
+// migration controller is not run).
+func storageVersionMigrations() *Resource {
+	gv := svmv1.SchemeGroupVersion
+	return &Resource{
+		GroupVersionResource: gv.WithResource("storageversionmigrations"), Singular: "storageversionmigration",
+		Kind: "StorageVersionMigration", ListKind: "StorageVersionMigrationList", Strategy: validation.StorageVersionMigrationKind(),
+		Verbs: CRUDVerbs(), StatusSplit: true,
+		New:          func() runtime.Object { return &svmv1.StorageVersionMigration{} },
+		NewList:      func() runtime.Object { return &svmv1.StorageVersionMigrationList{} },
+		Subresources: []Subresource{statusSub(gv.WithKind("StorageVersionMigration"))},
+	}
 }
 
 func priorityClasses() *Resource {

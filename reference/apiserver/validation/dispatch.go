@@ -33,7 +33,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		PriorityClassKind(),
 		PodDisruptionBudgetKind(),
 		StatefulSetKind(), DaemonSetKind(), ControllerRevisionKind(),
-		JobKind(), CronJobKind(), RuntimeClassKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
+		JobKind(), CronJobKind(), RuntimeClassKind(), StorageVersionMigrationKind(), FlowSchemaKind(), PriorityLevelConfigurationKind(),
 		CertificateSigningRequestKind(),
 		PodTemplateKind(), ReplicationControllerKind(), LimitRangeKind(), ResourceQuotaKind(),
 		CustomResourceDefinitionKind(),
