@@ -43,7 +43,7 @@ func apiPolicySpecs() []spec[*apiEnv] {
 		{api("api.resourcequota.status-used", "a ResourceQuota's status.hard MUST come to equal its spec.hard and its status.used MUST count the pods, services and (through count/deployments.apps) Deployments created in its namespace", srcQuota), specQuotaUsed},
 		{api("api.resourcequota.extended-resource", "a ResourceQuota on requests.<extended resource> MUST count in status.used what the namespace's pods request of it, and a pod that would take it over MUST be rejected with 403 \"exceeded quota\"", srcQuota), specQuotaExtended},
 		{api("api.resourcequota.exceeded", "a create that would take a ResourceQuota's usage over its hard limit MUST be rejected with 403 Forbidden saying \"exceeded quota: <name>\", and store nothing", srcQuota), specQuotaExceeded},
-		{api("api.resourcequota.freed", "deleting an object MUST free its quota: status.used goes down and a create the quota refused before MUST then succeed", srcQuota), specQuotaFreed},
+		{api("api.resourcequota.freed", "deleting an object MUST free its quota: status.used goes down (also for count/<resource>.<group>) and a create the quota refused before MUST then succeed", srcQuota), specQuotaFreed},
 	}
 }
 
@@ -394,4 +394,13 @@ func specQuotaFreed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		_, err := pods.Create(ctx, pod("waiting"), metav1.CreateOptions{})
 		return err
 	}).WithContext(ctx).WithTimeout(policyTimeout).WithPolling(250*time.Millisecond).Should(gomega.Succeed(), "the Pod the quota refused must be created once quota is freed")
+
+	// An object counted through count/<resource>.<group> frees its quota as promptly.
+	createQuota(ctx, g, e, "one-deployment", corev1.ResourceList{"count/deployments.apps": resource.MustParse("1")})
+	eventuallyUsed(ctx, g, e, "one-deployment", "count/deployments.apps", 0, "status.used[count/deployments.apps] of a namespace without Deployments")
+	_, err = e.client.AppsV1().Deployments(e.ns).Create(ctx, deployment("counted"), metav1.CreateOptions{})
+	ok(g, err, "creating a Deployment")
+	eventuallyUsed(ctx, g, e, "one-deployment", "count/deployments.apps", 1, "status.used[count/deployments.apps] with one Deployment")
+	ok(g, e.client.AppsV1().Deployments(e.ns).Delete(ctx, "counted", metav1.DeleteOptions{}), "deleting the Deployment")
+	eventuallyUsed(ctx, g, e, "one-deployment", "count/deployments.apps", 0, "status.used[count/deployments.apps] after the Deployment is deleted")
 }

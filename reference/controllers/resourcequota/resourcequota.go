@@ -16,6 +16,7 @@ import (
 	quotav1 "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -70,7 +71,8 @@ func New() runner.Factory {
 		}
 		r := &controller{
 			client: c.Client, dynamic: c.Dynamic, quotas: qInf.Lister(),
-			registry: generic.NewRegistry(quota.Evaluators(listerFor, c.Clock)),
+			registry:     generic.NewRegistry(quota.Evaluators(listerFor, c.Clock)),
+			dynInformers: c.DynamicInformers,
 		}
 		if _, err := qInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj any) { enqueue(c, obj) },
@@ -89,6 +91,7 @@ func New() runner.Factory {
 				r.enqueueNamespace(c, ns)
 			}
 		}
+		r.replenish = replenish
 		for _, gvr := range watched {
 			inf, _ := c.Informers.ForResource(gvr)
 			h := cache.ResourceEventHandlerFuncs{DeleteFunc: replenish}
@@ -114,6 +117,10 @@ type controller struct {
 	dynamic  dynamic.Interface
 	quotas   corelisters.ResourceQuotaLister
 	registry quotav1.Registry
+	// dynInformers watches the resources of count/<resource> quotas that no evaluator
+	// covers, for deletions; replenish recounts the quotas of a deleted object's namespace.
+	dynInformers dynamicinformer.DynamicSharedInformerFactory
+	replenish    func(obj any)
 }
 
 func (r *controller) Name() string { return Name }
@@ -183,7 +190,7 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	}
 	q := &live.Items[0]
 	hard := quotav1.Add(corev1.ResourceList{}, q.Spec.Hard)
-	if err := r.addCountEvaluators(hard); err != nil {
+	if err := r.addCountEvaluators(ctx, hard); err != nil {
 		return interfaces.ReconcileResult{}, err
 	}
 	used := corev1.ResourceList{}
@@ -211,8 +218,10 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 
 // addCountEvaluators adds an object-count evaluator for every count/<resource>.<group> of hard
 // that no evaluator covers yet. It counts through the dynamic client at each recount (of the
-// group's preferred version); a deletion of such an object is seen at the next FullResync.
-func (r *controller) addCountEvaluators(hard corev1.ResourceList) error {
+// group's preferred version), and watches the resource from then on (until ctx, the
+// controller's run, ends) so that a deletion frees the quota at once, as kube-controller-
+// manager's quota monitor does.
+func (r *controller) addCountEvaluators(ctx context.Context, hard corev1.ResourceList) error {
 	var groups map[string]string
 	for name := range hard {
 		rest, ok := strings.CutPrefix(string(name), "count/")
@@ -238,6 +247,12 @@ func (r *controller) addCountEvaluators(hard corev1.ResourceList) error {
 			continue // not served: the quota's usage of it stays unknown
 		}
 		gvr := gr.WithVersion(version)
+		if r.dynInformers != nil && r.replenish != nil {
+			if _, err := r.dynInformers.ForResource(gvr).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: r.replenish}); err != nil {
+				return fmt.Errorf("watching %s for quota: %w", gvr, err)
+			}
+			r.dynInformers.Start(ctx.Done())
+		}
 		client := r.dynamic
 		r.registry.Add(generic.NewObjectCountEvaluator(gr, func(namespace string) ([]runtime.Object, error) {
 			// The evaluator's list function outlives this reconcile: each list gets its own
