@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.gc.default-cascades", "deleting a ReplicaSet without a propagation policy MUST delete its pods (apps/v1 does not orphan by default)", srcGarbageCollect), specCtrlGCDefault},
 		{ctrl("controllers.gc.orphan", "deleting a ReplicaSet with propagationPolicy=Orphan MUST delete only the ReplicaSet and leave its pods without a controller reference", srcGarbageCollect), specCtrlGCOrphan},
 		{ctrl("controllers.gc.dependency-cycle", "deleting in the foreground one member of a cycle of objects that own each other with blockOwnerDeletion MUST delete every member: the cycle MUST NOT block the collector", srcGarbageCollect), specCtrlGCCycle},
+		{ctrl("controllers.gc.foreground-shared-dependent", "deleting an owner in the foreground MUST NOT delete a dependent that has another owner which is not being deleted: the dependent MUST lose only its reference to the deleted owner, and the owner MUST then disappear", srcGarbageCollect), specCtrlGCSharedDependent},
 		{ctrl("controllers.gc.foreground", "deleting a ReplicaSet with propagationPolicy=Foreground MUST delete its pods before the ReplicaSet disappears", srcGarbageCollect), specCtrlGCForeground},
 		{ctrl("controllers.namespace.pods-first", "deleting a namespace MUST delete its pods first and keep its other objects until every pod is gone, and MUST report its progress in the namespace's deletion conditions (NamespaceContentRemaining, NamespaceFinalizersRemaining, NamespaceDeletionContentFailure)", srcNamespaces), specCtrlNamespacePodsFirst},
 		{ctrl("controllers.namespace.delete", "deleting a namespace MUST delete everything in it and then the namespace", srcNamespaces), specCtrlNamespaceDelete},
@@ -1145,6 +1147,42 @@ func specCtrlGCCycle(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "%s: Get returned %v", n, err)
 		}
 	})
+}
+
+func specCtrlGCSharedDependent(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	uids := map[string]types.UID{}
+	for _, n := range []string{"owner-deleted", "owner-kept", "only-deleted", "shared"} {
+		cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: n}}, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "creating ConfigMap %s", n)
+		uids[n] = cm.UID
+	}
+	ref := func(owner string) string {
+		return fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","name":%q,"uid":%q,"blockOwnerDeletion":true}`, owner, uids[owner])
+	}
+	for n, owners := range map[string][]string{"only-deleted": {"owner-deleted"}, "shared": {"owner-deleted", "owner-kept"}} {
+		refs := make([]string, len(owners))
+		for i, o := range owners {
+			refs[i] = ref(o)
+		}
+		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s]}}`, strings.Join(refs, ","))
+		_, err := cms.Patch(ctx, n, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "setting the owners of %s", n)
+	}
+	fg := metav1.DeletePropagationForeground
+	uid := uids["owner-deleted"]
+	g.Expect(cms.Delete(ctx, "owner-deleted", metav1.DeleteOptions{PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})).To(gomega.Succeed())
+	e.eventually(ctx, g, "the foreground-deleted owner and its only dependent gone", func(g gomega.Gomega) {
+		for _, n := range []string{"owner-deleted", "only-deleted"} {
+			_, err := cms.Get(ctx, n, metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "%s: Get returned %v", n, err)
+		}
+	})
+	shared, err := cms.Get(ctx, "shared", metav1.GetOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "the dependent with an owner that stays must not be deleted")
+	g.Expect(shared.DeletionTimestamp).To(gomega.BeNil(), "the dependent with an owner that stays must not be being deleted")
+	g.Expect(shared.OwnerReferences).To(gomega.HaveLen(1), "the dependent must keep only its reference to the owner that stays")
+	g.Expect(shared.OwnerReferences[0].UID).To(gomega.Equal(uids["owner-kept"]), "the remaining owner reference")
 }
 
 func specCtrlNamespacePodsFirst(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {

@@ -291,6 +291,22 @@ func (g *collector) foreground(ctx context.Context, w *watched, m metav1.Object)
 	var errs []error
 	fg := metav1.DeletePropagationForeground
 	for _, d := range g.dependents(m.GetUID()) {
+		if d.obj.GetDeletionTimestamp() == nil {
+			// A dependent with another owner that stays is released from m, not deleted.
+			solid, err := g.hasSolidOwner(ctx, d.obj, m.GetUID())
+			if err != nil {
+				errs = append(errs, fmt.Errorf("checking the other owners of %s: %w", d.key, err))
+				continue
+			}
+			if solid {
+				_, err := g.client(d.w, d.obj.GetNamespace()).Patch(ctx, d.obj.GetName(), types.StrategicMergePatchType,
+					runner.ReleasePatch(m.GetUID(), d.obj.GetUID()), metav1.PatchOptions{})
+				if err != nil && !apierrors.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("releasing %s from its deleted owner: %w", d.key, err))
+				}
+				continue
+			}
+		}
 		for _, ref := range d.obj.GetOwnerReferences() {
 			if ref.UID == m.GetUID() && ref.BlockOwnerDeletion != nil && *ref.BlockOwnerDeletion {
 				blocked = true
@@ -374,15 +390,25 @@ func (g *collector) removeFinalizer(ctx context.Context, w *watched, m metav1.Ob
 
 // ownerGone reports whether the object ref names is verifiably absent.
 func (g *collector) ownerGone(ctx context.Context, ns string, ref metav1.OwnerReference) (bool, error) {
+	owner, known, err := g.owner(ctx, ns, ref)
+	if err != nil || !known {
+		return false, err // an unknown kind: never collect on a guess
+	}
+	return owner == nil, nil
+}
+
+// owner returns the object ref names (nil when it is gone: absent, or replaced by another
+// object of its name), and whether its kind is known to the collector.
+func (g *collector) owner(ctx context.Context, ns string, ref metav1.OwnerReference) (metav1.Object, bool, error) {
 	g.mu.Lock()
 	gone := g.absent[ref.UID]
 	g.mu.Unlock()
 	if gone {
-		return true, nil
+		return nil, true, nil
 	}
 	w := g.kindOf(ref)
 	if w == nil {
-		return false, nil // an unknown kind: never collect on a guess
+		return nil, false, nil
 	}
 	if !w.Namespaced {
 		ns = ""
@@ -397,7 +423,7 @@ func (g *collector) ownerGone(ctx context.Context, ns string, ref metav1.OwnerRe
 		}
 		if err == nil {
 			if m, err := meta.Accessor(obj); err == nil && m.GetUID() == ref.UID {
-				return false, nil
+				return m, true, nil
 			}
 		}
 	}
@@ -406,14 +432,36 @@ func (g *collector) ownerGone(ctx context.Context, ns string, ref metav1.OwnerRe
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
-		return false, err
+		return nil, true, err
 	case live.GetUID() == ref.UID:
-		return false, nil
+		return live, true, nil
 	}
 	g.mu.Lock()
 	g.absent[ref.UID] = true
 	g.mu.Unlock()
-	return true, nil
+	return nil, true, nil
+}
+
+// hasSolidOwner reports whether d has an owner besides the one with UID except that exists
+// and is not itself waiting for its dependents (foreground deletion): such a dependent is
+// not deleted with except, only released from it, as Kubernetes' collector does.
+func (g *collector) hasSolidOwner(ctx context.Context, d metav1.Object, except types.UID) (bool, error) {
+	for _, ref := range d.GetOwnerReferences() {
+		if ref.UID == except {
+			continue
+		}
+		o, known, err := g.owner(ctx, d.GetNamespace(), ref)
+		if err != nil {
+			return false, err
+		}
+		if !known {
+			return true, nil // an owner of a kind the collector does not watch: keep d
+		}
+		if o != nil && (o.GetDeletionTimestamp() == nil || !slices.Contains(o.GetFinalizers(), FinalizerForeground)) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // checkOwners deletes m when all its owners are gone, or drops references
