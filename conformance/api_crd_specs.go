@@ -34,6 +34,7 @@ func apiCRDSpecs() []spec[*apiEnv] {
 		{api("api.crd.pruning", "fields a custom resource's structural schema does not specify MUST be pruned before it is stored, except under x-kubernetes-preserve-unknown-fields", srcCRD), specCRDPruning},
 		{api("api.crd.strict-fields", "a custom resource create with fieldValidation=Strict and a field its schema does not know MUST be rejected with 400 naming the field", srcCRD), specCRDStrictFields},
 		{api("api.crd.defaults", "the defaults of a CRD's schema MUST be set on a created custom resource that omits the fields", srcCRD), specCRDDefaults},
+		{api("api.crd.defaults-on-read", "a default added to a CRD's schema after a custom resource was stored MUST be set on that custom resource when it is read (get and list), without a write", srcCRD), specCRDDefaultsOnRead},
 		{api("api.crd.status-subresource", "with the status subresource, a write of a custom resource MUST NOT change its status and a write to /status MUST change only its status", srcCRD), specCRDStatus},
 		{api("api.crd.scale-subresource", "the scale subresource of a custom resource MUST read the replicas at specReplicasPath and statusReplicasPath, and a scale write MUST change only the value at specReplicasPath", srcCRD), specCRDScale},
 		{api("api.crd.printer-columns", "a Table of custom resources MUST have the CRD's additionalPrinterColumns, each row holding the values at their JSON paths", srcCRD), specCRDPrinterColumns},
@@ -279,6 +280,45 @@ func specCRDDefaults(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	ok(g, err, "creating a Widget with spec.color")
 	v, _ = nested(explicit, "spec", "color")
 	g.Expect(v).To(gomega.Equal("red"), "a value that is set must not be defaulted")
+}
+
+func specCRDDefaultsOnRead(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	f := newCRD(ctx, g, e)
+	stored, err := f.widgets.Create(ctx, f.widget("older", map[string]any{"replicas": int64(1)}), metav1.CreateOptions{})
+	ok(g, err, "creating a Widget")
+	g.Eventually(func() error {
+		crd, err := f.ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, f.crd.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+		spec.Properties["shape"] = apiextensionsv1.JSONSchemaProps{Type: "string", Default: &apiextensionsv1.JSON{Raw: []byte(`"round"`)}}
+		crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"] = spec
+		_, err = f.ax.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "adding spec.shape with default \"round\" to the CRD's schema")
+	g.Eventually(func() error {
+		got, err := f.widgets.Get(ctx, "older", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if v, _ := nested(got, "spec", "shape"); v != "round" {
+			return fmt.Errorf("get: spec.shape is %v", v)
+		}
+		list, err := f.widgets.List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, item := range list.Items {
+			if v, _ := nested(&item, "spec", "shape"); item.GetName() == "older" && v != "round" {
+				return fmt.Errorf("list: spec.shape is %v", v)
+			}
+		}
+		return nil
+	}).WithContext(ctx).WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).Should(gomega.Succeed(), "the Widget stored before the default existed must be read with it")
+	got, err := f.widgets.Get(ctx, "older", metav1.GetOptions{})
+	ok(g, err, "reading the Widget")
+	g.Expect(got.GetResourceVersion()).To(gomega.Equal(stored.GetResourceVersion()), "defaulting on read must not write the object")
 }
 
 func specCRDStatus(ctx context.Context, g gomega.Gomega, e *apiEnv) {

@@ -75,6 +75,7 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 			return nil, fmt.Errorf("CustomResourceDefinition %s version %s: %w", crd.Name, v.Name, err)
 		}
 		res.TypeConverter = typed
+		res.DefaultOnRead = true
 		out = append(out, res)
 	}
 	return out, nil

@@ -83,6 +83,10 @@ type Resource struct {
 	// the server's schema of the built-in kinds, or types deduced from the object);
 	// custom resources bring their CRD's schema.
 	TypeConverter managedfields.TypeConverter
+	// DefaultOnRead applies the strategy's Default to every object read from storage, as
+	// kube-apiserver does for custom resources: defaults a CRD gained after an object was
+	// written show up when it is read.
+	DefaultOnRead bool
 }
 
 // TableFunc renders objects as a meta.k8s.io Table; includeObject is the request's

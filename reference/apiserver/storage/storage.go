@@ -73,6 +73,9 @@ func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, err
 		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	if res.DefaultOnRead && res.Strategy != nil {
+		res.Strategy.Default(obj)
+	}
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
