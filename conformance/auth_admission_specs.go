@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ func admissionSpecs() []spec[*authEnv] {
 		{auth("auth.admission.webhook-defaults", "a ValidatingWebhookConfiguration created without them MUST get failurePolicy Fail, matchPolicy Equivalent, timeoutSeconds 10, empty namespaceSelector and objectSelector and rule scope *", srcWebhookAPI), specWebhookDefaults},
 		{auth("auth.admission.webhook-required-fields", "a ValidatingWebhookConfiguration whose webhook has no sideEffects, no admissionReviewVersions and a name that is not fully qualified MUST be rejected with 422 naming each field", srcWebhookAPI), specWebhookRequiredFields},
 		{authNeeds(auth("auth.admission.validating-denies", "a write a validating webhook denies MUST be rejected with the webhook's message and not be stored", srcDynamicAdmission), DynamicAdmission), specValidatingWebhookDenies},
+		{authNeeds(auth("auth.admission.connect-denied", "a validating webhook registered for CONNECT on pods/attach MUST be sent the request's PodAttachOptions and its denial MUST reject the attach with 403 and the webhook's message", srcDynamicAdmission), DynamicAdmission), specConnectDenied},
 		{authNeeds(auth("auth.admission.mutating-patch-stored", "a mutating webhook's JSON patch MUST be applied to the object that is stored", srcDynamicAdmission), DynamicAdmission), specMutatingWebhookPatchStored},
 		{authNeeds(auth("auth.admission.mutating-before-validating", "validating webhooks MUST see the object as mutating webhooks changed it (mutating admission runs first)", srcAdmissionOrder), DynamicAdmission), specMutatingBeforeValidating},
 		{authNeeds(auth("auth.admission.failure-policy-fail", "a write matched by an unreachable webhook with failurePolicy Fail MUST be rejected and not be stored", srcDynamicAdmission), DynamicAdmission), specFailurePolicyFail},
@@ -127,6 +129,42 @@ func specValidatingWebhookDenies(ctx context.Context, g gomega.Gomega, e *authEn
 	g.Expect(apierrors.IsForbidden(err)).To(gomega.BeTrue(), "the webhook's 403 reaches the client: %v", err)
 	_, err = e.admin.CoreV1().ConfigMaps(e.ns).Get(ctx, "denied", metav1.GetOptions{})
 	g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "the denied ConfigMap was stored: %v", err)
+}
+
+func specConnectDenied(ctx context.Context, g gomega.Gomega, e *authEnv) {
+	sel := admissionNamespace(ctx, g, e)
+	const msg = "attaching is not allowed by the conformance webhook"
+	w, err := startWebhook(e, func(req *admissionv1.AdmissionRequest) *admissionv1.AdmissionResponse {
+		if req.Operation == admissionv1.Connect && req.SubResource == "attach" && req.Kind.Kind == "PodAttachOptions" {
+			return deny(msg)
+		}
+		return allow()
+	})
+	ok(g, err, "starting the webhook")
+	hook := validatingHook("deny-attach.conformance.clusterkit.dev", w, "/deny-attach", sel)
+	hook.Rules = append(hook.Rules, admissionregistrationv1.RuleWithOperations{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Connect},
+		Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/attach"}},
+	})
+	createValidatingConfig(ctx, g, e, hook)
+	awaitWebhook(ctx, g, e, w)
+	// Kubernetes admits a CONNECT before it looks at the pod: the pod need not exist.
+	err = e.admin.CoreV1().RESTClient().Post().Namespace(e.ns).Resource("pods").Name("attach-target").SubResource("attach").
+		Param("container", "app").Param("stdout", "true").Do(ctx).Error()
+	g.Expect(err).To(gomega.HaveOccurred(), "the attach the webhook denies succeeded")
+	g.Expect(apierrors.IsForbidden(err)).To(gomega.BeTrue(), "the webhook's denial must be a 403, got %v", err)
+	g.Expect(err.Error()).To(gomega.ContainSubstring(msg), "the error carries the webhook's message")
+	var seen *admissionv1.AdmissionRequest
+	for _, r := range w.received() {
+		if r.Operation == admissionv1.Connect {
+			seen = &r
+		}
+	}
+	g.Expect(seen).NotTo(gomega.BeNil(), "the webhook was not sent the CONNECT")
+	var opts corev1.PodAttachOptions
+	ok(g, json.Unmarshal(seen.Object.Raw, &opts), "decoding the CONNECT's object")
+	g.Expect(opts.Container).To(gomega.Equal("app"), "the PodAttachOptions sent must carry the request's container")
+	g.Expect(opts.Stdout).To(gomega.BeTrue(), "the PodAttachOptions sent must carry the request's stdout=true")
 }
 
 // mutatedLabel is the label the spec's mutating webhook adds.

@@ -14,7 +14,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/admission"
 )
 
 // NodeConnection locates the kubelet of a node, for pods/log and pods/exec. A later kubelet
@@ -80,14 +82,16 @@ func (k KubeletConnection) KubeletLocation(_ context.Context, node *corev1.Node)
 	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(int(port)))}, rt, nil
 }
 
-// serveNodeProxy proxies pods/NAME/log (kubelet path /containerLogs/NS/POD/CONTAINER) and
-// pods/NAME/exec (/exec/NS/POD/CONTAINER) to the pod's kubelet.
+// serveNodeProxy proxies pods/NAME/log (kubelet path /containerLogs/NS/POD/CONTAINER),
+// pods/NAME/exec (/exec/NS/POD/CONTAINER) and pods/NAME/attach (/attach/NS/POD/CONTAINER) to
+// the pod's kubelet.
 func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req request, kubeletPath string) {
 	if kubeletPath == "containerLogs" && r.Method != http.MethodGet {
 		writeError(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
 		return
 	}
-	if kubeletPath == "exec" && r.Method != http.MethodGet && r.Method != http.MethodPost {
+	connect := kubeletPath == "exec" || kubeletPath == "attach"
+	if connect && r.Method != http.MethodGet && r.Method != http.MethodPost {
 		writeError(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
 		return
 	}
@@ -98,6 +102,20 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 		}
 	}
 	ctx := r.Context()
+	if connect {
+		// CONNECT admission, as kube-apiserver runs it for exec, attach and port-forward
+		// before it looks at the pod: mutating then validating plugins (webhooks among them)
+		// see the request's options as the client sent them.
+		a := s.connectAttributes(ctx, req, kubeletPath, r.URL.Query())
+		if err := s.admitMutating(ctx, a); err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := s.admitValidating(ctx, a); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
 	obj, err := s.objects.Get(ctx, req.res, req.namespace, req.name)
 	if err != nil {
 		writeError(w, err)
@@ -126,6 +144,7 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
 		return
 	}
+
 	nodeRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
 	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
 	if apierrors.IsNotFound(err) {
@@ -221,4 +240,27 @@ func validatePodLogOptions(name string, q url.Values) error {
 		return apierrors.NewInvalid(corev1.SchemeGroupVersion.WithKind("PodLogOptions").GroupKind(), name, errs)
 	}
 	return nil
+}
+
+// connectAttributes describes a CONNECT of pods/NAME/exec or /attach for admission: the
+// PodExecOptions or PodAttachOptions of the request's query, as kube-apiserver decodes them.
+func (s *Server) connectAttributes(ctx context.Context, req request, sub string, q url.Values) admission.Attributes {
+	container := q.Get("container")
+	flag := func(name string) bool {
+		v, _ := strconv.ParseBool(q.Get(name))
+		return v
+	}
+	var opts runtime.Object
+	kind := "PodAttachOptions"
+	if sub == "exec" {
+		kind = "PodExecOptions"
+		opts = &corev1.PodExecOptions{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), TTY: flag("tty"),
+			Container: container, Command: q["command"]}
+	} else {
+		opts = &corev1.PodAttachOptions{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr"), TTY: flag("tty"),
+			Container: container}
+	}
+	opts.GetObjectKind().SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return admission.NewAttributesRecord(opts, nil, corev1.SchemeGroupVersion.WithKind(kind), req.namespace, req.name,
+		req.res.GroupVersionResource, sub, admission.Connect, nil, false, requestUser(ctx))
 }

@@ -224,8 +224,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req re
 		s.serveEviction(w, r, req)
 	case "log":
 		s.serveNodeProxy(w, r, req, "containerLogs")
-	case "exec":
-		s.serveNodeProxy(w, r, req, "exec")
+	case "exec", "attach":
+		s.serveNodeProxy(w, r, req, req.sub)
 	case "token":
 		s.serveToken(w, r, req)
 	case "finalize":

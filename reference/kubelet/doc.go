@@ -17,7 +17,7 @@
 // restarted kubelet adopts what is running instead of starting duplicates.
 //
 // The kubelet also serves /containerLogs/NS/POD/CONTAINER and
-// /exec/NS/POD/CONTAINER on a port published in node.status.daemonEndpoints,
+// /exec/NS/POD/CONTAINER and /attach/NS/POD/CONTAINER on a port published in node.status.daemonEndpoints,
 // which the API server proxies for `kubectl logs` and `kubectl exec`. Given a
 // serving certificate (Config.TLSCertificate or TLSCertFile) it serves them
 // as kubeadm's kubelet does: HTTPS, callers authenticated by client

@@ -44,12 +44,13 @@ func (k *Kubelet) runtimeName() string {
 }
 
 // Handler serves the kubelet's API: /healthz, /containerLogs/NS/POD/CONTAINER
-// and /exec/NS/POD/CONTAINER.
+// /exec/NS/POD/CONTAINER and /attach/NS/POD/CONTAINER.
 func (k *Kubelet) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", k.serveLogs)
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", k.serveExec)
+	mux.HandleFunc("/attach/{ns}/{pod}/{container}", k.serveAttach)
 	return mux
 }
 
@@ -220,6 +221,34 @@ func (k *Kubelet) serveExec(w http.ResponseWriter, r *http.Request) {
 	writeExecStatus(streams, execErr)
 }
 
+// serveAttach attaches the client to a running container's own streams: the runtime's
+// streaming server (CRI Attach) carries them, the kubelet proxies the connection there.
+func (k *Kubelet) serveAttach(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ctx := r.Context()
+	s, err := k.findContainer(ctx, r.PathValue("ns"), r.PathValue("pod"), r.PathValue("container"), false)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if s.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		http.Error(w, fmt.Sprintf("container %s is not running", r.PathValue("container")), http.StatusBadRequest)
+		return
+	}
+	flag := func(name string) bool {
+		v, _ := strconv.ParseBool(q.Get(name))
+		return v
+	}
+	tty := flag("tty")
+	resp, err := k.runtime.Attach(ctx, &runtimeapi.AttachRequest{ContainerId: s.Id, Stdin: flag("stdin"), Tty: tty,
+		Stdout: flag("stdout"), Stderr: flag("stderr") && !tty})
+	if err != nil {
+		http.Error(w, fmt.Sprintf("attach: %v", err), http.StatusInternalServerError)
+		return
+	}
+	k.proxyStream(w, r, "attach", resp.Url)
+}
+
 // proxyExec asks the runtime for a streaming URL (CRI Exec) and proxies the
 // client's upgraded connection to it.
 func (k *Kubelet) proxyExec(w http.ResponseWriter, r *http.Request, req *runtimeapi.ExecRequest) {
@@ -228,9 +257,14 @@ func (k *Kubelet) proxyExec(w http.ResponseWriter, r *http.Request, req *runtime
 		http.Error(w, fmt.Sprintf("exec: %v", err), http.StatusInternalServerError)
 		return
 	}
-	target, err := url.Parse(resp.Url)
+	k.proxyStream(w, r, "exec", resp.Url)
+}
+
+// proxyStream proxies the client's upgraded connection to a streaming URL of the runtime.
+func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, streamURL string) {
+	target, err := url.Parse(streamURL)
 	if err != nil {
-		http.Error(w, fmt.Sprintf("exec: the runtime's streaming URL %q: %v", resp.Url, err), http.StatusInternalServerError)
+		http.Error(w, fmt.Sprintf("%s: the runtime's streaming URL %q: %v", what, streamURL, err), http.StatusInternalServerError)
 		return
 	}
 	if target.Scheme == "" {
@@ -243,7 +277,7 @@ func (k *Kubelet) proxyExec(w http.ResponseWriter, r *http.Request, req *runtime
 		},
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
-			http.Error(w, fmt.Sprintf("exec: reaching the runtime's streaming server: %v", err), http.StatusBadGateway)
+			http.Error(w, fmt.Sprintf("%s: reaching the runtime's streaming server: %v", what, err), http.StatusBadGateway)
 		},
 	}
 	proxy.ServeHTTP(w, r)

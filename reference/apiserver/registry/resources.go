@@ -80,6 +80,7 @@ func DefaultResources() []*Resource {
 			GroupVersionResource: coreV1.WithResource("pods"), Singular: "pod", Namespaced: true,
 			Kind: "Pod", ListKind: "PodList", Strategy: validation.PodKind(), ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
+				{Name: "attach", GroupVersionKind: coreV1.WithKind("PodAttachOptions"), Verbs: []string{"create", "get"}},
 				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
 				{Name: "eviction", GroupVersionKind: policyV1.WithKind("Eviction"), Verbs: []string{"create"}},
 				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
