@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -19,6 +20,8 @@ func apiWireSpecs() []spec[*apiEnv] {
 	return []spec[*apiEnv]{
 		{api("api.wire.table-not-acceptable", "a request for a Table from a resource that has no Table form (a SelfSubjectAccessReview) MUST fail with 406 NotAcceptable", srcNegotiation), specTableNotAcceptable},
 		{api("api.wire.unknown-media-type", "a create whose Accept header names only media types the server cannot produce MUST fail with 406 NotAcceptable and store nothing", srcNegotiation), specUnknownMediaType},
+		{Behavior{ID: "api.list.compacted-continue", Component: "api", Source: srcAPIConcepts, Needs: []Capability{Compaction},
+			Must: "continuing a chunked list after its resourceVersion was compacted MUST fail with 410 carrying a continue token, and that token MUST list the rest from the latest state, starting after the last item already returned"}, specAPIListCompactedContinue},
 		{api("api.list.remaining-item-count", "a page of an unfiltered list with a continue token MUST carry remainingItemCount (the items after it), and the last page MUST carry none", srcAPIConcepts), specRemainingItemCount},
 		{api("api.wire.table", "a list requested as a meta.k8s.io/v1 Table MUST answer a Table whose first column is Name, with one row per object and one cell per column", srcNegotiation), specTableList},
 	}
@@ -102,4 +105,36 @@ func specRemainingItemCount(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		opts.Continue = page.Continue
 	}
 	g.Expect(false).To(gomega.BeTrue(), "paging 5 PodTemplates 2 at a time did not end")
+}
+
+func specAPIListCompactedContinue(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	for i := range 6 {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("page-%02d", i)}}, metav1.CreateOptions{})
+		ok(g, err, "creating a ConfigMap")
+	}
+	first, err := cms.List(ctx, metav1.ListOptions{Limit: 2})
+	ok(g, err, "listing the first page")
+	g.Expect(first.Continue).NotTo(gomega.BeEmpty(), "the first of three pages must carry a continue token")
+	_, err = cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "page-99"}}, metav1.CreateOptions{})
+	ok(g, err, "creating a ConfigMap after the first page")
+	ok(g, e.server.Compact(ctx), "compacting the storage")
+	_, err = cms.List(ctx, metav1.ListOptions{Limit: 2, Continue: first.Continue})
+	g.Expect(apierrors.IsResourceExpired(err) || apierrors.IsGone(err)).To(gomega.BeTrue(), "the continue after compaction must be 410, got %v", err)
+	var st apierrors.APIStatus
+	g.Expect(errors.As(err, &st)).To(gomega.BeTrue(), "the 410 must be a Status: %v", err)
+	cont := st.Status().ListMeta.Continue
+	g.Expect(cont).NotTo(gomega.BeEmpty(), "the 410 must carry a continue token for an inconsistent continuation")
+	var names []string
+	for cont != "" {
+		page, err := cms.List(ctx, metav1.ListOptions{Limit: 2, Continue: cont})
+		ok(g, err, "listing with the inconsistent continue token")
+		g.Expect(page.ResourceVersion).NotTo(gomega.Equal(first.ResourceVersion), "the continuation must be read at a newer resourceVersion")
+		for _, cm := range page.Items {
+			names = append(names, cm.Name)
+		}
+		cont = page.Continue
+	}
+	g.Expect(names).To(gomega.ContainElements("page-02", "page-03", "page-04", "page-05", "page-99"), "the continuation must list every object after the first page, including the one created since")
+	g.Expect(names).NotTo(gomega.ContainElements("page-00", "page-01"), "the continuation must start after the first page")
 }

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 )
@@ -68,6 +70,9 @@ func storeSpecs() []spec[*storeEnv] {
 		{Behavior{ID: "store.list.compacted", Component: "store", Source: srcWatchCache,
 			Must: "List at a compacted revision MUST fail with Expired while current values stay readable"},
 			specListCompacted},
+		{Behavior{ID: "store.list.compacted-continue", Component: "store", Source: srcChunking,
+			Must: "a List page whose continue token's revision was compacted MUST fail with Expired carrying a continue token that resumes after the same key at the latest revision, and the pages from that token MUST hold every later key once, as they are now"},
+			specListCompactedContinue},
 		{Behavior{ID: "store.watch.order", Component: "store", Source: srcWatchCache,
 			Must: "a Watch MUST deliver every change under its prefix exactly once, in revision order, with its type and previous value, and nothing outside the prefix"},
 			specWatchOrder},
@@ -377,6 +382,39 @@ func specListCompacted(ctx context.Context, g gomega.Gomega, e *storeEnv) {
 	at, _, _ := contents(ctx, g, e.store, "/c/", cur, 0)
 	g.Expect(at).To(gomega.Equal(now), "List at the compacted revision itself")
 	ok(g, e.store.Compact(ctx, old), "Compact to an older revision is a no-op")
+}
+
+func specListCompactedContinue(ctx context.Context, g gomega.Gomega, e *storeEnv) {
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		put(ctx, g, e.store, "/k/"+k, "v1")
+	}
+	first, err := e.store.List(ctx, "/k/", interfaces.ListOptions{Limit: 2})
+	ok(g, err, "first page")
+	g.Expect(first.Continue).NotTo(gomega.BeEmpty(), "a page followed by more keys must carry a continue token")
+	// Changes after the first page, then a compaction past its revision.
+	put(ctx, g, e.store, "/k/c", "v2")
+	put(ctx, g, e.store, "/k/f", "v1")
+	cur := put(ctx, g, e.store, "/k/0", "v1") // before the first page's keys: not on a later page
+	ok(g, e.store.Compact(ctx, cur), "Compact")
+	_, err = e.store.List(ctx, "/k/", interfaces.ListOptions{Limit: 2, Continue: first.Continue})
+	expectClass(g, err, expired, "the next page after its revision was compacted")
+	var st apierrors.APIStatus
+	g.Expect(errors.As(err, &st)).To(gomega.BeTrue(), "the Expired error must be a Status carrying a continue token: %v", err)
+	cont := st.Status().ListMeta.Continue
+	g.Expect(cont).NotTo(gomega.BeEmpty(), "the Expired error must carry an inconsistent continue token")
+	got := map[string]string{}
+	for cont != "" {
+		page, err := e.store.List(ctx, "/k/", interfaces.ListOptions{Limit: 2, Continue: cont})
+		ok(g, err, "a page of the inconsistent continuation")
+		g.Expect(page.Revision).To(gomega.BeNumerically(">=", cur), "the continuation must be read at the latest revision")
+		for _, kv := range page.Items {
+			g.Expect(got).NotTo(gomega.HaveKey(kv.Key), "key %s on two pages", kv.Key)
+			got[kv.Key] = string(kv.Value)
+		}
+		cont = page.Continue
+	}
+	g.Expect(got).To(gomega.Equal(map[string]string{"/k/c": "v2", "/k/d": "v1", "/k/e": "v1", "/k/f": "v1"}),
+		"the continuation must hold the keys after the first page, as they are now")
 }
 
 // event is a comparable summary of a watch event.

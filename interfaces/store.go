@@ -184,6 +184,20 @@ func NewExpired(requested, compacted int64) error {
 		"revision %d has been compacted (oldest available is %d)", requested, compacted))
 }
 
+// NewExpiredContinue is the Expired (HTTP 410) error of a List whose continue token's revision
+// was compacted. It carries, in its Status's metadata.continue, a token that resumes the same
+// list after the same key at the latest revision (an inconsistent continuation, as
+// kube-apiserver offers): objects changed since the first page may show up.
+func NewExpiredContinue(requested, compacted int64, inconsistent string) error {
+	err := apierrors.NewResourceExpired(fmt.Sprintf("revision %d has been compacted (oldest available is %d). "+
+		"The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, "+
+		"or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an "+
+		"inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
+		requested, compacted))
+	err.ErrStatus.ListMeta.Continue = inconsistent
+	return err
+}
+
 // NewBadRequest is the BadRequest error for malformed arguments (a bad
 // continue token, a compaction in the future).
 func NewBadRequest(format string, args ...any) error {

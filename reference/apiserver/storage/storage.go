@@ -112,7 +112,13 @@ func MapError(res *registry.Resource, name string, err error) error {
 	case apierrors.IsConflict(err):
 		return apierrors.NewConflict(gr, name, errors.New(ConflictMessage))
 	case interfaces.IsExpired(err):
-		return apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %s", expiredDetail(err)))
+		expired := apierrors.NewResourceExpired(fmt.Sprintf("too old resource version: %s", expiredDetail(err)))
+		var st apierrors.APIStatus
+		if errors.As(err, &st) {
+			// The inconsistent continuation a store offers for a compacted continue token.
+			expired.ErrStatus.ListMeta.Continue = st.Status().ListMeta.Continue
+		}
+		return expired
 	case apierrors.IsBadRequest(err):
 		return err
 	}

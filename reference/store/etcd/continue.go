@@ -18,6 +18,10 @@ type continueToken struct {
 
 const continueVersion = 1
 
+// latestRevision is the Revision of an inconsistent continuation's token: its page is read at
+// the latest revision, and the pages after it at that one.
+const latestRevision = -1
+
 func encodeContinue(t continueToken) string {
 	t.Version = continueVersion
 	b, err := json.Marshal(t)
@@ -42,7 +46,7 @@ func decodeContinue(s, prefix string) (continueToken, error) {
 	switch {
 	case t.Version != continueVersion:
 		return t, interfaces.NewBadRequest("malformed continue token: unknown version %d", t.Version)
-	case t.Revision <= 0:
+	case t.Revision <= 0 && t.Revision != latestRevision:
 		return t, interfaces.NewBadRequest("malformed continue token: revision %d", t.Revision)
 	case !strings.HasPrefix(t.Start, prefix):
 		return t, interfaces.NewBadRequest("continue token does not belong to a list of prefix %q", prefix)

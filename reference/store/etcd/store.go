@@ -203,6 +203,9 @@ func (s *Store) List(ctx context.Context, prefix string, opts interfaces.ListOpt
 				"revision %d does not match the continue token's revision %d", opts.Revision, tok.Revision)
 		}
 		rev, start = tok.Revision, tok.Start
+		if rev == latestRevision {
+			rev = 0
+		}
 	}
 
 	begin, end := rangeKeys(s.full(start), s.full(prefix))
@@ -212,6 +215,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts interfaces.ListOpt
 	}
 	resp, err := s.client.Get(ctx, begin, ops...)
 	if err != nil {
+		if opts.Continue != "" && errors.Is(err, rpctypes.ErrCompacted) {
+			return interfaces.ListResult{}, interfaces.NewExpiredContinue(rev, s.compactedHint(rev),
+				encodeContinue(continueToken{Revision: latestRevision, Start: start}))
+		}
 		return interfaces.ListResult{}, s.readError("list", prefix, rev, err)
 	}
 	if rev == 0 {

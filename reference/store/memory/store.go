@@ -145,12 +145,16 @@ func (s *Store) List(ctx context.Context, prefix string, opts interfaces.ListOpt
 		return interfaces.ListResult{}, errClosed
 	}
 	rev, start := opts.Revision, prefix
+	var tok storetoken.Token
 	if opts.Continue != "" {
-		tok, err := storetoken.Decode(opts.Continue, prefix)
-		if err != nil {
+		var err error
+		if tok, err = storetoken.Decode(opts.Continue, prefix); err != nil {
 			return interfaces.ListResult{}, err
 		}
 		rev, start = tok.Revision, tok.After+"\x00"
+		if rev == storetoken.Latest {
+			rev = 0
+		}
 	}
 	if rev == 0 {
 		rev = s.rev
@@ -159,6 +163,10 @@ func (s *Store) List(ctx context.Context, prefix string, opts interfaces.ListOpt
 		return interfaces.ListResult{}, interfaces.NewBadRequest("revision %d is in the future (current %d)", rev, s.rev)
 	}
 	if rev < s.compacted {
+		if opts.Continue != "" {
+			tok.Revision = storetoken.Latest
+			return interfaces.ListResult{}, interfaces.NewExpiredContinue(rev, s.compacted, storetoken.Encode(tok))
+		}
 		return interfaces.ListResult{}, interfaces.NewExpired(rev, s.compacted)
 	}
 	res := interfaces.ListResult{Revision: rev}
