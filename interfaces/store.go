@@ -44,7 +44,10 @@ type Store interface {
 	// and Continue is a non-empty opaque token when more keys follow; passing
 	// it back in opts.Continue (with the same prefix) returns the next page as
 	// of the same revision as the first page. A revision that has been
-	// compacted fails with Expired; a malformed continue token with BadRequest.
+	// compacted fails with Expired; when the list was a continuation, the
+	// Expired error (NewExpiredContinue) carries in its Status's
+	// metadata.continue a token resuming after the same key at the latest
+	// revision. A malformed continue token fails with BadRequest.
 	List(ctx context.Context, prefix string, opts ListOptions) (ListResult, error)
 
 	// Update replaces the value of an existing key. When expectedRevision is
