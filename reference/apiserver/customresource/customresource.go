@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/conversion"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
@@ -29,12 +30,14 @@ import (
 
 // Builder turns CustomResourceDefinitions into registry entries.
 type Builder struct {
-	crds *validation.CRDStrategy
+	crds        *validation.CRDStrategy
+	conversions *conversion.CRConverterFactory
 }
 
-// NewBuilder returns a Builder.
-func NewBuilder() *Builder {
-	return &Builder{crds: validation.CustomResourceDefinitionKind()}
+// NewBuilder returns a Builder. conversions makes the converters of CRDs with the Webhook
+// conversion strategy (NewConverterFactory); with nil such CRDs are not served.
+func NewBuilder(conversions *conversion.CRConverterFactory) *Builder {
+	return &Builder{crds: validation.CustomResourceDefinitionKind(), conversions: conversions}
 }
 
 // StorageName is the key segment of a CRD's custom resources under /registry, as
@@ -45,7 +48,9 @@ func StorageName(crd *apiextensionsv1.CustomResourceDefinition) string {
 
 // Resources returns one registry entry per served version of crd, named by its accepted names
 // (status.acceptedNames). Every version reads and writes the same stored objects: the
-// conversion strategy None only rewrites apiVersion.
+// conversion strategy None only rewrites apiVersion; with the Webhook strategy objects are
+// stored at the storage version and every read and write at another version is converted by
+// the CRD's webhook (each entry's Converter).
 func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*registry.Resource, error) {
 	in, err := b.crds.Internal(crd)
 	if err != nil {
@@ -60,6 +65,10 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 		listKind = names.Kind + "List"
 	}
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
+	conv, storage, err := b.converterFor(crd)
+	if err != nil {
+		return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.Name, err)
+	}
 	var out []*registry.Resource
 	for _, v := range crd.Spec.Versions {
 		if !v.Served {
@@ -69,6 +78,9 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 		res, err := b.version(crd, in, v, gv, names, listKind, namespaced)
 		if err != nil {
 			return nil, fmt.Errorf("CustomResourceDefinition %s version %s: %w", crd.Name, v.Name, err)
+		}
+		if conv != nil {
+			res.Converter = versionConverter{conv: conv, version: gv, storage: storage}
 		}
 		out = append(out, res)
 	}

@@ -78,6 +78,11 @@ type Resource struct {
 	// Table renders objects as a Table for kubectl get (nil: package tables' printers by
 	// kind); custom resources print their CRD's additionalPrinterColumns.
 	Table TableFunc
+	// Converter converts objects between this version and the storage version (nil: objects
+	// are stored at the version they are written at and read at any version as they are,
+	// apiVersion rewritten). Only custom resources of a CRD with the Webhook conversion
+	// strategy set it.
+	Converter VersionConverter
 }
 
 // TableFunc renders objects as a meta.k8s.io Table; includeObject is the request's

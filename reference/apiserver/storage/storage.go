@@ -83,6 +83,69 @@ func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, err
 	return obj, nil
 }
 
+// encode is Encode, converting obj to the storage version first when res has a Converter.
+func encode(ctx context.Context, res *registry.Resource, obj runtime.Object) ([]byte, error) {
+	if res.Converter == nil {
+		data, err := Encode(res, obj)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		return data, nil
+	}
+	obj = obj.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	stored, err := res.Converter.ToStorage(ctx, obj)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	m, err := meta.Accessor(stored)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	m.SetResourceVersion("")
+	data, err := json.Marshal(stored)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return data, nil
+}
+
+// decode is Decode, converting the stored object from the version it was stored at when res
+// has a Converter.
+func decode(ctx context.Context, res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
+	if res.Converter == nil {
+		return Decode(res, data, rev)
+	}
+	obj := res.New()
+	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
+	}
+	if obj.GetObjectKind().GroupVersionKind().Empty() {
+		obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	}
+	out, err := res.Converter.FromStorage(ctx, obj)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	m, err := meta.Accessor(out)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	if rev > 0 {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+	return out, nil
+}
+
+// conversionError is the error of a failed conversion: a Status error as it is, anything else
+// (a webhook that failed or answered wrongly) a 500, as kube-apiserver answers.
+func conversionError(err error) error {
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return err
+	}
+	return apierrors.NewInternalError(err)
+}
+
 // ParseResourceVersion parses a resourceVersion; "" is 0.
 func ParseResourceVersion(rv string) (int64, error) {
 	if rv == "" {
@@ -132,9 +195,9 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, err
 	}
-	data, err := Encode(res, obj)
+	data, err := encode(ctx, res, obj)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, err
 	}
 	key := Key(res, m.GetNamespace(), m.GetName())
 	stored, err := o.toStorage(ctx, res, key, data)
@@ -145,7 +208,7 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, MapError(res, m.GetName(), err)
 	}
-	return Decode(res, data, rev)
+	return decode(ctx, res, data, rev)
 }
 
 // Get reads one object.
@@ -158,7 +221,7 @@ func (o *Objects) Get(ctx context.Context, res *registry.Resource, namespace, na
 	if err != nil {
 		return nil, err
 	}
-	return Decode(res, plain, kv.ModRevision)
+	return decode(ctx, res, plain, kv.ModRevision)
 }
 
 // ListOptions select a page of a list.
@@ -202,7 +265,7 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 			if err != nil {
 				return ListResult{}, err
 			}
-			obj, err := Decode(res, plain, kv.ModRevision)
+			obj, err := decode(ctx, res, plain, kv.ModRevision)
 			if err != nil {
 				return ListResult{}, err
 			}
@@ -258,7 +321,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, err
 		}
-		cur, err := Decode(res, curData, kv.ModRevision)
+		cur, err := decode(ctx, res, curData, kv.ModRevision)
 		if err != nil {
 			return UpdateResult{}, err
 		}
@@ -280,9 +343,9 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, err
 		}
-		data, err := Encode(res, next)
+		data, err := encode(ctx, res, next)
 		if err != nil {
-			return UpdateResult{}, apierrors.NewInternalError(err)
+			return UpdateResult{}, err
 		}
 		// A value read with an older key is rewritten even when unchanged (key rotation).
 		if !stale && string(data) == string(curData) {
@@ -299,7 +362,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, MapError(res, name, err)
 		}
-		obj, err := Decode(res, data, rev)
+		obj, err := decode(ctx, res, data, rev)
 		if err != nil {
 			return UpdateResult{}, err
 		}
@@ -323,7 +386,7 @@ func (o *Objects) decodeStored(ctx context.Context, res *registry.Resource, key 
 	if err != nil {
 		return nil, err
 	}
-	return Decode(res, plain, rev)
+	return decode(ctx, res, plain, rev)
 }
 
 // EventType is the type of a decoded change.
