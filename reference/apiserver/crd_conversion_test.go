@@ -1,6 +1,7 @@
 package apiserver_test
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -87,10 +89,13 @@ func convertAddress(obj map[string]any, apiVersion string) map[string]any {
 	return u.Object
 }
 
-// conversionWebhook serves ConversionReview v1 with convertAddress over TLS and counts the
-// objects it converted.
-func conversionWebhook(t *testing.T) (*httptest.Server, *atomic.Int64) {
-	var converted atomic.Int64
+// hookCounts counts the reviews a conversion webhook answered and the objects it converted.
+type hookCounts struct{ reviews, converted atomic.Int64 }
+
+// conversionWebhook serves ConversionReview v1 with convertAddress over TLS.
+func conversionWebhook(t *testing.T) (*httptest.Server, *hookCounts) {
+	counts := &hookCounts{}
+	converted := &counts.converted
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var review apiextensionsv1.ConversionReview
 		if err := json.NewDecoder(r.Body).Decode(&review); err != nil || review.Request == nil {
@@ -108,18 +113,20 @@ func conversionWebhook(t *testing.T) (*httptest.Server, *atomic.Int64) {
 			resp.ConvertedObjects = append(resp.ConvertedObjects, runtimeRaw(out))
 			converted.Add(1)
 		}
+		counts.reviews.Add(1)
 		review.Request, review.Response = nil, resp
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&review)
 	}))
 	t.Cleanup(srv.Close)
-	return srv, &converted
+	return srv, counts
 }
 
 func TestCRDConversionWebhook(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := ctxT(t)
-	hook, converted := conversionWebhook(t)
+	hook, counts := conversionWebhook(t)
+	converted := &counts.converted
 	caBundle := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hook.Certificate().Raw})
 	establish(t, ctx, ts, addressCRD(hook.URL+"/convert", caBundle))
 	dyn := dynamic.NewForConfigOrDie(ts.config)
@@ -230,6 +237,66 @@ func TestCRDConversionWebhook(t *testing.T) {
 	}
 	wantV2("update at v2", b, "10.0.0.1", "54")
 
+	// A list converts its page in one review (b and a stored at v1).
+	before := counts.reviews.Load()
+	if list, err = v2.List(ctx, metav1.ListOptions{}); err != nil || len(list.Items) != 2 {
+		t.Fatalf("list of two at v2: %v, %v", list, err)
+	}
+	if n := counts.reviews.Load() - before; n != 1 {
+		t.Errorf("a list of two at v2 sent %d ConversionReviews, want 1", n)
+	}
+
+	// The storage version moves to v2: objects stored at v1 and at v2 are both read at
+	// either version, converted.
+	ax := apiextensionsclient.NewForConfigOrDie(ts.config)
+	crd, err := ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "addresses."+addressGroup, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStorage(crd, "v2")
+	if _, err := ax.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("moving the storage version to v2: %v", err)
+	}
+	eventually(t, "objects stored at v2", func() bool {
+		_ = v1.Delete(ctx, "d", metav1.DeleteOptions{})
+		if _, err := v1.Create(ctx, address("v1", "d", map[string]any{"hostPort": "d:1"}), metav1.CreateOptions{}); err != nil {
+			return false
+		}
+		return storedVersion(ctx, ts, "d") == addressGroup+"/v2"
+	})
+	all, err := v1.List(ctx, metav1.ListOptions{})
+	if err != nil || len(all.Items) != 3 {
+		t.Fatalf("list of objects stored at v1 and v2, at v1: %v %v", all, err)
+	}
+	for _, it := range all.Items {
+		if it.GetAPIVersion() != addressGroup+"/v1" || specOf(&it)["hostPort"] == nil {
+			t.Errorf("list at v1 after the storage version moved: %v", it.Object)
+		}
+	}
+	if all, err = v2.List(ctx, metav1.ListOptions{}); err != nil || len(all.Items) != 3 {
+		t.Fatalf("list of objects stored at v1 and v2, at v2: %v %v", all, err)
+	}
+	for _, it := range all.Items {
+		if it.GetAPIVersion() != addressGroup+"/v2" || specOf(&it)["host"] == nil {
+			t.Errorf("list at v2 after the storage version moved: %v", it.Object)
+		}
+	}
+	crd, err = ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "addresses."+addressGroup, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStorage(crd, "v1")
+	if _, err := ax.ApiextensionsV1().CustomResourceDefinitions().Update(ctx, crd, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("moving the storage version back to v1: %v", err)
+	}
+	eventually(t, "objects stored at v1 again", func() bool {
+		_ = v1.Delete(ctx, "e", metav1.DeleteOptions{})
+		if _, err := v1.Create(ctx, address("v1", "e", map[string]any{"hostPort": "e:1"}), metav1.CreateOptions{}); err != nil {
+			return false
+		}
+		return storedVersion(ctx, ts, "e") == addressGroup+"/v1"
+	})
+
 	// The webhook is down: reads and writes that need it fail with 500, nothing is stored, and
 	// reads at the storage version still work.
 	hook.Close()
@@ -242,7 +309,9 @@ func TestCRDConversionWebhook(t *testing.T) {
 	}
 	wantFailed("get at v2", err)
 	_, err = v2.List(ctx, metav1.ListOptions{})
-	wantFailed("list at v2", err)
+	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "conversion webhook for "+addressGroup+"/v2, Kind=AddressList failed") {
+		t.Errorf("list at v2 with the webhook down: err = %v, want 500 conversion webhook for %s/v2, Kind=AddressList failed", err, addressGroup)
+	}
 	_, err = v2.Create(ctx, address("v2", "c", map[string]any{"host": "h", "port": "1"}), metav1.CreateOptions{})
 	if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "conversion webhook for "+addressGroup+"/v2, Kind=Address failed") {
 		t.Errorf("create at v2 with the webhook down: err = %v, want 500", err)
@@ -256,3 +325,23 @@ func TestCRDConversionWebhook(t *testing.T) {
 }
 
 func runtimeRaw(b []byte) runtime.RawExtension { return runtime.RawExtension{Raw: b} }
+
+// setStorage makes version the storage version of crd.
+func setStorage(crd *apiextensionsv1.CustomResourceDefinition, version string) {
+	for i := range crd.Spec.Versions {
+		crd.Spec.Versions[i].Storage = crd.Spec.Versions[i].Name == version
+	}
+}
+
+// storedVersion returns the apiVersion an Address is stored at ("" when it is not stored).
+func storedVersion(ctx context.Context, ts *testServer, name string) string {
+	kv, err := ts.store.Get(ctx, "/registry/"+addressGroup+"/addresses/default/"+name)
+	if err != nil {
+		return ""
+	}
+	var tm metav1.TypeMeta
+	if json.Unmarshal(kv.Value, &tm) != nil {
+		return ""
+	}
+	return tm.APIVersion
+}

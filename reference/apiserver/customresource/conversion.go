@@ -7,6 +7,7 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/conversion"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	webhookutil "k8s.io/apiserver/pkg/util/webhook"
@@ -72,12 +73,13 @@ func (b *Builder) converterFor(crd *apiextensionsv1.CustomResourceDefinition) (r
 // versionConverter converts the custom resources of one served version to and from the
 // storage version through the CRD's converter.
 type versionConverter struct {
-	conv    runtime.ObjectConvertor
-	version schema.GroupVersion
-	storage schema.GroupVersion
+	conv     runtime.ObjectConvertor
+	version  schema.GroupVersion
+	storage  schema.GroupVersion
+	listKind string
 }
 
-var _ registry.VersionConverter = versionConverter{}
+var _ registry.ListVersionConverter = versionConverter{}
 
 // ToStorage converts obj to the storage version. apiextensions-apiserver's webhook converter
 // takes no context (it calls the webhook with its own).
@@ -96,4 +98,36 @@ func (c versionConverter) convert(obj runtime.Object, gv schema.GroupVersion) (r
 		return obj, nil
 	}
 	return c.conv.ConvertToVersion(obj, gv)
+}
+
+// FromStorageList converts stored objects to the entry's version in one call of the webhook
+// (those at the entry's version already are not sent).
+func (c versionConverter) FromStorageList(_ context.Context, objs []runtime.Object) ([]runtime.Object, error) {
+	list := &unstructured.UnstructuredList{Object: map[string]any{}}
+	list.SetGroupVersionKind(c.version.WithKind(c.listKind))
+	need := false
+	for _, o := range objs {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			return nil, fmt.Errorf("converting %T: not a custom resource", o)
+		}
+		need = need || u.GroupVersionKind().GroupVersion() != c.version
+		list.Items = append(list.Items, *u)
+	}
+	if !need {
+		return objs, nil
+	}
+	converted, err := c.conv.ConvertToVersion(list, c.version)
+	if err != nil {
+		return nil, err
+	}
+	cl, ok := converted.(*unstructured.UnstructuredList)
+	if !ok || len(cl.Items) != len(objs) {
+		return nil, fmt.Errorf("converting a list of %d custom resources: got %T", len(objs), converted)
+	}
+	out := make([]runtime.Object, len(cl.Items))
+	for i := range cl.Items {
+		out[i] = &cl.Items[i]
+	}
+	return out, nil
 }

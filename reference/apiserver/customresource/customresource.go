@@ -80,7 +80,7 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 			return nil, fmt.Errorf("CustomResourceDefinition %s version %s: %w", crd.Name, v.Name, err)
 		}
 		if conv != nil {
-			res.Converter = versionConverter{conv: conv, version: gv, storage: storage}
+			res.Converter = versionConverter{conv: conv, version: gv, storage: storage, listKind: listKind}
 		}
 		out = append(out, res)
 	}

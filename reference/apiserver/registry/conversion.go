@@ -20,3 +20,12 @@ type VersionConverter interface {
 	// converted to the resource's version.
 	FromStorage(ctx context.Context, obj runtime.Object) (runtime.Object, error)
 }
+
+// ListVersionConverter is a VersionConverter that also converts a page of stored objects at
+// once (one webhook call for a list, as kube-apiserver sends one ConversionReview per list).
+type ListVersionConverter interface {
+	VersionConverter
+	// FromStorageList returns objs, stored objects at any versions, converted to the
+	// resource's version, in the same order.
+	FromStorageList(ctx context.Context, objs []runtime.Object) ([]runtime.Object, error)
+}

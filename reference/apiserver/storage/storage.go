@@ -116,6 +116,20 @@ func decode(ctx context.Context, res *registry.Resource, data []byte, rev int64)
 	if res.Converter == nil {
 		return Decode(res, data, rev)
 	}
+	obj, err := decodeStoredVersion(res, data, rev)
+	if err != nil {
+		return nil, err
+	}
+	out, err := res.Converter.FromStorage(ctx, obj)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	return out, nil
+}
+
+// decodeStoredVersion turns a stored value into an object of res at the version it was stored
+// at (its apiVersion), with resourceVersion = rev.
+func decodeStoredVersion(res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
 	obj := res.New()
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
@@ -123,18 +137,42 @@ func decode(ctx context.Context, res *registry.Resource, data []byte, rev int64)
 	if obj.GetObjectKind().GroupVersionKind().Empty() {
 		obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
 	}
-	out, err := res.Converter.FromStorage(ctx, obj)
-	if err != nil {
-		return nil, conversionError(err)
-	}
-	m, err := meta.Accessor(out)
+	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
 	if rev > 0 {
 		m.SetResourceVersion(strconv.FormatInt(rev, 10))
 	}
-	return out, nil
+	return obj, nil
+}
+
+// decodePage decodes the values of one page of a list (plain, read at revs): with a
+// ListVersionConverter, converted all at once.
+func decodePage(ctx context.Context, res *registry.Resource, plain [][]byte, revs []int64) ([]runtime.Object, error) {
+	out := make([]runtime.Object, 0, len(plain))
+	lc, batch := res.Converter.(registry.ListVersionConverter)
+	for i := range plain {
+		var obj runtime.Object
+		var err error
+		if batch {
+			obj, err = decodeStoredVersion(res, plain[i], revs[i])
+		} else {
+			obj, err = decode(ctx, res, plain[i], revs[i])
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	if !batch || len(out) == 0 {
+		return out, nil
+	}
+	converted, err := lc.FromStorageList(ctx, out)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	return converted, nil
 }
 
 // conversionError is the error of a failed conversion: a Status error as it is, anything else
@@ -260,15 +298,21 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 		}
 		rev = lr.Revision
 		out.Revision = lr.Revision
+		plains := make([][]byte, 0, len(lr.Items))
+		revs := make([]int64, 0, len(lr.Items))
 		for _, kv := range lr.Items {
 			plain, _, err := o.fromStorage(ctx, res, kv.Key, kv.Value)
 			if err != nil {
 				return ListResult{}, err
 			}
-			obj, err := decode(ctx, res, plain, kv.ModRevision)
-			if err != nil {
-				return ListResult{}, err
-			}
+			plains = append(plains, plain)
+			revs = append(revs, kv.ModRevision)
+		}
+		objs, err := decodePage(ctx, res, plains, revs)
+		if err != nil {
+			return ListResult{}, err
+		}
+		for _, obj := range objs {
 			if opts.Filter == nil || opts.Filter(obj) {
 				out.Items = append(out.Items, obj)
 			}
