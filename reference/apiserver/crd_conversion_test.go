@@ -2,14 +2,24 @@ package apiserver_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
@@ -21,6 +31,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
 
 const addressGroup = "convert.clusterkit.io"
@@ -90,7 +102,11 @@ func convertAddress(obj map[string]any, apiVersion string) map[string]any {
 }
 
 // hookCounts counts the reviews a conversion webhook answered and the objects it converted.
-type hookCounts struct{ reviews, converted atomic.Int64 }
+type hookCounts struct {
+	reviews, converted atomic.Int64
+	// largest is the most objects one review held.
+	largest atomic.Int64
+}
 
 // conversionWebhook serves ConversionReview v1 with convertAddress over TLS.
 func conversionWebhook(t *testing.T) (*httptest.Server, *hookCounts) {
@@ -114,6 +130,9 @@ func conversionWebhook(t *testing.T) (*httptest.Server, *hookCounts) {
 			converted.Add(1)
 		}
 		counts.reviews.Add(1)
+		if n := int64(len(resp.ConvertedObjects)); n > counts.largest.Load() {
+			counts.largest.Store(n)
+		}
 		review.Request, review.Response = nil, resp
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(&review)
@@ -238,12 +257,11 @@ func TestCRDConversionWebhook(t *testing.T) {
 	wantV2("update at v2", b, "10.0.0.1", "54")
 
 	// A list converts its page in one review (b and a stored at v1).
-	before := counts.reviews.Load()
 	if list, err = v2.List(ctx, metav1.ListOptions{}); err != nil || len(list.Items) != 2 {
 		t.Fatalf("list of two at v2: %v, %v", list, err)
 	}
-	if n := counts.reviews.Load() - before; n != 1 {
-		t.Errorf("a list of two at v2 sent %d ConversionReviews, want 1", n)
+	if n := counts.largest.Load(); n != 2 {
+		t.Errorf("a list of two at v2: the largest ConversionReview held %d objects, want 2", n)
 	}
 
 	// The storage version moves to v2: objects stored at v1 and at v2 are both read at
@@ -344,4 +362,72 @@ func storedVersion(ctx context.Context, ts *testServer, name string) string {
 		return ""
 	}
 	return tm.APIVersion
+}
+
+// resolverFunc is a webhook ServiceResolver.
+type resolverFunc func(namespace, name string, port int32) (*url.URL, error)
+
+func (f resolverFunc) ResolveEndpoint(namespace, name string, port int32) (*url.URL, error) {
+	return f(namespace, name, port)
+}
+
+// TestCRDConversionWebhookService: a clientConfig.service is resolved by the server's
+// resolver (Config.ConversionWebhooks) and the webhook's certificate is verified for
+// NAME.NAMESPACE.svc against the caBundle.
+func TestCRDConversionWebhookService(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hook.hooks.svc"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, DNSNames: []string{"hook.hooks.svc"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, counts := conversionWebhook(t)
+	hook := httptest.NewUnstartedServer(plain.Config.Handler)
+	hook.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	hook.StartTLS()
+	t.Cleanup(hook.Close)
+	hookURL, _ := url.Parse(hook.URL)
+
+	var resolved atomic.Value
+	ts := newTestServer(t, func(c *apiserver.Config) {
+		c.ConversionWebhooks.ServiceResolver = resolverFunc(func(namespace, name string, port int32) (*url.URL, error) {
+			resolved.Store(fmt.Sprintf("%s/%s:%d", namespace, name, port))
+			return &url.URL{Scheme: "https", Host: hookURL.Host}, nil
+		})
+	})
+	ctx := ctxT(t)
+	crd := addressCRD("", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	crd.Spec.Conversion.Webhook.ClientConfig.URL = nil
+	crd.Spec.Conversion.Webhook.ClientConfig.Service = &apiextensionsv1.ServiceReference{Namespace: "hooks", Name: "hook", Path: ptr.To("/convert"), Port: ptr.To[int32](8443)}
+	establish(t, ctx, ts, crd)
+	dyn := dynamic.NewForConfigOrDie(ts.config)
+	v2 := dyn.Resource(schema.GroupVersionResource{Group: addressGroup, Version: "v2", Resource: "addresses"}).Namespace("default")
+	var created *unstructured.Unstructured
+	eventually(t, "addresses served", func() bool {
+		created, err = v2.Create(ctx, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": addressGroup + "/v2", "kind": "Address",
+			"metadata": map[string]any{"name": "s"}, "spec": map[string]any{"host": "h", "port": "2"},
+		}}, metav1.CreateOptions{})
+		return err == nil
+	})
+	if got := storedVersion(ctx, ts, "s"); got != addressGroup+"/v1" {
+		t.Errorf("stored at %q, want %s/v1", got, addressGroup)
+	}
+	if r, _ := resolved.Load().(string); r != "hooks/hook:8443" {
+		t.Errorf("resolved %q, want hooks/hook:8443", r)
+	}
+	if counts.converted.Load() == 0 {
+		t.Error("the webhook converted nothing")
+	}
+	if s, _, _ := unstructured.NestedString(created.Object, "spec", "host"); s != "h" {
+		t.Errorf("created at v2: %v", created.Object)
+	}
 }
