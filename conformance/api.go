@@ -43,6 +43,9 @@ type APIHarness struct {
 	SpecTimeout time.Duration
 	// Focus, when set, runs only the specs with these IDs (the others do not run).
 	Focus []string
+	// ReachesLoopback declares LoopbackWebhooks: the server calls webhooks on 127.0.0.1 of
+	// the host the suite runs on.
+	ReachesLoopback bool
 }
 
 // apiEnv is what an API spec works with.
@@ -75,6 +78,12 @@ func (h APIHarness) suite() suite[*apiEnv] {
 					return ""
 				}
 				return fmt.Sprintf("API server %q cannot be compacted on demand (APIHarness.CanCompact is false)", name)
+			}
+			if c == LoopbackWebhooks {
+				if h.ReachesLoopback {
+					return ""
+				}
+				return fmt.Sprintf("API server %q does not declare that it reaches webhooks on 127.0.0.1 (APIHarness.ReachesLoopback is false)", name)
 			}
 			return fmt.Sprintf("the API harness has no capability %s", c)
 		},
@@ -168,7 +177,7 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 // allAPISpecs is every spec list of the API component (one list per concern).
 func allAPISpecs() []spec[*apiEnv] {
 	var all []spec[*apiEnv]
-	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs()} {
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs(), apiCRDConversionSpecs()} {
 		all = append(all, list...)
 	}
 	return all

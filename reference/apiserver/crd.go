@@ -40,10 +40,10 @@ type crdEntries struct {
 	resources []*registry.Resource
 }
 
-func newCRDState(base []*registry.Resource) *crdState {
+func newCRDState(base []*registry.Resource, builder *customresource.Builder) *crdState {
 	return &crdState{
 		base:    append([]*registry.Resource(nil), base...),
-		builder: customresource.NewBuilder(),
+		builder: builder,
 		cache:   map[types.UID]crdEntries{},
 	}
 }
@@ -437,7 +437,16 @@ func (s *Server) deleteCustomResources(ctx context.Context, crd *apiextensionsv1
 		// No served version (or a schema that no longer builds): delete by key.
 		return s.deleteCustomResourceKeys(ctx, c)
 	}
+	// The storage version's entry reads stored objects without converting them (when it is
+	// served).
 	res := entries[0]
+	for _, e := range entries {
+		for _, v := range c.Spec.Versions {
+			if v.Storage && v.Name == e.Version {
+				res = e
+			}
+		}
+	}
 	lr, err := s.objects.List(ctx, res, "", storage.ListOptions{})
 	if err != nil {
 		return 0, err

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/filters"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -98,6 +99,10 @@ type Config struct {
 	// built from an EncryptionConfiguration by package encryption); nil stores every value as
 	// it is.
 	Encryption storage.Transformers
+	// ConversionWebhooks is how the conversion webhooks of CustomResourceDefinitions with the
+	// Webhook strategy are reached (zero: a clientConfig.service by its DNS name, over the
+	// host's network).
+	ConversionWebhooks customresource.WebhookReach
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -185,7 +190,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
 	s.reg.Store(reg)
-	s.crds = newCRDState(cfg.Resources)
+	conversions, err := customresource.NewConverterFactory(cfg.ConversionWebhooks)
+	if err != nil {
+		return nil, fmt.Errorf("apiserver: %w", err)
+	}
+	s.crds = newCRDState(cfg.Resources, customresource.NewBuilder(conversions))
 	s.objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme)
 	s.fields = newFieldManagers(scheme)
 	s.ephemeral = s.ephemeralHandlers()

@@ -22,8 +22,9 @@ import (
 // harness, served on a fresh loopback port for every spec.
 func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 	return conformance.APIHarness{
-		Name:       "reference apiserver on " + store.Name,
-		CanCompact: true,
+		Name:            "reference apiserver on " + store.Name,
+		CanCompact:      true,
+		ReachesLoopback: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
 			cfg, s, err := startAPIServerWith(ctx, c, store, nil, &Policy{})
 			if err != nil {
@@ -58,7 +59,8 @@ func Cluster(store conformance.StoreHarness) func(ctx context.Context, c conform
 // for built-in types).
 func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) conformance.APIHarness {
 	return conformance.APIHarness{
-		Name: name,
+		Name:            name,
+		ReachesLoopback: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
 			cfg, _, err := startAPIServerWith(ctx, c, store, wrap, &Policy{})
 			if err != nil {

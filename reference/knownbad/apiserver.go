@@ -166,9 +166,34 @@ func APIIgnoringCELRules(next http.Handler) http.Handler {
 	return rewritingCRDSchemas(next, func(m map[string]any) { delete(m, "x-kubernetes-validations") })
 }
 
+// APIIgnoringConversionWebhooks wraps an API server so that every CustomResourceDefinition
+// written through it gets the conversion strategy None: its conversion webhook is never
+// called, and custom resources are read at every version as they were written, only their
+// apiVersion rewritten.
+func APIIgnoringConversionWebhooks(next http.Handler) http.Handler {
+	return rewritingCRDs(next, func(spec map[string]any) {
+		spec["conversion"] = map[string]any{"strategy": "None"}
+	})
+}
+
 // rewritingCRDSchemas applies edit to every schema node of the CRDs created or replaced
 // through the handler (JSON bodies).
 func rewritingCRDSchemas(next http.Handler, edit func(map[string]any)) http.Handler {
+	return rewritingCRDs(next, func(spec map[string]any) {
+		versions, _ := spec["versions"].([]any)
+		for _, v := range versions {
+			if vm, ok := v.(map[string]any); ok {
+				if s, ok := vm["schema"].(map[string]any); ok {
+					walkSchema(s["openAPIV3Schema"], edit)
+				}
+			}
+		}
+	})
+}
+
+// rewritingCRDs applies edit to the spec of the CRDs created or replaced through the handler
+// (JSON bodies).
+func rewritingCRDs(next http.Handler, edit func(spec map[string]any)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodPost || r.Method == http.MethodPut) && r.Body != nil &&
 			strings.HasPrefix(r.URL.Path, "/apis/apiextensions.k8s.io/") && strings.Contains(r.URL.Path, "/customresourcedefinitions") {
@@ -177,14 +202,7 @@ func rewritingCRDSchemas(next http.Handler, edit func(map[string]any)) http.Hand
 				var crd map[string]any
 				if json.Unmarshal(body, &crd) == nil {
 					if spec, ok := crd["spec"].(map[string]any); ok {
-						versions, _ := spec["versions"].([]any)
-						for _, v := range versions {
-							if vm, ok := v.(map[string]any); ok {
-								if s, ok := vm["schema"].(map[string]any); ok {
-									walkSchema(s["openAPIV3Schema"], edit)
-								}
-							}
-						}
+						edit(spec)
 					}
 					body, _ = json.Marshal(crd)
 				}

@@ -28,6 +28,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.crd.pruning", "api.crd.strict-fields"}},
 		{"ignores CEL rules of CRDs", knownbad.APIIgnoringCELRules,
 			[]string{"api.crd.cel-validation"}},
+		{"ignores conversion webhooks", knownbad.APIIgnoringConversionWebhooks,
+			[]string{"api.crd.conversion-webhook", "api.crd.conversion-webhook-storage", "api.crd.conversion-webhook-down"}},
 		{"evicts whatever the budget says", knownbad.APIEvictionIgnoringBudgets,
 			[]string{"api.eviction.pdb-blocks"}},
 		{"drops watch events", knownbad.APIDroppingWatchEvents,

@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
+	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
 	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
@@ -47,7 +48,8 @@ type Options struct {
 	// webhooks; ValidatingAdmissionPolicies and validating webhooks) and ResourceQuota, which
 	// are always composed last, as in kube-apiserver's plugin order.
 	Admission []admission.Interface
-	// WebhookDial opens the connections to admission webhooks (nil: the host's network).
+	// WebhookDial opens the connections to admission and CRD conversion webhooks (nil: the
+	// host's network).
 	WebhookDial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
@@ -125,12 +127,15 @@ func New(o Options) (*Composition, error) {
 	}, nil
 }
 
-// Configure sets cfg's Access, Admission, ServiceAccountIssuer and Encryption.
+// Configure sets cfg's Access, Admission, ServiceAccountIssuer, Encryption and
+// ConversionWebhooks (CRD conversion webhooks are reached as admission webhooks are: the same
+// Service resolution and dialer).
 func (c *Composition) Configure(cfg *apiserver.Config) {
 	cfg.Access = c.access
 	cfg.Admission = c.admission
 	cfg.ServiceAccountIssuer = c.issuer
 	cfg.Encryption = c.encryption
+	cfg.ConversionWebhooks = customresource.WebhookReach{ServiceResolver: c.dynamic.ServiceResolver(), AuthWrapper: c.dynamic.AuthWrapper()}
 }
 
 // Start makes the authorizers read the cluster through loopback (an administrator's

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/conversion"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	structuralpruning "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
@@ -32,12 +33,14 @@ import (
 
 // Builder turns CustomResourceDefinitions into registry entries.
 type Builder struct {
-	crds *validation.CRDStrategy
+	crds        *validation.CRDStrategy
+	conversions *conversion.CRConverterFactory
 }
 
-// NewBuilder returns a Builder.
-func NewBuilder() *Builder {
-	return &Builder{crds: validation.CustomResourceDefinitionKind()}
+// NewBuilder returns a Builder. conversions makes the converters of CRDs with the Webhook
+// conversion strategy (NewConverterFactory); with nil such CRDs are not served.
+func NewBuilder(conversions *conversion.CRConverterFactory) *Builder {
+	return &Builder{crds: validation.CustomResourceDefinitionKind(), conversions: conversions}
 }
 
 // StorageName is the key segment of a CRD's custom resources under /registry, as
@@ -48,7 +51,9 @@ func StorageName(crd *apiextensionsv1.CustomResourceDefinition) string {
 
 // Resources returns one registry entry per served version of crd, named by its accepted names
 // (status.acceptedNames). Every version reads and writes the same stored objects: the
-// conversion strategy None only rewrites apiVersion.
+// conversion strategy None only rewrites apiVersion; with the Webhook strategy objects are
+// stored at the storage version and every read and write at another version is converted by
+// the CRD's webhook (each entry's Converter).
 func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*registry.Resource, error) {
 	in, err := b.crds.Internal(crd)
 	if err != nil {
@@ -63,6 +68,10 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 		listKind = names.Kind + "List"
 	}
 	namespaced := crd.Spec.Scope == apiextensionsv1.NamespaceScoped
+	conv, storage, err := b.converterFor(crd)
+	if err != nil {
+		return nil, fmt.Errorf("CustomResourceDefinition %s: %w", crd.Name, err)
+	}
 	var out []*registry.Resource
 	typed := b.typeConverter(crd)
 	for _, v := range crd.Spec.Versions {
@@ -76,6 +85,9 @@ func (b *Builder) Resources(crd *apiextensionsv1.CustomResourceDefinition) ([]*r
 		}
 		res.TypeConverter = typed
 		res.DefaultOnRead = true
+		if conv != nil {
+			res.Converter = versionConverter{conv: conv, version: gv, storage: storage, listKind: listKind}
+		}
 		out = append(out, res)
 	}
 	return out, nil

@@ -43,7 +43,7 @@ func testCRD() *apiextensionsv1.CustomResourceDefinition {
 }
 
 func TestResources(t *testing.T) {
-	entries, err := customresource.NewBuilder().Resources(testCRD())
+	entries, err := customresource.NewBuilder(nil).Resources(testCRD())
 	if err != nil {
 		t.Fatal(err)
 	}

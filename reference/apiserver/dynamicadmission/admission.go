@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"reflect"
 	"sync"
 	"time"
@@ -54,8 +55,9 @@ type Plugins struct {
 	policy     *policyvalidating.Plugin
 	mutPolicy  *policymutating.Plugin
 
-	mu      sync.RWMutex
-	started bool
+	mu       sync.RWMutex
+	started  bool
+	resolver webhookutil.ServiceResolver
 }
 
 var (
@@ -120,10 +122,10 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	}
 	p.mutating.SetServiceResolver(resolver)
 	p.validating.SetServiceResolver(resolver)
-	if p.opts.Dial != nil {
-		wrap := func(d webhookutil.AuthenticationInfoResolver) webhookutil.AuthenticationInfoResolver {
-			return dialingResolver{delegate: d, dial: p.opts.Dial}
-		}
+	p.mu.Lock()
+	p.resolver = resolver
+	p.mu.Unlock()
+	if wrap := p.AuthWrapper(); wrap != nil {
 		p.mutating.SetAuthenticationInfoResolverWrapper(wrap)
 		p.validating.SetAuthenticationInfoResolverWrapper(wrap)
 	}
@@ -162,6 +164,34 @@ func (p *Plugins) Start(ctx context.Context, loopback *rest.Config) error {
 	p.started = true
 	p.mu.Unlock()
 	return nil
+}
+
+// ServiceResolver resolves a webhook's Service as the admission webhooks' resolver does (a
+// ready endpoint, else the ClusterIP), for the server's other webhooks (CRD conversion). It
+// reads the Services and EndpointSlices Start watches: until Start, it fails.
+func (p *Plugins) ServiceResolver() webhookutil.ServiceResolver { return startedResolver{p} }
+
+// AuthWrapper gives webhook clients the dialer of Options.Dial (nil without one).
+func (p *Plugins) AuthWrapper() webhookutil.AuthenticationInfoResolverWrapper {
+	if p.opts.Dial == nil {
+		return nil
+	}
+	return func(d webhookutil.AuthenticationInfoResolver) webhookutil.AuthenticationInfoResolver {
+		return dialingResolver{delegate: d, dial: p.opts.Dial}
+	}
+}
+
+// startedResolver is the resolver of Start, once it has run.
+type startedResolver struct{ p *Plugins }
+
+func (r startedResolver) ResolveEndpoint(namespace, name string, port int32) (*url.URL, error) {
+	r.p.mu.RLock()
+	res := r.p.resolver
+	r.p.mu.RUnlock()
+	if res == nil {
+		return nil, fmt.Errorf("resolving webhook service %s/%s: the server's informers have not started", namespace, name)
+	}
+	return res.ResolveEndpoint(namespace, name, port)
 }
 
 // policyPlugin is what Start sets on both policy plugins.

@@ -80,3 +80,18 @@ func TestSameTypeConversionCopies(t *testing.T) {
 		t.Errorf("not copied: %+v", out)
 	}
 }
+
+func TestPluginsServiceResolverBeforeAndAfterStart(t *testing.T) {
+	p := &Plugins{}
+	if _, err := p.ServiceResolver().ResolveEndpoint("hooks", "hook", 443); err == nil {
+		t.Error("the resolver resolved before Start")
+	}
+	if p.AuthWrapper() != nil {
+		t.Error("an AuthWrapper without Options.Dial")
+	}
+	p.resolver = resolverWith(t, webhookService())
+	u, err := p.ServiceResolver().ResolveEndpoint("hooks", "hook", 443)
+	if err != nil || u.String() != "https://10.96.0.20:443" {
+		t.Fatalf("got %v, %v; want https://10.96.0.20:443", u, err)
+	}
+}

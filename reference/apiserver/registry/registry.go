@@ -87,6 +87,11 @@ type Resource struct {
 	// kube-apiserver does for custom resources: defaults a CRD gained after an object was
 	// written show up when it is read.
 	DefaultOnRead bool
+	// Converter converts objects between this version and the storage version (nil: objects
+	// are stored at the version they are written at and read at any version as they are,
+	// apiVersion rewritten). Only custom resources of a CRD with the Webhook conversion
+	// strategy set it.
+	Converter VersionConverter
 }
 
 // TableFunc renders objects as a meta.k8s.io Table; includeObject is the request's

@@ -73,9 +73,7 @@ func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, err
 		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
-	if res.DefaultOnRead && res.Strategy != nil {
-		res.Strategy.Default(obj)
-	}
+	defaultOnRead(res, obj)
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
@@ -84,6 +82,119 @@ func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, err
 		m.SetResourceVersion(strconv.FormatInt(rev, 10))
 	}
 	return obj, nil
+}
+
+// encode is Encode, converting obj to the storage version first when res has a Converter.
+func encode(ctx context.Context, res *registry.Resource, obj runtime.Object) ([]byte, error) {
+	if res.Converter == nil {
+		data, err := Encode(res, obj)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		return data, nil
+	}
+	obj = obj.DeepCopyObject()
+	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	stored, err := res.Converter.ToStorage(ctx, obj)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	m, err := meta.Accessor(stored)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	m.SetResourceVersion("")
+	data, err := json.Marshal(stored)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return data, nil
+}
+
+// decode is Decode, converting the stored object from the version it was stored at when res
+// has a Converter.
+func decode(ctx context.Context, res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
+	if res.Converter == nil {
+		return Decode(res, data, rev)
+	}
+	obj, err := decodeStoredVersion(res, data, rev)
+	if err != nil {
+		return nil, err
+	}
+	out, err := res.Converter.FromStorage(ctx, obj)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	defaultOnRead(res, out)
+	return out, nil
+}
+
+// defaultOnRead applies the strategy's defaults to an object read from storage, at the version
+// it is served at, for resources that ask for it.
+func defaultOnRead(res *registry.Resource, obj runtime.Object) {
+	if res.DefaultOnRead && res.Strategy != nil {
+		res.Strategy.Default(obj)
+	}
+}
+
+// decodeStoredVersion turns a stored value into an object of res at the version it was stored
+// at (its apiVersion), with resourceVersion = rev.
+func decodeStoredVersion(res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
+	obj := res.New()
+	if err := json.Unmarshal(data, obj); err != nil {
+		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
+	}
+	if obj.GetObjectKind().GroupVersionKind().Empty() {
+		obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	if rev > 0 {
+		m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+	return obj, nil
+}
+
+// decodePage decodes the values of one page of a list (plain, read at revs): with a
+// ListVersionConverter, converted all at once.
+func decodePage(ctx context.Context, res *registry.Resource, plain [][]byte, revs []int64) ([]runtime.Object, error) {
+	out := make([]runtime.Object, 0, len(plain))
+	lc, batch := res.Converter.(registry.ListVersionConverter)
+	for i := range plain {
+		var obj runtime.Object
+		var err error
+		if batch {
+			obj, err = decodeStoredVersion(res, plain[i], revs[i])
+		} else {
+			obj, err = decode(ctx, res, plain[i], revs[i])
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, obj)
+	}
+	if !batch || len(out) == 0 {
+		return out, nil
+	}
+	converted, err := lc.FromStorageList(ctx, out)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	for _, obj := range converted {
+		defaultOnRead(res, obj)
+	}
+	return converted, nil
+}
+
+// conversionError is the error of a failed conversion: a Status error as it is, anything else
+// (a webhook that failed or answered wrongly) a 500, as kube-apiserver answers.
+func conversionError(err error) error {
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return err
+	}
+	return apierrors.NewInternalError(err)
 }
 
 // ParseResourceVersion parses a resourceVersion; "" is 0.
@@ -141,9 +252,9 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, err
 	}
-	data, err := Encode(res, obj)
+	data, err := encode(ctx, res, obj)
 	if err != nil {
-		return nil, apierrors.NewInternalError(err)
+		return nil, err
 	}
 	key := Key(res, m.GetNamespace(), m.GetName())
 	stored, err := o.toStorage(ctx, res, key, data)
@@ -154,7 +265,7 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, MapError(res, m.GetName(), err)
 	}
-	return Decode(res, data, rev)
+	return decode(ctx, res, data, rev)
 }
 
 // Get reads one object.
@@ -167,7 +278,7 @@ func (o *Objects) Get(ctx context.Context, res *registry.Resource, namespace, na
 	if err != nil {
 		return nil, err
 	}
-	return Decode(res, plain, kv.ModRevision)
+	return decode(ctx, res, plain, kv.ModRevision)
 }
 
 // ListOptions select a page of a list.
@@ -206,15 +317,21 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 		}
 		rev = lr.Revision
 		out.Revision = lr.Revision
+		plains := make([][]byte, 0, len(lr.Items))
+		revs := make([]int64, 0, len(lr.Items))
 		for _, kv := range lr.Items {
 			plain, _, err := o.fromStorage(ctx, res, kv.Key, kv.Value)
 			if err != nil {
 				return ListResult{}, err
 			}
-			obj, err := Decode(res, plain, kv.ModRevision)
-			if err != nil {
-				return ListResult{}, err
-			}
+			plains = append(plains, plain)
+			revs = append(revs, kv.ModRevision)
+		}
+		objs, err := decodePage(ctx, res, plains, revs)
+		if err != nil {
+			return ListResult{}, err
+		}
+		for _, obj := range objs {
 			if opts.Filter == nil || opts.Filter(obj) {
 				out.Items = append(out.Items, obj)
 			}
@@ -267,7 +384,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, err
 		}
-		cur, err := Decode(res, curData, kv.ModRevision)
+		cur, err := decode(ctx, res, curData, kv.ModRevision)
 		if err != nil {
 			return UpdateResult{}, err
 		}
@@ -289,9 +406,9 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, err
 		}
-		data, err := Encode(res, next)
+		data, err := encode(ctx, res, next)
 		if err != nil {
-			return UpdateResult{}, apierrors.NewInternalError(err)
+			return UpdateResult{}, err
 		}
 		// A value read with an older key is rewritten even when unchanged (key rotation).
 		if !stale && string(data) == string(curData) {
@@ -308,7 +425,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, MapError(res, name, err)
 		}
-		obj, err := Decode(res, data, rev)
+		obj, err := decode(ctx, res, data, rev)
 		if err != nil {
 			return UpdateResult{}, err
 		}
@@ -332,7 +449,7 @@ func (o *Objects) decodeStored(ctx context.Context, res *registry.Resource, key 
 	if err != nil {
 		return nil, err
 	}
-	return Decode(res, plain, rev)
+	return decode(ctx, res, plain, rev)
 }
 
 // EventType is the type of a decoded change.
