@@ -47,6 +47,8 @@ type upOptions struct {
 	// ClusterIPs and NodePorts (apiserver.Config).
 	serviceCIDR   string
 	nodePortRange string
+	// compaction is how often the API server compacts etcd.
+	compaction time.Duration
 	// proxy runs the reference service proxy of each node (private
 	// containerd only; see up_proxy.go).
 	proxy bool
@@ -107,6 +109,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.controllers, "controllers", []string{"*"}, `controllers to run in this process, as kube-controller-manager's --controllers ("*", "*,-replicaset"), or "none"`)
 	f.StringVar(&o.serviceCIDR, "service-cidr", apiserver.DefaultServiceCIDR, "IPv4 range Service ClusterIPs are allocated from")
 	f.StringVar(&o.nodePortRange, "node-port-range", apiserver.DefaultNodePortRange, "range Service NodePorts are allocated from")
+	f.DurationVar(&o.compaction, "etcd-compaction-interval", apiserver.DefaultCompactionInterval, "how often the API server compacts the store, keeping one interval of history (kube-apiserver's flag; 0 never)")
 	f.StringSliceVar(&o.podNetNS, "pod-network-netns", nil, "CIDR=NETNS-PATH: the API server reaches pod addresses in CIDR (admission webhooks) from inside that network namespace; `clusterkit lab` passes one per node, whose pod subnet this process has no route to")
 	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
 	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
@@ -181,6 +184,8 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		ServiceCIDR:   o.serviceCIDR,
 		NodePortRange: o.nodePortRange,
 		TLS:           tlsConfig,
+		// As kube-apiserver: old revisions go, so watches and chunked lists from them get 410.
+		CompactionInterval: o.compaction,
 		// Kubelets serve HTTPS with certificates of the cluster CA and admit the API server by
 		// its kube-apiserver-kubelet-client certificate (kube-apiserver's --kubelet-*).
 		NodeConnection: apiserver.KubeletTLSConnection(bundle.CAPool(), kubeletClient),

@@ -56,6 +56,10 @@ type Config struct {
 	DisableNamespaceCleanup bool
 	// NamespaceCleanupInterval is how often a terminating namespace is re-checked (default 1s).
 	NamespaceCleanupInterval time.Duration
+	// CompactionInterval is how often Serve compacts the store, keeping one interval of
+	// history (kube-apiserver's --etcd-compaction-interval; DefaultCompactionInterval is its
+	// default). 0 never compacts.
+	CompactionInterval time.Duration
 	// ErrorLog receives internal errors that have no client to go to (default: discarded).
 	ErrorLog func(format string, args ...any)
 	// ServiceCIDR is the IPv4 range ClusterIPs are allocated from (default DefaultServiceCIDR).
@@ -275,6 +279,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	addr, port := s.advertised(ln)
 	s.startKubernetesService(ctx, addr, port)
+	if s.cfg.CompactionInterval > 0 {
+		s.startCompaction(s.cfg.CompactionInterval)
+	}
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
