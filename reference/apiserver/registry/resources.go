@@ -234,6 +234,7 @@ func DefaultResources() []*Resource {
 	out = append(out, groupResources()...)
 	out = append(out, admissionRegistrationResources()...)
 	out = append(out, corePolicyResources()...)
+	out = append(out, moreBuiltinResources()...)
 	out = append(out, append(rbacResources(), authorizationResources()...)...)
 	return append(out, apiextensionsResources()...)
 }
