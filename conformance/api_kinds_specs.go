@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -12,7 +13,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/utils/ptr"
 )
 
@@ -23,6 +27,7 @@ const (
 	srcIngress     = "Kubernetes: Ingress (kubernetes.io/docs/concepts/services-networking/ingress), pkg/apis/networking/validation"
 	srcNetPol      = "Kubernetes: Network Policies (kubernetes.io/docs/concepts/services-networking/network-policies), pkg/apis/networking/v1/defaults.go"
 	srcHPA         = "Kubernetes: Horizontal Pod Autoscaling (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale), pkg/apis/autoscaling/v2/defaults.go, pkg/apis/autoscaling/validation"
+	srcAPIService  = "Kubernetes: Extending the Kubernetes API with the aggregation layer (kubernetes.io/docs/concepts/extend-kubernetes/api-extension/apiserver-aggregation), pkg/controlplane/apiserver/aggregator.go (local APIServices of the built-in group-versions)"
 	srcBuiltinDisc = "Kubernetes: Discovering cluster resources (kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api), test/e2e/apimachinery/aggregated_discovery.go"
 )
 
@@ -42,6 +47,7 @@ func apiKindSpecs() []spec[*apiEnv] {
 		{api("api.ingressclass.controller-immutable", "an update that changes an IngressClass's spec.controller MUST be rejected with 422 naming spec.controller", srcIngress), specIngressClassControllerImmutable},
 		{api("api.networkpolicy.defaults", "a NetworkPolicy created without policyTypes MUST get [Ingress], or [Ingress Egress] when it has egress rules, and its ports without protocol MUST get TCP", srcNetPol), specNetworkPolicyDefaults},
 		{api("api.hpa.defaults", "an autoscaling/v2 HorizontalPodAutoscaler created without minReplicas or metrics MUST get minReplicas 1 and one Resource metric targeting 80% average cpu utilization", srcHPA), specHPADefaults},
+		{api("api.apiservice.local", "every built-in group-version the server lists in discovery (core v1, apps/v1, batch/v1, ...) MUST have a local APIService named version.group, with no service and an Available condition True", srcAPIService), specLocalAPIServices},
 		{api("api.hpa.validation", "an autoscaling/v2 HorizontalPodAutoscaler whose maxReplicas is below minReplicas MUST be rejected with 422 naming spec.maxReplicas, and store nothing", srcHPA), specHPAValidation},
 	}
 }
@@ -275,6 +281,50 @@ func specHPAValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	expectInvalid(g, err, "a HorizontalPodAutoscaler with maxReplicas 3 below minReplicas 5", "spec.maxReplicas")
 	_, err = hpas.Get(ctx, h.Name, metav1.GetOptions{})
 	expectNotFound(g, err, "the rejected HorizontalPodAutoscaler")
+}
+
+// builtinGroups are the groups of kube-apiserver's own group-versions (they get local
+// APIServices; custom resources' and aggregated groups are not considered).
+var builtinGroups = map[string]bool{
+	"": true, "apps": true, "authentication.k8s.io": true, "authorization.k8s.io": true, "autoscaling": true, "batch": true,
+	"certificates.k8s.io": true, "coordination.k8s.io": true, "discovery.k8s.io": true, "events.k8s.io": true,
+	"networking.k8s.io": true, "node.k8s.io": true, "policy": true, "rbac.authorization.k8s.io": true, "scheduling.k8s.io": true,
+	"storage.k8s.io": true, "admissionregistration.k8s.io": true, "apiextensions.k8s.io": true, "flowcontrol.apiserver.k8s.io": true,
+}
+
+func specLocalAPIServices(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	groups, err := e.client.Discovery().ServerGroups()
+	ok(g, err, "discovery of the API groups")
+	dyn, err := dynamic.NewForConfig(e.server.Config)
+	ok(g, err, "a dynamic client")
+	apiservices := dyn.Resource(schema.GroupVersionResource{Group: "apiregistration.k8s.io", Version: "v1", Resource: "apiservices"})
+	checked := 0
+	for _, grp := range groups.Groups {
+		if !builtinGroups[grp.Name] {
+			continue
+		}
+		for _, v := range grp.Versions {
+			if strings.Contains(v.Version, "alpha") || strings.Contains(v.Version, "beta") {
+				continue // only GA versions: prerelease versions have no fixed priority in every release
+			}
+			name := v.Version + "." + grp.Name
+			obj, err := apiservices.Get(ctx, name, metav1.GetOptions{})
+			ok(g, err, "reading APIService "+name)
+			svc, found, _ := unstructured.NestedFieldNoCopy(obj.Object, "spec", "service")
+			g.Expect(found && svc != nil).To(gomega.BeFalse(), "APIService %s must have no service (got %v)", name, svc)
+			conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+			available := false
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Available" && m["status"] == "True" {
+					available = true
+				}
+			}
+			g.Expect(available).To(gomega.BeTrue(), "APIService %s must be Available (conditions %v)", name, conds)
+			checked++
+		}
+	}
+	g.Expect(checked).To(gomega.BeNumerically(">=", 2), "local APIServices checked (v1. and v1.apps at least)")
 }
 
 // expectNotFound asserts that a Get of a rejected object found nothing.
