@@ -2,11 +2,19 @@ package conformance
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"strings"
 	"time"
 
 	"github.com/onsi/gomega"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -28,6 +36,7 @@ const (
 	srcNetPol      = "Kubernetes: Network Policies (kubernetes.io/docs/concepts/services-networking/network-policies), pkg/apis/networking/v1/defaults.go"
 	srcHPA         = "Kubernetes: Horizontal Pod Autoscaling (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale), pkg/apis/autoscaling/v2/defaults.go, pkg/apis/autoscaling/validation"
 	srcAPIService  = "Kubernetes: Extending the Kubernetes API with the aggregation layer (kubernetes.io/docs/concepts/extend-kubernetes/api-extension/apiserver-aggregation), pkg/controlplane/apiserver/aggregator.go (local APIServices of the built-in group-versions)"
+	srcCTB         = "Kubernetes: ClusterTrustBundles (kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#cluster-trust-bundles), pkg/apis/certificates/validation"
 	srcBuiltinDisc = "Kubernetes: Discovering cluster resources (kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api), test/e2e/apimachinery/aggregated_discovery.go"
 )
 
@@ -48,6 +57,7 @@ func apiKindSpecs() []spec[*apiEnv] {
 		{api("api.networkpolicy.defaults", "a NetworkPolicy created without policyTypes MUST get [Ingress], or [Ingress Egress] when it has egress rules, and its ports without protocol MUST get TCP", srcNetPol), specNetworkPolicyDefaults},
 		{api("api.hpa.defaults", "an autoscaling/v2 HorizontalPodAutoscaler created without minReplicas or metrics MUST get minReplicas 1 and one Resource metric targeting 80% average cpu utilization", srcHPA), specHPADefaults},
 		{api("api.apiservice.local", "every built-in group-version the server lists in discovery (core v1, apps/v1, batch/v1, ...) MUST have a local APIService named version.group, with no service and an Available condition True", srcAPIService), specLocalAPIServices},
+		{api("api.clustertrustbundle.validation", "a ClusterTrustBundle whose trustBundle holds a certificate without the CA bit MUST be rejected with 422 naming spec.trustBundle, and store nothing", srcCTB), specClusterTrustBundleValidation},
 		{api("api.hpa.validation", "an autoscaling/v2 HorizontalPodAutoscaler whose maxReplicas is below minReplicas MUST be rejected with 422 naming spec.maxReplicas, and store nothing", srcHPA), specHPAValidation},
 	}
 }
@@ -325,6 +335,35 @@ func specLocalAPIServices(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		}
 	}
 	g.Expect(checked).To(gomega.BeNumerically(">=", 2), "local APIServices checked (v1. and v1.apps at least)")
+}
+
+// leafCertPEM returns a self-signed certificate that is not a CA.
+func leafCertPEM(g gomega.Gomega, cn string) string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ok(g, err, "generating a key")
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		BasicConstraintsValid: true, IsCA: false,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ok(g, err, "self-signing a certificate")
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func specClusterTrustBundleValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	bundles := e.client.CertificatesV1().ClusterTrustBundles()
+	b := &certificatesv1.ClusterTrustBundle{
+		ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-leaf"},
+		Spec:       certificatesv1.ClusterTrustBundleSpec{TrustBundle: leafCertPEM(g, e.ns)},
+	}
+	_, err := bundles.Create(ctx, b, metav1.CreateOptions{})
+	if err == nil {
+		e.cleanupCluster(bundles.Delete, b.Name)
+	}
+	expectInvalid(g, err, "a ClusterTrustBundle holding a non-CA certificate", "spec.trustBundle")
+	_, err = bundles.Get(ctx, b.Name, metav1.GetOptions{})
+	expectNotFound(g, err, "the rejected ClusterTrustBundle")
 }
 
 // expectNotFound asserts that a Get of a rejected object found nothing.

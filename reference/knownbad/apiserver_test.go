@@ -41,7 +41,7 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 		{"applies no defaults on create", knownbad.APIWithoutCreateDefaults,
 			[]string{"api.pv.defaults", "api.storageclass.defaults", "api.csidriver.attach-immutable", "api.networkpolicy.defaults", "api.hpa.defaults"}},
 		{"answers invalid creates with success", knownbad.APIAcceptingInvalidCreates,
-			[]string{"api.pvc.storage-required", "api.ingress.backend-required", "api.hpa.validation"}},
+			[]string{"api.pvc.storage-required", "api.ingress.backend-required", "api.hpa.validation", "api.clustertrustbundle.validation"}},
 		{"serves no storage or networking group", knownbad.APIWithoutStorageAndNetworking,
 			[]string{"api.builtin.discovery"}},
 		{"registers no local APIServices", knownbad.APIWithoutLocalAPIServices,

@@ -2,9 +2,11 @@ package registry
 
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
@@ -13,13 +15,24 @@ import (
 // moreBuiltinResources are core/v1 PersistentVolume and PersistentVolumeClaim,
 // autoscaling/v2 HorizontalPodAutoscaler, networking.k8s.io/v1 Ingress, IngressClass and
 // NetworkPolicy, and storage.k8s.io/v1's StorageClass, CSIDriver, CSINode, VolumeAttachment,
-// CSIStorageCapacity and VolumeAttributesClass, with kube-apiserver's short names,
+// CSIStorageCapacity and VolumeAttributesClass, and certificates.k8s.io/v1 ClusterTrustBundle
+// (GA and on by default in 1.37), with kube-apiserver's short names,
 // categories and status subresources.
 func moreBuiltinResources() []*Resource {
 	autoscalingV2 := autoscalingv2.SchemeGroupVersion
 	networking := networkingv1.SchemeGroupVersion
 	storage := storagev1.SchemeGroupVersion
+	certificates := certificatesv1.SchemeGroupVersion
 	return []*Resource{
+		{
+			GroupVersionResource: certificates.WithResource("clustertrustbundles"), Singular: "clustertrustbundle",
+			Kind: "ClusterTrustBundle", ListKind: "ClusterTrustBundleList", Strategy: validation.ClusterTrustBundleKind(), Verbs: CRUDVerbs(),
+			New: func() runtime.Object { return &certificatesv1.ClusterTrustBundle{} }, NewList: func() runtime.Object { return &certificatesv1.ClusterTrustBundleList{} },
+			FieldLabels: []string{"spec.signerName"},
+			Fields: func(obj runtime.Object) fields.Set {
+				return fields.Set{"spec.signerName": obj.(*certificatesv1.ClusterTrustBundle).Spec.SignerName}
+			},
+		},
 		{
 			GroupVersionResource: coreV1.WithResource("persistentvolumes"), Singular: "persistentvolume",
 			Kind: "PersistentVolume", ListKind: "PersistentVolumeList", Strategy: validation.PersistentVolumeKind(),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,7 +18,8 @@ import (
 
 // kindsColumns are the columns of autoscaling/v2 HorizontalPodAutoscaler, IngressClass,
 // storage.k8s.io's CSIDriver, CSINode, VolumeAttachment, CSIStorageCapacity and
-// VolumeAttributesClass (kubectl's printers) and APIService (kube-aggregator's).
+// VolumeAttributesClass, certificates.k8s.io's ClusterTrustBundle (kubectl's printers) and
+// APIService (kube-aggregator's).
 func kindsColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 	name, age := nameColumn(), ageColumn()
 	switch gk {
@@ -67,6 +69,8 @@ func kindsColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 		return []metav1.TableColumnDefinition{name, column("StorageClassName", "string", doc["storageClassName"]), column("Capacity", "string", doc["capacity"])}, true
 	case schema.GroupKind{Group: storagev1.GroupName, Kind: "VolumeAttributesClass"}:
 		return []metav1.TableColumnDefinition{name, column("DriverName", "string", storagev1.VolumeAttributesClass{}.SwaggerDoc()["driverName"]), age}, true
+	case schema.GroupKind{Group: certificatesv1.GroupName, Kind: "ClusterTrustBundle"}:
+		return []metav1.TableColumnDefinition{name, column("SignerName", "string", certificatesv1.ClusterTrustBundleSpec{}.SwaggerDoc()["signerName"])}, true
 	case schema.GroupKind{Group: apiregistrationv1.GroupName, Kind: "APIService"}:
 		return []metav1.TableColumnDefinition{
 			name,
@@ -145,6 +149,12 @@ func kindsCells(obj runtime.Object, now time.Time) ([]interface{}, bool) {
 		return []interface{}{o.Name, o.StorageClassName, capacity}, true
 	case *storagev1.VolumeAttributesClass:
 		return []interface{}{o.Name, o.DriverName, age(o.CreationTimestamp, now)}, true
+	case *certificatesv1.ClusterTrustBundle:
+		signer := none
+		if o.Spec.SignerName != "" {
+			signer = o.Spec.SignerName
+		}
+		return []interface{}{o.Name, signer}, true
 	case *apiregistrationv1.APIService:
 		service := "Local"
 		if s := o.Spec.Service; s != nil {

@@ -39,7 +39,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		CustomResourceDefinitionKind(),
 		PersistentVolumeKind(), PersistentVolumeClaimKind(), HorizontalPodAutoscalerKind(), IngressKind(), IngressClassKind(), NetworkPolicyKind(),
 		StorageClassKind(), CSIDriverKind(), CSINodeKind(), VolumeAttachmentKind(), CSIStorageCapacityKind(), VolumeAttributesClassKind(),
-		APIServiceKind(),
+		APIServiceKind(), ClusterTrustBundleKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
