@@ -12,7 +12,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
-// moreBuiltinResources are core/v1 PersistentVolume and PersistentVolumeClaim,
+// moreBuiltinResources are core/v1 bindings, PersistentVolume and PersistentVolumeClaim,
 // autoscaling/v2 HorizontalPodAutoscaler, networking.k8s.io/v1 Ingress, IngressClass and
 // NetworkPolicy, and storage.k8s.io/v1's StorageClass, CSIDriver, CSINode, VolumeAttachment,
 // CSIStorageCapacity and VolumeAttributesClass, and certificates.k8s.io/v1 ClusterTrustBundle
@@ -24,6 +24,13 @@ func moreBuiltinResources() []*Resource {
 	storage := storagev1.SchemeGroupVersion
 	certificates := certificatesv1.SchemeGroupVersion
 	return []*Resource{
+		{
+			// The legacy create-only namespaces/NS/bindings (the server routes it to the pods'
+			// binding); the entry lists it in discovery as kube-apiserver does.
+			GroupVersionResource: coreV1.WithResource("bindings"), Singular: "binding", Namespaced: true,
+			Kind: "Binding", Verbs: []string{"create"}, Ephemeral: true,
+			New: func() runtime.Object { return &corev1.Binding{} },
+		},
 		{
 			GroupVersionResource: certificates.WithResource("clustertrustbundles"), Singular: "clustertrustbundle",
 			Kind: "ClusterTrustBundle", ListKind: "ClusterTrustBundleList", Strategy: validation.ClusterTrustBundleKind(), Verbs: CRUDVerbs(),
