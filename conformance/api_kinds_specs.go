@@ -30,14 +30,15 @@ import (
 
 // Sources of the storage, networking and autoscaling behaviours.
 const (
-	srcPV          = "Kubernetes: Persistent Volumes (kubernetes.io/docs/concepts/storage/persistent-volumes), pkg/apis/core/validation ValidatePersistentVolumeUpdate, ValidatePersistentVolumeClaimUpdate"
-	srcStorageAPI  = "Kubernetes: Storage Classes (kubernetes.io/docs/concepts/storage/storage-classes), pkg/apis/storage/validation, pkg/apis/storage/v1/defaults.go"
-	srcIngress     = "Kubernetes: Ingress (kubernetes.io/docs/concepts/services-networking/ingress), pkg/apis/networking/validation"
-	srcNetPol      = "Kubernetes: Network Policies (kubernetes.io/docs/concepts/services-networking/network-policies), pkg/apis/networking/v1/defaults.go"
-	srcHPA         = "Kubernetes: Horizontal Pod Autoscaling (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale), pkg/apis/autoscaling/v2/defaults.go, pkg/apis/autoscaling/validation"
-	srcAPIService  = "Kubernetes: Extending the Kubernetes API with the aggregation layer (kubernetes.io/docs/concepts/extend-kubernetes/api-extension/apiserver-aggregation), pkg/controlplane/apiserver/aggregator.go (local APIServices of the built-in group-versions)"
-	srcCTB         = "Kubernetes: ClusterTrustBundles (kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#cluster-trust-bundles), pkg/apis/certificates/validation"
-	srcBuiltinDisc = "Kubernetes: Discovering cluster resources (kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api), test/e2e/apimachinery/aggregated_discovery.go"
+	srcPV           = "Kubernetes: Persistent Volumes (kubernetes.io/docs/concepts/storage/persistent-volumes), pkg/apis/core/validation ValidatePersistentVolumeUpdate, ValidatePersistentVolumeClaimUpdate"
+	srcStorageAPI   = "Kubernetes: Storage Classes (kubernetes.io/docs/concepts/storage/storage-classes), pkg/apis/storage/validation, pkg/apis/storage/v1/defaults.go"
+	srcIngress      = "Kubernetes: Ingress (kubernetes.io/docs/concepts/services-networking/ingress), pkg/apis/networking/validation"
+	srcNetPol       = "Kubernetes: Network Policies (kubernetes.io/docs/concepts/services-networking/network-policies), pkg/apis/networking/v1/defaults.go"
+	srcHPA          = "Kubernetes: Horizontal Pod Autoscaling (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale), pkg/apis/autoscaling/v2/defaults.go, pkg/apis/autoscaling/validation"
+	srcAPIService   = "Kubernetes: Extending the Kubernetes API with the aggregation layer (kubernetes.io/docs/concepts/extend-kubernetes/api-extension/apiserver-aggregation), pkg/controlplane/apiserver/aggregator.go (local APIServices of the built-in group-versions)"
+	srcCTB          = "Kubernetes: ClusterTrustBundles (kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#cluster-trust-bundles), pkg/apis/certificates/validation"
+	srcDefaultClass = "Kubernetes admission controllers: DefaultStorageClass and DefaultIngressClass (kubernetes.io/docs/reference/access-authn-authz/admission-controllers)"
+	srcBuiltinDisc  = "Kubernetes: Discovering cluster resources (kubernetes.io/docs/concepts/overview/kubernetes-api/#discovery-api), test/e2e/apimachinery/aggregated_discovery.go"
 )
 
 // apiKindSpecs are the API specs of PersistentVolumes and claims, storage.k8s.io,
@@ -51,6 +52,8 @@ func apiKindSpecs() []spec[*apiEnv] {
 		{api("api.pvc.storage-required", "a PersistentVolumeClaim without a storage request MUST be rejected with 422 naming spec.resources[storage], and store nothing", srcPV), specPVCStorageRequired},
 		{api("api.storageclass.defaults", "a StorageClass created without reclaimPolicy or volumeBindingMode MUST be returned with reclaimPolicy Delete and volumeBindingMode Immediate", srcStorageAPI), specStorageClassDefaults},
 		{api("api.storageclass.immutable", "an update that changes a StorageClass's provisioner or parameters MUST be rejected with 422 naming provisioner or parameters", srcStorageAPI), specStorageClassImmutable},
+		{api("api.storageclass.default-class", "a PersistentVolumeClaim created without storageClassName MUST get the newest StorageClass annotated storageclass.kubernetes.io/is-default-class=true", srcDefaultClass), specDefaultStorageClass},
+		{api("api.ingressclass.default-class", "an Ingress created without ingressClassName MUST get the newest IngressClass annotated ingressclass.kubernetes.io/is-default-class=true", srcDefaultClass), specDefaultIngressClass},
 		{api("api.csidriver.attach-immutable", "a CSIDriver created without attachRequired MUST get attachRequired true, and an update of attachRequired MUST be rejected with 422 naming spec.attachedRequired", srcStorageAPI), specCSIDriverAttachImmutable},
 		{api("api.ingress.backend-required", "an Ingress path whose backend names neither a service nor a resource MUST be rejected with 422 naming the backend, and store nothing", srcIngress), specIngressBackendRequired},
 		{api("api.ingressclass.controller-immutable", "an update that changes an IngressClass's spec.controller MUST be rejected with 422 naming spec.controller", srcIngress), specIngressClassControllerImmutable},
@@ -364,6 +367,42 @@ func specClusterTrustBundleValidation(ctx context.Context, g gomega.Gomega, e *a
 	expectInvalid(g, err, "a ClusterTrustBundle holding a non-CA certificate", "spec.trustBundle")
 	_, err = bundles.Get(ctx, b.Name, metav1.GetOptions{})
 	expectNotFound(g, err, "the rejected ClusterTrustBundle")
+}
+
+func specDefaultStorageClass(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	scs := e.client.StorageV1().StorageClasses()
+	sc := &storagev1.StorageClass{
+		ObjectMeta:  metav1.ObjectMeta{Name: e.ns + "-default", Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+		Provisioner: "example.com/none",
+	}
+	_, err := scs.Create(ctx, sc, metav1.CreateOptions{})
+	ok(g, err, "creating a default StorageClass")
+	e.cleanupCluster(scs.Delete, sc.Name)
+	c := pvc("defaulted")
+	c.Spec.StorageClassName = nil
+	created, err := e.client.CoreV1().PersistentVolumeClaims(e.ns).Create(ctx, c, metav1.CreateOptions{})
+	ok(g, err, "creating a claim without a storage class")
+	g.Expect(created.Spec.StorageClassName).To(gomega.Equal(ptr.To(sc.Name)), "the claim's storage class")
+}
+
+func specDefaultIngressClass(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	classes := e.client.NetworkingV1().IngressClasses()
+	ic := &networkingv1.IngressClass{
+		ObjectMeta: metav1.ObjectMeta{Name: e.ns + "-default", Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}},
+		Spec:       networkingv1.IngressClassSpec{Controller: "example.com/none"},
+	}
+	_, err := classes.Create(ctx, ic, metav1.CreateOptions{})
+	ok(g, err, "creating a default IngressClass")
+	e.cleanupCluster(classes.Delete, ic.Name)
+	ing := &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: "defaulted"},
+		Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
+			Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}},
+		}},
+	}
+	created, err := e.client.NetworkingV1().Ingresses(e.ns).Create(ctx, ing, metav1.CreateOptions{})
+	ok(g, err, "creating an Ingress without a class")
+	g.Expect(created.Spec.IngressClassName).To(gomega.Equal(ptr.To(ic.Name)), "the Ingress's class")
 }
 
 // expectNotFound asserts that a Get of a rejected object found nothing.

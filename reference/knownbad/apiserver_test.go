@@ -46,6 +46,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.builtin.discovery"}},
 		{"registers no local APIServices", knownbad.APIWithoutLocalAPIServices,
 			[]string{"api.apiservice.local"}},
+		{"drops the default-class annotations", knownbad.APIDroppingDefaultClassAnnotations,
+			[]string{"api.storageclass.default-class", "api.ingressclass.default-class"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -216,3 +216,29 @@ func APIWithoutLocalAPIServices(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// APIDroppingDefaultClassAnnotations wraps an API server so that the annotations marking a
+// default StorageClass or IngressClass never reach it: no class is ever the default, and
+// claims and Ingresses created without a class keep none.
+func APIDroppingDefaultClassAnnotations(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodPost || r.Method == http.MethodPut) &&
+			(strings.Contains(r.URL.Path, "/storageclasses") || strings.Contains(r.URL.Path, "/ingressclasses")) {
+			body, err := io.ReadAll(r.Body)
+			var obj map[string]any
+			if err == nil && json.Unmarshal(body, &obj) == nil {
+				if meta, ok := obj["metadata"].(map[string]any); ok {
+					if ann, ok := meta["annotations"].(map[string]any); ok {
+						for _, k := range []string{"storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class", "ingressclass.kubernetes.io/is-default-class"} {
+							delete(ann, k)
+						}
+					}
+				}
+				body, _ = json.Marshal(obj)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
