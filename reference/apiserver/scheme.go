@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
 // newScheme builds the server's own scheme (no global scheme is touched).
@@ -21,7 +22,7 @@ func newScheme() (*runtime.Scheme, error) {
 	// Every built-in group of client-go (the types a registry entry can serve), plus the
 	// policy/v1beta1 Eviction kubectl still sends,
 	// and apiextensions.k8s.io/v1 (CustomResourceDefinitions).
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, policyv1beta1.AddToScheme, apiextensionsv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, policyv1beta1.AddToScheme, apiextensionsv1.AddToScheme, apiregistrationv1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, err
 		}

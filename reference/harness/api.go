@@ -9,12 +9,14 @@ import (
 	"net/netip"
 	"os"
 
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/defaultclass"
 	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 )
 
@@ -98,8 +100,10 @@ func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store confor
 	// from the listener, a wrapped Handler only from the Config.
 	tcp := ln.Addr().(*net.TCPAddr)
 	addr, _ := netip.AddrFromSlice(tcp.IP)
-	// Priority admission resolves pods' priorityClassName, as in every kube-apiserver.
-	scfg := apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port, Admission: priority.New()}
+	// Priority admission resolves pods' priorityClassName and the default-class plugins set
+	// claims' and Ingresses' classes, as in every kube-apiserver.
+	scfg := apiserver.Config{Store: s, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port,
+		Admission: admission.NewChainHandler(defaultclass.New(), priority.New())}
 	var running *policyRun
 	if pol != nil {
 		if running, err = pol.configure(&scfg); err != nil {

@@ -38,6 +38,18 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.wire.table-not-acceptable", "api.wire.unknown-media-type"}},
 		{"forces every apply", knownbad.APIForcingEveryApply,
 			[]string{"api.apply.conflict"}},
+		{"replaces objects on update", knownbad.APIReplacingOnUpdate,
+			[]string{"api.pv.source-immutable", "api.pvc.spec-immutable", "api.storageclass.immutable", "api.csidriver.attach-immutable", "api.ingressclass.controller-immutable"}},
+		{"applies no defaults on create", knownbad.APIWithoutCreateDefaults,
+			[]string{"api.pv.defaults", "api.storageclass.defaults", "api.csidriver.attach-immutable", "api.networkpolicy.defaults", "api.hpa.defaults"}},
+		{"answers invalid creates with success", knownbad.APIAcceptingInvalidCreates,
+			[]string{"api.pvc.storage-required", "api.ingress.backend-required", "api.hpa.validation", "api.clustertrustbundle.validation"}},
+		{"serves no storage or networking group", knownbad.APIWithoutStorageAndNetworking,
+			[]string{"api.builtin.discovery"}},
+		{"registers no local APIServices", knownbad.APIWithoutLocalAPIServices,
+			[]string{"api.apiservice.local"}},
+		{"drops the default-class annotations", knownbad.APIDroppingDefaultClassAnnotations,
+			[]string{"api.storageclass.default-class", "api.ingressclass.default-class"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
+	"github.com/clusterkit/clusterkit/reference/apiserver/defaultclass"
 	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
@@ -106,8 +107,9 @@ func New(o Options) (*Composition, error) {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
 	// kube-apiserver's order: LimitRanger first, then NodeRestriction, Pod Security and the
-	// ServiceAccount plugin (in o.Admission), Priority, the dynamic plugins, ResourceQuota last.
-	plugins := append([]admission.Interface{limitranger.New(), nodeauthz.NewRestriction(auds...), setup.Admission, priority.New()}, o.Admission...)
+	// ServiceAccount plugin (in o.Admission), DefaultStorageClass and DefaultIngressClass
+	// (defaultclass), Priority, the dynamic plugins, ResourceQuota last.
+	plugins := append([]admission.Interface{limitranger.New(), nodeauthz.NewRestriction(auds...), setup.Admission, defaultclass.New(), priority.New()}, o.Admission...)
 	plugins = append(plugins, dynamic, quota)
 	return &Composition{
 		access: apiserver.Access{

@@ -235,8 +235,10 @@ func DefaultResources() []*Resource {
 	out = append(out, groupResources()...)
 	out = append(out, admissionRegistrationResources()...)
 	out = append(out, corePolicyResources()...)
+	out = append(out, moreBuiltinResources()...)
 	out = append(out, append(rbacResources(), authorizationResources()...)...)
-	return append(out, apiextensionsResources()...)
+	out = append(out, apiextensionsResources()...)
+	return append(out, apiServices(out))
 }
 
 // rbacResources are rbac.authorization.k8s.io/v1's four kinds (no short names or categories,

@@ -290,6 +290,9 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 	case schema.GroupKind{Group: nodev1.GroupName, Kind: "RuntimeClass"}:
 		return []metav1.TableColumnDefinition{name, column("Handler", "string", nodev1.RuntimeClass{}.SwaggerDoc()["handler"]), age}, true
 	}
+	if cols, ok := kindsColumns(gk); ok {
+		return cols, true
+	}
 	return groupColumns(gk)
 }
 
@@ -373,6 +376,9 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 			return metav1.TableRow{Cells: cells}, nil
 		}
 		if c, ok := admissionCells(obj, now); ok {
+			return metav1.TableRow{Cells: c}, nil
+		}
+		if c, ok := kindsCells(obj, now); ok {
 			return metav1.TableRow{Cells: c}, nil
 		}
 		return defaultRow(obj, now)

@@ -37,6 +37,9 @@ func builtinKinds() map[reflect.Type]strategy {
 		CertificateSigningRequestKind(),
 		PodTemplateKind(), ReplicationControllerKind(), LimitRangeKind(), ResourceQuotaKind(),
 		CustomResourceDefinitionKind(),
+		PersistentVolumeKind(), PersistentVolumeClaimKind(), HorizontalPodAutoscalerKind(), IngressKind(), IngressClassKind(), NetworkPolicyKind(),
+		StorageClassKind(), CSIDriverKind(), CSINodeKind(), VolumeAttachmentKind(), CSIStorageCapacityKind(), VolumeAttributesClassKind(),
+		APIServiceKind(), ClusterTrustBundleKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}
