@@ -128,6 +128,12 @@ func DescribeAuth(h AuthHarness) bool {
 	return h.suite().describe()
 }
 
+// CheckAuthSpecs runs only the auth specs whose IDs are listed and returns the results
+// without failing.
+func CheckAuthSpecs(ctx context.Context, h AuthHarness, ids ...string) Results {
+	return h.suite().only(ids).check(ctx)
+}
+
 // CheckAuth runs every auth spec and returns the results without failing.
 func CheckAuth(ctx context.Context, h AuthHarness) Results {
 	return h.suite().check(ctx)

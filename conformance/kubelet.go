@@ -182,17 +182,5 @@ func CheckKubelet(ctx context.Context, h KubeletHarness) Results {
 
 // CheckKubeletSpecs runs only the kubelet specs whose IDs are listed.
 func CheckKubeletSpecs(ctx context.Context, h KubeletHarness, ids ...string) Results {
-	s := h.suite()
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	var keep []spec[*kubeletEnv]
-	for _, sp := range s.specs {
-		if want[sp.ID] {
-			keep = append(keep, sp)
-		}
-	}
-	s.specs = keep
-	return s.check(ctx)
+	return h.suite().only(ids).check(ctx)
 }

@@ -43,6 +43,13 @@ type suite[E any] struct {
 	timeout time.Duration
 }
 
+// only returns the suite with just the specs whose IDs are listed, or every spec when none
+// is (known-bad tests run the specs aimed at a bug, not the whole suite).
+func (s suite[E]) only(ids []string) suite[E] {
+	s.specs = focused(s.specs, ids)
+	return s
+}
+
 func (s suite[E]) skipReason(b Behavior) string {
 	for _, c := range b.Needs {
 		if why := s.missing(c); why != "" {

@@ -54,7 +54,7 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			results := conformance.CheckAPI(context.Background(), harness.WrappedAPI("knownbad/"+c.name, harness.MemoryStore(), c.wrap))
+			results := conformance.CheckAPISpecs(context.Background(), harness.WrappedAPI("knownbad/"+c.name, harness.MemoryStore(), c.wrap), c.mustFail...)
 			failed := map[string]bool{}
 			for _, id := range results.Failed() {
 				failed[id] = true

@@ -39,7 +39,7 @@ func TestAuthSuiteRejectsKnownBadServers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			results := conformance.CheckAuth(context.Background(), harness.ModifiedAuth("knownbad/"+c.name, harness.MemoryStore(), c.modify))
+			results := conformance.CheckAuthSpecs(context.Background(), harness.ModifiedAuth("knownbad/"+c.name, harness.MemoryStore(), c.modify), c.mustFail...)
 			failed := map[string]bool{}
 			for _, id := range results.Failed() {
 				failed[id] = true

@@ -34,7 +34,7 @@ func TestAuthSuiteRejectsUnprotectedServers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			results := conformance.CheckAuth(context.Background(), c.harness)
+			results := conformance.CheckAuthSpecs(context.Background(), c.harness, c.mustFail...)
 			failed := map[string]bool{}
 			for _, id := range results.Failed() {
 				failed[id] = true

@@ -44,6 +44,7 @@ var watched = []schema.GroupVersionResource{
 	corev1.SchemeGroupVersion.WithResource("secrets"),
 	corev1.SchemeGroupVersion.WithResource("replicationcontrollers"),
 	corev1.SchemeGroupVersion.WithResource("resourcequotas"),
+	corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"),
 }
 
 // New returns the factory of the resource-quota controller. Its keys are namespace/name of
@@ -59,8 +60,7 @@ func New() runner.Factory {
 			}
 			listers[gvr] = inf.Lister()
 		}
-		// A resource the controller does not watch (persistentvolumeclaims, which the
-		// reference API server does not serve) counts nothing: failing instead would leave
+		// A resource the controller does not watch counts nothing: failing instead would leave
 		// every quota that names it without a status.
 		none := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 		listerFor := func(gvr schema.GroupVersionResource) (cache.GenericLister, error) {
