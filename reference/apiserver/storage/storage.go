@@ -58,6 +58,12 @@ func Prefix(res *registry.Resource, namespace string) string {
 func Encode(res *registry.Resource, obj runtime.Object) ([]byte, error) {
 	obj = obj.DeepCopyObject()
 	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	return marshalStored(obj)
+}
+
+// marshalStored returns obj's JSON without resourceVersion (the store's revision is the
+// object's version); obj is the caller's own copy.
+func marshalStored(obj runtime.Object) ([]byte, error) {
 	m, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, err
@@ -68,19 +74,12 @@ func Encode(res *registry.Resource, obj runtime.Object) ([]byte, error) {
 
 // Decode turns a stored value into a typed object with resourceVersion = rev.
 func Decode(res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
-	obj := res.New()
-	if err := json.Unmarshal(data, obj); err != nil {
-		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
-	}
-	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
-	defaultOnRead(res, obj)
-	m, err := meta.Accessor(obj)
+	obj, err := decodeStoredVersion(res, data, rev)
 	if err != nil {
 		return nil, err
 	}
-	if rev > 0 {
-		m.SetResourceVersion(strconv.FormatInt(rev, 10))
-	}
+	obj.GetObjectKind().SetGroupVersionKind(res.GroupVersionKind())
+	defaultOnRead(res, obj)
 	return obj, nil
 }
 
@@ -99,12 +98,7 @@ func encode(ctx context.Context, res *registry.Resource, obj runtime.Object) ([]
 	if err != nil {
 		return nil, conversionError(err)
 	}
-	m, err := meta.Accessor(stored)
-	if err != nil {
-		return nil, apierrors.NewInternalError(err)
-	}
-	m.SetResourceVersion("")
-	data, err := json.Marshal(stored)
+	data, err := marshalStored(stored)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
