@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/onsi/gomega"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +36,8 @@ const (
 	srcStorageAPI   = "Kubernetes: Storage Classes (kubernetes.io/docs/concepts/storage/storage-classes), pkg/apis/storage/validation, pkg/apis/storage/v1/defaults.go"
 	srcIngress      = "Kubernetes: Ingress (kubernetes.io/docs/concepts/services-networking/ingress), pkg/apis/networking/validation"
 	srcNetPol       = "Kubernetes: Network Policies (kubernetes.io/docs/concepts/services-networking/network-policies), pkg/apis/networking/v1/defaults.go"
+	srcHPAV1        = "Kubernetes API: HorizontalPodAutoscaler v1 and v2 (kubernetes.io/docs/reference/kubernetes-api/workload-resources/horizontal-pod-autoscaler-v1), pkg/apis/autoscaling/v1/conversion.go (round-trip annotations)"
+	srcEventsAPI    = "Kubernetes API: Event events.k8s.io/v1 (kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1), pkg/apis/events/v1/conversion.go, pkg/apis/core/validation/events.go ValidateEventCreate"
 	srcHPA          = "Kubernetes: Horizontal Pod Autoscaling (kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale), pkg/apis/autoscaling/v2/defaults.go, pkg/apis/autoscaling/validation"
 	srcAPIService   = "Kubernetes: Extending the Kubernetes API with the aggregation layer (kubernetes.io/docs/concepts/extend-kubernetes/api-extension/apiserver-aggregation), pkg/controlplane/apiserver/aggregator.go (local APIServices of the built-in group-versions)"
 	srcCTB          = "Kubernetes: ClusterTrustBundles (kubernetes.io/docs/reference/access-authn-authz/certificate-signing-requests/#cluster-trust-bundles), pkg/apis/certificates/validation"
@@ -45,7 +49,7 @@ const (
 // networking.k8s.io and autoscaling/v2.
 func apiKindSpecs() []spec[*apiEnv] {
 	return []spec[*apiEnv]{
-		{api("api.builtin.discovery", "discovery MUST list autoscaling/v2 horizontalpodautoscalers, networking.k8s.io/v1 ingresses, ingressclasses and networkpolicies, storage.k8s.io/v1 storageclasses, csidrivers, csinodes, volumeattachments and csistoragecapacities, and core/v1 persistentvolumes and persistentvolumeclaims", srcBuiltinDisc), specBuiltinDiscovery},
+		{api("api.builtin.discovery", "discovery MUST list autoscaling/v2 and autoscaling/v1 horizontalpodautoscalers, networking.k8s.io/v1 ingresses, ingressclasses and networkpolicies, storage.k8s.io/v1 storageclasses, csidrivers, csinodes, volumeattachments and csistoragecapacities, and core/v1 persistentvolumes and persistentvolumeclaims", srcBuiltinDisc), specBuiltinDiscovery},
 		{api("api.pv.defaults", "a PersistentVolume created without reclaim policy or volume mode MUST be returned with persistentVolumeReclaimPolicy Retain, volumeMode Filesystem and status.phase Pending", srcPV), specPVDefaults},
 		{api("api.pv.source-immutable", "an update that changes a PersistentVolume's volume source MUST be rejected with 422 naming spec.persistentvolumesource", srcPV), specPVSourceImmutable},
 		{api("api.pvc.spec-immutable", "an update that changes the accessModes of a PersistentVolumeClaim MUST be rejected with 422 naming spec", srcPV), specPVCSpecImmutable},
@@ -61,6 +65,10 @@ func apiKindSpecs() []spec[*apiEnv] {
 		{api("api.hpa.defaults", "an autoscaling/v2 HorizontalPodAutoscaler created without minReplicas or metrics MUST get minReplicas 1 and one Resource metric targeting 80% average cpu utilization", srcHPA), specHPADefaults},
 		{api("api.apiservice.local", "every built-in group-version the server lists in discovery (core v1, apps/v1, batch/v1, ...) MUST have a local APIService named version.group, with no service and an Available condition True", srcAPIService), specLocalAPIServices},
 		{api("api.clustertrustbundle.validation", "a ClusterTrustBundle whose trustBundle holds a certificate without the CA bit MUST be rejected with 422 naming spec.trustBundle, and store nothing", srcCTB), specClusterTrustBundleValidation},
+		{api("api.hpa.v1-cpu-target", "an autoscaling/v1 HorizontalPodAutoscaler's targetCPUUtilizationPercentage MUST read back through autoscaling/v2 as a Resource cpu metric with that averageUtilization, and the group's preferred version MUST be v2", srcHPAV1), specHPAV1CPUTarget},
+		{api("api.hpa.v1-round-trip", "an autoscaling/v2 HorizontalPodAutoscaler's metrics, other than the cpu utilization target, and behavior MUST survive a read and an update through autoscaling/v1 unchanged", srcHPAV1), specHPAV1RoundTrip},
+		{api("api.events.v1-view", "an Event created through core/v1 MUST read back through events.k8s.io/v1 with note, regarding and reason from its message, involvedObject and reason, and one created through events.k8s.io/v1 MUST read back through core/v1 with its note as message", srcEventsAPI), specEventsV1View},
+		{api("api.events.v1-strict", "an events.k8s.io/v1 Event created without eventTime, or without reportingController, MUST be rejected with 422 naming that field, and store nothing", srcEventsAPI), specEventsV1Strict},
 		{api("api.hpa.validation", "an autoscaling/v2 HorizontalPodAutoscaler whose maxReplicas is below minReplicas MUST be rejected with 422 naming spec.maxReplicas, and store nothing", srcHPA), specHPAValidation},
 	}
 }
@@ -78,6 +86,7 @@ func specBuiltinDiscovery(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	want := map[string][]string{
 		"v1":                   {"persistentvolumes", "persistentvolumeclaims"},
 		"autoscaling/v2":       {"horizontalpodautoscalers"},
+		"autoscaling/v1":       {"horizontalpodautoscalers"},
 		"networking.k8s.io/v1": {"ingresses", "ingressclasses", "networkpolicies"},
 		"storage.k8s.io/v1":    {"storageclasses", "csidrivers", "csinodes", "volumeattachments", "csistoragecapacities"},
 	}
@@ -408,4 +417,166 @@ func specDefaultIngressClass(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 // expectNotFound asserts that a Get of a rejected object found nothing.
 func expectNotFound(g gomega.Gomega, err error, what string) {
 	g.ExpectWithOffset(1, apierrors.IsNotFound(err)).To(gomega.BeTrue(), "%s must not be stored (Get returned %v)", what, err)
+}
+
+func specHPAV1CPUTarget(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	v1hpa := &autoscalingv1.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "cpu"},
+		Spec: autoscalingv1.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			MaxReplicas:    4, TargetCPUUtilizationPercentage: ptr.To(int32(55)),
+		},
+	}
+	created, err := e.client.AutoscalingV1().HorizontalPodAutoscalers(e.ns).Create(ctx, v1hpa, metav1.CreateOptions{})
+	ok(g, err, "creating an autoscaling/v1 HorizontalPodAutoscaler")
+	g.Expect(created.Spec.TargetCPUUtilizationPercentage).To(gomega.Equal(ptr.To(int32(55))), "the v1 answer's targetCPUUtilizationPercentage")
+	g.Expect(created.Spec.MinReplicas).To(gomega.Equal(ptr.To(int32(1))), "the v1 answer's default minReplicas")
+	v2, err := e.client.AutoscalingV2().HorizontalPodAutoscalers(e.ns).Get(ctx, "cpu", metav1.GetOptions{})
+	ok(g, err, "reading it through autoscaling/v2")
+	g.Expect(v2.Spec.Metrics).To(gomega.HaveLen(1), "the v2 view's metrics")
+	m := v2.Spec.Metrics[0]
+	g.Expect(m.Type).To(gomega.Equal(autoscalingv2.ResourceMetricSourceType), "the v2 metric's type")
+	g.Expect(m.Resource).NotTo(gomega.BeNil(), "the v2 metric's resource")
+	g.Expect(m.Resource.Name).To(gomega.Equal(corev1.ResourceCPU), "the v2 metric's resource name")
+	g.Expect(m.Resource.Target.Type).To(gomega.Equal(autoscalingv2.UtilizationMetricType), "the v2 metric's target type")
+	g.Expect(m.Resource.Target.AverageUtilization).To(gomega.Equal(ptr.To(int32(55))), "the v2 metric's averageUtilization")
+	g.Expect(v2.Annotations).NotTo(gomega.HaveKey(gomega.HavePrefix("autoscaling.alpha.kubernetes.io/")), "the v2 view carries no round-trip annotations")
+	grp, err := e.client.Discovery().ServerGroups()
+	ok(g, err, "discovery of the API groups")
+	found := false
+	for _, gr := range grp.Groups {
+		if gr.Name == "autoscaling" {
+			found = true
+			g.Expect(gr.PreferredVersion.Version).To(gomega.Equal("v2"), "the autoscaling group's preferred version")
+			var versions []string
+			for _, v := range gr.Versions {
+				versions = append(versions, v.Version)
+			}
+			g.Expect(versions).To(gomega.ContainElements("v1", "v2"), "the autoscaling group's versions")
+		}
+	}
+	g.Expect(found).To(gomega.BeTrue(), "discovery lists the autoscaling group")
+}
+
+func specHPAV1RoundTrip(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	h := hpa("mixed")
+	h.Spec.Metrics = []autoscalingv2.MetricSpec{
+		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceMemory,
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("300Mi"))}}},
+		{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: "requests_per_second"},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("20"))}}},
+		{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{Name: corev1.ResourceCPU,
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(int32(70))}}},
+	}
+	h.Spec.Behavior = &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(120))}}
+	v2c := e.client.AutoscalingV2().HorizontalPodAutoscalers(e.ns)
+	created, err := v2c.Create(ctx, h, metav1.CreateOptions{})
+	ok(g, err, "creating an autoscaling/v2 HorizontalPodAutoscaler with memory, pods and cpu metrics and a behavior")
+	v1c := e.client.AutoscalingV1().HorizontalPodAutoscalers(e.ns)
+	old, err := v1c.Get(ctx, "mixed", metav1.GetOptions{})
+	ok(g, err, "reading it through autoscaling/v1")
+	g.Expect(old.Spec.TargetCPUUtilizationPercentage).To(gomega.Equal(ptr.To(int32(70))), "the v1 view's targetCPUUtilizationPercentage")
+	if old.Labels == nil {
+		old.Labels = map[string]string{}
+	}
+	old.Labels["touched"] = "through-v1"
+	old.Spec.MaxReplicas = 7
+	_, err = v1c.Update(ctx, old, metav1.UpdateOptions{})
+	ok(g, err, "updating it through autoscaling/v1")
+	after, err := v2c.Get(ctx, "mixed", metav1.GetOptions{})
+	ok(g, err, "reading it back through autoscaling/v2")
+	g.Expect(after.Spec.MaxReplicas).To(gomega.Equal(int32(7)), "the v1 update's maxReplicas")
+	g.Expect(after.Labels).To(gomega.HaveKeyWithValue("touched", "through-v1"), "the v1 update's label")
+	byKind := func(ms []autoscalingv2.MetricSpec) map[string]autoscalingv2.MetricTarget {
+		out := map[string]autoscalingv2.MetricTarget{}
+		for _, m := range ms {
+			switch {
+			case m.Resource != nil:
+				out["Resource/"+string(m.Resource.Name)] = m.Resource.Target
+			case m.Pods != nil:
+				out["Pods/"+m.Pods.Metric.Name] = m.Pods.Target
+			default:
+				out[string(m.Type)] = autoscalingv2.MetricTarget{}
+			}
+		}
+		return out
+	}
+	want, got := byKind(created.Spec.Metrics), byKind(after.Spec.Metrics)
+	g.Expect(got).To(gomega.HaveLen(len(want)), "the metrics after the v1 update: %v", after.Spec.Metrics)
+	for k, t := range want {
+		g.Expect(got).To(gomega.HaveKey(k), "metric %s after the v1 update", k)
+		g.Expect(got[k].Type).To(gomega.Equal(t.Type), "metric %s target type", k)
+		g.Expect(ptr.Deref(got[k].AverageUtilization, -1)).To(gomega.Equal(ptr.Deref(t.AverageUtilization, -1)), "metric %s averageUtilization", k)
+		if t.AverageValue != nil {
+			g.Expect(got[k].AverageValue).NotTo(gomega.BeNil(), "metric %s averageValue", k)
+			g.Expect(got[k].AverageValue.Cmp(*t.AverageValue)).To(gomega.Equal(0), "metric %s averageValue %s", k, got[k].AverageValue)
+		}
+	}
+	g.Expect(after.Spec.Behavior).NotTo(gomega.BeNil(), "the behavior after the v1 update")
+	g.Expect(after.Spec.Behavior.ScaleDown).NotTo(gomega.BeNil(), "the behavior's scaleDown after the v1 update")
+	g.Expect(after.Spec.Behavior.ScaleDown.StabilizationWindowSeconds).To(gomega.Equal(ptr.To(int32(120))), "the scaleDown stabilization window after the v1 update")
+}
+
+func specEventsV1View(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	cm, err := e.client.CoreV1().ConfigMaps(e.ns).Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "subject"}}, metav1.CreateOptions{})
+	ok(g, err, "creating the ConfigMap the events are about")
+	ref := corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: e.ns, Name: cm.Name, UID: cm.UID}
+	now := metav1.Now()
+	_, err = e.client.CoreV1().Events(e.ns).Create(ctx, &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: "legacy"}, InvolvedObject: ref, Reason: "Checked", Message: "core message",
+		Type: corev1.EventTypeNormal, Source: corev1.EventSource{Component: "spec"}, FirstTimestamp: now, LastTimestamp: now, Count: 1,
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating an Event through core/v1")
+	v1ev, err := e.client.EventsV1().Events(e.ns).Get(ctx, "legacy", metav1.GetOptions{})
+	ok(g, err, "reading the core/v1 Event through events.k8s.io/v1")
+	g.Expect(v1ev.Note).To(gomega.Equal("core message"), "the events.k8s.io/v1 note")
+	g.Expect(v1ev.Reason).To(gomega.Equal("Checked"), "the events.k8s.io/v1 reason")
+	g.Expect(v1ev.Regarding.UID).To(gomega.Equal(cm.UID), "the events.k8s.io/v1 regarding.uid")
+	g.Expect(v1ev.Regarding.Name).To(gomega.Equal(cm.Name), "the events.k8s.io/v1 regarding.name")
+	g.Expect(v1ev.DeprecatedCount).To(gomega.Equal(int32(1)), "the events.k8s.io/v1 deprecatedCount")
+
+	_, err = e.client.EventsV1().Events(e.ns).Create(ctx, &eventsv1.Event{
+		ObjectMeta: metav1.ObjectMeta{Name: "modern"}, EventTime: metav1.NowMicro(), Regarding: ref,
+		ReportingController: "example.com/spec", ReportingInstance: "spec-1", Action: "Check", Reason: "Checked",
+		Note: "events note", Type: corev1.EventTypeWarning,
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating an Event through events.k8s.io/v1")
+	core, err := e.client.CoreV1().Events(e.ns).Get(ctx, "modern", metav1.GetOptions{})
+	ok(g, err, "reading the events.k8s.io/v1 Event through core/v1")
+	g.Expect(core.Message).To(gomega.Equal("events note"), "the core/v1 message")
+	g.Expect(core.InvolvedObject.UID).To(gomega.Equal(cm.UID), "the core/v1 involvedObject.uid")
+	g.Expect(core.ReportingController).To(gomega.Equal("example.com/spec"), "the core/v1 reportingComponent")
+	g.Expect(core.Type).To(gomega.Equal(corev1.EventTypeWarning), "the core/v1 type")
+	list, err := e.client.EventsV1().Events(e.ns).List(ctx, metav1.ListOptions{})
+	ok(g, err, "listing events.k8s.io/v1 Events")
+	var names []string
+	for _, it := range list.Items {
+		names = append(names, it.Name)
+	}
+	g.Expect(names).To(gomega.ContainElements("legacy", "modern"), "the events.k8s.io/v1 list holds both Events")
+}
+
+func specEventsV1Strict(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	evs := e.client.EventsV1().Events(e.ns)
+	ref := corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: e.ns, Name: "subject"}
+	base := func(name string) *eventsv1.Event {
+		return &eventsv1.Event{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, EventTime: metav1.NowMicro(), Regarding: ref,
+			ReportingController: "example.com/spec", ReportingInstance: "spec-1", Action: "Check", Reason: "Checked", Type: corev1.EventTypeNormal,
+		}
+	}
+	noTime := base("no-time")
+	noTime.EventTime = metav1.MicroTime{}
+	_, err := evs.Create(ctx, noTime, metav1.CreateOptions{})
+	expectInvalid(g, err, "an events.k8s.io/v1 Event without eventTime", "eventTime")
+	_, err = evs.Get(ctx, noTime.Name, metav1.GetOptions{})
+	expectNotFound(g, err, "the Event rejected for its missing eventTime")
+	noController := base("no-controller")
+	noController.ReportingController = ""
+	_, err = evs.Create(ctx, noController, metav1.CreateOptions{})
+	expectInvalid(g, err, "an events.k8s.io/v1 Event without reportingController", "reportingController")
+	_, err = evs.Get(ctx, noController.Name, metav1.GetOptions{})
+	expectNotFound(g, err, "the Event rejected for its missing reportingController")
+	_, err = evs.Create(ctx, base("valid"), metav1.CreateOptions{})
+	ok(g, err, "creating a complete events.k8s.io/v1 Event")
 }

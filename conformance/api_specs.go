@@ -27,16 +27,17 @@ import (
 
 // Sources of the API behaviours.
 const (
-	srcSeedValidates = "seed: \"it validates every request before storing or acting on it\""
-	srcSeedOnlyEntry = "seed: \"The API server is the only component that anything talks to directly\""
-	srcAPIConcepts   = "Kubernetes API concepts (kubernetes.io/docs/reference/using-api/api-concepts)"
-	srcPodValidation = "Kubernetes Pod API validation (pkg/apis/core/validation)"
-	srcAppsAPI       = "Kubernetes apps/v1 API (Deployment and ReplicaSet validation)"
-	srcDefaults      = "Kubernetes API defaulting (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go)"
-	srcFinalizers    = "Kubernetes: Finalizers (kubernetes.io/docs/concepts/overview/working-with-objects/finalizers)"
-	srcPodLifecycle  = "Kubernetes: Pod lifecycle, termination of Pods"
-	srcBinding       = "seed: \"The scheduler's job is to find a suitable node and record that assignment\""
-	srcFieldValid    = "Kubernetes API concepts: field validation (fieldValidation=Strict)"
+	srcSeedValidates       = "seed: \"it validates every request before storing or acting on it\""
+	srcSeedOnlyEntry       = "seed: \"The API server is the only component that anything talks to directly\""
+	srcGenerationUntracked = "Kubernetes API conventions: metadata.generation (github.com/kubernetes/community api-conventions.md#metadata) — set by the strategies of kinds with a spec (pkg/registry/*/strategy.go); test/e2e/instrumentation/core_events.go compares an updated Event with the one sent"
+	srcAPIConcepts         = "Kubernetes API concepts (kubernetes.io/docs/reference/using-api/api-concepts)"
+	srcPodValidation       = "Kubernetes Pod API validation (pkg/apis/core/validation)"
+	srcAppsAPI             = "Kubernetes apps/v1 API (Deployment and ReplicaSet validation)"
+	srcDefaults            = "Kubernetes API defaulting (pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go)"
+	srcFinalizers          = "Kubernetes: Finalizers (kubernetes.io/docs/concepts/overview/working-with-objects/finalizers)"
+	srcPodLifecycle        = "Kubernetes: Pod lifecycle, termination of Pods"
+	srcBinding             = "seed: \"The scheduler's job is to find a suitable node and record that assignment\""
+	srcFieldValid          = "Kubernetes API concepts: field validation (fieldValidation=Strict)"
 )
 
 // api builds one API behaviour.
@@ -62,6 +63,7 @@ func apiSpecs() []spec[*apiEnv] {
 		{api("api.defaults.deployment", "a created Deployment MUST get Kubernetes' defaults: 1 replica, RollingUpdate with 25% surge and unavailability, revisionHistoryLimit 10, progressDeadlineSeconds 600", srcDefaults), specDeploymentDefaults},
 		{api("api.metadata.server-fields", "a created object MUST get a uid, a creationTimestamp, a resourceVersion and generation 1 from the server", srcAPIConcepts), specServerFields},
 		{api("api.metadata.generation", "metadata.generation MUST increase when the spec changes and MUST NOT when only labels or status change", srcAPIConcepts), specGeneration},
+		{api("api.metadata.generation-untracked", "an update of an Event or a ConfigMap (kinds whose strategy does not track generation) MUST NOT change its metadata.generation", srcGenerationUntracked), specGenerationUntracked},
 		{api("api.create.generate-name", "a create with generateName and no name MUST get a unique name starting with the prefix", srcAPIConcepts), specGenerateName},
 		{api("api.create.already-exists", "creating an object whose name is taken MUST fail with 409 AlreadyExists and leave the first object unchanged", srcAPIConcepts), specAlreadyExists},
 		{api("api.get.not-found", "reading a missing object MUST fail with 404 NotFound", srcAPIConcepts), specNotFound},
@@ -317,6 +319,29 @@ func specGeneration(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	d, err = updateRetrying(get, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To[int32](3) }, update)
 	ok(g, err, "changing the spec")
 	g.Expect(d.Generation).To(gomega.Equal(int64(2)), "a spec change must bump the generation")
+}
+
+func specGenerationUntracked(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	evs := e.client.CoreV1().Events(e.ns)
+	ev, err := evs.Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "untracked"},
+		InvolvedObject: corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: e.ns, Name: "x"},
+		Reason:         "Tested", Message: "first", Type: corev1.EventTypeNormal, Count: 1,
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating an Event")
+	before := ev.Generation
+	ev.Message, ev.Count = "second", 2
+	ev, err = evs.Update(ctx, ev, metav1.UpdateOptions{})
+	ok(g, err, "updating the Event's message and count")
+	g.Expect(ev.Generation).To(gomega.Equal(before), "the Event's generation after an update")
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "untracked"}, Data: map[string]string{"k": "1"}}, metav1.CreateOptions{})
+	ok(g, err, "creating a ConfigMap")
+	before = cm.Generation
+	cm.Data["k"] = "2"
+	cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+	ok(g, err, "updating the ConfigMap's data")
+	g.Expect(cm.Generation).To(gomega.Equal(before), "the ConfigMap's generation after a data update")
 }
 
 func specGenerateName(ctx context.Context, g gomega.Gomega, e *apiEnv) {

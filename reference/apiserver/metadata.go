@@ -89,7 +89,9 @@ func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error
 	}
 	m.SetUID(uuid.NewUUID())
 	m.SetCreationTimestamp(metav1.NewTime(s.now().UTC().Truncate(1e9)))
-	m.SetGeneration(1)
+	if res.TracksGeneration {
+		m.SetGeneration(1)
+	}
 	m.SetDeletionTimestamp(nil)
 	m.SetDeletionGracePeriodSeconds(nil)
 	m.SetSelfLink("")
@@ -102,7 +104,7 @@ func (s *Server) prepareCreate(res *registry.Resource, obj runtime.Object) error
 
 // prepareUpdate carries the system fields over from the stored object, keeps the stored status
 // for resources with a status subresource (or the stored spec on a status write), and moves the
-// generation when the spec changed.
+// generation when the spec changed (of resources that track it).
 func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bool, sub string) error {
 	nm, err := meta.Accessor(newObj)
 	if err != nil {
@@ -138,7 +140,7 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 		copyField(newObj, cur, "Status")
 	}
 	res.Strategy.PrepareForUpdate(newObj, cur)
-	if specChanged(newObj, cur) {
+	if res.TracksGeneration && specChanged(newObj, cur) {
 		nm.SetGeneration(cm.GetGeneration() + 1)
 	}
 	return nil

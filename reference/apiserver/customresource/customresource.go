@@ -164,9 +164,10 @@ func (b *Builder) version(crd *apiextensionsv1.CustomResourceDefinition, in *api
 			l.SetGroupVersionKind(listGVK)
 			return l
 		},
-		StorageName: StorageName(crd),
-		Strategy:    s,
-		Table:       tableFunc(table),
+		StorageName:      StorageName(crd),
+		TracksGeneration: true,
+		Strategy:         s,
+		Table:            tableFunc(table),
 	}
 	if len(v.SelectableFields) > 0 {
 		for _, f := range v.SelectableFields {

@@ -19,7 +19,7 @@ func apiextensionsResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: CRDResource, Singular: "customresourcedefinition",
-			Kind: "CustomResourceDefinition", ListKind: "CustomResourceDefinitionList",
+			Kind: "CustomResourceDefinition", ListKind: "CustomResourceDefinitionList", TracksGeneration: true,
 			ShortNames: []string{"crd", "crds"}, Categories: []string{"api-extensions"},
 			Verbs: CRUDVerbs(), Strategy: strategy, Table: tables.CustomResourceDefinitions(strategy.Internal),
 			Subresources: []Subresource{statusSub(gv.WithKind("CustomResourceDefinition"))},

@@ -29,3 +29,12 @@ type ListVersionConverter interface {
 	// resource's version, in the same order.
 	FromStorageList(ctx context.Context, objs []runtime.Object) ([]runtime.Object, error)
 }
+
+// StoredTyper is implemented by the VersionConverters of built-in kinds served at a version
+// whose Go type differs from the stored one (autoscaling/v1 HorizontalPodAutoscalers stored as
+// autoscaling/v2): the storage layer decodes stored values into NewStored's type before
+// FromStorage. Converters without it get stored values decoded into the resource's own type
+// (custom resources: unstructured, whatever the version).
+type StoredTyper interface {
+	NewStored() runtime.Object
+}

@@ -17,12 +17,12 @@ func corePolicyResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: coreV1.WithResource("podtemplates"), Singular: "podtemplate", Namespaced: true,
-			Kind: "PodTemplate", ListKind: "PodTemplateList", Strategy: validation.PodTemplateKind(), Verbs: CRUDVerbs(),
+			Kind: "PodTemplate", ListKind: "PodTemplateList", TracksGeneration: true, Strategy: validation.PodTemplateKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &corev1.PodTemplate{} }, NewList: func() runtime.Object { return &corev1.PodTemplateList{} },
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("replicationcontrollers"), Singular: "replicationcontroller", Namespaced: true,
-			Kind: "ReplicationController", ListKind: "ReplicationControllerList", Strategy: validation.ReplicationControllerKind(),
+			Kind: "ReplicationController", ListKind: "ReplicationControllerList", TracksGeneration: true, Strategy: validation.ReplicationControllerKind(),
 			ShortNames: []string{"rc"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},

@@ -72,7 +72,7 @@ func priorityClasses() *Resource {
 func podDisruptionBudgets() *Resource {
 	return &Resource{
 		GroupVersionResource: policyV1.WithResource("poddisruptionbudgets"), Singular: "poddisruptionbudget", Namespaced: true,
-		Kind: "PodDisruptionBudget", ListKind: "PodDisruptionBudgetList", Strategy: validation.PodDisruptionBudgetKind(),
+		Kind: "PodDisruptionBudget", ListKind: "PodDisruptionBudgetList", TracksGeneration: true, Strategy: validation.PodDisruptionBudgetKind(),
 		ShortNames: []string{"pdb"}, Verbs: CRUDVerbs(),
 		Subresources: []Subresource{statusSub(policyV1.WithKind("PodDisruptionBudget"))},
 		New:          func() runtime.Object { return &policyv1.PodDisruptionBudget{} }, NewList: func() runtime.Object { return &policyv1.PodDisruptionBudgetList{} },
@@ -86,7 +86,7 @@ func appsResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: appsV1.WithResource("statefulsets"), Singular: "statefulset", Namespaced: true,
-			Kind: "StatefulSet", ListKind: "StatefulSetList", Strategy: validation.StatefulSetKind(),
+			Kind: "StatefulSet", ListKind: "StatefulSetList", TracksGeneration: true, Strategy: validation.StatefulSetKind(),
 			ShortNames: []string{"sts"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{scaleSub, statusSub(appsV1.WithKind("StatefulSet"))},
 			New:          func() runtime.Object { return &appsv1.StatefulSet{} }, NewList: func() runtime.Object { return &appsv1.StatefulSetList{} },
@@ -97,7 +97,7 @@ func appsResources() []*Resource {
 		},
 		{
 			GroupVersionResource: appsV1.WithResource("daemonsets"), Singular: "daemonset", Namespaced: true,
-			Kind: "DaemonSet", ListKind: "DaemonSetList", Strategy: validation.DaemonSetKind(),
+			Kind: "DaemonSet", ListKind: "DaemonSetList", TracksGeneration: true, Strategy: validation.DaemonSetKind(),
 			ShortNames: []string{"ds"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(appsV1.WithKind("DaemonSet"))},
 			New:          func() runtime.Object { return &appsv1.DaemonSet{} }, NewList: func() runtime.Object { return &appsv1.DaemonSetList{} },
@@ -117,7 +117,7 @@ func batchResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: gv.WithResource("jobs"), Singular: "job", Namespaced: true,
-			Kind: "Job", ListKind: "JobList", Strategy: validation.JobKind(),
+			Kind: "Job", ListKind: "JobList", TracksGeneration: true, Strategy: validation.JobKind(),
 			Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(gv.WithKind("Job"))},
 			New:          func() runtime.Object { return &batchv1.Job{} }, NewList: func() runtime.Object { return &batchv1.JobList{} },
@@ -129,7 +129,7 @@ func batchResources() []*Resource {
 		},
 		{
 			GroupVersionResource: gv.WithResource("cronjobs"), Singular: "cronjob", Namespaced: true,
-			Kind: "CronJob", ListKind: "CronJobList", Strategy: validation.CronJobKind(),
+			Kind: "CronJob", ListKind: "CronJobList", TracksGeneration: true, Strategy: validation.CronJobKind(),
 			ShortNames: []string{"cj"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(gv.WithKind("CronJob"))},
 			New:          func() runtime.Object { return &batchv1.CronJob{} }, NewList: func() runtime.Object { return &batchv1.CronJobList{} },
@@ -155,7 +155,7 @@ func flowcontrolResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: gv.WithResource("flowschemas"), Singular: "flowschema",
-			Kind: "FlowSchema", ListKind: "FlowSchemaList", Strategy: validation.FlowSchemaKind(), Verbs: CRUDVerbs(),
+			Kind: "FlowSchema", ListKind: "FlowSchemaList", TracksGeneration: true, Strategy: validation.FlowSchemaKind(), Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(gv.WithKind("FlowSchema"))},
 			New:          func() runtime.Object { return &flowcontrolv1.FlowSchema{} }, NewList: func() runtime.Object { return &flowcontrolv1.FlowSchemaList{} },
 			StatusSplit: true,
@@ -169,7 +169,7 @@ func flowcontrolResources() []*Resource {
 		},
 		{
 			GroupVersionResource: gv.WithResource("prioritylevelconfigurations"), Singular: "prioritylevelconfiguration",
-			Kind: "PriorityLevelConfiguration", ListKind: "PriorityLevelConfigurationList", Strategy: validation.PriorityLevelConfigurationKind(), Verbs: CRUDVerbs(),
+			Kind: "PriorityLevelConfiguration", ListKind: "PriorityLevelConfigurationList", TracksGeneration: true, Strategy: validation.PriorityLevelConfigurationKind(), Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(gv.WithKind("PriorityLevelConfiguration"))},
 			New:          func() runtime.Object { return &flowcontrolv1.PriorityLevelConfiguration{} }, NewList: func() runtime.Object { return &flowcontrolv1.PriorityLevelConfigurationList{} },
 			StatusSplit: true,

@@ -1,25 +1,28 @@
 package registry
 
 import (
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
+	"github.com/clusterkit/clusterkit/reference/apiserver/versions"
 )
 
 // moreBuiltinResources are core/v1 bindings, PersistentVolume and PersistentVolumeClaim,
-// autoscaling/v2 HorizontalPodAutoscaler, networking.k8s.io/v1 Ingress, IngressClass and
+// autoscaling/v2 HorizontalPodAutoscaler (and v1, converted), networking.k8s.io/v1 Ingress, IngressClass and
 // NetworkPolicy, and storage.k8s.io/v1's StorageClass, CSIDriver, CSINode, VolumeAttachment,
 // CSIStorageCapacity and VolumeAttributesClass, and certificates.k8s.io/v1 ClusterTrustBundle
 // (GA and on by default in 1.37), with kube-apiserver's short names,
 // categories and status subresources.
 func moreBuiltinResources() []*Resource {
-	autoscalingV2 := autoscalingv2.SchemeGroupVersion
+	autoscalingV1, autoscalingV2 := autoscalingv1.SchemeGroupVersion, autoscalingv2.SchemeGroupVersion
 	networking := networkingv1.SchemeGroupVersion
 	storage := storagev1.SchemeGroupVersion
 	certificates := certificatesv1.SchemeGroupVersion
@@ -58,27 +61,39 @@ func moreBuiltinResources() []*Resource {
 		},
 		{
 			GroupVersionResource: autoscalingV2.WithResource("horizontalpodautoscalers"), Singular: "horizontalpodautoscaler", Namespaced: true,
-			Kind: "HorizontalPodAutoscaler", ListKind: "HorizontalPodAutoscalerList", Strategy: validation.HorizontalPodAutoscalerKind(),
+			Kind: "HorizontalPodAutoscaler", ListKind: "HorizontalPodAutoscalerList", TracksGeneration: true, Strategy: validation.HorizontalPodAutoscalerKind(),
 			ShortNames: []string{"hpa"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(autoscalingV2.WithKind("HorizontalPodAutoscaler"))},
 			New:          func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscaler{} }, NewList: func() runtime.Object { return &autoscalingv2.HorizontalPodAutoscalerList{} },
 			StatusSplit: true,
 		},
 		{
+			// autoscaling/v1, stored as v2: what v1 cannot express travels in upstream's
+			// round-trip annotations (package versions).
+			GroupVersionResource: autoscalingV1.WithResource("horizontalpodautoscalers"), Singular: "horizontalpodautoscaler", Namespaced: true,
+			Kind: "HorizontalPodAutoscaler", ListKind: "HorizontalPodAutoscalerList", TracksGeneration: true,
+			Strategy:   ConvertedStrategy(validation.HorizontalPodAutoscalerKind(), versions.HPAToV2, versions.HPAToV1),
+			Converter:  versions.HPAV1{},
+			ShortNames: []string{"hpa"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Subresources: []Subresource{statusSub(autoscalingV1.WithKind("HorizontalPodAutoscaler"))},
+			New:          func() runtime.Object { return &autoscalingv1.HorizontalPodAutoscaler{} }, NewList: func() runtime.Object { return &autoscalingv1.HorizontalPodAutoscalerList{} },
+			StatusSplit: true,
+		},
+		{
 			GroupVersionResource: networking.WithResource("ingressclasses"), Singular: "ingressclass",
-			Kind: "IngressClass", ListKind: "IngressClassList", Strategy: validation.IngressClassKind(), Verbs: CRUDVerbs(),
+			Kind: "IngressClass", ListKind: "IngressClassList", TracksGeneration: true, Strategy: validation.IngressClassKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &networkingv1.IngressClass{} }, NewList: func() runtime.Object { return &networkingv1.IngressClassList{} },
 		},
 		{
 			GroupVersionResource: networking.WithResource("ingresses"), Singular: "ingress", Namespaced: true,
-			Kind: "Ingress", ListKind: "IngressList", Strategy: validation.IngressKind(), ShortNames: []string{"ing"}, Verbs: CRUDVerbs(),
+			Kind: "Ingress", ListKind: "IngressList", TracksGeneration: true, Strategy: validation.IngressKind(), ShortNames: []string{"ing"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{statusSub(networking.WithKind("Ingress"))},
 			New:          func() runtime.Object { return &networkingv1.Ingress{} }, NewList: func() runtime.Object { return &networkingv1.IngressList{} },
 			StatusSplit: true,
 		},
 		{
 			GroupVersionResource: networking.WithResource("networkpolicies"), Singular: "networkpolicy", Namespaced: true,
-			Kind: "NetworkPolicy", ListKind: "NetworkPolicyList", Strategy: validation.NetworkPolicyKind(), ShortNames: []string{"netpol"}, Verbs: CRUDVerbs(),
+			Kind: "NetworkPolicy", ListKind: "NetworkPolicyList", TracksGeneration: true, Strategy: validation.NetworkPolicyKind(), ShortNames: []string{"netpol"}, Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &networkingv1.NetworkPolicy{} }, NewList: func() runtime.Object { return &networkingv1.NetworkPolicyList{} },
 		},
 		{
@@ -113,6 +128,35 @@ func moreBuiltinResources() []*Resource {
 			Kind: "VolumeAttributesClass", ListKind: "VolumeAttributesClassList", Strategy: validation.VolumeAttributesClassKind(),
 			ShortNames: []string{"vac"}, Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &storagev1.VolumeAttributesClass{} }, NewList: func() runtime.Object { return &storagev1.VolumeAttributesClassList{} },
+		},
+		{
+			// events.k8s.io/v1: the core/v1 Events seen through the newer API (one storage), the
+			// field selectors by the core names and by this version's.
+			GroupVersionResource: eventsv1.SchemeGroupVersion.WithResource("events"), Singular: "event", Namespaced: true,
+			Kind: "Event", ListKind: "EventList", ShortNames: []string{"ev"}, Verbs: CRUDVerbs(),
+			Strategy:  ConvertedStrategy(validation.EventsV1EventKind(), versions.EventToCore, versions.EventToV1),
+			Converter: versions.EventsV1{},
+			New:       func() runtime.Object { return &eventsv1.Event{} }, NewList: func() runtime.Object { return &eventsv1.EventList{} },
+			FieldLabels: []string{"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+				"involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+				"involvedObject.fieldPath", "reason", "reportingComponent", "source", "type",
+				"regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "regarding.apiVersion",
+				"regarding.resourceVersion", "regarding.fieldPath", "reportingController", "deprecatedSource"},
+			Fields: func(obj runtime.Object) fields.Set {
+				e := obj.(*eventsv1.Event)
+				source := e.DeprecatedSource.Component
+				if source == "" {
+					source = e.ReportingController
+				}
+				set := fields.Set{"reason": e.Reason, "type": e.Type, "reportingComponent": e.ReportingController,
+					"reportingController": e.ReportingController, "source": source, "deprecatedSource": source}
+				for _, p := range []string{"involvedObject.", "regarding."} {
+					set[p+"kind"], set[p+"namespace"], set[p+"name"] = e.Regarding.Kind, e.Regarding.Namespace, e.Regarding.Name
+					set[p+"uid"], set[p+"apiVersion"] = string(e.Regarding.UID), e.Regarding.APIVersion
+					set[p+"resourceVersion"], set[p+"fieldPath"] = e.Regarding.ResourceVersion, e.Regarding.FieldPath
+				}
+				return set
+			},
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/version"
 )
 
 // Standard verb sets.
@@ -87,6 +88,11 @@ type Resource struct {
 	// kube-apiserver does for custom resources: defaults a CRD gained after an object was
 	// written show up when it is read.
 	DefaultOnRead bool
+	// TracksGeneration: the server sets metadata.generation to 1 on create and moves it on
+	// every change beyond metadata and status, as kube-apiserver's strategies of workloads,
+	// policies and custom resources do; of the other kinds it keeps whatever generation the
+	// object was created with (requests never change it).
+	TracksGeneration bool
 	// Converter converts objects between this version and the storage version (nil: objects
 	// are stored at the version they are written at and read at any version as they are,
 	// apiVersion rewritten). Only custom resources of a CRD with the Webhook conversion
@@ -217,7 +223,7 @@ func (r *Registry) ForKind(gvk schema.GroupVersionKind) *Resource { return r.byG
 func (r *Registry) Resources() []*Resource { return append([]*Resource(nil), r.resources...) }
 
 // GroupVersions returns the served group versions: the core group first, then the named
-// groups sorted by name.
+// groups sorted by name, each group's versions in order of preference.
 func (r *Registry) GroupVersions() []schema.GroupVersion {
 	seen := map[schema.GroupVersion]bool{}
 	var out []schema.GroupVersion
@@ -235,7 +241,9 @@ func (r *Registry) GroupVersions() []schema.GroupVersion {
 		if out[i].Group != out[j].Group {
 			return out[i].Group < out[j].Group
 		}
-		return out[i].Version < out[j].Version
+		// Within a group, kube-apiserver's order: the preferred version first (GA before beta
+		// before alpha, higher before lower: autoscaling v2, then v1).
+		return version.CompareKubeAwareVersionStrings(out[i].Version, out[j].Version) > 0
 	})
 	return out
 }

@@ -78,7 +78,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: coreV1.WithResource("pods"), Singular: "pod", Namespaced: true,
-			Kind: "Pod", ListKind: "PodList", Strategy: validation.PodKind(), ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
+			Kind: "Pod", ListKind: "PodList", TracksGeneration: true, Strategy: validation.PodKind(), ShortNames: []string{"po"}, Categories: []string{"all"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "attach", GroupVersionKind: coreV1.WithKind("PodAttachOptions"), Verbs: []string{"create", "get"}},
 				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
@@ -176,7 +176,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: appsV1.WithResource("deployments"), Singular: "deployment", Namespaced: true,
-			Kind: "Deployment", ListKind: "DeploymentList", Strategy: validation.DeploymentKind(), ShortNames: []string{"deploy"}, Categories: []string{"all"},
+			Kind: "Deployment", ListKind: "DeploymentList", TracksGeneration: true, Strategy: validation.DeploymentKind(), ShortNames: []string{"deploy"}, Categories: []string{"all"},
 			Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
@@ -190,7 +190,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: appsV1.WithResource("replicasets"), Singular: "replicaset", Namespaced: true,
-			Kind: "ReplicaSet", ListKind: "ReplicaSetList", Strategy: validation.ReplicaSetKind(), ShortNames: []string{"rs"}, Categories: []string{"all"},
+			Kind: "ReplicaSet", ListKind: "ReplicaSetList", TracksGeneration: true, Strategy: validation.ReplicaSetKind(), ShortNames: []string{"rs"}, Categories: []string{"all"},
 			Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "scale", GroupVersionKind: autoscalingV1.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}},
@@ -214,7 +214,7 @@ func DefaultResources() []*Resource {
 		},
 		{
 			GroupVersionResource: discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), Singular: "endpointslice", Namespaced: true,
-			Kind: "EndpointSlice", ListKind: "EndpointSliceList", Strategy: validation.EndpointSliceKind(), Verbs: CRUDVerbs(),
+			Kind: "EndpointSlice", ListKind: "EndpointSliceList", TracksGeneration: true, Strategy: validation.EndpointSliceKind(), Verbs: CRUDVerbs(),
 			New: func() runtime.Object { return &discoveryv1.EndpointSlice{} }, NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
 			FieldLabels: []string{"addressType"},
 			Fields: func(obj runtime.Object) fields.Set {

@@ -135,6 +135,9 @@ func defaultOnRead(res *registry.Resource, obj runtime.Object) {
 // at (its apiVersion), with resourceVersion = rev.
 func decodeStoredVersion(res *registry.Resource, data []byte, rev int64) (runtime.Object, error) {
 	obj := res.New()
+	if st, ok := res.Converter.(registry.StoredTyper); ok {
+		obj = st.NewStored()
+	}
 	if err := json.Unmarshal(data, obj); err != nil {
 		return nil, apierrors.NewInternalError(fmt.Errorf("decoding stored %s: %w", res.Resource, err))
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clusterkit/clusterkit/reference/apiserver/versions"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -90,6 +92,14 @@ func kindsCells(obj runtime.Object, now time.Time) ([]interface{}, bool) {
 			return nil, false
 		}
 		obj = a
+	}
+	if v1, ok := obj.(*autoscalingv1.HorizontalPodAutoscaler); ok {
+		// The same columns as v2: the v1 object converted as the server stores it.
+		v2, err := versions.HPAToV2(v1)
+		if err != nil {
+			return nil, false
+		}
+		obj = v2
 	}
 	switch o := obj.(type) {
 	case *autoscalingv2.HorizontalPodAutoscaler:

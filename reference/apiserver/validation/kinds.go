@@ -9,6 +9,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -84,6 +85,28 @@ func EndpointsKind() *Kind[*corev1.Endpoints] {
 // EventKind is the strategy of core/v1 Event.
 func EventKind() *Kind[*corev1.Event] {
 	return &Kind[*corev1.Event]{Create: validateEvent}
+}
+
+// EventsV1EventKind is the strategy of an Event written through events.k8s.io/v1, applied to
+// its stored core/v1 form: core's rules plus the strict ones of the newer API (on create: an
+// eventTime, no deprecated field; on update: nothing but the series and metadata changes).
+func EventsV1EventKind() *EventsV1Strategy {
+	return &EventsV1Strategy{Kind: &Kind[*corev1.Event]{Create: validateEvent, Update: validateEventsV1Update}}
+}
+
+// EventsV1Strategy is EventsV1EventKind's strategy.
+type EventsV1Strategy struct {
+	*Kind[*corev1.Event]
+}
+
+// Validate is core's validation of a new Event plus the strict rules of a create through
+// events.k8s.io/v1.
+func (s *EventsV1Strategy) Validate(obj runtime.Object) field.ErrorList {
+	errs := s.Kind.Validate(obj)
+	if ev, ok := obj.(*corev1.Event); ok {
+		errs = append(errs, validateEventsV1Create(ev)...)
+	}
+	return sortErrors(errs)
 }
 
 // ConfigMapKind is the strategy of core/v1 ConfigMap.

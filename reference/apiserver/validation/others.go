@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -21,10 +22,10 @@ import (
 const (
 	// maxConfigMapSize is the total size limit of a ConfigMap's data and binaryData (1 MiB).
 	maxConfigMapSize = 1 << 20
-	// maxEventReasonLength bounds Event.reason.
-	maxEventReasonLength = 128
-	// maxEventMessageLength bounds Event.message.
-	maxEventMessageLength = 4096
+	// maxEventFieldLength bounds an Event's reportingInstance, action and reason, and
+	// maxEventNoteLength its message, when it has an eventTime.
+	maxEventFieldLength = 128
+	maxEventNoteLength  = 1024
 	// maxEndpointSliceEndpoints and the others are discovery.k8s.io/v1's limits.
 	maxEndpointSliceEndpoints = 1000
 	maxEndpointSlicePorts     = 100
@@ -225,29 +226,117 @@ func validateNonSpecialIP(ip string, fldPath *field.Path) field.ErrorList {
 
 // ---- Event ----
 
-// validateEvent: involvedObject.namespace must match the event's namespace (an event about a
-// cluster-scoped object may live in "default"), reason and message bounded.
+// validateEvent is kube-apiserver's validation of every Event, whichever version writes it:
+// an event without eventTime (the core/v1 recorder's) must live in its involved object's
+// namespace (an event about a cluster-scoped object in "" or "default"); one with eventTime
+// (the events.k8s.io recorder's) must name its reporting controller (a qualified name) and
+// instance, action and reason (each at most 128 characters) and keep its message within 1024.
 func validateEvent(ev *corev1.Event) field.ErrorList {
 	var errs field.ErrorList
 	invNS := field.NewPath("involvedObject", "namespace")
-	if ev.InvolvedObject.Namespace == "" {
-		if ev.Namespace != "" && ev.Namespace != "default" {
+	if ev.EventTime.IsZero() {
+		if ev.InvolvedObject.Namespace == "" {
+			if ev.Namespace != "" && ev.Namespace != "default" {
+				errs = append(errs, field.Invalid(invNS, ev.InvolvedObject.Namespace, "does not match event.namespace"))
+			}
+		} else if ev.InvolvedObject.Namespace != ev.Namespace {
 			errs = append(errs, field.Invalid(invNS, ev.InvolvedObject.Namespace, "does not match event.namespace"))
 		}
-	} else if ev.InvolvedObject.Namespace != ev.Namespace {
-		errs = append(errs, field.Invalid(invNS, ev.InvolvedObject.Namespace, "does not match event.namespace"))
+	} else {
+		if ev.InvolvedObject.Namespace == "" && ev.Namespace != "default" && ev.Namespace != "kube-system" {
+			errs = append(errs, field.Invalid(invNS, ev.InvolvedObject.Namespace, "does not match event.namespace"))
+		}
+		if ev.ReportingController == "" {
+			errs = append(errs, field.Required(field.NewPath("reportingController"), ""))
+		}
+		errs = append(errs, invalidMsgs(field.NewPath("reportingController"), ev.ReportingController, utilvalidation.IsQualifiedName(ev.ReportingController))...)
+		errs = append(errs, requiredBounded(field.NewPath("reportingInstance"), ev.ReportingInstance, maxEventFieldLength)...)
+		errs = append(errs, requiredBounded(field.NewPath("action"), ev.Action, maxEventFieldLength)...)
+		errs = append(errs, requiredBounded(field.NewPath("reason"), ev.Reason, maxEventFieldLength)...)
+		if len(ev.Message) > maxEventNoteLength {
+			errs = append(errs, field.Invalid(field.NewPath("message"), "", fmt.Sprintf("can have at most %v characters", maxEventNoteLength)))
+		}
 	}
-	if len(ev.Reason) > maxEventReasonLength {
-		errs = append(errs, field.TooLong(field.NewPath("reason"), "", maxEventReasonLength))
+	errs = append(errs, invalidMsgs(field.NewPath("namespace"), ev.Namespace, utilvalidation.IsDNS1123Subdomain(ev.Namespace))...)
+	return errs
+}
+
+// requiredBounded: a required string of at most limit characters, with kube-apiserver's
+// event messages.
+func requiredBounded(p *field.Path, v string, limit int) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{field.Required(p, "")}
 	}
-	if len(ev.Message) > maxEventMessageLength {
-		errs = append(errs, field.TooLong(field.NewPath("message"), "", maxEventMessageLength))
+	if len(v) > limit {
+		return field.ErrorList{field.Invalid(p, "", fmt.Sprintf("can have at most %v characters", limit))}
 	}
-	if ev.Type != "" && ev.Type != corev1.EventTypeNormal && ev.Type != corev1.EventTypeWarning {
-		errs = append(errs, field.NotSupported(field.NewPath("type"), ev.Type, []string{corev1.EventTypeNormal, corev1.EventTypeWarning}))
+	return nil
+}
+
+// validateEventsV1Create is what a create through events.k8s.io/v1 adds to validateEvent (ev is
+// the stored core form): eventTime required, type Normal or Warning, a series of at least 2 with
+// lastObservedTime, and none of the deprecated core fields set.
+func validateEventsV1Create(ev *corev1.Event) field.ErrorList {
+	errs := validateEventSeries(ev)
+	if ev.EventTime.IsZero() {
+		errs = append(errs, field.Required(field.NewPath("eventTime"), ""))
 	}
-	if ev.Count < 0 {
-		errs = append(errs, field.Invalid(field.NewPath("count"), ev.Count, "must be greater than or equal to 0"))
+	if ev.Type != corev1.EventTypeNormal && ev.Type != corev1.EventTypeWarning {
+		errs = append(errs, field.Invalid(field.NewPath("type"), "", fmt.Sprintf("has invalid value: %v", ev.Type)))
+	}
+	if !ev.FirstTimestamp.IsZero() {
+		errs = append(errs, field.Invalid(field.NewPath("firstTimestamp"), "", "needs to be unset"))
+	}
+	if !ev.LastTimestamp.IsZero() {
+		errs = append(errs, field.Invalid(field.NewPath("lastTimestamp"), "", "needs to be unset"))
+	}
+	if ev.Count != 0 {
+		errs = append(errs, field.Invalid(field.NewPath("count"), "", "needs to be unset"))
+	}
+	if ev.Source.Component != "" || ev.Source.Host != "" {
+		errs = append(errs, field.Invalid(field.NewPath("source"), "", "needs to be unset"))
+	}
+	return errs
+}
+
+// validateEventsV1Update is what an update through events.k8s.io/v1 adds to validateEvent: it
+// may change the series (validated again) and metadata only.
+func validateEventsV1Update(n, o *corev1.Event) field.ErrorList {
+	var errs field.ErrorList
+	if !apiequality.Semantic.DeepEqual(n.Series, o.Series) {
+		errs = append(errs, validateEventSeries(n)...)
+	}
+	immutable := func(name string, nv, ov any) {
+		if !apiequality.Semantic.DeepEqual(nv, ov) {
+			errs = append(errs, field.Invalid(field.NewPath(name), nv, "field is immutable"))
+		}
+	}
+	immutable("involvedObject", n.InvolvedObject, o.InvolvedObject)
+	immutable("reason", n.Reason, o.Reason)
+	immutable("message", n.Message, o.Message)
+	immutable("source", n.Source, o.Source)
+	immutable("firstTimestamp", n.FirstTimestamp, o.FirstTimestamp)
+	immutable("lastTimestamp", n.LastTimestamp, o.LastTimestamp)
+	immutable("count", n.Count, o.Count)
+	immutable("type", n.Type, o.Type)
+	immutable("eventTime", n.EventTime, o.EventTime)
+	immutable("action", n.Action, o.Action)
+	immutable("related", n.Related, o.Related)
+	immutable("reportingController", n.ReportingController, o.ReportingController)
+	immutable("reportingInstance", n.ReportingInstance, o.ReportingInstance)
+	return errs
+}
+
+func validateEventSeries(ev *corev1.Event) field.ErrorList {
+	if ev.Series == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if ev.Series.Count < 2 {
+		errs = append(errs, field.Invalid(field.NewPath("series", "count"), "", "should be at least 2"))
+	}
+	if ev.Series.LastObservedTime.IsZero() {
+		errs = append(errs, field.Required(field.NewPath("series", "lastObservedTime"), ""))
 	}
 	return errs
 }
