@@ -257,7 +257,9 @@ func validateEvent(ev *corev1.Event) field.ErrorList {
 			errs = append(errs, field.Invalid(field.NewPath("message"), "", fmt.Sprintf("can have at most %v characters", maxEventNoteLength)))
 		}
 	}
-	errs = append(errs, invalidMsgs(field.NewPath("namespace"), ev.Namespace, utilvalidation.IsDNS1123Subdomain(ev.Namespace))...)
+	if ev.Namespace != "" { // an empty one is metadata.namespace's Required error
+		errs = append(errs, invalidMsgs(field.NewPath("namespace"), ev.Namespace, utilvalidation.IsDNS1123Subdomain(ev.Namespace))...)
+	}
 	return errs
 }
 

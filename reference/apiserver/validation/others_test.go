@@ -76,10 +76,28 @@ func TestValidateEventCreate(t *testing.T) {
 			e.Namespace = "team-a"
 			e.InvolvedObject = corev1.ObjectReference{Kind: "Node", Name: "node-1"}
 		}, []fe{{tInvalid, "involvedObject.namespace"}}},
-		{"reason too long", func(e *corev1.Event) { e.Reason = strings.Repeat("r", 129) }, []fe{{tTooLong, "reason"}}},
-		{"message too long", func(e *corev1.Event) { e.Message = strings.Repeat("m", 4097) }, []fe{{tTooLong, "message"}}},
-		{"bad type", func(e *corev1.Event) { e.Type = "Error" }, []fe{{tNotSupported, "type"}}},
+		// Without eventTime (the core/v1 recorder's events) kube-apiserver checks the namespace only.
+		{"legacy long reason and message ok", func(e *corev1.Event) {
+			e.Reason, e.Message = strings.Repeat("r", 129), strings.Repeat("m", 4097)
+		}, nil},
+		{"legacy any type ok", func(e *corev1.Event) { e.Type = "Error" }, nil},
 		{"namespace required", func(e *corev1.Event) { e.Namespace = ""; e.InvolvedObject.Namespace = "" }, []fe{{tRequired, "metadata.namespace"}}},
+		// With eventTime (the events.k8s.io recorder's) the reporter, action and reason are required.
+		// As upstream: an empty reportingController is also not a qualified name (two messages).
+		{"eventTime without reporter", func(e *corev1.Event) { e.EventTime = metav1.NowMicro(); e.Reason = "" }, []fe{
+			{tInvalid, "reportingController"}, {tInvalid, "reportingController"},
+			{tRequired, "action"}, {tRequired, "reason"}, {tRequired, "reportingController"}, {tRequired, "reportingInstance"}}},
+		{"eventTime complete ok", func(e *corev1.Event) {
+			e.EventTime, e.ReportingController, e.ReportingInstance, e.Action = metav1.NowMicro(), "example.com/ctl", "ctl-1", "Act"
+		}, nil},
+		{"eventTime reason too long", func(e *corev1.Event) {
+			e.EventTime, e.ReportingController, e.ReportingInstance, e.Action = metav1.NowMicro(), "example.com/ctl", "ctl-1", "Act"
+			e.Reason = strings.Repeat("r", 129)
+		}, []fe{{tInvalid, "reason"}}},
+		{"eventTime message too long", func(e *corev1.Event) {
+			e.EventTime, e.ReportingController, e.ReportingInstance, e.Action = metav1.NowMicro(), "example.com/ctl", "ctl-1", "Act"
+			e.Message = strings.Repeat("m", 1025)
+		}, []fe{{tInvalid, "message"}}},
 	})
 }
 
