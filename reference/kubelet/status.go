@@ -86,7 +86,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		case runtimeapi.ContainerState_CONTAINER_RUNNING:
 			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: nanoTime(l.StartedAt)}
 			p := w.probes[l.Id]
-			started := p == nil || p.started || c.StartupProbe == nil
+			started := c.StartupProbe == nil || p != nil && p.started
 			ready := started && (c.ReadinessProbe == nil || (p != nil && p.ready))
 			cs.Started, cs.Ready = ptr.To(started), ready
 			running++
