@@ -47,6 +47,8 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		HostIPs:   []corev1.HostIP{{IP: k.cfg.NodeIP}},
 		StartTime: w.startTime,
 		QOSClass:  qosClass(pod),
+		// The generation of the spec this status was computed from (PodObservedGenerationTracking).
+		ObservedGeneration: pod.Generation,
 	}
 	if w.lastPosted != nil {
 		st.PodIP, st.PodIPs = w.lastPosted.PodIP, w.lastPosted.PodIPs
@@ -193,6 +195,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		old = pod.Status.Conditions
 	}
 	for i := range conds {
+		conds[i].ObservedGeneration = pod.Generation
 		conds[i].LastTransitionTime = now
 		for _, o := range old {
 			if o.Type == conds[i].Type && o.Status == conds[i].Status {
