@@ -140,8 +140,8 @@ func specProbeGraceOverride(ctx context.Context, g gomega.Gomega, e *kubeletEnv)
 	p := e.testPod("grace", "serve-hostname", "--ignore-term")
 	p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](600)
 	p.Spec.Containers[0].LivenessProbe = &corev1.Probe{
-		ProbeHandler:                  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/ckimage", "false"}}},
-		InitialDelaySeconds:           1, PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1,
+		ProbeHandler:        corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"/ckimage", "false"}}},
+		InitialDelaySeconds: 1, PeriodSeconds: 1, FailureThreshold: 1, TimeoutSeconds: 1,
 		TerminationGracePeriodSeconds: ptr.To[int64](2),
 	}
 	e.create(ctx, g, p)
