@@ -115,12 +115,12 @@ func DefaultResources() []*Resource {
 		{
 			GroupVersionResource: coreV1.WithResource("services"), Singular: "service", Namespaced: true,
 			Kind: "Service", ListKind: "ServiceList", Strategy: validation.ServiceKind(), ShortNames: []string{"svc"}, Categories: []string{"all"},
-			Verbs:        CRUDVerbs(),
+			Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
 				{Name: "proxy", GroupVersionKind: coreV1.WithKind("ServiceProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Service")),
 			},
-			New:          func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
+			New: func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
 			StatusSplit: true,
 		},
 		{
