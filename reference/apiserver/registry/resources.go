@@ -83,6 +83,7 @@ func DefaultResources() []*Resource {
 				{Name: "attach", GroupVersionKind: coreV1.WithKind("PodAttachOptions"), Verbs: []string{"create", "get"}},
 				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
 				{Name: "eviction", GroupVersionKind: policyV1.WithKind("Eviction"), Verbs: []string{"create"}},
+				{Name: "ephemeralcontainers", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get", "patch", "update"}},
 				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
 				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
 				{Name: "proxy", GroupVersionKind: coreV1.WithKind("PodProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
