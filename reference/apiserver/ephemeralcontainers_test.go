@@ -42,9 +42,11 @@ func TestEphemeralContainersSubresource(t *testing.T) {
 		t.Fatalf("get ephemeralcontainers: %v %v", fresh, err)
 	}
 	for name, change := range map[string]func(*corev1.Pod){
-		"removed":        func(p *corev1.Pod) { p.Spec.EphemeralContainers = nil },
-		"changed":        func(p *corev1.Pod) { p.Spec.EphemeralContainers[0].Image = "other" },
-		"duplicate name": func(p *corev1.Pod) { p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: p.Spec.Containers[0].Name, Image: "x"}}) },
+		"removed": func(p *corev1.Pod) { p.Spec.EphemeralContainers = nil },
+		"changed": func(p *corev1.Pod) { p.Spec.EphemeralContainers[0].Image = "other" },
+		"duplicate name": func(p *corev1.Pod) {
+			p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: p.Spec.Containers[0].Name, Image: "x"}})
+		},
 		"ports": func(p *corev1.Pod) {
 			p.Spec.EphemeralContainers = append(p.Spec.EphemeralContainers, corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "two", Image: "x", Ports: []corev1.ContainerPort{{ContainerPort: 80}}}})
 		},
