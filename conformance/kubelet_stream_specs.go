@@ -21,6 +21,7 @@ const (
 	srcPodGeneration = "Kubernetes: Pod lifecycle, pod generation (metadata.generation moves on each spec change; status.observedGeneration is the generation the kubelet acted on)"
 	srcLogsOptions   = "Kubernetes API: PodLogOptions (tailLines, limitBytes, timestamps, previous)"
 	srcLogsWebSocket = "Kubernetes API: pods/log streamed over a WebSocket (subprotocol binary.k8s.io), as clients and the e2e suite read it"
+	srcEphemeral     = "Kubernetes: Ephemeral Containers (added through pods/NAME/ephemeralcontainers, run in the existing pod, as kubectl debug does)"
 )
 
 func kubeletStreamSpecs() []spec[*kubeletEnv] {
@@ -34,7 +35,49 @@ func kubeletStreamSpecs() []spec[*kubeletEnv] {
 		{kubeletBehavior("kubelet.logs.websocket",
 			"pods/log asked over a WebSocket with subprotocol binary.k8s.io MUST stream the container's log as the messages' bytes and close the stream at its end",
 			srcLogsWebSocket), specLogsWebSocket},
+		{kubeletBehavior("kubelet.ephemeral.runs-in-pod",
+			"an ephemeral container added to a running pod through pods/NAME/ephemeralcontainers MUST be started inside that pod (reported running in ephemeralContainerStatuses, exec in it sees the pod's hostname) without restarting the pod's containers",
+			srcEphemeral), specEphemeralRunsInPod},
 	}
+}
+
+func specEphemeralRunsInPod(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	pods := e.client.CoreV1().Pods(e.ns)
+	e.create(ctx, g, e.testPod("target", "serve-hostname"))
+	before := e.waitPod(ctx, g, "target", "Running", startTimeout, isRunning)
+	debugger := corev1.EphemeralContainer{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debugger", Image: e.image, ImagePullPolicy: corev1.PullIfNotPresent,
+		Command: []string{"/ckimage"}, Args: []string{"sleep", "3600"},
+	}}
+	g.Eventually(func() error {
+		cur, err := pods.Get(ctx, "target", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.EphemeralContainers = append(cur.Spec.EphemeralContainers, debugger)
+		_, err = pods.UpdateEphemeralContainers(ctx, "target", cur, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(20*time.Second).WithPolling(200*time.Millisecond).Should(gomega.Succeed(), "adding an ephemeral container")
+	running := e.waitPod(ctx, g, "target", "the ephemeral container running", startTimeout, func(p *corev1.Pod) bool {
+		return len(p.Status.EphemeralContainerStatuses) == 1 && p.Status.EphemeralContainerStatuses[0].State.Running != nil
+	})
+	g.Expect(running.Status.EphemeralContainerStatuses[0].Name).To(gomega.Equal("debugger"))
+	var out string
+	g.Eventually(func() error {
+		o, _, code, err := podExec(ctx, e.k.Config, e.client, e.ns, "target", "debugger", "websocket", nil, "/ckimage", "hostname")
+		if err != nil {
+			return err
+		}
+		if code != 0 {
+			return fmt.Errorf("exit code %d", code)
+		}
+		out = o
+		return nil
+	}).WithContext(ctx).WithTimeout(20*time.Second).WithPolling(500*time.Millisecond).Should(gomega.Succeed(), "exec in the ephemeral container")
+	g.Expect(strings.TrimSpace(out)).To(gomega.Equal("target"), "the ephemeral container runs in the pod: it has the pod's hostname")
+	after := e.waitPod(ctx, g, "target", "Running", startTimeout, isRunning)
+	g.Expect(containerStatus(after).ContainerID).To(gomega.Equal(containerStatus(before).ContainerID), "adding an ephemeral container must not replace the pod's container")
+	g.Expect(containerStatus(after).RestartCount).To(gomega.BeZero(), "adding an ephemeral container must not restart the pod's container")
 }
 
 func specPodGenerationObserved(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {

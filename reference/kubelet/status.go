@@ -204,6 +204,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		}
 	}
 	st.Conditions = conds
+	st.EphemeralContainerStatuses = w.ephemeralStatuses(pod, view)
 	return st
 }
 
