@@ -135,7 +135,21 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 			for _, c := range pod.Spec.Containers {
 				names = append(names, c.Name)
 			}
-			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)))
+			msg := fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)
+			var inits, ephemerals []string
+			for _, c := range pod.Spec.InitContainers {
+				inits = append(inits, c.Name)
+			}
+			for _, c := range pod.Spec.EphemeralContainers {
+				ephemerals = append(ephemerals, c.Name)
+			}
+			if len(inits) > 0 {
+				msg += fmt.Sprintf(" or one of the init containers: %v", inits)
+			}
+			if len(ephemerals) > 0 {
+				msg += fmt.Sprintf(" or one of the ephemeral containers: %v", ephemerals)
+			}
+			writeError(w, apierrors.NewBadRequest(msg))
 			return
 		}
 	} else if !hasContainer(pod, container) {
