@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // TestEphemeralContainersSubresource: pods/NAME/ephemeralcontainers adds ephemeral containers
@@ -40,6 +41,15 @@ func TestEphemeralContainersSubresource(t *testing.T) {
 	err = ts.client.CoreV1().RESTClient().Get().Namespace("default").Resource("pods").Name("p").SubResource("ephemeralcontainers").Do(ctx).Into(fresh)
 	if err != nil || len(fresh.Spec.EphemeralContainers) != 1 {
 		t.Fatalf("get ephemeralcontainers: %v %v", fresh, err)
+	}
+	// kubectl debug adds one with a strategic merge patch of the subresource.
+	patch := `{"spec":{"ephemeralContainers":[{"name":"debugger-2","image":"busybox","stdin":true,"tty":true}]}}`
+	patched, err := pods.Patch(ctx, "p", types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{}, "ephemeralcontainers")
+	if err != nil {
+		t.Fatalf("strategic merge patch of ephemeralcontainers: %v", err)
+	}
+	if len(patched.Spec.EphemeralContainers) != 2 || patched.Generation != 3 {
+		t.Fatalf("after the patch: %d ephemeral containers, generation %d", len(patched.Spec.EphemeralContainers), patched.Generation)
 	}
 	for name, change := range map[string]func(*corev1.Pod){
 		"removed": func(p *corev1.Pod) { p.Spec.EphemeralContainers = nil },
