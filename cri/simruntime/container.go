@@ -51,6 +51,7 @@ type container struct {
 
 	timer    *time.Timer
 	srv      *http.Server
+	grpcSrv  *grpc.Server
 	hostSrvs []*http.Server
 	server   *behavior.Server
 	stopping bool
@@ -222,6 +223,18 @@ func (r *Runtime) listenLocked(c *container, s *sandbox, start time.Time) error 
 			r.processExit(id, 1)
 		}
 	}()
+	if c.b.GRPCPort > 0 {
+		gaddr := net.JoinHostPort(s.podIP(), strconv.Itoa(c.b.GRPCPort))
+		gln, err := listen("tcp", gaddr)
+		if err != nil {
+			srv.Close()
+			c.srv = nil
+			return fmt.Errorf("listen tcp %s: %w", gaddr, err)
+		}
+		c.grpcSrv = behavior.NewGRPCHealthServer(c.server)
+		g := c.grpcSrv
+		go func() { _ = g.Serve(gln) }()
+	}
 	// hostPort mappings of the sandbox reach the same server on the host IP,
 	// as the CNI portmap plugin makes them on a real node.
 	for _, pm := range s.portMappings {
@@ -266,6 +279,10 @@ func (r *Runtime) exitLocked(c *container, code int, reason string, term bool) {
 		srv := c.srv
 		c.srv = nil
 		go srv.Close()
+	}
+	if c.grpcSrv != nil {
+		go c.grpcSrv.Stop()
+		c.grpcSrv = nil
 	}
 	for _, hs := range c.hostSrvs {
 		go hs.Close()

@@ -60,6 +60,11 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 				dryResult = cur
 				return nil, errUnchanged
 			}
+			if m.GetDeletionTimestamp() == nil && m.GetGeneration() > 0 {
+				// A graceful deletion is a change of the desired state: the generation moves, as
+				// kube-apiserver's BeforeDelete does (a pod's kubelet reports it observed it).
+				m.SetGeneration(m.GetGeneration() + 1)
+			}
 			m.SetDeletionTimestamp(&deadline)
 			m.SetDeletionGracePeriodSeconds(&grace)
 			if dry {
@@ -73,6 +78,9 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 			if m.GetDeletionTimestamp() == nil {
 				ts := metav1.NewTime(now.Truncate(time.Second))
 				m.SetDeletionTimestamp(&ts)
+				if m.GetGeneration() > 0 {
+					m.SetGeneration(m.GetGeneration() + 1) // as kube-apiserver's markAsDeleting
+				}
 			}
 			m.SetDeletionGracePeriodSeconds(&zero)
 			if dry {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 func invalid(res *registry.Resource, name string, errs field.ErrorList) error {
@@ -395,7 +396,9 @@ func (s *Server) update(ctx context.Context, req request, opts writeOpts, status
 			res.Strategy.Default(obj) // as on create: a webhook's additions are defaulted too
 		}
 		var errs field.ErrorList
-		if status {
+		if np, ok := obj.(*corev1.Pod); ok && sub == "ephemeralcontainers" {
+			errs = validation.ValidateEphemeralContainersUpdate(np, cur.(*corev1.Pod))
+		} else if status {
 			errs = res.Strategy.ValidateStatusUpdate(obj, cur)
 		} else {
 			errs = res.Strategy.ValidateUpdate(obj, cur)

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 // nameSuffixAlphabet is the alphabet of generated name suffixes (no vowels, no confusables), as
@@ -126,6 +127,14 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 	nm.SetSelfLink("")
 	if nm.GetGenerateName() == "" {
 		nm.SetGenerateName(cm.GetGenerateName())
+	}
+	if np, ok := newObj.(*corev1.Pod); ok && status && sub == "ephemeralcontainers" {
+		// Only spec.ephemeralContainers is written; adding one moves the generation.
+		validation.PrepareEphemeralContainersUpdate(np, cur.(*corev1.Pod))
+		if specChanged(newObj, cur) {
+			nm.SetGeneration(cm.GetGeneration() + 1)
+		}
+		return nil
 	}
 	if status {
 		copyField(newObj, cur, "Spec")

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -15,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
 )
@@ -133,7 +135,21 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 			for _, c := range pod.Spec.Containers {
 				names = append(names, c.Name)
 			}
-			writeError(w, apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)))
+			msg := fmt.Sprintf("a container name must be specified for pod %s, choose one of: %v", pod.Name, names)
+			var inits, ephemerals []string
+			for _, c := range pod.Spec.InitContainers {
+				inits = append(inits, c.Name)
+			}
+			for _, c := range pod.Spec.EphemeralContainers {
+				ephemerals = append(ephemerals, c.Name)
+			}
+			if len(inits) > 0 {
+				msg += fmt.Sprintf(" or one of the init containers: %v", inits)
+			}
+			if len(ephemerals) > 0 {
+				msg += fmt.Sprintf(" or one of the ephemeral containers: %v", ephemerals)
+			}
+			writeError(w, apierrors.NewBadRequest(msg))
 			return
 		}
 	} else if !hasContainer(pod, container) {
@@ -165,6 +181,10 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 	target.Path = strings.TrimSuffix(base.Path, "/") + "/" + kubeletPath + "/" + url.PathEscape(pod.Namespace) + "/" +
 		url.PathEscape(pod.Name) + "/" + url.PathEscape(container)
 	target.RawQuery = q.Encode()
+	if kubeletPath == "containerLogs" && wsstream.IsWebSocketRequest(r) {
+		s.serveLogsWebSocket(w, r, &target, rt, pod.Spec.NodeName)
+		return
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = &target
@@ -177,6 +197,35 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 		},
 	}
 	proxy.ServeHTTP(w, r)
+}
+
+// serveLogsWebSocket answers pods/NAME/log asked over a WebSocket as kube-apiserver does:
+// it reads the log from the kubelet and writes it to the WebSocket as it comes, in binary
+// messages (subprotocol "" or binary.k8s.io) or base64 text ones (base64.binary.k8s.io),
+// without channel bytes — a log is one stream.
+func (s *Server) serveLogsWebSocket(w http.ResponseWriter, r *http.Request, target *url.URL, rt http.RoundTripper, node string) {
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, target.String(), nil)
+	if err != nil {
+		writeError(w, apierrors.NewInternalError(err))
+		return
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error reaching the kubelet of node %s: %v", node, err)))
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		msg := strings.TrimSpace(string(b))
+		if resp.StatusCode == http.StatusNotFound {
+			writeError(w, apierrors.NewNotFound(corev1.Resource("pods/log"), msg))
+			return
+		}
+		writeError(w, apierrors.NewBadRequest(msg))
+		return
+	}
+	_ = wsstream.NewReader(resp.Body, true, wsstream.NewDefaultReaderProtocols()).Copy(w, r)
 }
 
 func hasContainer(pod *corev1.Pod, name string) bool {

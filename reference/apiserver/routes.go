@@ -19,6 +19,8 @@ type request struct {
 	name      string
 	sub       string
 	watchPath bool // the legacy /watch/ path prefix
+	// proxyPath is what follows NAME/proxy (sub "proxy"), escaped, "" for none.
+	proxyPath string
 }
 
 func (s *Server) serveRootDiscovery(w http.ResponseWriter, r *http.Request, core bool) {
@@ -97,6 +99,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 	if len(rest) >= 3 && rest[0] == "namespaces" && !(len(rest) == 3 && (rest[2] == "status" || rest[2] == "finalize")) {
 		req.namespace = rest[1]
 		rest = rest[2:]
+	}
+	if p, ok := proxyPath(r, rest); ok && !req.watchPath {
+		req.proxyPath, rest = p, rest[:3]
 	}
 	if len(rest) == 0 || len(rest) > 3 {
 		writeError(w, notFoundPath())
@@ -197,7 +202,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req request) {
 	gr := req.res.GroupResource()
 	switch req.sub {
-	case "status", "approval":
+	case "status", "approval", "ephemeralcontainers":
 		switch r.Method {
 		case http.MethodGet:
 			s.serveGet(w, r, req)
@@ -226,6 +231,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req re
 		s.serveNodeProxy(w, r, req, "containerLogs")
 	case "exec", "attach":
 		s.serveNodeProxy(w, r, req, req.sub)
+	case "proxy":
+		s.serveProxy(w, r, req)
 	case "token":
 		s.serveToken(w, r, req)
 	case "finalize":

@@ -192,3 +192,17 @@ func (i ignoringHostPID) CreateContainer(ctx context.Context, sandbox string, cf
 	}
 	return i.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
 }
+
+// KubeletSeeingProbeSuccess wraps the kubelet's runtime so that every synchronous exec (what
+// exec probes use) answers success at once without running the command: the kubelet reports
+// probe successes it did not see, so a hanging or failing exec probe never restarts
+// anything.
+func KubeletSeeingProbeSuccess(rt cri.RuntimeService) cri.RuntimeService {
+	return probeSuccess{rt}
+}
+
+type probeSuccess struct{ cri.RuntimeService }
+
+func (probeSuccess) ExecSync(context.Context, string, []string, time.Duration) ([]byte, []byte, error) {
+	return nil, nil, nil
+}

@@ -3,14 +3,23 @@ package kubelet
 import (
 	"context"
 	"crypto/tls"
-
+	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -19,9 +28,27 @@ import (
 type probeKind string
 
 const (
-	liveness  probeKind = "liveness"
-	readiness probeKind = "readiness"
-	startup   probeKind = "startup"
+	liveness  probeKind = "Liveness"
+	readiness probeKind = "Readiness"
+	startup   probeKind = "Startup"
+)
+
+// probeUserAgent is what HTTP and gRPC probes send as User-Agent, as the kubelet of the
+// same minor version does.
+const probeUserAgent = "kube-probe/1.37"
+
+// maxProbeBody bounds how much of an HTTP probe's answer is read (for the warning of a
+// non-local redirect), as the kubelet's 10 KiB.
+const maxProbeBody = 10 << 10
+
+// probeResult is the outcome of one probe.
+type probeResult int
+
+const (
+	probeSuccess probeResult = iota
+	// probeWarning counts as success but is reported (a redirect not followed).
+	probeWarning
+	probeFailure
 )
 
 // containerProbes is the probe state of one running container.
@@ -30,14 +57,24 @@ type containerProbes struct {
 	last           map[probeKind]time.Time
 	successes      map[probeKind]int32
 	failures       map[probeKind]int32
+	// events are the events recorded for this container, by type, reason and message: a
+	// repeated probe result bumps the count of its event, as the kubelet's event recorder
+	// aggregates, rather than writing a new one every period.
+	events map[string]*corev1.Event
 }
 
 // runProbes runs the container's due probes; it returns true when a failed
-// liveness or startup probe made it kill the container.
+// liveness or startup probe made it kill the container. As the kubelet's prober: the
+// startup probe runs until it succeeded once (successThreshold is 1 for it), and neither
+// liveness nor readiness runs before; a container is not ready before its readiness probe
+// succeeded successThreshold times in a row, and a liveness or startup probe failing
+// failureThreshold times in a row kills the container, within the probe's
+// terminationGracePeriodSeconds when set, else the pod's.
 func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Container, s *runtimeapi.ContainerStatus, podIP string) bool {
 	p := w.probes[s.Id]
 	if p == nil {
-		p = &containerProbes{last: map[probeKind]time.Time{}, successes: map[probeKind]int32{}, failures: map[probeKind]int32{}}
+		p = &containerProbes{last: map[probeKind]time.Time{}, successes: map[probeKind]int32{}, failures: map[probeKind]int32{}, events: map[string]*corev1.Event{}}
+		p.started = c.StartupProbe == nil
 		w.probes[s.Id] = p
 	}
 	now := w.k.cfg.Clock.Now()
@@ -56,41 +93,50 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 		last, ok := p.last[kind]
 		return !ok || now.Sub(last) >= period
 	}
-	record := func(kind probeKind, pr *corev1.Probe, ok bool) (passed, failed bool) {
-		p.last[kind] = now
-		if ok {
-			p.successes[kind]++
-			p.failures[kind] = 0
-			return p.successes[kind] >= max(pr.SuccessThreshold, 1), false
+	// run runs one probe and counts its result; it reports whether the success or the
+	// failure threshold was reached.
+	run := func(kind probeKind, pr *corev1.Probe) (passed, failed bool) {
+		res, out := w.probe(ctx, pr, s.Id, podIP)
+		p.last[kind] = w.k.cfg.Clock.Now()
+		switch res {
+		case probeFailure:
+			w.event(ctx, p, pod, c.Name, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
+			p.failures[kind]++
+			p.successes[kind] = 0
+			return false, p.failures[kind] >= max(pr.FailureThreshold, 1)
+		case probeWarning:
+			w.event(ctx, p, pod, c.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
 		}
-		p.failures[kind]++
-		p.successes[kind] = 0
-		return false, p.failures[kind] >= max(pr.FailureThreshold, 1)
+		p.successes[kind]++
+		p.failures[kind] = 0
+		threshold := max(pr.SuccessThreshold, 1)
+		if kind != readiness {
+			threshold = 1 // liveness and startup probes must have successThreshold 1
+		}
+		return p.successes[kind] >= threshold, false
 	}
-	if c.StartupProbe != nil && !p.started {
+	if !p.started {
 		if !due(startup, c.StartupProbe) {
 			return false
 		}
-		passed, failed := record(startup, c.StartupProbe, w.probe(ctx, c.StartupProbe, s.Id, podIP))
+		passed, failed := run(startup, c.StartupProbe)
 		if failed {
-			w.kill(ctx, pod, s.Id, "startup")
+			w.probeKill(ctx, p, pod, c, s.Id, startup, c.StartupProbe)
 			return true
 		}
 		if !passed {
 			return false
 		}
-		p.started = true
+		p.started = true // liveness and readiness run from now on
 	}
-	p.started = true
 	if due(liveness, c.LivenessProbe) {
-		_, failed := record(liveness, c.LivenessProbe, w.probe(ctx, c.LivenessProbe, s.Id, podIP))
-		if failed {
-			w.kill(ctx, pod, s.Id, "liveness")
+		if _, failed := run(liveness, c.LivenessProbe); failed {
+			w.probeKill(ctx, p, pod, c, s.Id, liveness, c.LivenessProbe)
 			return true
 		}
 	}
 	if due(readiness, c.ReadinessProbe) {
-		passed, failed := record(readiness, c.ReadinessProbe, w.probe(ctx, c.ReadinessProbe, s.Id, podIP))
+		passed, failed := run(readiness, c.ReadinessProbe)
 		if passed {
 			p.ready = true
 		}
@@ -101,55 +147,88 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	return false
 }
 
-// kill stops a container whose liveness or startup probe failed, within the
-// pod's grace period.
-func (w *podWorker) kill(ctx context.Context, pod *corev1.Pod, id, why string) {
+// probeKill stops a container whose liveness or startup probe failed: the Killing event
+// the kubelet records, then the stop within the probe's terminationGracePeriodSeconds
+// when set, else the pod's. The pod's restartPolicy decides what comes next.
+func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *corev1.Pod, c *corev1.Container, id string, kind probeKind, pr *corev1.Probe) {
 	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = *pod.Spec.TerminationGracePeriodSeconds
 	}
-	w.k.logf("pod %s/%s: container %s failed its %s probe, killing it", pod.Namespace, pod.Name, id, why)
+	if pr.TerminationGracePeriodSeconds != nil {
+		grace = *pr.TerminationGracePeriodSeconds
+	}
+	msg := fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind)))
+	w.k.logf("pod %s/%s: %s (grace period %ds)", pod.Namespace, pod.Name, msg, grace)
+	w.event(ctx, p, pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
 	_ = ignoreNotFound(w.k.runtime.StopContainer(ctx, id, grace))
 	delete(w.probes, id)
 }
 
-// probe runs one probe and reports success.
-func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP string) bool {
+// event records an event on the pod's container; the same event again (type, reason,
+// message) for the same container bumps its count and lastTimestamp instead.
+func (w *podWorker) event(ctx context.Context, p *containerProbes, pod *corev1.Pod, container, typ, reason, message string) {
+	k := w.k
+	events := k.client.CoreV1().Events(pod.Namespace)
+	now := metav1.NewTime(k.cfg.Clock.Now())
+	key := typ + "\x00" + reason + "\x00" + message
+	if prev := p.events[key]; prev != nil {
+		next := prev.DeepCopy()
+		next.Count++
+		next.LastTimestamp = now
+		if out, err := events.Update(ctx, next, metav1.UpdateOptions{}); err == nil {
+			p.events[key] = out
+			return
+		}
+		delete(p.events, key) // gone (or changed): record it anew
+	}
+	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
+	if container != "" {
+		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", container)
+	}
+	ev := &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
+		InvolvedObject:      ref,
+		Reason:              reason,
+		Message:             message,
+		Type:                typ,
+		Source:              corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName},
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+		ReportingController: "kubelet",
+		ReportingInstance:   k.cfg.NodeName,
+	}
+	out, err := events.Create(ctx, ev, metav1.CreateOptions{})
+	if err != nil {
+		k.logf("pod %s/%s: recording event %s: %v", pod.Namespace, pod.Name, reason, err)
+		return
+	}
+	p.events[key] = out
+}
+
+// probe runs one probe within its timeoutSeconds and reports the result and the output
+// the kubelet puts in its events.
+func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP string) (probeResult, string) {
 	timeout := time.Duration(max(pr.TimeoutSeconds, 1)) * time.Second
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	switch {
 	case pr.Exec != nil:
-		_, _, err := w.k.runtime.ExecSync(ctx, id, pr.Exec.Command, timeout)
-		return err == nil
+		stdout, stderr, err := w.k.runtime.ExecSync(ctx, id, pr.Exec.Command, timeout)
+		out := string(stdout) + string(stderr)
+		if err != nil {
+			if ctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded {
+				return probeFailure, fmt.Sprintf("command %q timed out", strings.Join(pr.Exec.Command, " "))
+			}
+			if out == "" {
+				out = err.Error()
+			}
+			return probeFailure, out
+		}
+		return probeSuccess, out
 	case pr.HTTPGet != nil:
-		host := pr.HTTPGet.Host
-		if host == "" {
-			host = podIP
-		}
-		port, ok := w.port(pr.HTTPGet.Port, id)
-		if !ok || host == "" {
-			return false
-		}
-		scheme := "http"
-		if pr.HTTPGet.Scheme == corev1.URISchemeHTTPS {
-			scheme = "https"
-		}
-		u := url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: pr.HTTPGet.Path}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-		if err != nil {
-			return false
-		}
-		for _, h := range pr.HTTPGet.HTTPHeaders {
-			req.Header.Add(h.Name, h.Value)
-		}
-		req.Header.Set("User-Agent", "kube-probe/1.37")
-		resp, err := w.k.probeHTTP.Do(req) // bounded by ctx's timeout
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode >= 200 && resp.StatusCode < 400
+		return w.httpProbe(ctx, pr.HTTPGet, podIP, timeout)
 	case pr.TCPSocket != nil:
 		host := pr.TCPSocket.Host
 		if host == "" {
@@ -157,18 +236,113 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 		}
 		port, ok := w.port(pr.TCPSocket.Port, id)
 		if !ok || host == "" {
-			return false
+			return probeFailure, fmt.Sprintf("invalid port %s", pr.TCPSocket.Port.String())
 		}
 		conn, err := w.k.probeDial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
-			return false
+			return probeFailure, err.Error()
 		}
 		_ = conn.Close()
-		return true
+		return probeSuccess, ""
 	case pr.GRPC != nil:
-		return false
+		service := ""
+		if pr.GRPC.Service != nil {
+			service = *pr.GRPC.Service
+		}
+		return w.grpcProbe(ctx, net.JoinHostPort(podIP, strconv.Itoa(int(pr.GRPC.Port))), service, timeout)
 	}
-	return false
+	return probeFailure, "missing probe handler"
+}
+
+// httpProbe GETs the probe's URL: 2xx is success; a redirect to the same host is
+// followed, one elsewhere is not and counts as success with a warning; anything else
+// (an error or another status) is a failure.
+func (w *podWorker) httpProbe(ctx context.Context, g *corev1.HTTPGetAction, podIP string, timeout time.Duration) (probeResult, string) {
+	host := g.Host
+	if host == "" {
+		host = podIP
+	}
+	port, ok := w.port(g.Port, "")
+	if !ok || host == "" {
+		return probeFailure, fmt.Sprintf("invalid port %s", g.Port.String())
+	}
+	scheme := "http"
+	if g.Scheme == corev1.URISchemeHTTPS {
+		scheme = "https"
+	}
+	path := g.Path
+	if path != "" && !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	u, err := url.Parse(scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path)
+	if err != nil {
+		return probeFailure, err.Error()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return probeFailure, err.Error()
+	}
+	for _, h := range g.HTTPHeaders {
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Add(h.Name, h.Value)
+	}
+	if req.Header.Get("User-Agent") == "" {
+		req.Header.Set("User-Agent", probeUserAgent)
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "*/*")
+	}
+	resp, err := w.k.probeHTTP.Do(req) // bounded by ctx's timeout
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return probeFailure, fmt.Sprintf("Get %q: context deadline exceeded (Client.Timeout exceeded while awaiting headers after %s)", u.String(), timeout)
+		}
+		return probeFailure, err.Error()
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody))
+	body := string(b)
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return probeWarning, fmt.Sprintf("Probe terminated redirects, Response body: %v", body)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return probeSuccess, body
+	}
+	return probeFailure, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode)
+}
+
+// grpcProbe asks addr's grpc.health.v1 Check for service: SERVING is success, any other
+// answer or an error is a failure.
+func (w *podWorker) grpcProbe(ctx context.Context, addr, service string, timeout time.Duration) (probeResult, string) {
+	dial := w.k.probeDial
+	conn, err := grpc.NewClient("passthrough:///"+addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUserAgent(probeUserAgent),
+		grpc.WithContextDialer(func(ctx context.Context, a string) (net.Conn, error) { return dial(ctx, "tcp", a) }),
+	)
+	if err != nil {
+		return probeFailure, fmt.Sprintf("error: failed to create a gRPC client for %q: %v", addr, err)
+	}
+	defer func() { _ = conn.Close() }()
+	resp, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: service}, grpc.WaitForReady(false))
+	if err != nil {
+		switch status.Code(err) {
+		case codes.Unimplemented:
+			return probeFailure, fmt.Sprintf("this server doesn't implement the grpc health protocol (grpc.health.v1.Health): %s", status.Convert(err).Message())
+		case codes.DeadlineExceeded:
+			return probeFailure, fmt.Sprintf("timeout: health rpc did not complete within %v", timeout)
+		case codes.Unavailable:
+			return probeFailure, fmt.Sprintf("timeout: failed to connect service %q within %v: %v", addr, timeout, err)
+		}
+		return probeFailure, fmt.Sprintf("error: health rpc probe failed: %v", err)
+	}
+	if resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return probeFailure, fmt.Sprintf("service unhealthy (responded with %q)", resp.GetStatus().String())
+	}
+	return probeSuccess, ""
 }
 
 // port resolves a probe port (a number or a named container port).
@@ -189,14 +363,26 @@ func (w *podWorker) port(p intstr.IntOrString, _ string) (int, bool) {
 	return 0, false
 }
 
+// maxRedirects is how many redirects a probe follows, as net/http's default.
+const maxRedirects = 10
+
 // newProbeClient is the HTTP client of httpGet probes and hooks: a new connection per probe,
-// no proxy, redirects not followed, and, for scheme HTTPS, no verification of the
-// container's certificate — the kubelet "sends an HTTPS request skipping the certificate
-// verification", as Kubernetes documents for probes (a webhook pod serving a certificate for
-// its Service name must still become Ready).
+// no proxy, redirects followed only to the same host (a redirect elsewhere is answered as
+// is, and the probe reports it as a warning, as the kubelet does), and, for scheme HTTPS,
+// no verification of the container's certificate — the kubelet "sends an HTTPS request
+// skipping the certificate verification", as Kubernetes documents for probes (a webhook
+// pod serving a certificate for its Service name must still become Ready).
 func newProbeClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
 	return &http.Client{
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Hostname() != via[0].URL.Hostname() {
+				return http.ErrUseLastResponse
+			}
+			if len(via) >= maxRedirects {
+				return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			}
+			return nil
+		},
 		Transport: &http.Transport{
 			DialContext: dial, DisableKeepAlives: true, Proxy: nil,
 			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes do not verify, as the kubelet's

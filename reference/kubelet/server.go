@@ -78,7 +78,10 @@ func (k *Kubelet) findContainer(ctx context.Context, ns, pod, container string, 
 		}
 	}
 	pick := best
-	if previous {
+	if previous && (best == nil || best.State == runtimeapi.ContainerState_CONTAINER_RUNNING || best.State == runtimeapi.ContainerState_CONTAINER_CREATED) {
+		// The previous container is the one of lastState.terminated, as the kubelet answers
+		// it: the newest attempt when that has exited (waiting for its restart), else the one
+		// before.
 		pick = second
 	}
 	if pick == nil {

@@ -47,6 +47,8 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		HostIPs:   []corev1.HostIP{{IP: k.cfg.NodeIP}},
 		StartTime: w.startTime,
 		QOSClass:  qosClass(pod),
+		// The generation of the spec this status was computed from (PodObservedGenerationTracking).
+		ObservedGeneration: pod.Generation,
 	}
 	if w.lastPosted != nil {
 		st.PodIP, st.PodIPs = w.lastPosted.PodIP, w.lastPosted.PodIPs
@@ -86,7 +88,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		case runtimeapi.ContainerState_CONTAINER_RUNNING:
 			cs.State.Running = &corev1.ContainerStateRunning{StartedAt: nanoTime(l.StartedAt)}
 			p := w.probes[l.Id]
-			started := p == nil || p.started || c.StartupProbe == nil
+			started := c.StartupProbe == nil || p != nil && p.started
 			ready := started && (c.ReadinessProbe == nil || (p != nil && p.ready))
 			cs.Started, cs.Ready = ptr.To(started), ready
 			running++
@@ -193,6 +195,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		old = pod.Status.Conditions
 	}
 	for i := range conds {
+		conds[i].ObservedGeneration = pod.Generation
 		conds[i].LastTransitionTime = now
 		for _, o := range old {
 			if o.Type == conds[i].Type && o.Status == conds[i].Status {
@@ -201,6 +204,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		}
 	}
 	st.Conditions = conds
+	st.EphemeralContainerStatuses = w.ephemeralStatuses(pod, view)
 	return st
 }
 

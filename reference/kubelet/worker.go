@@ -190,6 +190,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 				changed = true
 			}
 		}
+		if w.syncEphemeral(ctx, pod, sb, podIP, view) {
+			changed = true
+		}
 	}
 	if changed {
 		if ctrs, err = k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel}); err != nil {

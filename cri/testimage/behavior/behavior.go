@@ -69,6 +69,9 @@ type Behavior struct {
 	Kind Kind
 	// Port is the HTTP port of Serve and Healthz.
 	Port int
+	// GRPCPort (Serve): when set, grpc.health.v1 is served on this port too, SERVING
+	// while /healthz answers 200 (see NewGRPCHealthServer).
+	GRPCPort int
 	// FailAfter (Serve): /healthz fails once this much time has passed since
 	// the start; 0 means never.
 	FailAfter time.Duration
@@ -135,6 +138,7 @@ func Parse(argv []string) (Behavior, error) {
 	switch b.Kind {
 	case Serve, "liveness":
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
+		fs.IntVar(&b.GRPCPort, "grpc-port", 0, "also serve grpc.health.v1 on this port")
 		fs.Var(&failAfter, "fail-after", "fail /healthz after this long")
 		fs.Var(&readyAfter, "ready-after", "answer /readyz 503 until this long")
 		longRunning()
@@ -239,6 +243,9 @@ func Parse(argv []string) (Behavior, error) {
 	if b.Port <= 0 || b.Port > 65535 {
 		return Behavior{}, fmt.Errorf("%w: bad port %d", errUsage, b.Port)
 	}
+	if b.GRPCPort < 0 || b.GRPCPort > 65535 || b.GRPCPort != 0 && b.GRPCPort == b.Port {
+		return Behavior{}, fmt.Errorf("%w: bad gRPC port %d", errUsage, b.GRPCPort)
+	}
 	if b.Code < 0 || b.Code > 255 {
 		return Behavior{}, fmt.Errorf("%w: exit code %d out of 0..255", errUsage, b.Code)
 	}
@@ -326,6 +333,9 @@ func (b Behavior) String() string {
 	switch b.Kind {
 	case Serve:
 		parts = append(parts, "--port", strconv.Itoa(b.Port))
+		if b.GRPCPort > 0 {
+			parts = append(parts, "--grpc-port", strconv.Itoa(b.GRPCPort))
+		}
 		if b.FailAfter > 0 {
 			parts = append(parts, "--fail-after", b.FailAfter.String())
 		}

@@ -10,13 +10,15 @@
 // Commands (argv[0] is "ckimage" or "/ckimage"; durations are Go durations
 // or plain seconds):
 //
-//	ckimage serve-hostname [--port 8080] [--fail-after D] [--ready-after D]
+//	ckimage serve-hostname [--port 8080] [--grpc-port P] [--fail-after D] [--ready-after D]
 //	    serve HTTP: / and /hostname answer the hostname, /clientip the
 //	    address the connection came from, /healthz answers 200
 //	    until fail-after has passed since start (or POST /fail was called),
 //	    then 500; /readyz answers 503 until ready-after, then 200,
 //	    and 503 again after POST /unready (until POST /ready);
-//	    /exit?code=N makes the process exit with code N.
+//	    /exit?code=N makes the process exit with code N; with --grpc-port,
+//	    grpc.health.v1 on port P answers SERVING (service "" or "ckimage")
+//	    while /healthz answers 200, else NOT_SERVING.
 //	ckimage liveness --fail-after D [--port 8080]
 //	    serve-hostname whose /healthz starts failing after D.
 //	ckimage exit [--code 0] [--after 0s]

@@ -83,8 +83,10 @@ func DefaultResources() []*Resource {
 				{Name: "attach", GroupVersionKind: coreV1.WithKind("PodAttachOptions"), Verbs: []string{"create", "get"}},
 				{Name: "binding", GroupVersionKind: coreV1.WithKind("Binding"), Verbs: []string{"create"}},
 				{Name: "eviction", GroupVersionKind: policyV1.WithKind("Eviction"), Verbs: []string{"create"}},
+				{Name: "ephemeralcontainers", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get", "patch", "update"}},
 				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
 				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
+				{Name: "proxy", GroupVersionKind: coreV1.WithKind("PodProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Pod")),
 			},
 			New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
@@ -114,9 +116,12 @@ func DefaultResources() []*Resource {
 		{
 			GroupVersionResource: coreV1.WithResource("services"), Singular: "service", Namespaced: true,
 			Kind: "Service", ListKind: "ServiceList", Strategy: validation.ServiceKind(), ShortNames: []string{"svc"}, Categories: []string{"all"},
-			Verbs:        CRUDVerbs(),
-			Subresources: []Subresource{statusSub(coreV1.WithKind("Service"))},
-			New:          func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
+			Verbs: CRUDVerbs(),
+			Subresources: []Subresource{
+				{Name: "proxy", GroupVersionKind: coreV1.WithKind("ServiceProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
+				statusSub(coreV1.WithKind("Service")),
+			},
+			New: func() runtime.Object { return &corev1.Service{} }, NewList: func() runtime.Object { return &corev1.ServiceList{} },
 			StatusSplit: true,
 		},
 		{

@@ -73,13 +73,28 @@ func runMain(b behavior.Behavior, hostname string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		srv := &http.Server{Handler: behavior.NewServer(b, hostname, start, exit), ReadHeaderTimeout: 10 * time.Second}
+		handler := behavior.NewServer(b, hostname, start, exit)
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				fmt.Fprintln(os.Stderr, err)
 				exit(1)
 			}
 		}()
+		if b.GRPCPort > 0 {
+			gln, err := net.Listen("tcp", ":"+strconv.Itoa(b.GRPCPort))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			g := behavior.NewGRPCHealthServer(handler)
+			go func() {
+				if err := g.Serve(gln); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					exit(1)
+				}
+			}()
+		}
 	}
 	if after, code, ends := b.Ends(); ends {
 		time.AfterFunc(after, func() { exit(code) })
