@@ -19,7 +19,6 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
-	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 func invalid(res *registry.Resource, name string, errs field.ErrorList) error {
@@ -396,8 +395,12 @@ func (s *Server) update(ctx context.Context, req request, opts writeOpts, status
 			res.Strategy.Default(obj) // as on create: a webhook's additions are defaulted too
 		}
 		var errs field.ErrorList
-		if np, ok := obj.(*corev1.Pod); ok && sub == "ephemeralcontainers" {
-			errs = validation.ValidateEphemeralContainersUpdate(np, cur.(*corev1.Pod))
+		specSub := false
+		if sp, ok := res.Strategy.(registry.SpecSubresourceStrategy); ok && status && sub != "" {
+			errs, specSub = sp.ValidateSpecSubresourceUpdate(sub, obj, cur)
+		}
+		if specSub {
+			// validated above
 		} else if status {
 			errs = res.Strategy.ValidateStatusUpdate(obj, cur)
 		} else {

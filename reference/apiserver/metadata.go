@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
-	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
 )
 
 // nameSuffixAlphabet is the alphabet of generated name suffixes (no vowels, no confusables), as
@@ -128,13 +127,13 @@ func prepareUpdate(res *registry.Resource, newObj, cur runtime.Object, status bo
 	if nm.GetGenerateName() == "" {
 		nm.SetGenerateName(cm.GetGenerateName())
 	}
-	if np, ok := newObj.(*corev1.Pod); ok && status && sub == "ephemeralcontainers" {
-		// Only spec.ephemeralContainers is written; adding one moves the generation.
-		validation.PrepareEphemeralContainersUpdate(np, cur.(*corev1.Pod))
-		if specChanged(newObj, cur) {
-			nm.SetGeneration(cm.GetGeneration() + 1)
+	if sp, ok := res.Strategy.(registry.SpecSubresourceStrategy); ok && status && sub != "" {
+		if sp.PrepareForSpecSubresourceUpdate(sub, newObj, cur) {
+			if res.TracksGeneration && specChanged(newObj, cur) {
+				nm.SetGeneration(cm.GetGeneration() + 1)
+			}
+			return nil
 		}
-		return nil
 	}
 	if status {
 		copyField(newObj, cur, "Spec")

@@ -44,6 +44,16 @@ type SubresourceStrategy interface {
 	PrepareForSubresourceUpdate(sub string, newObj, oldObj runtime.Object)
 }
 
+// SpecSubresourceStrategy is implemented by strategies of resources with a subresource that
+// writes a part of the spec (pods/ephemeralcontainers). For a subresource it handles (ok true),
+// PrepareForSpecSubresourceUpdate keeps everything of the stored object but that part, and
+// ValidateSpecSubresourceUpdate replaces the status validation; the generation moves when the
+// spec changed, for resources that track it.
+type SpecSubresourceStrategy interface {
+	PrepareForSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) (ok bool)
+	ValidateSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) (errs field.ErrorList, ok bool)
+}
+
 // RequesterStrategy is implemented by strategies that record who creates an object (a
 // CertificateSigningRequest's spec.username, uid, groups and extra); the create path calls it
 // after PrepareForCreate.

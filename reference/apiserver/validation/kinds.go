@@ -51,8 +51,8 @@ func NodeKind() *Kind[*corev1.Node] {
 }
 
 // PodKind is the strategy of core/v1 Pod.
-func PodKind() *Kind[*corev1.Pod] {
-	return &Kind[*corev1.Pod]{
+func PodKind() *PodStrategy {
+	return &PodStrategy{Kind: &Kind[*corev1.Pod]{
 		Defaults: defaultPod,
 		Create:   validatePod,
 		Update:   validatePodUpdate,
@@ -62,7 +62,34 @@ func PodKind() *Kind[*corev1.Pod] {
 		},
 		// A status write may not change the owners.
 		PrepareStatus: func(n, o *corev1.Pod) { n.OwnerReferences = o.OwnerReferences },
+	}}
+}
+
+// PodStrategy is the Pod kind's strategy: Kind's rules plus the pods/ephemeralcontainers
+// subresource, which writes spec.ephemeralContainers only.
+type PodStrategy struct {
+	*Kind[*corev1.Pod]
+}
+
+// PrepareForSpecSubresourceUpdate keeps all of the stored pod but spec.ephemeralContainers.
+func (s *PodStrategy) PrepareForSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) bool {
+	n, ok1 := newObj.(*corev1.Pod)
+	o, ok2 := oldObj.(*corev1.Pod)
+	if sub != "ephemeralcontainers" || !ok1 || !ok2 {
+		return false
 	}
+	PrepareEphemeralContainersUpdate(n, o)
+	return true
+}
+
+// ValidateSpecSubresourceUpdate validates a write of pods/NAME/ephemeralcontainers.
+func (s *PodStrategy) ValidateSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) (field.ErrorList, bool) {
+	n, ok1 := newObj.(*corev1.Pod)
+	o, ok2 := oldObj.(*corev1.Pod)
+	if sub != "ephemeralcontainers" || !ok1 || !ok2 {
+		return nil, false
+	}
+	return ValidateEphemeralContainersUpdate(n, o), true
 }
 
 // ServiceKind is the strategy of core/v1 Service.
