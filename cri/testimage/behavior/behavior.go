@@ -62,6 +62,9 @@ const (
 	ProcStatus Kind = "proc-status"
 	PID1       Kind = "pid1"
 	Touch      Kind = "touch"
+	// Write PATH [TEXT...] writes the words of TEXT joined by spaces (no newline) to PATH,
+	// creating or truncating it with mode 0644 (exit 1 with the error).
+	Write Kind = "write"
 )
 
 // Behavior is one parsed command.
@@ -154,6 +157,13 @@ func Parse(argv []string) (Behavior, error) {
 			return Behavior{}, fmt.Errorf("%w: touch needs one absolute path", errUsage)
 		}
 		b.Path = rest[0]
+		return b, nil
+	case Write:
+		if len(rest) == 0 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: write needs an absolute path", errUsage)
+		}
+		b.Path = rest[0]
+		b.Args = append([]string{}, rest[1:]...)
 		return b, nil
 	case Echo:
 		b.Args = append([]string{}, rest...)
@@ -346,6 +356,8 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
 	case Touch:
 		parts = append(parts, b.Path)
+	case Write:
+		parts = append(append(parts, b.Path), b.Args...)
 	case Fetch:
 		parts = append(parts, b.URL, "--timeout", b.Timeout.String(), "--count", strconv.Itoa(b.Count))
 	}

@@ -39,6 +39,10 @@ type ExecEnv struct {
 	// Process (simulator) is the modelled process the security commands
 	// observe; nil reads the real /proc and file system.
 	Process *Process
+	// WriteFile (simulator) writes a file of the container for `touch` and `write`: through
+	// the container's mounts to the node's files, else into the container's own file system
+	// (what `cat` shows next). Nil writes the real file system.
+	WriteFile func(path string, data []byte) error
 }
 
 // ExecResult is the outcome of an exec command.
@@ -136,10 +140,19 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		}
 		return realPID1(), nil
 	case Touch:
+		if env.WriteFile != nil {
+			return writeResult("touch", b.Path, env.WriteFile(b.Path, nil)), nil
+		}
 		if env.Process != nil {
 			return simulatedTouch(env.Process, b.Path), nil
 		}
 		return realTouch(b.Path), nil
+	case Write:
+		data := []byte(strings.Join(b.Args, " "))
+		if env.WriteFile != nil {
+			return writeResult("write", b.Path, env.WriteFile(b.Path, data)), nil
+		}
+		return writeResult("write", b.Path, realWrite(b.Path, data)), nil
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil

@@ -106,11 +106,37 @@ func realTouch(path string) ExecResult {
 }
 
 func touchFailed(path string, err error) ExecResult {
+	return writeResult("touch", path, err)
+}
+
+// realWrite writes data to path (created with mode 0644 or truncated).
+func realWrite(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o644)
+}
+
+// writeResult is the outcome of touch or write: exit 1 with "CMD: PATH: error" on failure.
+func writeResult(cmd, path string, err error) ExecResult {
+	if err == nil {
+		return ExecResult{}
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return ExecResult{Stderr: fmt.Sprintf("touch: %s: %v\n", path, err), ExitCode: 1}
+	return ExecResult{Stderr: fmt.Sprintf("%s: %s: %v\n", cmd, path, err), ExitCode: 1}
+}
+
+// SimulatedWriteAllowed is the permission check of the simulator's writes outside mounted
+// volumes: a read-only root file system refuses every write (EROFS); the images' directories
+// belong to root with mode 0755 but for /tmp (1777), so another user may only write there.
+func SimulatedWriteAllowed(p *Process, path string) error {
+	if p.ReadOnlyRoot {
+		return syscall.EROFS
+	}
+	if p.UID != 0 && filepath.Dir(path) != "/tmp" {
+		return syscall.EACCES
+	}
+	return nil
 }
 
 // simulatedTouch acts out touch against a modelled process.
