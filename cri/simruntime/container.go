@@ -199,6 +199,13 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		}
 	}
 	c.touchLog()
+	if b, ok := c.localExecMain(s); ok {
+		// An exec-only ckimage command as the main process runs once, as the real
+		// binary does: its output is the container's log, its exit code the container's.
+		c.b, lines = b, nil
+		c.writeLog("stdout", b.Output...)
+		c.writeLog("stderr", b.Args...)
+	}
 	c.writeLog("stdout", lines...)
 	if c.b.Kind == behavior.Serve {
 		if err := r.listenLocked(c, s, now); err != nil {
@@ -543,6 +550,44 @@ func environ(envs []*runtimeapi.KeyValue) []string {
 	return out
 }
 
+// localExecMain runs a main process that is an exec-only ckimage command working on the
+// container itself (echo, cat, env, write, touch, ...) and returns it as an Exit behaviour
+// whose Output is its stdout lines and Args its stderr lines.
+func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
+	if !c.testImage || len(c.argv) == 0 || !behavior.IsTestBinary(c.argv[0]) {
+		return behavior.Behavior{}, false
+	}
+	parsed, err := behavior.Parse(c.argv)
+	if err != nil || parsed.RunsAsMain() {
+		return behavior.Behavior{}, false
+	}
+	switch parsed.Kind {
+	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
+		behavior.Write, behavior.Touch, behavior.Stat, behavior.ProcStatus, behavior.PID1:
+	default:
+		return behavior.Behavior{}, false
+	}
+	files := s.files()
+	proc := c.proc
+	res, err := behavior.Exec(context.Background(), c.argv, behavior.ExecEnv{
+		Hostname: s.hostname, TestImage: true, Files: files, Process: &proc, Environ: c.env,
+		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, WriteFile: c.writeFile,
+		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) },
+	})
+	if err != nil {
+		return behavior.Behavior{}, false
+	}
+	return behavior.Behavior{Kind: behavior.Exit, Code: res.ExitCode, Output: splitLines(res.Stdout), Args: splitLines(res.Stderr)}, true
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
 // pinFileMounts opens the host files of the mounts that bind a file.
 func pinFileMounts(ms []*runtimeapi.Mount) map[string]*os.File {
 	out := map[string]*os.File{}
@@ -637,6 +682,24 @@ func (c *container) writeFile(path string, data []byte) error {
 	}
 	c.written[path] = append([]byte(nil), data...)
 	return nil
+}
+
+// stat answers `ckimage stat`: a mounted file as the node has it, a file the container wrote
+// as its process made it (mode 0644), a file of the sandbox as root's 0644.
+func (c *container) stat(path string, files map[string]string) (behavior.FileStat, error) {
+	if m, rel := c.mountFor(path); m != nil {
+		return behavior.RealStat(filepath.Join(m.HostPath, rel))
+	}
+	c.fsMu.Lock()
+	_, ok := c.written[path]
+	c.fsMu.Unlock()
+	if ok {
+		return behavior.FileStat{Mode: 0o644, UID: c.proc.UID, GID: c.proc.GID}, nil
+	}
+	if _, ok := files[path]; ok {
+		return behavior.FileStat{Mode: 0o644}, nil
+	}
+	return behavior.FileStat{}, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
 }
 
 // mayWrite reports whether the modelled process may create files in the node's directory dir.

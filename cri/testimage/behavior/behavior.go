@@ -65,6 +65,9 @@ const (
 	// Write PATH [TEXT...] writes the words of TEXT joined by spaces (no newline) to PATH,
 	// creating or truncating it with mode 0644 (exit 1 with the error).
 	Write Kind = "write"
+	// Stat PATH prints "MODE UID GID" of PATH (following links; MODE as Go's FileMode
+	// prints it, e.g. -r--r----- or dgrwxrwxrwx), exit 1 when it does not exist.
+	Stat Kind = "stat"
 )
 
 // Behavior is one parsed command.
@@ -155,6 +158,12 @@ func Parse(argv []string) (Behavior, error) {
 	case Touch:
 		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
 			return Behavior{}, fmt.Errorf("%w: touch needs one absolute path", errUsage)
+		}
+		b.Path = rest[0]
+		return b, nil
+	case Stat:
+		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: stat needs one absolute path", errUsage)
 		}
 		b.Path = rest[0]
 		return b, nil
@@ -354,7 +363,7 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
 	case Post:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
-	case Touch:
+	case Touch, Stat:
 		parts = append(parts, b.Path)
 	case Write:
 		parts = append(append(parts, b.Path), b.Args...)

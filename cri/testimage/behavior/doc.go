@@ -53,4 +53,8 @@
 //	    newline) to PATH, mode 0644; the simulator writes through the
 //	    container's mounts to the node's files, so another container of
 //	    the pod mounting the same volume reads it
+//	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
+//
+// An exec command given as a container's main process runs once: its output is
+// the container's log and its exit code the container's.
 package behavior

@@ -43,7 +43,19 @@ type ExecEnv struct {
 	// the container's mounts to the node's files, else into the container's own file system
 	// (what `cat` shows next). Nil writes the real file system.
 	WriteFile func(path string, data []byte) error
+	// Stat (simulator) answers `stat PATH`: mode, owner and group of a file of the container.
+	// Nil stats the real file system.
+	Stat func(path string) (FileStat, error)
 }
+
+// FileStat is what `ckimage stat` prints of a file.
+type FileStat struct {
+	Mode     fs.FileMode
+	UID, GID uint32
+}
+
+// String is the line stat prints.
+func (s FileStat) String() string { return fmt.Sprintf("%s %d %d", s.Mode, s.UID, s.GID) }
 
 // ExecResult is the outcome of an exec command.
 type ExecResult struct {
@@ -147,6 +159,16 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			return simulatedTouch(env.Process, b.Path), nil
 		}
 		return realTouch(b.Path), nil
+	case Stat:
+		stat := RealStat
+		if env.Stat != nil {
+			stat = env.Stat
+		}
+		st, err := stat(b.Path)
+		if err != nil {
+			return ExecResult{Stderr: "stat: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
+		}
+		return ExecResult{Stdout: st.String() + "\n"}, nil
 	case Write:
 		data := []byte(strings.Join(b.Args, " "))
 		if env.WriteFile != nil {

@@ -109,6 +109,19 @@ func touchFailed(path string, err error) ExecResult {
 	return writeResult("touch", path, err)
 }
 
+// RealStat stats path (following links) on the real file system.
+func RealStat(path string) (FileStat, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return FileStat{}, err
+	}
+	out := FileStat{Mode: info.Mode()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		out.UID, out.GID = st.Uid, st.Gid
+	}
+	return out, nil
+}
+
 // realWrite writes data to path (created with mode 0644 or truncated).
 func realWrite(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o644)
