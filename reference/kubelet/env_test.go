@@ -236,7 +236,7 @@ func TestMemoryEmptyDir(t *testing.T) {
 		t.Errorf("emptyDir medium Memory: fs type %#x, %d bytes; want a 4Mi tmpfs", st.Type, int64(st.Blocks)*st.Bsize)
 	}
 	// A second sync does not mount again.
-	w.volumesSynced = w.volumesSynced.Add(-volumeResync)
+	w.volumesSynced = w.volumesSynced.Add(-defaultVolumeResync)
 	if err := w.syncVolumes(ctx, pod); err != nil {
 		t.Fatal(err)
 	}

@@ -25,13 +25,13 @@ import (
 // volume that the kubelet fills before the pod's containers start and bind-mounts into them
 // through the CRI (ContainerConfig.Mounts): emptyDir is an empty directory; secret,
 // configMap, downwardAPI and projected volumes are written atomically (writeAtomically) and
-// re-synced every volumeResync, a projected ServiceAccount token being requested again
+// re-synced every Config.VolumeResync, a projected ServiceAccount token being requested again
 // (TokenRequest bound to the pod) once 80 % of its lifetime has passed or it is 24 h old;
 // hostPath is the node's path itself.
 
-// volumeResync is how often a running pod's Secret, ConfigMap, downward API and token volumes
-// are brought up to date.
-const volumeResync = 10 * time.Second
+// defaultVolumeResync is how often a running pod's Secret, ConfigMap, downward API and token
+// volumes are brought up to date (Config.VolumeResync).
+const defaultVolumeResync = 10 * time.Second
 
 // tokenMaxAge is the age at which a projected token is renewed whatever its lifetime.
 const tokenMaxAge = 24 * time.Hour
@@ -46,12 +46,16 @@ func (k *Kubelet) volumeDir(pod *corev1.Pod, plugin, name string) string {
 	return filepath.Join(k.podDir(string(pod.UID)), "volumes", plugin, name)
 }
 
-// syncVolumes sets up the pod's volumes the first time and re-syncs them every volumeResync.
+// syncVolumes sets up the pod's volumes the first time and re-syncs them every Config.VolumeResync.
 // An error before the first success keeps the pod's containers from being created; later
 // errors leave the last content in place and are only logged.
 func (w *podWorker) syncVolumes(ctx context.Context, pod *corev1.Pod) error {
 	now := w.k.cfg.Clock.Now()
-	if w.volumeDirs != nil && now.Sub(w.volumesSynced) < volumeResync {
+	resync := w.k.cfg.VolumeResync
+	if resync <= 0 {
+		resync = defaultVolumeResync
+	}
+	if w.volumeDirs != nil && now.Sub(w.volumesSynced) < resync {
 		return nil
 	}
 	dirs := map[string]string{}

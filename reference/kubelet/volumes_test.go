@@ -175,7 +175,7 @@ func TestVolumes(t *testing.T) {
 	if _, err := client.CoreV1().Secrets("ns").Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	clock.Step(volumeResync)
+	clock.Step(defaultVolumeResync)
 	if err := w.syncVolumes(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
