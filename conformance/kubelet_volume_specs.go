@@ -10,6 +10,7 @@ import (
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -41,6 +42,9 @@ func kubeletVolumeSpecs() []spec[*kubeletEnv] {
 		{kubeletBehavior("kubelet.volumes.emptydir-shared",
 			"the containers of a pod MUST share its emptyDir volume: a file one container writes in it MUST be readable by another container that mounts the same volume at another path, and the reverse",
 			srcEmptyDir), specEmptyDirShared},
+		{kubeletBehavior("kubelet.volumes.emptydir-memory",
+			"an emptyDir with medium Memory MUST be a tmpfs (RAM-backed) file system of the volume's sizeLimit that the pod's containers can write",
+			srcEmptyDir), specEmptyDirMemory},
 		{kubeletBehavior("kubelet.volumes.configmap-items-modes",
 			"a configMap volume with items MUST hold exactly the listed keys, each at its path (subdirectories made), with the item's mode or else the volume's defaultMode, and a configMap volume without items MUST hold every key with mode 0644",
 			srcConfigMapVolume), specConfigMapItemsModes},
@@ -124,6 +128,20 @@ func specEmptyDirShared(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	g.Expect(e.run(ctx, g, "shared", "d", "cat", "/data/note")).To(gomega.Equal("from c"), "container d reads what c wrote in the emptyDir")
 	e.run(ctx, g, "shared", "d", "write", "/data/reply", "from", "d")
 	g.Expect(e.run(ctx, g, "shared", "c", "cat", "/shared/reply")).To(gomega.Equal("from d"), "container c reads what d wrote in the emptyDir")
+}
+
+func specEmptyDirMemory(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	size := resource.MustParse("8Mi")
+	p := e.testPod("memory", "serve-hostname")
+	p.Spec.Volumes = []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+		Medium: corev1.StorageMediumMemory, SizeLimit: &size}}}}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "cache", MountPath: "/cache"}}
+	e.create(ctx, g, p)
+	e.waitPod(ctx, g, "memory", "Running", startTimeout, isRunning)
+	g.Expect(strings.Fields(e.run(ctx, g, "memory", "c", "statfs", "/cache"))).To(gomega.Equal([]string{"tmpfs", "8388608"}),
+		"the file system of an emptyDir with medium Memory and sizeLimit 8Mi")
+	e.run(ctx, g, "memory", "c", "write", "/cache/f", "in", "memory")
+	g.Expect(e.cat(ctx, g, "memory", "/cache/f")).To(gomega.Equal("in memory"), "a file written in the memory-backed emptyDir")
 }
 
 func specConfigMapItemsModes(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {

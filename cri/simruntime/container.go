@@ -563,7 +563,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	}
 	switch parsed.Kind {
 	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
-		behavior.Write, behavior.Touch, behavior.Stat, behavior.ProcStatus, behavior.PID1:
+		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.ProcStatus, behavior.PID1:
 	default:
 		return behavior.Behavior{}, false
 	}
@@ -572,7 +572,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	res, err := behavior.Exec(context.Background(), c.argv, behavior.ExecEnv{
 		Hostname: s.hostname, TestImage: true, Files: files, Process: &proc, Environ: c.env,
 		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, WriteFile: c.writeFile,
-		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) },
+		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs,
 	})
 	if err != nil {
 		return behavior.Behavior{}, false
@@ -700,6 +700,15 @@ func (c *container) stat(path string, files map[string]string) (behavior.FileSta
 		return behavior.FileStat{Mode: 0o644}, nil
 	}
 	return behavior.FileStat{}, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+}
+
+// statfs answers `ckimage statfs`: a mounted path's file system is the node's; the
+// container's own files are on an overlay.
+func (c *container) statfs(path string) (string, error) {
+	if m, rel := c.mountFor(path); m != nil {
+		return behavior.RealStatFS(filepath.Join(m.HostPath, rel))
+	}
+	return "overlay 0", nil
 }
 
 // mayWrite reports whether the modelled process may create files in the node's directory dir.

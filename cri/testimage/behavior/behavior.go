@@ -68,6 +68,9 @@ const (
 	// Stat PATH prints "MODE UID GID" of PATH (following links; MODE as Go's FileMode
 	// prints it, e.g. -r--r----- or dgrwxrwxrwx), exit 1 when it does not exist.
 	Stat Kind = "stat"
+	// StatFS PATH prints "TYPE BYTES": the type of the file system holding PATH (tmpfs,
+	// overlay, ext4, xfs, btrfs, else its magic number in hex) and its size.
+	StatFS Kind = "statfs"
 )
 
 // Behavior is one parsed command.
@@ -161,9 +164,9 @@ func Parse(argv []string) (Behavior, error) {
 		}
 		b.Path = rest[0]
 		return b, nil
-	case Stat:
+	case Stat, StatFS:
 		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
-			return Behavior{}, fmt.Errorf("%w: stat needs one absolute path", errUsage)
+			return Behavior{}, fmt.Errorf("%w: %s needs one absolute path", errUsage, b.Kind)
 		}
 		b.Path = rest[0]
 		return b, nil
@@ -363,7 +366,7 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
 	case Post:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
-	case Touch, Stat:
+	case Touch, Stat, StatFS:
 		parts = append(parts, b.Path)
 	case Write:
 		parts = append(append(parts, b.Path), b.Args...)

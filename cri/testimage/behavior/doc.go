@@ -54,6 +54,8 @@
 //	    container's mounts to the node's files, so another container of
 //	    the pod mounting the same volume reads it
 //	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
+//	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
+//	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
 //
 // An exec command given as a container's main process runs once: its output is
 // the container's log and its exit code the container's.

@@ -46,6 +46,8 @@ type ExecEnv struct {
 	// Stat (simulator) answers `stat PATH`: mode, owner and group of a file of the container.
 	// Nil stats the real file system.
 	Stat func(path string) (FileStat, error)
+	// StatFS (simulator) answers `statfs PATH` ("TYPE BYTES"). Nil asks the real kernel.
+	StatFS func(path string) (string, error)
 }
 
 // FileStat is what `ckimage stat` prints of a file.
@@ -169,6 +171,16 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			return ExecResult{Stderr: "stat: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
 		}
 		return ExecResult{Stdout: st.String() + "\n"}, nil
+	case StatFS:
+		statfs := RealStatFS
+		if env.StatFS != nil {
+			statfs = env.StatFS
+		}
+		line, err := statfs(b.Path)
+		if err != nil {
+			return ExecResult{Stderr: "statfs: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
+		}
+		return ExecResult{Stdout: line + "\n"}, nil
 	case Write:
 		data := []byte(strings.Join(b.Args, " "))
 		if env.WriteFile != nil {

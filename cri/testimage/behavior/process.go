@@ -122,6 +122,20 @@ func RealStat(path string) (FileStat, error) {
 	return out, nil
 }
 
+// RealStatFS is `statfs PATH` on the real kernel: "TYPE BYTES".
+func RealStatFS(path string) (string, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return "", err
+	}
+	names := map[int64]string{0x01021994: "tmpfs", 0x794c7630: "overlay", 0xef53: "ext4", 0x58465342: "xfs", 0x9123683e: "btrfs"}
+	name, ok := names[int64(st.Type)]
+	if !ok {
+		name = fmt.Sprintf("%#x", st.Type)
+	}
+	return fmt.Sprintf("%s %d", name, int64(st.Blocks)*int64(st.Bsize)), nil
+}
+
 // realWrite writes data to path (created with mode 0644 or truncated).
 func realWrite(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o644)
