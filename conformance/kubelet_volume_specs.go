@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ const (
 	srcConfigMapVolume = "Kubernetes: ConfigMaps, using ConfigMaps as files from a Pod, projecting keys to specific paths with items and file permissions (kubernetes.io/docs/concepts/configuration/configmap, kubernetes.io/docs/concepts/storage/volumes/#configmap); upstream e2e common/storage/configmap_volume.go \"with mappings and Item mode set\""
 	srcConfigMapUpdate = "Kubernetes: ConfigMaps, mounted ConfigMaps are updated automatically (kubernetes.io/docs/concepts/configuration/configmap/#mounted-configmaps-are-updated-automatically); upstream e2e common/storage/configmap_volume.go \"updates should be reflected in volume\""
 	srcDownwardVolume  = "Kubernetes: Downward API, volume files are updated when labels or annotations change (kubernetes.io/docs/concepts/workloads/pods/downward-api); upstream e2e common/storage/downwardapi_volume.go \"should update labels on modification\""
+	srcFSGroup         = "Kubernetes: Configure a Security Context for a Pod, fsGroup (kubernetes.io/docs/tasks/configure-pod-container/security-context): \"the owner for volume /data/demo and any files created in that volume will be Group ID 2000\"; upstream e2e common/storage/secrets_volume.go \"as non-root with defaultMode and fsGroup set\""
+	srcHostPath        = "Kubernetes: Volumes, hostPath and its types (kubernetes.io/docs/concepts/storage/volumes/#hostpath): DirectoryOrCreate makes the directory, Directory must exist; upstream e2e storage/host_path_type.go"
 	srcSubPath         = "Kubernetes: Volumes, using subPath and subPathExpr (kubernetes.io/docs/concepts/storage/volumes/#using-subpath); upstream e2e common/node/expansion.go \"should allow substituting values in a volume subpath\""
 )
 
@@ -45,6 +48,12 @@ func kubeletVolumeSpecs() []spec[*kubeletEnv] {
 		{kubeletBehavior("kubelet.volumes.emptydir-memory",
 			"an emptyDir with medium Memory MUST be a tmpfs (RAM-backed) file system of the volume's sizeLimit that the pod's containers can write",
 			srcEmptyDir), specEmptyDirMemory},
+		{kubeletBehavior("kubelet.volumes.fsgroup-ownership",
+			"with a pod fsGroup, the files of a secret volume MUST belong to that group and be readable by it, and an emptyDir MUST belong to it with the setgid bit, so that a non-root container with that group reads the Secret and writes in the emptyDir",
+			srcFSGroup), specFSGroupOwnership},
+		{kubeletBehavior("kubelet.volumes.hostpath",
+			"a hostPath volume MUST bind the node's path: a file written through a DirectoryOrCreate hostPath MUST be readable by another pod mounting that path with type Directory, and a pod whose hostPath of type Directory does not exist MUST NOT start and MUST get a Warning event saying the type check failed",
+			srcHostPath), specHostPath},
 		{kubeletBehavior("kubelet.volumes.configmap-items-modes",
 			"a configMap volume with items MUST hold exactly the listed keys, each at its path (subdirectories made), with the item's mode or else the volume's defaultMode, and a configMap volume without items MUST hold every key with mode 0644",
 			srcConfigMapVolume), specConfigMapItemsModes},
@@ -142,6 +151,70 @@ func specEmptyDirMemory(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 		"the file system of an emptyDir with medium Memory and sizeLimit 8Mi")
 	e.run(ctx, g, "memory", "c", "write", "/cache/f", "in", "memory")
 	g.Expect(e.cat(ctx, g, "memory", "/cache/f")).To(gomega.Equal("in memory"), "a file written in the memory-backed emptyDir")
+}
+
+func specFSGroupOwnership(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	_, err := e.client.CoreV1().Secrets(e.ns).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "key"}, Data: map[string][]byte{"token": []byte("t0ken")},
+	}, metav1.CreateOptions{})
+	ok(g, err, "creating the Secret")
+	const gid = 2345
+	p := e.testPod("fsgroup", "serve-hostname")
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr.To[int64](1001), RunAsGroup: ptr.To[int64](1001), FSGroup: ptr.To[int64](gid)}
+	p.Spec.Volumes = []corev1.Volume{
+		{Name: "key", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "key", DefaultMode: ptr.To[int32](0o440)}}},
+		{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	}
+	p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "key", MountPath: "/etc/key"}, {Name: "scratch", MountPath: "/scratch"}}
+	e.create(ctx, g, p)
+	e.waitPod(ctx, g, "fsgroup", "Running", startTimeout, isRunning)
+	stat := func(path string) []string {
+		f := strings.Fields(e.run(ctx, g, "fsgroup", "c", "stat", path))
+		g.Expect(f).To(gomega.HaveLen(3), "stat %s", path)
+		return f
+	}
+	key := stat("/etc/key/token")
+	g.Expect(key[0]).To(gomega.Equal("-r--r-----"), "the Secret file's mode (defaultMode 0440)")
+	g.Expect(key[2]).To(gomega.Equal(fmt.Sprint(gid)), "the Secret file's group is the fsGroup")
+	g.Expect(e.cat(ctx, g, "fsgroup", "/etc/key/token")).To(gomega.Equal("t0ken"), "user 1001 reads the Secret through the fsGroup")
+	dir := stat("/scratch")
+	g.Expect(dir[0]).To(gomega.Equal("dgrwxrwxrwx"), "the emptyDir is setgid and open to all")
+	g.Expect(dir[2]).To(gomega.Equal(fmt.Sprint(gid)), "the emptyDir's group is the fsGroup")
+	e.run(ctx, g, "fsgroup", "c", "write", "/scratch/out", "mine")
+}
+
+func specHostPath(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	e.allowPrivileged(ctx, g)
+	dir := "/tmp/clusterkit-hostpath-" + e.ns
+	vol := func(path string, t corev1.HostPathType) []corev1.Volume {
+		return []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: &t}}}}
+	}
+	writer := e.testPod("writer", "serve-hostname")
+	writer.Spec.Volumes = vol(dir, corev1.HostPathDirectoryOrCreate)
+	writer.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
+	e.create(ctx, g, writer)
+	e.waitPod(ctx, g, "writer", "Running", startTimeout, isRunning)
+	e.run(ctx, g, "writer", "c", "write", "/host/note", "on", "the", "node")
+	reader := e.testPod("reader", "serve-hostname")
+	reader.Spec.Volumes = vol(dir, corev1.HostPathDirectory)
+	reader.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/node", ReadOnly: true}}
+	e.create(ctx, g, reader)
+	e.waitPod(ctx, g, "reader", "Running", startTimeout, isRunning)
+	g.Expect(e.cat(ctx, g, "reader", "/node/note")).To(gomega.Equal("on the node"), "another pod reads the node's file through its hostPath")
+	_, stderr, code, err := e.exec(ctx, "reader", true, "/ckimage", "touch", "/node/x")
+	ok(g, err, "exec touch")
+	g.Expect(code).NotTo(gomega.BeZero(), "a readOnly hostPath mount must refuse writes (%s)", stderr)
+	missing := e.testPod("missing", "serve-hostname")
+	missing.Spec.Volumes = vol(dir+"-absent", corev1.HostPathDirectory)
+	missing.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}
+	e.create(ctx, g, missing)
+	e.expectWarning(ctx, g, "missing", func(ev corev1.Event) bool {
+		return ev.Reason == "FailedMount" && strings.Contains(ev.Message, "hostPath type check failed")
+	})
+	got, err := e.client.CoreV1().Pods(e.ns).Get(ctx, "missing", metav1.GetOptions{})
+	ok(g, err, "reading the pod")
+	g.Expect(got.Status.Phase).To(gomega.Equal(corev1.PodPending), "a pod whose hostPath fails its type check: %s", describeStatus(got))
+	g.Expect(isRunning(got)).To(gomega.BeFalse())
 }
 
 func specConfigMapItemsModes(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
