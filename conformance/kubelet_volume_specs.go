@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -189,6 +190,13 @@ func specHostPath(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	vol := func(path string, t corev1.HostPathType) []corev1.Volume {
 		return []corev1.Volume{{Name: "host", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path, Type: &t}}}}
 	}
+	// The node's /tmp, to remove the spec's directory from the node at the end.
+	cleaner := e.testPod("cleaner", "serve-hostname")
+	cleaner.Spec.Volumes = vol("/tmp", corev1.HostPathDirectory)
+	cleaner.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/nodetmp"}}
+	e.create(ctx, g, cleaner)
+	e.waitPod(ctx, g, "cleaner", "Running", startTimeout, isRunning)
+	defer func() { _, _, _, _ = e.execIn(ctx, "cleaner", "c", "/ckimage", "rm", "/nodetmp/"+path.Base(dir)) }()
 	writer := e.testPod("writer", "serve-hostname")
 	writer.Spec.Volumes = vol(dir, corev1.HostPathDirectoryOrCreate)
 	writer.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "host", MountPath: "/host"}}

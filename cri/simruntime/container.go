@@ -563,7 +563,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	}
 	switch parsed.Kind {
 	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
-		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.ProcStatus, behavior.PID1:
+		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
 	default:
 		return behavior.Behavior{}, false
 	}
@@ -572,7 +572,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	res, err := behavior.Exec(context.Background(), c.argv, behavior.ExecEnv{
 		Hostname: s.hostname, TestImage: true, Files: files, Process: &proc, Environ: c.env,
 		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, WriteFile: c.writeFile,
-		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs,
+		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs, Remove: c.remove,
 	})
 	if err != nil {
 		return behavior.Behavior{}, false
@@ -700,6 +700,28 @@ func (c *container) stat(path string, files map[string]string) (behavior.FileSta
 		return behavior.FileStat{Mode: 0o644}, nil
 	}
 	return behavior.FileStat{}, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+}
+
+// remove answers `ckimage rm`: through a writable mount it removes the node's path (never the
+// mount point itself); elsewhere what the container wrote.
+func (c *container) remove(path string) error {
+	if m, rel := c.mountFor(path); m != nil {
+		if m.Readonly {
+			return &fs.PathError{Op: "unlinkat", Path: path, Err: syscall.EROFS}
+		}
+		if rel == "" || rel == "/" {
+			return &fs.PathError{Op: "unlinkat", Path: path, Err: syscall.EBUSY}
+		}
+		return os.RemoveAll(filepath.Join(m.HostPath, rel))
+	}
+	c.fsMu.Lock()
+	defer c.fsMu.Unlock()
+	for p := range c.written {
+		if p == path || strings.HasPrefix(p, path+"/") {
+			delete(c.written, p)
+		}
+	}
+	return nil
 }
 
 // statfs answers `ckimage statfs`: a mounted path's file system is the node's; the

@@ -71,6 +71,8 @@ const (
 	// StatFS PATH prints "TYPE BYTES": the type of the file system holding PATH (tmpfs,
 	// overlay, ext4, xfs, btrfs, else its magic number in hex) and its size.
 	StatFS Kind = "statfs"
+	// Remove PATH removes a file or a directory with its content (exit 1 with the error).
+	Remove Kind = "rm"
 )
 
 // Behavior is one parsed command.
@@ -164,7 +166,7 @@ func Parse(argv []string) (Behavior, error) {
 		}
 		b.Path = rest[0]
 		return b, nil
-	case Stat, StatFS:
+	case Stat, StatFS, Remove:
 		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
 			return Behavior{}, fmt.Errorf("%w: %s needs one absolute path", errUsage, b.Kind)
 		}
@@ -366,7 +368,7 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
 	case Post:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
-	case Touch, Stat, StatFS:
+	case Touch, Stat, StatFS, Remove:
 		parts = append(parts, b.Path)
 	case Write:
 		parts = append(append(parts, b.Path), b.Args...)

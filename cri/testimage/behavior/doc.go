@@ -56,6 +56,7 @@
 //	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
 //	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
 //	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
+//	ckimage rm PATH   remove a file or a directory with its content
 //
 // An exec command given as a container's main process runs once: its output is
 // the container's log and its exit code the container's.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -48,6 +49,8 @@ type ExecEnv struct {
 	Stat func(path string) (FileStat, error)
 	// StatFS (simulator) answers `statfs PATH` ("TYPE BYTES"). Nil asks the real kernel.
 	StatFS func(path string) (string, error)
+	// Remove (simulator) answers `rm PATH`. Nil removes from the real file system.
+	Remove func(path string) error
 }
 
 // FileStat is what `ckimage stat` prints of a file.
@@ -171,6 +174,12 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			return ExecResult{Stderr: "stat: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
 		}
 		return ExecResult{Stdout: st.String() + "\n"}, nil
+	case Remove:
+		remove := os.RemoveAll
+		if env.Remove != nil {
+			remove = env.Remove
+		}
+		return writeResult("rm", b.Path, remove(b.Path)), nil
 	case StatFS:
 		statfs := RealStatFS
 		if env.StatFS != nil {
