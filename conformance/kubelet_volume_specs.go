@@ -53,7 +53,7 @@ func kubeletVolumeSpecs() []spec[*kubeletEnv] {
 			"with a pod fsGroup, the files of a secret volume MUST belong to that group and be readable by it, and an emptyDir MUST belong to it with the setgid bit, so that a non-root container with that group reads the Secret and writes in the emptyDir",
 			srcFSGroup), specFSGroupOwnership},
 		{kubeletBehavior("kubelet.volumes.hostpath",
-			"a hostPath volume MUST bind the node's path: a file written through a DirectoryOrCreate hostPath MUST be readable by another pod mounting that path with type Directory, and a pod whose hostPath of type Directory does not exist MUST NOT start and MUST get a Warning event saying the type check failed",
+			"a hostPath volume MUST bind the node's path: a file written through a DirectoryOrCreate hostPath MUST be readable by another pod mounting that path with type Directory (refusing writes when readOnly), and a pod whose hostPath of type Directory does not exist MUST NOT start and MUST get a Warning event saying the type check failed",
 			srcHostPath), specHostPath},
 		{kubeletBehavior("kubelet.volumes.configmap-items-modes",
 			"a configMap volume with items MUST hold exactly the listed keys, each at its path (subdirectories made), with the item's mode or else the volume's defaultMode, and a configMap volume without items MUST hold every key with mode 0644",
