@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"google.golang.org/grpc"
@@ -40,6 +44,13 @@ type container struct {
 	failStart bool
 	// proc is the modelled process's identity and privileges.
 	proc behavior.Process
+	// pinned are the files bind-mounted as files, opened at creation: a bind mount holds the
+	// file's inode, so the container keeps reading it after the node's path is replaced
+	// (a subPath of an updated ConfigMap volume).
+	pinned map[string]*os.File
+	// fsMu guards written: the files the container wrote outside its mounts.
+	fsMu    sync.Mutex
+	written map[string][]byte
 
 	state      runtimeapi.ContainerState
 	createdAt  int64
@@ -114,6 +125,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		testImage: img.kind == kindTest,
 		failStart: r.failureLocked(img) == StartError,
 		proc:      proc,
+		pinned:    pinFileMounts(cfg.Mounts),
 		state:     runtimeapi.ContainerState_CONTAINER_CREATED,
 		createdAt: time.Now().UnixNano(),
 		exited:    make(chan struct{}),
@@ -188,6 +200,13 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		}
 	}
 	c.touchLog()
+	if b, ok := c.localExecMain(s); ok {
+		// An exec-only ckimage command as the main process runs once, as the real
+		// binary does: its output is the container's log, its exit code the container's.
+		c.b, lines = b, nil
+		c.writeLog("stdout", b.Output...)
+		c.writeLog("stderr", b.Args...)
+	}
 	c.writeLog("stdout", lines...)
 	if c.b.Kind == behavior.Serve {
 		if err := r.listenLocked(c, s, now); err != nil {
@@ -368,6 +387,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCon
 	}
 	r.exitLocked(c, behavior.KilledExitCode, "", false)
 	delete(r.containers, c.id)
+	c.unpin()
 	return &runtimeapi.RemoveContainerResponse{}, nil
 }
 
@@ -547,9 +567,69 @@ func environ(envs []*runtimeapi.KeyValue) []string {
 	return out
 }
 
-// readFile reads path as the container sees it: through the mount with the longest
-// container path holding it (the host's file), else the sandbox's own files.
-func (c *container) readFile(path string, files map[string]string) ([]byte, error) {
+// localExecMain runs a main process that is an exec-only ckimage command working on the
+// container itself (echo, cat, env, write, touch, ...) and returns it as an Exit behaviour
+// whose Output is its stdout lines and Args its stderr lines.
+func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
+	if !c.testImage || len(c.argv) == 0 || !behavior.IsTestBinary(c.argv[0]) {
+		return behavior.Behavior{}, false
+	}
+	parsed, err := behavior.Parse(c.argv)
+	if err != nil || parsed.RunsAsMain() {
+		return behavior.Behavior{}, false
+	}
+	switch parsed.Kind {
+	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
+		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
+	default:
+		return behavior.Behavior{}, false
+	}
+	files := s.files()
+	proc := c.proc
+	res, err := behavior.Exec(context.Background(), c.argv, behavior.ExecEnv{
+		Hostname: s.hostname, TestImage: true, Files: files, Process: &proc, Environ: c.env,
+		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, WriteFile: c.writeFile,
+		Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs, Remove: c.remove,
+	})
+	if err != nil {
+		return behavior.Behavior{}, false
+	}
+	return behavior.Behavior{Kind: behavior.Exit, Code: res.ExitCode, Output: splitLines(res.Stdout), Args: splitLines(res.Stderr)}, true
+}
+
+func splitLines(s string) []string {
+	s = strings.TrimSuffix(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// pinFileMounts opens the host files of the mounts that bind a file.
+func pinFileMounts(ms []*runtimeapi.Mount) map[string]*os.File {
+	out := map[string]*os.File{}
+	for _, m := range ms {
+		if info, err := os.Stat(m.HostPath); err != nil || info.IsDir() {
+			continue
+		}
+		if f, err := os.Open(m.HostPath); err == nil {
+			out[strings.TrimSuffix(m.ContainerPath, "/")] = f
+		}
+	}
+	return out
+}
+
+// unpin closes the pinned files.
+func (c *container) unpin() {
+	for _, f := range c.pinned {
+		_ = f.Close()
+	}
+	c.pinned = nil
+}
+
+// mountFor is the mount with the longest container path holding path, and path relative to
+// it.
+func (c *container) mountFor(path string) (*runtimeapi.Mount, string) {
 	var best *runtimeapi.Mount
 	for _, m := range c.mounts {
 		cp := strings.TrimSuffix(m.ContainerPath, "/")
@@ -557,12 +637,135 @@ func (c *container) readFile(path string, files map[string]string) ([]byte, erro
 			best = m
 		}
 	}
-	if best != nil {
-		rel := strings.TrimPrefix(path, strings.TrimSuffix(best.ContainerPath, "/"))
-		return os.ReadFile(filepath.Join(best.HostPath, rel))
+	if best == nil {
+		return nil, ""
+	}
+	return best, strings.TrimPrefix(path, strings.TrimSuffix(best.ContainerPath, "/"))
+}
+
+// readFile reads path as the container sees it: through the mount with the longest
+// container path holding it (the host's file; a file mount's pinned inode), else what the
+// container wrote, else the sandbox's own files.
+func (c *container) readFile(path string, files map[string]string) ([]byte, error) {
+	if m, rel := c.mountFor(path); m != nil {
+		if f, ok := c.pinned[strings.TrimSuffix(m.ContainerPath, "/")]; ok && rel == "" {
+			info, err := f.Stat()
+			if err != nil {
+				return nil, err
+			}
+			buf := make([]byte, info.Size())
+			n, err := f.ReadAt(buf, 0)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+			return buf[:n], nil
+		}
+		return os.ReadFile(filepath.Join(m.HostPath, rel))
+	}
+	c.fsMu.Lock()
+	b, ok := c.written[path]
+	c.fsMu.Unlock()
+	if ok {
+		return append([]byte(nil), b...), nil
 	}
 	if content, ok := files[path]; ok {
 		return []byte(content), nil
 	}
 	return nil, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+}
+
+// writeFile writes path as the container's process would: through a mount to the node's file
+// (EROFS on a read-only mount; a process that is not root needs write permission on the
+// directory, by owner, group, supplementary groups or others), else into the container's own
+// file system under the image's permissions (behavior.SimulatedWriteAllowed).
+func (c *container) writeFile(path string, data []byte) error {
+	if m, rel := c.mountFor(path); m != nil {
+		if m.Readonly {
+			return &fs.PathError{Op: "open", Path: path, Err: syscall.EROFS}
+		}
+		host := filepath.Join(m.HostPath, rel)
+		if c.proc.UID != 0 && !c.mayWrite(filepath.Dir(host)) {
+			return &fs.PathError{Op: "open", Path: path, Err: syscall.EACCES}
+		}
+		return os.WriteFile(host, data, 0o644)
+	}
+	if err := behavior.SimulatedWriteAllowed(&c.proc, path); err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	c.fsMu.Lock()
+	defer c.fsMu.Unlock()
+	if c.written == nil {
+		c.written = map[string][]byte{}
+	}
+	c.written[path] = append([]byte(nil), data...)
+	return nil
+}
+
+// stat answers `ckimage stat`: a mounted file as the node has it, a file the container wrote
+// as its process made it (mode 0644), a file of the sandbox as root's 0644.
+func (c *container) stat(path string, files map[string]string) (behavior.FileStat, error) {
+	if m, rel := c.mountFor(path); m != nil {
+		return behavior.RealStat(filepath.Join(m.HostPath, rel))
+	}
+	c.fsMu.Lock()
+	_, ok := c.written[path]
+	c.fsMu.Unlock()
+	if ok {
+		return behavior.FileStat{Mode: 0o644, UID: c.proc.UID, GID: c.proc.GID}, nil
+	}
+	if _, ok := files[path]; ok {
+		return behavior.FileStat{Mode: 0o644}, nil
+	}
+	return behavior.FileStat{}, fmt.Errorf("%s: %w", path, fs.ErrNotExist)
+}
+
+// remove answers `ckimage rm`: through a writable mount it removes the node's path (never the
+// mount point itself); elsewhere what the container wrote.
+func (c *container) remove(path string) error {
+	if m, rel := c.mountFor(path); m != nil {
+		if m.Readonly {
+			return &fs.PathError{Op: "unlinkat", Path: path, Err: syscall.EROFS}
+		}
+		if rel == "" || rel == "/" {
+			return &fs.PathError{Op: "unlinkat", Path: path, Err: syscall.EBUSY}
+		}
+		return os.RemoveAll(filepath.Join(m.HostPath, rel))
+	}
+	c.fsMu.Lock()
+	defer c.fsMu.Unlock()
+	for p := range c.written {
+		if p == path || strings.HasPrefix(p, path+"/") {
+			delete(c.written, p)
+		}
+	}
+	return nil
+}
+
+// statfs answers `ckimage statfs`: a mounted path's file system is the node's; the
+// container's own files are on an overlay.
+func (c *container) statfs(path string) (string, error) {
+	if m, rel := c.mountFor(path); m != nil {
+		return behavior.RealStatFS(filepath.Join(m.HostPath, rel))
+	}
+	return "overlay 0", nil
+}
+
+// mayWrite reports whether the modelled process may create files in the node's directory dir.
+func (c *container) mayWrite(dir string) bool {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return true
+	}
+	perm := info.Mode().Perm()
+	switch {
+	case st.Uid == c.proc.UID:
+		return perm&0o200 != 0
+	case st.Gid == c.proc.GID || slices.Contains(c.proc.Groups, st.Gid):
+		return perm&0o020 != 0
+	}
+	return perm&0o002 != 0
 }

@@ -27,7 +27,8 @@ func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
 	proc := c.proc
 	files := s.files()
 	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: files, Process: &proc,
-		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, Environ: c.env}
+		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, Environ: c.env,
+		WriteFile: c.writeFile, Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs, Remove: c.remove}
 	if s.net != nil {
 		env.Dial = s.net.Dial // connections start in the sandbox's namespace
 	}

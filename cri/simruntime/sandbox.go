@@ -214,6 +214,7 @@ func (r *Runtime) removeSandbox(sandboxID string) SandboxNetwork {
 			r.exitLocked(c, 137, "", false)
 		}
 		delete(r.containers, id)
+		c.unpin()
 	}
 	sn := s.net
 	s.net = nil

@@ -3,6 +3,7 @@ package knownbad
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,4 +206,31 @@ type probeSuccess struct{ cri.RuntimeService }
 
 func (probeSuccess) ExecSync(context.Context, string, []string, time.Duration) ([]byte, []byte, error) {
 	return nil, nil, nil
+}
+
+// KubeletWithStaleVolumes configures the kubelet never to bring a mounted volume up to date:
+// a pod keeps the ConfigMap, Secret and downward API content it started with forever.
+func KubeletWithStaleVolumes(c *kubelet.Config) {
+	c.VolumeResync = 100 * 365 * 24 * time.Hour
+}
+
+// KubeletWithoutServiceLinks wraps the kubelet's runtime so that containers get none of the
+// Service environment variables of their namespace (FOO_SERVICE_HOST, FOO_PORT ...), only the
+// kubernetes Service's.
+func KubeletWithoutServiceLinks(rt cri.RuntimeService) cri.RuntimeService {
+	return withoutServiceLinks{rt}
+}
+
+type withoutServiceLinks struct{ cri.RuntimeService }
+
+func (w withoutServiceLinks) CreateContainer(ctx context.Context, sandbox string, cfg *runtimeapi.ContainerConfig, sbCfg *runtimeapi.PodSandboxConfig) (string, error) {
+	var kept []*runtimeapi.KeyValue
+	for _, kv := range cfg.Envs {
+		link := strings.Contains(kv.Key, "_SERVICE_HOST") || strings.Contains(kv.Key, "_SERVICE_PORT") || strings.Contains(kv.Key, "_PORT")
+		if !link || strings.HasPrefix(kv.Key, "KUBERNETES_") {
+			kept = append(kept, kv)
+		}
+	}
+	cfg.Envs = kept
+	return w.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
 }

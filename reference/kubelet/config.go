@@ -104,6 +104,9 @@ type Config struct {
 	// RootDir is the kubelet's directory (default /var/lib/kubelet): each pod's volumes live
 	// under pods/<uid>/volumes.
 	RootDir string
+	// VolumeResync is how often a running pod's Secret, ConfigMap, downward API, projected and
+	// token volumes are brought up to date (default 10 s).
+	VolumeResync time.Duration
 	// StaticPodPath is a directory of pod manifests run as static pods;
 	// "" disables static pods.
 	StaticPodPath string
@@ -162,6 +165,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RootDir == "" {
 		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.VolumeResync <= 0 {
+		c.VolumeResync = defaultVolumeResync
 	}
 	if c.SeccompProfileRoot == "" {
 		c.SeccompProfileRoot = DefaultSeccompProfileRoot

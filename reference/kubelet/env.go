@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -10,15 +11,21 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 )
 
 // envFor resolves a container's environment as the kubelet does: the variables of envFrom
-// (Secrets and ConfigMaps, with their prefix), then env (plain values, $(VAR) references to
-// the variables before, downward API fields, Secret and ConfigMap keys), then the Docker-link
-// style variables of the Services of the pod's namespace (unless enableServiceLinks is false)
-// and always of the default/kubernetes Service (KUBERNETES_SERVICE_HOST ... which
-// rest.InClusterConfig reads), each only where the container did not set it. A missing Secret,
-// ConfigMap or key that is not optional is an error (CreateContainerConfigError).
+// (Secrets and ConfigMaps, with their prefix; keys that are no valid variable names are skipped
+// with an InvalidEnvironmentVariableNames event), then env (plain values with $(VAR) references
+// expanded against the variables before and the Service variables, downward API fields,
+// resources, Secret and ConfigMap keys), then the Docker-link style variables of the Services of
+// the pod's namespace (unless enableServiceLinks is false) and always of the default/kubernetes
+// Service (KUBERNETES_SERVICE_HOST ... which rest.InClusterConfig reads), each only where the
+// container did not set it. A missing Secret, ConfigMap or key that is not optional is an error
+// (CreateContainerConfigError).
 func (k *Kubelet) envFor(ctx context.Context, pod *corev1.Pod, c *corev1.Container, podIP string) ([]corev1.EnvVar, error) {
 	var out []corev1.EnvVar
 	index := map[string]int{}
@@ -31,7 +38,7 @@ func (k *Kubelet) envFor(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 		out = append(out, corev1.EnvVar{Name: name, Value: value})
 	}
 	for _, from := range c.EnvFrom {
-		data, err := k.envSource(ctx, pod.Namespace, from)
+		data, kind, name, err := k.envSource(ctx, pod.Namespace, from)
 		if err != nil {
 			return nil, err
 		}
@@ -40,26 +47,37 @@ func (k *Kubelet) envFor(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			keys = append(keys, key)
 		}
 		sort.Strings(keys)
+		var invalid []string
 		for _, key := range keys {
+			if len(validation.IsRelaxedEnvVarName(from.Prefix+key)) != 0 {
+				invalid = append(invalid, from.Prefix+key)
+				continue
+			}
 			set(from.Prefix+key, data[key])
 		}
+		if len(invalid) > 0 {
+			k.podWarning(ctx, pod, "InvalidEnvironmentVariableNames", fmt.Sprintf(
+				"Keys [%s] from the EnvFrom %s %s/%s were skipped since they are considered invalid environment variable names.",
+				strings.Join(invalid, ", "), kind, pod.Namespace, name))
+		}
 	}
-	services := k.serviceEnv(ctx, pod)
+	services, err := k.serviceEnv(pod)
+	if err != nil {
+		return nil, err
+	}
 	for _, e := range c.Env {
 		if e.ValueFrom == nil {
 			vals := map[string]string{}
+			for _, s := range services {
+				vals[s.Name] = s.Value
+			}
 			for _, o := range out {
 				vals[o.Name] = o.Value
-			}
-			for _, s := range services {
-				if _, ok := vals[s.Name]; !ok {
-					vals[s.Name] = s.Value
-				}
 			}
 			set(e.Name, expandOne(e.Value, vals))
 			continue
 		}
-		v, found, err := k.envValue(ctx, pod, e.ValueFrom, podIP)
+		v, found, err := k.envValue(ctx, pod, c, e.ValueFrom, podIP)
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +93,19 @@ func (k *Kubelet) envFor(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 	return out, nil
 }
 
-// expandOne substitutes $(VAR) references in s; $$ escapes a $.
+// podWarning records a Warning event on pod through its worker (once per message).
+func (k *Kubelet) podWarning(ctx context.Context, pod *corev1.Pod, reason, msg string) {
+	k.mu.Lock()
+	w := k.workers[pod.UID]
+	k.mu.Unlock()
+	if w != nil {
+		w.warn(ctx, pod, "", reason, msg)
+	}
+}
+
+// expandOne substitutes $(VAR) references in s with vals, as Kubernetes expands env values,
+// command and args: $$ is an escaped $, a reference to an unknown variable and an unclosed
+// $( stay as written.
 func expandOne(s string, vals map[string]string) string {
 	if !strings.Contains(s, "$") {
 		return s
@@ -110,50 +140,61 @@ func expandOne(s string, vals map[string]string) string {
 	return b.String()
 }
 
-// envSource reads the keys of an envFrom Secret or ConfigMap.
-func (k *Kubelet) envSource(ctx context.Context, ns string, from corev1.EnvFromSource) (map[string]string, error) {
+// envSource reads the keys of an envFrom Secret or ConfigMap; kind and name name it in events.
+func (k *Kubelet) envSource(ctx context.Context, ns string, from corev1.EnvFromSource) (data map[string]string, kind, name string, err error) {
 	out := map[string]string{}
 	switch {
 	case from.SecretRef != nil:
-		s, err := k.client.CoreV1().Secrets(ns).Get(ctx, from.SecretRef.Name, metav1.GetOptions{})
+		name = from.SecretRef.Name
+		s, err := k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) && from.SecretRef.Optional != nil && *from.SecretRef.Optional {
-			return out, nil
+			return out, "secret", name, nil
 		}
 		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(corev1.Resource("secret"), from.SecretRef.Name)
+			return nil, "", "", apierrors.NewNotFound(corev1.Resource("secret"), name)
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", "", err
 		}
 		for key, b := range s.Data {
 			out[key] = string(b)
 		}
+		return out, "secret", name, nil
 	case from.ConfigMapRef != nil:
-		cm, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, from.ConfigMapRef.Name, metav1.GetOptions{})
+		name = from.ConfigMapRef.Name
+		cm, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) && from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional {
-			return out, nil
+			return out, "configMap", name, nil
 		}
 		if apierrors.IsNotFound(err) {
-			return nil, apierrors.NewNotFound(corev1.Resource("configmap"), from.ConfigMapRef.Name)
+			return nil, "", "", apierrors.NewNotFound(corev1.Resource("configmap"), name)
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", "", err
 		}
 		for key, v := range cm.Data {
 			out[key] = v
 		}
+		return out, "configMap", name, nil
 	}
-	return out, nil
+	return out, "", "", nil
 }
 
-// envValue resolves one valueFrom; found is false for an optional reference that is missing.
-func (k *Kubelet) envValue(ctx context.Context, pod *corev1.Pod, from *corev1.EnvVarSource, podIP string) (value string, found bool, err error) {
+// envValue resolves one valueFrom of container c; found is false for an optional reference
+// that is missing.
+func (k *Kubelet) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Container, from *corev1.EnvVarSource, podIP string) (value string, found bool, err error) {
 	switch {
 	case from.FieldRef != nil:
 		v, err := k.fieldValue(pod, from.FieldRef.FieldPath, podIP)
 		return v, err == nil, err
 	case from.ResourceFieldRef != nil:
-		v, err := resourceValue(pod, from.ResourceFieldRef)
+		ref := from.ResourceFieldRef
+		if ref.ContainerName == "" {
+			// In env the container is the one being started.
+			ref = ref.DeepCopy()
+			ref.ContainerName = c.Name
+		}
+		v, err := k.resourceValue(ctx, pod, ref)
 		return v, err == nil, err
 	case from.SecretKeyRef != nil:
 		ref := from.SecretKeyRef
@@ -204,63 +245,111 @@ func (k *Kubelet) envValue(ctx context.Context, pod *corev1.Pod, from *corev1.En
 	return "", false, nil
 }
 
+// startServiceInformer starts watching every Service of the cluster (the system:node role
+// may list and watch them) for the Service environment variables; it returns the informer's
+// HasSynced and a function that stops it (after ctx ends) and waits for its goroutines.
+func (k *Kubelet) startServiceInformer(ctx context.Context) (cache.InformerSynced, func()) {
+	factory := informers.NewSharedInformerFactory(k.client, 0)
+	inf := factory.Core().V1().Services()
+	informer := inf.Informer()
+	lister := inf.Lister()
+	k.mu.Lock()
+	k.services = func() ([]*corev1.Service, error) {
+		if !informer.HasSynced() {
+			return nil, errors.New("services have not yet been read at least once, cannot construct envvars")
+		}
+		return lister.List(labels.Everything())
+	}
+	k.mu.Unlock()
+	factory.Start(ctx.Done())
+	return informer.HasSynced, factory.Shutdown
+}
+
 // serviceEnv is the Docker-link style variables of the Services a pod sees: those of its
-// namespace when enableServiceLinks is not false, and default/kubernetes always.
-func (k *Kubelet) serviceEnv(ctx context.Context, pod *corev1.Pod) []corev1.EnvVar {
-	var svcs []corev1.Service
-	if pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks {
-		list, err := k.client.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			k.logf("pod %s/%s: listing services for the environment: %v", pod.Namespace, pod.Name, err)
-		} else {
-			svcs = list.Items
-		}
+// namespace when enableServiceLinks is not false, and default/kubernetes always (a Service
+// named kubernetes in the pod's namespace takes its place when links are enabled), sorted
+// by Service name.
+func (k *Kubelet) serviceEnv(pod *corev1.Pod) ([]corev1.EnvVar, error) {
+	k.mu.Lock()
+	list := k.services
+	k.mu.Unlock()
+	if list == nil {
+		return nil, errors.New("services have not yet been read at least once, cannot construct envvars")
 	}
-	if pod.Namespace != metav1.NamespaceDefault || len(svcs) == 0 {
-		if s, err := k.client.CoreV1().Services(metav1.NamespaceDefault).Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
-			kept := svcs[:0]
-			for _, o := range svcs {
-				if o.Name != "kubernetes" {
-					kept = append(kept, o)
-				}
-			}
-			svcs = append(kept, *s)
-		}
+	all, err := list()
+	if err != nil {
+		return nil, err
 	}
-	sort.Slice(svcs, func(i, j int) bool { return svcs[i].Name < svcs[j].Name })
-	var out []corev1.EnvVar
-	for _, s := range svcs {
-		ip := s.Spec.ClusterIP
-		if ip == "" || ip == corev1.ClusterIPNone || len(s.Spec.Ports) == 0 {
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	chosen := map[string]*corev1.Service{}
+	for _, s := range all {
+		if ip := s.Spec.ClusterIP; ip == "" || ip == corev1.ClusterIPNone {
 			continue
 		}
-		name := strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
-		first := s.Spec.Ports[0]
-		out = append(out,
-			corev1.EnvVar{Name: name + "_SERVICE_HOST", Value: ip},
-			corev1.EnvVar{Name: name + "_SERVICE_PORT", Value: strconv.Itoa(int(first.Port))})
-		for _, p := range s.Spec.Ports {
-			if p.Name != "" {
-				out = append(out, corev1.EnvVar{Name: name + "_SERVICE_PORT_" + strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_")), Value: strconv.Itoa(int(p.Port))})
+		switch {
+		case links && s.Namespace == pod.Namespace:
+			chosen[s.Name] = s
+		case s.Namespace == metav1.NamespaceDefault && s.Name == "kubernetes":
+			if _, ok := chosen[s.Name]; !ok {
+				chosen[s.Name] = s
 			}
-		}
-		host := ip
-		if strings.Contains(ip, ":") {
-			host = "[" + ip + "]"
-		}
-		out = append(out, corev1.EnvVar{Name: name + "_PORT", Value: fmt.Sprintf("%s://%s:%d", strings.ToLower(string(first.Protocol)), host, first.Port)})
-		for _, p := range s.Spec.Ports {
-			proto := string(p.Protocol)
-			if proto == "" {
-				proto = string(corev1.ProtocolTCP)
-			}
-			prefix := fmt.Sprintf("%s_PORT_%d_%s", name, p.Port, strings.ToUpper(proto))
-			out = append(out,
-				corev1.EnvVar{Name: prefix, Value: fmt.Sprintf("%s://%s:%d", strings.ToLower(proto), host, p.Port)},
-				corev1.EnvVar{Name: prefix + "_PROTO", Value: strings.ToLower(proto)},
-				corev1.EnvVar{Name: prefix + "_PORT", Value: strconv.Itoa(int(p.Port))},
-				corev1.EnvVar{Name: prefix + "_ADDR", Value: ip})
 		}
 	}
+	names := make([]string, 0, len(chosen))
+	for n := range chosen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []corev1.EnvVar
+	for _, n := range names {
+		out = append(out, linkVariables(chosen[n])...)
+	}
+	return out, nil
+}
+
+// linkVariables are one Service's variables: NAME_SERVICE_HOST, NAME_SERVICE_PORT (the first
+// port), NAME_SERVICE_PORT_<PORTNAME> per named port, NAME_PORT (the first port's URL) and per
+// port NAME_PORT_<port>_<PROTO> with its _PROTO, _PORT and _ADDR.
+func linkVariables(s *corev1.Service) []corev1.EnvVar {
+	if len(s.Spec.Ports) == 0 {
+		return nil
+	}
+	ip := s.Spec.ClusterIP
+	name := envName(s.Name)
+	first := s.Spec.Ports[0]
+	out := []corev1.EnvVar{
+		{Name: name + "_SERVICE_HOST", Value: ip},
+		{Name: name + "_SERVICE_PORT", Value: strconv.Itoa(int(first.Port))},
+	}
+	for _, p := range s.Spec.Ports {
+		if p.Name != "" {
+			out = append(out, corev1.EnvVar{Name: name + "_SERVICE_PORT_" + envName(p.Name), Value: strconv.Itoa(int(p.Port))})
+		}
+	}
+	host := ip
+	if strings.Contains(ip, ":") {
+		host = "[" + ip + "]"
+	}
+	for i, p := range s.Spec.Ports {
+		proto := string(p.Protocol)
+		if proto == "" {
+			proto = string(corev1.ProtocolTCP)
+		}
+		url := fmt.Sprintf("%s://%s:%d", strings.ToLower(proto), host, p.Port)
+		if i == 0 {
+			out = append(out, corev1.EnvVar{Name: name + "_PORT", Value: url})
+		}
+		prefix := fmt.Sprintf("%s_PORT_%d_%s", name, p.Port, strings.ToUpper(proto))
+		out = append(out,
+			corev1.EnvVar{Name: prefix, Value: url},
+			corev1.EnvVar{Name: prefix + "_PROTO", Value: strings.ToLower(proto)},
+			corev1.EnvVar{Name: prefix + "_PORT", Value: strconv.Itoa(int(p.Port))},
+			corev1.EnvVar{Name: prefix + "_ADDR", Value: ip})
+	}
 	return out
+}
+
+// envName is a Service or port name as a variable name: upper case, - as _.
+func envName(s string) string {
+	return strings.ToUpper(strings.ReplaceAll(s, "-", "_"))
 }

@@ -54,6 +54,8 @@ type Kubelet struct {
 	// Config.PodDialer when set); each probe's context bounds its time.
 	probeHTTP *http.Client
 	probeDial func(ctx context.Context, network, address string) (net.Conn, error)
+	// services lists every Service from the kubelet's informer (env.go), nil before Run.
+	services func() ([]*corev1.Service, error)
 }
 
 // New returns a kubelet for the cluster at restCfg. It does not connect to
@@ -215,8 +217,10 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		}
 		return out
 	}
+	servicesSynced, stopServices := k.startServiceInformer(ctx)
+	defer stopServices()
 	factory.Start(ctx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced, servicesSynced) {
 		factory.Shutdown()
 		return nil
 	}
@@ -379,6 +383,9 @@ func (k *Kubelet) killPodResources(ctx context.Context, uid string, grace int64)
 		_ = ignoreNotFound(k.runtime.RemovePodSandbox(ctx, sb.Id))
 	}
 	if uid != "" {
+		if err := unmountUnder(k.podDir(uid)); err != nil {
+			k.logf("unmounting the volumes of pod UID %s: %v", uid, err)
+		}
 		if err := os.RemoveAll(k.podDir(uid)); err != nil {
 			k.logf("removing the volumes of pod UID %s: %v", uid, err)
 		}

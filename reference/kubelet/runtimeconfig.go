@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -100,7 +99,7 @@ func (k *Kubelet) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev
 	if err != nil {
 		return nil, err
 	}
-	mnts, err := mounts(pod, c, volumes)
+	mnts, err := mounts(pod, c, volumes, env)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +127,8 @@ func (k *Kubelet) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev
 	return cfg, nil
 }
 
-// expand substitutes $(VAR) references to the container's resolved environment.
+// expand substitutes $(VAR) references to the container's resolved environment in command
+// or args ($$ escapes a $), as the kubelet does.
 func expand(words []string, env []corev1.EnvVar) []string {
 	if len(words) == 0 {
 		return nil
@@ -139,10 +139,7 @@ func expand(words []string, env []corev1.EnvVar) []string {
 	}
 	out := make([]string, len(words))
 	for i, w := range words {
-		for n, v := range vals {
-			w = strings.ReplaceAll(w, "$("+n+")", v)
-		}
-		out[i] = w
+		out[i] = expandOne(w, vals)
 	}
 	return out
 }

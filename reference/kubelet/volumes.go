@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -23,13 +25,13 @@ import (
 // volume that the kubelet fills before the pod's containers start and bind-mounts into them
 // through the CRI (ContainerConfig.Mounts): emptyDir is an empty directory; secret,
 // configMap, downwardAPI and projected volumes are written atomically (writeAtomically) and
-// re-synced every volumeResync, a projected ServiceAccount token being requested again
+// re-synced every Config.VolumeResync, a projected ServiceAccount token being requested again
 // (TokenRequest bound to the pod) once 80 % of its lifetime has passed or it is 24 h old;
 // hostPath is the node's path itself.
 
-// volumeResync is how often a running pod's Secret, ConfigMap, downward API and token volumes
-// are brought up to date.
-const volumeResync = 10 * time.Second
+// defaultVolumeResync is how often a running pod's Secret, ConfigMap, downward API and token
+// volumes are brought up to date (Config.VolumeResync).
+const defaultVolumeResync = 10 * time.Second
 
 // tokenMaxAge is the age at which a projected token is renewed whatever its lifetime.
 const tokenMaxAge = 24 * time.Hour
@@ -44,12 +46,16 @@ func (k *Kubelet) volumeDir(pod *corev1.Pod, plugin, name string) string {
 	return filepath.Join(k.podDir(string(pod.UID)), "volumes", plugin, name)
 }
 
-// syncVolumes sets up the pod's volumes the first time and re-syncs them every volumeResync.
+// syncVolumes sets up the pod's volumes the first time and re-syncs them every Config.VolumeResync.
 // An error before the first success keeps the pod's containers from being created; later
 // errors leave the last content in place and are only logged.
 func (w *podWorker) syncVolumes(ctx context.Context, pod *corev1.Pod) error {
 	now := w.k.cfg.Clock.Now()
-	if w.volumeDirs != nil && now.Sub(w.volumesSynced) < volumeResync {
+	resync := w.k.cfg.VolumeResync
+	if resync <= 0 {
+		resync = defaultVolumeResync
+	}
+	if w.volumeDirs != nil && now.Sub(w.volumesSynced) < resync {
 		return nil
 	}
 	dirs := map[string]string{}
@@ -81,11 +87,7 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 	)
 	switch {
 	case v.EmptyDir != nil:
-		dir := k.volumeDir(pod, "kubernetes.io~empty-dir", v.Name)
-		if err := os.MkdirAll(dir, 0o777); err != nil {
-			return "", err
-		}
-		return dir, os.Chmod(dir, 0o777)
+		return k.setUpEmptyDir(ctx, pod, v)
 	case v.HostPath != nil:
 		return v.HostPath.Path, hostPath(v.HostPath)
 	case v.Secret != nil:
@@ -99,7 +101,7 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 	case v.DownwardAPI != nil:
 		plugin = "kubernetes.io~downward-api"
 		payload = map[string]volumeFile{}
-		err = w.downwardFiles(pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode), payload)
+		err = w.downwardFiles(ctx, pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode), payload)
 	case v.Projected != nil:
 		plugin = "kubernetes.io~projected"
 		payload, err = w.projectedFiles(ctx, pod, v.Projected, now)
@@ -109,11 +111,134 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 	if err != nil {
 		return "", err
 	}
+	gid := fsGroup(pod)
+	if gid != nil {
+		// The kubelet's volume ownership: group fsGroup, readable by the group.
+		for p, f := range payload {
+			f.mode |= 0o440
+			payload[p] = f
+		}
+	}
 	dir := k.volumeDir(pod, plugin, v.Name)
-	if _, err := writeAtomically(dir, payload, now); err != nil {
+	changed, err := writeAtomically(dir, payload, now)
+	if err != nil {
 		return "", fmt.Errorf("writing the volume: %w", err)
 	}
+	if gid != nil && (changed || w.volumeDirs == nil) {
+		if err := setVolumeOwnership(dir, *gid, true); err != nil {
+			return "", fmt.Errorf("applying fsGroup %d: %w", *gid, err)
+		}
+	}
 	return dir, nil
+}
+
+// fsGroup is the pod's fsGroup, nil when unset.
+func fsGroup(pod *corev1.Pod) *int64 {
+	if pod.Spec.SecurityContext == nil {
+		return nil
+	}
+	return pod.Spec.SecurityContext.FSGroup
+}
+
+// setUpEmptyDir makes the pod's emptyDir: a directory (mode 0777) under the pod's directory
+// on the node's disk, or with medium Memory a tmpfs mounted there (its size the sizeLimit,
+// capped by the pod's memory limit and the node's allocatable memory). With an fsGroup the
+// directory belongs to that group and is setgid, so what the containers create does too.
+func (k *Kubelet) setUpEmptyDir(ctx context.Context, pod *corev1.Pod, v *corev1.Volume) (string, error) {
+	dir := k.volumeDir(pod, "kubernetes.io~empty-dir", v.Name)
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return "", err
+	}
+	switch v.EmptyDir.Medium {
+	case corev1.StorageMediumDefault:
+	case corev1.StorageMediumMemory:
+		mounted, err := isMountPoint(dir)
+		if err != nil {
+			return "", err
+		}
+		if !mounted {
+			opts := "mode=0777"
+			if size := k.memoryVolumeSize(ctx, pod, v.EmptyDir.SizeLimit); size > 0 {
+				opts += ",size=" + strconv.FormatInt(size, 10)
+			}
+			if err := mountTmpfs(dir, opts); err != nil {
+				return "", fmt.Errorf("mounting a tmpfs for emptyDir medium Memory: %w", err)
+			}
+		}
+	default:
+		return "", fmt.Errorf("emptyDir medium %q is not supported by this kubelet", v.EmptyDir.Medium)
+	}
+	perm := os.FileMode(0o777)
+	if gid := fsGroup(pod); gid != nil {
+		if err := os.Chown(dir, -1, int(*gid)); err != nil {
+			return "", err
+		}
+		perm |= os.ModeSetgid
+	}
+	return dir, os.Chmod(dir, perm)
+}
+
+// memoryVolumeSize is the size of a memory-backed emptyDir: the node's allocatable memory,
+// lowered to the pod's memory limit when every container has one, and to sizeLimit when set
+// (0: unknown, the tmpfs default).
+func (k *Kubelet) memoryVolumeSize(ctx context.Context, pod *corev1.Pod, sizeLimit *resource.Quantity) int64 {
+	size := int64(0)
+	if q, ok := k.nodeAllocatable()[corev1.ResourceMemory]; ok {
+		size = q.Value()
+	}
+	lower := func(v int64) {
+		if v > 0 && (size == 0 || v < size) {
+			size = v
+		}
+	}
+	var sum int64
+	all := len(pod.Spec.Containers) > 0
+	for _, c := range pod.Spec.Containers {
+		q, ok := c.Resources.Limits[corev1.ResourceMemory]
+		if !ok {
+			all = false
+			break
+		}
+		sum += q.Value()
+	}
+	if all {
+		for _, c := range pod.Spec.InitContainers {
+			if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok && q.Value() > sum {
+				sum = q.Value()
+			}
+		}
+		lower(sum)
+	}
+	if sizeLimit != nil {
+		lower(sizeLimit.Value())
+	}
+	return size
+}
+
+// setVolumeOwnership gives everything under dir the group gid, as the kubelet applies a pod's
+// fsGroup: files readable (read-only volumes) or read-writable by the group, directories also
+// searchable and setgid. Symlinks only change group.
+func setVolumeOwnership(dir string, gid int64, readOnly bool) error {
+	mask := os.FileMode(0o660)
+	if readOnly {
+		mask = 0o440
+	}
+	return filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := os.Lchown(p, -1, int(gid)); err != nil {
+			return err
+		}
+		if info.Mode()&os.ModeSymlink != 0 {
+			return nil
+		}
+		m := info.Mode() | mask
+		if info.IsDir() {
+			m |= os.ModeSetgid | 0o110
+		}
+		return os.Chmod(p, m)
+	})
 }
 
 func mode(m *int32, def int32) os.FileMode {
@@ -123,32 +248,56 @@ func mode(m *int32, def int32) os.FileMode {
 	return os.FileMode(def)
 }
 
-// hostPath checks (or creates) a hostPath volume's path per its type.
+// hostPath checks (or creates) a hostPath volume's path per its type, with the kubelet's
+// messages ("hostPath type check failed: PATH is not a directory"). FileOrCreate does not make
+// missing parent directories.
 func hostPath(h *corev1.HostPathVolumeSource) error {
 	t := corev1.HostPathUnset
 	if h.Type != nil {
 		t = *h.Type
 	}
 	switch t {
+	case corev1.HostPathUnset:
+		return nil
 	case corev1.HostPathDirectoryOrCreate:
-		return os.MkdirAll(h.Path, 0o755)
-	case corev1.HostPathFileOrCreate:
-		if err := os.MkdirAll(filepath.Dir(h.Path), 0o755); err != nil {
+		if info, err := os.Stat(h.Path); err == nil {
+			if !info.IsDir() {
+				return fmt.Errorf("hostPath type check failed: %s is not a directory", h.Path)
+			}
+			return nil
+		}
+		if err := os.MkdirAll(h.Path, 0o755); err != nil {
 			return err
+		}
+		return os.Chmod(h.Path, 0o755)
+	case corev1.HostPathFileOrCreate:
+		if info, err := os.Stat(h.Path); err == nil {
+			if !info.Mode().IsRegular() {
+				return fmt.Errorf("hostPath type check failed: %s is not a file", h.Path)
+			}
+			return nil
 		}
 		f, err := os.OpenFile(h.Path, os.O_CREATE|os.O_RDONLY, 0o644)
 		if err != nil {
 			return err
 		}
-		return f.Close()
-	case corev1.HostPathUnset:
-		return nil
+		if err := f.Close(); err != nil {
+			return err
+		}
+		return os.Chmod(h.Path, 0o644)
+	}
+	what := map[corev1.HostPathType]string{
+		corev1.HostPathDirectory: "directory", corev1.HostPathFile: "file", corev1.HostPathSocket: "socket file",
+		corev1.HostPathCharDev: "character device", corev1.HostPathBlockDev: "block device",
+	}[t]
+	if what == "" {
+		return fmt.Errorf("hostPath type %q is not supported", t)
 	}
 	info, err := os.Stat(h.Path)
 	if err != nil {
-		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, t)
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, what)
 	}
-	ok := true
+	var ok bool
 	switch t {
 	case corev1.HostPathDirectory:
 		ok = info.IsDir()
@@ -162,7 +311,7 @@ func hostPath(h *corev1.HostPathVolumeSource) error {
 		ok = info.Mode()&os.ModeDevice != 0 && info.Mode()&os.ModeCharDevice == 0
 	}
 	if !ok {
-		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, t)
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", h.Path, what)
 	}
 	return nil
 }
@@ -228,7 +377,7 @@ func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items [
 }
 
 // downwardFiles adds the files of downward API items to payload.
-func (w *podWorker) downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def os.FileMode, payload map[string]volumeFile) error {
+func (w *podWorker) downwardFiles(ctx context.Context, pod *corev1.Pod, items []corev1.DownwardAPIVolumeFile, def os.FileMode, payload map[string]volumeFile) error {
 	for _, it := range items {
 		var (
 			v   string
@@ -238,7 +387,7 @@ func (w *podWorker) downwardFiles(pod *corev1.Pod, items []corev1.DownwardAPIVol
 		case it.FieldRef != nil:
 			v, err = w.k.fieldValue(pod, it.FieldRef.FieldPath, pod.Status.PodIP)
 		case it.ResourceFieldRef != nil:
-			v, err = resourceValue(pod, it.ResourceFieldRef)
+			v, err = w.k.resourceValue(ctx, pod, it.ResourceFieldRef)
 		default:
 			err = fmt.Errorf("downward API item %s has neither fieldRef nor resourceFieldRef", it.Path)
 		}
@@ -262,11 +411,13 @@ func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *core
 		case s.ConfigMap != nil:
 			err = w.configMapFiles(ctx, pod.Namespace, s.ConfigMap.Name, s.ConfigMap.Items, s.ConfigMap.Optional, def, payload)
 		case s.DownwardAPI != nil:
-			err = w.downwardFiles(pod, s.DownwardAPI.Items, def, payload)
+			err = w.downwardFiles(ctx, pod, s.DownwardAPI.Items, def, payload)
 		case s.ServiceAccountToken != nil:
 			var token string
 			token, err = w.token(ctx, pod, s.ServiceAccountToken, now)
 			payload[s.ServiceAccountToken.Path] = volumeFile{data: []byte(token), mode: def}
+		case s.ClusterTrustBundle != nil:
+			err = w.trustBundleFile(ctx, s.ClusterTrustBundle, def, payload)
 		default:
 			err = errors.New("unsupported projected volume source")
 		}
@@ -375,44 +526,88 @@ func formatMap(m map[string]string) string {
 	return b.String()
 }
 
-// resourceValue is a container's request or limit in units of the divisor (rounded up), as
-// the downward API's resourceFieldRef. An unset limit is reported as unset (0 here; upstream
-// uses the node's allocatable).
-func resourceValue(pod *corev1.Pod, ref *corev1.ResourceFieldSelector) (string, error) {
+// resourceValue is a container's request or limit in units of the divisor, rounded up, as the
+// downward API's resourceFieldRef: an unset cpu, memory or ephemeral-storage limit is the
+// node's allocatable, as the kubelet reports it.
+func (k *Kubelet) resourceValue(ctx context.Context, pod *corev1.Pod, ref *corev1.ResourceFieldSelector) (string, error) {
 	var c *corev1.Container
 	for i := range pod.Spec.Containers {
 		if pod.Spec.Containers[i].Name == ref.ContainerName || ref.ContainerName == "" && i == 0 {
 			c = &pod.Spec.Containers[i]
 		}
 	}
+	for i := range pod.Spec.InitContainers {
+		if c == nil && pod.Spec.InitContainers[i].Name == ref.ContainerName {
+			c = &pod.Spec.InitContainers[i]
+		}
+	}
 	if c == nil {
 		return "", fmt.Errorf("container %q not found", ref.ContainerName)
 	}
 	kind, name, ok := strings.Cut(ref.Resource, ".")
-	if !ok {
-		return "", fmt.Errorf("unsupported resource %q", ref.Resource)
+	if !ok || kind != "limits" && kind != "requests" {
+		return "", fmt.Errorf("unsupported container resource : %v", ref.Resource)
 	}
 	list := c.Resources.Limits
 	if kind == "requests" {
 		list = c.Resources.Requests
 	}
-	q := list[corev1.ResourceName(name)]
-	div := ref.Divisor
-	if div.IsZero() {
-		div = resource.MustParse("1")
+	q, set := list[corev1.ResourceName(name)]
+	if !set && kind == "limits" {
+		switch corev1.ResourceName(name) {
+		case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+			q = k.nodeAllocatable()[corev1.ResourceName(name)]
+		}
 	}
-	if name == string(corev1.ResourceCPU) {
-		m, d := q.MilliValue(), div.MilliValue()
-		return strconv.FormatInt((m+d-1)/d, 10), nil
+	return formatResource(corev1.ResourceName(name), q, ref.Divisor), nil
+}
+
+// nodeAllocatable is the node's allocatable resources as its status reports them (cpu, memory
+// and ephemeral-storage measured as nodeStatus does, without asking the runtime).
+func (k *Kubelet) nodeAllocatable() corev1.ResourceList {
+	var m measurements
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				m.memTotal = kb * 1024
+			}
+		}
 	}
-	v, d := q.Value(), div.Value()
-	return strconv.FormatInt((v+d-1)/d, 10), nil
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(k.cfg.PodLogsDir, &st); err == nil {
+		m.diskTotal = int64(st.Blocks) * int64(st.Bsize)
+	}
+	return k.allocatable(k.capacity(m))
+}
+
+// formatResource is q in units of divisor (1 when zero), rounded up: milli-units for cpu.
+func formatResource(name corev1.ResourceName, q, divisor resource.Quantity) string {
+	if divisor.IsZero() {
+		divisor = resource.MustParse("1")
+	}
+	if name == corev1.ResourceCPU {
+		m, d := q.MilliValue(), divisor.MilliValue()
+		return strconv.FormatInt(ceilDiv(m, d), 10)
+	}
+	return strconv.FormatInt(ceilDiv(q.Value(), divisor.Value()), 10)
+}
+
+func ceilDiv(a, b int64) int64 {
+	if b <= 0 {
+		return a
+	}
+	if a%b == 0 || a < 0 {
+		return a / b
+	}
+	return a/b + 1
 }
 
 // mounts is the CRI mounts of container c: each volumeMount bound to its volume's directory
-// (subPath inside it). Secret, ConfigMap, downward API and projected volumes are always
-// read-only, as the kubelet mounts them.
-func mounts(pod *corev1.Pod, c *corev1.Container, dirs map[string]string) ([]*runtimeapi.Mount, error) {
+// (subPath, or subPathExpr expanded with the container's environment, inside it). Secret,
+// ConfigMap, downward API and projected volumes are always read-only, as the kubelet mounts
+// them.
+func mounts(pod *corev1.Pod, c *corev1.Container, dirs map[string]string, env []corev1.EnvVar) ([]*runtimeapi.Mount, error) {
 	readOnlyKind := map[string]bool{}
 	for _, v := range pod.Spec.Volumes {
 		readOnlyKind[v.Name] = v.Secret != nil || v.ConfigMap != nil || v.DownwardAPI != nil || v.Projected != nil
@@ -423,20 +618,38 @@ func mounts(pod *corev1.Pod, c *corev1.Container, dirs map[string]string) ([]*ru
 		if !ok {
 			return nil, fmt.Errorf("volume %q of volumeMount %s is not set up", m.Name, m.MountPath)
 		}
-		host := dir
-		if m.SubPath != "" {
-			host = filepath.Join(dir, m.SubPath)
-			if !strings.HasPrefix(host, filepath.Clean(dir)+string(filepath.Separator)) {
-				return nil, fmt.Errorf("subPath %q leaves volume %q", m.SubPath, m.Name)
+		subPath := m.SubPath
+		if m.SubPathExpr != "" {
+			var err error
+			if subPath, err = expandSubPath(m.SubPathExpr, env); err != nil {
+				return nil, err
 			}
+		}
+		host := dir
+		if subPath != "" {
+			if filepath.IsAbs(subPath) {
+				return nil, fmt.Errorf("error SubPath `%s` must not be an absolute path", subPath)
+			}
+			if slices.Contains(strings.Split(filepath.ToSlash(subPath), "/"), "..") {
+				return nil, fmt.Errorf("unable to provision SubPath `%s`: must not contain '..'", subPath)
+			}
+			host = filepath.Join(dir, subPath)
 			if readOnlyKind[m.Name] {
 				// A subPath of a volume written atomically is a link through ..data: mount
-				// what it points to now.
+				// what it points to now (a subPath mount never sees later updates).
 				if resolved, err := filepath.EvalSymlinks(host); err == nil {
 					host = resolved
 				}
-			} else if _, err := os.Stat(host); os.IsNotExist(err) {
-				if err := os.MkdirAll(host, 0o755); err != nil {
+			} else if _, err := os.Lstat(host); os.IsNotExist(err) {
+				// Made now with the volume's mode, so that an fsGroup may write in it.
+				perm := os.FileMode(0o755)
+				if info, err := os.Stat(dir); err == nil {
+					perm = info.Mode() & (os.ModePerm | os.ModeSetgid)
+				}
+				if err := os.MkdirAll(host, perm); err != nil {
+					return nil, err
+				}
+				if err := os.Chmod(host, perm); err != nil {
 					return nil, err
 				}
 			}
@@ -448,6 +661,39 @@ func mounts(pod *corev1.Pod, c *corev1.Container, dirs map[string]string) ([]*ru
 		})
 	}
 	return out, nil
+}
+
+// expandSubPath expands the $(VAR) references of a subPathExpr with the container's
+// environment; a variable that is unset or empty is an error, as in Kubernetes.
+func expandSubPath(expr string, env []corev1.EnvVar) (string, error) {
+	vals := map[string]string{}
+	for _, e := range env {
+		vals[e.Name] = e.Value
+	}
+	var missing []string
+	for rest := expr; ; {
+		i := strings.Index(rest, "$(")
+		if i < 0 {
+			break
+		}
+		if i > 0 && rest[i-1] == '$' {
+			rest = rest[i+2:]
+			continue
+		}
+		end := strings.IndexByte(rest[i+2:], ')')
+		if end < 0 {
+			break
+		}
+		if name := rest[i+2 : i+2+end]; vals[name] == "" && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+		rest = rest[i+3+end:]
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return "", fmt.Errorf("missing value for %s", strings.Join(missing, ", "))
+	}
+	return expandOne(expr, vals), nil
 }
 
 // mountFailed records a volume set-up failure as a Warning event FailedMount on the pod, once

@@ -85,6 +85,17 @@ func volumeKubelet(t *testing.T) (*Kubelet, *fake.Clientset, *clocktesting.FakeC
 		return true, tr, nil
 	})
 	k := &Kubelet{cfg: Config{RootDir: t.TempDir(), Clock: clock, NodeIP: "192.0.2.1", NodeName: "n", Logf: t.Logf}, client: client}
+	k.services = func() ([]*corev1.Service, error) {
+		list, err := client.CoreV1().Services("").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			return nil, err
+		}
+		var out []*corev1.Service
+		for i := range list.Items {
+			out = append(out, &list.Items[i])
+		}
+		return out, nil
+	}
 	return k, client, clock
 }
 
@@ -150,7 +161,7 @@ func TestVolumes(t *testing.T) {
 		t.Errorf("emptyDir: %v", err)
 	}
 
-	ms, err := mounts(pod, &pod.Spec.Containers[0], w.volumeDirs)
+	ms, err := mounts(pod, &pod.Spec.Containers[0], w.volumeDirs, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +175,7 @@ func TestVolumes(t *testing.T) {
 	if _, err := client.CoreV1().Secrets("ns").Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	clock.Step(volumeResync)
+	clock.Step(defaultVolumeResync)
 	if err := w.syncVolumes(ctx, pod); err != nil {
 		t.Fatal(err)
 	}

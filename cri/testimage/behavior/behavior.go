@@ -62,6 +62,17 @@ const (
 	ProcStatus Kind = "proc-status"
 	PID1       Kind = "pid1"
 	Touch      Kind = "touch"
+	// Write PATH [TEXT...] writes the words of TEXT joined by spaces (no newline) to PATH,
+	// creating or truncating it with mode 0644 (exit 1 with the error).
+	Write Kind = "write"
+	// Stat PATH prints "MODE UID GID" of PATH (following links; MODE as Go's FileMode
+	// prints it, e.g. -r--r----- or dgrwxrwxrwx), exit 1 when it does not exist.
+	Stat Kind = "stat"
+	// StatFS PATH prints "TYPE BYTES": the type of the file system holding PATH (tmpfs,
+	// overlay, ext4, xfs, btrfs, else its magic number in hex) and its size.
+	StatFS Kind = "statfs"
+	// Remove PATH removes a file or a directory with its content (exit 1 with the error).
+	Remove Kind = "rm"
 )
 
 // Behavior is one parsed command.
@@ -158,6 +169,19 @@ func Parse(argv []string) (Behavior, error) {
 			return Behavior{}, fmt.Errorf("%w: touch needs one absolute path", errUsage)
 		}
 		b.Path = rest[0]
+		return b, nil
+	case Stat, StatFS, Remove:
+		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: %s needs one absolute path", errUsage, b.Kind)
+		}
+		b.Path = rest[0]
+		return b, nil
+	case Write:
+		if len(rest) == 0 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: write needs an absolute path", errUsage)
+		}
+		b.Path = rest[0]
+		b.Args = append([]string{}, rest[1:]...)
 		return b, nil
 	case Echo:
 		b.Args = append([]string{}, rest...)
@@ -354,8 +378,10 @@ func (b Behavior) String() string {
 		parts = append(parts, "--port", strconv.Itoa(b.Port), "--path", b.Path)
 	case Post:
 		parts = append(parts, "--port", strconv.Itoa(b.Port), b.Path)
-	case Touch:
+	case Touch, Stat, StatFS, Remove:
 		parts = append(parts, b.Path)
+	case Write:
+		parts = append(append(parts, b.Path), b.Args...)
 	case Fetch:
 		parts = append(parts, b.URL, "--timeout", b.Timeout.String(), "--count", strconv.Itoa(b.Count))
 	}

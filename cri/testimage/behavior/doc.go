@@ -47,4 +47,19 @@
 //	ckimage post [--port 8080] PATH   POST to the container's own HTTP
 //	    port (e.g. /unready, /fail): exit 0 on 2xx/3xx
 //	ckimage sleep D
+//	ckimage cat PATH...   print files (exit 1 when one is missing)
+//	ckimage env   print the environment, KEY=VALUE lines
+//	ckimage touch PATH   create or truncate a file (exit 1 with the error,
+//	    e.g. a read-only file system or volume)
+//	ckimage write PATH [TEXT...]   write TEXT (words joined by spaces, no
+//	    newline) to PATH, mode 0644; the simulator writes through the
+//	    container's mounts to the node's files, so another container of
+//	    the pod mounting the same volume reads it
+//	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
+//	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
+//	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
+//	ckimage rm PATH   remove a file or a directory with its content
+//
+// An exec command given as a container's main process runs once: its output is
+// the container's log and its exit code the container's.
 package behavior

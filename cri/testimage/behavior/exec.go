@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -39,7 +40,27 @@ type ExecEnv struct {
 	// Process (simulator) is the modelled process the security commands
 	// observe; nil reads the real /proc and file system.
 	Process *Process
+	// WriteFile (simulator) writes a file of the container for `touch` and `write`: through
+	// the container's mounts to the node's files, else into the container's own file system
+	// (what `cat` shows next). Nil writes the real file system.
+	WriteFile func(path string, data []byte) error
+	// Stat (simulator) answers `stat PATH`: mode, owner and group of a file of the container.
+	// Nil stats the real file system.
+	Stat func(path string) (FileStat, error)
+	// StatFS (simulator) answers `statfs PATH` ("TYPE BYTES"). Nil asks the real kernel.
+	StatFS func(path string) (string, error)
+	// Remove (simulator) answers `rm PATH`. Nil removes from the real file system.
+	Remove func(path string) error
 }
+
+// FileStat is what `ckimage stat` prints of a file.
+type FileStat struct {
+	Mode     fs.FileMode
+	UID, GID uint32
+}
+
+// String is the line stat prints.
+func (s FileStat) String() string { return fmt.Sprintf("%s %d %d", s.Mode, s.UID, s.GID) }
 
 // ExecResult is the outcome of an exec command.
 type ExecResult struct {
@@ -136,10 +157,45 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		}
 		return realPID1(), nil
 	case Touch:
+		if env.WriteFile != nil {
+			return writeResult("touch", b.Path, env.WriteFile(b.Path, nil)), nil
+		}
 		if env.Process != nil {
 			return simulatedTouch(env.Process, b.Path), nil
 		}
 		return realTouch(b.Path), nil
+	case Stat:
+		stat := RealStat
+		if env.Stat != nil {
+			stat = env.Stat
+		}
+		st, err := stat(b.Path)
+		if err != nil {
+			return ExecResult{Stderr: "stat: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
+		}
+		return ExecResult{Stdout: st.String() + "\n"}, nil
+	case Remove:
+		remove := os.RemoveAll
+		if env.Remove != nil {
+			remove = env.Remove
+		}
+		return writeResult("rm", b.Path, remove(b.Path)), nil
+	case StatFS:
+		statfs := RealStatFS
+		if env.StatFS != nil {
+			statfs = env.StatFS
+		}
+		line, err := statfs(b.Path)
+		if err != nil {
+			return ExecResult{Stderr: "statfs: " + b.Path + ": No such file or directory\n", ExitCode: 1}, nil
+		}
+		return ExecResult{Stdout: line + "\n"}, nil
+	case Write:
+		data := []byte(strings.Join(b.Args, " "))
+		if env.WriteFile != nil {
+			return writeResult("write", b.Path, env.WriteFile(b.Path, data)), nil
+		}
+		return writeResult("write", b.Path, realWrite(b.Path, data)), nil
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil

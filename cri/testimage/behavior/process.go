@@ -106,11 +106,64 @@ func realTouch(path string) ExecResult {
 }
 
 func touchFailed(path string, err error) ExecResult {
+	return writeResult("touch", path, err)
+}
+
+// RealStat stats path (following links) on the real file system.
+func RealStat(path string) (FileStat, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return FileStat{}, err
+	}
+	out := FileStat{Mode: info.Mode()}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		out.UID, out.GID = st.Uid, st.Gid
+	}
+	return out, nil
+}
+
+// RealStatFS is `statfs PATH` on the real kernel: "TYPE BYTES".
+func RealStatFS(path string) (string, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return "", err
+	}
+	names := map[int64]string{0x01021994: "tmpfs", 0x794c7630: "overlay", 0xef53: "ext4", 0x58465342: "xfs", 0x9123683e: "btrfs"}
+	name, ok := names[int64(st.Type)]
+	if !ok {
+		name = fmt.Sprintf("%#x", st.Type)
+	}
+	return fmt.Sprintf("%s %d", name, int64(st.Blocks)*int64(st.Bsize)), nil
+}
+
+// realWrite writes data to path (created with mode 0644 or truncated).
+func realWrite(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o644)
+}
+
+// writeResult is the outcome of touch or write: exit 1 with "CMD: PATH: error" on failure.
+func writeResult(cmd, path string, err error) ExecResult {
+	if err == nil {
+		return ExecResult{}
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		err = pe.Err
 	}
-	return ExecResult{Stderr: fmt.Sprintf("touch: %s: %v\n", path, err), ExitCode: 1}
+	return ExecResult{Stderr: fmt.Sprintf("%s: %s: %v\n", cmd, path, err), ExitCode: 1}
+}
+
+// SimulatedWriteAllowed is the permission check of the simulator's writes outside mounted
+// volumes: a read-only root file system refuses every write (EROFS); the images' directories
+// belong to root with mode 0755 but for /tmp (1777), so another user may only write there.
+func SimulatedWriteAllowed(p *Process, path string) error {
+	if p.ReadOnlyRoot {
+		return syscall.EROFS
+	}
+	if p.UID != 0 && filepath.Dir(path) != "/tmp" {
+		return syscall.EACCES
+	}
+	return nil
 }
 
 // simulatedTouch acts out touch against a modelled process.
