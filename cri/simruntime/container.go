@@ -188,6 +188,13 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	}
 	c.touchLog()
 	c.writeLog("stdout", lines...)
+	if c.b.WritePath != "" {
+		if err := c.writeFile(c.b.WritePath, []byte(c.b.WriteText)); err != nil {
+			c.writeLog("stderr", err.Error())
+			r.exitLocked(c, 1, "", false)
+			return &runtimeapi.StartContainerResponse{}, nil
+		}
+	}
 	if c.b.Kind == behavior.Serve {
 		if err := r.listenLocked(c, s, now); err != nil {
 			c.writeLog("stderr", err.Error())
@@ -528,6 +535,34 @@ func environ(envs []*runtimeapi.KeyValue) []string {
 		out = append(out, kv.Key+"="+string(kv.Value))
 	}
 	return out
+}
+
+// writeFile writes path as the container's process would: through the mount with the
+// longest container path holding it (the host's file, e.g. the kubelet's termination-log
+// file); the simulated container's own file system keeps nothing, so a path outside every
+// mount is accepted and forgotten unless it is under a read-only mount.
+func (c *container) writeFile(path string, data []byte) error {
+	best := c.mountOf(path)
+	if best == nil {
+		return nil
+	}
+	if best.Readonly {
+		return fmt.Errorf("open %s: read-only file system", path)
+	}
+	rel := strings.TrimPrefix(path, strings.TrimSuffix(best.ContainerPath, "/"))
+	return os.WriteFile(filepath.Join(best.HostPath, rel), data, 0o644)
+}
+
+// mountOf is the mount with the longest container path holding path, nil if none.
+func (c *container) mountOf(path string) *runtimeapi.Mount {
+	var best *runtimeapi.Mount
+	for _, m := range c.mounts {
+		cp := strings.TrimSuffix(m.ContainerPath, "/")
+		if (path == cp || strings.HasPrefix(path, cp+"/")) && (best == nil || len(cp) > len(strings.TrimSuffix(best.ContainerPath, "/"))) {
+			best = m
+		}
+	}
+	return best
 }
 
 // readFile reads path as the container sees it: through the mount with the longest
