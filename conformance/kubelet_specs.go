@@ -90,7 +90,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs())...)
+	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletLifecycleSpecs())...)
 }
 
 // ---- helpers ----

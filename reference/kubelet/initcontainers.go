@@ -12,6 +12,25 @@ import (
 // sidecars (init containers with restartPolicy Always) start in their turn, keep running
 // and are restarted whenever they exit.
 
+// LabelContainerType marks the CRI containers of init containers: "init", or "sidecar" for
+// one with restartPolicy Always (app containers carry no such label).
+const LabelContainerType = "clusterkit.io/container-type"
+
+// lifecycleConfig adds to container c's CRI config what its lifecycle needs: the
+// termination message file and the init container label.
+func (w *podWorker) lifecycleConfig(pod *corev1.Pod, c *corev1.Container, attempt uint32, cfg *runtimeapi.ContainerConfig) error {
+	if isInit(pod, c.Name) {
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[LabelContainerType] = "init"
+		if isSidecar(c) {
+			cfg.Labels[LabelContainerType] = "sidecar"
+		}
+	}
+	return w.terminationMount(pod, c, attempt, cfg)
+}
+
 // isSidecar reports whether the init container c is a sidecar (restartPolicy Always).
 func isSidecar(c *corev1.Container) bool {
 	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways

@@ -419,7 +419,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		err = k.applyContainerSecurity(ctx, pod, c, cfg)
 	}
 	if err == nil {
-		err = w.terminationMount(pod, c, attempt, cfg)
+		err = w.lifecycleConfig(pod, c, attempt, cfg)
 	}
 	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: ErrCreateContainerConfig, Message: err.Error()}
