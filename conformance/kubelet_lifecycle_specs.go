@@ -24,6 +24,10 @@ const (
 )
 
 func kubeletLifecycleSpecs() []spec[*kubeletEnv] {
+	notRerun := kubeletBehavior("kubelet.init.not-rerun-after-restart",
+		"a kubelet that restarts while a pod's app containers run MUST NOT run the pod's completed init containers again (same containerIDs, no restarts)",
+		srcInitContainers, "Disruptive")
+	notRerun.Needs = []Capability{KubeletRestart}
 	return []spec[*kubeletEnv]{
 		{kubeletBehavior("kubelet.init.in-order",
 			"init containers MUST run one at a time in the order given, each to completion (exit code 0) before the next one starts, and the app containers MUST start only after all of them succeeded",
@@ -37,6 +41,10 @@ func kubeletLifecycleSpecs() []spec[*kubeletEnv] {
 		{kubeletBehavior("kubelet.init.failure-restarts",
 			"with restartPolicy Always, an init container that fails MUST be restarted (its restartCount grows, lastState.terminated holds its exit code) while the pod stays Pending and the app containers wait with reason PodInitializing",
 			srcInitContainers), specInitFailureRestarts},
+		{notRerun, specInitNotRerun},
+		{kubeletBehavior("kubelet.termination.delete-grace-override",
+			"a grace period given in the deletion (DeleteOptions gracePeriodSeconds) MUST override the pod's terminationGracePeriodSeconds: a container ignoring SIGTERM in a pod with 60 s of grace, deleted with 2 s, MUST be killed once those 2 s have passed",
+			srcTermination), specDeleteGraceOverride},
 		{kubeletBehavior("kubelet.sidecar.order",
 			"an init container with restartPolicy Always (a sidecar) MUST be started before the init containers after it and keep running beside the app containers, count in the pod's readiness, and be restarted when it exits even under restartPolicy Never",
 			srcSidecars), specSidecarOrder},
@@ -263,6 +271,47 @@ func specInitFailureRestarts(ctx context.Context, g gomega.Gomega, e *kubeletEnv
 	init := podConditionOf(got, corev1.PodInitialized)
 	g.Expect(init.Status).To(gomega.Equal(corev1.ConditionFalse), "Initialized while the init container fails")
 	g.Expect(init.Message).To(gomega.Equal("containers with incomplete status: [flaky next]"), "Initialized condition message")
+}
+
+func specInitNotRerun(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	p := e.testPod("init-once", "serve-hostname")
+	p.Spec.InitContainers = []corev1.Container{e.ckContainer("once", "exit")}
+	e.create(ctx, g, p)
+	before := e.waitPod(ctx, g, "init-once", "Running", startTimeout, func(p *corev1.Pod) bool {
+		return isRunning(p) && containerStatus(p).State.Running != nil
+	})
+	g.Expect(e.k.StopKubelet(ctx)).To(gomega.Succeed(), "stopping the kubelet")
+	stopped := true
+	defer func() {
+		if stopped {
+			_ = e.k.StartKubelet(context.Background())
+		}
+	}()
+	time.Sleep(time.Second)
+	g.Expect(e.k.StartKubelet(ctx)).To(gomega.Succeed(), "starting the kubelet again")
+	stopped = false
+	// Give the kubelet a few syncs to (wrongly) run the init container again.
+	time.Sleep(4 * time.Second)
+	after := e.waitPod(ctx, g, "init-once", "Running", startTimeout, isRunning)
+	bi, ai := namedStatus(before.Status.InitContainerStatuses, "once"), namedStatus(after.Status.InitContainerStatuses, "once")
+	g.Expect(ai.ContainerID).To(gomega.Equal(bi.ContainerID), "the completed init container is not run again: %s", describeInit(after))
+	g.Expect(ai.RestartCount).To(gomega.BeZero(), "the completed init container is not restarted")
+	g.Expect(succeeded(ai)).To(gomega.BeTrue(), "the init container stays terminated with exit code 0: %s", describeInit(after))
+	g.Expect(podCondition(after, corev1.PodInitialized)).To(gomega.Equal(corev1.ConditionTrue), "the pod stays Initialized")
+	ba, aa := containerStatus(before), containerStatus(after)
+	g.Expect(aa.ContainerID).To(gomega.Equal(ba.ContainerID), "the app container is adopted, not replaced")
+	g.Expect(aa.RestartCount).To(gomega.Equal(ba.RestartCount), "adoption is not a restart")
+}
+
+func specDeleteGraceOverride(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
+	p := e.testPod("stubborn", "serve-hostname", "--ignore-term")
+	p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](60)
+	e.create(ctx, g, p)
+	e.waitPod(ctx, g, "stubborn", "Running", startTimeout, isRunning)
+	ok(g, e.client.CoreV1().Pods(e.ns).Delete(ctx, "stubborn", metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](2)}), "deleting with gracePeriodSeconds 2")
+	took := e.podGone(ctx, g, "stubborn", 40*time.Second)
+	g.Expect(took).To(gomega.BeNumerically(">=", 1500*time.Millisecond), "a container ignoring SIGTERM was killed after %s, before the 2 s grace of the deletion", took)
+	g.Expect(took).To(gomega.BeNumerically("<", 20*time.Second), "the deletion's 2 s grace must override the pod's 60 s; the pod took %s to go", took)
 }
 
 // ---- sidecars ----

@@ -32,7 +32,7 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 		{"mounts no volumes and passes no environment", knownbad.KubeletWithoutVolumes, nil,
 			[]string{"kubelet.volumes.secret-file-and-env", "kubelet.volumes.projected-token"}},
 		{"ignores the grace period", knownbad.KubeletIgnoringGracePeriod, nil,
-			[]string{"kubelet.termination.grace-period"}},
+			[]string{"kubelet.termination.grace-period", "kubelet.termination.delete-grace-override"}},
 		{"ignores runAsUser and capabilities", knownbad.KubeletIgnoringSecurityContext, nil,
 			[]string{"kubelet.security.run-as-user", "kubelet.security.capabilities"}},
 		{"ignores privileged, read-only root, no_new_privs and seccomp", knownbad.KubeletIgnoringPrivilegeSettings, nil,

@@ -94,6 +94,10 @@ func (w *podWorker) terminationMount(pod *corev1.Pod, c *corev1.Container, attem
 		return fmt.Errorf("creating the termination message directory: %w", err)
 	}
 	file := filepath.Join(dir, fmt.Sprintf("termination-log-%d", attempt))
+	if attempt >= 2 {
+		// Only the latest two attempts are kept (see startContainer's prune).
+		_ = os.Remove(filepath.Join(dir, fmt.Sprintf("termination-log-%d", attempt-2)))
+	}
 	f, err := os.Create(file)
 	if err != nil {
 		return fmt.Errorf("creating the termination message file: %w", err)
