@@ -276,15 +276,7 @@ func (w *podWorker) hookHTTP(ctx context.Context, pod *corev1.Pod, g *corev1.HTT
 		scheme = "https"
 	}
 	do := func(scheme string) error {
-		u, err := url.Parse(g.Path)
-		if err != nil || g.Path == "" {
-			u = &url.URL{Path: g.Path}
-		}
-		u.Scheme, u.Host = scheme, net.JoinHostPort(host, strconv.Itoa(port))
-		if u.Path != "" && !strings.HasPrefix(u.Path, "/") {
-			u.Path = "/" + u.Path
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, httpGetURL(scheme, host, port, g.Path).String(), nil)
 		if err != nil {
 			return err
 		}
@@ -310,6 +302,20 @@ func (w *podWorker) hookHTTP(ctx context.Context, pod *corev1.Pod, g *corev1.HTT
 		err = do("http")
 	}
 	return err
+}
+
+// httpGetURL is the URL of an httpGet hook or probe: path may carry a query
+// ("/echo?msg=startup"), kept as such, as Kubernetes' kubelet keeps it.
+func httpGetURL(scheme, host string, port int, path string) *url.URL {
+	u, err := url.Parse(path)
+	if err != nil || path == "" {
+		u = &url.URL{Path: path}
+	}
+	u.Scheme, u.Host = scheme, net.JoinHostPort(host, strconv.Itoa(port))
+	if u.Path != "" && !strings.HasPrefix(u.Path, "/") {
+		u.Path = "/" + u.Path
+	}
+	return u
 }
 
 // hookPort resolves an httpGet hook's port: a number or a named port of any container.

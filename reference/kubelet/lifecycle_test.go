@@ -129,3 +129,16 @@ func TestInitProgress(t *testing.T) {
 		})
 	}
 }
+
+func TestHTTPGetURLKeepsQuery(t *testing.T) {
+	for path, want := range map[string]string{
+		"/echo?msg=startup": "http://10.0.0.1:8080/echo?msg=startup",
+		"/dial?host=10.0.0.2&port=8080&request=echo%3Fmsg%3Dpoststart": "http://10.0.0.1:8080/dial?host=10.0.0.2&port=8080&request=echo%3Fmsg%3Dpoststart",
+		"healthz": "http://10.0.0.1:8080/healthz",
+		"":        "http://10.0.0.1:8080",
+	} {
+		if got := httpGetURL("http", "10.0.0.1", 8080, path).String(); got != want {
+			t.Errorf("path %q: %s, want %s", path, got, want)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -135,7 +134,7 @@ func (w *podWorker) probe(ctx context.Context, pr *corev1.Probe, id, podIP strin
 		if pr.HTTPGet.Scheme == corev1.URISchemeHTTPS {
 			scheme = "https"
 		}
-		u := url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: pr.HTTPGet.Path}
+		u := httpGetURL(scheme, host, port, pr.HTTPGet.Path) // keeps a query in the path
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 		if err != nil {
 			return false
