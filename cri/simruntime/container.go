@@ -208,6 +208,13 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		c.writeLog("stderr", b.Args...)
 	}
 	c.writeLog("stdout", lines...)
+	if c.b.WritePath != "" {
+		if err := c.writeFile(c.b.WritePath, []byte(c.b.WriteText)); err != nil {
+			c.writeLog("stderr", err.Error())
+			r.exitLocked(c, 1, "", false)
+			return &runtimeapi.StartContainerResponse{}, nil
+		}
+	}
 	if c.b.Kind == behavior.Serve {
 		if err := r.listenLocked(c, s, now); err != nil {
 			c.writeLog("stderr", err.Error())

@@ -100,12 +100,12 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 		p.last[kind] = w.k.cfg.Clock.Now()
 		switch res {
 		case probeFailure:
-			w.event(ctx, p, pod, c.Name, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
+			w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
 			p.failures[kind]++
 			p.successes[kind] = 0
 			return false, p.failures[kind] >= max(pr.FailureThreshold, 1)
 		case probeWarning:
-			w.event(ctx, p, pod, c.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
+			w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
 		}
 		p.successes[kind]++
 		p.failures[kind] = 0
@@ -160,14 +160,14 @@ func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *core
 	}
 	msg := fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind)))
 	w.k.logf("pod %s/%s: %s (grace period %ds)", pod.Namespace, pod.Name, msg, grace)
-	w.event(ctx, p, pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
+	w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
 	_ = ignoreNotFound(w.k.runtime.StopContainer(ctx, id, grace))
 	delete(w.probes, id)
 }
 
-// event records an event on the pod's container; the same event again (type, reason,
+// probeEvent records an event on the pod's container; the same event again (type, reason,
 // message) for the same container bumps its count and lastTimestamp instead.
-func (w *podWorker) event(ctx context.Context, p *containerProbes, pod *corev1.Pod, container, typ, reason, message string) {
+func (w *podWorker) probeEvent(ctx context.Context, p *containerProbes, pod *corev1.Pod, container, typ, reason, message string) {
 	k := w.k
 	events := k.client.CoreV1().Events(pod.Namespace)
 	now := metav1.NewTime(k.cfg.Clock.Now())

@@ -82,7 +82,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		}
 		cs.ContainerID = rt + "://" + l.Id
 		if h.previous != nil && h.previous.State == runtimeapi.ContainerState_CONTAINER_EXITED {
-			cs.LastTerminationState.Terminated = terminated(h.previous, rt)
+			cs.LastTerminationState.Terminated = w.terminatedState(pod, &c, h.previous)
 		}
 		switch l.State {
 		case runtimeapi.ContainerState_CONTAINER_RUNNING:
@@ -99,7 +99,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 			}
 			waiting++
 		default:
-			term := terminated(l, rt)
+			term := w.terminatedState(pod, &c, l)
 			if restarts(pod, l.ExitCode) {
 				wr := w.waiting[c.Name]
 				if wr == nil {
@@ -151,10 +151,26 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 	default:
 		st.Phase = corev1.PodPending
 	}
+	ip := w.applyInit(pod, view, &st)
+	if !ip.done {
+		st.Phase = corev1.PodPending
+		if ip.failed {
+			st.Phase = corev1.PodFailed
+		}
+		allReady = false
+	}
+	for i, cs := range st.InitContainerStatuses {
+		if isSidecar(&pod.Spec.InitContainers[i]) && !cs.Ready {
+			allReady = false
+		}
+	}
 	if st.Phase != corev1.PodRunning {
 		allReady = false
 	}
 	initialized := corev1.ConditionTrue
+	if !ip.done {
+		initialized = corev1.ConditionFalse
+	}
 	sandboxReady := corev1.ConditionFalse
 	if sb != nil && st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
 		sandboxReady = corev1.ConditionTrue
@@ -170,8 +186,16 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 		{Type: corev1.PodReady, Status: ready},
 		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
 	}
+	if !ip.done {
+		conds[1].Reason, conds[1].Message = "ContainersNotInitialized", "containers with incomplete status: "+joinNames(ip.incomplete)
+	}
 	if ready == corev1.ConditionFalse && st.Phase != corev1.PodSucceeded && st.Phase != corev1.PodFailed {
 		var notReady []string
+		for i, cs := range st.InitContainerStatuses {
+			if isSidecar(&pod.Spec.InitContainers[i]) && !cs.Ready {
+				notReady = append(notReady, cs.Name)
+			}
+		}
 		for _, cs := range st.ContainerStatuses {
 			if !cs.Ready {
 				notReady = append(notReady, cs.Name)

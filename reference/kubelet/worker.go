@@ -52,6 +52,8 @@ type podWorker struct {
 	mountFailure string
 	// warned are the Warning events already recorded (see warn).
 	warned map[string]bool
+	// life holds the termination messages read (lifecycle.go).
+	life lifecycleState
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -140,6 +142,10 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	if w.terminal {
 		return false
 	}
+	if w.deadlineExceeded(pod) {
+		w.failDeadline(ctx, pod)
+		return false
+	}
 	k := w.k
 	sel := map[string]string{LabelPodUID: string(pod.UID)}
 	sandboxes, err := k.runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
@@ -184,7 +190,12 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	changed := false
 	if sb != nil {
 		podIP := w.sandboxIP(ctx, sb.Id)
+		initialized, initChanged := w.syncInitContainers(ctx, pod, sb, podIP, view)
+		changed = initChanged
 		for i := range pod.Spec.Containers {
+			if !initialized {
+				break
+			}
 			c := &pod.Spec.Containers[i]
 			if w.syncContainer(ctx, pod, c, sb, podIP, view[c.Name]) {
 				changed = true
@@ -201,6 +212,13 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		view = w.observe(ctx, ctrs)
 	}
 	st := w.buildStatus(pod, sb, view)
+	if (st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed) && hasSidecars(pod) {
+		// The app containers are done for good: the sidecars stop now, last.
+		w.killPod(ctx, pod, w.gracePeriod(pod))
+		if ctrs, err := k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel}); err == nil {
+			st = w.buildStatus(pod, sb, w.observe(ctx, ctrs))
+		}
+	}
 	w.postStatus(ctx, pod, st)
 	if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
 		w.terminal = true
@@ -299,6 +317,9 @@ func (w *podWorker) wouldBeTerminal(pod *corev1.Pod, view map[string]*history) b
 	if len(pod.Spec.Containers) == 0 {
 		return false
 	}
+	if len(pod.Spec.InitContainers) > 0 && w.initProgress(pod, view).failed {
+		return true
+	}
 	for _, c := range pod.Spec.Containers {
 		h := view[c.Name]
 		if h == nil || h.latest.State != runtimeapi.ContainerState_CONTAINER_EXITED || restarts(pod, h.latest.ExitCode) {
@@ -367,7 +388,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev
 		return true
 	default: // exited or unknown
 		delete(w.probes, h.latest.Id)
-		if !restarts(pod, h.latest.ExitCode) {
+		if !restartsContainer(pod, c, h.latest.ExitCode) {
 			return false
 		}
 		key := w.key(c.Name)
@@ -400,6 +421,9 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	if err == nil {
 		err = k.applyContainerSecurity(ctx, pod, c, cfg)
 	}
+	if err == nil {
+		err = w.lifecycleConfig(pod, c, attempt, cfg)
+	}
 	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: ErrCreateContainerConfig, Message: err.Error()}
 		k.logf("pod %s/%s: container %s: %v", pod.Namespace, pod.Name, c.Name, err)
@@ -424,6 +448,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	if prune != nil {
 		_ = ignoreNotFound(k.runtime.RemoveContainer(ctx, prune.Id))
 	}
+	w.postStart(ctx, pod, c, id, podIP)
 	return true
 }
 
@@ -474,14 +499,9 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.
 // returns true once done.
 func (w *podWorker) terminate(ctx context.Context, pod *corev1.Pod, removed bool) bool {
 	k := w.k
-	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
-	if pod.Spec.TerminationGracePeriodSeconds != nil {
-		grace = *pod.Spec.TerminationGracePeriodSeconds
-	}
-	if pod.DeletionGracePeriodSeconds != nil {
-		grace = *pod.DeletionGracePeriodSeconds
-	}
+	grace := w.gracePeriod(pod)
 	start := k.cfg.Clock.Now()
+	w.killPod(ctx, pod, grace)
 	k.killPodResources(ctx, string(pod.UID), grace)
 	k.logf("pod %s/%s: stopped with grace period %ds in %s", pod.Namespace, pod.Name, grace, k.cfg.Clock.Since(start).Round(time.Millisecond))
 	if ctx.Err() != nil {
@@ -499,6 +519,9 @@ func (w *podWorker) terminate(ctx context.Context, pod *corev1.Pod, removed bool
 	}
 	var keys []string
 	for _, c := range pod.Spec.Containers {
+		keys = append(keys, w.key(c.Name))
+	}
+	for _, c := range pod.Spec.InitContainers {
 		keys = append(keys, w.key(c.Name))
 	}
 	k.backoff.forget(keys)

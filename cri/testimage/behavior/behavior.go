@@ -107,6 +107,9 @@ type Behavior struct {
 	// BearerFile (Fetch): send the token this file holds as Authorization: Bearer (a
 	// ServiceAccount token calling the API).
 	BearerFile string
+	// WritePath and WriteText (Exit): when WritePath is set the process writes WriteText to
+	// that file (created or truncated) as it starts, e.g. /dev/termination-log.
+	WritePath, WriteText string
 	// Output replaces the start lines (generic commands such as
 	// `sh -c "echo hi; exit 3"` in images other than ckimage).
 	Output []string
@@ -156,6 +159,12 @@ func Parse(argv []string) (Behavior, error) {
 	case Exit:
 		fs.IntVar(&b.Code, "code", 0, "exit code")
 		fs.Var(&after, "after", "delay before exiting")
+		fs.StringVar(&b.WritePath, "write", "", "write --text to this file as the process starts")
+		fs.StringVar(&b.WriteText, "text", "", "what --write writes")
+		fs.Func("print", "print this line instead of the start line", func(s string) error {
+			b.Output = append(b.Output, s)
+			return nil
+		})
 	case Sleep:
 		longRunning()
 	case Logs:
@@ -240,6 +249,10 @@ func Parse(argv []string) (Behavior, error) {
 		}
 		b.URL, b.Timeout = positional[0], timeout.d
 		return b, nil
+	case Exit:
+		if b.WritePath != "" && !strings.HasPrefix(b.WritePath, "/") {
+			return Behavior{}, fmt.Errorf("%w: exit: --write needs an absolute path", errUsage)
+		}
 	case Post:
 		if len(positional) != 1 || !strings.HasPrefix(positional[0], "/") {
 			return Behavior{}, fmt.Errorf("%w: post needs one path starting with /", errUsage)
@@ -368,6 +381,12 @@ func (b Behavior) String() string {
 		}
 	case Exit:
 		parts = append(parts, "--code", strconv.Itoa(b.Code), "--after", b.After.String())
+		if b.WritePath != "" {
+			parts = append(parts, "--write", b.WritePath, "--text", b.WriteText)
+		}
+		for _, l := range b.Output {
+			parts = append(parts, "--print", l)
+		}
 	case Sleep:
 		parts = append(parts, b.Duration.String())
 	case Logs:

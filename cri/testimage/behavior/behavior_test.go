@@ -360,3 +360,33 @@ func TestCatEnvAndBearer(t *testing.T) {
 		t.Errorf("fetch --bearer-file: %+v, Authorization %q", r, auth)
 	}
 }
+
+func TestScriptRedirectsEchoToAFile(t *testing.T) {
+	for _, tc := range []struct {
+		script, path, text string
+		code               int
+		output             []string
+	}{
+		{"/bin/echo -n DONE > /dev/termination-custom-log", "/dev/termination-custom-log", "DONE", 0, []string{}},
+		{"echo OK >/dev/termination-log; exit 3", "/dev/termination-log", "OK\n", 3, []string{}},
+		{"/bin/echo -n DONE; /bin/false", "", "", 1, []string{"DONE"}},
+	} {
+		b := Main([]string{"/bin/sh", "-c", tc.script})
+		if b.Kind != Exit || b.Code != tc.code || b.WritePath != tc.path || b.WriteText != tc.text || !reflect.DeepEqual(b.Output, tc.output) {
+			t.Errorf("%q: %+v; want exit %d writing %q to %q, output %q", tc.script, b, tc.code, tc.text, tc.path, tc.output)
+		}
+	}
+}
+
+func TestExitWritesAndPrints(t *testing.T) {
+	b, err := Parse([]string{"/ckimage", "exit", "--code", "1", "--print", "oops", "--write", "/dev/termination-log", "--text", "bad"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Code != 1 || b.WritePath != "/dev/termination-log" || b.WriteText != "bad" || !reflect.DeepEqual(b.StartLines("h"), []string{"oops"}) {
+		t.Errorf("%+v", b)
+	}
+	if _, err := Parse([]string{"/ckimage", "exit", "--write", "relative"}); err == nil {
+		t.Error("a relative --write path must be refused")
+	}
+}

@@ -21,8 +21,10 @@
 //	    while /healthz answers 200, else NOT_SERVING.
 //	ckimage liveness --fail-after D [--port 8080]
 //	    serve-hostname whose /healthz starts failing after D.
-//	ckimage exit [--code 0] [--after 0s]
-//	    print a line, wait, exit with the code ("crash after a delay").
+//	ckimage exit [--code 0] [--after 0s] [--print LINE]... [--write PATH --text TEXT]
+//	    print a line (or the --print lines), write TEXT to the file PATH
+//	    (e.g. /dev/termination-log), wait, exit with the code ("crash after a
+//	    delay").
 //	ckimage sleep D
 //	    sleep D, then exit 0.
 //	ckimage logs [--lines 10]

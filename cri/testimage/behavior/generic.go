@@ -52,13 +52,51 @@ func generic(argv []string) Behavior {
 
 // script reads a tiny subset of shell: statements separated by ";" or
 // newlines, each a chain joined by "&&", each command one of
-// echo/true/false/sleep/exit. Anything else runs until stopped.
+// echo/true/false/sleep/exit, an echo's output possibly redirected to a file
+// ("echo -n DONE > /dev/termination-log": the file's text, see WritePath).
+// Anything else runs until stopped.
 func script(s string) Behavior {
+	b := scriptSteps(s)
+	if wp, wt, ok := redirect(s); ok {
+		b.WritePath, b.WriteText = wp, wt
+	}
+	return b
+}
+
+// redirect finds the first "echo [-n] TEXT > PATH" of a script: what it writes where.
+func redirect(s string) (file, text string, ok bool) {
+	for _, st := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
+		for _, cmd := range strings.Split(st, "&&") {
+			i := strings.Index(cmd, ">")
+			if i < 0 {
+				continue
+			}
+			words, target := strings.Fields(cmd[:i]), strings.Fields(cmd[i+1:])
+			if len(words) == 0 || path.Base(words[0]) != "echo" || len(target) != 1 || !strings.HasPrefix(target[0], "/") {
+				continue
+			}
+			args, nl := words[1:], "\n"
+			if len(args) > 0 && args[0] == "-n" {
+				args, nl = args[1:], ""
+			}
+			return target[0], unquote(strings.Join(args, " ")) + nl, true
+		}
+	}
+	return "", "", false
+}
+
+func scriptSteps(s string) Behavior {
 	var out []string
 	var total time.Duration
 	last := 0
 	for _, st := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == '\n' }) {
 		for _, cmd := range strings.Split(st, "&&") {
+			if i := strings.Index(cmd, ">"); i >= 0 {
+				cmd = cmd[:i] // the output goes to the file (see redirect)
+				if w := strings.Fields(cmd); len(w) > 0 && path.Base(w[0]) == "echo" {
+					continue
+				}
+			}
 			words := strings.Fields(cmd)
 			if len(words) == 0 {
 				continue
@@ -100,6 +138,9 @@ func statement(words []string) (out []string, end time.Duration, code int, ok bo
 	case "false":
 		return nil, 0, 1, true
 	case "echo":
+		if len(words) > 1 && words[1] == "-n" {
+			words = words[1:]
+		}
 		return []string{unquote(strings.Join(words[1:], " "))}, 0, 0, true
 	case "sleep":
 		if len(words) != 2 {

@@ -67,6 +67,12 @@ func runMain(b behavior.Behavior, hostname string) int {
 	for _, l := range b.StartLines(hostname) {
 		fmt.Println(l)
 	}
+	if b.WritePath != "" {
+		if err := os.WriteFile(b.WritePath, []byte(b.WriteText), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	if b.Kind == behavior.Serve {
 		ln, err := net.Listen("tcp", ":"+strconv.Itoa(b.Port))
 		if err != nil {
