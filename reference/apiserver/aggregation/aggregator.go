@@ -25,6 +25,8 @@ import (
 	apiservicelisters "k8s.io/kube-aggregator/pkg/client/listers/apiregistration/v1"
 	"k8s.io/kube-aggregator/pkg/controllers/status/metrics"
 	"k8s.io/kube-aggregator/pkg/controllers/status/remote"
+
+	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 )
 
 // Names kube-apiserver uses for the extension servers' authentication configuration.
@@ -56,7 +58,8 @@ type Options struct {
 	// AllowedNames are the client certificate names extension servers accept the request
 	// headers from (default ["front-proxy-client"]).
 	AllowedNames []string
-	// Resolver resolves the APIServices' Services. Required.
+	// Resolver resolves the APIServices' Services (nil: the admission webhooks' resolution
+	// over the aggregator's own informers).
 	Resolver ServiceResolver
 	// Dial opens connections to extension servers (nil: the host's network).
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
@@ -71,6 +74,8 @@ type Options struct {
 type Aggregator struct {
 	opts Options
 	dial *transport.DialHolder
+	// resolver is Options.Resolver, else the one Start makes.
+	resolver ServiceResolver
 
 	mu         sync.RWMutex
 	apiService apiservicelisters.APIServiceLister
@@ -84,9 +89,6 @@ func New(o Options) (*Aggregator, error) {
 	if len(o.ClientCA) == 0 || len(o.FrontProxyCA) == 0 || len(o.FrontProxyCert) == 0 || len(o.FrontProxyKey) == 0 {
 		return nil, errors.New("aggregation: Options.ClientCA, FrontProxyCA, FrontProxyCert and FrontProxyKey are required")
 	}
-	if o.Resolver == nil {
-		return nil, errors.New("aggregation: Options.Resolver is required")
-	}
 	if len(o.AllowedNames) == 0 {
 		o.AllowedNames = []string{"front-proxy-client"}
 	}
@@ -96,7 +98,7 @@ func New(o Options) (*Aggregator, error) {
 	if o.ErrorLog == nil {
 		o.ErrorLog = func(string, ...any) {}
 	}
-	a := &Aggregator{opts: o}
+	a := &Aggregator{opts: o, resolver: o.Resolver}
 	if o.Dial != nil {
 		a.dial = &transport.DialHolder{Dial: o.Dial}
 	}
@@ -130,8 +132,11 @@ func (a *Aggregator) Start(ctx context.Context, loopback *rest.Config) error {
 	kf := informers.NewSharedInformerFactory(kube, 0)
 	af := aggregatorinformers.NewSharedInformerFactory(agg, 0)
 	apiServices := af.Apiregistration().V1().APIServices()
+	if a.resolver == nil {
+		a.resolver = dynamicadmission.NewServiceResolver(kf.Core().V1().Services().Lister(), kf.Discovery().V1().EndpointSlices().Lister())
+	}
 	available, err := remote.New(apiServices, kf.Core().V1().Services(), kf.Discovery().V1().EndpointSlices(),
-		agg.ApiregistrationV1(), a.dial, a.certKey, a.opts.Resolver, metrics.New())
+		agg.ApiregistrationV1(), a.dial, a.certKey, a.resolver, metrics.New())
 	if err != nil {
 		return fmt.Errorf("aggregation: %w", err)
 	}

@@ -192,7 +192,7 @@ func (a *Aggregator) get(ctx context.Context, svc *apiregistrationv1.APIService,
 	if ref.Port != nil {
 		port = *ref.Port
 	}
-	endpoint, err := a.opts.Resolver.ResolveEndpoint(ref.Namespace, ref.Name, port)
+	endpoint, err := a.resolver.ResolveEndpoint(ref.Namespace, ref.Name, port)
 	if err != nil {
 		return nil, "", err
 	}

@@ -43,7 +43,7 @@ func (a *Aggregator) Proxy(w http.ResponseWriter, r *http.Request, gv schema.Gro
 	if ref.Port != nil {
 		port = *ref.Port
 	}
-	endpoint, err := a.opts.Resolver.ResolveEndpoint(ref.Namespace, ref.Name, port)
+	endpoint, err := a.resolver.ResolveEndpoint(ref.Namespace, ref.Name, port)
 	if err != nil {
 		a.opts.ErrorLog("aggregation: resolving %s/%s for %s: %v", ref.Namespace, ref.Name, svc.Name, err)
 		writeStatus(w, apierrors.NewServiceUnavailable("service unavailable"))
