@@ -26,6 +26,8 @@ import (
 type Policy struct {
 	// Quota replaces the ResourceQuota admission plugin (nil: the reference plugin).
 	Quota func() (admission.Interface, error)
+	// Aggregation wraps the aggregation layer (nil: the reference one as it is).
+	Aggregation func(apiserver.Aggregation) apiserver.Aggregation
 }
 
 // policyRun is a Policy set up for one server.
@@ -48,6 +50,9 @@ func (p *Policy) configure(cfg *apiserver.Config, dir string) (*policyRun, error
 		return nil, err
 	}
 	cfg.Aggregation = agg
+	if p.Aggregation != nil {
+		cfg.Aggregation = p.Aggregation(agg)
+	}
 	var quota admission.Interface
 	if p.Quota != nil {
 		quota, err = p.Quota()
@@ -101,6 +106,22 @@ func InProcessAPIWithQuota(name string, store conformance.StoreHarness, quota fu
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
 			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Quota: quota})
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			return conformance.APIServerUnderTest{Config: cfg}, nil
+		},
+	}
+}
+
+// InProcessAPIWithAggregation is InProcessAPI with its aggregation layer wrapped (the known-bad
+// aggregators).
+func InProcessAPIWithAggregation(name string, store conformance.StoreHarness, wrap func(apiserver.Aggregation) apiserver.Aggregation) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name:            name,
+		ReachesLoopback: true,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Aggregation: wrap})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
