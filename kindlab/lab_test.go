@@ -140,6 +140,7 @@ func TestLabServesAcrossNodes(t *testing.T) {
 		"api.watch.expired": true, "api.list.compacted-continue": true, // Compaction
 		"proxy.restart.catch-up":     true,                                                                                      // restarting the proxy
 		"api.crd.conversion-webhook": true, "api.crd.conversion-webhook-storage": true, "api.crd.conversion-webhook-down": true, // LoopbackWebhooks
+		"api.aggregation.proxy-identity": true, "api.aggregation.front-proxy-certificate": true, "api.aggregation.discovery": true, // LoopbackWebhooks
 	}
 	for _, r := range append(conformance.CheckAPI(ctx, harness.LiveAPI(lab.Kubeconfig)),
 		conformance.CheckProxy(ctx, harness.LiveProxy(lab.Kubeconfig, node2.Name, netip.Addr{}))...) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,6 +60,11 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 		return err
 	}
 	defer func() { _ = proxy.RemoveServiceRangeGuard(guardBridge) }()
+	if u, err := neturl.Parse(lab.Server); err == nil {
+		if err := masqueradeToGateway(n.PodSubnet, u.Hostname()); err != nil {
+			return err
+		}
+	}
 
 	cdir := filepath.Join(dir, "data", nodeName, "containerd")
 	if len(cdir) > 70 { // unix socket paths are limited to 108 bytes

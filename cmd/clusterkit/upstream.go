@@ -247,8 +247,8 @@ func loadUpstreamImages(ctx context.Context, o upstreamOptions, bins *upstream.B
 		say("the kubeconfig is not a clusterkit lab's, records no containerd, and no --containerd-address is given: not loading the e2e images; the nodes must pull them (or pass --lab / --containerd-address)")
 		return nil
 	}
-	say("composing the e2e images (agnhost, busybox, nginx, pause)")
-	imgs, err := upstream.BuildImages(ctx, upstream.ImageOptions{Agnhost: bins.Agnhost, SourceDir: o.build.SourceDir})
+	say("composing the e2e images (agnhost, busybox, nginx, pause, sample-apiserver, etcd)")
+	imgs, err := upstream.BuildImages(ctx, upstream.ImageOptions{Agnhost: bins.Agnhost, SourceDir: o.build.SourceDir, SampleAPIServer: bins.SampleAPIServer, Etcd: bins.Etcd})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,11 @@ type Binaries struct {
 	E2E     string
 	Kubectl string
 	Agnhost string
+	// SampleAPIServer (k8s.io/sample-apiserver at the module's version) and Etcd (etcd's
+	// own entry point, go.etcd.io/etcd/server/v3 at the main module's version) go into the
+	// images of the Aggregator spec; "" when the binaries were given rather than built.
+	SampleAPIServer string
+	Etcd            string
 }
 
 // BuildOptions say where the binaries come from and where they are kept.
@@ -154,17 +159,28 @@ func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
 		args  []string
 		env   []string
 		guess string
+		// root builds in the clusterkit module rather than peers/e2e.
+		root bool
 	}{
-		{"e2e.test", &b.E2E, []string{"test", "-c", "-vet=off", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, nil, "≈ 7 min on 2 quiet cores the first time"},
-		{"kubectl", &b.Kubectl, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, nil, "≈ 1 min after e2e.test"},
-		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, nil, "≈ 1 min after e2e.test"},
+		{"e2e.test", &b.E2E, []string{"test", "-c", "-vet=off", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, nil, "≈ 7 min on 2 quiet cores the first time", false},
+		{"kubectl", &b.Kubectl, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, nil, "≈ 1 min after e2e.test", false},
+		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, nil, "≈ 1 min after e2e.test", false},
+		{"sample-apiserver", &b.SampleAPIServer, []string{"build", "-ldflags", ldflags, "k8s.io/sample-apiserver"}, nil, "≈ 1 min after e2e.test", false},
+		{"etcd", &b.Etcd, []string{"build", "go.etcd.io/etcd/server/v3"}, nil, "≈ 1 min", true},
 	}
 	for _, s := range steps {
 		if *s.dst != "" {
 			continue
 		}
 		out := filepath.Join(dir, s.name)
-		if cached, _ := os.ReadFile(out + ".stamp"); string(cached) == stamp {
+		buildDir, stepStamp := filepath.Join(src, Module), stamp
+		if s.root {
+			buildDir = src
+			if stepStamp, err = moduleStamp(src); err != nil {
+				return nil, err
+			}
+		}
+		if cached, _ := os.ReadFile(out + ".stamp"); string(cached) == stepStamp {
 			if _, err := os.Stat(out); err == nil {
 				*s.dst = out
 				continue
@@ -174,7 +190,7 @@ func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
 		start := time.Now()
 		tmp := out + ".tmp"
 		args := append(append([]string{}, s.args[:1]...), append([]string{"-o", tmp}, s.args[1:]...)...)
-		if err := runBuild(ctx, filepath.Join(src, Module), goCmd, args, s.env, func(elapsed time.Duration) {
+		if err := runBuild(ctx, buildDir, goCmd, args, s.env, func(elapsed time.Duration) {
 			say("still building %s (%s)", s.name, elapsed.Round(time.Second))
 		}); err != nil {
 			_ = os.Remove(tmp)
@@ -183,7 +199,7 @@ func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
 		if err := os.Rename(tmp, out); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(out+".stamp", []byte(stamp), 0o644); err != nil {
+		if err := os.WriteFile(out+".stamp", []byte(stepStamp), 0o644); err != nil {
 			return nil, err
 		}
 		say("built %s in %s", s.name, time.Since(start).Round(time.Second))

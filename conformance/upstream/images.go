@@ -24,6 +24,10 @@ const (
 	NginxImage       = "registry.k8s.io/e2e-test-images/nginx:1.27.0-2"
 	NginxNewImage    = "registry.k8s.io/e2e-test-images/nginx:1.28.0-2"
 	PauseImage       = "registry.k8s.io/pause:3.10.2"
+	// SampleAPIServerImage and EtcdImage run the Aggregator spec's extension API server and
+	// its etcd.
+	SampleAPIServerImage = "registry.k8s.io/e2e-test-images/sample-apiserver:1.29.2"
+	EtcdImage            = "registry.k8s.io/etcd:3.7.0-0"
 )
 
 // Host programs the images are composed from (Debian packages
@@ -59,6 +63,9 @@ type ImageOptions struct {
 	Agnhost string
 	// SourceDir is the clusterkit source tree (for the pause program).
 	SourceDir string
+	// SampleAPIServer and Etcd are the binaries of the sample-apiserver and etcd images
+	// (from EnsureBinaries); "" leaves those images out.
+	SampleAPIServer, Etcd string
 }
 
 // BuildImages composes the images the conformance specs run, keyed by
@@ -69,7 +76,10 @@ type ImageOptions struct {
 //   - busybox: busybox and its applets, sh as command;
 //   - nginx (both tags): the agnhost layer serving HTTP on port 80 (agnhost
 //     netexec) — the specs only need a web server there;
-//   - pause: clusterkit's pause program at /pause.
+//   - pause: clusterkit's pause program at /pause;
+//   - sample-apiserver: k8s.io/sample-apiserver as /sample-apiserver, the
+//     entrypoint (the spec passes only arguments);
+//   - etcd: etcd at /usr/local/bin/etcd, the path the spec runs.
 func BuildImages(ctx context.Context, o ImageOptions) (map[string]v1.Image, error) {
 	if why := ImageDeps(); why != "" {
 		return nil, fmt.Errorf("composing the e2e images: %s", why)
@@ -130,11 +140,31 @@ func BuildImages(ctx context.Context, o ImageOptions) (map[string]v1.Image, erro
 	if err != nil {
 		return nil, err
 	}
-	return map[string]v1.Image{
+	out := map[string]v1.Image{
 		AgnhostImage: agnhost, AgnhostPrevImage: agnhost,
 		NginxImage: nginx, NginxNewImage: nginx,
 		BusyboxImage: busybox, PauseImage: pause,
-	}, nil
+	}
+	for _, x := range []struct {
+		ref, bin, path string
+		spec           images.Spec
+	}{
+		{SampleAPIServerImage, o.SampleAPIServer, "/sample-apiserver", images.Spec{Entrypoint: []string{"/sample-apiserver"}}},
+		{EtcdImage, o.Etcd, "/usr/local/bin/etcd", images.Spec{Entrypoint: []string{"/usr/local/bin/etcd"}}},
+	} {
+		if x.bin == "" {
+			continue
+		}
+		files, err := images.WithLibraries(ctx, x.bin, x.path)
+		if err != nil {
+			return nil, err
+		}
+		x.spec.Files = files
+		if out[x.ref], err = images.Compose(x.spec); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 type busybox struct {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/discovery"
@@ -26,6 +27,9 @@ type request struct {
 func (s *Server) serveRootDiscovery(w http.ResponseWriter, r *http.Request, core bool) {
 	if v := discoveryAccept(r.Header.Get("Accept")); v != "" {
 		doc := discovery.Aggregated(s.registry(), core, v)
+		if !core {
+			s.aggregatedDiscovery(r.Context(), doc)
+		}
 		w.Header().Set("Vary", "Accept")
 		w.Header().Set("Content-Type", discovery.AggregatedContentType(v))
 		writeJSONWithType(w, http.StatusOK, doc)
@@ -35,7 +39,9 @@ func (s *Server) serveRootDiscovery(w http.ResponseWriter, r *http.Request, core
 		writeJSON(w, http.StatusOK, discovery.APIVersions(r.Host))
 		return
 	}
-	writeJSON(w, http.StatusOK, discovery.APIGroupList(s.registry()))
+	list := discovery.APIGroupList(s.registry())
+	s.aggregatedGroups(list)
+	writeJSON(w, http.StatusOK, list)
 }
 
 // writeJSONWithType writes v keeping a Content-Type already set on w.
@@ -72,6 +78,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 			if g := discovery.APIGroup(s.registry(), segs[1]); g != nil {
 				writeJSON(w, http.StatusOK, g)
 				return
+			}
+			if s.cfg.Aggregation != nil {
+				if g := s.cfg.Aggregation.Group(segs[1]); g != nil {
+					g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
+					writeJSON(w, http.StatusOK, g)
+					return
+				}
 			}
 			writeError(w, notFoundPath())
 			return

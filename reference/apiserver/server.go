@@ -107,6 +107,9 @@ type Config struct {
 	// Webhook strategy are reached (zero: a clientConfig.service by its DNS name, over the
 	// host's network).
 	ConversionWebhooks customresource.WebhookReach
+	// Aggregation proxies the group-versions of APIServices backed by extension API servers
+	// and adds them to discovery (aggregated.go); nil serves no extension servers.
+	Aggregation Aggregation
 }
 
 // Server is the API server. It is safe for concurrent use.
@@ -380,6 +383,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/api" || path == "/apis":
 		s.serveRootDiscovery(w, r, path == "/api")
 	case strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/apis/"):
+		if s.proxyAggregated(w, r, path) {
+			return
+		}
 		s.serveAPI(w, r, path)
 	case path == "/":
 		s.serveRootPaths(w)

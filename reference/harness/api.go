@@ -106,7 +106,7 @@ func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store confor
 		Admission: admission.NewChainHandler(defaultclass.New(), priority.New())}
 	var running *policyRun
 	if pol != nil {
-		if running, err = pol.configure(&scfg); err != nil {
+		if running, err = pol.configure(&scfg, dir); err != nil {
 			_ = ln.Close()
 			return nil, nil, err
 		}

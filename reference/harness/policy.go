@@ -10,11 +10,13 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/aggregation"
 	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
+	"github.com/clusterkit/clusterkit/reference/pki"
 )
 
 // Policy is the namespace policy every cluster has and the in-process API harness gives its
@@ -24,18 +26,34 @@ import (
 type Policy struct {
 	// Quota replaces the ResourceQuota admission plugin (nil: the reference plugin).
 	Quota func() (admission.Interface, error)
+	// Aggregation wraps the aggregation layer (nil: the reference one as it is).
+	Aggregation func(apiserver.Aggregation) apiserver.Aggregation
 }
 
 // policyRun is a Policy set up for one server.
 type policyRun struct {
-	quota admission.Interface
+	quota      admission.Interface
+	aggregator *aggregation.Aggregator
 }
 
 // configure puts the admission plugins into cfg (LimitRanger first, ResourceQuota last, as
-// kube-apiserver orders them).
-func (p *Policy) configure(cfg *apiserver.Config) (*policyRun, error) {
+// kube-apiserver orders them) and the aggregation layer (its front-proxy PKI made in dir; the
+// harness takes no client certificates, so the front-proxy CA stands in for client-ca-file).
+func (p *Policy) configure(cfg *apiserver.Config, dir string) (*policyRun, error) {
+	fp, err := pki.EnsureFrontProxy(dir, pki.Options{})
+	if err != nil {
+		return nil, err
+	}
+	agg, err := aggregation.New(aggregation.Options{ClientCA: fp.CA.CertPEM, FrontProxyCA: fp.CA.CertPEM,
+		FrontProxyCert: fp.Client.CertPEM, FrontProxyKey: fp.Client.KeyPEM})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Aggregation = agg
+	if p.Aggregation != nil {
+		cfg.Aggregation = p.Aggregation(agg)
+	}
 	var quota admission.Interface
-	var err error
 	if p.Quota != nil {
 		quota, err = p.Quota()
 	} else {
@@ -49,7 +67,7 @@ func (p *Policy) configure(cfg *apiserver.Config) (*policyRun, error) {
 		plugins = append(plugins, cfg.Admission)
 	}
 	cfg.Admission = admission.NewChainHandler(append(plugins, quota)...)
-	return &policyRun{quota: quota}, nil
+	return &policyRun{quota: quota, aggregator: agg}, nil
 }
 
 // start ties the quota plugin to ctx and runs the controllers until ctx ends (the cleanup waits
@@ -59,6 +77,9 @@ func (r *policyRun) start(ctx context.Context, c conformance.Cleaner, cfg *rest.
 		if err := s.Start(ctx); err != nil {
 			return err
 		}
+	}
+	if err := r.aggregator.Start(ctx, rest.CopyConfig(cfg)); err != nil {
+		return err
 	}
 	ctl, err := runner.New(runner.Config{RESTConfig: cfg},
 		runner.Named{Name: resourcequota.Name, Factory: resourcequota.New()},
@@ -85,6 +106,22 @@ func InProcessAPIWithQuota(name string, store conformance.StoreHarness, quota fu
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
 			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Quota: quota})
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			return conformance.APIServerUnderTest{Config: cfg}, nil
+		},
+	}
+}
+
+// InProcessAPIWithAggregation is InProcessAPI with its aggregation layer wrapped (the known-bad
+// aggregators).
+func InProcessAPIWithAggregation(name string, store conformance.StoreHarness, wrap func(apiserver.Aggregation) apiserver.Aggregation) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name:            name,
+		ReachesLoopback: true,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Aggregation: wrap})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}

@@ -136,6 +136,8 @@ type Bundle struct {
 	ServiceAccountPublicKeyFile string
 	// Etcd is etcd's own PKI under Dir/etcd (a separate CA, as kubeadm's etcd/ca).
 	Etcd EtcdCerts
+	// FrontProxy is the aggregation layer's PKI (a separate CA, as kubeadm's front-proxy-ca).
+	FrontProxy FrontProxyCerts
 
 	opts   Options
 	caKey  crypto.Signer
@@ -226,6 +228,9 @@ func Ensure(dir string, opts Options) (*Bundle, error) {
 		}
 	}
 	if b.Etcd, err = EnsureEtcd(dir, opts); err != nil {
+		return nil, err
+	}
+	if b.FrontProxy, err = EnsureFrontProxy(dir, opts); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/aggregation"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authn"
 	"github.com/clusterkit/clusterkit/reference/apiserver/authz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
@@ -65,6 +66,7 @@ type Composition struct {
 	node       *nodeauthz.Authorizer
 	dynamic    *dynamicadmission.Plugins
 	quota      *quotaadmission.Plugin
+	aggregator *aggregation.Aggregator
 }
 
 // New composes it. It does not dial.
@@ -106,6 +108,16 @@ func New(o Options) (*Composition, error) {
 	if err != nil {
 		return nil, fmt.Errorf("closed: %w", err)
 	}
+	// The aggregation layer reaches extension API servers as webhooks are reached: the same
+	// Service resolution and dialer.
+	aggregator, err := aggregation.New(aggregation.Options{
+		ClientCA: o.PKI.CA.CertPEM, FrontProxyCA: o.PKI.FrontProxy.CA.CertPEM,
+		FrontProxyCert: o.PKI.FrontProxy.Client.CertPEM, FrontProxyKey: o.PKI.FrontProxy.Client.KeyPEM,
+		Resolver: dynamic.ServiceResolver(), Dial: o.WebhookDial,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("closed: %w", err)
+	}
 	// kube-apiserver's order: LimitRanger first, then NodeRestriction, Pod Security and the
 	// ServiceAccount plugin (in o.Admission), DefaultStorageClass and DefaultIngressClass
 	// (defaultclass), Priority, the dynamic plugins, ResourceQuota last.
@@ -126,10 +138,11 @@ func New(o Options) (*Composition, error) {
 		node:       node,
 		dynamic:    dynamic,
 		quota:      quota,
+		aggregator: aggregator,
 	}, nil
 }
 
-// Configure sets cfg's Access, Admission, ServiceAccountIssuer, Encryption and
+// Configure sets cfg's Access, Admission, ServiceAccountIssuer, Encryption, Aggregation and
 // ConversionWebhooks (CRD conversion webhooks are reached as admission webhooks are: the same
 // Service resolution and dialer).
 func (c *Composition) Configure(cfg *apiserver.Config) {
@@ -138,12 +151,15 @@ func (c *Composition) Configure(cfg *apiserver.Config) {
 	cfg.ServiceAccountIssuer = c.issuer
 	cfg.Encryption = c.encryption
 	cfg.ConversionWebhooks = customresource.WebhookReach{ServiceResolver: c.dynamic.ServiceResolver(), AuthWrapper: c.dynamic.AuthWrapper()}
+	cfg.Aggregation = c.aggregator
 }
 
 // Start makes the authorizers read the cluster through loopback (an administrator's
 // configuration of the serving server): the ResourceQuota plugin starts its workers, dynamic
 // admission reads the webhook configurations and admission policies, then RBAC writes the
-// bootstrap policy and reads the roles and bindings, the Node authorizer reads the pods. It
+// bootstrap policy and reads the roles and bindings, the Node authorizer reads the pods, the
+// aggregation layer writes the extension-apiserver-authentication ConfigMap and reads the
+// APIServices (and keeps their availability). It
 // returns once all have synced (until then only system:masters gets in) and keeps them
 // current until ctx ends, when the ResourceQuota plugin's workers stop too.
 func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
@@ -156,5 +172,8 @@ func (c *Composition) Start(ctx context.Context, loopback *rest.Config) error {
 	if err := c.rbac.RBAC.Start(ctx, rest.CopyConfig(loopback)); err != nil {
 		return err
 	}
-	return c.node.Start(ctx, rest.CopyConfig(loopback))
+	if err := c.node.Start(ctx, rest.CopyConfig(loopback)); err != nil {
+		return err
+	}
+	return c.aggregator.Start(ctx, rest.CopyConfig(loopback))
 }

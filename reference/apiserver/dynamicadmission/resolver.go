@@ -85,3 +85,12 @@ func ptrString(s *string) string {
 	}
 	return *s
 }
+
+// NewServiceResolver returns the webhooks' resolution of a Service to an address (a ready
+// endpoint, else the ClusterIP; an ExternalName Service to its name) over the given listers,
+// for other callers of services (the aggregation layer).
+func NewServiceResolver(services corelisters.ServiceLister, slices discoverylisters.EndpointSliceLister) interface {
+	ResolveEndpoint(namespace, name string, port int32) (*url.URL, error)
+} {
+	return serviceResolver{services: services, slices: slices}
+}
