@@ -79,6 +79,7 @@ func apiGroupSpecs() []spec[*apiEnv] {
 		{api("api.storagemigration.conditions", "a StorageVersionMigration's Succeeded and Failed conditions MUST NOT both be true, and a Succeeded condition that is true MUST NOT be set false again (422 naming status.conditions)", srcStorageMigration), specStorageMigrationConditions},
 		{api("api.csr.requester", "a created CertificateSigningRequest MUST carry its requester's username and groups in spec.username and spec.groups, whatever the client sent", srcCSR), specCSRRequester},
 		{api("api.csr.approval", "an Approved condition MUST be set through the approval subresource and MUST NOT be set by a write of the status subresource", srcCSR), specCSRApproval},
+		{api("api.csr.status-keeps-order", "a status write that appends a condition to an approved CertificateSigningRequest MUST keep the Approved condition where it was and return the appended one last", srcCSR), specCSRStatusKeepsOrder},
 		{api("api.csr.validation", "a CertificateSigningRequest whose request is not a PEM CERTIFICATE REQUEST, or that names no signerName, MUST be rejected with 422 naming spec.request or spec.signerName", srcCSR), specCSRValidation},
 		{api("api.priorityclass.validation", "a PriorityClass above 1000000000, or named with the reserved system- prefix, MUST be rejected with 422 naming value or metadata.name, and an update of a class's value MUST be rejected with 422 naming value", srcPriorityAPI), specPriorityClassValidation},
 	}
@@ -453,6 +454,24 @@ func specCSRApproval(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	got, err = csrs.Get(ctx, created.Name, metav1.GetOptions{})
 	ok(g, err, "reading the approved CertificateSigningRequest")
 	g.Expect(approved(got)).To(gomega.BeTrue(), "the approval subresource must set the Approved condition")
+}
+
+func specCSRStatusKeepsOrder(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	csrs := e.client.CertificatesV1().CertificateSigningRequests()
+	created := e.createCSR(ctx, g, "order", nil)
+	created.Status.Conditions = append(created.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "ConformanceApproved", Message: "approved by the conformance suite"})
+	approved, err := csrs.UpdateApproval(ctx, created.Name, created, metav1.UpdateOptions{})
+	ok(g, err, "approving through the approval subresource")
+	approved.Status.Conditions = append(approved.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type: "ConformanceChecked", Status: corev1.ConditionTrue, Reason: "Checked", Message: "appended by a status write"})
+	after, err := csrs.UpdateStatus(ctx, approved, metav1.UpdateOptions{})
+	ok(g, err, "appending a condition through the status subresource")
+	var types []string
+	for _, c := range after.Status.Conditions {
+		types = append(types, string(c.Type))
+	}
+	g.Expect(types).To(gomega.Equal([]string{string(certificatesv1.CertificateApproved), "ConformanceChecked"}), "the conditions after the status write")
 }
 
 func specCSRValidation(ctx context.Context, g gomega.Gomega, e *apiEnv) {

@@ -87,11 +87,27 @@ func (s *CSRStrategy) PrepareForSubresourceUpdate(sub string, newObj, oldObj run
 	s.PrepareForStatusUpdate(newObj, oldObj)
 }
 
-// keepConditions replaces the conditions of the given types in next with those of prev.
+// keepConditions replaces the conditions of the given types in next with those of prev: in
+// place when next holds as many of a type as prev (as kube-apiserver preserves them, so the
+// order a client wrote stays), else by dropping next's and appending prev's.
 func keepConditions(next, prev []certificatesv1.CertificateSigningRequestCondition, types ...certificatesv1.RequestConditionType) []certificatesv1.CertificateSigningRequestCondition {
 	kept := map[certificatesv1.RequestConditionType]bool{}
+	inPlace := true
 	for _, t := range types {
 		kept[t] = true
+		if len(conditionIndices(next, t)) != len(conditionIndices(prev, t)) {
+			inPlace = false
+		}
+	}
+	if inPlace {
+		out := append([]certificatesv1.CertificateSigningRequestCondition(nil), next...)
+		for _, t := range types {
+			ni, pi := conditionIndices(next, t), conditionIndices(prev, t)
+			for i := range pi {
+				out[ni[i]] = prev[pi[i]]
+			}
+		}
+		return out
 	}
 	var out []certificatesv1.CertificateSigningRequestCondition
 	for _, c := range next {
@@ -102,6 +118,16 @@ func keepConditions(next, prev []certificatesv1.CertificateSigningRequestConditi
 	for _, c := range prev {
 		if kept[c.Type] {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func conditionIndices(cs []certificatesv1.CertificateSigningRequestCondition, t certificatesv1.RequestConditionType) []int {
+	var out []int
+	for i, c := range cs {
+		if c.Type == t {
+			out = append(out, i)
 		}
 	}
 	return out
