@@ -189,6 +189,18 @@ func runStartLatency(t *testing.T, runtimeEndpoint string, rate float64) {
 		for i := 0; i < n; i++ {
 			_ = client.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("%s-%03d", sh.prefix, i), metav1.DeleteOptions{GracePeriodSeconds: &zero})
 		}
+		// The kubelet removes the containers before the pods go: wait, so that stopping the
+		// runtime afterwards leaves no container behind (and the next shape starts on an idle node).
+		for {
+			l, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+			if err == nil && len(l.Items) == 0 {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("pods of %q still present after their deletion", sh.name)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
 	}
 	t.Logf("(Kubernetes' pod startup SLO: p99 ≤ 5s excluding image pull, for stateless pods)")
 }
