@@ -63,6 +63,11 @@ func (b Behavior) Check() error {
 	case b.Source == "":
 		return fmt.Errorf("behaviour %s has no source", b.ID)
 	}
+	for _, l := range b.ginkgoLabels() {
+		if l == "" || strings.ContainsAny(l, "&|!,()/") {
+			return fmt.Errorf("behaviour %s: %q is not a Ginkgo label (empty, or one of &|!,()/ in it)", b.ID, l)
+		}
+	}
 	return nil
 }
 
