@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	ginkgotypes "github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -141,6 +143,12 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 				return fmt.Errorf("--kubeconfig runs the api, auth and proxy specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
 			}
 		}
+	}
+	if !o.verbose {
+		// The in-process components' libraries (quota admission, the aggregator's availability
+		// controller) log their start and stop through klog: keep the report readable.
+		klog.LogToStderr(false)
+		klog.SetOutput(io.Discard)
 	}
 	target := "the in-process reference implementations"
 	if o.kubeconfig != "" {
