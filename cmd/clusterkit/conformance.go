@@ -59,7 +59,8 @@ With --kubeconfig it runs the API specs against that live cluster instead
 kubeconfig's user as a cluster administrator);
 add "--components api,proxy" to also check the cluster's service proxy with
 pods on one of its nodes (--proxy-node, --proxy-node-ip).
-It prints Ginkgo's progress, then one line per spec (with the reason of\nevery skip and failure), and writes a JUnit report.
+It prints Ginkgo's progress, then one line per spec (with the reason of
+every skip and failure), and writes a JUnit report.
 
 The scheduler specs run the reference scheduler against a fresh API server
 per spec; to test your own scheduler see docs/scheduler.md.
