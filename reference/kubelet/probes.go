@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -270,14 +269,7 @@ func (w *podWorker) httpProbe(ctx context.Context, g *corev1.HTTPGetAction, podI
 	if g.Scheme == corev1.URISchemeHTTPS {
 		scheme = "https"
 	}
-	path := g.Path
-	if path != "" && !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	u, err := url.Parse(scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + path)
-	if err != nil {
-		return probeFailure, err.Error()
-	}
+	u := httpGetURL(scheme, host, port, g.Path) // shared with httpGet hooks: keeps a query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return probeFailure, err.Error()
