@@ -20,6 +20,8 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	extapplyconfigurations "k8s.io/apiextensions-apiserver/pkg/client/applyconfiguration"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggapplyconfigurations "k8s.io/kube-aggregator/pkg/client/applyconfiguration"
 	"sigs.k8s.io/yaml"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -37,9 +39,9 @@ import (
 type fieldManagers struct {
 	scheme *runtime.Scheme
 
-	once         sync.Once
-	typed        managedfields.TypeConverter // client-go's schema of the built-in kinds
-	typedExtAPIs managedfields.TypeConverter // apiextensions-apiserver's, for CustomResourceDefinitions
+	once    sync.Once
+	typed   managedfields.TypeConverter            // client-go's schema of the built-in kinds
+	byGroup map[string]managedfields.TypeConverter // groups whose schema lives in their own module
 
 	mu       sync.Mutex
 	managers map[fieldManagerKey]*managedfields.FieldManager
@@ -64,7 +66,10 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 	}
 	f.once.Do(func() {
 		f.typed = applyconfigurations.NewTypeConverter(f.scheme)
-		f.typedExtAPIs = extapplyconfigurations.NewTypeConverter(f.scheme)
+		f.byGroup = map[string]managedfields.TypeConverter{
+			apiextensionsv1.GroupName:   extapplyconfigurations.NewTypeConverter(f.scheme),
+			apiregistrationv1.GroupName: aggapplyconfigurations.NewTypeConverter(f.scheme),
+		}
 	})
 	conv := sameVersion{res: res}
 	var (
@@ -80,8 +85,8 @@ func (f *fieldManagers) get(res *registry.Resource, subresource string) (*manage
 			key.gvk, key.gvk.GroupVersion(), subresource, nil)
 	} else {
 		typed := f.typed
-		if key.gvk.Group == apiextensionsv1.GroupName {
-			typed = f.typedExtAPIs
+		if t, ok := f.byGroup[key.gvk.Group]; ok {
+			typed = t
 		}
 		m, err = managedfields.NewDefaultFieldManager(typed, conv, conv, conv, key.gvk, key.gvk.GroupVersion(), subresource, nil)
 	}
