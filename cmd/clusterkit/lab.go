@@ -36,7 +36,7 @@ a lab has a default route, so nothing it does leaves the machine. Needs root, co
 and the CNI plugins (scripts/install-containerd.sh), and - unless --images is given - the
 clusterkit source tree and the go command (the test images are built locally).`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabNodeCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabNodeCommand())
 	return cmd
 }
 
@@ -147,6 +147,40 @@ func newLabKubeconfigCommand() *cobra.Command {
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), lab.Kubeconfig)
 			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
+	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	return cmd
+}
+
+// newLabLoadCommand is `clusterkit lab load`: kind's `load image-archive`.
+func newLabLoadCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	cmd := &cobra.Command{
+		Use:   "load ARCHIVE",
+		Short: "Import images from an archive (OCI layout or docker save tar) into every node of a running lab",
+		Long: `Import images from an archive into the containerd of every node of a running lab, as
+kind's "kind load image-archive" does: pods of the lab then run them without a registry (use
+imagePullPolicy: IfNotPresent or Never, or a tag other than :latest).
+
+An archive comes from "docker save", "podman save", "crane pull --format oci", go-containerregistry,
+or "clusterkit images build".`,
+		Example: `  docker save -o app.tar example.com/app:v1
+  clusterkit lab load --name ci app.tar`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := kindlab.Load(o.labDir())
+			if err != nil {
+				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+			}
+			archive, err := os.ReadFile(args[0])
+			if err != nil {
+				return fmt.Errorf("reading the image archive: %w", err)
+			}
+			return lab.ImportImages(cmd.Context(), archive, func(format string, a ...any) {
+				fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")

@@ -3,7 +3,6 @@ package controllerruntime_test
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -26,45 +25,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
+	controllerruntime "github.com/clusterkit/clusterkit/peers/controller-runtime"
 	"github.com/clusterkit/clusterkit/reference/harness"
 )
-
-// labeler is a controller-runtime CustomDefaulter and CustomValidator of ConfigMaps: it adds
-// the label webhook=seen, and rejects a ConfigMap whose data has the key "forbidden".
-type labeler struct{}
-
-func (labeler) Default(_ context.Context, cm *corev1.ConfigMap) error {
-	if cm.Labels == nil {
-		cm.Labels = map[string]string{}
-	}
-	cm.Labels["webhook"] = "seen"
-	return nil
-}
-
-func (labeler) ValidateCreate(_ context.Context, cm *corev1.ConfigMap) (admission.Warnings, error) {
-	return check(cm)
-}
-
-func (labeler) ValidateUpdate(_ context.Context, _, cm *corev1.ConfigMap) (admission.Warnings, error) {
-	return check(cm)
-}
-
-func (labeler) ValidateDelete(context.Context, *corev1.ConfigMap) (admission.Warnings, error) {
-	return nil, nil
-}
-
-func check(cm *corev1.ConfigMap) (admission.Warnings, error) {
-	if cm.Labels["webhook"] != "seen" {
-		// The mutating webhook runs before the validating one.
-		return nil, fmt.Errorf("the mutating webhook did not run first")
-	}
-	if _, ok := cm.Data["forbidden"]; ok {
-		return nil, fmt.Errorf("key \"forbidden\" is not allowed")
-	}
-	return admission.Warnings{"checked by controller-runtime"}, nil
-}
 
 // TestControllerRuntimeWebhookServer runs a controller-runtime webhook server (the builder's
 // defaulter and validator) on loopback, registers it with clusterkit's closed API server
@@ -114,7 +78,7 @@ func TestControllerRuntimeWebhookServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ctrl.NewWebhookManagedBy(mgr, &corev1.ConfigMap{}).WithDefaulter(labeler{}).WithValidator(labeler{}).Complete(); err != nil {
+	if err := ctrl.NewWebhookManagedBy(mgr, &corev1.ConfigMap{}).WithDefaulter(controllerruntime.Labeler{}).WithValidator(controllerruntime.Labeler{}).Complete(); err != nil {
 		t.Fatal(err)
 	}
 	mctx, stop := context.WithCancel(ctx)
