@@ -51,6 +51,7 @@ func (k *Kubelet) Handler() http.Handler {
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", k.serveLogs)
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", k.serveExec)
 	mux.HandleFunc("/attach/{ns}/{pod}/{container}", k.serveAttach)
+	mux.HandleFunc("/portForward/{ns}/{pod}", k.servePortForward)
 	return mux
 }
 

@@ -86,6 +86,7 @@ func DefaultResources() []*Resource {
 				{Name: "ephemeralcontainers", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get", "patch", "update"}},
 				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
 				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
+				{Name: "portforward", GroupVersionKind: coreV1.WithKind("PodPortForwardOptions"), Verbs: []string{"create", "get"}},
 				{Name: "proxy", GroupVersionKind: coreV1.WithKind("PodProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Pod")),
 			},
