@@ -23,9 +23,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/nodeauthz"
 	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
-	"github.com/clusterkit/clusterkit/reference/apiserver/signeradmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
+	"github.com/clusterkit/clusterkit/reference/apiserver/signeradmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/pki"
 )
