@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -300,7 +301,7 @@ func validateIssued(n, o *certificatesv1.PodCertificateRequest, now time.Time) f
 	if err != nil {
 		return append(errs, field.Invalid(stubPath, field.OmitValueType{}, "must be a valid DER-encoded PKCS#10 certificate signing request"))
 	}
-	if want, ok := csr.PublicKey.(interface{ Equal(x any) bool }); !ok || !want.Equal(leaf.PublicKey) {
+	if want, ok := csr.PublicKey.(interface{ Equal(x crypto.PublicKey) bool }); !ok || !want.Equal(leaf.PublicKey) {
 		return append(errs, field.Invalid(chainPath, chain, "leaf certificate was not issued to the requested public key"))
 	}
 	if n.Status.NotBefore == nil {
