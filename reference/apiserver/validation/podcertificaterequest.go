@@ -115,7 +115,7 @@ func IsKubernetesSignerName(name string) bool {
 	return domain == "kubernetes.io" || strings.HasSuffix(domain, ".kubernetes.io")
 }
 
-// ValidateMaxExpirationSeconds checks a PodCertificateRequest's lifetime bound for signer.
+// validatePCRMaxExpiration checks a PodCertificateRequest's lifetime bound for signer.
 func validatePCRMaxExpiration(v int32, signer string, p *field.Path) field.ErrorList {
 	hi := int32(PCRMaxMaxExpirationSeconds)
 	if IsKubernetesSignerName(signer) {
