@@ -30,7 +30,7 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 		{"reports Running before the container starts", knownbad.KubeletReportingRunningEarly(6 * time.Second), nil,
 			[]string{"kubelet.pod.running-means-started"}},
 		{"mounts no volumes and passes no environment", knownbad.KubeletWithoutVolumes, nil,
-			[]string{"kubelet.volumes.secret-file-and-env", "kubelet.volumes.projected-token", "kubelet.volumes.emptydir-shared"}},
+			[]string{"kubelet.volumes.secret-file-and-env", "kubelet.volumes.projected-token", "kubelet.volumes.emptydir-shared", "kubelet.volumes.pod-certificate"}},
 		{"mounts a stale configMap forever", nil, knownbad.KubeletWithStaleVolumes,
 			[]string{"kubelet.volumes.configmap-update", "kubelet.volumes.downwardapi-labels-update"}},
 		{"injects no Service environment variables", knownbad.KubeletWithoutServiceLinks, nil,

@@ -48,6 +48,8 @@ type podWorker struct {
 	volumesSynced time.Time
 	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
 	tokens map[string]*authenticationv1.TokenRequest
+	// podCerts are the projected pod certificates by volume/source index (podcertificate.go).
+	podCerts map[string]*podCert
 	// mountFailure is the last volume set-up failure reported in an event.
 	mountFailure string
 	// warned are the Warning events already recorded (see warn).

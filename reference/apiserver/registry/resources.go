@@ -242,6 +242,7 @@ func DefaultResources() []*Resource {
 	out = append(out, admissionRegistrationResources()...)
 	out = append(out, corePolicyResources()...)
 	out = append(out, moreBuiltinResources()...)
+	out = append(out, podCertificateResources()...)
 	out = append(out, append(rbacResources(), authorizationResources()...)...)
 	out = append(out, apiextensionsResources()...)
 	return append(out, apiServices(out))
