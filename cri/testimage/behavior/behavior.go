@@ -117,6 +117,9 @@ type Behavior struct {
 	TermDelay time.Duration
 	// IgnoreTerm: SIGTERM does nothing; only SIGKILL (exit 137) ends it.
 	IgnoreTerm bool
+	// TermFetch: when leaving because of SIGTERM (after TermDelay), GET this http:// URL
+	// first (its answer is ignored), e.g. a recorder's /log?msg=... telling when it left.
+	TermFetch string
 }
 
 // errUsage classifies command-line errors: the real binary exits 2 on them.
@@ -147,6 +150,7 @@ func Parse(argv []string) (Behavior, error) {
 	longRunning := func() {
 		fs.Var(&termDelay, "term-delay", "wait this long after SIGTERM before exiting")
 		fs.BoolVar(&b.IgnoreTerm, "ignore-term", false, "ignore SIGTERM")
+		fs.StringVar(&b.TermFetch, "term-fetch", "", "GET this URL when leaving because of SIGTERM")
 	}
 	rest := argv[2:]
 	switch b.Kind {
@@ -232,6 +236,11 @@ func Parse(argv []string) (Behavior, error) {
 		rest = fs.Args()[1:]
 	}
 	b.FailAfter, b.ReadyAfter, b.After, b.TermDelay = failAfter.d, readyAfter.d, after.d, termDelay.d
+	if b.TermFetch != "" {
+		if u, err := url.Parse(b.TermFetch); err != nil || u.Scheme != "http" || u.Host == "" {
+			return Behavior{}, fmt.Errorf("%w: --term-fetch: want an http:// URL, got %q", errUsage, b.TermFetch)
+		}
+	}
 	switch b.Kind {
 	case Fetch:
 		if len(positional) != 1 {

@@ -366,3 +366,15 @@ func wait(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// TermFetchTimeout bounds the GET of --term-fetch.
+const TermFetchTimeout = 3 * time.Second
+
+// FetchOnTerm GETs b.TermFetch (when set) as a process leaving because of SIGTERM does, its
+// connection opened by dial (nil: the default dialer); the answer is ignored.
+func FetchOnTerm(ctx context.Context, b Behavior, dial func(ctx context.Context, network, address string) (net.Conn, error)) {
+	if b.TermFetch == "" {
+		return
+	}
+	_ = fetch(ctx, dial, b.TermFetch, TermFetchTimeout, "")
+}
