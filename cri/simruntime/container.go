@@ -67,6 +67,8 @@ type container struct {
 	server   *behavior.Server
 	stopping bool
 	exited   chan struct{}
+	// attached are the clients attached to the process's output (attach.go).
+	attached attachers
 }
 
 // CreateContainer implements RuntimeService. The container's behaviour is

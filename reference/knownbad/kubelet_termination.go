@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	cri "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -90,4 +92,14 @@ func (p *preStopAwaited) StopContainer(ctx context.Context, id string, timeout i
 		}
 	}
 	return p.RuntimeService.StopContainer(ctx, id, timeout)
+}
+
+// KubeletWithoutAttach wraps the kubelet's runtime so that attaching to a container fails
+// as a runtime without the CRI Attach call answers: kubectl attach never works.
+func KubeletWithoutAttach(rt cri.RuntimeService) cri.RuntimeService { return withoutAttach{rt} }
+
+type withoutAttach struct{ cri.RuntimeService }
+
+func (withoutAttach) Attach(context.Context, *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Attach not implemented")
 }

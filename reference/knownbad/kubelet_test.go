@@ -53,6 +53,8 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.sidecar.stop-order"}},
 		{"counts the grace period only after the preStop hook", knownbad.KubeletWaitingForPreStop, nil,
 			[]string{"kubelet.hooks.pre-stop-grace"}},
+		{"cannot attach", knownbad.KubeletWithoutAttach, nil,
+			[]string{"kubelet.attach.output"}},
 		{"serves its API to anyone", nil, knownbad.KubeletWithOpenAPI,
 			[]string{"kubelet.api.anonymous-refused", "kubelet.api.authorized-per-node-subresource"}},
 		{"lets any authenticated caller use its API", nil, knownbad.KubeletAuthorizingAnyUser,
