@@ -602,7 +602,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	}
 	switch parsed.Kind {
 	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
-		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
+		behavior.Write, behavior.Fill, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
 	default:
 		return behavior.Behavior{}, false
 	}

@@ -60,6 +60,8 @@
 //	    newline) to PATH, mode 0644; the simulator writes through the
 //	    container's mounts to the node's files, so another container of
 //	    the pod mounting the same volume reads it
+//	ckimage fill PATH BYTES   write BYTES bytes ("x"s, at most 64 MiB) to PATH,
+//	    mode 0644, through the container's mounts as write does
 //	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
 //	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
 //	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
