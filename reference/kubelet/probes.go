@@ -120,7 +120,7 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 		}
 		passed, failed := run(startup, c.StartupProbe)
 		if failed {
-			w.probeKill(ctx, p, pod, c, s.Id, startup, c.StartupProbe)
+			w.probeKill(ctx, p, pod, c, s.Id, podIP, startup, c.StartupProbe)
 			return true
 		}
 		if !passed {
@@ -130,7 +130,7 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	}
 	if due(liveness, c.LivenessProbe) {
 		if _, failed := run(liveness, c.LivenessProbe); failed {
-			w.probeKill(ctx, p, pod, c, s.Id, liveness, c.LivenessProbe)
+			w.probeKill(ctx, p, pod, c, s.Id, podIP, liveness, c.LivenessProbe)
 			return true
 		}
 	}
@@ -147,9 +147,10 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 }
 
 // probeKill stops a container whose liveness or startup probe failed: the Killing event
-// the kubelet records, then the stop within the probe's terminationGracePeriodSeconds
-// when set, else the pod's. The pod's restartPolicy decides what comes next.
-func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *corev1.Pod, c *corev1.Container, id string, kind probeKind, pr *corev1.Probe) {
+// the kubelet records, then, within the probe's terminationGracePeriodSeconds when set, else
+// the pod's, the container's preStop hook and the stop signal. The pod's restartPolicy
+// decides what comes next.
+func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *corev1.Pod, c *corev1.Container, id, podIP string, kind probeKind, pr *corev1.Probe) {
 	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = *pod.Spec.TerminationGracePeriodSeconds
@@ -160,7 +161,8 @@ func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *core
 	msg := fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind)))
 	w.k.logf("pod %s/%s: %s (grace period %ds)", pod.Namespace, pod.Name, msg, grace)
 	w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
-	_ = ignoreNotFound(w.k.runtime.StopContainer(ctx, id, grace))
+	ctr := &runtimeapi.Container{Id: id, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: map[string]string{LabelContainerName: c.Name}}
+	w.stopContainer(ctx, pod, ctr, podIP, time.Now().Add(time.Duration(max(grace, 0))*time.Second), nil)
 	delete(w.probes, id)
 }
 

@@ -56,6 +56,8 @@ type podWorker struct {
 	warned map[string]bool
 	// life holds the termination messages read (lifecycle.go).
 	life lifecycleState
+	// emptyDirChecked is when the emptyDir volumes' usage was last measured (evict.go).
+	emptyDirChecked time.Time
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -146,6 +148,10 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	if w.deadlineExceeded(pod) {
 		w.failDeadline(ctx, pod)
+		return false
+	}
+	if msg := w.emptyDirOverLimit(pod); msg != "" {
+		w.evict(ctx, pod, msg)
 		return false
 	}
 	k := w.k
