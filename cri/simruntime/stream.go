@@ -43,6 +43,7 @@ type streamServer struct {
 	ln       net.Listener
 	srv      *http.Server
 	sessions map[string]*execSession
+	forwards forwardSessions
 }
 
 func newStreamServer(r *Runtime) *streamServer {
@@ -119,6 +120,9 @@ func (r *Runtime) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runti
 }
 
 func (s *streamServer) serveExec(w http.ResponseWriter, req *http.Request) {
+	if s.servePortForward(w, req) {
+		return
+	}
 	tok, ok := strings.CutPrefix(req.URL.Path, "/exec/")
 	if !ok {
 		tok, ok = strings.CutPrefix(req.URL.Path, "/attach/")

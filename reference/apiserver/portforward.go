@@ -22,7 +22,8 @@ import (
 // (/portForward/NS/POD), which hands it to the runtime's streaming server. A WebSocket request
 // carrying the tunnelling subprotocols (kubectl ≥ 1.30: SPDY/3.1+portforward.k8s.io inside a
 // WebSocket) is unwrapped here, by k8s.io/apiserver's tunnelling handler, into the SPDY upgrade
-// kubelets speak; plain SPDY upgrades pass through.
+// kubelets speak; plain SPDY upgrades and plain WebSocket ones (portforward.k8s.io's v4
+// channel protocol, which CRI streaming servers speak) pass through.
 func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request, req request) {
 	gr := req.res.GroupResource()
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -95,7 +96,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request, req re
 			writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error reaching the kubelet of node %s: %v", pod.Spec.NodeName, err)))
 		},
 	}
-	if wsstream.IsWebSocketRequest(r) {
+	if wsstream.IsWebSocketRequestWithTunnelingProtocol(r) {
 		// The tunnelling handler hands a bare net.Conn to its delegate, which must write the
 		// kubelet's upgrade response to it itself: apimachinery's upgrade-aware proxy does.
 		up := proxy.NewUpgradeAwareHandler(&target, rt, false, true, tunnelError{node: pod.Spec.NodeName})

@@ -103,3 +103,15 @@ type withoutAttach struct{ cri.RuntimeService }
 func (withoutAttach) Attach(context.Context, *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Attach not implemented")
 }
+
+// KubeletWithoutPortForward wraps the kubelet's runtime so that port-forwarding fails as a
+// runtime without the CRI PortForward call answers: kubectl port-forward never works.
+func KubeletWithoutPortForward(rt cri.RuntimeService) cri.RuntimeService {
+	return withoutPortForward{rt}
+}
+
+type withoutPortForward struct{ cri.RuntimeService }
+
+func (withoutPortForward) PortForward(context.Context, *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PortForward not implemented")
+}

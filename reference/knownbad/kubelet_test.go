@@ -55,6 +55,8 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.hooks.pre-stop-grace"}},
 		{"cannot attach", knownbad.KubeletWithoutAttach, nil,
 			[]string{"kubelet.attach.output"}},
+		{"cannot port-forward", knownbad.KubeletWithoutPortForward, nil,
+			[]string{"kubelet.portforward.spdy", "kubelet.portforward.websocket"}},
 		{"serves its API to anyone", nil, knownbad.KubeletWithOpenAPI,
 			[]string{"kubelet.api.anonymous-refused", "kubelet.api.authorized-per-node-subresource"}},
 		{"lets any authenticated caller use its API", nil, knownbad.KubeletAuthorizingAnyUser,

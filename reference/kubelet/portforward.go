@@ -46,5 +46,5 @@ func (k *Kubelet) servePortForward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("port-forward: %v", err), http.StatusInternalServerError)
 		return
 	}
-	k.proxyStream(w, r, "port-forward", resp.Url)
+	k.proxyStream(w, r, "port-forward", resp.Url, nil)
 }

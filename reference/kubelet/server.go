@@ -252,7 +252,7 @@ func (k *Kubelet) serveAttach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("attach: %v", err), http.StatusInternalServerError)
 		return
 	}
-	k.proxyStream(w, r, "attach", resp.Url, proxy.Options{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr") && !tty, Tty: tty})
+	k.proxyStream(w, r, "attach", resp.Url, &proxy.Options{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr") && !tty, Tty: tty})
 }
 
 // proxyExec asks the runtime for a streaming URL (CRI Exec) and proxies the
@@ -263,13 +263,15 @@ func (k *Kubelet) proxyExec(w http.ResponseWriter, r *http.Request, req *runtime
 		http.Error(w, fmt.Sprintf("exec: %v", err), http.StatusInternalServerError)
 		return
 	}
-	k.proxyStream(w, r, "exec", resp.Url, proxy.Options{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Tty: req.Tty})
+	k.proxyStream(w, r, "exec", resp.Url, &proxy.Options{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Tty: req.Tty})
 }
 
-// proxyStream proxies the client's upgraded connection to a streaming URL of the runtime. A
-// WebSocket client (the v5 channel protocol client-go and kubectl speak) is translated to
-// SPDY, which every CRI streaming server serves, as Kubernetes' API server translates it.
-func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, streamURL string, opts proxy.Options) {
+// proxyStream proxies the client's upgraded connection to a streaming URL of the runtime. With
+// remote-command options (exec, attach), a WebSocket client (the v5 channel protocol client-go
+// and kubectl speak) is translated to SPDY, which every CRI streaming server serves, as
+// Kubernetes' API server translates it; without (port-forward, whose WebSocket protocol CRI
+// streaming servers speak themselves), the connection passes as it is.
+func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, streamURL string, opts *proxy.Options) {
 	target, err := url.Parse(streamURL)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("%s: the runtime's streaming URL %q: %v", what, streamURL, err), http.StatusInternalServerError)
@@ -278,8 +280,8 @@ func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, stre
 	if target.Scheme == "" {
 		target.Scheme = "http"
 	}
-	if wsstream.IsWebSocketRequest(r) {
-		proxy.NewStreamTranslatorHandler(target, nil, 0, opts).ServeHTTP(w, r)
+	if opts != nil && wsstream.IsWebSocketRequest(r) {
+		proxy.NewStreamTranslatorHandler(target, nil, 0, *opts).ServeHTTP(w, r)
 		return
 	}
 	rp := &httputil.ReverseProxy{
