@@ -29,7 +29,7 @@ func objects() []runtime.Object {
 		},
 		&corev1.Service{
 			ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "team"},
-			Spec: corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Name: "sql", Port: 5432, Protocol: corev1.ProtocolTCP}}},
+			Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone, Ports: []corev1.ServicePort{{Name: "sql", Port: 5432, Protocol: corev1.ProtocolTCP}}},
 		},
 		&discoveryv1.EndpointSlice{
 			ObjectMeta:  metav1.ObjectMeta{Name: "db-abc", Namespace: "team", Labels: map[string]string{discoveryv1.LabelServiceName: "db"}},
