@@ -61,6 +61,8 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.api.anonymous-refused", "kubelet.api.authorized-per-node-subresource"}},
 		{"lets any authenticated caller use its API", nil, knownbad.KubeletAuthorizingAnyUser,
 			[]string{"kubelet.api.authorized-per-node-subresource"}},
+		{"ignores dnsPolicy None and Default", knownbad.KubeletIgnoringDNSPolicy, nil,
+			[]string{"kubelet.dns.none-uses-dns-config", "kubelet.dns.default-is-node"}},
 		{"reports a probe success it did not see", knownbad.KubeletSeeingProbeSuccess, nil,
 			[]string{"kubelet.probe.exec-timeout", "kubelet.probe.startup-gates-liveness", "kubelet.probe.termination-grace-override"}},
 	}
