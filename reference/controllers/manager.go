@@ -16,7 +16,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/disruption"
+	"github.com/clusterkit/clusterkit/reference/controllers/endpoints"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
+	"github.com/clusterkit/clusterkit/reference/controllers/endpointslicemirroring"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
@@ -81,6 +83,8 @@ func ServiceAccounts() map[string]string {
 		replicaset.ReplicationControllerName: "replication-controller",
 		resourcequota.Name:                   "resourcequota-controller",
 		disruption.Name:                      "disruption-controller",
+		endpoints.Name:                       "endpoint-controller",
+		endpointslicemirroring.Name:          "endpointslicemirroring-controller",
 	}
 }
 
@@ -117,6 +121,8 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		replicaset.ReplicationControllerName: replicaset.NewReplicationController(cfg.ReplicaSet),
 		resourcequota.Name:                   resourcequota.New(),
 		disruption.Name:                      disruption.New(),
+		endpoints.Name:                       endpoints.New(),
+		endpointslicemirroring.Name:          endpointslicemirroring.New(),
 	}
 }
 
