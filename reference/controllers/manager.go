@@ -88,6 +88,16 @@ func ServiceAccounts() map[string]string {
 	}
 }
 
+// EventSource is the source component of a reference controller's Events: its
+// ServiceAccount's name (deployment-controller, replicaset-controller, node-controller, …), as
+// kube-controller-manager's controllers name themselves; else the controller's name.
+func EventSource(controller string) string {
+	if sa, ok := ServiceAccounts()[controller]; ok {
+		return sa
+	}
+	return controller
+}
+
 // serviceAccountConfigs returns runner.Config.ClientConfigFor for ServiceAccountCredentials:
 // k8s.io/controller-manager's dynamic client builder, as kube-controller-manager uses it.
 func serviceAccountConfigs(root *rest.Config) (func(string) (*rest.Config, error), error) {
@@ -199,7 +209,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	rcfg := runner.Config{
 		RESTConfig: cfg.RESTConfig, Clock: cfg.Clock, QueueClock: cfg.QueueClock,
-		Workers: cfg.Workers, Log: cfg.Log,
+		Workers: cfg.Workers, Log: cfg.Log, EventSource: EventSource,
 	}
 	if cfg.ServiceAccountCredentials && cfg.RESTConfig != nil {
 		if rcfg.ClientConfigFor, err = serviceAccountConfigs(cfg.RESTConfig); err != nil {
