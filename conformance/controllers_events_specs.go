@@ -63,7 +63,7 @@ func specCtrlReplicaSetEvents(ctx context.Context, g gomega.Gomega, e *ctrlEnv) 
 		}
 	}
 	e.eventually(ctx, g, "a SuccessfulDelete Event", func(g gomega.Gomega) {
-		g.Expect(e.objectEvents(ctx, g, "ReplicaSet", "web", rs.UID)).To(gomega.ContainElement("Normal SuccessfulDelete: Deleted pod: "+gone))
+		g.Expect(e.objectEvents(ctx, g, "ReplicaSet", "web", rs.UID)).To(gomega.ContainElement("Normal SuccessfulDelete: Deleted pod: " + gone))
 	})
 }
 
