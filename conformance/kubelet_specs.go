@@ -90,7 +90,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletProbeSpecs(), kubeletStreamSpecs(), kubeletLifecycleSpecs())...)
+	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletProbeSpecs(), kubeletStreamSpecs(), kubeletLifecycleSpecs(), kubeletEventSpecs())...)
 }
 
 // ---- helpers ----
