@@ -45,7 +45,10 @@ require (
 	sigs.k8s.io/yaml v1.6.0
 )
 
-require k8s.io/cri-streaming v0.37.2
+require (
+	k8s.io/cri-streaming v0.37.2
+	k8s.io/endpointslice v0.37.2
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect

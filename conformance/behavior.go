@@ -80,8 +80,11 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(proxySpecs())...)
 	all = append(all, behaviorsOf(kubeletSpecs())...)
 	all = append(all, behaviorsOf(schedulerSpecs())...)
+	all = append(all, behaviorsOf(schedulerEventSpecs())...)
 	all = append(all, behaviorsOf(controllerSpecs())...)
 	all = append(all, behaviorsOf(namespaceControllerSpecs())...)
+	all = append(all, behaviorsOf(endpointsControllerSpecs())...)
+	all = append(all, behaviorsOf(controllerEventSpecs())...)
 	all = append(all, behaviorsOf(authSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}

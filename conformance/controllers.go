@@ -116,6 +116,8 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 		name = "controller-manager"
 	}
 	specs := append(controllerSpecs(), namespaceControllerSpecs()...)
+	specs = append(specs, endpointsControllerSpecs()...)
+	specs = append(specs, controllerEventSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

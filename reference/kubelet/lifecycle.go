@@ -17,7 +17,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-client/pkg/logs"
@@ -602,30 +601,6 @@ func (w *podWorker) failDeadline(ctx context.Context, pod *corev1.Pod) {
 
 // event records an event of type on pod (on its container c when c is not ""), as the
 // kubelet's recorder does.
-func (w *podWorker) event(ctx context.Context, pod *corev1.Pod, c, typ, reason, message string) {
-	k := w.k
-	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
-	if c != "" {
-		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c)
-		if isInit(pod, c) {
-			ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", c)
-		}
-	}
-	now := metav1.NewTime(k.cfg.Clock.Now())
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
-		InvolvedObject:      ref,
-		Reason:              reason,
-		Message:             message,
-		Type:                typ,
-		Source:              corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName},
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-		ReportingController: "kubelet",
-		ReportingInstance:   k.cfg.NodeName,
-	}
-	if _, err := k.client.CoreV1().Events(pod.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		k.logf("pod %s/%s: recording event %s: %v", pod.Namespace, pod.Name, reason, err)
-	}
+func (w *podWorker) event(_ context.Context, pod *corev1.Pod, c, typ, reason, message string) {
+	w.k.eventf(pod, c, typ, reason, "%s", message)
 }
