@@ -22,6 +22,8 @@ const (
 	srcServiceAlloc = "Kubernetes: Service ClusterIP allocation (kubernetes.io/docs/concepts/services-networking/cluster-ip-allocation)"
 	srcServiceType  = "Kubernetes: Service type (kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types)"
 	srcServiceValid = "Kubernetes Service API validation (pkg/apis/core/validation ValidateService)"
+	// srcServiceDefaults: the v1 Service defaults.
+	srcServiceDefaults = "Kubernetes Service API defaults (pkg/apis/core/v1 SetDefaults_Service: sessionAffinity None, its config dropped with None, a ClientIP timeout of 10800 s)"
 	// srcKubernetesService: the API server's own Service (kubernetes.io/docs/tasks/run-application/access-api-from-pod).
 	srcKubernetesService = "Kubernetes: the kubernetes Service kept by kube-apiserver (kubernetes.io/docs/tasks/run-application/access-api-from-pod; pkg/controlplane/controller/kubernetesservice, pkg/controlplane/reconcilers)"
 )
@@ -37,6 +39,7 @@ func apiServiceSpecs() []spec[*apiEnv] {
 		{api("api.service.headless", "a Service created with clusterIP None MUST keep clusterIP None and get no address", srcServiceType), specServiceHeadless},
 		{api("api.service.node-port", "a NodePort Service MUST get a node port on every port, and a create requesting a node port in use MUST fail with 422 naming spec.ports[0].nodePort until the owner is deleted", srcServiceType), specServiceNodePort},
 		{api("api.service.type-change", "changing a Service from NodePort to ClusterIP MUST drop its node ports, from ClusterIP to NodePort MUST keep its ClusterIP, and changing an allocated ClusterIP MUST fail with 422", srcServiceType), specServiceTypeChange},
+		{api("api.service.session-affinity-defaults", "a ClientIP Service without a timeout MUST get sessionAffinityConfig.clientIP.timeoutSeconds 10800, and an update back to sessionAffinity None that leaves the config in place MUST be accepted with sessionAffinityConfig dropped", srcServiceDefaults), specServiceSessionAffinityDefaults},
 		{api("api.service.validation", "a Service with an invalid port, protocol, selector or session affinity MUST be rejected with 422 naming each field", srcServiceValid), specServiceValidation},
 		{api("api.kubernetes-service.exists", "the Service kubernetes MUST exist in the default namespace, labelled component=apiserver and provider=kubernetes, without a selector, with one TCP port 443 named https and a ClusterIP that no other Service can be created with (422 naming spec.clusterIPs)", srcKubernetesService), specKubernetesServiceExists},
 		{api("api.kubernetes-service.endpoints", "the Endpoints and the EndpointSlice named kubernetes in the default namespace MUST list the same one or more ready addresses with the port https equal to the Service's targetPort", srcKubernetesService), specKubernetesServiceEndpoints},
@@ -126,6 +129,30 @@ func specServiceClusterIPReleased(ctx context.Context, g gomega.Gomega, env *api
 		return err
 	}).WithContext(ctx).WithTimeout(30*time.Second).WithPolling(100*time.Millisecond).Should(gomega.Succeed(),
 		"the ClusterIP %s of a deleted Service must be allocatable again", s.Spec.ClusterIP)
+}
+
+func specServiceSessionAffinityDefaults(ctx context.Context, g gomega.Gomega, env *apiEnv) {
+	svcs := env.client.CoreV1().Services(env.ns)
+	s := plainService("affinity", "", 80)
+	s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
+	created, err := svcs.Create(ctx, s, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	g.Expect(created.Spec.SessionAffinityConfig).NotTo(gomega.BeNil(), "a ClientIP Service gets a sessionAffinityConfig")
+	g.Expect(created.Spec.SessionAffinityConfig.ClientIP).NotTo(gomega.BeNil())
+	g.Expect(created.Spec.SessionAffinityConfig.ClientIP.TimeoutSeconds).To(gomega.HaveValue(gomega.BeEquivalentTo(10800)), "the default ClientIP timeout")
+	// As the upstream e2e's sessionAffinity specs do: flip the affinity, leave the config.
+	var updated *corev1.Service
+	g.Eventually(func() error {
+		cur, err := svcs.Get(ctx, "affinity", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.SessionAffinity = corev1.ServiceAffinityNone
+		updated, err = svcs.Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	}).WithContext(ctx).WithTimeout(10*time.Second).Should(gomega.Succeed(), "an update to sessionAffinity None that keeps the old config")
+	g.Expect(updated.Spec.SessionAffinity).To(gomega.Equal(corev1.ServiceAffinityNone))
+	g.Expect(updated.Spec.SessionAffinityConfig).To(gomega.BeNil(), "sessionAffinityConfig is dropped with sessionAffinity None")
 }
 
 func specServiceHeadless(ctx context.Context, g gomega.Gomega, env *apiEnv) {

@@ -289,6 +289,9 @@ func defaultService(svc *corev1.Service) {
 	if spec.SessionAffinity == "" {
 		spec.SessionAffinity = corev1.ServiceAffinityNone
 	}
+	if spec.SessionAffinity == corev1.ServiceAffinityNone {
+		spec.SessionAffinityConfig = nil
+	}
 	if spec.SessionAffinity == corev1.ServiceAffinityClientIP {
 		if spec.SessionAffinityConfig == nil {
 			spec.SessionAffinityConfig = &corev1.SessionAffinityConfig{}
