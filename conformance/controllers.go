@@ -115,7 +115,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	if name == "" {
 		name = "controller-manager"
 	}
-	specs := append(controllerSpecs(), namespaceControllerSpecs()...)
+	specs := append(append(controllerSpecs(), namespaceControllerSpecs()...), daemonSetSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
+	"github.com/clusterkit/clusterkit/reference/controllers/daemonset"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/disruption"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
@@ -81,6 +82,7 @@ func ServiceAccounts() map[string]string {
 		replicaset.ReplicationControllerName: "replication-controller",
 		resourcequota.Name:                   "resourcequota-controller",
 		disruption.Name:                      "disruption-controller",
+		daemonset.Name:                       "daemon-set-controller",
 	}
 }
 
@@ -117,6 +119,7 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		replicaset.ReplicationControllerName: replicaset.NewReplicationController(cfg.ReplicaSet),
 		resourcequota.Name:                   resourcequota.New(),
 		disruption.Name:                      disruption.New(),
+		daemonset.Name:                       daemonset.New(),
 	}
 }
 
