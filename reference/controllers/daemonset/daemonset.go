@@ -356,7 +356,7 @@ func allowsSurge(ds *appsv1.DaemonSet) bool {
 	if ds.Spec.UpdateStrategy.Type != appsv1.RollingUpdateDaemonSetStrategyType || ru == nil || ru.MaxSurge == nil {
 		return false
 	}
-	n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, 1, false)
+	n, err := intstr.GetScaledValueFromIntOrPercent(ru.MaxSurge, 100, true)
 	return err == nil && n != 0
 }
 
