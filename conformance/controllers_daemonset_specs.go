@@ -24,7 +24,7 @@ const (
 func daemonSetSpecs() []spec[*ctrlEnv] {
 	return []spec[*ctrlEnv]{
 		{ctrl("controllers.daemonset.one-per-node", "a DaemonSet MUST get exactly one running pod, controlled by it, on every schedulable node its template selects, each pinned to its node by a required node affinity term matchFields metadata.name In [node] rather than by spec.nodeName", srcDaemonSetSched), specDSOnePerNode},
-		{ctrl("controllers.daemonset.untolerated-taint", "a DaemonSet MUST NOT create a pod for a node with a NoSchedule taint its pods do not tolerate", srcDaemonSetTaint), specDSUntoleratedTaint},
+		{ctrl("controllers.daemonset.untolerated-taint", "a DaemonSet MUST NOT keep a pod for a node with a NoExecute taint its pods do not tolerate, while running one on every other node", srcDaemonSetTaint), specDSUntoleratedTaint},
 		{ctrl("controllers.daemonset.follows-node-labels", "a DaemonSet with a nodeSelector MUST add a pod when a node starts matching it and delete the pod of a node that stops matching it", srcDaemonSets), specDSFollowsLabels},
 		{ctrl("controllers.daemonset.default-tolerations", "daemon pods MUST tolerate node.kubernetes.io/not-ready and unreachable (NoExecute, without tolerationSeconds), disk-pressure, memory-pressure, pid-pressure and unschedulable (NoSchedule), and network-unavailable (NoSchedule) when they use the host network", srcDaemonSetTaint), specDSDefaultTolerations},
 		{ctrl("controllers.daemonset.rolling-update", "a DaemonSet RollingUpdate MUST never leave more than maxUnavailable of its nodes without an available pod at any observed moment, and MUST end with one pod of the new template on every node", srcDaemonSetRoll), specDSRollingUpdate},
@@ -167,7 +167,10 @@ func specDSOnePerNode(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 }
 
 func specDSUntoleratedTaint(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
-	e.taintNode(ctx, g, e.nodes[0], corev1.TaintEffectNoSchedule)
+	// NoExecute rather than NoSchedule: a controller whose node cache lags the taint may create
+	// a pod before it sees the taint; it must then delete it (a NoSchedule taint would let that
+	// pod stay, pending).
+	e.taintNode(ctx, g, e.nodes[0], corev1.TaintEffectNoExecute)
 	e.createDaemonSet(ctx, g, e.ctrlDaemonSet("agent"))
 	e.waitDaemonPods(ctx, g, "agent", e.nodes[1:]...)
 	consistently(ctx, g, "no pod for the tainted node", func(g gomega.Gomega) {
