@@ -28,6 +28,7 @@ func daemonSetSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.daemonset.follows-node-labels", "a DaemonSet with a nodeSelector MUST add a pod when a node starts matching it and delete the pod of a node that stops matching it", srcDaemonSets), specDSFollowsLabels},
 		{ctrl("controllers.daemonset.default-tolerations", "daemon pods MUST tolerate node.kubernetes.io/not-ready and unreachable (NoExecute, without tolerationSeconds), disk-pressure, memory-pressure, pid-pressure and unschedulable (NoSchedule), and network-unavailable (NoSchedule) when they use the host network", srcDaemonSetTaint), specDSDefaultTolerations},
 		{ctrl("controllers.daemonset.rolling-update", "a DaemonSet RollingUpdate MUST never leave more than maxUnavailable of its nodes without an available pod at any observed moment, and MUST end with one pod of the new template on every node", srcDaemonSetRoll), specDSRollingUpdate},
+		{ctrl("controllers.daemonset.on-delete", "with the OnDelete update strategy, a template change MUST NOT replace running daemon pods, and a deleted daemon pod MUST be replaced by one of the new template", srcDaemonSetRoll), specDSOnDelete},
 		{ctrl("controllers.daemonset.status", "a DaemonSet's status MUST report observedGeneration, desiredNumberScheduled, currentNumberScheduled, numberReady, numberAvailable, updatedNumberScheduled, numberUnavailable, and in numberMisscheduled a pod kept on a node that gained an untolerated NoSchedule taint", srcDaemonSets), specDSStatus},
 	}
 }
@@ -300,4 +301,43 @@ func specDSStatus(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	e.taintNode(ctx, g, e.nodes[0], corev1.TaintEffectNoSchedule)
 	check(int32(len(e.nodes)-1), 1)
 	g.Expect(e.daemonNodes(ctx, g, "agent")).To(gomega.HaveKey(e.nodes[0]), "the pod of the NoSchedule-tainted node is kept")
+}
+
+func specDSOnDelete(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	ds := e.ctrlDaemonSet("agent")
+	ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.OnDeleteDaemonSetStrategyType}
+	ds = e.createDaemonSet(ctx, g, ds)
+	before := e.waitDaemonPods(ctx, g, "agent", e.nodes...)
+	const image2 = "registry.example/web:2"
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
+		cur, err := e.client.AppsV1().DaemonSets(e.ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.Template.Spec.Containers[0].Image = image2
+		_, err = e.client.AppsV1().DaemonSets(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "changing the image")
+	e.eventually(ctx, g, "the new generation observed", func(g gomega.Gomega) {
+		cur, err := e.client.AppsV1().DaemonSets(e.ns).Get(ctx, ds.Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		g.Expect(cur.Status.ObservedGeneration).To(gomega.Equal(cur.Generation))
+	})
+	unchanged := func(g gomega.Gomega, nodes []string) {
+		now := e.daemonNodes(ctx, g, "agent")
+		for _, n := range nodes {
+			g.Expect(now[n]).To(gomega.HaveLen(1), "pods of node %s", n)
+			g.Expect(now[n][0].UID).To(gomega.Equal(before[n].UID), "the pod of node %s was replaced", n)
+		}
+	}
+	consistently(ctx, g, "no pod replaced", func(g gomega.Gomega) { unchanged(g, e.nodes) })
+	victim := before[e.nodes[0]]
+	g.Expect(e.client.CoreV1().Pods(e.ns).Delete(ctx, victim.Name, metav1.DeleteOptions{})).To(gomega.Succeed())
+	e.eventually(ctx, g, "the deleted pod replaced on the new template", func(g gomega.Gomega) {
+		pods := e.waitDaemonPods(ctx, g, "agent", e.nodes...)
+		g.Expect(pods[e.nodes[0]].UID).NotTo(gomega.Equal(victim.UID))
+		g.Expect(pods[e.nodes[0]].Spec.Containers[0].Image).To(gomega.Equal(image2))
+	})
+	unchanged(g, e.nodes[1:])
 }
