@@ -9,7 +9,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 )
 
 const (
@@ -28,6 +30,7 @@ func daemonSetSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.daemonset.follows-node-labels", "a DaemonSet with a nodeSelector MUST add a pod when a node starts matching it and delete the pod of a node that stops matching it", srcDaemonSets), specDSFollowsLabels},
 		{ctrl("controllers.daemonset.default-tolerations", "daemon pods MUST tolerate node.kubernetes.io/not-ready and unreachable (NoExecute, without tolerationSeconds), disk-pressure, memory-pressure, pid-pressure and unschedulable (NoSchedule), and network-unavailable (NoSchedule) when they use the host network", srcDaemonSetTaint), specDSDefaultTolerations},
 		{ctrl("controllers.daemonset.rolling-update", "a DaemonSet RollingUpdate MUST never leave more than maxUnavailable of its nodes without an available pod at any observed moment, and MUST end with one pod of the new template on every node", srcDaemonSetRoll), specDSRollingUpdate},
+		{ctrl("controllers.daemonset.surge", "a DaemonSet RollingUpdate with maxSurge 1 and maxUnavailable 0 MUST keep an available pod on every node at every observed moment, and MUST end with one pod of the new template on every node", srcDaemonSetRoll), specDSSurge},
 		{ctrl("controllers.daemonset.on-delete", "with the OnDelete update strategy, a template change MUST NOT replace running daemon pods, and a deleted daemon pod MUST be replaced by one of the new template", srcDaemonSetRoll), specDSOnDelete},
 		{ctrl("controllers.daemonset.status", "a DaemonSet's status MUST report observedGeneration, desiredNumberScheduled, currentNumberScheduled, numberReady, numberAvailable, updatedNumberScheduled, numberUnavailable, and in numberMisscheduled a pod kept on a node that gained an untolerated NoSchedule taint", srcDaemonSets), specDSStatus},
 	}
@@ -240,9 +243,25 @@ func specDSDefaultTolerations(ctx context.Context, g gomega.Gomega, e *ctrlEnv) 
 }
 
 func specDSRollingUpdate(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
-	ds := e.createDaemonSet(ctx, g, e.ctrlDaemonSet("agent"))
+	e.rollDaemonSet(ctx, g, nil, 1)
+}
+
+func specDSSurge(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	e.rollDaemonSet(ctx, g, &appsv1.RollingUpdateDaemonSet{
+		MaxUnavailable: ptr.To(intstr.FromInt32(0)), MaxSurge: ptr.To(intstr.FromInt32(1)),
+	}, 0)
+}
+
+// rollDaemonSet changes the image of a rolled-out DaemonSet with the given rolling update
+// parameters (nil: the defaults) and checks that no more than maxUnavailable nodes are ever
+// without an available pod, and that every node ends on the new template.
+func (e *ctrlEnv) rollDaemonSet(ctx context.Context, g gomega.Gomega, ru *appsv1.RollingUpdateDaemonSet, maxUnavailable int) {
+	ds := e.ctrlDaemonSet("agent")
+	if ru != nil {
+		ds.Spec.UpdateStrategy = appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType, RollingUpdate: ru}
+	}
+	ds = e.createDaemonSet(ctx, g, ds)
 	e.waitDaemonPods(ctx, g, "agent", e.nodes...)
-	const maxUnavailable = 1
 	ours := map[string]bool{}
 	for _, n := range e.nodes {
 		ours[n] = true
