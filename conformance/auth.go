@@ -70,6 +70,7 @@ func authSpecs() []spec[*authEnv] {
 	all = append(all, nodeSpecs()...)
 	all = append(all, serviceAccountSpecs()...)
 	all = append(all, admissionSpecs()...)
+	all = append(all, podCertificateSpecs()...)
 	return all
 }
 

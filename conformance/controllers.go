@@ -115,7 +115,10 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	if name == "" {
 		name = "controller-manager"
 	}
-	specs := append(append(controllerSpecs(), namespaceControllerSpecs()...), daemonSetSpecs()...)
+	specs := append(controllerSpecs(), namespaceControllerSpecs()...)
+	specs = append(specs, endpointsControllerSpecs()...)
+	specs = append(specs, controllerEventSpecs()...)
+	specs = append(specs, daemonSetSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

@@ -18,6 +18,9 @@ const (
 	KubeletRestart Capability = "KubeletRestart"
 	// StaticPods: the harness exposes the kubelet's static pod directory.
 	StaticPods Capability = "StaticPods"
+	// ClusterDNS: the kubelet is configured with a cluster DNS server and domain (its
+	// clusterDNS and clusterDomain) that the harness names.
+	ClusterDNS Capability = "ClusterDNS"
 )
 
 // RuntimeLevel is the fidelity of the container runtime under the kubelet.
@@ -75,6 +78,9 @@ type KubeletHarness struct {
 	// TestImage is the test image's reference (default DefaultTestImage);
 	// it must be present on the node.
 	TestImage string
+	// ClusterDNS and ClusterDomain are the kubelet's clusterDNS (one address) and
+	// clusterDomain; "" declares none (the DNS policy specs that need them are skipped).
+	ClusterDNS, ClusterDomain string
 	// SpecTimeout bounds each spec; 0 means two minutes plus 12 back-off
 	// bases.
 	SpecTimeout time.Duration
@@ -120,6 +126,10 @@ func (h KubeletHarness) suite() suite[*kubeletEnv] {
 			case KubeletRestart:
 				if !h.CanRestartKubelet {
 					return fmt.Sprintf("kubelet harness %q cannot stop and start the kubelet (KubeletHarness.CanRestartKubelet is false)", name)
+				}
+			case ClusterDNS:
+				if h.ClusterDNS == "" || h.ClusterDomain == "" {
+					return fmt.Sprintf("kubelet harness %q names no cluster DNS (KubeletHarness.ClusterDNS and ClusterDomain are empty)", name)
 				}
 			case StaticPods:
 				if !h.HasStaticPods {

@@ -90,7 +90,8 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 			srcLogsExec), specExec},
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
-	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletProbeSpecs(), kubeletStreamSpecs(), kubeletLifecycleSpecs())...)
+	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletProbeSpecs(), kubeletStreamSpecs(), kubeletLifecycleSpecs(),
+		kubeletTerminationSpecs(), kubeletAttachSpecs(), kubeletEvictionSpecs(), kubeletPortForwardSpecs(), kubeletDNSSpecs(), kubeletEventSpecs())...)
 }
 
 // ---- helpers ----

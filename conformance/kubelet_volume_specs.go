@@ -67,7 +67,7 @@ func kubeletVolumeSpecs() []spec[*kubeletEnv] {
 		{kubeletBehavior("kubelet.volumes.subpath",
 			"a volumeMount with subPath MUST mount only that path of the volume (a ConfigMap key as a single file; a subdirectory of an emptyDir, made when missing, that another container sees inside the volume), and subPathExpr MUST be expanded with the container's environment",
 			srcSubPath), specSubPath},
-	}, kubeletEnvSpecs()...)
+	}, append(kubeletEnvSpecs(), kubeletPodCertificateSpecs()...)...)
 }
 
 // cat runs /ckimage cat path in the pod's container and returns what it printed.

@@ -220,7 +220,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	archive := cfg.ImageArchive
 	if archive == "" {
-		say("building the test and pause images")
+		say("building the test, pause and cluster DNS images")
 		archive = filepath.Join(cfg.Dir, "images.tar")
 		if err := buildImages(ctx, archive); err != nil {
 			return nil, fmt.Errorf("building the images (run inside the clusterkit source tree, or pass --images ARCHIVE): %w", err)
@@ -271,6 +271,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 	}
 	if err := lab.waitNodes(ctx, say); err != nil {
+		return nil, err
+	}
+	if err := lab.installDNS(ctx, say); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -478,6 +481,9 @@ func getWithKubeconfig(url, kubeconfig string) (*http.Response, error) {
 func buildImages(ctx context.Context, path string) error {
 	imgs, err := images.BuildAll(ctx, images.BuildOptions{})
 	if err != nil {
+		return err
+	}
+	if imgs[images.DNSImage], err = images.BuildDNS(ctx, images.BuildOptions{}); err != nil {
 		return err
 	}
 	var buf bytes.Buffer

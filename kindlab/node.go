@@ -152,6 +152,11 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	logf("proxy programmed (NodePorts on %s, %s refused unless a Service matches)", n.IP, cidr)
 
 	kcfg := kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)), Logf: logf}
+	dnsIP, err := lab.clusterDNSIP()
+	if err != nil {
+		return err
+	}
+	kcfg.ClusterDNS, kcfg.ClusterDomain = []string{dnsIP}, ClusterDomain
 	if err := lockKubeletAPI(&kcfg, lab.pkiDir(), lab.ServiceCIDR, nodeName, nodeIP); err != nil {
 		return err
 	}

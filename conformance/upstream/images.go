@@ -37,12 +37,16 @@ const (
 	hostBusybox = "/bin/busybox"
 	hostNetcat  = "/bin/nc.openbsd"
 	hostCurl    = "/usr/bin/curl"
+	// hostDash is the agnhost image's /bin/sh (Debian's dash, essential on every Debian):
+	// Debian's static busybox shell runs its own applets before searching PATH, so under it
+	// `sh -c "nc -v ..."` ran busybox's nc, which has no -v, not openbsd's.
+	hostDash = "/bin/dash"
 )
 
 // ImageDeps says what is missing on this machine to compose the images, or "".
 func ImageDeps() string {
 	var missing []string
-	for _, p := range []string{hostBusybox, hostNetcat, hostCurl} {
+	for _, p := range []string{hostBusybox, hostNetcat, hostCurl, hostDash} {
 		if _, err := os.Stat(p); err != nil {
 			missing = append(missing, p)
 		}
@@ -100,14 +104,20 @@ func BuildImages(ctx context.Context, o ImageOptions) (map[string]v1.Image, erro
 	if err != nil {
 		return nil, err
 	}
+	dash, err := images.WithLibraries(ctx, hostDash, "/bin/sh")
+	if err != nil {
+		return nil, err
+	}
 	agnFiles := append(agnhostFiles, nc...)
 	agnFiles = append(agnFiles, curl...)
+	agnFiles = append(agnFiles, dash...)
 	agnFiles = append(agnFiles, bb.files...)
 	// Upstream's agnhost image has nc from openbsd: keep busybox's applet
-	// from shadowing it.
+	// from shadowing it, in PATH and as the shell (dash looks commands up in PATH; busybox's
+	// shell would run its applet first).
 	links := map[string]string{}
 	for k, v := range bb.links {
-		if filepath.Base(k) != "nc" {
+		if filepath.Base(k) != "nc" && k != "/bin/sh" {
 			links[k] = v
 		}
 	}

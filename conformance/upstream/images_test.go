@@ -76,6 +76,9 @@ func TestBuildImages(t *testing.T) {
 	if h := agn["bin/nc"]; h != nil && h.Typeflag == tar.TypeSymlink && h.Linkname == "/bin/busybox" {
 		t.Error("busybox's nc applet shadows openbsd netcat")
 	}
+	if h := agn["bin/sh"]; h == nil || h.Typeflag == tar.TypeSymlink {
+		t.Error("agnhost's /bin/sh is busybox's shell, which runs its nc applet before openbsd netcat in PATH")
+	}
 	cf, err := imgs[AgnhostImage].ConfigFile()
 	if err != nil || len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != "/agnhost" {
 		t.Errorf("agnhost entrypoint %v (%v)", cf.Config.Entrypoint, err)

@@ -34,7 +34,17 @@ const (
 const (
 	TestProgram  = "github.com/clusterkit/clusterkit/cri/testimage/cmd/ckimage"
 	PauseProgram = "github.com/clusterkit/clusterkit/cri/testimage/cmd/pause"
+	// DNSProgram is the cluster DNS server the DNS add-on runs (reference/dns).
+	DNSProgram = "github.com/clusterkit/clusterkit/reference/dns/cmd/clusterdns"
 )
+
+// DNSImage is the image of the cluster DNS add-on (Deployment coredns in kube-system).
+const DNSImage = "clusterkit.local/clusterdns:v1"
+
+// BuildDNS compiles the cluster DNS server and packages it (at /clusterdns).
+func BuildDNS(ctx context.Context, opts BuildOptions) (v1.Image, error) {
+	return buildOne(ctx, opts, DNSProgram, "clusterdns")
+}
 
 // BuildOptions say where and how to compile.
 type BuildOptions struct {

@@ -67,6 +67,8 @@ type container struct {
 	server   *behavior.Server
 	stopping bool
 	exited   chan struct{}
+	// attached are the clients attached to the process's output (attach.go).
+	attached attachers
 }
 
 // CreateContainer implements RuntimeService. The container's behaviour is
@@ -242,6 +244,7 @@ func (r *Runtime) listenLocked(c *container, s *sandbox, start time.Time) error 
 	}
 	id := c.id
 	c.server = behavior.NewServer(c.b, s.hostname, start, func(code int) { r.processExit(id, code) })
+	c.server.SetPrint(func(line string) { c.writeLog("stdout", line) })
 	c.srv = &http.Server{Handler: c.server, ReadHeaderTimeout: 10 * time.Second}
 	srv := c.srv
 	go func() {
@@ -334,7 +337,8 @@ func (r *Runtime) exitLocked(c *container, code int, reason string, term bool) {
 // StopContainer implements RuntimeService. The process gets SIGTERM: the
 // test image exits 0 at once, after --term-delay, or (with --ignore-term or
 // a term delay longer than the timeout) is killed with exit code 137 when
-// the timeout ends. Stopping a stopped or unknown container succeeds.
+// the timeout ends; leaving because of SIGTERM it first GETs its --term-fetch
+// URL. Stopping a stopped or unknown container succeeds.
 func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	r.mu.Lock()
 	c, ok := r.lookupContainerLocked(req.ContainerId)
@@ -354,10 +358,14 @@ func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		r.mu.Unlock()
 		return &runtimeapi.StopContainerResponse{}, nil
 	}
-	if !b.IgnoreTerm && b.TermDelay == 0 {
+	if !b.IgnoreTerm && b.TermDelay == 0 && b.TermFetch == "" {
 		r.exitLocked(c, 0, "", true)
 		r.mu.Unlock()
 		return &runtimeapi.StopContainerResponse{}, nil
+	}
+	var dial func(ctx context.Context, network, address string) (net.Conn, error)
+	if s := r.sandboxes[c.sandboxID]; s != nil && s.net != nil {
+		dial = s.net.Dial // the process's connections start in its sandbox
 	}
 	r.mu.Unlock()
 
@@ -374,6 +382,13 @@ func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		// The caller gave up: kill as containerd would.
 		code, term = behavior.KilledExitCode, false
 	case <-t.C:
+	}
+	if term && b.TermFetch != "" {
+		// --term-fetch: the process calls out before it leaves, within what is left of
+		// the timeout.
+		fctx, cancel := context.WithTimeout(ctx, max(timeout-wait, 0))
+		behavior.FetchOnTerm(fctx, b, dial)
+		cancel()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -587,7 +602,7 @@ func (c *container) localExecMain(s *sandbox) (behavior.Behavior, bool) {
 	}
 	switch parsed.Kind {
 	case behavior.True, behavior.False, behavior.Hostname, behavior.Echo, behavior.Cat, behavior.Env,
-		behavior.Write, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
+		behavior.Write, behavior.Fill, behavior.Touch, behavior.Stat, behavior.StatFS, behavior.Remove, behavior.ProcStatus, behavior.PID1:
 	default:
 		return behavior.Behavior{}, false
 	}

@@ -24,6 +24,7 @@ func (c *container) writeLog(stream string, lines ...string) {
 			b.WriteString(" F ")
 			b.WriteString(part)
 			b.WriteByte('\n')
+			c.attached.publish(stream, part)
 		}
 	}
 	_ = os.MkdirAll(filepath.Dir(c.logPath), 0o755)

@@ -29,7 +29,9 @@ type execSession struct {
 	stdin       bool
 	stdout      bool
 	stderr      bool
-	expires     time.Time
+	// attach: the session attaches to the container's process instead of running cmd.
+	attach  bool
+	expires time.Time
 }
 
 // streamServer answers the CRI streaming URLs of Exec on a loopback port,
@@ -41,6 +43,7 @@ type streamServer struct {
 	ln       net.Listener
 	srv      *http.Server
 	sessions map[string]*execSession
+	forwards forwardSessions
 }
 
 func newStreamServer(r *Runtime) *streamServer {
@@ -86,7 +89,7 @@ func (s *streamServer) prepare(sess *execSession) (string, error) {
 	tok := newID()[:32]
 	sess.expires = now.Add(time.Minute)
 	s.sessions[tok] = sess
-	return "http://" + s.ln.Addr().String() + "/exec/" + tok, nil
+	return "http://" + s.ln.Addr().String() + "/" + kind(sess) + "/" + tok, nil
 }
 
 func (s *streamServer) take(tok string) (*execSession, bool) {
@@ -117,7 +120,13 @@ func (r *Runtime) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runti
 }
 
 func (s *streamServer) serveExec(w http.ResponseWriter, req *http.Request) {
+	if s.servePortForward(w, req) {
+		return
+	}
 	tok, ok := strings.CutPrefix(req.URL.Path, "/exec/")
+	if !ok {
+		tok, ok = strings.CutPrefix(req.URL.Path, "/attach/")
+	}
 	if !ok {
 		http.NotFound(w, req)
 		return
@@ -143,6 +152,10 @@ type streams struct {
 }
 
 func (s *streamServer) run(sess *execSession, st streams) {
+	if sess.attach {
+		s.runAttach(sess, st)
+		return
+	}
 	res, err := s.r.runExec(context.Background(), sess.containerID, sess.cmd)
 	if st.stdin != nil {
 		go func() { _, _ = io.Copy(io.Discard, st.stdin) }()
@@ -276,4 +289,12 @@ func (s *streamServer) serveWebSocket(w http.ResponseWriter, req *http.Request, 
 		_, _ = rw[remotecommandconsts.StreamErr].Write(statusFor(code, err))
 	}
 	s.run(sess, st)
+}
+
+// kind is the path prefix of a session's URL.
+func kind(sess *execSession) string {
+	if sess.attach {
+		return "attach"
+	}
+	return "exec"
 }

@@ -244,6 +244,8 @@ func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req re
 		s.serveNodeProxy(w, r, req, "containerLogs")
 	case "exec", "attach":
 		s.serveNodeProxy(w, r, req, req.sub)
+	case "portforward":
+		s.servePortForward(w, r, req)
 	case "proxy":
 		s.serveProxy(w, r, req)
 	case "token":

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -357,7 +358,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if rec == http.ErrAbortHandler {
 				panic(rec)
 			}
-			s.cfg.ErrorLog("apiserver: panic serving %s %s: %v", r.Method, r.URL.Path, rec)
+			s.cfg.ErrorLog("apiserver: panic serving %s %s: %v\n%s", r.Method, r.URL.Path, rec, debug.Stack())
 			writeError(w, apierrors.NewInternalError(fmt.Errorf("panic: %v", rec)))
 		}
 	}()

@@ -17,7 +17,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/daemonset"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/disruption"
+	"github.com/clusterkit/clusterkit/reference/controllers/endpoints"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
+	"github.com/clusterkit/clusterkit/reference/controllers/endpointslicemirroring"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
@@ -82,8 +84,20 @@ func ServiceAccounts() map[string]string {
 		replicaset.ReplicationControllerName: "replication-controller",
 		resourcequota.Name:                   "resourcequota-controller",
 		disruption.Name:                      "disruption-controller",
+		endpoints.Name:                       "endpoint-controller",
+		endpointslicemirroring.Name:          "endpointslicemirroring-controller",
 		daemonset.Name:                       "daemon-set-controller",
 	}
+}
+
+// EventSource is the source component of a reference controller's Events: its
+// ServiceAccount's name (deployment-controller, replicaset-controller, node-controller, …), as
+// kube-controller-manager's controllers name themselves; else the controller's name.
+func EventSource(controller string) string {
+	if sa, ok := ServiceAccounts()[controller]; ok {
+		return sa
+	}
+	return controller
 }
 
 // serviceAccountConfigs returns runner.Config.ClientConfigFor for ServiceAccountCredentials:
@@ -119,6 +133,8 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		replicaset.ReplicationControllerName: replicaset.NewReplicationController(cfg.ReplicaSet),
 		resourcequota.Name:                   resourcequota.New(),
 		disruption.Name:                      disruption.New(),
+		endpoints.Name:                       endpoints.New(),
+		endpointslicemirroring.Name:          endpointslicemirroring.New(),
 		daemonset.Name:                       daemonset.New(),
 	}
 }
@@ -196,7 +212,7 @@ func New(cfg Config) (*Manager, error) {
 	}
 	rcfg := runner.Config{
 		RESTConfig: cfg.RESTConfig, Clock: cfg.Clock, QueueClock: cfg.QueueClock,
-		Workers: cfg.Workers, Log: cfg.Log,
+		Workers: cfg.Workers, Log: cfg.Log, EventSource: EventSource,
 	}
 	if cfg.ServiceAccountCredentials && cfg.RESTConfig != nil {
 		if rcfg.ClientConfigFor, err = serviceAccountConfigs(cfg.RESTConfig); err != nil {

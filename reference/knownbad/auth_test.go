@@ -32,7 +32,9 @@ func TestAuthSuiteRejectsKnownBadServers(t *testing.T) {
 		{"authorizes kubelets by the system:node role alone", knownbad.AuthNodesByRoleAlone,
 			[]string{"auth.node.secret-through-pods"}},
 		{"has no NodeRestriction", knownbad.AuthWithoutNodeRestriction,
-			[]string{"auth.node.own-node-only", "auth.node.taints-immutable", "auth.node.mirror-pods-only", "auth.node.foreign-pods", "auth.node.token-bound-to-own-pod"}},
+			[]string{"auth.node.own-node-only", "auth.node.taints-immutable", "auth.node.mirror-pods-only", "auth.node.foreign-pods", "auth.node.token-bound-to-own-pod", "auth.pcr.node-own-pods"}},
+		{"lets anyone issue PodCertificateRequests", knownbad.AuthWithoutSignerCheck,
+			[]string{"auth.pcr.sign-permission"}},
 		{"calls validating webhooks before mutating ones", knownbad.AdmissionValidatingBeforeMutating,
 			[]string{"auth.admission.mutating-before-validating"}},
 	}

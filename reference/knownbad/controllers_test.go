@@ -37,6 +37,8 @@ func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
 			[]string{"controllers.daemonset.untolerated-taint"}},
 		{"root CA publisher never repairs an edit", "root-ca-cert-publisher", knownbad.CreateOnlyRootCAPublisher(),
 			[]string{"controllers.rootca.restored"}},
+		{"Endpoints list not-ready pods as ready", "endpoint", knownbad.AllReadyEndpoints(),
+			[]string{"controllers.endpoints.subsets"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

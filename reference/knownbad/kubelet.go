@@ -234,3 +234,23 @@ func (w withoutServiceLinks) CreateContainer(ctx context.Context, sandbox string
 	cfg.Envs = kept
 	return w.RuntimeService.CreateContainer(ctx, sandbox, cfg, sbCfg)
 }
+
+// KubeletIgnoringDNSPolicy wraps the kubelet's runtime so that every pod sandbox gets the
+// cluster DNS settings of a ClusterFirst pod (nameserver 10.96.0.10, the cluster search path,
+// ndots:5) whatever the pod's dnsPolicy and dnsConfig say: a kubelet that ignores dnsPolicy
+// None and Default.
+func KubeletIgnoringDNSPolicy(rt cri.RuntimeService) cri.RuntimeService {
+	return ignoringDNSPolicy{rt}
+}
+
+type ignoringDNSPolicy struct{ cri.RuntimeService }
+
+func (i ignoringDNSPolicy) RunPodSandbox(ctx context.Context, cfg *runtimeapi.PodSandboxConfig, handler string) (string, error) {
+	ns := cfg.GetMetadata().GetNamespace()
+	cfg.DnsConfig = &runtimeapi.DNSConfig{
+		Servers:  []string{"10.96.0.10"},
+		Searches: []string{ns + ".svc.cluster.local", "svc.cluster.local", "cluster.local"},
+		Options:  []string{"ndots:5"},
+	}
+	return i.RuntimeService.RunPodSandbox(ctx, cfg, handler)
+}

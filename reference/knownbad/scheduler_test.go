@@ -49,6 +49,7 @@ func TestSchedulerSuiteRejectsKnownBadSchedulers(t *testing.T) {
 		{"ignores nodeSelector and node affinity", knownbad.SchedulerIgnoringNodeSelector, []string{"scheduler.affinity.node-selector", "scheduler.affinity.required"}},
 		{"double-books under a burst", knownbad.SchedulerDoubleBooking, []string{"scheduler.fit.burst"}},
 		{"schedules pods of another schedulerName", knownbad.SchedulerOfAnyName, []string{"scheduler.name.own-pods-only"}},
+		{"writes no Events", knownbad.SchedulerWithoutEvents, []string{"scheduler.events.scheduled", "scheduler.events.failed-scheduling"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -117,6 +117,15 @@ type Config struct {
 	// runtime's default profile instead of Unconfined (kubelet's
 	// --seccomp-default; off by default, as in Kubernetes).
 	SeccompDefault bool
+	// ClusterDNS are the cluster DNS servers pods with dnsPolicy ClusterFirst (and
+	// ClusterFirstWithHostNet) resolve with, and ClusterDomain the cluster's domain in their
+	// search path (the kubelet's clusterDNS and clusterDomain; kubeadm: 10.96.0.10 and
+	// cluster.local). Without ClusterDNS such pods get the node's resolv.conf, as with Default.
+	ClusterDNS    []string
+	ClusterDomain string
+	// ResolvConf is the node's resolv.conf, the base of pods' DNS config (default
+	// DefaultResolvConf; --resolv-conf).
+	ResolvConf string
 	// Logf receives the kubelet's log lines (default: discard).
 	Logf func(format string, args ...any)
 	// PodDialer opens the HTTP and TCP probe connections to pods. Set it
@@ -144,6 +153,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.BackoffCap < c.BackoffBase {
 		c.BackoffCap = c.BackoffBase
+	}
+	if c.ResolvConf == "" {
+		c.ResolvConf = DefaultResolvConf
 	}
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = time.Second

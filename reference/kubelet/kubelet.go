@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
 	cri "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	remote "k8s.io/cri-client/pkg"
@@ -56,6 +58,8 @@ type Kubelet struct {
 	probeDial func(ctx context.Context, network, address string) (net.Conn, error)
 	// services lists every Service from the kubelet's informer (env.go), nil before Run.
 	services func() ([]*corev1.Service, error)
+	// recorder writes the kubelet's Events while Run runs (events.go).
+	recorder atomic.Pointer[record.EventRecorder]
 }
 
 // New returns a kubelet for the cluster at restCfg. It does not connect to
@@ -137,6 +141,8 @@ func (k *Kubelet) Run(ctx context.Context) error {
 		k.runtime, k.images = rs, is
 		defer func() { _ = rs.Close(context.Background()) }()
 	}
+	stopEvents := k.startEvents(ctx)
+	defer stopEvents()
 	handler := k.Handler()
 	var tlsConfig *tls.Config
 	if k.cfg.secure() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-client/pkg/logs"
@@ -385,14 +385,13 @@ wait:
 	return false
 }
 
-// preStop runs container c's preStop hook within grace seconds and returns the seconds it
-// used (what is left of the grace period goes to the stop).
-func (w *podWorker) preStop(ctx context.Context, pod *corev1.Pod, c *corev1.Container, id, podIP string, grace int64) int64 {
-	if c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil || grace <= 0 {
-		return 0
+// preStop runs container c's preStop hook until it returns or the deadline (the end of the
+// grace period) passes, whichever comes first.
+func (w *podWorker) preStop(ctx context.Context, pod *corev1.Pod, c *corev1.Container, id, podIP string, deadline time.Time) {
+	if c == nil || c.Lifecycle == nil || c.Lifecycle.PreStop == nil || !time.Now().Before(deadline) {
+		return
 	}
-	start := time.Now()
-	hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
+	hctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	done := make(chan struct{})
 	go func() {
@@ -406,9 +405,8 @@ func (w *podWorker) preStop(ctx context.Context, pod *corev1.Pod, c *corev1.Cont
 	select {
 	case <-done:
 	case <-hctx.Done():
-		w.k.logf("pod %s/%s: container %s: preStop hook not completed in the grace period (%ds)", pod.Namespace, pod.Name, c.Name, grace)
+		w.k.logf("pod %s/%s: container %s: preStop hook not completed in the grace period", pod.Namespace, pod.Name, c.Name)
 	}
-	return int64(time.Since(start).Seconds())
 }
 
 // gracePeriod is the pod's termination grace period: the deletion's if set, else the spec's.
@@ -423,29 +421,54 @@ func (w *podWorker) gracePeriod(pod *corev1.Pod) int64 {
 	return grace
 }
 
-// stopContainer stops one container within grace seconds: its preStop hook first, then the
-// stop signal with what is left (at least minimumGracePeriod when a hook ran).
-func (w *podWorker) stopContainer(ctx context.Context, pod *corev1.Pod, ctr *runtimeapi.Container, podIP string, grace int64) {
+// stopContainer stops one container by the deadline (the end of its grace period): its
+// preStop hook first, then, once every container in after has stopped (a sidecar waits for
+// the app containers and the sidecars started after it), the stop signal with what is left
+// of the grace period (at least minimumGracePeriod when the hook or the wait used it up; a
+// grace period of 0 kills at once, without the hook).
+func (w *podWorker) stopContainer(ctx context.Context, pod *corev1.Pod, ctr *runtimeapi.Container, podIP string, deadline time.Time, after []chan struct{}) {
 	name := ctr.GetLabels()[LabelContainerName]
 	if name == "" {
 		name = ctr.GetMetadata().GetName()
 	}
-	if ctr.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
-		if c := findContainerSpec(pod, name); c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil && grace > 0 {
-			grace -= w.preStop(ctx, pod, c, ctr.Id, podIP, grace)
-			if grace < minimumGracePeriod {
-				grace = minimumGracePeriod
+	begin := time.Now()
+	graceful := deadline.After(begin)
+	if graceful && ctr.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+		w.preStop(ctx, pod, findContainerSpec(pod, name), ctr.Id, podIP, deadline)
+	}
+	if graceful && len(after) > 0 {
+		turn := time.NewTimer(time.Until(deadline))
+	wait:
+		for _, ch := range after {
+			select {
+			case <-ch:
+			case <-turn.C:
+				break wait
+			case <-ctx.Done():
+				break wait
 			}
 		}
+		turn.Stop()
+	}
+	var grace int64
+	if graceful {
+		grace = int64(math.Ceil(time.Until(deadline).Seconds()))
+		if time.Since(begin) >= time.Second && grace < minimumGracePeriod {
+			grace = minimumGracePeriod
+		}
+		grace = max(grace, 1)
 	}
 	if err := ignoreNotFound(w.k.runtime.StopContainer(ctx, ctr.Id, grace)); err != nil {
 		w.k.logf("pod %s/%s: stopping container %s: %v", pod.Namespace, pod.Name, ctr.Id, err)
 	}
 }
 
-// killPod stops the pod's running containers within grace seconds: the app containers (and
-// regular init containers) together, each after its preStop hook, then the sidecars one by
-// one in reverse order, each with what is left of the grace period.
+// killPod stops the pod's running containers within grace seconds, as Kubernetes' kubelet
+// orders termination: every container's preStop hook starts at once; the app containers (and
+// regular init containers) get the stop signal after their hook; a sidecar gets it after its
+// hook once the app containers have exited and the sidecars after it in spec order have
+// stopped: sidecars stop last, in the reverse of their start order. All within the grace
+// period counted from now.
 func (w *podWorker) killPod(ctx context.Context, pod *corev1.Pod, grace int64) {
 	k := w.k
 	sel := map[string]string{LabelPodUID: string(pod.UID)}
@@ -459,34 +482,63 @@ func (w *podWorker) killPod(ctx context.Context, pod *corev1.Pod, grace int64) {
 			podIP = w.sandboxIP(ctx, sb.Id)
 		}
 	}
-	start := time.Now()
-	sidecars := map[string][]*runtimeapi.Container{}
-	var wg sync.WaitGroup
+	deadline := time.Now().Add(time.Duration(max(grace, 0)) * time.Second)
+	live := map[string][]*runtimeapi.Container{}
 	for _, ctr := range ctrs {
 		if ctr.State != runtimeapi.ContainerState_CONTAINER_RUNNING && ctr.State != runtimeapi.ContainerState_CONTAINER_CREATED {
 			continue
 		}
 		name := ctr.GetLabels()[LabelContainerName]
-		if c := findContainerSpec(pod, name); c != nil && isSidecar(c) {
-			sidecars[name] = append(sidecars[name], ctr)
+		if name == "" {
+			name = ctr.GetMetadata().GetName()
+		}
+		live[name] = append(live[name], ctr)
+	}
+	stopped := map[string]chan struct{}{}
+	for name := range live {
+		stopped[name] = make(chan struct{})
+	}
+	// after[name]: what a sidecar waits for before its stop signal.
+	after := map[string][]chan struct{}{}
+	var waiting []chan struct{} // the app containers, regular init containers and later sidecars
+	for _, c := range pod.Spec.Containers {
+		if ch := stopped[c.Name]; ch != nil {
+			waiting = append(waiting, ch)
+		}
+	}
+	for i := range pod.Spec.InitContainers {
+		if c := &pod.Spec.InitContainers[i]; !isSidecar(c) && stopped[c.Name] != nil {
+			waiting = append(waiting, stopped[c.Name])
+		}
+	}
+	for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
+		c := &pod.Spec.InitContainers[i]
+		if !isSidecar(c) {
 			continue
 		}
+		after[c.Name] = append([]chan struct{}(nil), waiting...)
+		if ch := stopped[c.Name]; ch != nil {
+			waiting = append(waiting, ch)
+		}
+	}
+	var wg sync.WaitGroup
+	for name, list := range live {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.stopContainer(ctx, pod, ctr, podIP, grace)
+			defer close(stopped[name])
+			var each sync.WaitGroup
+			for _, ctr := range list {
+				each.Add(1)
+				go func() {
+					defer each.Done()
+					w.stopContainer(ctx, pod, ctr, podIP, deadline, after[name])
+				}()
+			}
+			each.Wait()
 		}()
 	}
 	wg.Wait()
-	for i := len(pod.Spec.InitContainers) - 1; i >= 0; i-- {
-		for _, ctr := range sidecars[pod.Spec.InitContainers[i].Name] {
-			left := max(grace-int64(time.Since(start).Seconds()), minimumGracePeriod)
-			if grace == 0 {
-				left = 0
-			}
-			w.stopContainer(ctx, pod, ctr, podIP, left)
-		}
-	}
 }
 
 // ---- activeDeadlineSeconds ----
@@ -549,30 +601,6 @@ func (w *podWorker) failDeadline(ctx context.Context, pod *corev1.Pod) {
 
 // event records an event of type on pod (on its container c when c is not ""), as the
 // kubelet's recorder does.
-func (w *podWorker) event(ctx context.Context, pod *corev1.Pod, c, typ, reason, message string) {
-	k := w.k
-	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
-	if c != "" {
-		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", c)
-		if isInit(pod, c) {
-			ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", c)
-		}
-	}
-	now := metav1.NewTime(k.cfg.Clock.Now())
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
-		InvolvedObject:      ref,
-		Reason:              reason,
-		Message:             message,
-		Type:                typ,
-		Source:              corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName},
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-		ReportingController: "kubelet",
-		ReportingInstance:   k.cfg.NodeName,
-	}
-	if _, err := k.client.CoreV1().Events(pod.Namespace).Create(ctx, ev, metav1.CreateOptions{}); err != nil {
-		k.logf("pod %s/%s: recording event %s: %v", pod.Namespace, pod.Name, reason, err)
-	}
+func (w *podWorker) event(_ context.Context, pod *corev1.Pod, c, typ, reason, message string) {
+	w.k.eventf(pod, c, typ, reason, "%s", message)
 }

@@ -18,7 +18,6 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -56,10 +55,6 @@ type containerProbes struct {
 	last           map[probeKind]time.Time
 	successes      map[probeKind]int32
 	failures       map[probeKind]int32
-	// events are the events recorded for this container, by type, reason and message: a
-	// repeated probe result bumps the count of its event, as the kubelet's event recorder
-	// aggregates, rather than writing a new one every period.
-	events map[string]*corev1.Event
 }
 
 // runProbes runs the container's due probes; it returns true when a failed
@@ -72,7 +67,7 @@ type containerProbes struct {
 func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Container, s *runtimeapi.ContainerStatus, podIP string) bool {
 	p := w.probes[s.Id]
 	if p == nil {
-		p = &containerProbes{last: map[probeKind]time.Time{}, successes: map[probeKind]int32{}, failures: map[probeKind]int32{}, events: map[string]*corev1.Event{}}
+		p = &containerProbes{last: map[probeKind]time.Time{}, successes: map[probeKind]int32{}, failures: map[probeKind]int32{}}
 		p.started = c.StartupProbe == nil
 		w.probes[s.Id] = p
 	}
@@ -99,12 +94,12 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 		p.last[kind] = w.k.cfg.Clock.Now()
 		switch res {
 		case probeFailure:
-			w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
+			w.probeEvent(pod, c.Name, corev1.EventTypeWarning, "Unhealthy", fmt.Sprintf("%s probe failed: %s", kind, out))
 			p.failures[kind]++
 			p.successes[kind] = 0
 			return false, p.failures[kind] >= max(pr.FailureThreshold, 1)
 		case probeWarning:
-			w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
+			w.probeEvent(pod, c.Name, corev1.EventTypeWarning, "ProbeWarning", fmt.Sprintf("%s probe warning: %s", kind, out))
 		}
 		p.successes[kind]++
 		p.failures[kind] = 0
@@ -120,7 +115,7 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 		}
 		passed, failed := run(startup, c.StartupProbe)
 		if failed {
-			w.probeKill(ctx, p, pod, c, s.Id, startup, c.StartupProbe)
+			w.probeKill(ctx, p, pod, c, s.Id, podIP, startup, c.StartupProbe)
 			return true
 		}
 		if !passed {
@@ -130,7 +125,7 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 	}
 	if due(liveness, c.LivenessProbe) {
 		if _, failed := run(liveness, c.LivenessProbe); failed {
-			w.probeKill(ctx, p, pod, c, s.Id, liveness, c.LivenessProbe)
+			w.probeKill(ctx, p, pod, c, s.Id, podIP, liveness, c.LivenessProbe)
 			return true
 		}
 	}
@@ -147,9 +142,10 @@ func (w *podWorker) runProbes(ctx context.Context, pod *corev1.Pod, c *corev1.Co
 }
 
 // probeKill stops a container whose liveness or startup probe failed: the Killing event
-// the kubelet records, then the stop within the probe's terminationGracePeriodSeconds
-// when set, else the pod's. The pod's restartPolicy decides what comes next.
-func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *corev1.Pod, c *corev1.Container, id string, kind probeKind, pr *corev1.Probe) {
+// the kubelet records, then, within the probe's terminationGracePeriodSeconds when set, else
+// the pod's, the container's preStop hook and the stop signal. The pod's restartPolicy
+// decides what comes next.
+func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *corev1.Pod, c *corev1.Container, id, podIP string, kind probeKind, pr *corev1.Probe) {
 	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
 	if pod.Spec.TerminationGracePeriodSeconds != nil {
 		grace = *pod.Spec.TerminationGracePeriodSeconds
@@ -159,51 +155,16 @@ func (w *podWorker) probeKill(ctx context.Context, p *containerProbes, pod *core
 	}
 	msg := fmt.Sprintf("Container %s failed %s probe, will be restarted", c.Name, strings.ToLower(string(kind)))
 	w.k.logf("pod %s/%s: %s (grace period %ds)", pod.Namespace, pod.Name, msg, grace)
-	w.probeEvent(ctx, p, pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
-	_ = ignoreNotFound(w.k.runtime.StopContainer(ctx, id, grace))
+	w.probeEvent(pod, c.Name, corev1.EventTypeNormal, "Killing", msg)
+	ctr := &runtimeapi.Container{Id: id, State: runtimeapi.ContainerState_CONTAINER_RUNNING, Labels: map[string]string{LabelContainerName: c.Name}}
+	w.stopContainer(ctx, pod, ctr, podIP, time.Now().Add(time.Duration(max(grace, 0))*time.Second), nil)
 	delete(w.probes, id)
 }
 
-// probeEvent records an event on the pod's container; the same event again (type, reason,
-// message) for the same container bumps its count and lastTimestamp instead.
-func (w *podWorker) probeEvent(ctx context.Context, p *containerProbes, pod *corev1.Pod, container, typ, reason, message string) {
-	k := w.k
-	events := k.client.CoreV1().Events(pod.Namespace)
-	now := metav1.NewTime(k.cfg.Clock.Now())
-	key := typ + "\x00" + reason + "\x00" + message
-	if prev := p.events[key]; prev != nil {
-		next := prev.DeepCopy()
-		next.Count++
-		next.LastTimestamp = now
-		if out, err := events.Update(ctx, next, metav1.UpdateOptions{}); err == nil {
-			p.events[key] = out
-			return
-		}
-		delete(p.events, key) // gone (or changed): record it anew
-	}
-	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
-	if container != "" {
-		ref.FieldPath = fmt.Sprintf("spec.containers{%s}", container)
-	}
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
-		InvolvedObject:      ref,
-		Reason:              reason,
-		Message:             message,
-		Type:                typ,
-		Source:              corev1.EventSource{Component: "kubelet", Host: k.cfg.NodeName},
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-		ReportingController: "kubelet",
-		ReportingInstance:   k.cfg.NodeName,
-	}
-	out, err := events.Create(ctx, ev, metav1.CreateOptions{})
-	if err != nil {
-		k.logf("pod %s/%s: recording event %s: %v", pod.Namespace, pod.Name, reason, err)
-		return
-	}
-	p.events[key] = out
+// probeEvent records an event on the pod's container; the recorder's correlator turns the same
+// event again (type, reason, message) into a bumped count and lastTimestamp.
+func (w *podWorker) probeEvent(pod *corev1.Pod, container, typ, reason, message string) {
+	w.k.eventf(pod, container, typ, reason, "%s", message)
 }
 
 // probe runs one probe within its timeoutSeconds and reports the result and the output

@@ -38,13 +38,7 @@ func podLabels(pod *corev1.Pod, node string) map[string]string {
 
 // sandboxConfig is the CRI sandbox config of pod.
 func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
-	hostname := pod.Name
-	if pod.Spec.Hostname != "" {
-		hostname = pod.Spec.Hostname
-	}
-	if len(hostname) > 63 {
-		hostname = hostname[:63]
-	}
+	hostname := k.podHostname(pod)
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata: &runtimeapi.PodSandboxMetadata{
 			Name: pod.Name, Uid: string(pod.UID), Namespace: pod.Namespace, Attempt: attempt,
@@ -54,6 +48,7 @@ func (k *Kubelet) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		Labels:       podLabels(pod, k.cfg.NodeName),
 		Annotations:  map[string]string{},
 		Linux:        &runtimeapi.LinuxPodSandboxConfig{},
+		DnsConfig:    k.podDNSConfig(pod),
 	}
 	k.applySandboxSecurity(pod, cfg)
 	for n, v := range pod.Annotations {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apiserver/pkg/util/proxy"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -51,6 +53,7 @@ func (k *Kubelet) Handler() http.Handler {
 	mux.HandleFunc("GET /containerLogs/{ns}/{pod}/{container}", k.serveLogs)
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", k.serveExec)
 	mux.HandleFunc("/attach/{ns}/{pod}/{container}", k.serveAttach)
+	mux.HandleFunc("/portForward/{ns}/{pod}", k.servePortForward)
 	return mux
 }
 
@@ -249,7 +252,7 @@ func (k *Kubelet) serveAttach(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("attach: %v", err), http.StatusInternalServerError)
 		return
 	}
-	k.proxyStream(w, r, "attach", resp.Url)
+	k.proxyStream(w, r, "attach", resp.Url, &proxy.Options{Stdin: flag("stdin"), Stdout: flag("stdout"), Stderr: flag("stderr") && !tty, Tty: tty})
 }
 
 // proxyExec asks the runtime for a streaming URL (CRI Exec) and proxies the
@@ -260,11 +263,15 @@ func (k *Kubelet) proxyExec(w http.ResponseWriter, r *http.Request, req *runtime
 		http.Error(w, fmt.Sprintf("exec: %v", err), http.StatusInternalServerError)
 		return
 	}
-	k.proxyStream(w, r, "exec", resp.Url)
+	k.proxyStream(w, r, "exec", resp.Url, &proxy.Options{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Tty: req.Tty})
 }
 
-// proxyStream proxies the client's upgraded connection to a streaming URL of the runtime.
-func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, streamURL string) {
+// proxyStream proxies the client's upgraded connection to a streaming URL of the runtime. With
+// remote-command options (exec, attach), a WebSocket client (the v5 channel protocol client-go
+// and kubectl speak) is translated to SPDY, which every CRI streaming server serves, as
+// Kubernetes' API server translates it; without (port-forward, whose WebSocket protocol CRI
+// streaming servers speak themselves), the connection passes as it is.
+func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, streamURL string, opts *proxy.Options) {
 	target, err := url.Parse(streamURL)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("%s: the runtime's streaming URL %q: %v", what, streamURL, err), http.StatusInternalServerError)
@@ -273,7 +280,11 @@ func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, stre
 	if target.Scheme == "" {
 		target.Scheme = "http"
 	}
-	proxy := &httputil.ReverseProxy{
+	if opts != nil && wsstream.IsWebSocketRequest(r) {
+		proxy.NewStreamTranslatorHandler(target, nil, 0, *opts).ServeHTTP(w, r)
+		return
+	}
+	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
 			pr.Out.Host = target.Host
@@ -283,7 +294,7 @@ func (k *Kubelet) proxyStream(w http.ResponseWriter, r *http.Request, what, stre
 			http.Error(w, fmt.Sprintf("%s: reaching the runtime's streaming server: %v", what, err), http.StatusBadGateway)
 		},
 	}
-	proxy.ServeHTTP(w, r)
+	rp.ServeHTTP(w, r)
 }
 
 // writeExecStatus reports the command's outcome on the error stream: a

@@ -104,7 +104,7 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 		err = w.downwardFiles(ctx, pod, v.DownwardAPI.Items, mode(v.DownwardAPI.DefaultMode, corev1.DownwardAPIVolumeSourceDefaultMode), payload)
 	case v.Projected != nil:
 		plugin = "kubernetes.io~projected"
-		payload, err = w.projectedFiles(ctx, pod, v.Projected, now)
+		payload, err = w.projectedFiles(ctx, pod, v.Name, v.Projected, now)
 	default:
 		return "", errors.New("this kubelet supports only emptyDir, hostPath, secret, configMap, downwardAPI and projected volumes")
 	}
@@ -400,10 +400,10 @@ func (w *podWorker) downwardFiles(ctx context.Context, pod *corev1.Pod, items []
 }
 
 // projectedFiles is the payload of a projected volume.
-func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *corev1.ProjectedVolumeSource, now time.Time) (map[string]volumeFile, error) {
+func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, volume string, p *corev1.ProjectedVolumeSource, now time.Time) (map[string]volumeFile, error) {
 	def := mode(p.DefaultMode, corev1.ProjectedVolumeSourceDefaultMode)
 	payload := map[string]volumeFile{}
-	for _, s := range p.Sources {
+	for i, s := range p.Sources {
 		var err error
 		switch {
 		case s.Secret != nil:
@@ -418,6 +418,8 @@ func (w *podWorker) projectedFiles(ctx context.Context, pod *corev1.Pod, p *core
 			payload[s.ServiceAccountToken.Path] = volumeFile{data: []byte(token), mode: def}
 		case s.ClusterTrustBundle != nil:
 			err = w.trustBundleFile(ctx, s.ClusterTrustBundle, def, payload)
+		case s.PodCertificate != nil:
+			err = w.podCertificateFiles(ctx, pod, volume, i, s.PodCertificate, def, payload, now)
 		default:
 			err = errors.New("unsupported projected volume source")
 		}

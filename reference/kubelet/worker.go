@@ -48,12 +48,16 @@ type podWorker struct {
 	volumesSynced time.Time
 	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
 	tokens map[string]*authenticationv1.TokenRequest
+	// podCerts are the projected pod certificates by volume/source index (podcertificate.go).
+	podCerts map[string]*podCert
 	// mountFailure is the last volume set-up failure reported in an event.
 	mountFailure string
 	// warned are the Warning events already recorded (see warn).
 	warned map[string]bool
 	// life holds the termination messages read (lifecycle.go).
 	life lifecycleState
+	// emptyDirChecked is when the emptyDir volumes' usage was last measured (evict.go).
+	emptyDirChecked time.Time
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -144,6 +148,10 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	if w.deadlineExceeded(pod) {
 		w.failDeadline(ctx, pod)
+		return false
+	}
+	if msg := w.emptyDirOverLimit(pod); msg != "" {
+		w.evict(ctx, pod, msg)
 		return false
 	}
 	k := w.k
@@ -398,6 +406,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev
 				Reason:  "CrashLoopBackOff",
 				Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", delay, c.Name, pod.Name, pod.Namespace, pod.UID),
 			}
+			k.eventf(pod, c.Name, corev1.EventTypeWarning, "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c.Name, pod.Name, pod.Namespace, pod.UID)
 			return false
 		}
 		var older *runtimeapi.ContainerStatus
@@ -434,16 +443,20 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
 		k.logf("pod %s/%s: creating container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return false
 	}
+	k.eventf(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 	if attempt > 0 {
 		k.backoff.restarted(w.key(c.Name), k.cfg.Clock.Now())
 	}
 	if err := k.runtime.StartContainer(ctx, id); err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
 		k.logf("pod %s/%s: starting container %s: %v", pod.Namespace, pod.Name, c.Name, err)
+		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return true
 	}
+	k.eventf(pod, c.Name, corev1.EventTypeNormal, "Started", "Started container %s", c.Name)
 	delete(w.waiting, c.Name)
 	if prune != nil {
 		_ = ignoreNotFound(k.runtime.RemoveContainer(ctx, prune.Id))
@@ -464,21 +477,27 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.
 	if policy != corev1.PullAlways {
 		st, err := k.images.ImageStatus(ctx, spec, false)
 		if err == nil && st.GetImage() != nil {
+			k.eventf(pod, c.Name, corev1.EventTypeNormal, "Pulled", "Container image %q already present on machine", c.Image)
 			return nil
 		}
 		if policy == corev1.PullNever {
 			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", c.Image)
 			w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: msg}
+			k.eventf(pod, c.Name, corev1.EventTypeWarning, "ErrImageNeverPull", "%s", msg)
 			return errors.New(msg)
 		}
 	}
 	now := k.cfg.Clock.Now()
 	if t, ok := w.pullRetry[c.Name]; ok && now.Before(t) {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: fmt.Sprintf("Back-off pulling image %q", c.Image)}
+		k.eventf(pod, c.Name, corev1.EventTypeNormal, "BackOff", "Back-off pulling image %q", c.Image)
 		return errors.New("image pull back-off")
 	}
 	w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}
+	k.eventf(pod, c.Name, corev1.EventTypeNormal, "Pulling", "Pulling image %q", c.Image)
 	if _, err := k.images.PullImage(ctx, spec, nil, k.sandboxConfig(pod, 0)); err != nil {
+		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Failed to pull image %q: %v", c.Image, err)
+		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %s", "ErrImagePull")
 		d := w.pullDelay[c.Name]
 		if d == 0 {
 			d = k.cfg.BackoffBase
@@ -491,6 +510,8 @@ func (w *podWorker) ensureImage(ctx context.Context, pod *corev1.Pod, c *corev1.
 	}
 	delete(w.pullDelay, c.Name)
 	delete(w.pullRetry, c.Name)
+	took := k.cfg.Clock.Since(now)
+	k.eventf(pod, c.Name, corev1.EventTypeNormal, "Pulled", "Successfully pulled image %q in %v (%v including waiting)", c.Image, took, took)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -102,6 +103,8 @@ type run struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 	stop   <-chan struct{}
+	// recorder writes the scheduler's Events (Scheduled, FailedScheduling).
+	recorder events.EventRecorder
 }
 
 // Run schedules until ctx is done: it lists and watches nodes and pods,
@@ -113,8 +116,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scheduler: building the client: %w", err)
 	}
+	recorder, stopEvents := eventRecorder(ctx, client, s.opts.SchedulerName)
+	defer stopEvents()
 	r := &run{s: s, client: client, cache: newNodeCache(), queue: newQueue(),
-		sem: make(chan struct{}, s.opts.BindWorkers), stop: ctx.Done()}
+		sem: make(chan struct{}, s.opts.BindWorkers), stop: ctx.Done(), recorder: recorder}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	nodes := factory.Core().V1().Nodes().Informer()
 	pods := factory.Core().V1().Pods().Informer()
@@ -177,10 +182,15 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
 		var fit *interfaces.FitError
 		if errors.As(err, &fit) {
 			r.queue.parkUnschedulable(pod, moves)
-			r.async(func() { r.markUnschedulable(ctx, pod, fit.Error()) })
+			msg := fit.Error()
+			r.async(func() {
+				r.recordFailedScheduling(pod, msg)
+				r.markUnschedulable(ctx, pod, msg)
+			})
 			return
 		}
 		r.s.opts.Logf("scheduler: %v", err)
+		r.recordFailedScheduling(pod, err.Error())
 		r.queue.parkUnschedulable(pod, moves)
 		return
 	}
@@ -212,6 +222,7 @@ func (r *run) bind(ctx context.Context, pod *corev1.Pod, node string) {
 	}
 	err := r.client.CoreV1().Pods(pod.Namespace).Bind(ctx, b, metav1.CreateOptions{})
 	if err == nil {
+		r.recordScheduled(pod, node)
 		return
 	}
 	r.cache.forget(pod)

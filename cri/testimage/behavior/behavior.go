@@ -65,6 +65,9 @@ const (
 	// Write PATH [TEXT...] writes the words of TEXT joined by spaces (no newline) to PATH,
 	// creating or truncating it with mode 0644 (exit 1 with the error).
 	Write Kind = "write"
+	// Fill PATH BYTES writes BYTES bytes ("x"s, at most MaxFill) to PATH, creating or
+	// truncating it with mode 0644 (exit 1 with the error): a volume filled up.
+	Fill Kind = "fill"
 	// Stat PATH prints "MODE UID GID" of PATH (following links; MODE as Go's FileMode
 	// prints it, e.g. -r--r----- or dgrwxrwxrwx), exit 1 when it does not exist.
 	Stat Kind = "stat"
@@ -115,8 +118,13 @@ type Behavior struct {
 	Output []string
 	// TermDelay: on SIGTERM, wait this long before exiting 0.
 	TermDelay time.Duration
+	// Bytes (Fill): how many bytes to write.
+	Bytes int64
 	// IgnoreTerm: SIGTERM does nothing; only SIGKILL (exit 137) ends it.
 	IgnoreTerm bool
+	// TermFetch: when leaving because of SIGTERM (after TermDelay), GET this http:// URL
+	// first (its answer is ignored), e.g. a recorder's /log?msg=... telling when it left.
+	TermFetch string
 }
 
 // errUsage classifies command-line errors: the real binary exits 2 on them.
@@ -147,6 +155,7 @@ func Parse(argv []string) (Behavior, error) {
 	longRunning := func() {
 		fs.Var(&termDelay, "term-delay", "wait this long after SIGTERM before exiting")
 		fs.BoolVar(&b.IgnoreTerm, "ignore-term", false, "ignore SIGTERM")
+		fs.StringVar(&b.TermFetch, "term-fetch", "", "GET this URL when leaving because of SIGTERM")
 	}
 	rest := argv[2:]
 	switch b.Kind {
@@ -192,6 +201,16 @@ func Parse(argv []string) (Behavior, error) {
 		b.Path = rest[0]
 		b.Args = append([]string{}, rest[1:]...)
 		return b, nil
+	case Fill:
+		if len(rest) != 2 || !strings.HasPrefix(rest[0], "/") {
+			return Behavior{}, fmt.Errorf("%w: fill needs an absolute path and a size in bytes", errUsage)
+		}
+		n, err := strconv.ParseInt(rest[1], 10, 64)
+		if err != nil || n < 0 || n > MaxFill {
+			return Behavior{}, fmt.Errorf("%w: fill: the size must be 0..%d bytes, got %q", errUsage, MaxFill, rest[1])
+		}
+		b.Path, b.Bytes = rest[0], n
+		return b, nil
 	case Echo:
 		b.Args = append([]string{}, rest...)
 		return b, nil
@@ -232,6 +251,11 @@ func Parse(argv []string) (Behavior, error) {
 		rest = fs.Args()[1:]
 	}
 	b.FailAfter, b.ReadyAfter, b.After, b.TermDelay = failAfter.d, readyAfter.d, after.d, termDelay.d
+	if b.TermFetch != "" {
+		if u, err := url.Parse(b.TermFetch); err != nil || u.Scheme != "http" || u.Host == "" {
+			return Behavior{}, fmt.Errorf("%w: --term-fetch: want an http:// URL, got %q", errUsage, b.TermFetch)
+		}
+	}
 	switch b.Kind {
 	case Fetch:
 		if len(positional) != 1 {
@@ -401,8 +425,13 @@ func (b Behavior) String() string {
 		parts = append(parts, b.Path)
 	case Write:
 		parts = append(append(parts, b.Path), b.Args...)
+	case Fill:
+		parts = append(parts, b.Path, strconv.FormatInt(b.Bytes, 10))
 	case Fetch:
 		parts = append(parts, b.URL, "--timeout", b.Timeout.String(), "--count", strconv.Itoa(b.Count))
 	}
 	return strings.Join(parts, " ")
 }
+
+// MaxFill bounds what fill writes.
+const MaxFill = 64 << 20

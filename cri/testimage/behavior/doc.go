@@ -16,7 +16,8 @@
 //	    until fail-after has passed since start (or POST /fail was called),
 //	    then 500; /readyz answers 503 until ready-after, then 200,
 //	    and 503 again after POST /unready (until POST /ready);
-//	    /exit?code=N makes the process exit with code N; with --grpc-port,
+//	    /exit?code=N makes the process exit with code N; /log?msg=TEXT
+//	    prints TEXT on the process's stdout (a recorder); with --grpc-port,
 //	    grpc.health.v1 on port P answers SERVING (service "" or "ckimage")
 //	    while /healthz answers 200, else NOT_SERVING.
 //	ckimage liveness --fail-after D [--port 8080]
@@ -33,8 +34,10 @@
 //	    stay running (what any unknown image does in the simulator).
 //
 // Long-running commands accept --term-delay D (on SIGTERM wait D, then exit
-// 0) and --ignore-term (only SIGKILL ends the process: exit code 137).
-// Without them SIGTERM ends the process at once with exit code 0.
+// 0), --ignore-term (only SIGKILL ends the process: exit code 137) and
+// --term-fetch URL (when leaving because of SIGTERM, after the delay, GET the
+// http:// URL first, answer ignored, at most TermFetchTimeout). Without them
+// SIGTERM ends the process at once with exit code 0.
 //
 // Exec commands (ExecSync, exec probes):
 //
@@ -57,6 +60,8 @@
 //	    newline) to PATH, mode 0644; the simulator writes through the
 //	    container's mounts to the node's files, so another container of
 //	    the pod mounting the same volume reads it
+//	ckimage fill PATH BYTES   write BYTES bytes ("x"s, at most 64 MiB) to PATH,
+//	    mode 0644, through the container's mounts as write does
 //	ckimage stat PATH   print "MODE UID GID" (MODE as Go prints a FileMode)
 //	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
 //	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)

@@ -1,6 +1,7 @@
 package behavior
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,6 +197,12 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			return writeResult("write", b.Path, env.WriteFile(b.Path, data)), nil
 		}
 		return writeResult("write", b.Path, realWrite(b.Path, data)), nil
+	case Fill:
+		data := bytes.Repeat([]byte("x"), int(b.Bytes))
+		if env.WriteFile != nil {
+			return writeResult("fill", b.Path, env.WriteFile(b.Path, data)), nil
+		}
+		return writeResult("fill", b.Path, realWrite(b.Path, data)), nil
 	}
 	// Serve as an exec command would start a second server: treat as usage.
 	return ExecResult{Stderr: fmt.Sprintf("%s cannot run as an exec command\n", b.Kind), ExitCode: UsageExitCode}, nil
@@ -365,4 +372,16 @@ func wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// TermFetchTimeout bounds the GET of --term-fetch.
+const TermFetchTimeout = 3 * time.Second
+
+// FetchOnTerm GETs b.TermFetch (when set) as a process leaving because of SIGTERM does, its
+// connection opened by dial (nil: the default dialer); the answer is ignored.
+func FetchOnTerm(ctx context.Context, b Behavior, dial func(ctx context.Context, network, address string) (net.Conn, error)) {
+	if b.TermFetch == "" {
+		return
+	}
+	_ = fetch(ctx, dial, b.TermFetch, TermFetchTimeout, "")
 }

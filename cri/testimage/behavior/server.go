@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -20,6 +21,7 @@ type Server struct {
 	failed   atomic.Bool
 	unready  atomic.Bool
 	exit     func(code int)
+	print    func(line string)
 }
 
 // NewServer builds the handler for b. start is when the process started;
@@ -27,6 +29,10 @@ type Server struct {
 func NewServer(b Behavior, hostname string, start time.Time, exit func(code int)) *Server {
 	return &Server{b: b, hostname: hostname, start: start, now: time.Now, exit: exit}
 }
+
+// SetPrint sets where /log?msg=TEXT prints TEXT: the process's stdout (nil: /log answers
+// 501). Call it before serving.
+func (s *Server) SetPrint(print func(line string)) { s.print = print }
 
 // Healthy reports what /healthz answers now.
 func (s *Server) Healthy() bool {
@@ -54,6 +60,7 @@ func (s *Server) Fail() { s.failed.Store(true) }
 //	POST /unready      /readyz answers 503 from now on
 //	POST /ready        /readyz answers as before /unready
 //	/exit?code=N       the process exits with code N
+//	/log?msg=TEXT      TEXT is printed on the process's stdout
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	switch r.URL.Path {
@@ -109,6 +116,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.Flush()
 		}
 		go s.exit(code)
+	case "/log":
+		if s.print == nil {
+			http.Error(w, "log not supported", http.StatusNotImplemented)
+			return
+		}
+		msg := strings.ReplaceAll(r.URL.Query().Get("msg"), "\n", " ")
+		s.print(msg)
+		fmt.Fprint(w, "logged")
 	default:
 		http.NotFound(w, r)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/rbac"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
+	"github.com/clusterkit/clusterkit/reference/apiserver/signeradmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 	"github.com/clusterkit/clusterkit/reference/pki"
 )
@@ -122,7 +123,7 @@ func New(o Options) (*Composition, error) {
 	// ServiceAccount plugin (in o.Admission), DefaultStorageClass and DefaultIngressClass
 	// (defaultclass), Priority, the dynamic plugins, ResourceQuota last.
 	plugins := append([]admission.Interface{limitranger.New(), nodeauthz.NewRestriction(auds...), setup.Admission, defaultclass.New(), priority.New()}, o.Admission...)
-	plugins = append(plugins, dynamic, quota)
+	plugins = append(plugins, signeradmission.New(authorize), dynamic, quota)
 	return &Composition{
 		access: apiserver.Access{
 			Authenticator:  authenticate,

@@ -24,7 +24,7 @@ const byNode = "spec.nodeName"
 
 // Authorizer is kube-apiserver's Node authorization mode (--authorization-mode=Node,RBAC). For
 // a kubelet (system:node:NAME in system:nodes) it allows reading a Secret, ConfigMap or
-// PersistentVolumeClaim, and creating a token for a ServiceAccount, only when a pod bound to
+// PersistentVolumeClaim, and reading or creating a token for a ServiceAccount, only when a pod bound to
 // that node uses it; its own Lease in kube-node-lease; and everything else the system:node
 // ClusterRole's rules allow. It has no opinion on other users, or when no rule applies, so the
 // next authorizer (RBAC) decides. Start it once the server serves; until then it allows
@@ -88,6 +88,11 @@ func (a *Authorizer) Authorize(_ context.Context, attrs authorizer.Attributes) (
 			}
 			return a.readNamespaced(node, pvcRef, attrs)
 		case "serviceaccounts":
+			if attrs.GetVerb() == "get" && attrs.GetSubresource() == "" {
+				// The kubelet reads the ServiceAccount of a pod it requests a pod
+				// certificate for (its UID goes into the PodCertificateRequest).
+				return a.related(node, serviceAccountRef, attrs, "get")
+			}
 			return a.createToken(node, attrs)
 		}
 	}

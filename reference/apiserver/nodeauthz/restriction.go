@@ -99,6 +99,8 @@ func (p *Restriction) Validate(ctx context.Context, a admission.Attributes, _ ad
 		return p.token(ctx, node, a)
 	case gr.Group == "coordination.k8s.io" && gr.Resource == "leases":
 		return lease(node, a)
+	case gr.Group == "certificates.k8s.io" && gr.Resource == "podcertificaterequests":
+		return p.podCertificateRequest(ctx, node, a)
 	}
 	return nil
 }

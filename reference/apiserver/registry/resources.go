@@ -86,6 +86,7 @@ func DefaultResources() []*Resource {
 				{Name: "ephemeralcontainers", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get", "patch", "update"}},
 				{Name: "exec", GroupVersionKind: coreV1.WithKind("PodExecOptions"), Verbs: []string{"create", "get"}},
 				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
+				{Name: "portforward", GroupVersionKind: coreV1.WithKind("PodPortForwardOptions"), Verbs: []string{"create", "get"}},
 				{Name: "proxy", GroupVersionKind: coreV1.WithKind("PodProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Pod")),
 			},
@@ -241,6 +242,7 @@ func DefaultResources() []*Resource {
 	out = append(out, admissionRegistrationResources()...)
 	out = append(out, corePolicyResources()...)
 	out = append(out, moreBuiltinResources()...)
+	out = append(out, podCertificateResources()...)
 	out = append(out, append(rbacResources(), authorizationResources()...)...)
 	out = append(out, apiextensionsResources()...)
 	return append(out, apiServices(out))

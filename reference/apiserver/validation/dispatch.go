@@ -40,6 +40,7 @@ func builtinKinds() map[reflect.Type]strategy {
 		PersistentVolumeKind(), PersistentVolumeClaimKind(), HorizontalPodAutoscalerKind(), IngressKind(), IngressClassKind(), NetworkPolicyKind(),
 		StorageClassKind(), CSIDriverKind(), CSINodeKind(), VolumeAttachmentKind(), CSIStorageCapacityKind(), VolumeAttributesClassKind(),
 		APIServiceKind(), ClusterTrustBundleKind(),
+		PodCertificateRequestKind(),
 	} {
 		out[s.(interface{ objectType() reflect.Type }).objectType()] = s
 	}

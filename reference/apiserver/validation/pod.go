@@ -195,6 +195,9 @@ func validateVolumes(volumes []corev1.Volume, fldPath *field.Path) (sets.Set[str
 		if src.PersistentVolumeClaim != nil && src.PersistentVolumeClaim.ClaimName == "" {
 			errs = append(errs, field.Required(p.Child("persistentVolumeClaim", "claimName"), ""))
 		}
+		if src.Projected != nil {
+			errs = append(errs, validateProjectedPodCertificates(src.Projected, p.Child("projected"))...)
+		}
 		if src.EmptyDir != nil && src.EmptyDir.SizeLimit != nil && src.EmptyDir.SizeLimit.Sign() < 0 {
 			errs = append(errs, field.Forbidden(p.Child("emptyDir", "sizeLimit"), "SizeLimit field must be a valid resource quantity"))
 		}

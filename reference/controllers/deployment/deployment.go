@@ -470,6 +470,13 @@ func (c *controller) scale(ctx context.Context, d *appsv1.Deployment, rs *appsv1
 	if err != nil {
 		return nil, fmt.Errorf("scaling ReplicaSet %s to %d: %w", rs.Name, n, err)
 	}
+	if from := replicas(rs); from != n {
+		op := "up"
+		if n < from {
+			op = "down"
+		}
+		c.ctx.Eventf(d, corev1.EventTypeNormal, "ScalingReplicaSet", "Scaled %s replica set %s from %d to %d", op, rs.Name, from, n)
+	}
 	return updated, nil
 }
 

@@ -210,6 +210,11 @@ func Desired(svc *corev1.Service, pods []*corev1.Pod) []*discoveryv1.EndpointSli
 		if p.Spec.NodeName != "" {
 			ep.NodeName = ptr.To(p.Spec.NodeName)
 		}
+		if p.Spec.Hostname != "" && p.Spec.Subdomain == svc.Name {
+			// A pod names itself under a headless Service by hostname and subdomain: cluster
+			// DNS serves hostname.subdomain.ns.svc.<domain> from this field.
+			ep.Hostname = ptr.To(p.Spec.Hostname)
+		}
 		g.endpoints = append(g.endpoints, ep)
 	}
 	if len(groups) == 0 {

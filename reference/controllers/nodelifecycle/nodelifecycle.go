@@ -151,6 +151,7 @@ func (n *controller) observe(node *corev1.Node, lease *coordinationv1.Lease) tim
 	if h == nil {
 		h = &heartbeat{renew: renew, nodeBeat: beat, observedAt: now}
 		n.health[node.Name] = h
+		n.nodeEvent(node, corev1.EventTypeNormal, "RegisteredNode", fmt.Sprintf("Registered Node %v in Controller", node.Name))
 	}
 	if !renew.Equal(h.renew) || !beat.Equal(h.nodeBeat) {
 		h.renew, h.nodeBeat, h.observedAt = renew, beat, now
@@ -243,8 +244,19 @@ func (n *controller) markUnknown(ctx context.Context, node *corev1.Node, now tim
 		}
 		node = updated
 		n.remember(node)
+		n.nodeEvent(node, corev1.EventTypeNormal, "NodeNotReady", fmt.Sprintf("Node %s status is now: %s", node.Name, "NodeNotReady"))
 	}
 	return node, n.markPodsNotReady(ctx, node.Name, now)
+}
+
+// nodeEvent records an Event about node as kube-controller-manager's node controller does
+// (RecordNodeEvent: message "Node NAME event: …"; status changes "Node NAME status is now: …").
+func (n *controller) nodeEvent(node *corev1.Node, eventType, reason, message string) {
+	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
+	if reason == "RegisteredNode" {
+		message = fmt.Sprintf("Node %s event: %s", node.Name, message)
+	}
+	n.ctx.Eventf(ref, eventType, reason, "%s", message)
 }
 
 // remember records our own status write as seen, so it is not taken for a
@@ -368,6 +380,7 @@ func (n *controller) evict(ctx context.Context, node *corev1.Node, now time.Time
 			continue
 		}
 		uid := p.UID
+		n.ctx.Eventf(p, corev1.EventTypeNormal, "TaintManagerEviction", "Marking for deletion Pod %s", p.Namespace+"/"+p.Name)
 		err := n.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			errs = append(errs, fmt.Errorf("evicting pod %s/%s: %w", p.Namespace, p.Name, err))

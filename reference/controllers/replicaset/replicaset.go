@@ -287,8 +287,15 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 		n := min(-diff, r.burst)
 		r.exp.expectCreations(key, n)
 		created, err := slowStart(n, func() error {
-			_, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs, r.owners.kind()), metav1.CreateOptions{})
-			return err
+			pod, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs, r.owners.kind()), metav1.CreateOptions{})
+			if err != nil {
+				if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+					r.ctx.Eventf(r.ref(rs), corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
+				}
+				return err
+			}
+			r.ctx.Eventf(r.ref(rs), corev1.EventTypeNormal, "SuccessfulCreate", "Created pod: %v", pod.Name)
+			return nil
 		})
 		for range n - created {
 			r.exp.creationObserved(key)
@@ -317,14 +324,25 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 					r.exp.deletionObserved(key, keys[i])
 					if !apierrors.IsNotFound(err) {
 						errs[i] = fmt.Errorf("deleting pod %s: %w", p.Name, err)
+						r.ctx.Eventf(r.ref(rs), corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 					}
+					return
 				}
+				r.ctx.Eventf(r.ref(rs), corev1.EventTypeNormal, "SuccessfulDelete", "Deleted pod: %v", p.Name)
 			}()
 		}
 		wg.Wait()
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// ref is the reference the controller's Events are about: the owner as its own kind (a
+// ReplicationController is handled as a ReplicaSet but its Events name it).
+func (r *controller) ref(rs *appsv1.ReplicaSet) *corev1.ObjectReference {
+	k := r.owners.kind()
+	return &corev1.ObjectReference{APIVersion: k.GroupVersion().String(), Kind: k.Kind,
+		Namespace: rs.Namespace, Name: rs.Name, UID: rs.UID, ResourceVersion: rs.ResourceVersion}
 }
 
 // slowStart calls create n times in batches of 1, 2, 4, … and stops after

@@ -8,12 +8,17 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 
@@ -51,6 +56,18 @@ type Context struct {
 	Queue interfaces.KeyQueue
 	// Log receives the controller's diagnostics.
 	Log func(format string, args ...any)
+	// Recorder writes the controller's Events (client-go's tools/record, as
+	// kube-controller-manager's controllers do), with source component
+	// Config.EventSource of the controller's name. Nil in a Context built by
+	// hand: use Eventf, which then does nothing.
+	Recorder record.EventRecorder
+}
+
+// Eventf records an Event about obj through c.Recorder, when there is one.
+func (c Context) Eventf(obj runtime.Object, eventType, reason, messageFmt string, args ...any) {
+	if c.Recorder != nil {
+		c.Recorder.Eventf(obj, eventType, reason, messageFmt, args...)
+	}
 }
 
 // Clock is the manager's clock: k8s.io/utils/clock's RealClock and the
@@ -96,6 +113,9 @@ type Config struct {
 	BaseBackoff, MaxBackoff time.Duration
 	// Log receives diagnostics (default: discarded).
 	Log func(format string, args ...any)
+	// EventSource returns the source component of the named controller's
+	// Events (default: the name).
+	EventSource func(controller string) string
 }
 
 // Runner runs a set of controllers against one API server. It implements
@@ -215,6 +235,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		queue *keyQueue
 	}
 	var all []running
+	// Each controller has its own event broadcaster writing with its own client, as in
+	// kube-controller-manager; all are shut down when Run returns.
+	var broadcasters []record.EventBroadcaster
+	defer func() {
+		for _, b := range broadcasters {
+			b.Shutdown()
+		}
+	}()
 	for _, f := range r.factories {
 		q := newKeyQueue(f.Name, r.cfg)
 		cClient, cDyn, err := r.clientsFor(f.Name, client, dyn)
@@ -225,10 +253,18 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 			return err
 		}
+		source := f.Name
+		if r.cfg.EventSource != nil {
+			source = r.cfg.EventSource(f.Name)
+		}
+		b := record.NewBroadcaster(record.WithContext(ctx))
+		broadcasters = append(broadcasters, b)
+		b.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cClient.CoreV1().Events("")})
 		ctrl, err := f.Factory(Context{
 			Client: cClient, Dynamic: cDyn, Informers: shared, DynamicInformers: dynShared,
 			Clock: r.cfg.Clock, Queue: q,
-			Log: func(format string, args ...any) { r.cfg.Log(f.Name+": "+format, args...) },
+			Log:      func(format string, args ...any) { r.cfg.Log(f.Name+": "+format, args...) },
+			Recorder: b.NewRecorder(scheme.Scheme, corev1.EventSource{Component: source}),
 		})
 		if err != nil {
 			q.shutDown()

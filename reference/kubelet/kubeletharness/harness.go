@@ -86,8 +86,15 @@ func StartCluster(ctx context.Context) (*rest.Config, func(), error) {
 	return cfg, stopAll, nil
 }
 
+// The cluster DNS settings of the harness's kubelets, kubeadm's (no DNS server answers there:
+// the specs read what pods are configured with).
+const (
+	ClusterDNS    = "10.96.0.10"
+	ClusterDomain = "cluster.local"
+)
+
 // KubeletConfig is the kubelet configuration the harness uses: short sync,
-// status and lease periods and the given back-off base.
+// status and lease periods, the given back-off base, and kubeadm's cluster DNS settings.
 func KubeletConfig(base time.Duration) kubelet.Config {
 	if base <= 0 {
 		base = time.Second
@@ -98,6 +105,8 @@ func KubeletConfig(base time.Duration) kubelet.Config {
 		SyncInterval:   200 * time.Millisecond,
 		StatusInterval: 2 * time.Second,
 		LeaseDuration:  4 * time.Second,
+		ClusterDNS:     []string{ClusterDNS},
+		ClusterDomain:  ClusterDomain,
 	}
 }
 
@@ -125,6 +134,8 @@ func InProcess(o Options) conformance.KubeletHarness {
 		BackoffBase:       base,
 		CanRestartKubelet: true,
 		HasStaticPods:     true,
+		ClusterDNS:        ClusterDNS,
+		ClusterDomain:     ClusterDomain,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.KubeletUnderTest, error) {
 			dir, err := os.MkdirTemp("", "ck-kh-")
 			if err != nil {

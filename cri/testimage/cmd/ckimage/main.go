@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -60,6 +61,7 @@ func runMain(b behavior.Behavior, hostname string) int {
 				continue
 			}
 			time.Sleep(b.TermDelay)
+			behavior.FetchOnTerm(context.Background(), b, nil)
 			fmt.Println(behavior.TermLine)
 			exit(0)
 		}
@@ -80,6 +82,12 @@ func runMain(b behavior.Behavior, hostname string) int {
 			return 1
 		}
 		handler := behavior.NewServer(b, hostname, start, exit)
+		var printMu sync.Mutex
+		handler.SetPrint(func(line string) {
+			printMu.Lock()
+			defer printMu.Unlock()
+			fmt.Println(line)
+		})
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
