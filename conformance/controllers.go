@@ -118,6 +118,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	specs := append(controllerSpecs(), namespaceControllerSpecs()...)
 	specs = append(specs, endpointsControllerSpecs()...)
 	specs = append(specs, controllerEventSpecs()...)
+	specs = append(specs, daemonSetSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

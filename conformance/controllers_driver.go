@@ -16,6 +16,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
 
@@ -285,6 +286,53 @@ func (d *podStatusDriver) pickNode(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no usable node")
 }
 
+// pinnedNode returns the node a pod's required node affinity pins it to with a matchFields
+// metadata.name In [node] term (as the DaemonSet controller pins daemon pods).
+func pinnedNode(p *corev1.Pod) (string, bool) {
+	a := p.Spec.Affinity
+	if a == nil || a.NodeAffinity == nil || a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return "", false
+	}
+	for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+		for _, f := range t.MatchFields {
+			if f.Key == metav1.ObjectNameField && f.Operator == corev1.NodeSelectorOpIn && len(f.Values) == 1 {
+				return f.Values[0], true
+			}
+		}
+	}
+	return "", false
+}
+
+// canHost reports whether the pinned pod p may be bound to node: one of the driver's live
+// nodes whose NoSchedule and NoExecute taints p tolerates.
+func (d *podStatusDriver) canHost(ctx context.Context, node string, p *corev1.Pod) (bool, error) {
+	if !d.isOurs(node) || !d.alive(node) {
+		return false, nil
+	}
+	n, err := d.client.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
+			continue
+		}
+		tolerated := false
+		for _, tol := range p.Spec.Tolerations {
+			if tol.ToleratesTaint(klog.Background(), &t, false) {
+				tolerated = true
+			}
+		}
+		if !tolerated {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 func (d *podStatusDriver) sync(ctx context.Context, key string) error {
 	obj, exists, err := d.pods.GetByKey(key)
 	if err != nil || !exists {
@@ -299,9 +347,19 @@ func (d *podStatusDriver) sync(ctx context.Context, key string) error {
 		if hold || p.DeletionTimestamp != nil {
 			return nil
 		}
-		node, err := d.pickNode(ctx)
-		if err != nil {
-			return err
+		node, pinned := pinnedNode(p)
+		if pinned {
+			// A pod pinned by a required matchFields metadata.name term (daemon pods): bind it
+			// there, as a scheduler would, if the node is ours, alive and its taints tolerated.
+			ok, err := d.canHost(ctx, node, p)
+			if err != nil || !ok {
+				return err
+			}
+		} else {
+			node, err = d.pickNode(ctx)
+			if err != nil {
+				return err
+			}
 		}
 		err = pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID},
 			Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})

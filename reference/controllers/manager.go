@@ -14,6 +14,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/clusterroleaggregation"
+	"github.com/clusterkit/clusterkit/reference/controllers/daemonset"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/disruption"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpoints"
@@ -85,6 +86,7 @@ func ServiceAccounts() map[string]string {
 		disruption.Name:                      "disruption-controller",
 		endpoints.Name:                       "endpoint-controller",
 		endpointslicemirroring.Name:          "endpointslicemirroring-controller",
+		daemonset.Name:                       "daemon-set-controller",
 	}
 }
 
@@ -133,6 +135,7 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		disruption.Name:                      disruption.New(),
 		endpoints.Name:                       endpoints.New(),
 		endpointslicemirroring.Name:          endpointslicemirroring.New(),
+		daemonset.Name:                       daemonset.New(),
 	}
 }
 

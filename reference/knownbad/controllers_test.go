@@ -33,6 +33,8 @@ func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
 			[]string{"controllers.gc.default-cascades", "controllers.gc.background"}},
 		{"ServiceAccount controller acts once per namespace", "serviceaccount", knownbad.OnceOnlyServiceAccount(),
 			[]string{"controllers.serviceaccount.recreated"}},
+		{"DaemonSet ignores taints", "daemonset", knownbad.TaintBlindDaemonSet(),
+			[]string{"controllers.daemonset.untolerated-taint"}},
 		{"root CA publisher never repairs an edit", "root-ca-cert-publisher", knownbad.CreateOnlyRootCAPublisher(),
 			[]string{"controllers.rootca.restored"}},
 		{"Endpoints list not-ready pods as ready", "endpoint", knownbad.AllReadyEndpoints(),

@@ -1,0 +1,75 @@
+package daemonset
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/utils/clock"
+)
+
+// expectationsTimeout is how long unobserved expectations block a DaemonSet before the
+// controller acts anyway (as in Kubernetes).
+const expectationsTimeout = 5 * time.Minute
+
+// expectations records, per DaemonSet key, the pod creations and deletions the controller made
+// and has not yet seen in its cache.
+type expectations struct {
+	clock clock.PassiveClock
+	mu    sync.Mutex
+	m     map[string]*expected
+}
+
+type expected struct {
+	adds int
+	dels map[string]bool
+	at   time.Time
+}
+
+func newExpectations(c clock.PassiveClock) *expectations {
+	return &expectations{clock: c, m: map[string]*expected{}}
+}
+
+// satisfied reports whether everything expected for key was observed (or the expectations
+// expired).
+func (e *expectations) satisfied(key string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := e.m[key]
+	if x == nil || (x.adds <= 0 && len(x.dels) == 0) {
+		return true
+	}
+	return e.clock.Since(x.at) > expectationsTimeout
+}
+
+// expect replaces key's expectations with adds creations and the deletions of pods (keys).
+func (e *expectations) expect(key string, adds int, pods []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := &expected{adds: adds, dels: map[string]bool{}, at: e.clock.Now()}
+	for _, p := range pods {
+		x.dels[p] = true
+	}
+	e.m[key] = x
+}
+
+func (e *expectations) creationObserved(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x := e.m[key]; x != nil {
+		x.adds--
+	}
+}
+
+func (e *expectations) deletionObserved(key, pod string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if x := e.m[key]; x != nil {
+		delete(x.dels, pod)
+	}
+}
+
+func (e *expectations) forget(key string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	delete(e.m, key)
+}
