@@ -35,7 +35,7 @@ func podCertificateSpecs() []spec[*authEnv] {
 		{auth("auth.pcr.issued-to-requested-key", "a status write issuing a PodCertificateRequest a certificate whose public key is not the request's MUST be rejected with 422 naming status.certificateChain, while a certificate for the requested key with notBefore, notAfter and beginRefreshAt consistent with it MUST be accepted", srcPodCertificates), specPCRIssuedToRequestedKey},
 		{auth("auth.pcr.terminal", "a PodCertificateRequest's status MUST NOT change once it is Denied: a later status write that issues it is rejected with 422 and the stored status keeps only the Denied condition", srcPodCertificates), specPCRTerminal},
 		{auth("auth.pcr.sign-permission", "a status write that sets a PodCertificateRequest's certificateChain MUST be refused to a user allowed to update podcertificaterequests/status but not to \"sign\" the request's signer (certificates.k8s.io signers), and MUST be accepted once the user may sign it", srcPodCertificates), specPCRSignPermission},
-		{auth("auth.pcr.node-own-pods", "a kubelet (system:node:<name>) MUST be refused (403) the creation of a PodCertificateRequest for a pod bound to another node, and MUST be allowed it for a pod bound to its own node naming that node, pod and ServiceAccount by name and UID", srcNodeRestriction+"; "+srcPodCertificates), specPCRNodeOwnPods},
+		{auth("auth.pcr.node-own-pods", "a kubelet (system:node:<name>) MUST be refused (403) the creation of a PodCertificateRequest for a pod bound to another node or for a pod that mounts no podCertificate volume of the request's signer, and MUST be allowed it for a pod bound to its own node that mounts one, naming that node, pod and ServiceAccount by name and UID", srcNodeRestriction+"; "+srcPodCertificates), specPCRNodeOwnPods},
 		{auth("auth.pcr.projection-bounds", "a pod whose projected podCertificate source asks for maxExpirationSeconds above 7862400 or below 3600 MUST be rejected with 422 naming that source's maxExpirationSeconds", srcPodCertificates), specPCRProjectionBounds},
 	}
 }
@@ -203,7 +203,13 @@ func specPCRSignPermission(ctx context.Context, g gomega.Gomega, e *authEnv) {
 
 func specPCRNodeOwnPods(ctx context.Context, g gomega.Gomega, e *authEnv) {
 	mine, other := e.fakeNode(ctx, g, "a"), e.fakeNode(ctx, g, "b")
-	here, elsewhere := e.boundPod(ctx, g, "here", mine), e.boundPod(ctx, g, "elsewhere", other)
+	certs := corev1.Volume{Name: "certs", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+		Sources: []corev1.VolumeProjection{{PodCertificate: &corev1.PodCertificateProjection{
+			SignerName: e.pcrSigner(), KeyType: "ECDSAP256", CredentialBundlePath: "creds.pem",
+		}}},
+	}}}
+	here, elsewhere := e.boundPod(ctx, g, "here", mine, certs), e.boundPod(ctx, g, "elsewhere", other, certs)
+	unmounted := e.boundPod(ctx, g, "unmounted", mine)
 	kubelet := e.kubelet(g, mine)
 	request := func(pod *corev1.Pod, node string) error {
 		n, err := e.admin.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{})
@@ -224,6 +230,7 @@ func specPCRNodeOwnPods(ctx context.Context, g gomega.Gomega, e *authEnv) {
 	}
 	expectOutcome(g, "forbidden", "the kubelet of "+mine+" requesting a certificate for a pod on "+other+" (naming that node)", request(elsewhere, other))
 	expectOutcome(g, "forbidden", "the kubelet of "+mine+" requesting a certificate for a pod on "+other+" (naming its own node)", request(elsewhere, mine))
+	expectOutcome(g, "forbidden", "the kubelet of "+mine+" requesting a certificate for a pod on its node that mounts no podCertificate volume of the signer", request(unmounted, mine))
 	g.Eventually(func() error { return request(here, mine) }).WithContext(ctx).WithTimeout(rbacGrantWait).WithPolling(300*time.Millisecond).
 		Should(gomega.Succeed(), "the kubelet requesting a certificate for a pod bound to its node")
 }

@@ -16,7 +16,8 @@ var (
 
 // podCertificateRequest lets a kubelet create a PodCertificateRequest only for a pod bound
 // to its own node: spec.nodeName and nodeUID are the kubelet's Node, and the pod (by name and
-// UID) runs there as the named ServiceAccount (by name and UID). A kubelet may not write a
+// UID) runs there as the named ServiceAccount (by name and UID) and mounts a podCertificate
+// projected volume of the request's signer (as upstream's NodeRestriction). A kubelet may not write a
 // request's status (that is the signer's) nor update or delete requests.
 func (p *Restriction) podCertificateRequest(ctx context.Context, node string, a admission.Attributes) error {
 	if a.GetOperation() != admission.Create {
@@ -48,6 +49,8 @@ func (p *Restriction) podCertificateRequest(ctx context.Context, node string, a 
 		return admission.NewForbidden(a, fmt.Errorf("pod %s/%s is not bound to node %q", pod.Namespace, pod.Name, node))
 	case pod.Spec.ServiceAccountName != s.ServiceAccountName:
 		return admission.NewForbidden(a, fmt.Errorf("PodCertificateRequest spec.serviceAccountName %q is not the ServiceAccount of pod %s/%s", s.ServiceAccountName, pod.Namespace, pod.Name))
+	case !mountsPodCertificate(pod, s.SignerName):
+		return admission.NewForbidden(a, fmt.Errorf("pod %q does not mount a podCertificate projected volume for signer %q", pod.Namespace+"/"+pod.Name, s.SignerName))
 	}
 	sa, err := p.objects.Get(ctx, serviceAccountsGVR, a.GetNamespace(), s.ServiceAccountName)
 	if err != nil {
@@ -57,4 +60,20 @@ func (p *Restriction) podCertificateRequest(ctx context.Context, node string, a 
 		return admission.NewForbidden(a, fmt.Errorf("PodCertificateRequest spec.serviceAccountUID %q is not the UID of ServiceAccount %s/%s", s.ServiceAccountUID, a.GetNamespace(), s.ServiceAccountName))
 	}
 	return nil
+}
+
+// mountsPodCertificate reports whether pod has a projected volume with a podCertificate source
+// of signer: a kubelet requests certificates only for what its pods mount.
+func mountsPodCertificate(pod *corev1.Pod, signer string) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.Projected == nil {
+			continue
+		}
+		for _, src := range v.Projected.Sources {
+			if src.PodCertificate != nil && src.PodCertificate.SignerName == signer {
+				return true
+			}
+		}
+	}
+	return false
 }
