@@ -71,14 +71,21 @@ type initProgress struct {
 	incomplete []string
 }
 
-// appStarted reports whether any app container of the pod exists in the runtime.
-func appStarted(pod *corev1.Pod, view map[string]*history) bool {
+// appStarted reports whether any app container of the pod exists in its current sandbox.
+func (w *podWorker) appStarted(pod *corev1.Pod, view map[string]*history) bool {
 	for _, c := range pod.Spec.Containers {
-		if view[c.Name] != nil {
+		if w.current(view[c.Name]) {
 			return true
 		}
 	}
 	return false
+}
+
+// current reports whether h ran in the pod's current sandbox (any sandbox before the first
+// is known). After the sandbox is recreated, as the kubelet does after a sandbox died, the
+// pod starts over: its init containers run again, in order, before its app containers.
+func (w *podWorker) current(h *history) bool {
+	return h != nil && (w.sandboxID == "" || h.sandboxID == w.sandboxID)
 }
 
 // sidecarStarted reports whether the sidecar's latest container runs and passed its startup
@@ -96,7 +103,7 @@ func (w *podWorker) sidecarStarted(c *corev1.Container, h *history) bool {
 
 func (w *podWorker) initProgress(pod *corev1.Pod, view map[string]*history) initProgress {
 	var p initProgress
-	started := appStarted(pod, view)
+	started := w.appStarted(pod, view)
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		h := view[c.Name]
@@ -107,7 +114,7 @@ func (w *podWorker) initProgress(pod *corev1.Pod, view map[string]*history) init
 			continue
 		}
 		if h != nil && h.latest.State == runtimeapi.ContainerState_CONTAINER_EXITED {
-			if h.latest.ExitCode == 0 {
+			if h.latest.ExitCode == 0 && w.current(h) {
 				continue
 			}
 			if pod.Spec.RestartPolicy == corev1.RestartPolicyNever && !started {
@@ -128,7 +135,7 @@ func (w *podWorker) initProgress(pod *corev1.Pod, view map[string]*history) init
 // running. It returns whether initialization is done (the app containers may run) and
 // whether it changed something in the runtime.
 func (w *podWorker) syncInitContainers(ctx context.Context, pod *corev1.Pod, sb *runtimeapi.PodSandbox, podIP string, view map[string]*history) (done, changed bool) {
-	started := appStarted(pod, view)
+	started := w.appStarted(pod, view)
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		h := view[c.Name]
@@ -143,6 +150,10 @@ func (w *podWorker) syncInitContainers(ctx context.Context, pod *corev1.Pod, sb 
 		}
 		if started {
 			continue // initialized before: never run again
+		}
+		if h != nil && h.latest.State == runtimeapi.ContainerState_CONTAINER_EXITED && h.sandboxID != sb.Id {
+			// Completed (or failed) in a sandbox that is gone: run it again in this one.
+			return false, w.startContainer(ctx, pod, c, sb, podIP, h.attempt+1, h.previous)
 		}
 		if h != nil && h.latest.State == runtimeapi.ContainerState_CONTAINER_EXITED && h.latest.ExitCode == 0 {
 			continue
@@ -203,7 +214,7 @@ func (w *podWorker) initStatuses(pod *corev1.Pod, view map[string]*history) []co
 			again := restartsContainer(pod, c, l.ExitCode)
 			if isSidecar(c) {
 				again = !w.wouldBeTerminal(pod, view)
-			} else if appStarted(pod, view) {
+			} else if w.appStarted(pod, view) {
 				again = false
 			}
 			if again {

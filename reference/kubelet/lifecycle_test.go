@@ -142,3 +142,34 @@ func TestHTTPGetURLKeepsQuery(t *testing.T) {
 		}
 	}
 }
+
+// TestInitProgressAfterSandboxRecreation: once the pod's sandbox was recreated, containers of
+// the old sandbox no longer count: the pod is not initialized until its init containers have
+// completed again in the new one (as the kubelet's computePodActions starts over).
+func TestInitProgressAfterSandboxRecreation(t *testing.T) {
+	in := func(sandbox string, state runtimeapi.ContainerState) *history {
+		return &history{sandboxID: sandbox, latest: &runtimeapi.ContainerStatus{Id: sandbox + "-x", State: state}}
+	}
+	pod := &corev1.Pod{Spec: corev1.PodSpec{
+		RestartPolicy:  corev1.RestartPolicyAlways,
+		InitContainers: []corev1.Container{{Name: "a"}, {Name: "b"}},
+		Containers:     []corev1.Container{{Name: "app"}},
+	}}
+	old := map[string]*history{
+		"a": in("old", runtimeapi.ContainerState_CONTAINER_EXITED), "b": in("old", runtimeapi.ContainerState_CONTAINER_EXITED),
+		"app": in("old", runtimeapi.ContainerState_CONTAINER_EXITED),
+	}
+	w := lifecycleWorker(t)
+	w.sandboxID = "old"
+	if p := w.initProgress(pod, old); !p.done {
+		t.Fatalf("in the sandbox it ran in, the pod is initialized: %+v", p)
+	}
+	w.sandboxID = "new"
+	if p := w.initProgress(pod, old); p.done || strings.Join(p.incomplete, " ") != "a b" {
+		t.Fatalf("after the sandbox was recreated: got done=%v incomplete=%q, want not done, a b", p.done, p.incomplete)
+	}
+	again := map[string]*history{"a": in("new", runtimeapi.ContainerState_CONTAINER_EXITED), "b": old["b"], "app": old["app"]}
+	if p := w.initProgress(pod, again); p.done || strings.Join(p.incomplete, " ") != "b" {
+		t.Fatalf("a done again in the new sandbox: got done=%v incomplete=%q, want b", p.done, p.incomplete)
+	}
+}

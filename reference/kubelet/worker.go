@@ -23,6 +23,10 @@ type podWorker struct {
 	k      *Kubelet
 	static bool
 
+	// sandboxID is the pod's current ready sandbox, once there is one: containers of
+	// older sandboxes do not count as started (a new sandbox runs the init containers again).
+	sandboxID string
+
 	mu      sync.Mutex
 	pod     *corev1.Pod
 	removed bool
@@ -167,6 +171,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		return false
 	}
 	sb := readySandbox(sandboxes)
+	if sb != nil {
+		w.sandboxID = sb.Id
+	}
 	view := w.observe(ctx, ctrs)
 	if len(sandboxes) == 0 && len(ctrs) == 0 {
 		// Admission: nothing of the pod runs yet.
