@@ -12,13 +12,14 @@ import (
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
@@ -65,6 +66,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	// Events as kube-scheduler writes them (events.k8s.io, client-go's recorder): Scheduled
+	// for each binding, FailedScheduling with the reason a pod fits no node.
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	broadcaster.StartRecordingToSink(ctx.Done())
+	defer broadcaster.Shutdown()
+	rec := broadcaster.NewRecorder(scheme.Scheme, s.name)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
 	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced) {
@@ -77,12 +84,12 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-changed:
 		}
-		s.pass(ctx, client, nodes.GetStore(), pods.GetStore(), placed)
+		s.pass(ctx, client, rec, nodes.GetStore(), pods.GetStore(), placed)
 	}
 }
 
 // pass places every pending pod of the scheduler, oldest first.
-func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, nodeStore, podStore cache.Store, placed map[types.UID]*corev1.Pod) {
+func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec events.EventRecorder, nodeStore, podStore cache.Store, placed map[types.UID]*corev1.Pod) {
 	infos := map[string]*interfaces.NodeInfo{}
 	var snapshot []*interfaces.NodeInfo
 	for _, o := range nodeStore.List() {
@@ -125,12 +132,15 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, nodeS
 		var fit *interfaces.FitError
 		switch {
 		case errors.As(err, &fit):
-			s.reportUnschedulable(ctx, client, p, fit.Error())
+			if s.reportUnschedulable(ctx, client, p, fit.Error()) {
+				rec.Eventf(p, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", fit.Error())
+			}
 		case err == nil:
 			b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
 			if err := client.CoreV1().Pods(p.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil {
 				continue // tried again on the next change
 			}
+			rec.Eventf(p, nil, corev1.EventTypeNormal, "Scheduled", "Binding", "Successfully assigned %v/%v to %v", p.Namespace, p.Name, node)
 			q := p.DeepCopy()
 			q.Spec.NodeName = node
 			placed[p.UID] = q
@@ -140,11 +150,11 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, nodeS
 }
 
 // reportUnschedulable sets PodScheduled=False, reason Unschedulable, unless
-// the pod already says exactly that.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, client kubernetes.Interface, p *corev1.Pod, msg string) {
+// the pod already says exactly that; it reports whether the pod's status changed.
+func (s *Scheduler) reportUnschedulable(ctx context.Context, client kubernetes.Interface, p *corev1.Pod, msg string) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && c.Message == msg {
-			return
+			return false
 		}
 	}
 	q := p.DeepCopy()
@@ -158,7 +168,8 @@ func (s *Scheduler) reportUnschedulable(ctx context.Context, client kubernetes.I
 	if !replaced {
 		q.Status.Conditions = append(q.Status.Conditions, cond)
 	}
-	if _, err := client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
-		return // the next change retries
+	if _, err := client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, q, metav1.UpdateOptions{}); err != nil {
+		return false // the next change retries
 	}
+	return true
 }
