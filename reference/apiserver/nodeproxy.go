@@ -156,22 +156,7 @@ func (s *Server) serveNodeProxy(w http.ResponseWriter, r *http.Request, req requ
 		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", container, pod.Name)))
 		return
 	}
-	if pod.Spec.NodeName == "" {
-		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
-		return
-	}
-
-	nodeRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
-	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
-	if apierrors.IsNotFound(err) {
-		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s of pod %s does not exist", pod.Spec.NodeName, pod.Name)))
-		return
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	base, rt, err := s.cfg.NodeConnection.KubeletLocation(ctx, nodeObj.(*corev1.Node))
+	base, rt, err := s.podKubelet(ctx, pod)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -226,6 +211,23 @@ func (s *Server) serveLogsWebSocket(w http.ResponseWriter, r *http.Request, targ
 		return
 	}
 	_ = wsstream.NewReader(resp.Body, true, wsstream.NewDefaultReaderProtocols()).Copy(w, r)
+}
+
+// podKubelet locates the kubelet of the node pod is bound to: a pod without a node is 400, a
+// node that does not exist (or has no kubelet endpoint) is 503.
+func (s *Server) podKubelet(ctx context.Context, pod *corev1.Pod) (*url.URL, http.RoundTripper, error) {
+	if pod.Spec.NodeName == "" {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name))
+	}
+	nodeRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
+	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
+	if apierrors.IsNotFound(err) {
+		return nil, nil, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s of pod %s does not exist", pod.Spec.NodeName, pod.Name))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.cfg.NodeConnection.KubeletLocation(ctx, nodeObj.(*corev1.Node))
 }
 
 func hasContainer(pod *corev1.Pod, name string) bool {

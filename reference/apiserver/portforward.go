@@ -63,21 +63,7 @@ func (s *Server) servePortForward(w http.ResponseWriter, r *http.Request, req re
 		return
 	}
 	pod := obj.(*corev1.Pod)
-	if pod.Spec.NodeName == "" {
-		writeError(w, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", pod.Name)))
-		return
-	}
-	nodeRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("nodes"))
-	nodeObj, err := s.objects.Get(ctx, nodeRes, "", pod.Spec.NodeName)
-	if apierrors.IsNotFound(err) {
-		writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("node %s of pod %s does not exist", pod.Spec.NodeName, pod.Name)))
-		return
-	}
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	base, rt, err := s.cfg.NodeConnection.KubeletLocation(ctx, nodeObj.(*corev1.Node))
+	base, rt, err := s.podKubelet(ctx, pod)
 	if err != nil {
 		writeError(w, err)
 		return

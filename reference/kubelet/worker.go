@@ -56,8 +56,6 @@ type podWorker struct {
 	podCerts map[string]*podCert
 	// mountFailure is the last volume set-up failure reported in an event.
 	mountFailure string
-	// warned are the Warning events already recorded (see warn).
-	warned map[string]bool
 	// life holds the termination messages read (lifecycle.go).
 	life lifecycleState
 	// emptyDirChecked is when the emptyDir volumes' usage was last measured (evict.go).
@@ -73,7 +71,6 @@ func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
 		pullDelay:  map[string]time.Duration{},
 		probes:     map[string]*containerProbes{},
 		tokens:     map[string]*authenticationv1.TokenRequest{},
-		warned:     map[string]bool{},
 	}
 	if pod.Status.StartTime != nil {
 		w.startTime = pod.Status.StartTime.DeepCopy()
