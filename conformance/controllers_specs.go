@@ -74,6 +74,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.nodelifecycle.eviction", "pods on an unreachable node MUST be evicted after their toleration period (300 s by default) and not before, a pod tolerating the taint forever MUST stay, and the ReplicaSet MUST replace evicted pods on other nodes", srcTaintEviction, VirtualTime), specCtrlNodeEviction},
 		{ctrl("controllers.nodelifecycle.recovery", "when a node's heartbeats return and it reports Ready, its unreachable taints MUST be removed", srcNodeStatus, VirtualTime), specCtrlNodeRecovery},
 		{ctrl("controllers.endpointslice.tracks-pods", "an EndpointSlice of a Service with a selector MUST list the addresses of its pods with their readiness and the resolved target port, and follow pods as they are replaced", srcEndpointSlices), specCtrlEndpointSlices},
+		{ctrl("controllers.endpointslice.recreates-deleted", "when one of a Service's EndpointSlices is deleted, the controller MUST create a slice with its endpoints again and MUST leave the Service's other slices, whose ports are still wanted, untouched (same UID, same generation)", srcEndpointSlices), specCtrlEndpointSliceRecreated},
 		{ctrl("controllers.gc.background", "deleting a Deployment with background propagation (as kubectl does) MUST delete its ReplicaSets and their pods", srcGarbageCollect), specCtrlGCBackground},
 		{ctrl("controllers.gc.default-cascades", "deleting a ReplicaSet without a propagation policy MUST delete its pods (apps/v1 does not orphan by default)", srcGarbageCollect), specCtrlGCDefault},
 		{ctrl("controllers.gc.orphan", "deleting a ReplicaSet with propagationPolicy=Orphan MUST delete only the ReplicaSet and leave its pods without a controller reference", srcGarbageCollect), specCtrlGCOrphan},
@@ -975,6 +976,59 @@ func specCtrlEndpointSlices(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			g.Expect(p.UID).NotTo(gomega.Equal(pods[0].UID))
 		}
 		check(g)
+	})
+}
+
+func specCtrlEndpointSliceRecreated(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	// Two pods that give the Service's named target port different numbers:
+	// the controller writes one slice per port number.
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "named"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"svc": "named"}, PublishNotReadyAddresses: true,
+			Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}},
+	}
+	_, err := e.client.CoreV1().Services(e.ns).Create(ctx, svc, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	ipByPort := map[int32]string{3000: "10.99.0.10", 3001: "10.99.0.11"}
+	for port, ip := range ipByPort {
+		t := ctrlTemplate("named", ctrlImage1)
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("port-%d", port), Labels: map[string]string{"svc": "named"}}, Spec: t.Spec}
+		p.Spec.NodeName = "no-kubelet-node"
+		p.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: port}}
+		p, err = e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+		_, err = e.client.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+	}
+	// byPort waits until the Service has exactly one slice per port number,
+	// each listing the address of its pod.
+	byPort := func(g gomega.Gomega) map[int32]discoveryv1.EndpointSlice {
+		slices, err := e.client.DiscoveryV1().EndpointSlices(e.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=named"})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		out := map[int32]discoveryv1.EndpointSlice{}
+		for _, s := range slices.Items {
+			g.Expect(s.Ports).To(gomega.HaveLen(1), "slice %s ports", s.Name)
+			port := ptr.Deref(s.Ports[0].Port, 0)
+			g.Expect(out).NotTo(gomega.HaveKey(port), "two slices for port %d", port)
+			g.Expect(s.Endpoints).To(gomega.HaveLen(1), "slice %s endpoints", s.Name)
+			g.Expect(s.Endpoints[0].Addresses).To(gomega.Equal([]string{ipByPort[port]}), "slice %s for port %d", s.Name, port)
+			out[port] = s
+		}
+		g.Expect(out).To(gomega.HaveLen(2))
+		return out
+	}
+	var before map[int32]discoveryv1.EndpointSlice
+	e.eventually(ctx, g, "one slice per port number", func(g gomega.Gomega) { before = byPort(g) })
+	gone := before[3000]
+	g.Expect(e.client.DiscoveryV1().EndpointSlices(e.ns).Delete(ctx, gone.Name, metav1.DeleteOptions{})).To(gomega.Succeed())
+	e.eventually(ctx, g, "the deleted slice recreated, the other kept", func(g gomega.Gomega) {
+		now := byPort(g)
+		g.Expect(now[3000].UID).NotTo(gomega.Equal(gone.UID), "a new slice for port 3000")
+		kept := before[3001]
+		g.Expect(now[3001].UID).To(gomega.Equal(kept.UID), "the slice for port 3001 is the same object")
+		g.Expect(now[3001].Generation).To(gomega.Equal(kept.Generation), "the slice for port 3001 is not rewritten")
 	})
 }
 

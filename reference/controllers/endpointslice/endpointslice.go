@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -43,7 +44,8 @@ func New() runner.Factory {
 		svcInf := c.Informers.Core().V1().Services()
 		podInf := c.Informers.Core().V1().Pods()
 		sliceInf := c.Informers.Discovery().V1().EndpointSlices()
-		e := &controller{client: c.Client, ctx: c, services: svcInf.Lister(), pods: podInf.Lister(), slices: sliceInf.Lister()}
+		e := &controller{client: c.Client, ctx: c, services: svcInf.Lister(), pods: podInf.Lister(), slices: sliceInf.Lister(),
+			tracker: newTracker(c.Clock.Now)}
 		if _, err := svcInf.Informer().AddEventHandler(runner.EnqueueSelf(c.Queue)); err != nil {
 			return nil, err
 		}
@@ -57,15 +59,21 @@ func New() runner.Factory {
 		}); err != nil {
 			return nil, err
 		}
-		sliceChanged := func(obj any) {
+		sliceChanged := func(obj any, deleted bool) {
 			if s, ok := runner.Unwrap(obj).(*discoveryv1.EndpointSlice); ok && s.Labels[discoveryv1.LabelManagedBy] == ManagedBy {
 				if svc := s.Labels[discoveryv1.LabelServiceName]; svc != "" {
-					c.Queue.Add(s.Namespace + "/" + svc)
+					key := s.Namespace + "/" + svc
+					if deleted {
+						e.tracker.gone(key, s.UID)
+					}
+					c.Queue.Add(key)
 				}
 			}
 		}
 		if _, err := sliceInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc: sliceChanged, UpdateFunc: func(_, n any) { sliceChanged(n) }, DeleteFunc: sliceChanged,
+			AddFunc:    func(o any) { sliceChanged(o, false) },
+			UpdateFunc: func(_, n any) { sliceChanged(n, false) },
+			DeleteFunc: func(o any) { sliceChanged(o, true) },
 		}); err != nil {
 			return nil, err
 		}
@@ -79,6 +87,7 @@ type controller struct {
 	services corelisters.ServiceLister
 	pods     corelisters.PodLister
 	slices   discoverylisters.EndpointSliceLister
+	tracker  *tracker
 }
 
 func (e *controller) Name() string { return Name }
@@ -105,6 +114,7 @@ func (e *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	svc, err := e.services.Services(ns).Get(name)
 	if apierrors.IsNotFound(err) {
 		// The garbage collector deletes the slices the Service owned.
+		e.tracker.forget(key)
 		return interfaces.ReconcileResult{}, nil
 	}
 	if err != nil {
@@ -124,40 +134,58 @@ func (e *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	if err != nil {
 		return interfaces.ReconcileResult{}, err
 	}
+	if e.tracker.stale(key, existing) {
+		// The informer has not yet seen this controller's last writes; their
+		// events enqueue the Service again (the requeue is a safety net).
+		return interfaces.ReconcileResult{RequeueAfter: time.Second}, nil
+	}
 	sort.Slice(existing, func(i, j int) bool { return existing[i].Name < existing[j].Name })
+	// Pair each desired slice with an existing one: first the slices that
+	// already carry the same ports (kept as they are when their endpoints
+	// agree), then any other slice of the address type, rewritten rather
+	// than deleted and created (Kubernetes turns deletes into updates the
+	// same way).
 	used := map[string]bool{}
-	var errs []error
-	for _, want := range desired {
-		var match *discoveryv1.EndpointSlice
-		for _, have := range existing {
-			if !used[have.Name] && have.AddressType == want.AddressType && equality.Semantic.DeepEqual(have.Ports, want.Ports) {
-				match = have
-				break
+	matches := make([]*discoveryv1.EndpointSlice, len(desired))
+	for _, samePorts := range []bool{true, false} {
+		for i, want := range desired {
+			if matches[i] != nil {
+				continue
 			}
-		}
-		if match == nil {
 			for _, have := range existing {
-				if !used[have.Name] && have.AddressType == want.AddressType {
-					match = have
+				if !used[have.Name] && have.AddressType == want.AddressType &&
+					(!samePorts || equality.Semantic.DeepEqual(have.Ports, want.Ports)) {
+					matches[i] = have
+					used[have.Name] = true
 					break
 				}
 			}
 		}
+	}
+	var errs []error
+	for i, want := range desired {
+		match := matches[i]
 		if match == nil {
 			want.GenerateName = svc.Name + "-"
-			if _, err := e.client.DiscoveryV1().EndpointSlices(ns).Create(ctx, want, metav1.CreateOptions{}); err != nil {
+			created, err := e.client.DiscoveryV1().EndpointSlices(ns).Create(ctx, want, metav1.CreateOptions{})
+			if err != nil {
 				errs = append(errs, fmt.Errorf("creating an EndpointSlice of %s: %w", key, err))
+				continue
 			}
+			e.tracker.wrote(key, created)
 			continue
 		}
-		used[match.Name] = true
 		if equality.Semantic.DeepEqual(match.Ports, want.Ports) && equality.Semantic.DeepEqual(match.Endpoints, want.Endpoints) &&
 			equality.Semantic.DeepEqual(match.Labels, want.Labels) {
 			continue
 		}
 		cp := match.DeepCopy()
 		cp.Ports, cp.Endpoints, cp.Labels, cp.OwnerReferences = want.Ports, want.Endpoints, want.Labels, want.OwnerReferences
-		if _, err := e.client.DiscoveryV1().EndpointSlices(ns).Update(ctx, cp, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		updated, err := e.client.DiscoveryV1().EndpointSlices(ns).Update(ctx, cp, metav1.UpdateOptions{})
+		switch {
+		case err == nil:
+			e.tracker.wrote(key, updated)
+		case !apierrors.IsNotFound(err):
 			errs = append(errs, fmt.Errorf("updating EndpointSlice %s: %w", match.Name, err))
 		}
 	}
@@ -165,7 +193,12 @@ func (e *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 		if used[have.Name] {
 			continue
 		}
-		if err := e.client.DiscoveryV1().EndpointSlices(ns).Delete(ctx, have.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		err := e.client.DiscoveryV1().EndpointSlices(ns).Delete(ctx, have.Name, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &have.UID}})
+		switch {
+		case err == nil:
+			e.tracker.deleted(key, have)
+		case !apierrors.IsNotFound(err) && !apierrors.IsConflict(err):
 			errs = append(errs, fmt.Errorf("deleting EndpointSlice %s: %w", have.Name, err))
 		}
 	}
