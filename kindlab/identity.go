@@ -50,5 +50,8 @@ func (l *Lab) writeIdentities(gateway string) error {
 		}
 	}
 	cfg := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, pki.ProxyUser, b.Proxy.CertPEM, b.Proxy.KeyPEM)
-	return apiserver.WriteKubeconfigFile(l.proxyKubeconfig(), cfg)
+	if err := apiserver.WriteKubeconfigFile(l.proxyKubeconfig(), cfg); err != nil {
+		return err
+	}
+	return l.writeControlPlane(b)
 }

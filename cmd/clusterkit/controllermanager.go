@@ -25,6 +25,10 @@ type controllerManagerOptions struct {
 	monitorPeriod     time.Duration
 	tolerationSeconds int64
 	verbose           bool
+	// useSACredentials and rootCAFile are kube-controller-manager's
+	// --use-service-account-credentials and --root-ca-file.
+	useSACredentials bool
+	rootCAFile       string
 }
 
 // newControllerManagerCommand returns `clusterkit controller-manager`.
@@ -58,6 +62,8 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	f.DurationVar(&o.monitorPeriod, "node-monitor-period", o.monitorPeriod, "how often every node's health is checked")
 	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
+	f.BoolVar(&o.useSACredentials, "use-service-account-credentials", false, "each controller writes as its own ServiceAccount in kube-system (as kubeadm runs kube-controller-manager); the kubeconfig's identity only reads and requests their tokens")
+	f.StringVar(&o.rootCAFile, "root-ca-file", "", "the cluster CA (PEM) published to every namespace as ConfigMap kube-root-ca.crt (default: the kubeconfig's certificate authority)")
 	return cmd
 }
 
@@ -73,7 +79,13 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	mcfg := controllers.Config{
 		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
-		NodeLifecycle: nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+		NodeLifecycle:             nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+		ServiceAccountCredentials: o.useSACredentials, RootCA: cfg.CAData,
+	}
+	if o.rootCAFile != "" {
+		if mcfg.RootCA, err = os.ReadFile(o.rootCAFile); err != nil {
+			return fmt.Errorf("--root-ca-file: %w", err)
+		}
 	}
 	if o.verbose {
 		mcfg.Log = say
