@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -103,13 +102,31 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 	if err := os.WriteFile(caFile, b.CA.CertPEM, 0o644); err != nil {
 		return err
 	}
+	etcd, err := pki.EnsureEtcd(l.pkiDir(), pki.Options{})
+	if err != nil {
+		return fmt.Errorf("etcd's PKI: %w", err)
+	}
+	u, err := url.Parse(l.Server)
+	if err != nil {
+		return err
+	}
+	// The API server keeps its state where `clusterkit up --data-dir` would: the cluster's
+	// PKI in DATA/pki, the encryption configuration; etcd's member directory is there too.
+	dataDir := filepath.Join(l.Dir, "data", "etcd")
+	const etcdURL = "https://127.0.0.1:2379"
 	pods := []*corev1.Pod{
-		staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=/etc/kubernetes/scheduler.conf"},
-			map[string]string{"/etc/kubernetes/scheduler.conf": confs["scheduler.conf"]}),
+		staticComponent("etcd", "100m", []string{"etcd", "serve", "--data-dir=" + dataDir, "--pki-dir=" + l.pkiDir(),
+			"--listen-client-url=" + etcdURL}, []string{dataDir}),
+		staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--scheduler=none", "--controllers=none",
+			"--address=" + u.Hostname(), "--port=" + u.Port(), "--data-dir=" + dataDir, "--kubeconfig=" + l.Kubeconfig,
+			"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
+			"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},
+			[]string{dataDir, filepath.Dir(l.Kubeconfig)}),
+		staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
+			[]string{l.controlPlaneDir()}),
 		staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
-			"--kubeconfig=/etc/kubernetes/controller-manager.conf", "--use-service-account-credentials",
-			"--root-ca-file=/etc/kubernetes/pki/ca.crt"},
-			map[string]string{"/etc/kubernetes/controller-manager.conf": confs["controller-manager.conf"], "/etc/kubernetes/pki/ca.crt": caFile}),
+			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials",
+			"--root-ca-file=" + caFile}, []string{l.controlPlaneDir()}),
 	}
 	for _, p := range pods {
 		data, err := yaml.Marshal(p)
@@ -124,8 +141,9 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 }
 
 // staticComponent is the static pod of one control plane component: on the node's network,
-// system-node-critical, its files mounted read-only from the host.
-func staticComponent(name, cpu string, args []string, files map[string]string) *corev1.Pod {
+// system-node-critical, the host directories it works in mounted at their own paths (so its
+// flags name host paths, as kubeadm's manifests do).
+func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod {
 	p := &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: metav1.NamespaceSystem,
@@ -135,18 +153,17 @@ func staticComponent(name, cpu string, args []string, files map[string]string) *
 			AutomountServiceAccountToken: ptr.To(false),
 			Containers: []corev1.Container{{
 				Name: name, Image: ControlPlaneImage, ImagePullPolicy: corev1.PullNever,
-				Command:   append([]string{binaryInImage}, args...),
+				Command: append([]string{binaryInImage}, args...),
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}},
 			}},
 		},
 	}
-	for i, inPod := range slices.Sorted(maps.Keys(files)) {
-		onHost := files[inPod]
-		vol := fmt.Sprintf("file-%d", i)
+	for i, dir := range dirs {
+		vol := fmt.Sprintf("host-%d", i)
 		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{
-			HostPath: &corev1.HostPathVolumeSource{Path: onHost, Type: ptr.To(corev1.HostPathFile)}}})
+			HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: ptr.To(corev1.HostPathDirectoryOrCreate)}}})
 		p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts,
-			corev1.VolumeMount{Name: vol, MountPath: inPod, ReadOnly: true})
+			corev1.VolumeMount{Name: vol, MountPath: dir})
 	}
 	return p
 }
@@ -197,7 +214,7 @@ func (l *Lab) markControlPlane(ctx context.Context, client kubernetes.Interface,
 // waitControlPlanePods waits until the mirror pods of the control plane's static pods are
 // Running on the control-plane node.
 func (l *Lab) waitControlPlanePods(ctx context.Context, client kubernetes.Interface, node string, say func(string, ...any)) error {
-	want := []string{"kube-scheduler-" + node, "kube-controller-manager-" + node}
+	want := []string{"etcd-" + node, "kube-apiserver-" + node, "kube-scheduler-" + node, "kube-controller-manager-" + node}
 	running := map[string]bool{}
 	var last string
 	for len(running) < len(want) {

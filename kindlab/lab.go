@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -198,7 +197,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
-	lab.Server = fmt.Sprintf("https://%s:%d", gateway, apiPort)
+	// The API server is a static pod of the control-plane node, on that node's address.
+	cpIP := fmt.Sprintf("10.250.%d.%d", idx, cfg.Nodes+2)
+	lab.Server = fmt.Sprintf("https://%s:%d", cpIP, apiPort)
 	for i := 1; i <= cfg.Nodes; i++ {
 		lab.Nodes = append(lab.Nodes, Node{
 			Name: fmt.Sprintf("%s-node-%d", cfg.Name, i), NetNS: fmt.Sprintf("cklab%d-n%d", idx, i),
@@ -208,7 +209,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	lab.Nodes = append(lab.Nodes, Node{
 		Name: cfg.Name + "-control-plane", NetNS: fmt.Sprintf("cklab%d-cp", idx),
-		IP: fmt.Sprintf("10.250.%d.%d", idx, cfg.Nodes+2), PodSubnet: controlPlaneSubnet,
+		IP: cpIP, PodSubnet: controlPlaneSubnet,
 		HostVeth: fmt.Sprintf("cklab%dvcp", idx), ControlPlane: true,
 	})
 	ok := false
@@ -245,33 +246,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 
-	if err := lab.writeIdentities(gateway); err != nil {
-		return nil, err
-	}
-	say("starting etcd and the API server on %s", lab.Server)
-	// The scheduler and the controller manager run as static pods of the control-plane node.
-	upArgs := []string{"up", "--nodes", "0", "--scheduler", "none", "--controllers", "none",
-		"--address", gateway, "--port", strconv.Itoa(apiPort), "--data-dir", filepath.Join(cfg.Dir, "data", "etcd"),
-		"--kubeconfig", lab.Kubeconfig, "--service-cidr", cfg.ServiceCIDR}
-	// The control plane runs in the machine's namespace, which has no route to the nodes' pod
-	// subnets (the same in every lab): it reaches pods (admission webhooks) through their node.
-	for _, n := range lab.Nodes {
-		upArgs = append(upArgs, "--pod-network-netns", n.PodSubnet+"="+nsPath(n.NetNS))
-	}
-	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, upArgs...)
-	if err != nil {
-		return nil, err
-	}
-	lab.ControlPID = pid
-	if err := lab.save(); err != nil {
-		return nil, err
-	}
-	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, pid); err != nil {
-		return nil, fmt.Errorf("the control plane did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", "control-plane.log"))
-	}
-	say("API server ready")
-	client, err := lab.adminClient()
-	if err != nil {
+	if err := lab.writeIdentities(cpIP); err != nil {
 		return nil, err
 	}
 
@@ -285,12 +260,21 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		n.PID = pid
 		return lab.save()
 	}
-	// The control-plane node first: marked before any workload exists, it then runs the
-	// scheduler and the controller manager the workers' pods need.
+	// The control-plane node first: its kubelet starts etcd, the API server, the scheduler and
+	// the controller manager from their manifests (static pods need no API), then registers.
 	cp := lab.ControlPlaneNode()
 	if err := startNode(cp); err != nil {
 		return nil, err
 	}
+	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, cp.PID); err != nil {
+		return nil, fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", cp.Name+".log"))
+	}
+	say("API server ready on %s", lab.Server)
+	client, err := lab.adminClient()
+	if err != nil {
+		return nil, err
+	}
+
 	if err := lab.waitNodes(ctx, []Node{*cp}, say); err != nil {
 		return nil, err
 	}
@@ -420,7 +404,7 @@ func List(root string) ([]*Lab, error) {
 
 // Running reports whether every process of the lab is alive.
 func (l *Lab) Running() bool {
-	if !alive(l.ControlPID) {
+	if l.ControlPID > 0 && !alive(l.ControlPID) { // labs made before the API server was a static pod
 		return false
 	}
 	for _, n := range l.Nodes {

@@ -140,7 +140,7 @@ func checkTour(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
 	pods := table(runKubectl(ctx, t, kubectl, kc, "get", "pods", "-n", "kube-system", "-o", "wide"))
 	found := map[string]bool{}
 	for _, row := range pods {
-		for _, c := range []string{"kube-scheduler", "kube-controller-manager"} {
+		for _, c := range []string{"etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager"} {
 			if row["NAME"] == c+"-"+cp.Name {
 				found[c] = true
 				if row["NODE"] != cp.Name || row["STATUS"] != "Running" || row["IP"] != cp.IP {
@@ -160,7 +160,7 @@ func checkTour(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
 			t.Errorf("get pods -n kube-system lists no Running kube-proxy pod on node %s: %v", n.Name, pods)
 		}
 	}
-	for _, c := range []string{"kube-scheduler", "kube-controller-manager", "coredns"} {
+	for _, c := range []string{"etcd", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "coredns"} {
 		if !found[c] {
 			t.Errorf("get pods -n kube-system lists no %s pod: %v", c, pods)
 		}
