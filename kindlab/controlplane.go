@@ -153,7 +153,7 @@ func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod
 			AutomountServiceAccountToken: ptr.To(false),
 			Containers: []corev1.Container{{
 				Name: name, Image: ControlPlaneImage, ImagePullPolicy: corev1.PullNever,
-				Command: append([]string{binaryInImage}, args...),
+				Command:   append([]string{binaryInImage}, args...),
 				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}},
 			}},
 		},
