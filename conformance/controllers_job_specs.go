@@ -35,6 +35,7 @@ func jobSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.job.backoff-limit", "a Job with backoffLimit 1 whose pods fail MUST create exactly 2 pods and then get the Failed condition True with reason BackoffLimitExceeded and status.failed 2", srcJobFailure), specJobBackoffLimit},
 		{ctrl("controllers.job.active-deadline", "a Job active for longer than its activeDeadlineSeconds MUST have its pods deleted and get the Failed condition True with reason DeadlineExceeded", srcJobTerminate, VirtualTime), specJobActiveDeadline},
 		{ctrl("controllers.job.indexed", "an Indexed Job with completions 3 MUST run one pod per index 0, 1, 2 with the batch.kubernetes.io/job-completion-index annotation and hostname <job>-<index>, and end with completedIndexes \"0-2\" and the Complete condition True", srcJobIndexed), specJobIndexed},
+		{ctrl("controllers.job.backoff-limit-per-index", "an Indexed Job with completions 2 and backoffLimitPerIndex 1 whose pods fail MUST run exactly 2 pods per index, the replacement carrying batch.kubernetes.io/job-index-failure-count 1, and end with failedIndexes \"0,1\" and the Failed condition True with reason FailedIndexes", srcJobFailure), specJobBackoffPerIndex},
 		{ctrl("controllers.job.suspend", "suspending a running Job MUST delete its active pods and set the Suspended condition True; resuming it MUST create pods again and set the Suspended condition False", srcJobSuspend), specJobSuspend},
 		{ctrl("controllers.ttl.deletes-finished", "a finished Job with ttlSecondsAfterFinished MUST be deleted once that many seconds have passed since it finished, and its pods with it", srcJobTTL, VirtualTime), specJobTTL},
 	}
@@ -271,4 +272,24 @@ func specJobTTL(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "Job ttl still exists (err %v)", err)
 		g.Expect(e.jobPods(ctx, g, "ttl")).To(gomega.BeEmpty())
 	})
+}
+
+func specJobBackoffPerIndex(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	jb := ctrlJob("perix", 2, 2, ptr.To(3))
+	jb.Spec.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+	jb.Spec.BackoffLimitPerIndex = ptr.To(int32(1))
+	jb.Spec.PodReplacementPolicy = ptr.To(batchv1.Failed)
+	e.createJob(ctx, g, jb)
+	j := e.waitJobCondition(ctx, g, "perix", batchv1.JobFailed, true)
+	g.Expect(jobCondition(j, batchv1.JobFailed).Reason).To(gomega.Equal(batchv1.JobReasonFailedIndexes))
+	g.Expect(j.Status.FailedIndexes).To(gomega.HaveValue(gomega.Equal("0,1")), "status.failedIndexes")
+	counts := map[string][]string{}
+	for _, p := range e.jobPods(ctx, g, "perix") {
+		ix := p.Annotations[batchv1.JobCompletionIndexAnnotation]
+		counts[ix] = append(counts[ix], p.Annotations[batchv1.JobIndexFailureCountAnnotation])
+	}
+	for _, ix := range []string{"0", "1"} {
+		sort.Strings(counts[ix])
+		g.Expect(counts[ix]).To(gomega.Equal([]string{"0", "1"}), "failure counts of the pods of index %s", ix)
+	}
 }

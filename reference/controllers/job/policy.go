@@ -40,3 +40,34 @@ func matchFailurePolicy(policy *batchv1.PodFailurePolicy, p *corev1.Pod) (*batch
 	}
 	return nil, ""
 }
+
+// matchSuccessPolicy returns the message of the first successPolicy rule the completed
+// indexes of an Indexed Job satisfy: all its succeededIndexes (or succeededCount of them)
+// completed, or, without succeededIndexes, succeededCount indexes completed.
+func matchSuccessPolicy(policy *batchv1.SuccessPolicy, completions int, done map[int]bool) (string, bool) {
+	if policy == nil || len(done) == 0 {
+		return "", false
+	}
+	for i, rule := range policy.Rules {
+		if rule.SucceededIndexes != nil {
+			want := parseIndexes(*rule.SucceededIndexes, completions)
+			if len(want) == 0 {
+				continue
+			}
+			have := 0
+			for ix := range want {
+				if done[ix] {
+					have++
+				}
+			}
+			if have == len(want) || (rule.SucceededCount != nil && have >= int(*rule.SucceededCount)) {
+				return fmt.Sprintf("Matched rules at index %d", i), true
+			}
+			continue
+		}
+		if rule.SucceededCount != nil && len(done) >= int(*rule.SucceededCount) {
+			return fmt.Sprintf("Matched rules at index %d", i), true
+		}
+	}
+	return "", false
+}

@@ -170,10 +170,11 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 	}
 
 	// Completed indexes, or the succeeded count.
-	var done map[int]bool
+	ix := &indexes{}
 	succeeded := int(st.Succeeded) + len(uncSucceeded) + len(newSucceeded)
 	if indexed(j) {
-		done = parseIndexes(st.CompletedIndexes, completions)
+		done := parseIndexes(st.CompletedIndexes, completions)
+		ix.done = done
 		for _, p := range pods {
 			if p.Status.Phase == corev1.PodSucceeded && hasFinalizer(p) {
 				if i := podIndex(p); i != noIndex && i < completions {
@@ -182,6 +183,9 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 			}
 		}
 		succeeded = len(done)
+		if perIndex(j) {
+			trackIndexFailures(j, pods, ix, completions, now)
+		}
 	}
 
 	// Where the Job is heading.
@@ -203,6 +207,20 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 		}
 	}
 
+	if end == nil && perIndex(j) {
+		switch {
+		case j.Spec.MaxFailedIndexes != nil && len(ix.failed) > int(*j.Spec.MaxFailedIndexes):
+			end = &ending{batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonMaxFailedIndexesExceeded, msgMaxFailedIndexes}
+		case len(ix.failed) > 0 && len(ix.failed)+len(ix.done) >= completions:
+			end = &ending{batchv1.JobFailureTarget, batchv1.JobFailed, batchv1.JobReasonFailedIndexes, msgFailedIndexes}
+		}
+	}
+	if end == nil && indexed(j) {
+		if msg, ok := matchSuccessPolicy(j.Spec.SuccessPolicy, completions, ix.done); ok {
+			end = &ending{batchv1.JobSuccessCriteriaMet, batchv1.JobComplete, batchv1.JobReasonSuccessPolicy, msg}
+		}
+	}
+
 	var manageErr error
 	if end != nil {
 		// Ending: no pod may stay active.
@@ -214,7 +232,7 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 	} else {
 		if satisfied && j.DeletionTimestamp == nil {
 			var wait time.Duration
-			active, wait, manageErr = c.manage(ctx, j, key, active, done, succeeded, failed, now)
+			active, wait, manageErr = c.manage(ctx, j, key, active, ix, succeeded, failed, now)
 			res.RequeueAfter = minPositive(res.RequeueAfter, wait)
 		}
 		complete := false
@@ -273,8 +291,11 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 		}
 	}
 	if indexed(j) {
-		st.CompletedIndexes = formatIndexes(done)
-		st.Succeeded = int32(len(done))
+		st.CompletedIndexes = formatIndexes(ix.done)
+		st.Succeeded = int32(len(ix.done))
+		if perIndex(j) {
+			st.FailedIndexes = ptr.To(formatIndexes(ix.failed))
+		}
 	}
 	st.Active = int32(len(active))
 	ready := int32(0)
@@ -304,7 +325,7 @@ func (c *controller) sync(ctx context.Context, key string, j *batchv1.Job, pods 
 	unc.Succeeded, st.Succeeded = countOff(unc.Succeeded, withFinalizer, st.Succeeded, indexed(j))
 	unc.Failed, st.Failed = countOff(unc.Failed, withFinalizer, st.Failed, false)
 	if indexed(j) {
-		st.Succeeded = int32(len(done))
+		st.Succeeded = int32(len(ix.done))
 	}
 	if end != nil && len(unc.Succeeded) == 0 && len(unc.Failed) == 0 && terminating == 0 && satisfied && manageErr == nil {
 		setCondition(j, end.final, corev1.ConditionTrue, end.reason, end.msg, now)
@@ -395,7 +416,7 @@ func (c *controller) backoffLeft(j *batchv1.Job, failed int, now time.Time) time
 
 // manage creates and deletes pods so that the right number is active; it returns the pods
 // active afterwards and how long a backoff holds creations.
-func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, active []*corev1.Pod, done map[int]bool, succeeded, failed int, now time.Time) ([]*corev1.Pod, time.Duration, error) {
+func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, active []*corev1.Pod, ix *indexes, succeeded, failed int, now time.Time) ([]*corev1.Pod, time.Duration, error) {
 	if suspended(j) {
 		if len(active) == 0 {
 			return nil, 0, nil
@@ -408,12 +429,13 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 	}
 	var del []*corev1.Pod
 	var create []int // indexes (noIndex for NonIndexed pods)
+	var wait time.Duration
 	if indexed(j) {
 		completions := int(*j.Spec.Completions)
 		byIndex := map[int][]*corev1.Pod{}
 		for _, p := range active {
 			i := podIndex(p)
-			if i == noIndex || i >= completions || done[i] {
+			if i == noIndex || i >= completions || ix.done[i] || ix.failed[i] {
 				del = append(del, p)
 				continue
 			}
@@ -431,9 +453,16 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 			keep = keep[:parallelism]
 		}
 		for i := 0; i < completions && len(keep)+len(create) < parallelism; i++ {
-			if !done[i] && len(byIndex[i]) == 0 {
-				create = append(create, i)
+			if ix.done[i] || ix.failed[i] || len(byIndex[i]) > 0 {
+				continue
 			}
+			if perIndex(j) {
+				if left := ix.backoffLeft(i, now); left > 0 {
+					wait = minPositive(wait, left)
+					continue
+				}
+			}
+			create = append(create, i)
 		}
 		active = keep
 	} else {
@@ -453,8 +482,7 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 			create = append(create, noIndex)
 		}
 	}
-	var wait time.Duration
-	if len(create) > 0 {
+	if len(create) > 0 && !perIndex(j) {
 		if left := c.backoffLeft(j, failed, now); left > 0 {
 			wait, create = left, nil
 		}
@@ -470,15 +498,19 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	errs := make([]error, len(create)+len(del))
-	for i, ix := range create {
+	for n, i := range create {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p, err := c.client.CoreV1().Pods(j.Namespace).Create(ctx, newPod(j, ix), metav1.CreateOptions{})
+			pod := newPod(j, i)
+			if perIndex(j) && i != noIndex {
+				pod.Annotations[batchv1.JobIndexFailureCountAnnotation] = strconv.Itoa(int(ix.failures[i]))
+			}
+			p, err := c.client.CoreV1().Pods(j.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
 				c.exp.creationObserved(key)
 				if !runner.CreateSettled(err) || apierrors.IsAlreadyExists(err) {
-					errs[i] = fmt.Errorf("creating a pod of Job %s: %w", j.Name, err)
+					errs[n] = fmt.Errorf("creating a pod of Job %s: %w", j.Name, err)
 				}
 				return
 			}
