@@ -21,6 +21,7 @@ const (
 	srcJobTerminate = "Kubernetes: Jobs, job termination and cleanup (kubernetes.io/docs/concepts/workloads/controllers/job/#job-termination-and-cleanup)"
 	srcJobIndexed   = "Kubernetes: Jobs, completion mode (kubernetes.io/docs/concepts/workloads/controllers/job/#completion-mode)"
 	srcJobSuspend   = "Kubernetes: Jobs, suspending a Job (kubernetes.io/docs/concepts/workloads/controllers/job/#suspending-a-job)"
+	srcJobEvents    = "Kubernetes: kubectl describe job shows the Job controller's Events (pkg/controller/job: SuccessfulCreate, Completed, BackoffLimitExceeded)"
 	srcJobTTL       = "Kubernetes: Automatic cleanup for finished Jobs (kubernetes.io/docs/concepts/workloads/controllers/ttlafterfinished)"
 	// jobBackoffStep is how far a spec moves a virtual clock per poll while it waits for a
 	// Job's pod backoff (10 s doubling) or deadline to pass.
@@ -37,6 +38,7 @@ func jobSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.job.indexed", "an Indexed Job with completions 3 MUST run one pod per index 0, 1, 2 with the batch.kubernetes.io/job-completion-index annotation and hostname <job>-<index>, and end with completedIndexes \"0-2\" and the Complete condition True", srcJobIndexed), specJobIndexed},
 		{ctrl("controllers.job.backoff-limit-per-index", "an Indexed Job with completions 2 and backoffLimitPerIndex 1 whose pods fail MUST run exactly 2 pods per index, the replacement carrying batch.kubernetes.io/job-index-failure-count 1, and end with failedIndexes \"0,1\" and the Failed condition True with reason FailedIndexes", srcJobFailure), specJobBackoffPerIndex},
 		{ctrl("controllers.job.suspend", "suspending a running Job MUST delete its active pods and set the Suspended condition True; resuming it MUST create pods again and set the Suspended condition False", srcJobSuspend), specJobSuspend},
+		{ctrl("controllers.job.events", "a Job MUST get a Normal Event SuccessfulCreate \"Created pod: NAME\" for every pod it creates and, once complete, a Normal Event Completed \"Job completed\"; a Job that exceeds its backoffLimit MUST get a Warning Event BackoffLimitExceeded", srcJobEvents), specJobEvents},
 		{ctrl("controllers.ttl.deletes-finished", "a finished Job with ttlSecondsAfterFinished MUST be deleted once that many seconds have passed since it finished, and its pods with it", srcJobTTL, VirtualTime), specJobTTL},
 	}
 }
@@ -292,4 +294,26 @@ func specJobBackoffPerIndex(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		sort.Strings(counts[ix])
 		g.Expect(counts[ix]).To(gomega.Equal([]string{"0", "1"}), "failure counts of the pods of index %s", ix)
 	}
+}
+
+func specJobEvents(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	ok := e.createJob(ctx, g, ctrlJob("evok", 2, 2, ptr.To(0)))
+	e.waitJobCondition(ctx, g, "evok", batchv1.JobComplete, false)
+	pods := e.jobPods(ctx, g, "evok")
+	g.Expect(pods).NotTo(gomega.BeEmpty())
+	e.eventually(ctx, g, "SuccessfulCreate per pod and Completed", func(g gomega.Gomega) {
+		evs := e.objectEvents(ctx, g, "Job", "evok", ok.UID)
+		for _, p := range pods {
+			g.Expect(evs).To(gomega.ContainElement("Normal SuccessfulCreate: Created pod: "+p.Name), "the Events of Job evok")
+		}
+		g.Expect(evs).To(gomega.ContainElement("Normal Completed: Job completed"), "the Events of Job evok")
+	})
+	jb := ctrlJob("evfail", 1, 1, ptr.To(1))
+	jb.Spec.BackoffLimit = ptr.To(int32(0))
+	bad := e.createJob(ctx, g, jb)
+	e.waitJobCondition(ctx, g, "evfail", batchv1.JobFailed, true)
+	e.eventually(ctx, g, "BackoffLimitExceeded", func(g gomega.Gomega) {
+		g.Expect(e.objectEvents(ctx, g, "Job", "evfail", bad.UID)).To(
+			gomega.ContainElement(gomega.HavePrefix("Warning BackoffLimitExceeded: ")), "the Events of Job evfail")
+	})
 }
