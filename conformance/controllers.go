@@ -58,7 +58,8 @@ type NodeAgents interface {
 // the scheduler and the kubelets with a podStatusDriver: it creates Node
 // objects and their Leases, binds unscheduled pods of the spec's namespace to
 // untainted live nodes, reports bound pods Running and Ready with a pod IP
-// through the status subresource, finishes graceful deletions as a kubelet
+// through the status subresource (and then Succeeded or Failed when every
+// container runs `sh -c "exit N"`, as the Job specs' pods do), finishes graceful deletions as a kubelet
 // would, and renews the live nodes' Leases. It is an observer-side stand-in:
 // it never writes what the controllers own.
 type ControllerHarness struct {
@@ -119,6 +120,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	specs = append(specs, endpointsControllerSpecs()...)
 	specs = append(specs, controllerEventSpecs()...)
 	specs = append(specs, daemonSetSpecs()...)
+	specs = append(specs, jobSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

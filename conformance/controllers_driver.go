@@ -378,7 +378,13 @@ func (d *podStatusDriver) sync(ctx context.Context, key string) error {
 		}
 		return err
 	}
+	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		return nil
+	}
 	if p.Status.Phase == corev1.PodRunning && readyCond(p) {
+		if codes, ok := scriptedExits(p); ok {
+			return d.finish(ctx, p, codes)
+		}
 		return nil
 	}
 	now := metav1.NewTime(d.now())
@@ -453,4 +459,63 @@ func StartSimulatedNodes(ctx context.Context, c Cleaner, client kubernetes.Inter
 		now = time.Now
 	}
 	return startPodStatusDriver(ctx, c, client, ns, nodes, now)
+}
+
+// scriptedExits returns the exit code of each container of a pod whose containers all run
+// `sh -c "exit N"` (the Job specs' pods), as a kubelet running them would see them end; ok is
+// false for any other pod, and for a failing container that restartPolicy restarts.
+func scriptedExits(p *corev1.Pod) ([]int32, bool) {
+	var codes []int32
+	for _, c := range p.Spec.Containers {
+		cmd := append(append([]string{}, c.Command...), c.Args...)
+		if len(cmd) != 3 || cmd[0] != "sh" || cmd[1] != "-c" {
+			return nil, false
+		}
+		var n int32
+		if _, err := fmt.Sscanf(cmd[2], "exit %d", &n); err != nil {
+			return nil, false
+		}
+		if n != 0 && p.Spec.RestartPolicy != corev1.RestartPolicyNever {
+			return nil, false
+		}
+		codes = append(codes, n)
+	}
+	return codes, len(codes) > 0
+}
+
+// finish reports a running pod's containers terminated with codes: the pod Succeeded when
+// every code is 0, else Failed.
+func (d *podStatusDriver) finish(ctx context.Context, p *corev1.Pod, codes []int32) error {
+	now := metav1.NewTime(d.now())
+	cp := p.DeepCopy()
+	cp.Status.Phase = corev1.PodSucceeded
+	reason := "Completed"
+	for _, c := range codes {
+		if c != 0 {
+			cp.Status.Phase, reason = corev1.PodFailed, "Error"
+		}
+	}
+	for i := range cp.Status.Conditions {
+		if t := cp.Status.Conditions[i].Type; t == corev1.PodReady || t == corev1.ContainersReady {
+			cp.Status.Conditions[i].Status = corev1.ConditionFalse
+			cp.Status.Conditions[i].Reason = "PodCompleted"
+			cp.Status.Conditions[i].LastTransitionTime = now
+		}
+	}
+	for i := range cp.Status.ContainerStatuses {
+		cs := &cp.Status.ContainerStatuses[i]
+		var started metav1.Time
+		if cs.State.Running != nil {
+			started = cs.State.Running.StartedAt
+		}
+		cs.Ready, cs.Started = false, ptr.To(false)
+		cs.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+			ExitCode: codes[min(i, len(codes)-1)], Reason: reason, StartedAt: started, FinishedAt: now,
+		}}
+	}
+	_, err := d.client.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }

@@ -18,14 +18,14 @@ type Area struct {
 }
 
 // SeedAreas are the areas of the seed's components, in table order: the
-// scheduler, the Deployment, ReplicaSet and DaemonSet controllers, the kubelet's pod
+// scheduler, the Deployment, ReplicaSet, DaemonSet and Job controllers, the kubelet's pod
 // lifecycle, Services and their endpoints, and the API server.
 func SeedAreas() []Area {
 	return []Area{
 		{Name: "scheduling", Description: "sig-scheduling: predicates, preemption, limit ranges of scheduling",
 			Match: regexp.MustCompile(`^\[sig-scheduling\] `)},
-		{Name: "apps", Description: "sig-apps Deployment, ReplicaSet and DaemonSet",
-			Match: regexp.MustCompile(`^\[sig-apps\] (Deployment|ReplicaSet|Daemon set) `)},
+		{Name: "apps", Description: "sig-apps Deployment, ReplicaSet, DaemonSet and Job",
+			Match: regexp.MustCompile(`^\[sig-apps\] (Deployment|ReplicaSet|Daemon set|Job) `)},
 		{Name: "node", Description: "sig-node Pods, Probing container, InitContainer, Container Lifecycle Hook, Container Runtime",
 			Match: regexp.MustCompile(`^\[sig-node\] (Pods|Probing container|InitContainer( \[NodeConformance\])?|Container Lifecycle Hook|Container Runtime) `)},
 		{Name: "network", Description: "sig-network Services, Endpoints, EndpointsController, EndpointSlice, EndpointSliceMirroring, the API server's own endpoints",

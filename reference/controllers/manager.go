@@ -21,12 +21,14 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslicemirroring"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
+	"github.com/clusterkit/clusterkit/reference/controllers/job"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/rootcacertpublisher"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 	"github.com/clusterkit/clusterkit/reference/controllers/serviceaccount"
+	"github.com/clusterkit/clusterkit/reference/controllers/ttlafterfinished"
 )
 
 // Config configures a Manager.
@@ -87,6 +89,8 @@ func ServiceAccounts() map[string]string {
 		endpoints.Name:                       "endpoint-controller",
 		endpointslicemirroring.Name:          "endpointslicemirroring-controller",
 		daemonset.Name:                       "daemon-set-controller",
+		job.Name:                             "job-controller",
+		ttlafterfinished.Name:                "ttl-after-finished-controller",
 	}
 }
 
@@ -136,6 +140,8 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		endpoints.Name:                       endpoints.New(),
 		endpointslicemirroring.Name:          endpointslicemirroring.New(),
 		daemonset.Name:                       daemonset.New(),
+		job.Name:                             job.New(),
+		ttlafterfinished.Name:                ttlafterfinished.New(),
 	}
 }
 

@@ -111,7 +111,7 @@ func appsResources() []*Resource {
 	}
 }
 
-// batchResources are batch/v1's Job and CronJob (served; no controllers run them yet).
+// batchResources are batch/v1's Job and CronJob (the job controller runs Jobs; no controller runs CronJobs yet).
 func batchResources() []*Resource {
 	gv := batchv1.SchemeGroupVersion
 	return []*Resource{
