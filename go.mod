@@ -50,6 +50,8 @@ require (
 	k8s.io/endpointslice v0.37.2
 )
 
+require k8s.io/metrics v0.37.2 // indirect
+
 require (
 	cel.dev/expr v0.25.2 // indirect
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
