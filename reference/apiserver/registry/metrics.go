@@ -13,13 +13,13 @@ func metricsResources() []*Resource {
 	verbs := func() []string { return []string{"get", "list"} }
 	return []*Resource{
 		{
-			GroupVersionResource: gv.WithResource("nodes"),
+			GroupVersionResource: gv.WithResource("nodes"), Singular: "node",
 			Kind:                 "NodeMetrics", ListKind: "NodeMetricsList", Verbs: verbs(), Computed: true,
 			New:     func() runtime.Object { return &metricsv1beta1.NodeMetrics{} },
 			NewList: func() runtime.Object { return &metricsv1beta1.NodeMetricsList{} },
 		},
 		{
-			GroupVersionResource: gv.WithResource("pods"), Singular: "", Namespaced: true,
+			GroupVersionResource: gv.WithResource("pods"), Singular: "pod", Namespaced: true,
 			Kind: "PodMetrics", ListKind: "PodMetricsList", Verbs: verbs(), Computed: true,
 			New:     func() runtime.Object { return &metricsv1beta1.PodMetrics{} },
 			NewList: func() runtime.Object { return &metricsv1beta1.PodMetricsList{} },
