@@ -14,7 +14,7 @@ func metricsResources() []*Resource {
 	return []*Resource{
 		{
 			GroupVersionResource: gv.WithResource("nodes"), Singular: "node",
-			Kind:                 "NodeMetrics", ListKind: "NodeMetricsList", Verbs: verbs(), Computed: true,
+			Kind: "NodeMetrics", ListKind: "NodeMetricsList", Verbs: verbs(), Computed: true,
 			New:     func() runtime.Object { return &metricsv1beta1.NodeMetrics{} },
 			NewList: func() runtime.Object { return &metricsv1beta1.NodeMetricsList{} },
 		},
