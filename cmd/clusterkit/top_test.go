@@ -18,7 +18,7 @@ const upstreamKubectl = "/root/.cache/clusterkit/upstream/v1.37.2/kubectl"
 
 // TestUpKubectlTop runs `up --nodes 1` on the simulated runtime and the real kubectl's `top
 // node` and `top pod -A` against it: metrics.k8s.io answers with the node's and a running
-// pod's usage.
+// pod's usage, and kubectl get prints them as metrics-server's tables do.
 func TestUpKubectlTop(t *testing.T) {
 	if _, err := os.Stat(upstreamKubectl); err != nil {
 		t.Skipf("skipping: %s is not there (clusterkit conformance upstream downloads it): %v", upstreamKubectl, err)
@@ -62,6 +62,8 @@ func TestUpKubectlTop(t *testing.T) {
 		{[]string{"top", "node"}, []string{"CPU(cores)", "MEMORY(bytes)", "node-1"}},
 		{[]string{"top", "pod", "-A"}, []string{"NAMESPACE", "CPU(cores)", "default", "measured"}},
 		{[]string{"top", "pod", "measured", "--containers"}, []string{"measured", "c"}},
+		{[]string{"get", "nodes.metrics.k8s.io"}, []string{"CPU", "MEMORY", "WINDOW", "node-1"}},
+		{[]string{"get", "pods.metrics.k8s.io", "-A", "-l", "app!=x"}, []string{"NAMESPACE", "WINDOW", "measured"}},
 	} {
 		var out string
 		var err error
