@@ -78,6 +78,9 @@ type KubeletHarness struct {
 	// TestImage is the test image's reference (default DefaultTestImage);
 	// it must be present on the node.
 	TestImage string
+	// HasMetricsAPI declares MetricsAPI: the cluster serves metrics.k8s.io/v1beta1 from its
+	// kubelets (the reference API server does; a cluster with metrics-server too).
+	HasMetricsAPI bool
 	// ClusterDNS and ClusterDomain are the kubelet's clusterDNS (one address) and
 	// clusterDomain; "" declares none (the DNS policy specs that need them are skipped).
 	ClusterDNS, ClusterDomain string
@@ -130,6 +133,10 @@ func (h KubeletHarness) suite() suite[*kubeletEnv] {
 			case ClusterDNS:
 				if h.ClusterDNS == "" || h.ClusterDomain == "" {
 					return fmt.Sprintf("kubelet harness %q names no cluster DNS (KubeletHarness.ClusterDNS and ClusterDomain are empty)", name)
+				}
+			case MetricsAPI:
+				if !h.HasMetricsAPI {
+					return fmt.Sprintf("kubelet harness %q declares no metrics API (KubeletHarness.HasMetricsAPI is false)", name)
 				}
 			case StaticPods:
 				if !h.HasStaticPods {

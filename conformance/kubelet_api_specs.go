@@ -122,6 +122,21 @@ func (e *kubeletEnv) podAPIPaths(pod string) []struct {
 	}
 }
 
+// unboundServiceAccountClient creates the ServiceAccount kubelet-api-caller in the spec's
+// namespace, bound to no role, and returns a kubelet API client with a token of it.
+func (e *kubeletEnv) unboundServiceAccountClient(ctx context.Context, g gomega.Gomega, host string) *http.Client {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kubelet-api-caller", Namespace: e.ns}}
+	_, err := e.client.CoreV1().ServiceAccounts(e.ns).Create(ctx, sa, metav1.CreateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "creating ServiceAccount %s", sa.Name)
+	tr, err := e.client.CoreV1().ServiceAccounts(e.ns).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
+		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
+	}, metav1.CreateOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "requesting a token for ServiceAccount %s", sa.Name)
+	c, err := kubeletHTTPClient(&rest.Config{Host: host, BearerToken: tr.Status.Token})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred())
+	return c
+}
+
 func specKubeletAPIAnonymous(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	e.runningLogPod(ctx, g, "anon")
 	base := e.kubeletEndpoint(ctx, g)
@@ -140,15 +155,8 @@ func specKubeletAPIAuthorized(ctx context.Context, g gomega.Gomega, e *kubeletEn
 	base := e.kubeletEndpoint(ctx, g)
 
 	// A ServiceAccount of the spec's namespace, bound to nothing: authenticated, not allowed.
+	saClient := e.unboundServiceAccountClient(ctx, g, base.String())
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kubelet-api-caller", Namespace: e.ns}}
-	_, err := e.client.CoreV1().ServiceAccounts(e.ns).Create(ctx, sa, metav1.CreateOptions{})
-	g.Expect(err).NotTo(gomega.HaveOccurred(), "creating ServiceAccount %s", sa.Name)
-	tr, err := e.client.CoreV1().ServiceAccounts(e.ns).CreateToken(ctx, sa.Name, &authenticationv1.TokenRequest{
-		Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)},
-	}, metav1.CreateOptions{})
-	g.Expect(err).NotTo(gomega.HaveOccurred(), "requesting a token for ServiceAccount %s", sa.Name)
-	saClient, err := kubeletHTTPClient(&rest.Config{Host: base.String(), BearerToken: tr.Status.Token})
-	g.Expect(err).NotTo(gomega.HaveOccurred())
 	for _, p := range e.podAPIPaths("guarded") {
 		call, err := callKubelet(ctx, saClient, base, p.method, p.path, p.query)
 		g.Expect(err).NotTo(gomega.HaveOccurred(), "reaching the kubelet API at %s", base)

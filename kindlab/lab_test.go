@@ -135,6 +135,9 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	// The seed's kubectl tour, as a user would run it.
 	t.Run("tour", func(t *testing.T) { checkTour(ctx, t, lab) })
 
+	// kubectl top: metrics.k8s.io from the nodes' kubelets.
+	checkLabMetrics(ctx, t, rc, lab.Kubeconfig, []string{node1.Name, node2.Name}, []string{"web-1", "web-2"})
+
 	// The suite against the lab: API specs, and the proxy specs on node 2 (pods there, the
 	// client pod's traffic crossing nothing) — every spec passes but those a live cluster
 	// cannot offer: on-demand compaction, restarting the proxy, and webhooks the spec serves on

@@ -70,6 +70,9 @@ type Options struct {
 	// ContainerMemory is the working-set size ContainerStats reports for a
 	// running container (default 4 MiB).
 	ContainerMemory uint64
+	// ContainerNanoCores is the CPU a running container uses, in billionths of a core
+	// (default 1,000,000: one millicore); its cumulative usage grows by it every second.
+	ContainerNanoCores uint64
 }
 
 // NodeSubnet returns the i-th /20 of 127.64.0.0/10 (4094 pod IPs each, up
@@ -118,6 +121,9 @@ func New(opts Options) (*Runtime, error) {
 	}
 	if opts.ContainerMemory == 0 {
 		opts.ContainerMemory = 4 << 20
+	}
+	if opts.ContainerNanoCores == 0 {
+		opts.ContainerNanoCores = 1_000_000
 	}
 	r := &Runtime{
 		opts:       opts,

@@ -162,7 +162,7 @@ func (s *Server) cleanNamespace(ctx context.Context, name string) (bool, error) 
 	var rest []*registry.Resource
 	var pods *registry.Resource
 	for _, r := range s.registry().Resources() {
-		if !r.Namespaced || r.Ephemeral {
+		if !r.Namespaced || r.Ephemeral || r.Computed {
 			continue
 		}
 		if r.Group == "" && r.Resource == "pods" {

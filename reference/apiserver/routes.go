@@ -178,6 +178,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		writeError(w, apierrors.NewMethodNotSupported(gr, strings.ToLower(r.Method)))
 		return
 	}
+	if req.res.Computed {
+		s.serveComputed(w, r, req, isWatch)
+		return
+	}
 	switch {
 	case r.Method == http.MethodGet && req.name == "" && isWatch:
 		s.serveWatch(w, r, req)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 )
 
 // newScheme builds the server's own scheme (no global scheme is touched).
@@ -21,8 +22,8 @@ func newScheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	// Every built-in group of client-go (the types a registry entry can serve), plus the
 	// policy/v1beta1 Eviction kubectl still sends,
-	// and apiextensions.k8s.io/v1 (CustomResourceDefinitions).
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, policyv1beta1.AddToScheme, apiextensionsv1.AddToScheme, apiregistrationv1.AddToScheme} {
+	// apiextensions.k8s.io/v1 (CustomResourceDefinitions) and metrics.k8s.io/v1beta1 (metrics.go).
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, policyv1beta1.AddToScheme, apiextensionsv1.AddToScheme, apiregistrationv1.AddToScheme, metricsv1beta1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, err
 		}

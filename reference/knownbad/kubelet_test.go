@@ -63,6 +63,10 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.api.authorized-per-node-subresource"}},
 		{"ignores dnsPolicy None and Default", knownbad.KubeletIgnoringDNSPolicy, nil,
 			[]string{"kubelet.dns.none-uses-dns-config", "kubelet.dns.default-is-node"}},
+		{"reports no container stats", knownbad.KubeletWithoutContainerStats, nil,
+			[]string{"kubelet.stats.summary", "kubelet.stats.metrics-resource", "kubelet.metrics-api.pod"}},
+		{"reports zero usage", knownbad.KubeletReportingZeroUsage, nil,
+			[]string{"kubelet.stats.summary", "kubelet.metrics-api.pod"}},
 		{"reports a probe success it did not see", knownbad.KubeletSeeingProbeSuccess, nil,
 			[]string{"kubelet.probe.exec-timeout", "kubelet.probe.startup-gates-liveness", "kubelet.probe.termination-grace-override"}},
 	}

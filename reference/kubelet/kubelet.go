@@ -60,6 +60,8 @@ type Kubelet struct {
 	services func() ([]*corev1.Service, error)
 	// recorder writes the kubelet's Events while Run runs (events.go).
 	recorder atomic.Pointer[record.EventRecorder]
+	// stats keeps the CPU readings the stats endpoints compute rates from (stats.go).
+	stats statsState
 }
 
 // New returns a kubelet for the cluster at restCfg. It does not connect to

@@ -46,7 +46,8 @@ func (k *Kubelet) runtimeName() string {
 }
 
 // Handler serves the kubelet's API: /healthz, /containerLogs/NS/POD/CONTAINER
-// /exec/NS/POD/CONTAINER and /attach/NS/POD/CONTAINER.
+// /exec/NS/POD/CONTAINER, /attach/NS/POD/CONTAINER, /portForward/NS/POD, /stats/summary and
+// /metrics/resource (stats.go).
 func (k *Kubelet) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
@@ -54,6 +55,8 @@ func (k *Kubelet) Handler() http.Handler {
 	mux.HandleFunc("/exec/{ns}/{pod}/{container}", k.serveExec)
 	mux.HandleFunc("/attach/{ns}/{pod}/{container}", k.serveAttach)
 	mux.HandleFunc("/portForward/{ns}/{pod}", k.servePortForward)
+	mux.HandleFunc("GET /stats/summary", k.serveStatsSummary)
+	mux.HandleFunc("GET /metrics/resource", k.serveMetricsResource)
 	return mux
 }
 

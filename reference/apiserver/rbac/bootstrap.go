@@ -172,6 +172,10 @@ func clusterRoles() []rbacv1.ClusterRole {
 				"replicationcontrollers/scale", "networkpolicies"),
 			rule(read, policyGroup, "poddisruptionbudgets", "poddisruptionbudgets/status"),
 			rule(read, networking, "networkpolicies", "ingresses", "ingresses/status")),
+		// metrics-server's role (its deployment manifest), as the server serves metrics.k8s.io
+		// itself: whoever may view pods may read their metrics (kubectl top).
+		clusterRole("system:aggregated-metrics-reader", map[string]string{AggregateToView: "true", AggregateToEdit: "true", AggregateToAdmin: "true"},
+			rule(read, []string{"metrics.k8s.io"}, "pods", "nodes")),
 		clusterRole("system:discovery", nil,
 			urls(verbs("get"), "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
 				"/readyz", "/version", "/version/")),

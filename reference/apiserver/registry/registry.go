@@ -66,6 +66,10 @@ type Resource struct {
 	// with an object it computes from the request (SubjectAccessReview, TokenReview,
 	// SelfSubjectReview). The API server holds the function for each.
 	Ephemeral bool
+	// Computed resources are not stored either: get and list (their only verbs) answer objects
+	// the server computes at request time (metrics.k8s.io's NodeMetrics and PodMetrics from
+	// the kubelets). The API server holds the function for each.
+	Computed bool
 	// Strategy holds the kind's defaulting, preparation and validation (required for stored
 	// resources).
 	Strategy Strategy
@@ -191,7 +195,7 @@ func New(resources []*Resource) (*Registry, error) {
 		if res.New == nil || (res.NewList == nil && !res.Ephemeral) {
 			return nil, fmt.Errorf("resource %s: New and NewList are required (NewList but for an ephemeral resource)", res.GroupVersionResource)
 		}
-		if res.Strategy == nil && !res.Ephemeral {
+		if res.Strategy == nil && !res.Ephemeral && !res.Computed {
 			return nil, fmt.Errorf("resource %s: a stored resource needs a Strategy", res.GroupVersionResource)
 		}
 		if sc, ok := res.Strategy.(ScopedStrategy); ok && sc.NamespaceScoped() != res.Namespaced {

@@ -243,6 +243,7 @@ func DefaultResources() []*Resource {
 	out = append(out, corePolicyResources()...)
 	out = append(out, moreBuiltinResources()...)
 	out = append(out, podCertificateResources()...)
+	out = append(out, metricsResources()...)
 	out = append(out, append(rbacResources(), authorizationResources()...)...)
 	out = append(out, apiextensionsResources()...)
 	return append(out, apiServices(out))

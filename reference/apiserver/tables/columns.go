@@ -53,6 +53,9 @@ func kindColumns(gk schema.GroupKind) ([]metav1.TableColumnDefinition, bool) {
 	if cols, ok := corePolicyColumns(gk); ok {
 		return cols, true
 	}
+	if cols, ok := metricsColumns(gk); ok {
+		return cols, true
+	}
 	name, age := nameColumn(), ageColumn()
 	switch gk {
 	case schema.GroupKind{Kind: "Pod"}:
@@ -379,6 +382,9 @@ func printRow(obj runtime.Object, now time.Time) (metav1.TableRow, error) {
 			return metav1.TableRow{Cells: c}, nil
 		}
 		if c, ok := kindsCells(obj, now); ok {
+			return metav1.TableRow{Cells: c}, nil
+		}
+		if c, ok := metricsCells(obj, now); ok {
 			return metav1.TableRow{Cells: c}, nil
 		}
 		return defaultRow(obj, now)

@@ -134,6 +134,7 @@ func InProcess(o Options) conformance.KubeletHarness {
 		BackoffBase:       base,
 		CanRestartKubelet: true,
 		HasStaticPods:     true,
+		HasMetricsAPI:     true,
 		ClusterDNS:        ClusterDNS,
 		ClusterDomain:     ClusterDomain,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.KubeletUnderTest, error) {
