@@ -21,7 +21,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslice"
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslicemirroring"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/rootcacertpublisher"
@@ -50,6 +52,10 @@ type Config struct {
 	NodeLifecycle nodelifecycle.Config
 	// ReplicaSet configures the ReplicaSet controller.
 	ReplicaSet replicaset.Config
+	// NodeIPAM configures the node IPAM controller (--cluster-cidr, --node-cidr-mask-size).
+	NodeIPAM nodeipam.Config
+	// PodGC configures the pod garbage collector (--terminated-pod-gc-threshold).
+	PodGC podgc.Config
 	// RootCA is the cluster CA bundle (PEM) the root-ca-cert-publisher puts in every
 	// namespace's kube-root-ca.crt ConfigMap under ca.crt. Empty (clusterkit has no PKI yet)
 	// publishes an empty ca.crt.
@@ -87,6 +93,8 @@ func ServiceAccounts() map[string]string {
 		endpoints.Name:                       "endpoint-controller",
 		endpointslicemirroring.Name:          "endpointslicemirroring-controller",
 		daemonset.Name:                       "daemon-set-controller",
+		nodeipam.Name:                        "node-controller",
+		podgc.Name:                           "pod-garbage-collector",
 	}
 }
 
@@ -136,6 +144,8 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		endpoints.Name:                       endpoints.New(),
 		endpointslicemirroring.Name:          endpointslicemirroring.New(),
 		daemonset.Name:                       daemonset.New(),
+		nodeipam.Name:                        nodeipam.New(cfg.NodeIPAM),
+		podgc.Name:                           podgc.New(cfg.PodGC),
 	}
 }
 
