@@ -8,8 +8,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	cri "k8s.io/cri-api/pkg/apis"
 	"k8s.io/apimachinery/pkg/api/resource"
+	cri "k8s.io/cri-api/pkg/apis"
 	"k8s.io/utils/clock"
 )
 
