@@ -13,7 +13,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/reference/controllers"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 )
 
 // controllerManagerOptions are the flags of `clusterkit controller-manager`.
@@ -25,6 +27,8 @@ type controllerManagerOptions struct {
 	monitorPeriod     time.Duration
 	tolerationSeconds int64
 	verbose           bool
+	clusterCIDR       string
+	gcThreshold       int
 }
 
 // newControllerManagerCommand returns `clusterkit controller-manager`.
@@ -58,6 +62,7 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	f.DurationVar(&o.monitorPeriod, "node-monitor-period", o.monitorPeriod, "how often every node's health is checked")
 	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
+	addControllerShapeFlags(f, &o.clusterCIDR, &o.gcThreshold)
 	return cmd
 }
 
@@ -74,6 +79,8 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	mcfg := controllers.Config{
 		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
 		NodeLifecycle: nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+		NodeIPAM:      nodeipam.Config{ClusterCIDR: o.clusterCIDR},
+		PodGC:         podgc.Config{TerminatedThreshold: o.gcThreshold},
 	}
 	if o.verbose {
 		mcfg.Log = say

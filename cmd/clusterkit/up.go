@@ -59,6 +59,11 @@ type upOptions struct {
 	podSecurity string
 	// podNetNS maps pod subnets to the network namespaces that reach them (labs).
 	podNetNS []string
+	// nodeShape is every node's capacity and reservations (nodeshape.go); clusterCIDR and
+	// terminatedPodGCThreshold configure the node IPAM controller and the pod GC.
+	nodeShape                nodeShape
+	clusterCIDR              string
+	terminatedPodGCThreshold int
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -116,6 +121,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
+	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)
 	return cmd
 }
 
