@@ -27,8 +27,8 @@ func (l *Lab) proxyKubeconfig() string { return filepath.Join(l.Dir, "data", "ku
 // kubeconfig per kubelet (system:node:NAME in system:nodes, its serving certificate naming the
 // node's IP) and one for the service proxies (system:kube-proxy). Every component then holds
 // only its own identity, as on a kubeadm cluster; the admin kubeconfig stays the user's.
-func (l *Lab) writeIdentities(gateway string) error {
-	opts := pki.Options{ServiceCIDR: l.ServiceCIDR, APIServerIPs: []net.IP{net.ParseIP(gateway)}}
+func (l *Lab) writeIdentities(apiServerIP string) error {
+	opts := pki.Options{ServiceCIDR: l.ServiceCIDR, APIServerIPs: []net.IP{net.ParseIP(apiServerIP)}}
 	if host, err := os.Hostname(); err == nil && host != "" {
 		opts.APIServerNames = append(opts.APIServerNames, host)
 	}
@@ -50,5 +50,8 @@ func (l *Lab) writeIdentities(gateway string) error {
 		}
 	}
 	cfg := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, pki.ProxyUser, b.Proxy.CertPEM, b.Proxy.KeyPEM)
-	return apiserver.WriteKubeconfigFile(l.proxyKubeconfig(), cfg)
+	if err := apiserver.WriteKubeconfigFile(l.proxyKubeconfig(), cfg); err != nil {
+		return err
+	}
+	return l.writeControlPlane(b)
 }

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -87,6 +85,10 @@ type Node struct {
 	HostVeth string `json:"hostVeth"`
 	// PID is the node agent's process ID.
 	PID int `json:"pid"`
+	// ControlPlane marks the control-plane node (NAME-control-plane): labelled and tainted
+	// node-role.kubernetes.io/control-plane, it runs the scheduler and the controller manager
+	// as static pods.
+	ControlPlane bool `json:"controlPlane,omitempty"`
 }
 
 // Lab is a created lab, as recorded in Dir/lab.json.
@@ -211,7 +213,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		NodeCapacity: cfg.NodeCapacity,
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
-	lab.Server = fmt.Sprintf("https://%s:%d", gateway, apiPort)
+	// The API server is a static pod of the control-plane node, on that node's address.
+	cpIP := fmt.Sprintf("10.250.%d.%d", idx, cfg.Nodes+2)
+	lab.Server = fmt.Sprintf("https://%s:%d", cpIP, apiPort)
 	for i := 1; i <= cfg.Nodes; i++ {
 		lab.Nodes = append(lab.Nodes, Node{
 			Name: fmt.Sprintf("%s-node-%d", cfg.Name, i), NetNS: fmt.Sprintf("cklab%d-n%d", idx, i),
@@ -219,6 +223,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 			HostVeth: fmt.Sprintf("cklab%dv%d", idx, i),
 		})
 	}
+	lab.Nodes = append(lab.Nodes, Node{
+		Name: cfg.Name + "-control-plane", NetNS: fmt.Sprintf("cklab%d-cp", idx),
+		IP: cpIP, PodSubnet: controlPlaneSubnet,
+		HostVeth: fmt.Sprintf("cklab%dvcp", idx), ControlPlane: true,
+	})
 	ok := false
 	defer func() {
 		if !ok {
@@ -243,73 +252,92 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 	}
 
+	say("composing the control plane's image %s from %s", ControlPlaneImage, bin)
+	if err := composeControlPlaneImage(ctx, bin, lab.controlPlaneArchive()); err != nil {
+		return nil, err
+	}
+
 	say("creating bridge %s (%s) and %d node namespaces", lab.Bridge, lab.Subnet, len(lab.Nodes))
 	if err := lab.createNetwork(ctx, gateway); err != nil {
 		return nil, err
 	}
 
-	if err := lab.writeIdentities(gateway); err != nil {
+	if err := lab.writeIdentities(cpIP); err != nil {
 		return nil, err
 	}
-	say("starting the control plane (etcd, API server, scheduler, controller manager) on %s", lab.Server)
-	upArgs := []string{"up", "--nodes", "0",
-		"--address", gateway, "--port", strconv.Itoa(apiPort), "--data-dir", filepath.Join(cfg.Dir, "data", "etcd"),
-		"--kubeconfig", lab.Kubeconfig, "--service-cidr", cfg.ServiceCIDR}
-	// The control plane runs in the machine's namespace, which has no route to the nodes' pod
-	// subnets (the same in every lab): it reaches pods (admission webhooks) through their node.
-	for _, n := range lab.Nodes {
-		upArgs = append(upArgs, "--pod-network-netns", n.PodSubnet+"="+nsPath(n.NetNS))
-	}
-	pid, err := spawn(filepath.Join(cfg.Dir, "logs", "control-plane.log"), "", bin, upArgs...)
-	if err != nil {
-		return nil, err
-	}
-	lab.ControlPID = pid
-	if err := lab.save(); err != nil {
-		return nil, err
-	}
-	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, pid); err != nil {
-		return nil, fmt.Errorf("the control plane did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", "control-plane.log"))
-	}
-	say("control plane ready")
 
-	for i := range lab.Nodes {
-		n := &lab.Nodes[i]
+	startNode := func(n *Node) error {
 		say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
 		pid, err := spawn(filepath.Join(cfg.Dir, "logs", n.Name+".log"), nsPath(n.NetNS), bin, "lab", "node",
 			"--dir", cfg.Dir, "--node", n.Name, "--images", archive)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		n.PID = pid
-		if err := lab.save(); err != nil {
-			return nil, err
+		return lab.save()
+	}
+	// The control-plane node first: its kubelet starts etcd, the API server, the scheduler and
+	// the controller manager from their manifests (static pods need no API), then registers.
+	cp := lab.ControlPlaneNode()
+	if err := startNode(cp); err != nil {
+		return nil, err
+	}
+	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, cp.PID); err != nil {
+		return nil, fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", cp.Name+".log"))
+	}
+	say("API server ready on %s", lab.Server)
+	client, err := lab.adminClient()
+	if err != nil {
+		return nil, err
+	}
+
+	if err := lab.waitNodes(ctx, []Node{*cp}, say); err != nil {
+		return nil, err
+	}
+	if err := lab.markControlPlane(ctx, client, cp.Name); err != nil {
+		return nil, fmt.Errorf("labelling and tainting %s: %w", cp.Name, err)
+	}
+	say("node %s labelled and tainted %s:NoSchedule", cp.Name, LabelControlPlane)
+	if err := lab.waitControlPlanePods(ctx, client, cp.Name, say); err != nil {
+		return nil, err
+	}
+	if err := lab.installKubeProxy(ctx, client); err != nil {
+		return nil, err
+	}
+	say("kube-proxy DaemonSet installed in kube-system")
+	if err := lab.waitKubeProxy(ctx, client, []Node{*cp}, say); err != nil {
+		return nil, err
+	}
+	for i := range lab.Nodes {
+		if !lab.Nodes[i].ControlPlane {
+			if err := startNode(&lab.Nodes[i]); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if err := lab.waitNodes(ctx, say); err != nil {
+	if err := lab.waitNodes(ctx, lab.Workers(), say); err != nil {
+		return nil, err
+	}
+	if err := lab.waitKubeProxy(ctx, client, lab.Workers(), say); err != nil {
 		return nil, err
 	}
 	if err := lab.installDNS(ctx, say); err != nil {
 		return nil, err
 	}
 	ok = true
-	say("lab %s ready: %d nodes; kubeconfig %s", lab.Name, len(lab.Nodes), lab.Kubeconfig)
+	say("lab %s ready: a control-plane node and %d workers; kubeconfig %s", lab.Name, len(lab.Workers()), lab.Kubeconfig)
 	return lab, nil
 }
 
-// waitNodes waits until every node is Ready, failing early when a node agent exits.
-func (l *Lab) waitNodes(ctx context.Context, say func(string, ...any)) error {
-	cfg, err := clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
+// waitNodes waits until nodes are Ready, failing early when a node agent exits.
+func (l *Lab) waitNodes(ctx context.Context, nodes []Node, say func(string, ...any)) error {
+	client, err := l.adminClient()
 	if err != nil {
 		return err
 	}
 	ready := map[string]bool{}
-	for len(ready) < len(l.Nodes) {
-		for _, n := range l.Nodes {
+	for len(ready) < len(nodes) {
+		for _, n := range nodes {
 			if ready[n.Name] {
 				continue
 			}
@@ -325,13 +353,13 @@ func (l *Lab) waitNodes(ctx context.Context, say func(string, ...any)) error {
 				say("node %s Ready", n.Name)
 			}
 		}
-		if len(ready) == len(l.Nodes) {
+		if len(ready) == len(nodes) {
 			break
 		}
 		select {
 		case <-ctx.Done():
 			var missing []string
-			for _, n := range l.Nodes {
+			for _, n := range nodes {
 				if !ready[n.Name] {
 					missing = append(missing, n.Name+" (see "+filepath.Join(l.Dir, "logs", n.Name+".log")+")")
 				}
@@ -392,7 +420,7 @@ func List(root string) ([]*Lab, error) {
 
 // Running reports whether every process of the lab is alive.
 func (l *Lab) Running() bool {
-	if !alive(l.ControlPID) {
+	if l.ControlPID > 0 && !alive(l.ControlPID) { // labs made before the API server was a static pod
 		return false
 	}
 	for _, n := range l.Nodes {

@@ -58,7 +58,7 @@ func TestLabServesAcrossNodes(t *testing.T) {
 		fmt.Printf("skipping TestLabServesAcrossNodes: %s\n", why)
 		t.Skip(why)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "cklt")
 	if err != nil {
@@ -131,6 +131,9 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	if !seen["web-1"] || !seen["web-2"] {
 		t.Fatalf("NodePort %s answered %v, want web-1 and web-2", url, seen)
 	}
+
+	// The seed's kubectl tour, as a user would run it.
+	t.Run("tour", func(t *testing.T) { checkTour(ctx, t, lab) })
 
 	// The suite against the lab: API specs, and the proxy specs on node 2 (pods there, the
 	// client pod's traffic crossing nothing) — every spec passes but those a live cluster

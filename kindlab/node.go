@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -98,7 +97,11 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 		return err
 	}
 	defer os.Remove(addrFile)
-	if archive != "" {
+	archives := []string{archive, lab.controlPlaneArchive()}
+	for _, archive := range archives {
+		if archive == "" {
+			continue
+		}
 		f, err := os.Open(archive)
 		if err != nil {
 			return err
@@ -111,50 +114,20 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 		logf("imported %v", names)
 	}
 
-	// The proxy is system:kube-proxy and the kubelet system:node:NAME (writeIdentities).
-	rc, err := clientcmd.BuildConfigFromFlags("", lab.proxyKubeconfig())
-	if err != nil {
-		return err
-	}
+	// The kubelet is system:node:NAME (writeIdentities). The service proxy is not this agent's:
+	// kube-proxy runs as a DaemonSet pod on the node's network (installKubeProxy); until it
+	// has programmed its rules, the guard above refuses connections to Service addresses.
 	kc, err := clientcmd.BuildConfigFromFlags("", lab.nodeKubeconfig(nodeName))
 	if err != nil {
 		return err
 	}
-	dp := proxy.NewNFTables(proxy.NFTablesOptions{ServiceCIDRs: []netip.Prefix{cidr}})
-	px, err := proxy.New(rc, nodeName, proxy.Options{Dataplane: dp, NodeIPs: []netip.Addr{nodeIP}})
-	if err != nil {
-		return err
-	}
-	pctx, stopProxy := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer dp.Close()
-		if err := px.Run(pctx); err != nil {
-			logf("proxy stopped: %v", err)
-		}
-	})
-	defer func() {
-		logf("stopping the proxy (removing its table)")
-		stopProxy()
-		wg.Wait()
-	}()
-	// Pods route the Service range here: start them only once the proxy's rules exist.
-	for px.Syncs() == 0 {
-		if err := px.LastError(); err != nil {
-			logf("proxy: %v (retrying)", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	logf("proxy programmed (NodePorts on %s, %s refused unless a Service matches)", n.IP, cidr)
-
 	kcfg := kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)), Logf: logf}
 	// The node's pods get addresses of its subnet (containerd's bridge above): register it as
 	// the node's podCIDR, which the control plane's node IPAM controller then keeps.
 	kcfg.PodCIDR, kcfg.Capacity = n.PodSubnet, lab.NodeCapacity
+	if n.ControlPlane {
+		kcfg.StaticPodPath = lab.staticPodDir()
+	}
 	dnsIP, err := lab.clusterDNSIP()
 	if err != nil {
 		return err

@@ -29,6 +29,10 @@ type controllerManagerOptions struct {
 	verbose           bool
 	clusterCIDR       string
 	gcThreshold       int
+	// useSACredentials and rootCAFile are kube-controller-manager's
+	// --use-service-account-credentials and --root-ca-file.
+	useSACredentials bool
+	rootCAFile       string
 }
 
 // newControllerManagerCommand returns `clusterkit controller-manager`.
@@ -63,6 +67,8 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
 	addControllerShapeFlags(f, &o.clusterCIDR, &o.gcThreshold)
+	f.BoolVar(&o.useSACredentials, "use-service-account-credentials", false, "each controller writes as its own ServiceAccount in kube-system (as kubeadm runs kube-controller-manager); the kubeconfig's identity only reads and requests their tokens")
+	f.StringVar(&o.rootCAFile, "root-ca-file", "", "the cluster CA (PEM) published to every namespace as ConfigMap kube-root-ca.crt (default: the kubeconfig's certificate authority)")
 	return cmd
 }
 
@@ -78,9 +84,15 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	mcfg := controllers.Config{
 		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
-		NodeLifecycle: nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
-		NodeIPAM:      nodeipam.Config{ClusterCIDR: o.clusterCIDR},
-		PodGC:         podgc.Config{TerminatedThreshold: o.gcThreshold},
+		NodeLifecycle:             nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+		ServiceAccountCredentials: o.useSACredentials, RootCA: cfg.CAData,
+		NodeIPAM: nodeipam.Config{ClusterCIDR: o.clusterCIDR},
+		PodGC:    podgc.Config{TerminatedThreshold: o.gcThreshold},
+	}
+	if o.rootCAFile != "" {
+		if mcfg.RootCA, err = os.ReadFile(o.rootCAFile); err != nil {
+			return fmt.Errorf("--root-ca-file: %w", err)
+		}
 	}
 	if o.verbose {
 		mcfg.Log = say

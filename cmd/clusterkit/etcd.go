@@ -41,7 +41,7 @@ lives in ` + defaultEtcdDataDir() + `, or an external etcd cluster given with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newEtcdSnapshotCommand())
+	cmd.AddCommand(newEtcdSnapshotCommand(), newEtcdServeCommand())
 	return cmd
 }
 

@@ -21,9 +21,11 @@ func newLabCommand() *cobra.Command {
 		Short: "Create, list and delete multi-node labs (each node in a network namespace of its own) for CI",
 		Long: `A lab is a cluster whose nodes are "containers" of their own, in the spirit of kind: every
 node is a network namespace holding one process (the node agent) that runs a private containerd
-with real containers, the kubelet and the service proxy; a control-plane process runs embedded
-etcd, the API server, the scheduler and the controller manager. The lab runs in the background
-until deleted and is used through its kubeconfig:
+with real containers and the kubelet. As on a kubeadm cluster, the node NAME-control-plane
+(tainted node-role.kubernetes.io/control-plane:NoSchedule) runs etcd, the API server, the
+scheduler and the controller manager as static pods, kube-proxy runs as a DaemonSet on every
+node and cluster DNS (coredns) as a Deployment, all in kube-system. --nodes counts the workers.
+The lab runs in the background until deleted and is used through its kubeconfig:
 
   clusterkit lab create --name ci --nodes 3
   export KUBECONFIG=$(clusterkit lab kubeconfig --name ci)

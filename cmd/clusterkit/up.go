@@ -57,6 +57,8 @@ type upOptions struct {
 	encryptionConfig string
 	// podSecurity is the Pod Security level of namespaces without pod-security labels.
 	podSecurity string
+	// podSecurityExempt are the namespaces Pod Security admission leaves alone.
+	podSecurityExempt []string
 	// podNetNS maps pod subnets to the network namespaces that reach them (labs).
 	podNetNS []string
 	// nodeShape is every node's capacity and reservations (nodeshape.go); clusterCIDR and
@@ -78,6 +80,9 @@ func newUpCommand() *cobra.Command {
 		scheduler:   "reference",
 		proxy:       true,
 		podSecurity: defaultPodSecurity,
+		// As the exemptions of a PodSecurityConfiguration that defaults to baseline usually
+		// are: the control plane's static pods (host network, host paths) live there.
+		podSecurityExempt: []string{"kube-system"},
 	}
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -119,6 +124,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
 	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
 	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
+	f.StringSliceVar(&o.podSecurityExempt, "pod-security-exempt-namespaces", o.podSecurityExempt, `namespaces Pod Security admission exempts (a PodSecurityConfiguration's exemptions.namespaces): the control plane's static pods use the host network and host paths; "" exempts none`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)

@@ -45,7 +45,13 @@ func upProtection(o *upOptions, cfg *apiserver.Config, say func(string, ...any))
 		cfg.Encryption = t
 		say("encrypting stored values as %s says", path)
 	}
-	psa, err := podsecurity.New(podsecurity.Level(o.podSecurity), podsecurity.Exemptions{})
+	var exempt []string
+	for _, ns := range o.podSecurityExempt {
+		if ns != "" {
+			exempt = append(exempt, ns)
+		}
+	}
+	psa, err := podsecurity.New(podsecurity.Level(o.podSecurity), podsecurity.Exemptions{Namespaces: exempt})
 	if err != nil {
 		return fmt.Errorf("--pod-security-default: %w", err)
 	}

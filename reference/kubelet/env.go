@@ -61,8 +61,10 @@ func (k *Kubelet) envFor(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 				strings.Join(invalid, ", "), kind, pod.Namespace, name))
 		}
 	}
+	// A static pod does not wait for the Services: it may be the API server they come from
+	// (Kubernetes' kubelet starts static pods before its Service informer has synced too).
 	services, err := k.serviceEnv(pod)
-	if err != nil {
+	if err != nil && !isStatic(pod) {
 		return nil, err
 	}
 	for _, e := range c.Env {

@@ -181,6 +181,13 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	// Static pods run without the API — the API server itself may be one of them — so they
+	// start before the node registers; their mirror pods follow once it has.
+	if k.cfg.StaticPodPath != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); k.staticLoop(ctx, &wg) }()
+	}
+
 	// Register the node (retrying while the API server is unavailable).
 	for {
 		err := k.registerNode(ctx)
@@ -234,10 +241,6 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	close(k.ready)
 	k.logf("node registered, serving on 127.0.0.1:%d", k.Port())
 
-	if k.cfg.StaticPodPath != "" {
-		wg.Add(1)
-		go func() { defer wg.Done(); k.staticLoop(ctx, &wg) }()
-	}
 	wg.Add(1)
 	go func() { defer wg.Done(); k.housekeeping(ctx) }()
 	<-ctx.Done()

@@ -73,6 +73,11 @@ func (k *Kubelet) readStaticPods(dir string) (map[types.UID]*corev1.Pod, error) 
 	return out, nil
 }
 
+// isStatic reports whether pod comes from the kubelet's static pod directory.
+func isStatic(pod *corev1.Pod) bool {
+	return pod.Annotations[annotConfigSource] == "file"
+}
+
 // defaultStaticPod fills the defaults the API server would.
 func defaultStaticPod(pod *corev1.Pod) {
 	if pod.Spec.RestartPolicy == "" {
@@ -180,7 +185,11 @@ func (k *Kubelet) ensureMirror(ctx context.Context, pod *corev1.Pod) {
 	} else if !apierrors.IsNotFound(err) {
 		return
 	}
-	node, _ := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+	// A mirror pod is owned by its Node: until the node has registered, wait.
+	node, err := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
+	if err != nil {
+		return
+	}
 	if _, err := pods.Create(ctx, mirrorOf(pod, node), metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		k.logf("creating mirror pod %s/%s: %v", pod.Namespace, pod.Name, err)
 		return

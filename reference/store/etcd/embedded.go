@@ -57,6 +57,10 @@ type EmbeddedConfig struct {
 	// TLS.TrustedCAFile, as kubeadm's etcd (--client-cert-auth). ClientTLS is
 	// then required.
 	TLS *ServerTLS
+	// ListenClientURL is where the server serves clients (etcd's --listen-client-urls, one
+	// URL, e.g. https://127.0.0.1:2379); empty picks a free loopback port. Its scheme must
+	// agree with TLS.
+	ListenClientURL string
 	// ClientTLS is the TLS configuration of the client Client returns (its
 	// certificate and the CA it trusts); see ClientTLS.
 	ClientTLS *tls.Config
@@ -170,8 +174,19 @@ func embedConfig(dir string, cfg EmbeddedConfig) (*embed.Config, error) {
 	}
 	ecfg.Name = memberName
 	ecfg.Dir = dir
-	ecfg.ListenClientUrls = []url.URL{listen}
-	ecfg.AdvertiseClientUrls = []url.URL{listen}
+	client := listen
+	if cfg.ListenClientURL != "" {
+		cu, err := url.Parse(cfg.ListenClientURL)
+		if err != nil {
+			return nil, fmt.Errorf("embedded etcd: listen client URL: %w", err)
+		}
+		if (cu.Scheme == "https") != (cfg.TLS != nil) {
+			return nil, fmt.Errorf("embedded etcd: listen client URL %s: https if and only if TLS is set", cfg.ListenClientURL)
+		}
+		client = *cu
+	}
+	ecfg.ListenClientUrls = []url.URL{client}
+	ecfg.AdvertiseClientUrls = []url.URL{client}
 	ecfg.ListenPeerUrls = []url.URL{listen}
 	// The advertised peer URL stays plain: it is never dialled and it is
 	// part of the membership stored in the data directory.

@@ -1,0 +1,256 @@
+package kindlab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/clusterkit/clusterkit/cri/images"
+	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/pki"
+)
+
+// The control-plane node, as kubeadm makes one.
+const (
+	// LabelControlPlane marks the control-plane node (kubeadm's label and taint key).
+	LabelControlPlane = "node-role.kubernetes.io/control-plane"
+	// labelExcludeLB is the other label kubeadm puts on control-plane nodes.
+	labelExcludeLB = "node.kubernetes.io/exclude-from-external-load-balancers"
+	// ControlPlaneImage holds the clusterkit executable the control plane's static pods run.
+	ControlPlaneImage = "clusterkit.local/clusterkit:v1"
+	// controlPlaneSubnet is the control-plane node's pod subnet (workers have 10.244.i.0/24, i ≥ 1).
+	controlPlaneSubnet = "10.244.0.0/24"
+	// binaryInImage is where ControlPlaneImage has the executable.
+	binaryInImage = "/usr/local/bin/clusterkit"
+)
+
+// ControlPlaneTaint keeps user workloads off the control-plane node.
+var controlPlaneTaint = corev1.Taint{Key: LabelControlPlane, Effect: corev1.TaintEffectNoSchedule}
+
+// ControlPlaneNode returns the lab's control-plane node, or nil for a lab made before labs had one.
+func (l *Lab) ControlPlaneNode() *Node {
+	for i := range l.Nodes {
+		if l.Nodes[i].ControlPlane {
+			return &l.Nodes[i]
+		}
+	}
+	return nil
+}
+
+// Workers returns the lab's worker nodes.
+func (l *Lab) Workers() []Node {
+	var out []Node
+	for _, n := range l.Nodes {
+		if !n.ControlPlane {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// controlPlaneDir holds the control plane components' kubeconfigs (kubeadm's /etc/kubernetes).
+func (l *Lab) controlPlaneDir() string { return filepath.Join(l.Dir, "data", "control-plane") }
+
+// staticPodDir is the control-plane kubelet's static pod directory (kubeadm's
+// /etc/kubernetes/manifests).
+func (l *Lab) staticPodDir() string { return filepath.Join(l.controlPlaneDir(), "manifests") }
+
+// controlPlaneArchive is the archive of ControlPlaneImage, which every node imports (the
+// control plane's static pods and kube-proxy run it).
+func (l *Lab) controlPlaneArchive() string {
+	return filepath.Join(l.Dir, "data", "control-plane-images.tar")
+}
+
+// writeControlPlane writes the scheduler's and the controller manager's kubeconfigs (each with
+// its own identity, system:kube-scheduler and system:kube-controller-manager) and their static
+// pod manifests, which the control-plane node's kubelet runs as containers of
+// ControlPlaneImage — kubeadm's layout.
+func (l *Lab) writeControlPlane(b *pki.Bundle) error {
+	if err := os.MkdirAll(l.staticPodDir(), 0o755); err != nil {
+		return err
+	}
+	confs := map[string]string{}
+	for name, kp := range map[string]struct {
+		user string
+		pair pki.KeyPair
+	}{
+		"scheduler.conf":          {pki.SchedulerUser, b.Scheduler},
+		"controller-manager.conf": {pki.ControllerManagerUser, b.ControllerManager},
+	} {
+		path := filepath.Join(l.controlPlaneDir(), name)
+		cfg := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, kp.user, kp.pair.CertPEM, kp.pair.KeyPEM)
+		if err := apiserver.WriteKubeconfigFile(path, cfg); err != nil {
+			return err
+		}
+		confs[name] = path
+	}
+	caFile := filepath.Join(l.controlPlaneDir(), "ca.crt")
+	if err := os.WriteFile(caFile, b.CA.CertPEM, 0o644); err != nil {
+		return err
+	}
+	etcd, err := pki.EnsureEtcd(l.pkiDir(), pki.Options{})
+	if err != nil {
+		return fmt.Errorf("etcd's PKI: %w", err)
+	}
+	u, err := url.Parse(l.Server)
+	if err != nil {
+		return err
+	}
+	// The API server keeps its state where `clusterkit up --data-dir` would: the cluster's
+	// PKI in DATA/pki, the encryption configuration; etcd's member directory is there too.
+	dataDir := filepath.Join(l.Dir, "data", "etcd")
+	const etcdURL = "https://127.0.0.1:2379"
+	pods := []*corev1.Pod{
+		staticComponent("etcd", "100m", []string{"etcd", "serve", "--data-dir=" + dataDir, "--pki-dir=" + l.pkiDir(),
+			"--listen-client-url=" + etcdURL}, []string{dataDir}),
+		staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--scheduler=none", "--controllers=none",
+			"--address=" + u.Hostname(), "--port=" + u.Port(), "--data-dir=" + dataDir, "--kubeconfig=" + l.Kubeconfig,
+			"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
+			"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},
+			[]string{dataDir, filepath.Dir(l.Kubeconfig)}),
+		staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
+			[]string{l.controlPlaneDir()}),
+		staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
+			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials",
+			"--root-ca-file=" + caFile}, []string{l.controlPlaneDir()}),
+	}
+	for _, p := range pods {
+		data, err := yaml.Marshal(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(l.staticPodDir(), p.Name+".yaml"), data, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// staticComponent is the static pod of one control plane component: on the node's network,
+// system-node-critical, the host directories it works in mounted at their own paths (so its
+// flags name host paths, as kubeadm's manifests do).
+func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod {
+	p := &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: metav1.NamespaceSystem,
+			Labels: map[string]string{"component": name, "tier": "control-plane"}},
+		Spec: corev1.PodSpec{
+			HostNetwork: true, PriorityClassName: "system-node-critical",
+			AutomountServiceAccountToken: ptr.To(false),
+			Containers: []corev1.Container{{
+				Name: name, Image: ControlPlaneImage, ImagePullPolicy: corev1.PullNever,
+				Command:   append([]string{binaryInImage}, args...),
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}},
+			}},
+		},
+	}
+	for i, dir := range dirs {
+		vol := fmt.Sprintf("host-%d", i)
+		p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: vol, VolumeSource: corev1.VolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: dir, Type: ptr.To(corev1.HostPathDirectoryOrCreate)}}})
+		p.Spec.Containers[0].VolumeMounts = append(p.Spec.Containers[0].VolumeMounts,
+			corev1.VolumeMount{Name: vol, MountPath: dir})
+	}
+	return p
+}
+
+// composeControlPlaneImage writes ControlPlaneImage — the lab's clusterkit executable and the
+// shared libraries it loads — as an archive for the control-plane node.
+func composeControlPlaneImage(ctx context.Context, bin, path string) error {
+	files, err := images.WithLibraries(ctx, bin, binaryInImage)
+	if err != nil {
+		return err
+	}
+	img, err := images.Compose(images.Spec{Files: files, Entrypoint: []string{binaryInImage}})
+	if err != nil {
+		return fmt.Errorf("composing %s: %w", ControlPlaneImage, err)
+	}
+	var buf bytes.Buffer
+	if err := images.WriteOCIArchive(&buf, map[string]v1.Image{ControlPlaneImage: img}); err != nil {
+		return err
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+// markControlPlane labels and taints the control-plane node as kubeadm's mark-control-plane
+// phase does, with the admin's credentials (a kubelet may not set node-role labels itself).
+func (l *Lab) markControlPlane(ctx context.Context, client kubernetes.Interface, name string) error {
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if node.Labels == nil {
+			node.Labels = map[string]string{}
+		}
+		node.Labels[LabelControlPlane] = ""
+		node.Labels[labelExcludeLB] = ""
+		tainted := false
+		for _, t := range node.Spec.Taints {
+			tainted = tainted || t.MatchTaint(&controlPlaneTaint)
+		}
+		if !tainted {
+			node.Spec.Taints = append(node.Spec.Taints, controlPlaneTaint)
+		}
+		_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+		return err
+	})
+}
+
+// waitControlPlanePods waits until the mirror pods of the control plane's static pods are
+// Running on the control-plane node.
+func (l *Lab) waitControlPlanePods(ctx context.Context, client kubernetes.Interface, node string, say func(string, ...any)) error {
+	want := []string{"etcd-" + node, "kube-apiserver-" + node, "kube-scheduler-" + node, "kube-controller-manager-" + node}
+	running := map[string]bool{}
+	var last string
+	for len(running) < len(want) {
+		for _, name := range want {
+			if running[name] {
+				continue
+			}
+			p, err := client.CoreV1().Pods(metav1.NamespaceSystem).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case err != nil:
+				last = fmt.Sprintf("%s: %v", name, err)
+			case p.Status.Phase == corev1.PodRunning:
+				running[name] = true
+				say("static pod %s/%s Running", p.Namespace, p.Name)
+			default:
+				last = fmt.Sprintf("%s is %s", name, p.Status.Phase)
+			}
+		}
+		if len(running) == len(want) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the control plane's static pods did not start (%s; see %s)", last,
+				filepath.Join(l.Dir, "logs", node+".log"))
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// adminClient is a client with the lab's admin kubeconfig.
+func (l *Lab) adminClient() (kubernetes.Interface, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(cfg)
+}
