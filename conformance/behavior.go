@@ -87,6 +87,7 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(controllerEventSpecs())...)
 	all = append(all, behaviorsOf(daemonSetSpecs())...)
 	all = append(all, behaviorsOf(jobSpecs())...)
+	all = append(all, behaviorsOf(nodeControllerSpecs())...)
 	all = append(all, behaviorsOf(authSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	seen := map[string]bool{}

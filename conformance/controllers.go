@@ -89,6 +89,10 @@ type ControllerHarness struct {
 	Focus []string
 	// SpecTimeout bounds each spec; 0 means two minutes.
 	SpecTimeout time.Duration
+	// ClusterCIDR, when set, is the range the node IPAM controller under test allocates pod
+	// CIDRs from (kube-controller-manager's --cluster-cidr); the specs then check that every
+	// allocated CIDR lies inside it.
+	ClusterCIDR string
 }
 
 // ctrlEnv is what a controller spec works with.
@@ -121,6 +125,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	specs = append(specs, controllerEventSpecs()...)
 	specs = append(specs, daemonSetSpecs()...)
 	specs = append(specs, jobSpecs()...)
+	specs = append(specs, nodeControllerSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

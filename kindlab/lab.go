@@ -18,6 +18,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -60,6 +61,15 @@ type Config struct {
 	Progress func(format string, args ...any)
 	// Timeout bounds the whole creation (default 5 minutes).
 	Timeout time.Duration
+	// NodeCapacity is what every node's kubelet reports as capacity (entries not given are
+	// measured); default DefaultNodeCapacity: nodes sharing one machine would otherwise each
+	// report all of it.
+	NodeCapacity corev1.ResourceList
+}
+
+// DefaultNodeCapacity is a lab node's capacity unless Config.NodeCapacity says otherwise.
+func DefaultNodeCapacity() corev1.ResourceList {
+	return corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("4Gi")}
 }
 
 // Node is one node of a lab.
@@ -94,6 +104,8 @@ type Lab struct {
 	ControlPID  int       `json:"controlPlanePID"`
 	Nodes       []Node    `json:"nodes"`
 	Created     time.Time `json:"created"`
+	// NodeCapacity is Config.NodeCapacity, for the node agents.
+	NodeCapacity corev1.ResourceList `json:"nodeCapacity,omitempty"`
 }
 
 // Root is where labs live by default: ~/.clusterkit/labs.
@@ -160,6 +172,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout == 0 {
 		c.Timeout = 5 * time.Minute
 	}
+	if c.NodeCapacity == nil {
+		c.NodeCapacity = DefaultNodeCapacity()
+	}
 	return c, nil
 }
 
@@ -195,6 +210,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		Name: cfg.Name, Dir: cfg.Dir, Index: idx, Bridge: fmt.Sprintf("cklab%d", idx),
 		Subnet: fmt.Sprintf("10.250.%d.0/24", idx), ServiceCIDR: cfg.ServiceCIDR,
 		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
+		NodeCapacity: cfg.NodeCapacity,
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
 	// The API server is a static pod of the control-plane node, on that node's address.

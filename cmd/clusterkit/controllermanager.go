@@ -13,7 +13,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/reference/controllers"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 )
 
 // controllerManagerOptions are the flags of `clusterkit controller-manager`.
@@ -25,6 +27,8 @@ type controllerManagerOptions struct {
 	monitorPeriod     time.Duration
 	tolerationSeconds int64
 	verbose           bool
+	clusterCIDR       string
+	gcThreshold       int
 	// useSACredentials and rootCAFile are kube-controller-manager's
 	// --use-service-account-credentials and --root-ca-file.
 	useSACredentials bool
@@ -62,6 +66,7 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	f.DurationVar(&o.monitorPeriod, "node-monitor-period", o.monitorPeriod, "how often every node's health is checked")
 	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
+	addControllerShapeFlags(f, &o.clusterCIDR, &o.gcThreshold)
 	f.BoolVar(&o.useSACredentials, "use-service-account-credentials", false, "each controller writes as its own ServiceAccount in kube-system (as kubeadm runs kube-controller-manager); the kubeconfig's identity only reads and requests their tokens")
 	f.StringVar(&o.rootCAFile, "root-ca-file", "", "the cluster CA (PEM) published to every namespace as ConfigMap kube-root-ca.crt (default: the kubeconfig's certificate authority)")
 	return cmd
@@ -81,6 +86,8 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
 		NodeLifecycle:             nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
 		ServiceAccountCredentials: o.useSACredentials, RootCA: cfg.CAData,
+		NodeIPAM: nodeipam.Config{ClusterCIDR: o.clusterCIDR},
+		PodGC:    podgc.Config{TerminatedThreshold: o.gcThreshold},
 	}
 	if o.rootCAFile != "" {
 		if mcfg.RootCA, err = os.ReadFile(o.rootCAFile); err != nil {

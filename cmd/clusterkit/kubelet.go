@@ -32,6 +32,8 @@ type kubeletOptions struct {
 	staticPodPath   string
 	capacity        string
 	reserved        string
+	shape           nodeShape
+	podCIDR         string
 	backoffBase     time.Duration
 	podSubnet       int
 	// The kubelet API's serving certificate, client CA and access (the real kubelet's flags).
@@ -77,6 +79,8 @@ Stopping it (Ctrl-C) leaves the containers running; the next start adopts them.`
 	f.StringVar(&o.staticPodPath, "pod-manifest-path", "", "directory of static pod manifests (default ROOT/manifests)")
 	f.StringVar(&o.capacity, "capacity", "", "override measured capacity, e.g. cpu=4,memory=8Gi,pods=110")
 	f.StringVar(&o.reserved, "reserved", "", "resources reserved from allocatable, e.g. cpu=100m,memory=256Mi")
+	o.shape.addReservationFlags(f)
+	f.StringVar(&o.podCIDR, "pod-cidr", "", "pod CIDR written to the Node's spec.podCIDR when it registers (the node IPAM controller keeps it); empty: left to the controller")
 	f.DurationVar(&o.backoffBase, "backoff-base", kubelet.DefaultBackoffBase, "first crash-loop restart delay (doubling up to 30x, at most 5m)")
 	f.IntVar(&o.podSubnet, "sim-subnet", 0, "index of the simulated runtime's loopback pod subnet (distinct per simulated node)")
 	f.StringVar(&o.tlsCertFile, "tls-cert-file", "", "serving certificate of the kubelet API (PEM); without it the API is plain HTTP open to anyone")
@@ -141,6 +145,10 @@ func runKubelet(ctx context.Context, o *kubeletOptions, log interface{ Write([]b
 		Logf:          func(format string, args ...any) { say(format, args...) },
 		TLSCertFile:   o.tlsCertFile, TLSPrivateKeyFile: o.tlsPrivateKeyFile, ClientCAFile: o.clientCAFile,
 		AnonymousAuth: o.anonymousAuth, AuthorizationMode: o.authorizationMode,
+		PodCIDR: o.podCIDR,
+	}
+	if err := o.shape.apply(&kc); err != nil {
+		return err
 	}
 	if (o.tlsCertFile == "") != (o.tlsPrivateKeyFile == "") {
 		return fmt.Errorf("--tls-cert-file and --tls-private-key-file go together")

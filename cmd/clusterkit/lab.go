@@ -48,6 +48,7 @@ type labOptions struct {
 	dir         string
 	serviceCIDR string
 	images      string
+	nodeShape   nodeShape
 }
 
 func (o *labOptions) labDir() string {
@@ -69,9 +70,14 @@ func newLabCreateCommand() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			out := cmd.ErrOrStderr()
+			capacity, err := o.nodeShape.capacity(kindlab.DefaultNodeCapacity())
+			if err != nil {
+				return err
+			}
 			lab, err := kindlab.Create(ctx, kindlab.Config{
 				Name: o.name, Nodes: o.nodes, Dir: o.labDir(), ServiceCIDR: o.serviceCIDR, ImageArchive: o.images,
-				Progress: func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
+				NodeCapacity: capacity,
+				Progress:     func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
 			})
 			if err != nil {
 				return err
@@ -83,6 +89,7 @@ func newLabCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", o.name, "name of the lab (a DNS label); nodes are NAME-node-1…")
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (1 to 50)")
+	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
 	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")

@@ -61,6 +61,11 @@ type upOptions struct {
 	podSecurityExempt []string
 	// podNetNS maps pod subnets to the network namespaces that reach them (labs).
 	podNetNS []string
+	// nodeShape is every node's capacity and reservations (nodeshape.go); clusterCIDR and
+	// terminatedPodGCThreshold configure the node IPAM controller and the pod GC.
+	nodeShape                nodeShape
+	clusterCIDR              string
+	terminatedPodGCThreshold int
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -122,6 +127,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.podSecurityExempt, "pod-security-exempt-namespaces", o.podSecurityExempt, `namespaces Pod Security admission exempts (a PodSecurityConfiguration's exemptions.namespaces): the control plane's static pods use the host network and host paths; "" exempts none`)
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
+	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)
 	return cmd
 }
 

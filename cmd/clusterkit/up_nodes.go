@@ -133,6 +133,10 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 			}
 		}
 		var kcfg kubelet.Config
+		if err := o.nodeShape.apply(&kcfg); err != nil {
+			say("no nodes: %v", err)
+			return
+		}
 		if pn != nil {
 			// Pods reach the node (and its NodePorts) at the bridge gateway.
 			kcfg.AdditionalNodeIPs = []string{pn.NodeIP.String()}
@@ -150,6 +154,11 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 				if err != nil {
 					say("node %s did not start: %v", name, err)
 					return
+				}
+				if endpoint == localnode.Simulated {
+					// The simulated runtime gives the node's pods addresses of its own subnet:
+					// register it as the node's podCIDR (the node IPAM controller keeps it).
+					kc.PodCIDR = simruntime.NodeSubnet(i).String()
 				}
 				n, err := localnode.Start(sctx, acc.rest(acc.pki.Nodes[name].Client), localnode.Config{
 					Name:    name,

@@ -22,7 +22,9 @@ import (
 	"github.com/clusterkit/clusterkit/reference/controllers/endpointslicemirroring"
 	"github.com/clusterkit/clusterkit/reference/controllers/garbagecollector"
 	"github.com/clusterkit/clusterkit/reference/controllers/job"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/rootcacertpublisher"
@@ -52,6 +54,10 @@ type Config struct {
 	NodeLifecycle nodelifecycle.Config
 	// ReplicaSet configures the ReplicaSet controller.
 	ReplicaSet replicaset.Config
+	// NodeIPAM configures the node IPAM controller (--cluster-cidr, --node-cidr-mask-size).
+	NodeIPAM nodeipam.Config
+	// PodGC configures the pod garbage collector (--terminated-pod-gc-threshold).
+	PodGC podgc.Config
 	// RootCA is the cluster CA bundle (PEM) the root-ca-cert-publisher puts in every
 	// namespace's kube-root-ca.crt ConfigMap under ca.crt. Empty (clusterkit has no PKI yet)
 	// publishes an empty ca.crt.
@@ -91,6 +97,8 @@ func ServiceAccounts() map[string]string {
 		daemonset.Name:                       "daemon-set-controller",
 		job.Name:                             "job-controller",
 		ttlafterfinished.Name:                "ttl-after-finished-controller",
+		nodeipam.Name:                        "node-controller",
+		podgc.Name:                           "pod-garbage-collector",
 	}
 }
 
@@ -142,6 +150,8 @@ func Defaults(cfg Config) map[string]runner.Factory {
 		daemonset.Name:                       daemonset.New(),
 		job.Name:                             job.New(),
 		ttlafterfinished.Name:                ttlafterfinished.New(),
+		nodeipam.Name:                        nodeipam.New(cfg.NodeIPAM),
+		podgc.Name:                           podgc.New(cfg.PodGC),
 	}
 }
 

@@ -43,6 +43,12 @@ func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
 			[]string{"controllers.rootca.restored"}},
 		{"Endpoints list not-ready pods as ready", "endpoint", knownbad.AllReadyEndpoints(),
 			[]string{"controllers.endpoints.subsets"}},
+		{"node IPAM gives every node the same CIDR", "nodeipam", knownbad.SameCIDRNodeIPAM(),
+			[]string{"controllers.nodeipam.allocates", "controllers.nodeipam.respects-existing"}},
+		{"pod GC deletes pods on existing nodes", "podgc", knownbad.BlindPodGC(),
+			[]string{"controllers.podgc.orphaned"}},
+		{"pod GC never deletes orphans", "podgc", knownbad.OrphanKeepingPodGC(),
+			[]string{"controllers.podgc.orphaned"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	cri "k8s.io/cri-api/pkg/apis"
 	"k8s.io/utils/clock"
 )
@@ -66,6 +67,23 @@ type Config struct {
 	Capacity corev1.ResourceList
 	// Reserved is subtracted from capacity to give allocatable.
 	Reserved corev1.ResourceList
+	// KubeReserved and SystemReserved are subtracted from capacity to give allocatable, as the
+	// kubelet's --kube-reserved and --system-reserved (cpu, memory, ephemeral-storage, pid).
+	KubeReserved   corev1.ResourceList
+	SystemReserved corev1.ResourceList
+	// EvictionHardMemory is the hard eviction threshold memory.available (--eviction-hard
+	// memory.available<Q; default DefaultEvictionHardMemory): allocatable memory leaves it out
+	// and the node reports MemoryPressure below it. A negative value means no threshold.
+	EvictionHardMemory resource.Quantity
+	// PodCIDR, when set, is written to the Node's spec.podCIDR(s) when the kubelet registers it
+	// (for nodes whose pod network is laid out before the control plane allocates one; the
+	// node IPAM controller keeps a preset podCIDR). Kubernetes' kubelet leaves spec.podCIDR to
+	// the controller manager.
+	PodCIDR string
+	// MachineID, SystemUUID and BootID override the node identity the Node reports; empty ones
+	// are derived from the host's /etc/machine-id and boot_id, NodeName and RootDir, so that
+	// nodes sharing one machine differ and a restarted kubelet reports the same identity.
+	MachineID, SystemUUID, BootID string
 	// Labels are added to the Node's labels.
 	Labels map[string]string
 	// NodeIP is the InternalIP (default 127.0.0.1), where the API server
@@ -177,6 +195,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RootDir == "" {
 		c.RootDir = "/var/lib/kubelet"
+	}
+	if c.EvictionHardMemory.IsZero() {
+		c.EvictionHardMemory = resource.MustParse(DefaultEvictionHardMemory)
 	}
 	if c.VolumeResync <= 0 {
 		c.VolumeResync = defaultVolumeResync

@@ -23,7 +23,6 @@ import (
 // thresholds: memory.available<100Mi, nodefs.available<10%; PID pressure
 // when fewer than 10% of pid_max are free).
 const (
-	memoryPressureBytes   = 100 << 20
 	diskPressureFraction  = 0.10
 	pidPressureFraction   = 0.10
 	defaultMaxPods        = 110
@@ -153,20 +152,9 @@ func (k *Kubelet) capacity(m measurements) corev1.ResourceList {
 	return c
 }
 
-// allocatable is capacity minus Config.Reserved (never below zero).
+// allocatable is capacity minus the reservations and the hard eviction threshold.
 func (k *Kubelet) allocatable(capacity corev1.ResourceList) corev1.ResourceList {
-	a := corev1.ResourceList{}
-	for n, q := range capacity {
-		q = q.DeepCopy()
-		if r, ok := k.cfg.Reserved[n]; ok {
-			q.Sub(r)
-			if q.Sign() < 0 {
-				q = *resource.NewQuantity(0, q.Format)
-			}
-		}
-		a[n] = q
-	}
-	return a
+	return k.cfg.allocatableOf(capacity)
 }
 
 // addresses are the Node's addresses: NodeIP first (where the API server
@@ -186,15 +174,16 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 	m := k.measure(ctx)
 	now := metav1.NewTime(k.cfg.Clock.Now())
 	capacity := k.capacity(m)
+	id := k.identity(m.machineID, m.bootID)
 	st := corev1.NodeStatus{
 		Capacity:        capacity,
 		Allocatable:     k.allocatable(capacity),
 		Addresses:       k.addresses(),
 		DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(k.Port())}},
 		NodeInfo: corev1.NodeSystemInfo{
-			MachineID:               m.machineID,
-			SystemUUID:              m.machineID,
-			BootID:                  m.bootID,
+			MachineID:               id.machineID,
+			SystemUUID:              id.systemUUID,
+			BootID:                  id.bootID,
 			KernelVersion:           m.kernel,
 			OSImage:                 m.osImage,
 			ContainerRuntimeVersion: m.runtimeVersion,
@@ -206,7 +195,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 	if old != nil {
 		st.Images = old.Images
 	}
-	memPressure := m.memTotal > 0 && m.memAvailable < memoryPressureBytes
+	memPressure := m.memTotal > 0 && k.cfg.EvictionHardMemory.Sign() > 0 && m.memAvailable < k.cfg.EvictionHardMemory.Value()
 	diskPressure := m.diskTotal > 0 && float64(m.diskFree) < diskPressureFraction*float64(m.diskTotal)
 	pidPressure := m.pidMax > 0 && float64(m.pidMax-m.pidsInUse) < pidPressureFraction*float64(m.pidMax)
 	ready := m.runtimeReady && m.netReady
@@ -259,6 +248,9 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 	node, err := nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		node = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: k.cfg.NodeName, Labels: k.nodeLabels()}}
+		if k.cfg.PodCIDR != "" {
+			node.Spec.PodCIDR, node.Spec.PodCIDRs = k.cfg.PodCIDR, []string{k.cfg.PodCIDR}
+		}
 		node, err = nodes.Create(ctx, node, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			node, err = nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})

@@ -99,6 +99,10 @@ func controllerRoles() ([]rbacv1.ClusterRole, []rbacv1.ClusterRoleBinding) {
 			rule(verbs("list", "watch"), groups("*"), "*"),
 			rule(verbs("update"), core, "resourcequotas/status"),
 			controllerEvents()),
+		clusterRole(controllerRolePrefix+"pod-garbage-collector", nil,
+			rule(verbs("list", "watch", "delete"), core, "pods"),
+			rule(verbs("get", "list"), core, "nodes"),
+			rule(verbs("patch"), core, "pods/status")),
 	}
 	var bindings []rbacv1.ClusterRoleBinding
 	for _, r := range roles {

@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/controllers"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
@@ -139,6 +140,7 @@ func Harness(opts Options) conformance.ControllerHarness {
 		Name:        name,
 		VirtualTime: true,
 		Restartable: true,
+		ClusterCIDR: nodeipam.DefaultClusterCIDR,
 		Connect: func(ctx context.Context, cl conformance.Cleaner) (conformance.ControllersUnderTest, error) {
 			c, closeAll, err := Start(ctx, opts)
 			if err != nil {
