@@ -3,14 +3,9 @@ package apiserver
 import (
 	"context"
 	"net/http"
-	"runtime"
 	"sort"
 	"time"
 )
-
-func goVersion() string { return runtime.Version() }
-
-func platform() string { return runtime.GOOS + "/" + runtime.GOARCH }
 
 // serveHealth answers /healthz, /livez and /readyz; readiness also checks the store.
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request, ready bool) {

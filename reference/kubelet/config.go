@@ -12,9 +12,6 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Version is the kubelet version reported in node.status.nodeInfo.
-const Version = "v1.37.2-clusterkit"
-
 // Kubernetes' defaults for the crash-loop back-off.
 const (
 	DefaultBackoffBase = 10 * time.Second

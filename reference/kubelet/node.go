@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clusterkit/clusterkit/version"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -198,7 +199,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 			KernelVersion:           m.kernel,
 			OSImage:                 m.osImage,
 			ContainerRuntimeVersion: m.runtimeVersion,
-			KubeletVersion:          Version,
+			KubeletVersion:          version.Get().GitVersion,
 			OperatingSystem:         goruntime.GOOS,
 			Architecture:            goruntime.GOARCH,
 		},
