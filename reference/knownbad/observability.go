@@ -1,0 +1,34 @@
+package knownbad
+
+import (
+	"net/http"
+	"strings"
+)
+
+// APIVersionFieldsDisagreeing wraps an API server so that /version reports a gitVersion its
+// major and minor fields disagree with (the fields of one release, the gitVersion of
+// another, as a server whose version is pinned by hand drifts).
+func APIVersionFieldsDisagreeing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.TrimSuffix(r.URL.Path, "/") != "/version" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"major":"1","minor":"37","gitVersion":"v1.33.0","gitCommit":"clusterkit","gitTreeState":"","buildDate":"","goVersion":"go1.26","compiler":"gc","platform":"linux/amd64"}`))
+	})
+}
+
+// APIHealthWithoutChecks wraps an API server so that /livez and /readyz, and every path under
+// them, answer a bare "ok": no list of checks, no individual checks.
+func APIHealthWithoutChecks(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p == "/livez" || p == "/readyz" || strings.HasPrefix(p, "/livez/") || strings.HasPrefix(p, "/readyz/") {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			_, _ = w.Write([]byte("ok"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
