@@ -3,14 +3,22 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/onsi/gomega"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
+	"k8s.io/client-go/rest"
 )
 
 const (
 	srcVersionSkew = "Kubernetes version skew policy (kubernetes.io/releases/version-skew-policy); the /version endpoint (k8s.io/apimachinery/pkg/version.Info)"
+	srcMetrics     = "Kubernetes metrics for system components: kube-apiserver /metrics in the Prometheus format, apiserver_request_total (kubernetes.io/docs/concepts/cluster-administration/system-metrics, kubernetes.io/docs/reference/instrumentation/metrics)"
 	srcHealth      = "Kubernetes API health endpoints: /livez, /readyz, verbose, individual checks and exclude (kubernetes.io/docs/reference/using-api/health-checks)"
 )
 
@@ -18,6 +26,7 @@ const (
 func apiObservabilitySpecs() []spec[*apiEnv] {
 	return []spec[*apiEnv]{
 		{api("api.version.semver", "/version MUST answer a gitVersion that parses as a semantic version vMAJOR.MINOR.PATCH, with its major and minor fields equal to that MAJOR and MINOR", srcVersionSkew), specVersionSemver},
+		{api("api.metrics.requests", "/metrics MUST answer the Prometheus text exposition format, which parses, and its apiserver_request_total counter for verb POST, resource configmaps, code 201 MUST count a ConfigMap create the spec made", srcMetrics), specMetricsCountRequests},
 		{api("api.health.verbose", "/livez?verbose and /readyz?verbose MUST list one \"[+]NAME ok\" line per check, ping and etcd among them, and end with \"livez check passed\" / \"readyz check passed\"; each listed check MUST answer ok at /livez/NAME or /readyz/NAME, and ?exclude=NAME MUST list it as \"[+]NAME excluded: ok\"", srcHealth), specHealthVerbose},
 	}
 }
@@ -56,4 +65,41 @@ func specHealthVerbose(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		ok(g, err, "GET /"+ep+"?verbose&exclude=ping")
 		g.Expect(string(body)).To(gomega.ContainSubstring("[+]ping excluded: ok\n"), "/%s?verbose&exclude=ping", ep)
 	}
+}
+
+func specMetricsCountRequests(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	rc, isREST := e.client.Discovery().RESTClient().(*rest.RESTClient)
+	g.Expect(isREST).To(gomega.BeTrue(), "the client must be a REST client")
+	creates := func(g gomega.Gomega) float64 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rc.Get().AbsPath("/metrics").URL().String(), nil)
+		ok(g, err, "building GET /metrics")
+		req.Header.Set("Accept", "text/plain")
+		resp, err := rc.Client.Do(req)
+		ok(g, err, "GET /metrics")
+		defer resp.Body.Close()
+		g.Expect(resp.StatusCode).To(gomega.Equal(http.StatusOK), "GET /metrics")
+		g.Expect(resp.Header.Get("Content-Type")).To(gomega.HavePrefix("text/plain"), "/metrics content type")
+		parser := expfmt.NewTextParser(model.UTF8Validation)
+		families, err := parser.TextToMetricFamilies(resp.Body)
+		ok(g, err, "parsing /metrics as the Prometheus text format")
+		family, found := families["apiserver_request_total"]
+		g.Expect(found).To(gomega.BeTrue(), "/metrics has no apiserver_request_total")
+		g.Expect(family.GetType()).To(gomega.Equal(dto.MetricType_COUNTER), "apiserver_request_total is a counter")
+		sum := 0.0
+		for _, m := range family.GetMetric() {
+			l := map[string]string{}
+			for _, p := range m.GetLabel() {
+				l[p.GetName()] = p.GetValue()
+			}
+			if l["verb"] == "POST" && l["resource"] == "configmaps" && l["group"] == "" && l["code"] == "201" && l["subresource"] == "" {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+		return sum
+	}
+	before := creates(g)
+	_, err := e.client.CoreV1().ConfigMaps(e.ns).Create(ctx, configMap("counted"), metav1.CreateOptions{})
+	ok(g, err, "creating ConfigMap counted")
+	g.Eventually(creates).WithContext(ctx).WithTimeout(30*time.Second).WithPolling(500*time.Millisecond).
+		Should(gomega.BeNumerically(">=", before+1), "apiserver_request_total{verb=POST,resource=configmaps,code=201} must count the create")
 }

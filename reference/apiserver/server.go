@@ -25,6 +25,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
+	"github.com/clusterkit/clusterkit/reference/apiserver/metrics"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
@@ -134,6 +135,8 @@ type Server struct {
 	crds *crdState
 	// discovery serves the ServiceAccount issuer's discovery documents (nil: no issuer).
 	discovery *serviceaccount.Discovery
+	// metrics count and time every request and are served at /metrics (observability.go).
+	metrics *metrics.Metrics
 
 	bg       context.Context
 	cancelBG context.CancelFunc
@@ -193,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
-	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
+	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption), metrics: metrics.New()}
 	s.reg.Store(reg)
 	conversions, err := customresource.NewConverterFactory(cfg.ConversionWebhooks)
 	if err != nil {
@@ -367,6 +370,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/version":
 		writeJSON(w, http.StatusOK, s.versionInfo())
+	case path == "/metrics":
+		s.metrics.Handler().ServeHTTP(w, r)
 	case path == "/healthz" || path == "/livez" || strings.HasPrefix(path, "/livez/") || strings.HasPrefix(path, "/healthz/"):
 		s.serveHealth(w, r, false)
 	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):

@@ -54,6 +54,8 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.version.semver"}},
 		{"answers health without checks", knownbad.APIHealthWithoutChecks,
 			[]string{"api.health.verbose"}},
+		{"counts no requests in /metrics", knownbad.APIMetricsFrozen,
+			[]string{"api.metrics.requests"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -32,3 +32,17 @@ func APIHealthWithoutChecks(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// APIMetricsFrozen wraps an API server so that /metrics answers a well-formed exposition whose
+// apiserver_request_total never moves: requests are not counted.
+func APIMetricsFrozen(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.TrimSuffix(r.URL.Path, "/") != "/metrics" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		_, _ = w.Write([]byte("# HELP apiserver_request_total Counter of apiserver requests.\n# TYPE apiserver_request_total counter\n" +
+			`apiserver_request_total{code="201",component="apiserver",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 1` + "\n"))
+	})
+}
