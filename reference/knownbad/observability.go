@@ -1,8 +1,12 @@
 package knownbad
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/version"
 )
 
 // APIVersionFieldsDisagreeing wraps an API server so that /version reports a gitVersion its
@@ -45,4 +49,12 @@ func APIMetricsFrozen(next http.Handler) http.Handler {
 		_, _ = w.Write([]byte("# HELP apiserver_request_total Counter of apiserver requests.\n# TYPE apiserver_request_total counter\n" +
 			`apiserver_request_total{code="201",component="apiserver",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 1` + "\n"))
 	})
+}
+
+// KubeletNewerThanAPIServer configures the kubelet to report a kubeletVersion one minor newer
+// than the build's (and so the API server's), as a kubelet upgraded before its control plane:
+// the version skew policy forbids it.
+func KubeletNewerThanAPIServer(c *kubelet.Config) {
+	major, minor, _ := version.MajorMinor(version.Get().GitVersion)
+	c.Version = fmt.Sprintf("v%d.%d.0", major, minor+1)
 }

@@ -35,6 +35,9 @@ const (
 type Config struct {
 	// NodeName is the Node this kubelet registers and serves.
 	NodeName string
+	// Version is the kubeletVersion reported in node.status.nodeInfo (default: the build's,
+	// from package version, which the API server reports too).
+	Version string
 	// Runtime and Images are the CRI services. When nil, Run connects to
 	// RuntimeEndpoint (e.g. unix:///run/containerd/containerd.sock).
 	Runtime         cri.RuntimeService

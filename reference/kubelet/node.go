@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -199,7 +200,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 			KernelVersion:           m.kernel,
 			OSImage:                 m.osImage,
 			ContainerRuntimeVersion: m.runtimeVersion,
-			KubeletVersion:          version.Get().GitVersion,
+			KubeletVersion:          cmp.Or(k.cfg.Version, version.Get().GitVersion),
 			OperatingSystem:         goruntime.GOOS,
 			Architecture:            goruntime.GOARCH,
 		},
