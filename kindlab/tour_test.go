@@ -9,18 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 	"github.com/clusterkit/clusterkit/kindlab"
 )
-
-// tourKubectl is the kubectl the tour runs: the one on PATH, as a user's.
-func tourKubectl(t *testing.T) string {
-	t.Helper()
-	k, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skipf("the kubectl tour needs kubectl on PATH: %v", err)
-	}
-	return k
-}
 
 // runKubectl runs kubectl against kubeconfig and returns its standard output.
 func runKubectl(ctx context.Context, t *testing.T, kubectl, kubeconfig string, args ...string) string {
@@ -70,7 +61,8 @@ func table(out string) []map[string]string {
 // checkTour runs the four commands of the seed's hands-on tour with kubectl against a lab and
 // asserts what the tour's prose promises of each.
 func checkTour(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
-	kubectl := tourKubectl(t)
+	// The kubectl of clusterkit's Kubernetes version, as a user's should be (within one minor).
+	kubectl := kubectltest.Path(t)
 	kc := lab.Kubeconfig
 	cp := lab.ControlPlaneNode()
 	if cp == nil {

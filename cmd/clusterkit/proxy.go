@@ -14,6 +14,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/proxy"
+	"github.com/clusterkit/clusterkit/version"
 )
 
 // proxyOptions are the flags of `clusterkit proxy`.
@@ -97,7 +98,7 @@ func runProxy(ctx context.Context, o *proxyOptions, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "proxy: node %s, table %s\n", o.nodeName, o.table)
+	fmt.Fprintf(log, "proxy %s: node %s, table %s\n", version.Get().GitVersion, o.nodeName, o.table)
 	for _, c := range cidrs {
 		fmt.Fprintf(log, "proxy: %s rejected unless a Service matches\n", c)
 	}

@@ -107,10 +107,6 @@ func ModuleVersion(sourceDir string) (string, error) {
 // those not given. A cached binary is reused while peers/e2e's go.mod and
 // go.sum are unchanged.
 func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
-	say := o.Progress
-	if say == nil {
-		say = func(string, ...any) {}
-	}
 	b := &Binaries{E2E: o.E2E, Kubectl: o.Kubectl, Agnhost: o.Agnhost}
 	if b.E2E != "" && b.Kubectl != "" && b.Agnhost != "" {
 		for _, p := range []string{b.E2E, b.Kubectl, b.Agnhost} {
@@ -120,92 +116,129 @@ func EnsureBinaries(ctx context.Context, o BuildOptions) (*Binaries, error) {
 		}
 		return b, nil
 	}
-	src := o.SourceDir
-	if src == "" {
-		var err error
-		if src, err = FindSourceDir(""); err != nil {
-			return nil, err
-		}
-	}
-	version, err := ModuleVersion(src)
+	pl, err := o.plan()
 	if err != nil {
 		return nil, err
 	}
-	b.Version = version
-	stamp, err := moduleStamp(filepath.Join(src, Module))
-	if err != nil {
+	b.Version = pl.version
+	ldflags := versionLDFlags(pl.version)
+	// All three are built as the kube-scheduler peer is (peers/e2e pins the
+	// same module versions), so they share its compiled packages in the
+	// build cache; agnhost goes into the images with the libraries it links
+	// (BuildImages), so it need not be static.
+	steps := []buildStep{
+		{"e2e.test", &b.E2E, []string{"test", "-c", "-vet=off", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, "≈ 7 min on 2 quiet cores the first time", false},
+		kubectlStep(&b.Kubectl, ldflags),
+		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, "≈ 1 min after e2e.test", false},
+		{"sample-apiserver", &b.SampleAPIServer, []string{"build", "-ldflags", ldflags, "k8s.io/sample-apiserver"}, "≈ 1 min after e2e.test", false},
+		{"etcd", &b.Etcd, []string{"build", "go.etcd.io/etcd/server/v3"}, "≈ 1 min", true},
+	}
+	for _, st := range steps {
+		if *st.dst != "" {
+			continue
+		}
+		if err := st.ensure(ctx, pl); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// buildPlan is where and from what the upstream binaries are built.
+type buildPlan struct {
+	// src is the clusterkit source tree, version the Kubernetes version peers/e2e requires,
+	// stamp its dependency set, dir the cache directory of that version.
+	src, version, stamp, dir string
+	goCmd                    string
+	say                      func(string, ...any)
+}
+
+// plan resolves o's defaults and creates the cache directory.
+func (o BuildOptions) plan() (*buildPlan, error) {
+	pl := &buildPlan{src: o.SourceDir, goCmd: o.Go, say: o.Progress}
+	if pl.say == nil {
+		pl.say = func(string, ...any) {}
+	}
+	if pl.goCmd == "" {
+		pl.goCmd = "go"
+	}
+	var err error
+	if pl.src == "" {
+		if pl.src, err = FindSourceDir(""); err != nil {
+			return nil, err
+		}
+	}
+	if pl.version, err = ModuleVersion(pl.src); err != nil {
+		return nil, err
+	}
+	if pl.stamp, err = moduleStamp(filepath.Join(pl.src, Module)); err != nil {
 		return nil, err
 	}
 	cache := o.CacheDir
 	if cache == "" {
 		cache = DefaultCacheDir()
 	}
-	dir := filepath.Join(cache, version)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	pl.dir = filepath.Join(cache, pl.version)
+	if err := os.MkdirAll(pl.dir, 0o755); err != nil {
 		return nil, err
 	}
-	goCmd := o.Go
-	if goCmd == "" {
-		goCmd = "go"
+	return pl, nil
+}
+
+// buildStep builds one upstream binary into the cache.
+type buildStep struct {
+	name  string
+	dst   *string
+	args  []string
+	guess string
+	// root builds in the clusterkit module rather than peers/e2e.
+	root bool
+}
+
+// kubectlStep builds kubectl, reporting the version of ldflags.
+func kubectlStep(dst *string, ldflags string) buildStep {
+	return buildStep{"kubectl", dst, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, "≈ 1 min after e2e.test, ≈ 3 min alone", false}
+}
+
+// ensure sets *st.dst to the cached binary in dir, building it first unless the cache holds
+// one built from the same module stamp. The build goes to a file of its own and is renamed
+// into place, so concurrent callers (test packages) never see a partial binary.
+func (st buildStep) ensure(ctx context.Context, pl *buildPlan) error {
+	out := filepath.Join(pl.dir, st.name)
+	buildDir, stepStamp := filepath.Join(pl.src, Module), pl.stamp
+	say := pl.say
+	if st.root {
+		buildDir = pl.src
+		var err error
+		if stepStamp, err = moduleStamp(pl.src); err != nil {
+			return err
+		}
 	}
-	ldflags := versionLDFlags(version)
-	// All three are built as the kube-scheduler peer is (peers/e2e pins the
-	// same module versions), so they share its compiled packages in the
-	// build cache; agnhost goes into the images with the libraries it links
-	// (BuildImages), so it need not be static.
-	steps := []struct {
-		name  string
-		dst   *string
-		args  []string
-		env   []string
-		guess string
-		// root builds in the clusterkit module rather than peers/e2e.
-		root bool
-	}{
-		{"e2e.test", &b.E2E, []string{"test", "-c", "-vet=off", "-ldflags", ldflags, "k8s.io/kubernetes/test/e2e"}, nil, "≈ 7 min on 2 quiet cores the first time", false},
-		{"kubectl", &b.Kubectl, []string{"build", "-ldflags", ldflags, "k8s.io/kubernetes/cmd/kubectl"}, nil, "≈ 1 min after e2e.test", false},
-		{"agnhost", &b.Agnhost, []string{"build", "k8s.io/kubernetes/test/images/agnhost"}, nil, "≈ 1 min after e2e.test", false},
-		{"sample-apiserver", &b.SampleAPIServer, []string{"build", "-ldflags", ldflags, "k8s.io/sample-apiserver"}, nil, "≈ 1 min after e2e.test", false},
-		{"etcd", &b.Etcd, []string{"build", "go.etcd.io/etcd/server/v3"}, nil, "≈ 1 min", true},
+	if cached, _ := os.ReadFile(out + ".stamp"); string(cached) == stepStamp {
+		if _, err := os.Stat(out); err == nil {
+			*st.dst = out
+			return nil
+		}
 	}
-	for _, s := range steps {
-		if *s.dst != "" {
-			continue
-		}
-		out := filepath.Join(dir, s.name)
-		buildDir, stepStamp := filepath.Join(src, Module), stamp
-		if s.root {
-			buildDir = src
-			if stepStamp, err = moduleStamp(src); err != nil {
-				return nil, err
-			}
-		}
-		if cached, _ := os.ReadFile(out + ".stamp"); string(cached) == stepStamp {
-			if _, err := os.Stat(out); err == nil {
-				*s.dst = out
-				continue
-			}
-		}
-		say("building upstream %s %s from %s (%s; cached in %s)", s.name, version, Module, s.guess, dir)
-		start := time.Now()
-		tmp := out + ".tmp"
-		args := append(append([]string{}, s.args[:1]...), append([]string{"-o", tmp}, s.args[1:]...)...)
-		if err := runBuild(ctx, buildDir, goCmd, args, s.env, func(elapsed time.Duration) {
-			say("still building %s (%s)", s.name, elapsed.Round(time.Second))
-		}); err != nil {
-			_ = os.Remove(tmp)
-			return nil, fmt.Errorf("building %s: %w", s.name, err)
-		}
-		if err := os.Rename(tmp, out); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(out+".stamp", []byte(stepStamp), 0o644); err != nil {
-			return nil, err
-		}
-		say("built %s in %s", s.name, time.Since(start).Round(time.Second))
-		*s.dst = out
+	say("building upstream %s %s from %s (%s; cached in %s)", st.name, pl.version, Module, st.guess, pl.dir)
+	start := time.Now()
+	tmp := fmt.Sprintf("%s.tmp%d", out, os.Getpid())
+	args := append(append([]string{}, st.args[:1]...), append([]string{"-o", tmp}, st.args[1:]...)...)
+	if err := runBuild(ctx, buildDir, pl.goCmd, args, nil, func(elapsed time.Duration) {
+		say("still building %s (%s)", st.name, elapsed.Round(time.Second))
+	}); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("building %s: %w", st.name, err)
 	}
-	return b, nil
+	if err := os.Rename(tmp, out); err != nil {
+		return err
+	}
+	if err := os.WriteFile(out+".stamp", []byte(stepStamp), 0o644); err != nil {
+		return err
+	}
+	say("built %s in %s", st.name, time.Since(start).Round(time.Second))
+	*st.dst = out
+	return nil
 }
 
 // versionLDFlags make the binaries report version (as a release build does),

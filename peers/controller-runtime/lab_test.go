@@ -18,17 +18,17 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"k8s.io/client-go/util/cert"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/kindlab"
 )
 
 const (
-	kubectlPath  = "/usr/bin/kubectl"
 	webhookImage = "clusterkit.dev/crwebhook:v1"
 )
 
 // TestWebhookServerAndCRDOnLab does what an operator's install does, on a one-node lab, with
-// stock kubectl: it loads a controller-runtime webhook server's image into the lab, runs it as
+// kubectl of the lab's version (kubectltest): it loads a controller-runtime webhook server's image into the lab, runs it as
 // a Deployment behind a Service with a serving certificate from a Secret, registers its
 // mutating and validating webhooks by Service reference, and applies ConfigMaps through them;
 // then it applies a CustomResourceDefinition with a structural schema, defaults, a CEL rule
@@ -38,10 +38,8 @@ func TestWebhookServerAndCRDOnLab(t *testing.T) {
 		fmt.Printf("skipping TestWebhookServerAndCRDOnLab: %s\n", why)
 		t.Skip(why)
 	}
-	if _, err := os.Stat(kubectlPath); err != nil {
-		fmt.Printf("skipping TestWebhookServerAndCRDOnLab: no kubectl at %s\n", kubectlPath)
-		t.Skipf("no kubectl at %s", kubectlPath)
-	}
+	// kubectl of the lab's Kubernetes version (built from peers/e2e when not cached).
+	kubectlPath := kubectltest.Path(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
@@ -97,7 +95,7 @@ func TestWebhookServerAndCRDOnLab(t *testing.T) {
 	if err := lab.ImportImages(ctx, archive.Bytes(), t.Logf); err != nil {
 		t.Fatal(err)
 	}
-	k := kubectl{t: t, kubeconfig: lab.Kubeconfig, home: dir}
+	k := kubectl{t: t, path: kubectlPath, kubeconfig: lab.Kubeconfig, home: dir}
 
 	// The webhook server: its certificate names the Service, as an operator's cert-manager
 	// Certificate would.
@@ -170,13 +168,14 @@ func TestWebhookServerAndCRDOnLab(t *testing.T) {
 
 type kubectl struct {
 	t          *testing.T
+	path       string
 	kubeconfig string
 	home       string
 }
 
 func (k kubectl) run(ctx context.Context, stdin string, args ...string) (string, error) {
 	k.t.Helper()
-	cmd := exec.CommandContext(ctx, kubectlPath, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
+	cmd := exec.CommandContext(ctx, k.path, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
 	cmd.Env = append(os.Environ(), "HOME="+k.home)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)

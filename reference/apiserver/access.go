@@ -84,6 +84,7 @@ func (s *Server) withAccess(next http.Handler) http.Handler {
 		}
 		h = filters.WithAuthentication(h, authn, filters.Unauthorized(codecs), s.cfg.Access.APIAudiences, nil)
 	}
+	h = s.metrics.Instrument(h)
 	return filters.WithRequestInfo(h, requestInfoResolver())
 }
 

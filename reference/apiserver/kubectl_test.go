@@ -11,10 +11,9 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 )
-
-const kubectlPath = "/usr/bin/kubectl"
 
 const deploymentYAML = `apiVersion: apps/v1
 kind: Deployment
@@ -45,17 +44,15 @@ spec:
 // kubectlRunner runs the real kubectl against a test server with its own kubeconfig and cache.
 type kubectlRunner struct {
 	t          *testing.T
+	path       string // kubectl of the Kubernetes version the server reports (kubectltest)
 	kubeconfig string
 	cacheDir   string
 }
 
 func newKubectl(t *testing.T, ts *testServer) *kubectlRunner {
 	t.Helper()
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("skipping: %s is not installed (%v)", kubectlPath, err)
-	}
 	dir := t.TempDir()
-	k := &kubectlRunner{t: t, kubeconfig: filepath.Join(dir, "kubeconfig"), cacheDir: filepath.Join(dir, "cache")}
+	k := &kubectlRunner{t: t, path: kubectltest.Path(t), kubeconfig: filepath.Join(dir, "kubeconfig"), cacheDir: filepath.Join(dir, "cache")}
 	if err := apiserver.WriteKubeconfig(k.kubeconfig, ts.http.URL); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +64,7 @@ func (k *kubectlRunner) run(stdin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	full := append([]string{"--kubeconfig", k.kubeconfig, "--cache-dir", k.cacheDir}, args...)
-	cmd := exec.CommandContext(ctx, kubectlPath, full...)
+	cmd := exec.CommandContext(ctx, k.path, full...)
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(k.kubeconfig), "KUBECONFIG="+k.kubeconfig)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,23 +19,21 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/version"
+	apiversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/filters"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/customresource"
+	"github.com/clusterkit/clusterkit/reference/apiserver/metrics"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
 	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/version"
 )
 
 // DefaultBodyLimit is the largest request body accepted, as kube-apiserver (3 MiB).
 const DefaultBodyLimit = 3 << 20
-
-// DefaultGitVersion is the version reported by /version. kubectl's dispatcher on these machines
-// runs the bundled kubectl of the server's minor version.
-const DefaultGitVersion = "v1.33.0"
 
 // Config configures a Server.
 type Config struct {
@@ -44,7 +43,9 @@ type Config struct {
 	Now func() time.Time
 	// BodyLimit is the largest request body in bytes (default DefaultBodyLimit).
 	BodyLimit int64
-	// GitVersion reported by /version (default DefaultGitVersion); major and minor are derived.
+	// GitVersion reported by /version (default: the build's, from package version: the
+	// Kubernetes release of the k8s.io libraries clusterkit is built with); major, minor and
+	// the emulation and compatibility versions are derived.
 	GitVersion string
 	// BookmarkInterval is how often watches that allow bookmarks get one (default 1 minute).
 	BookmarkInterval time.Duration
@@ -134,6 +135,8 @@ type Server struct {
 	crds *crdState
 	// discovery serves the ServiceAccount issuer's discovery documents (nil: no issuer).
 	discovery *serviceaccount.Discovery
+	// metrics count and time every request and are served at /metrics (observability.go).
+	metrics *metrics.Metrics
 
 	bg       context.Context
 	cancelBG context.CancelFunc
@@ -155,9 +158,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.BodyLimit <= 0 {
 		cfg.BodyLimit = DefaultBodyLimit
-	}
-	if cfg.GitVersion == "" {
-		cfg.GitVersion = DefaultGitVersion
 	}
 	if cfg.BookmarkInterval <= 0 {
 		cfg.BookmarkInterval = time.Minute
@@ -196,7 +196,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
-	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption)}
+	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption), metrics: metrics.New()}
 	s.reg.Store(reg)
 	conversions, err := customresource.NewConverterFactory(cfg.ConversionWebhooks)
 	if err != nil {
@@ -333,22 +333,19 @@ func (f errorLogWriter) Write(p []byte) (int, error) {
 
 func (s *Server) now() time.Time { return s.cfg.Now() }
 
-func (s *Server) versionInfo() version.Info {
-	gv := s.cfg.GitVersion
-	major, minor := "", ""
-	parts := strings.SplitN(strings.TrimPrefix(gv, "v"), ".", 3)
-	if len(parts) >= 2 {
-		major, minor = parts[0], parts[1]
+// versionInfo is /version: the build's version (package version), or Config.GitVersion.
+func (s *Server) versionInfo() apiversion.Info {
+	info := version.Get()
+	if gv := s.cfg.GitVersion; gv != "" && gv != info.GitVersion {
+		info.GitVersion = gv
+		info.Major, info.Minor = "", ""
+		if major, minor, ok := version.MajorMinor(gv); ok {
+			info.Major, info.Minor = strconv.Itoa(major), strconv.Itoa(minor)
+		}
+		info.EmulationMajor, info.EmulationMinor = info.Major, info.Minor
+		info.MinCompatibilityMajor, info.MinCompatibilityMinor = "", ""
 	}
-	return version.Info{
-		Major:      major,
-		Minor:      minor,
-		GitVersion: gv,
-		GitCommit:  "clusterkit",
-		GoVersion:  goVersion(),
-		Compiler:   "gc",
-		Platform:   platform(),
-	}
+	return info
 }
 
 // serveHTTP is the top-level router.
@@ -373,6 +370,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/version":
 		writeJSON(w, http.StatusOK, s.versionInfo())
+	case path == "/metrics":
+		s.metrics.Handler().ServeHTTP(w, r)
 	case path == "/healthz" || path == "/livez" || strings.HasPrefix(path, "/livez/") || strings.HasPrefix(path, "/healthz/"):
 		s.serveHealth(w, r, false)
 	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):

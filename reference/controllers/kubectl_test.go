@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -37,11 +39,9 @@ spec:
 
 // TestKubectlRollout drives the controllers with a stock kubectl: apply,
 // rollout status, set image, rollout history/undo, scale — on simulated
-// nodes. Skipped when kubectl is not installed.
+// nodes, with the kubectl of kubectltest.
 func TestKubectlRollout(t *testing.T) {
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
-	}
+	kubectlBin := kubectltest.Path(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cluster, closeAll, err := inprocess.Start(ctx, inprocess.Options{})
@@ -66,7 +66,7 @@ func TestKubectlRollout(t *testing.T) {
 	}
 	kubectl := func(args ...string) string {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(dir, "cache")}, args...)...)
+		cmd := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(dir, "cache")}, args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -136,9 +136,7 @@ spec:
 // completes, the ReplicaSet's replacements land on the other node, and the budget holds
 // throughout.
 func TestKubectlDrainRespectsBudget(t *testing.T) {
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
-	}
+	kubectlBin := kubectltest.Path(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cluster, closeAll, err := inprocess.Start(ctx, inprocess.Options{})
@@ -160,7 +158,7 @@ func TestKubectlDrainRespectsBudget(t *testing.T) {
 	}
 	run := func(stdin string, args ...string) (string, error) {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, "kubectl", append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(dir, "cache")}, args...)...)
+		cmd := exec.CommandContext(ctx, kubectlBin, append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(dir, "cache")}, args...)...)
 		if stdin != "" {
 			cmd.Stdin = strings.NewReader(stdin)
 		}

@@ -50,6 +50,12 @@ func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
 			[]string{"api.apiservice.local"}},
 		{"drops the default-class annotations", knownbad.APIDroppingDefaultClassAnnotations,
 			[]string{"api.storageclass.default-class", "api.ingressclass.default-class"}},
+		{"reports a version its fields disagree with", knownbad.APIVersionFieldsDisagreeing,
+			[]string{"api.version.semver"}},
+		{"answers health without checks", knownbad.APIHealthWithoutChecks,
+			[]string{"api.health.verbose"}},
+		{"counts no requests in /metrics", knownbad.APIMetricsFrozen,
+			[]string{"api.metrics.requests"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -69,6 +69,8 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 			[]string{"kubelet.stats.summary", "kubelet.metrics-api.pod"}},
 		{"reports a probe success it did not see", knownbad.KubeletSeeingProbeSuccess, nil,
 			[]string{"kubelet.probe.exec-timeout", "kubelet.probe.startup-gates-liveness", "kubelet.probe.termination-grace-override"}},
+		{"reports a version newer than the API server", nil, knownbad.KubeletNewerThanAPIServer,
+			[]string{"kubelet.node.version-skew"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -13,9 +13,6 @@ import (
 	"k8s.io/utils/clock"
 )
 
-// Version is the kubelet version reported in node.status.nodeInfo.
-const Version = "v1.37.2-clusterkit"
-
 // Kubernetes' defaults for the crash-loop back-off.
 const (
 	DefaultBackoffBase = 10 * time.Second
@@ -39,6 +36,9 @@ const (
 type Config struct {
 	// NodeName is the Node this kubelet registers and serves.
 	NodeName string
+	// Version is the kubeletVersion reported in node.status.nodeInfo (default: the build's,
+	// from package version, which the API server reports too).
+	Version string
 	// Runtime and Images are the CRI services. When nil, Run connects to
 	// RuntimeEndpoint (e.g. unix:///run/containerd/containerd.sock).
 	Runtime         cri.RuntimeService

@@ -2,6 +2,7 @@ package kubelet
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/clusterkit/clusterkit/version"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -187,7 +189,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 			KernelVersion:           m.kernel,
 			OSImage:                 m.osImage,
 			ContainerRuntimeVersion: m.runtimeVersion,
-			KubeletVersion:          Version,
+			KubeletVersion:          cmp.Or(k.cfg.Version, version.Get().GitVersion),
 			OperatingSystem:         goruntime.GOOS,
 			Architecture:            goruntime.GOARCH,
 		},

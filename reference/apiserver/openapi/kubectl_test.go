@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
+	"github.com/clusterkit/clusterkit/version"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,10 +30,7 @@ func TestKubectlAgainstDocuments(t *testing.T) {
 	if os.Getenv("CLUSTERKIT_KUBECTL_E2E") != "1" {
 		t.Skip("set CLUSTERKIT_KUBECTL_E2E=1 to run kubectl against the documents")
 	}
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl not installed")
-	}
+	kubectl := kubectltest.Path(t)
 	d := mustNew(t)
 
 	var mu sync.Mutex
@@ -41,7 +41,7 @@ func TestKubectlAgainstDocuments(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(v)
 	}
 	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"major": "1", "minor": "33", "gitVersion": "v1.33.0", "platform": "linux/amd64"})
+		writeJSON(w, map[string]string{"major": "1", "minor": version.Get().Minor, "gitVersion": version.Get().GitVersion, "platform": "linux/amd64"})
 	})
 	mux.HandleFunc("/api", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, &metav1.APIVersions{TypeMeta: metav1.TypeMeta{Kind: "APIVersions"}, Versions: []string{"v1"}})

@@ -5,12 +5,13 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -18,14 +19,10 @@ import (
 	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
-const kubectlPath = "/usr/bin/kubectl"
-
 // TestKubectlAuthCanI drives the real kubectl against the closed server: kubectl create
 // role/rolebinding, kubectl auth can-i (with --as impersonation) and can-i --list.
 func TestKubectlAuthCanI(t *testing.T) {
-	if _, err := os.Stat(kubectlPath); err != nil {
-		t.Skipf("skipping: %s is not installed (%v)", kubectlPath, err)
-	}
+	kubectlPath := kubectltest.Path(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	srv, err := harness.InProcessRBAC(harness.MemoryStore()).Connect(ctx, t)
