@@ -9,11 +9,15 @@ test: prerequisites fmt-check vet unit peers upstream-slice
 # and installs containerd, runc and the CNI plugins from Debian's packages
 # when they are absent (the real-runtime tests skip, saying why, without them),
 # and what the upstream e2e images are composed from (busybox-static,
-# netcat-openbsd, curl).
+# netcat-openbsd, curl). Then builds, once, the kubectl of clusterkit's
+# Kubernetes version that the kubectl-driven tests run (cached in
+# ~/.cache/clusterkit/upstream), so that parallel test packages do not each
+# build it.
 prerequisites:
 	@scripts/prerequisites.sh
 	@scripts/install-containerd.sh
 	@scripts/install-upstream-deps.sh
+	@$(GO) run ./cmd/clusterkit conformance kubectl
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -2,23 +2,20 @@ package kindlab_test
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 )
 
-// upstreamKubectl is the kubectl `clusterkit conformance upstream` caches.
-const upstreamKubectl = "/root/.cache/clusterkit/upstream/v1.37.2/kubectl"
-
 // checkLabMetrics asserts that metrics.k8s.io answers on the lab: NodeMetrics for every node
 // and PodMetrics for the named pods of default, through the metrics clientset and (where the
-// upstream kubectl is cached) kubectl top node and kubectl top pod -A.
+// kubectl of clusterkit's Kubernetes version) kubectl top node and kubectl top pod -A.
 func checkLabMetrics(ctx context.Context, t *testing.T, rc *rest.Config, kubeconfig string, nodes, pods []string) {
 	t.Helper()
 	mc := metricsclient.NewForConfigOrDie(rc)
@@ -43,10 +40,7 @@ func checkLabMetrics(ctx context.Context, t *testing.T, rc *rest.Config, kubecon
 		}
 		time.Sleep(2 * time.Second)
 	}
-	if _, err := os.Stat(upstreamKubectl); err != nil {
-		t.Logf("not running kubectl top: %v", err)
-		return
-	}
+	upstreamKubectl := kubectltest.Path(t)
 	for _, c := range []struct {
 		args []string
 		want []string

@@ -103,7 +103,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 	f.StringVar(&o.junit, "junit-report", "clusterkit-junit.xml", "write a JUnit XML report to this file ('' for none)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output")
-	cmd.AddCommand(newCatalogueCommand(), newUpstreamCommand())
+	cmd.AddCommand(newCatalogueCommand(), newUpstreamCommand(), newKubectlPathCommand())
 	return cmd
 }
 

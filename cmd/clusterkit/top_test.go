@@ -9,20 +9,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// upstreamKubectl is the kubectl `clusterkit conformance upstream` caches.
-const upstreamKubectl = "/root/.cache/clusterkit/upstream/v1.37.2/kubectl"
 
 // TestUpKubectlTop runs `up --nodes 1` on the simulated runtime and the real kubectl's `top
 // node` and `top pod -A` against it: metrics.k8s.io answers with the node's and a running
 // pod's usage, and kubectl get prints them as metrics-server's tables do.
 func TestUpKubectlTop(t *testing.T) {
-	if _, err := os.Stat(upstreamKubectl); err != nil {
-		t.Skipf("skipping: %s is not there (clusterkit conformance upstream downloads it): %v", upstreamKubectl, err)
-	}
+	upstreamKubectl := kubectltest.Path(t)
 	dir := t.TempDir()
 	o := &upOptions{dataDir: filepath.Join(dir, "data"), kubeconfig: filepath.Join(dir, "kubeconfig"), port: 0, nodes: 1, runtime: "sim"}
 	client, stop := startUp(t, o)
