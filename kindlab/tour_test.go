@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/clusterkit/clusterkit/conformance/upstream/kubectltest"
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
 	"github.com/clusterkit/clusterkit/kindlab"
 )
 
@@ -157,6 +159,46 @@ func checkTour(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
 			t.Errorf("get pods -n kube-system lists no %s pod: %v", c, pods)
 		}
 	}
+
+	// "a dedicated node that doesn't accept user workloads": a Deployment's pods all go to the
+	// workers.
+	runKubectl(ctx, t, kubectl, kc, "create", "deployment", "tour-spread", "--replicas=6", "--image="+behavior.TestImage,
+		"--", behavior.TestBinary, "serve-hostname")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		rows := table(runKubectl(ctx, t, kubectl, kc, "get", "pods", "-l", "app=tour-spread", "-o", "wide"))
+		placed := 0
+		for _, row := range rows {
+			if row["NODE"] == cp.Name {
+				t.Fatalf("pod %s of a user Deployment was placed on the control-plane node %s", row["NAME"], cp.Name)
+			}
+			if row["NODE"] != "" && row["NODE"] != "<none>" {
+				placed++
+			}
+		}
+		if placed == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the Deployment's 6 pods were not all placed within 3 minutes: %v", rows)
+		}
+		time.Sleep(time.Second)
+	}
+	runKubectl(ctx, t, kubectl, kc, "delete", "deployment", "tour-spread")
+	// Not even a pod that asks for the control-plane node by name gets there without tolerating
+	// its taint: it stays Pending, Unschedulable.
+	runKubectl(ctx, t, kubectl, kc, "run", "tour-pinned", "--image="+behavior.TestImage, "--restart=Never",
+		`--overrides={"spec":{"nodeSelector":{"kubernetes.io/hostname":"`+cp.Name+`"}}}`, "--command", "--", behavior.TestBinary, "serve-hostname")
+	for reason := ""; reason != "Unschedulable"; time.Sleep(time.Second) {
+		reason = runKubectl(ctx, t, kubectl, kc, "get", "pod", "tour-pinned", "-o", `jsonpath={.status.conditions[?(@.type=="PodScheduled")].reason}`)
+		if node := runKubectl(ctx, t, kubectl, kc, "get", "pod", "tour-pinned", "-o", "jsonpath={.spec.nodeName}"); node != "" {
+			t.Fatalf("a pod selecting the control-plane node without tolerating its taint was placed on %s", node)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a pod selecting the control-plane node is not reported Unschedulable (PodScheduled reason %q)", reason)
+		}
+	}
+	runKubectl(ctx, t, kubectl, kc, "delete", "pod", "tour-pinned", "--wait=false")
 
 	// kubectl version: client and server "within one minor version of each other".
 	var v struct {
