@@ -335,7 +335,11 @@ func specQuotaUsed(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	ok(g, err, "creating a Service")
 	_, err = e.client.CoreV1().Services(e.ns).Create(ctx, quotaService("counted-b"), metav1.CreateOptions{})
 	ok(g, err, "creating a second Service")
-	_, err = e.client.AppsV1().Deployments(e.ns).Create(ctx, deployment("counted"), metav1.CreateOptions{})
+	// No replicas: on a live cluster a controller manager would otherwise add the Deployment's
+	// pod to the pods counted below.
+	d := deployment("counted")
+	d.Spec.Replicas = ptr.To(int32(0))
+	_, err = e.client.AppsV1().Deployments(e.ns).Create(ctx, d, metav1.CreateOptions{})
 	ok(g, err, "creating a Deployment")
 	eventuallyUsed(ctx, g, e, "counts", "count/deployments.apps", 1, "status.used[count/deployments.apps] after one Deployment")
 	eventuallyUsed(ctx, g, e, "counts", corev1.ResourcePods, 1, "status.used[pods] after one Pod")
