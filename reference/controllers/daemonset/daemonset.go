@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/expectations"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 )
 
@@ -44,14 +45,14 @@ func New() runner.Factory {
 		c := &controller{
 			rc: rc, client: rc.Client,
 			dsLister: dsInf.Lister(), podLister: podInf.Lister(), nodeLister: nodeInf.Lister(), revLister: revInf.Lister(),
-			exp: newExpectations(rc.Clock), backoff: map[string]backoffEntry{},
+			exp: expectations.New(rc.Clock), backoff: map[string]backoffEntry{},
 		}
 		if _, err := dsInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    c.enqueue,
 			UpdateFunc: func(_, n any) { c.enqueue(n) },
 			DeleteFunc: func(obj any) {
 				if k, ok := runner.Key(obj); ok {
-					c.exp.forget(k)
+					c.exp.Forget(k)
 					rc.Queue.Add(k)
 				}
 			},
@@ -92,7 +93,7 @@ type controller struct {
 	podLister  corelisters.PodLister
 	nodeLister corelisters.NodeLister
 	revLister  appslisters.ControllerRevisionLister
-	exp        *expectations
+	exp        *expectations.Pods
 
 	mu      sync.Mutex
 	backoff map[string]backoffEntry // "<ds uid>/<node>" of failed pods replaced
@@ -164,9 +165,9 @@ func (c *controller) podAdded(obj any) {
 	}
 	if k, ok := c.ownerKey(pod); ok {
 		if pod.DeletionTimestamp != nil {
-			c.exp.deletionObserved(k, podKey(pod))
+			c.exp.DeletionObserved(k, podKey(pod))
 		} else {
-			c.exp.creationObserved(k)
+			c.exp.CreationObserved(k)
 		}
 		c.rc.Queue.Add(k)
 		return
@@ -185,7 +186,7 @@ func (c *controller) podUpdated(oldObj, newObj any) {
 	for _, p := range []*corev1.Pod{oldPod, pod} {
 		if k, ok := c.ownerKey(p); ok {
 			if pod.DeletionTimestamp != nil && oldPod.DeletionTimestamp == nil {
-				c.exp.deletionObserved(k, podKey(pod))
+				c.exp.DeletionObserved(k, podKey(pod))
 			}
 			c.rc.Queue.Add(k)
 		}
@@ -205,7 +206,7 @@ func (c *controller) podDeleted(obj any) {
 		return
 	}
 	k := pod.Namespace + "/" + ref.Name
-	c.exp.deletionObserved(k, podKey(pod))
+	c.exp.DeletionObserved(k, podKey(pod))
 	c.rc.Queue.Add(k)
 }
 
@@ -214,7 +215,7 @@ func (c *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	ns, name := runner.SplitKey(key)
 	ds, err := c.dsLister.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return interfaces.ReconcileResult{}, nil
 	}
 	if err != nil {
@@ -231,7 +232,7 @@ func (c *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	}
 	// Take the expectations' verdict before reading the cache, so pods seen below include
 	// every one the verdict counted.
-	satisfied := c.exp.satisfied(key)
+	satisfied := c.exp.Satisfied(key)
 	all, err := c.podLister.Pods(ns).List(labels.Everything())
 	if err != nil {
 		return interfaces.ReconcileResult{}, err
@@ -255,7 +256,7 @@ func (c *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	var manageErr error
 	if satisfied && claimErr == nil {
 		res, manageErr = c.manage(ctx, ds, key, hash, nodes, byNode)
-		if manageErr == nil && c.exp.satisfied(key) && ds.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
+		if manageErr == nil && c.exp.Satisfied(key) && ds.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
 			var wait time.Duration
 			wait, manageErr = c.rollingUpdate(ctx, ds, key, hash, nodes, byNode)
 			res.RequeueAfter = minPositive(res.RequeueAfter, wait)
@@ -490,7 +491,7 @@ func (c *controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, key, h
 	for i, p := range del {
 		delKeys[i] = podKey(p)
 	}
-	c.exp.expect(key, len(create), delKeys)
+	c.exp.Expect(key, len(create), delKeys)
 	var wg sync.WaitGroup
 	errs := make([]error, len(create)+len(del))
 	for i, node := range create {
@@ -499,7 +500,7 @@ func (c *controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, key, h
 			defer wg.Done()
 			_, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, newPod(ds, hash, node), metav1.CreateOptions{})
 			if err != nil {
-				c.exp.creationObserved(key)
+				c.exp.CreationObserved(key)
 				if !runner.CreateSettled(err) || apierrors.IsAlreadyExists(err) {
 					errs[i] = fmt.Errorf("creating the daemon pod for node %s: %w", node, err)
 				}
@@ -512,7 +513,7 @@ func (c *controller) syncNodes(ctx context.Context, ds *appsv1.DaemonSet, key, h
 			defer wg.Done()
 			err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 			if err != nil {
-				c.exp.deletionObserved(key, delKeys[i])
+				c.exp.DeletionObserved(key, delKeys[i])
 				if !apierrors.IsNotFound(err) {
 					errs[len(create)+i] = fmt.Errorf("deleting daemon pod %s: %w", p.Name, err)
 				}

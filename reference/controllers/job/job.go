@@ -71,7 +71,7 @@ type controller struct {
 	client    kubernetes.Interface
 	jobLister batchlisters.JobLister
 	podLister corelisters.PodLister
-	exp       *expectations
+	exp       *jobExpectations
 
 	mu          sync.Mutex
 	lastFailure map[types.UID]time.Time // per Job: when the controller last counted a failed pod
@@ -91,7 +91,7 @@ func (c *controller) jobDeleted(obj any) {
 		return
 	}
 	key := j.Namespace + "/" + j.Name
-	c.exp.forget(key)
+	c.exp.Forget(key)
 	c.mu.Lock()
 	delete(c.lastFailure, j.UID)
 	c.mu.Unlock()
@@ -167,9 +167,9 @@ func (c *controller) podAdded(obj any) {
 	}
 	if k, ok := c.ownerKey(pod); ok {
 		if pod.DeletionTimestamp != nil {
-			c.exp.deletionObserved(k, podKey(pod))
+			c.exp.DeletionObserved(k, podKey(pod))
 		} else {
-			c.exp.creationObserved(k)
+			c.exp.CreationObserved(k)
 		}
 	}
 	c.route(pod)
@@ -185,7 +185,7 @@ func (c *controller) podUpdated(oldObj, newObj any) {
 		c.exp.finalizerGone(pod.UID)
 	}
 	if k, ok := c.ownerKey(pod); ok && pod.DeletionTimestamp != nil && oldPod.DeletionTimestamp == nil {
-		c.exp.deletionObserved(k, podKey(pod))
+		c.exp.DeletionObserved(k, podKey(pod))
 	}
 	if k, ok := c.ownerKey(oldPod); ok {
 		c.rc.Queue.Add(k)
@@ -204,7 +204,7 @@ func (c *controller) podDeleted(obj any) {
 		return
 	}
 	k := pod.Namespace + "/" + ref.Name
-	c.exp.deletionObserved(k, podKey(pod))
+	c.exp.DeletionObserved(k, podKey(pod))
 	c.rc.Queue.Add(k)
 }
 
@@ -216,7 +216,7 @@ func (c *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	ns, name := runner.SplitKey(key)
 	j, err := c.jobLister.Jobs(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return interfaces.ReconcileResult{}, nil
 	}
 	if err != nil {
@@ -226,7 +226,7 @@ func (c *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	if err != nil || sel.Empty() {
 		return interfaces.ReconcileResult{}, nil
 	}
-	satisfied := c.exp.satisfied(key)
+	satisfied := c.exp.Satisfied(key)
 	all, err := c.podLister.Pods(ns).List(labels.Everything())
 	if err != nil {
 		return interfaces.ReconcileResult{}, err

@@ -494,7 +494,7 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 	for i, p := range del {
 		delKeys[i] = podKey(p)
 	}
-	c.exp.expect(key, len(create), delKeys)
+	c.exp.Expect(key, len(create), delKeys)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	errs := make([]error, len(create)+len(del))
@@ -508,7 +508,7 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 			}
 			p, err := c.client.CoreV1().Pods(j.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 			if err != nil {
-				c.exp.creationObserved(key)
+				c.exp.CreationObserved(key)
 				if !runner.CreateSettled(err) || apierrors.IsAlreadyExists(err) {
 					errs[n] = fmt.Errorf("creating a pod of Job %s: %w", j.Name, err)
 				}
@@ -525,7 +525,7 @@ func (c *controller) manage(ctx context.Context, j *batchv1.Job, key string, act
 		go func() {
 			defer wg.Done()
 			if err := c.deletePod(ctx, j, p); err != nil {
-				c.exp.deletionObserved(key, delKeys[i])
+				c.exp.DeletionObserved(key, delKeys[i])
 				if !apierrors.IsNotFound(err) {
 					errs[len(create)+i] = err
 				}
@@ -542,7 +542,7 @@ func (c *controller) deletePods(ctx context.Context, j *batchv1.Job, key string,
 	for i, p := range pods {
 		keys[i] = podKey(p)
 	}
-	c.exp.expect(key, 0, keys)
+	c.exp.Expect(key, 0, keys)
 	errs := make([]error, len(pods))
 	var wg sync.WaitGroup
 	for i, p := range pods {
@@ -550,7 +550,7 @@ func (c *controller) deletePods(ctx context.Context, j *batchv1.Job, key string,
 		go func() {
 			defer wg.Done()
 			if err := c.deletePod(ctx, j, p); err != nil {
-				c.exp.deletionObserved(key, keys[i])
+				c.exp.DeletionObserved(key, keys[i])
 				if !apierrors.IsNotFound(err) {
 					errs[i] = err
 				}

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/controllers/expectations"
 	"github.com/clusterkit/clusterkit/reference/controllers/podstate"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 )
@@ -51,14 +52,14 @@ func newFactory(cfg Config, newOwners func(runner.Context) owners) runner.Factor
 		podInf := c.Informers.Core().V1().Pods()
 		r := &controller{
 			client: c.Client, owners: own, podLister: podInf.Lister(),
-			ctx: c, burst: cfg.Burst, exp: newExpectations(c.Clock),
+			ctx: c, burst: cfg.Burst, exp: expectations.New(c.Clock),
 		}
 		if _, err := own.informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc:    r.enqueue,
 			UpdateFunc: func(_, n any) { r.enqueue(n) },
 			DeleteFunc: func(obj any) {
 				if k, ok := runner.Key(obj); ok {
-					r.exp.forget(k)
+					r.exp.Forget(k)
 					c.Queue.Add(k)
 				}
 			},
@@ -82,7 +83,7 @@ type controller struct {
 	podLister corelisters.PodLister
 	ctx       runner.Context
 	burst     int
-	exp       *expectations
+	exp       *expectations.Pods
 }
 
 func (r *controller) Name() string { return r.owners.name() }
@@ -134,9 +135,9 @@ func (r *controller) podAdded(obj any) {
 	}
 	if k, ok := r.ownerKey(pod); ok {
 		if pod.DeletionTimestamp != nil {
-			r.exp.deletionObserved(k, podKey(pod))
+			r.exp.DeletionObserved(k, podKey(pod))
 		} else {
-			r.exp.creationObserved(k)
+			r.exp.CreationObserved(k)
 		}
 		r.ctx.Queue.Add(k)
 		return
@@ -154,13 +155,13 @@ func (r *controller) podUpdated(oldObj, newObj any) {
 	}
 	if k, ok := r.ownerKey(oldPod); ok {
 		if pod.DeletionTimestamp != nil && oldPod.DeletionTimestamp == nil {
-			r.exp.deletionObserved(k, podKey(pod))
+			r.exp.DeletionObserved(k, podKey(pod))
 		}
 		r.ctx.Queue.Add(k)
 	}
 	if k, ok := r.ownerKey(pod); ok {
 		if pod.DeletionTimestamp != nil {
-			r.exp.deletionObserved(k, podKey(pod))
+			r.exp.DeletionObserved(k, podKey(pod))
 		}
 		r.ctx.Queue.Add(k)
 	}
@@ -179,7 +180,7 @@ func (r *controller) podDeleted(obj any) {
 		return
 	}
 	k := pod.Namespace + "/" + ref.Name
-	r.exp.deletionObserved(k, podKey(pod))
+	r.exp.DeletionObserved(k, podKey(pod))
 	r.ctx.Queue.Add(k)
 }
 
@@ -188,7 +189,7 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	ns, name := runner.SplitKey(key)
 	rs, err := r.owners.get(ns, name)
 	if apierrors.IsNotFound(err) {
-		r.exp.forget(key)
+		r.exp.Forget(key)
 		return interfaces.ReconcileResult{}, nil
 	}
 	if err != nil {
@@ -201,7 +202,7 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	}
 	// Take the expectations' verdict before reading the cache, so pods seen
 	// below include every one the verdict counted.
-	satisfied := r.exp.satisfied(key)
+	satisfied := r.exp.Satisfied(key)
 	pods, err := r.podLister.Pods(ns).List(labels.Everything())
 	if err != nil {
 		return interfaces.ReconcileResult{}, err
@@ -285,7 +286,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 	switch {
 	case diff < 0:
 		n := min(-diff, r.burst)
-		r.exp.expectCreations(key, n)
+		r.exp.Expect(key, n, nil)
 		created, err := slowStart(n, func() error {
 			pod, err := r.client.CoreV1().Pods(rs.Namespace).Create(ctx, podFor(rs, r.owners.kind()), metav1.CreateOptions{})
 			if err != nil {
@@ -298,7 +299,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 			return nil
 		})
 		for range n - created {
-			r.exp.creationObserved(key)
+			r.exp.CreationObserved(key)
 		}
 		if err != nil {
 			return fmt.Errorf("creating pods for %s: %w", key, err)
@@ -312,7 +313,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 		for i, p := range victims {
 			keys[i] = podKey(p)
 		}
-		r.exp.expectDeletions(key, keys)
+		r.exp.Expect(key, 0, keys)
 		var wg sync.WaitGroup
 		errs := make([]error, n)
 		for i, p := range victims {
@@ -321,7 +322,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 				defer wg.Done()
 				err := r.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 				if err != nil {
-					r.exp.deletionObserved(key, keys[i])
+					r.exp.DeletionObserved(key, keys[i])
 					if !apierrors.IsNotFound(err) {
 						errs[i] = fmt.Errorf("deleting pod %s: %w", p.Name, err)
 						r.ctx.Eventf(r.ref(rs), corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
