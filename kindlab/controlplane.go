@@ -75,10 +75,10 @@ func (l *Lab) controlPlaneArchive() string {
 	return filepath.Join(l.Dir, "data", "control-plane-images.tar")
 }
 
-// writeControlPlane writes the scheduler's and the controller manager's kubeconfigs (each with
-// its own identity, system:kube-scheduler and system:kube-controller-manager) and their static
-// pod manifests, which the control-plane node's kubelet runs as containers of
-// ControlPlaneImage — kubeadm's layout.
+// writeControlPlane writes the static pod manifests of etcd, the API server, the scheduler and
+// the controller manager, which the control-plane node's kubelet runs as containers of
+// ControlPlaneImage, and the scheduler's and the controller manager's kubeconfigs (each with its
+// own identity, system:kube-scheduler and system:kube-controller-manager) — kubeadm's layout.
 func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 	if err := os.MkdirAll(l.staticPodDir(), 0o755); err != nil {
 		return err
@@ -97,10 +97,6 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 			return err
 		}
 		confs[name] = path
-	}
-	caFile := filepath.Join(l.controlPlaneDir(), "ca.crt")
-	if err := os.WriteFile(caFile, b.CA.CertPEM, 0o644); err != nil {
-		return err
 	}
 	etcd, err := pki.EnsureEtcd(l.pkiDir(), pki.Options{})
 	if err != nil {
@@ -125,8 +121,9 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 		staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
 			[]string{l.controlPlaneDir()}),
 		staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
-			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials",
-			"--root-ca-file=" + caFile}, []string{l.controlPlaneDir()}),
+			// The root CA it publishes is its kubeconfig's, the cluster CA.
+			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials"},
+			[]string{l.controlPlaneDir()}),
 	}
 	for _, p := range pods {
 		data, err := yaml.Marshal(p)

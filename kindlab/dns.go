@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/reference/dns"
@@ -26,16 +25,8 @@ func (l *Lab) clusterDNSIP() (string, error) {
 // installDNS installs the cluster DNS add-on (Deployment coredns behind Service kube-dns in
 // kube-system) once the nodes are Ready, as kubeadm does after its control plane is up; it
 // does not wait for the DNS pods.
-func (l *Lab) installDNS(ctx context.Context, say func(string, ...any)) error {
+func (l *Lab) installDNS(ctx context.Context, client kubernetes.Interface, say func(string, ...any)) error {
 	ip, err := l.clusterDNSIP()
-	if err != nil {
-		return err
-	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", l.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}

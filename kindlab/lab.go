@@ -321,7 +321,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := lab.waitKubeProxy(ctx, client, lab.Workers(), say); err != nil {
 		return nil, err
 	}
-	if err := lab.installDNS(ctx, say); err != nil {
+	if err := lab.installDNS(ctx, client, say); err != nil {
 		return nil, err
 	}
 	ok = true

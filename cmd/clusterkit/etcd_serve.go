@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/clusterkit/clusterkit/reference/pki"
 	etcdstore "github.com/clusterkit/clusterkit/reference/store/etcd"
 )
 
@@ -46,21 +45,13 @@ Labs run it as the etcd static pod of their control-plane node.`,
 			if pkiDir == "" {
 				pkiDir = filepath.Join(o.dataDir, "pki")
 			}
-			certs, err := pki.EnsureEtcd(pkiDir, pki.Options{})
-			if err != nil {
-				return fmt.Errorf("etcd's PKI in %s: %w", pkiDir, err)
-			}
-			clientTLS, err := etcdstore.ClientTLS(certs.CA.CertFile, certs.Server.CertFile, certs.Server.KeyFile)
+			// The same member `up` embeds, on a fixed client URL.
+			cfg, err := embeddedEtcdConfig(o.dataDir, pkiDir)
 			if err != nil {
 				return err
 			}
 			e, err := etcdstore.StartEmbedded(ctx, etcdstore.EmbeddedConfig{
-				DataDir: o.dataDir, ListenClientURL: o.listen, ClientTLS: clientTLS,
-				TLS: &etcdstore.ServerTLS{
-					CertFile: certs.Server.CertFile, KeyFile: certs.Server.KeyFile,
-					PeerCertFile: certs.Peer.CertFile, PeerKeyFile: certs.Peer.KeyFile,
-					TrustedCAFile: certs.CA.CertFile,
-				},
+				DataDir: cfg.DataDir, ListenClientURL: o.listen, TLS: cfg.ServerTLS, ClientTLS: cfg.TLS,
 			})
 			if err != nil {
 				return err
