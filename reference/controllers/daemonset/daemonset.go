@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 	appslisters "k8s.io/client-go/listers/apps/v1"
@@ -293,51 +292,12 @@ func podsByNode(pods []*corev1.Pod) map[string][]*corev1.Pod {
 // claim returns the pods ds controls after adopting matching orphans and releasing owned pods
 // that no longer match.
 func (c *controller) claim(ctx context.Context, ds *appsv1.DaemonSet, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	var out []*corev1.Pod
-	var errs []error
-	checked := false
-	for _, p := range pods {
-		ref := metav1.GetControllerOfNoCopy(p)
-		matches := sel.Matches(labels.Set(p.Labels))
-		switch {
-		case ref != nil && ref.UID == ds.UID:
-			if matches {
-				out = append(out, p)
-				continue
-			}
-			if ds.DeletionTimestamp != nil {
-				continue
-			}
-			_, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.ReleasePatch(ds.UID, p.UID), metav1.PatchOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
-			}
-		case ref == nil && matches && p.DeletionTimestamp == nil && ds.DeletionTimestamp == nil:
-			if !checked {
-				live, err := c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
-				if err != nil {
-					return out, fmt.Errorf("re-reading DaemonSet before adopting: %w", err)
-				}
-				if live.UID != ds.UID || live.DeletionTimestamp != nil {
-					return out, fmt.Errorf("DaemonSet %s/%s is being deleted: not adopting (the cache is behind)", ds.Namespace, ds.Name)
-				}
-				checked = true
-			}
-			adopted, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.AdoptPatch(runner.ControllerRef(ds, dsKind), p.UID), metav1.PatchOptions{})
-			if err != nil {
-				if !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
-				}
-				continue
-			}
-			if r := metav1.GetControllerOfNoCopy(adopted); r != nil && r.UID == ds.UID {
-				out = append(out, adopted)
-			}
-		}
-	}
-	return out, errors.Join(errs...)
+	return runner.ClaimPods(ctx, c.client, runner.PodClaim{
+		Owner: ds, Kind: dsKind, Selector: sel, KeepWhileDeleting: true, MayAdopt: true,
+		Recheck: runner.RecheckOwner("DaemonSet", ds, func(ctx context.Context) (metav1.Object, error) {
+			return c.client.AppsV1().DaemonSets(ds.Namespace).Get(ctx, ds.Name, metav1.GetOptions{})
+		}),
+	}, pods)
 }
 
 // olderFirst orders pods oldest first (then by name).

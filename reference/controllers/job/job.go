@@ -281,48 +281,12 @@ func finished(j *batchv1.Job) bool {
 // claim returns the pods j controls after adopting matching orphans and releasing owned pods
 // that no longer match.
 func (c *controller) claim(ctx context.Context, j *batchv1.Job, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	var out []*corev1.Pod
-	var errs []error
-	checked := false
-	for _, p := range pods {
-		ref := metav1.GetControllerOfNoCopy(p)
-		matches := sel.Matches(labels.Set(p.Labels))
-		switch {
-		case ref != nil && ref.UID == j.UID:
-			if matches || j.DeletionTimestamp != nil {
-				out = append(out, p)
-				continue
-			}
-			_, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.ReleasePatch(j.UID, p.UID), metav1.PatchOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
-			}
-		case ref == nil && matches && p.DeletionTimestamp == nil && j.DeletionTimestamp == nil && !finished(j):
-			if !checked {
-				live, err := c.client.BatchV1().Jobs(j.Namespace).Get(ctx, j.Name, metav1.GetOptions{})
-				if err != nil {
-					return out, fmt.Errorf("re-reading Job before adopting: %w", err)
-				}
-				if live.UID != j.UID || live.DeletionTimestamp != nil {
-					return out, fmt.Errorf("job %s/%s is being deleted: not adopting (the cache is behind)", j.Namespace, j.Name)
-				}
-				checked = true
-			}
-			adopted, err := c.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.AdoptPatch(runner.ControllerRef(j, jobKind), p.UID), metav1.PatchOptions{})
-			if err != nil {
-				if !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
-				}
-				continue
-			}
-			if r := metav1.GetControllerOfNoCopy(adopted); r != nil && r.UID == j.UID {
-				out = append(out, adopted)
-			}
-		}
-	}
-	return out, errors.Join(errs...)
+	return runner.ClaimPods(ctx, c.client, runner.PodClaim{
+		Owner: j, Kind: jobKind, Selector: sel, KeepWhileDeleting: true, MayAdopt: !finished(j),
+		Recheck: runner.RecheckOwner("Job", j, func(ctx context.Context) (metav1.Object, error) {
+			return c.client.BatchV1().Jobs(j.Namespace).Get(ctx, j.Name, metav1.GetOptions{})
+		}),
+	}, pods)
 }
 
 // dropFinalizers removes the tracking finalizer from each pod that has it.

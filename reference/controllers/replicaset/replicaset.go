@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -229,54 +228,12 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 // claim returns the pods rs controls after adopting matching orphans and
 // releasing owned pods that no longer match.
 func (r *controller) claim(ctx context.Context, rs *appsv1.ReplicaSet, sel labels.Selector, pods []*corev1.Pod) ([]*corev1.Pod, error) {
-	var out []*corev1.Pod
-	var errs []error
-	var fresh *appsv1.ReplicaSet // read once, live, before the first adoption
-	for _, p := range pods {
-		ref := metav1.GetControllerOfNoCopy(p)
-		matches := sel.Matches(labels.Set(p.Labels))
-		switch {
-		case ref != nil && ref.UID == rs.UID:
-			if matches {
-				out = append(out, p)
-				continue
-			}
-			if rs.DeletionTimestamp != nil {
-				continue
-			}
-			_, err := r.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.ReleasePatch(rs.UID, p.UID), metav1.PatchOptions{})
-			if err != nil && !apierrors.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("releasing pod %s: %w", p.Name, err))
-			}
-		case ref == nil && matches && p.DeletionTimestamp == nil && rs.DeletionTimestamp == nil:
-			if fresh == nil {
-				got, err := r.owners.live(ctx, rs.Namespace, rs.Name)
-				if err != nil {
-					return out, fmt.Errorf("re-reading ReplicaSet before adopting: %w", err)
-				}
-				if got.UID != rs.UID || got.DeletionTimestamp != nil {
-					// The cache is behind: the ReplicaSet is being deleted
-					// (or was replaced). Its newer version's event brings
-					// it back.
-					return out, fmt.Errorf("ReplicaSet %s/%s is being deleted: not adopting (the cache is behind)", rs.Namespace, rs.Name)
-				}
-				fresh = got
-			}
-			adopted, err := r.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType,
-				runner.AdoptPatch(runner.ControllerRef(rs, r.owners.kind()), p.UID), metav1.PatchOptions{})
-			if err != nil {
-				if !apierrors.IsNotFound(err) {
-					errs = append(errs, fmt.Errorf("adopting pod %s: %w", p.Name, err))
-				}
-				continue
-			}
-			if c := metav1.GetControllerOfNoCopy(adopted); c != nil && c.UID == rs.UID {
-				out = append(out, adopted)
-			}
-		}
-	}
-	return out, errors.Join(errs...)
+	return runner.ClaimPods(ctx, r.client, runner.PodClaim{
+		Owner: rs, Kind: r.owners.kind(), Selector: sel, MayAdopt: true,
+		Recheck: runner.RecheckOwner("ReplicaSet", rs, func(ctx context.Context) (metav1.Object, error) {
+			return r.owners.live(ctx, rs.Namespace, rs.Name)
+		}),
+	}, pods)
 }
 
 // manage creates or deletes pods so the active ones number spec.replicas.
