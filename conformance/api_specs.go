@@ -766,9 +766,12 @@ func specGracefulDeletion(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 
 // conflictBackoff is the retry budget of specs whose clients race each other
 // on purpose: enough retries that only a lost update, not contention on a
-// loaded machine, can fail the spec.
+// loaded machine, can fail the spec. A constant, jittered interval: with a
+// Cap, wait.Backoff ends its steps as soon as the interval reaches the cap,
+// which left about ten attempts, not 200 (the spec api.update.concurrent-writers
+// failed on a loaded lab when one writer lost ten races in a row).
 func conflictBackoff() wait.Backoff {
-	return wait.Backoff{Steps: 200, Duration: 2 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: 100 * time.Millisecond}
+	return wait.Backoff{Steps: 200, Duration: 20 * time.Millisecond, Factor: 1, Jitter: 1}
 }
 
 // updateRetrying reads an object with get, changes it with mutate and writes it with update,
