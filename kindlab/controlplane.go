@@ -113,7 +113,7 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 	pods := []*corev1.Pod{
 		staticComponent("etcd", "100m", []string{"etcd", "serve", "--data-dir=" + dataDir, "--pki-dir=" + l.pkiDir(),
 			"--listen-client-url=" + etcdURL}, []string{dataDir}),
-		staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--scheduler=none", "--controllers=none",
+		staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--control-plane-node=false", "--scheduler=none", "--controllers=none",
 			"--address=" + u.Hostname(), "--port=" + u.Port(), "--data-dir=" + dataDir, "--kubeconfig=" + l.Kubeconfig,
 			"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
 			"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},

@@ -66,6 +66,11 @@ type upOptions struct {
 	nodeShape                nodeShape
 	clusterCIDR              string
 	terminatedPodGCThreshold int
+	// controlPlaneNode runs the control plane as static pods of a control-plane node
+	// (up_controlplane.go) instead of in the background.
+	controlPlaneNode bool
+	// extraComponents join the control plane's static pods (tests: a component that fails).
+	extraComponents []upComponent
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -79,6 +84,8 @@ func newUpCommand() *cobra.Command {
 		runtime:     localnode.Simulated,
 		scheduler:   "reference",
 		proxy:       true,
+		// As kubeadm: the control plane as static pods of a tainted control-plane node.
+		controlPlaneNode: true,
 		podSecurity: defaultPodSecurity,
 		// As the exemptions of a PodSecurityConfiguration that defaults to baseline usually
 		// are: the control plane's static pods (host network, host paths) live there.
@@ -125,7 +132,8 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
 	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
 	f.StringSliceVar(&o.podSecurityExempt, "pod-security-exempt-namespaces", o.podSecurityExempt, `namespaces Pod Security admission exempts (a PodSecurityConfiguration's exemptions.namespaces): the control plane's static pods use the host network and host paths; "" exempts none`)
-	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
+	f.IntVar(&o.nodes, "nodes", o.nodes, "number of worker nodes (kubelets) to run in this process (0: control plane only)")
+	f.BoolVar(&o.controlPlaneNode, "control-plane-node", o.controlPlaneNode, `run the control plane as a kubeadm cluster does: static pods (etcd, kube-apiserver, kube-scheduler, kube-controller-manager, mirror pods in kube-system) of a node `+upControlPlaneNodeName()+` tainted node-role.kubernetes.io/control-plane:NoSchedule, whose kubelet runs this process's components as its containers (docs/kubectl-tour.md); false: no such node, the scheduler and controller manager run in the background`)
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)
 	return cmd
@@ -245,7 +253,11 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	say("API server listening on %s (ready in %s; cluster CA and certificates in %s)", url, time.Since(start).Round(time.Millisecond), bundle.Dir)
 	say("kubeconfig written to %s; to use it:", o.kubeconfig)
 	say("  export KUBECONFIG=%s", o.kubeconfig)
-	stopControl, err := startUpControlPlane(ctx, o, acc, say)
+	serving := upServing{apiDone: serveCtx.Done(), apiURL: url}
+	if e := store.Embedded(); e != nil {
+		serving.etcdDone, serving.etcdEndpoints = e.Done(), e.Endpoints()
+	}
+	stopControl, err := startUpControlPlane(ctx, o, acc, serving, say)
 	if err != nil {
 		return err
 	}

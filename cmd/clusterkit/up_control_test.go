@@ -20,7 +20,7 @@ func TestUpRunsTheSeedsRequestFlow(t *testing.T) {
 	dir := t.TempDir()
 	client, stop := startUp(t, &upOptions{
 		dataDir: filepath.Join(dir, "data"), kubeconfig: filepath.Join(dir, "kubeconfig"),
-		nodes: 2, runtime: "sim",
+		nodes: 2, runtime: "sim", controlPlaneNode: true, podSecurityExempt: []string{"kube-system"},
 	})
 	defer stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -60,7 +60,11 @@ func ensureUpPKI(o *upOptions, address string) (*pki.Bundle, error) {
 	if host, err := os.Hostname(); err == nil && host != "" {
 		opts.APIServerNames = append(opts.APIServerNames, host)
 	}
-	for _, name := range upNodeNames(o.nodes) {
+	names := upNodeNames(o.nodes)
+	if o.controlPlaneNode {
+		names = append(names, upControlPlaneNodeName())
+	}
+	for _, name := range names {
 		opts.Nodes = append(opts.Nodes, pki.Node{Name: name, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Hostnames: []string{"localhost"}})
 	}
 	b, err := pki.Ensure(filepath.Join(o.dataDir, "pki"), opts)

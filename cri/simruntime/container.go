@@ -69,6 +69,10 @@ type container struct {
 	exited   chan struct{}
 	// attached are the clients attached to the process's output (attach.go).
 	attached attachers
+	// prog is the container's Program (Options.Programs), nil for simulated processes;
+	// program is it running.
+	prog    Program
+	program *programRun
 }
 
 // CreateContainer implements RuntimeService. The container's behaviour is
@@ -141,6 +145,9 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 			c.b = behavior.Behavior{Kind: behavior.Serve, Port: 80, Path: "/healthz", Output: []string{name + ": serving HTTP on port 80"}}
 		}
 	}
+	if p := r.programFor(cfg.Image.Image, img); p != nil {
+		c.prog, c.b = p, behavior.Behavior{Kind: behavior.Pause}
+	}
 	if s.logDir != "" && cfg.LogPath != "" {
 		c.logPath = filepath.Join(s.logDir, cfg.LogPath)
 	}
@@ -194,6 +201,11 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	}
 	c.state = runtimeapi.ContainerState_CONTAINER_RUNNING
 	c.startedAt = now.UnixNano()
+	if c.prog != nil {
+		c.touchLog()
+		r.startProgramLocked(c, c.prog)
+		return &runtimeapi.StartContainerResponse{}, nil
+	}
 	lines := c.b.StartLines(s.hostname)
 	if len(c.argv) > 0 && behavior.IsTestBinary(c.argv[0]) {
 		if _, err := behavior.Parse(c.argv); err != nil {
@@ -304,6 +316,9 @@ func (r *Runtime) exitLocked(c *container, code int, reason string, term bool) {
 		c.timer.Stop()
 		c.timer = nil
 	}
+	if c.program != nil {
+		c.program.cancel()
+	}
 	if c.srv != nil {
 		srv := c.srv
 		c.srv = nil
@@ -358,7 +373,11 @@ func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		r.mu.Unlock()
 		return &runtimeapi.StopContainerResponse{}, nil
 	}
-	if !b.IgnoreTerm && b.TermDelay == 0 && b.TermFetch == "" {
+	if c.program != nil {
+		// SIGTERM: the Program's context ends; it has the timeout to return.
+		c.program.cancel()
+		b = behavior.Behavior{TermDelay: timeout + time.Second}
+	} else if !b.IgnoreTerm && b.TermDelay == 0 && b.TermFetch == "" {
 		r.exitLocked(c, 0, "", true)
 		r.mu.Unlock()
 		return &runtimeapi.StopContainerResponse{}, nil

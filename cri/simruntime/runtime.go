@@ -73,6 +73,11 @@ type Options struct {
 	// ContainerNanoCores is the CPU a running container uses, in billionths of a core
 	// (default 1,000,000: one millicore); its cumulative usage grows by it every second.
 	ContainerNanoCores uint64
+	// Programs are images whose containers run a Go function of this process instead of a
+	// simulated process (see Program), keyed by image reference (normalised as Images'). They
+	// are present before any pull. `clusterkit up` runs its in-process control plane
+	// components as static pods this way.
+	Programs map[string]Program
 }
 
 // NodeSubnet returns the i-th /20 of 127.64.0.0/10 (4094 pod IPs each, up
@@ -137,6 +142,9 @@ func New(opts Options) (*Runtime, error) {
 	}
 	r.stream = newStreamServer(r)
 	for _, ref := range append([]string{behavior.TestImage, behavior.PauseImage}, opts.Images...) {
+		r.addImageLocked(ref)
+	}
+	for ref := range opts.Programs {
 		r.addImageLocked(ref)
 	}
 	return r, nil

@@ -205,6 +205,11 @@ func (e *Embedded) Endpoints() []string {
 	return append([]string(nil), e.endpoints...)
 }
 
+// Done is closed when the server has stopped, by Close or on its own (a fatal error).
+func (e *Embedded) Done() <-chan struct{} {
+	return e.etcd.Server.StopNotify()
+}
+
 // PeerEndpoints returns the addresses (host:port) of the peer listener.
 func (e *Embedded) PeerEndpoints() []string {
 	out := make([]string, 0, len(e.etcd.Peers))
