@@ -77,16 +77,16 @@ type upOptions struct {
 func newUpCommand() *cobra.Command {
 	home, _ := os.UserHomeDir()
 	o := &upOptions{
-		dataDir:     filepath.Join(home, ".clusterkit", "data"),
-		kubeconfig:  filepath.Join(home, ".clusterkit", "kubeconfig"),
-		port:        6443,
-		nodes:       1,
-		runtime:     localnode.Simulated,
-		scheduler:   "reference",
-		proxy:       true,
+		dataDir:    filepath.Join(home, ".clusterkit", "data"),
+		kubeconfig: filepath.Join(home, ".clusterkit", "kubeconfig"),
+		port:       6443,
+		nodes:      1,
+		runtime:    localnode.Simulated,
+		scheduler:  "reference",
+		proxy:      true,
 		// As kubeadm: the control plane as static pods of a tainted control-plane node.
 		controlPlaneNode: true,
-		podSecurity: defaultPodSecurity,
+		podSecurity:      defaultPodSecurity,
 		// As the exemptions of a PodSecurityConfiguration that defaults to baseline usually
 		// are: the control plane's static pods (host network, host paths) live there.
 		podSecurityExempt: []string{"kube-system"},
