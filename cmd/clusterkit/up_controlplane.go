@@ -168,6 +168,7 @@ func startUpControlPlaneNode(ctx context.Context, o *upOptions, acc upAccess, co
 	sim := simruntime.Options{PodSubnet: simruntime.NodeSubnet(upControlPlaneSubnet), Programs: programs}
 	if ip := net.ParseIP(o.address); ip != nil && !ip.IsUnspecified() {
 		kc.NodeIP, sim.HostIP = ip.String(), ip.String()
+		kc.ServerAddress = net.JoinHostPort(ip.String(), "0")
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +157,10 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 					say("node %s did not start: %v", name, err)
 					return
 				}
+				// Every node its own loopback address: its InternalIP, where its kubelet serves,
+				// the host IP of its host-network pods.
+				nodeIP := upNodeIP(i).String()
+				kc.NodeIP, kc.ServerAddress = nodeIP, net.JoinHostPort(nodeIP, "0")
 				if endpoint == localnode.Simulated {
 					// The simulated runtime gives the node's pods addresses of its own subnet:
 					// register it as the node's podCIDR (the node IPAM controller keeps it).
@@ -164,7 +170,7 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 					Name:    name,
 					Dir:     filepath.Join(o.dataDir, "nodes", name),
 					Runtime: endpoint,
-					Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i)},
+					Sim:     simruntime.Options{PodSubnet: simruntime.NodeSubnet(i), HostIP: nodeIP},
 					Kubelet: kc,
 				})
 				if err != nil {
@@ -176,7 +182,7 @@ func startUpNodes(ctx context.Context, o *upOptions, acc upAccess, say func(stri
 				mu.Lock()
 				nodes = append(nodes, n)
 				mu.Unlock()
-				say("node %s ready (runtime %s, kubelet on 127.0.0.1:%d)", name, o.runtime, n.Kubelet().Port())
+				say("node %s ready (runtime %s, kubelet on %s)", name, o.runtime, net.JoinHostPort(nodeIP, strconv.Itoa(n.Kubelet().Port())))
 			}()
 		}
 	}()

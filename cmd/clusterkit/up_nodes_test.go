@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -133,8 +135,17 @@ func TestUpStartsNodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every node has an address of its own, where its kubelet serves.
+	node1, err := client.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip1, ip2 := internalIP(node1), internalIP(node)
+	if ip1 == "" || ip2 == "" || ip1 == ip2 {
+		t.Errorf("node-1 and node-2 have InternalIPs %q and %q, want two distinct addresses", ip1, ip2)
+	}
 	anonymous := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
-	resp, err := anonymous.Get(fmt.Sprintf("https://127.0.0.1:%d/containerLogs/default/web/c", node.Status.DaemonEndpoints.KubeletEndpoint.Port))
+	resp, err := anonymous.Get(fmt.Sprintf("https://%s/containerLogs/default/web/c", net.JoinHostPort(ip2, strconv.Itoa(int(node.Status.DaemonEndpoints.KubeletEndpoint.Port)))))
 	if err != nil {
 		t.Fatalf("reaching the kubelet API: %v", err)
 	}
@@ -142,4 +153,14 @@ func TestUpStartsNodes(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous containerLogs on the kubelet: %d, want 401", resp.StatusCode)
 	}
+}
+
+// internalIP is the node's first InternalIP address.
+func internalIP(n *corev1.Node) string {
+	for _, a := range n.Status.Addresses {
+		if a.Type == corev1.NodeInternalIP {
+			return a.Address
+		}
+	}
+	return ""
 }

@@ -34,6 +34,14 @@ func upNodeNames(n int) []string {
 	return names
 }
 
+// upNodeIP is the address of up's i-th worker node (node-(i+1)): 127.1.0.1, 127.1.0.2, … —
+// every node its own loopback address (Linux answers on all of 127.0.0.0/8), where its kubelet
+// listens and its host-network pods are; the control-plane node has the API server's address.
+func upNodeIP(i int) net.IP {
+	a := uint32(127)<<24 | uint32(1)<<16 + uint32(i%65534) + 1
+	return net.IPv4(byte(a>>24), byte(a>>16), byte(a>>8), byte(a))
+}
+
 // ensureUpPKI makes (or reuses) the cluster's PKI in DATA-DIR/pki: the API server's serving
 // certificate names the listen address (every interface address when it listens on all), the
 // host name and localhost; every node gets its kubelet certificates.
@@ -60,12 +68,15 @@ func ensureUpPKI(o *upOptions, address string) (*pki.Bundle, error) {
 	if host, err := os.Hostname(); err == nil && host != "" {
 		opts.APIServerNames = append(opts.APIServerNames, host)
 	}
-	names := upNodeNames(o.nodes)
-	if o.controlPlaneNode {
-		names = append(names, upControlPlaneNodeName())
+	for i, name := range upNodeNames(o.nodes) {
+		opts.Nodes = append(opts.Nodes, pki.Node{Name: name, IPs: []net.IP{upNodeIP(i), net.IPv4(127, 0, 0, 1)}, Hostnames: []string{"localhost"}})
 	}
-	for _, name := range names {
-		opts.Nodes = append(opts.Nodes, pki.Node{Name: name, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Hostnames: []string{"localhost"}})
+	if o.controlPlaneNode {
+		ips := []net.IP{net.IPv4(127, 0, 0, 1)}
+		if ip != nil && !ip.IsUnspecified() && !ip.Equal(ips[0]) {
+			ips = append(ips, ip)
+		}
+		opts.Nodes = append(opts.Nodes, pki.Node{Name: upControlPlaneNodeName(), IPs: ips, Hostnames: []string{"localhost"}})
 	}
 	b, err := pki.Ensure(filepath.Join(o.dataDir, "pki"), opts)
 	if err != nil {

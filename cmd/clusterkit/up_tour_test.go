@@ -41,7 +41,7 @@ func TestUpTour(t *testing.T) {
 	}
 	kubectltest.Tour(ctx, t, kubectltest.TourCluster{Kubeconfig: o.kubeconfig, Runtime: "clusterkit-sim://",
 		Nodes: []kubectltest.TourNode{{Name: upControlPlaneNodeName(), IP: "127.0.0.1", ControlPlane: true},
-			{Name: "node-1", IP: "127.0.0.1"}, {Name: "node-2", IP: "127.0.0.1"}}})
+			{Name: "node-1", IP: "127.1.0.1"}, {Name: "node-2", IP: "127.1.0.2"}}})
 }
 
 // TestUpMirrorPodsTellTheTruth: a control-plane component that fails is a container that exits —
