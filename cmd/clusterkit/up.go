@@ -66,6 +66,8 @@ type upOptions struct {
 	nodeShape                nodeShape
 	clusterCIDR              string
 	terminatedPodGCThreshold int
+	// nodeDeletionGrace is the node lifecycle controller's DeleteAfter (0: never).
+	nodeDeletionGrace time.Duration
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -128,6 +130,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (kubelets) to run in this process (0: control plane only)")
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)
+	addNodeDeletionFlag(f, &o.nodeDeletionGrace)
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 )
@@ -43,8 +44,9 @@ func startUpControlPlane(ctx context.Context, o *upOptions, acc upAccess, say fu
 		m, err := controllers.New(controllers.Config{
 			RESTConfig: acc.rest(acc.pki.ControllerManager), Controllers: o.controllers,
 			ServiceAccountCredentials: true, RootCA: acc.pki.CA.CertPEM,
-			NodeIPAM: nodeipam.Config{ClusterCIDR: o.clusterCIDR},
-			PodGC:    podgc.Config{TerminatedThreshold: o.terminatedPodGCThreshold},
+			NodeIPAM:      nodeipam.Config{ClusterCIDR: o.clusterCIDR},
+			PodGC:         podgc.Config{TerminatedThreshold: o.terminatedPodGCThreshold},
+			NodeLifecycle: nodelifecycle.Config{DeleteAfter: o.nodeDeletionGrace},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("controller manager (--controllers %s): %w", strings.Join(o.controllers, ","), err)
