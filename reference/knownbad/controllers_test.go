@@ -31,6 +31,8 @@ func TestControllerSuiteRejectsKnownBadControllers(t *testing.T) {
 			[]string{"controllers.nodelifecycle.eviction"}},
 		{"node controller never deletes dead nodes", "nodelifecycle", knownbad.NeverDeletingNodeLifecycle(),
 			[]string{"controllers.nodelifecycle.deletes-dead-nodes"}},
+		{"node controller records no Events", "nodelifecycle", knownbad.SilentNodeLifecycle(),
+			[]string{"controllers.events.node-lifecycle"}},
 		{"node controller deletes nodes by the age of their status", "nodelifecycle", knownbad.StatusAgeNodeLifecycle(inprocess.NodeDeletionGrace),
 			[]string{"controllers.nodelifecycle.keeps-live-nodes"}},
 		{"garbage collector orphans by default", "garbagecollector", knownbad.OrphaningGarbageCollector(),

@@ -153,3 +153,14 @@ func (s *statusAgeNodeLifecycle) Reconcile(ctx context.Context, key string) (int
 	}
 	return res, err
 }
+
+// SilentNodeLifecycle is the reference node lifecycle controller without its Event recorder:
+// it marks, taints and evicts, but `kubectl describe node` shows no RegisteredNode nor
+// NodeNotReady from it.
+func SilentNodeLifecycle() runner.Factory {
+	ref := nodelifecycle.New(nodelifecycle.Config{})
+	return func(c runner.Context) (interfaces.Controller, error) {
+		c.Recorder = nil
+		return ref(c)
+	}
+}
