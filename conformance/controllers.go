@@ -22,6 +22,10 @@ const (
 	// and kubelets (ControllerHarness.Nodes is nil), so a spec can hold pods
 	// unscheduled.
 	SimulatedNodes Capability = "SimulatedNodes"
+	// NodeDeletion: the node lifecycle controller under test deletes nodes whose heartbeats
+	// stopped, after ControllerHarness.NodeDeletionGrace (a clusterkit extension: Kubernetes
+	// without a cloud provider never deletes a Node).
+	NodeDeletion Capability = "NodeDeletion"
 )
 
 // ControllersUnderTest is a controller manager running against an API
@@ -77,6 +81,12 @@ type ControllerHarness struct {
 	// in Kubernetes).
 	NodeGracePeriod    time.Duration
 	PodEvictionTimeout time.Duration
+	// NodeDeletionGrace declares NodeDeletion: the node lifecycle controller deletes a node
+	// once its Ready condition has been Unknown (no heartbeat) for this long. 0: it never
+	// deletes one, as Kubernetes' without a cloud provider, and the deletion specs are
+	// skipped. It must outlast the other specs' dead nodes (the eviction spec keeps one
+	// Unknown for about 340 s).
+	NodeDeletionGrace time.Duration
 	// Nodes, when set, starts real node agents (kubelets on a simulated
 	// runtime) for the named nodes, which must then register the Nodes,
 	// renew their Leases and run the pods bound to them; a scheduler must
@@ -153,6 +163,10 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 			case SimulatedNodes:
 				if h.Nodes != nil {
 					return fmt.Sprintf("controller manager %q runs with real node agents (ControllerHarness.Nodes), which cannot hold pods unscheduled on demand", name)
+				}
+			case NodeDeletion:
+				if h.NodeDeletionGrace <= 0 {
+					return fmt.Sprintf("controller manager %q declares no deletion of dead nodes (ControllerHarness.NodeDeletionGrace is 0; Kubernetes without a cloud provider keeps them)", name)
 				}
 			case ControllerRestart:
 				if !h.Restartable {

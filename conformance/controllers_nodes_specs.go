@@ -10,11 +10,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 const (
 	srcNodeIPAM = "Kubernetes: kube-controller-manager --allocate-node-cidrs, --cluster-cidr, --node-cidr-mask-size (kubernetes.io/docs/reference/command-line-tools-reference/kube-controller-manager); Node spec.podCIDR(s) (kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1)"
 	srcPodGC    = "Kubernetes: Pod garbage collection (kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-garbage-collection)"
+	// srcNodeDeletion: upstream deletes a Node only through a cloud provider; clusterkit's opt-in
+	// does it after a grace period.
+	srcNodeDeletion = "clusterkit extension (--node-deletion-grace-period) of Kubernetes' node lifecycle: \"the node controller ... if the node is unhealthy ... checks with the cloud provider whether the VM for that node is still available; if not, the node controller deletes the node from its list of nodes\" (kubernetes.io/docs/concepts/architecture/nodes/#node-controller); pods of a deleted node go through the pod garbage collector"
 	// podGCWait covers upstream's 40 s quarantine of a missing node and its 20 s check period.
 	podGCWait = 90 * time.Second
 )
@@ -24,6 +28,8 @@ func nodeControllerSpecs() []spec[*ctrlEnv] {
 	return []spec[*ctrlEnv]{
 		{ctrl("controllers.nodeipam.allocates", "every Node MUST get a spec.podCIDR equal to spec.podCIDRs[0], inside the cluster CIDR when the harness declares one, and no two Nodes' pod CIDRs MUST overlap", srcNodeIPAM), specNodeIPAMAllocates},
 		{ctrl("controllers.nodeipam.respects-existing", "a Node created with spec.podCIDR already set MUST keep it, and no Node that gets a pod CIDR afterwards MUST get one overlapping it", srcNodeIPAM), specNodeIPAMRespectsExisting},
+		{ctrl("controllers.nodelifecycle.deletes-dead-nodes", "when the controller manager is configured to delete dead nodes, a node whose heartbeats stopped MUST be deleted once its Ready condition has been Unknown for the configured grace and not before, and the pods bound to it, even those tolerating the unreachable taint forever, MUST then be deleted", srcNodeDeletion, VirtualTime, NodeDeletion), specNodeDeletesDead},
+		{ctrl("controllers.nodelifecycle.keeps-live-nodes", "a node whose heartbeats (Lease renewals) continue MUST NEVER be deleted by the node lifecycle controller, also long past the configured deletion grace", srcNodeDeletion, VirtualTime, NodeDeletion), specNodeKeepsLive},
 		{ctrl("controllers.podgc.orphaned", "a pod bound to a node that does not exist MUST be deleted by the pod garbage collector (upstream waits a 40 s quarantine), while pods bound to existing nodes MUST stay", srcPodGC, VirtualTime), specPodGCOrphaned},
 	}
 }
@@ -185,5 +191,76 @@ func specPodGCOrphaned(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		g.Expect(err).NotTo(gomega.HaveOccurred(), "pod %s on existing node %s", kept.Name, e.nodes[0])
 		g.Expect(p.UID).To(gomega.Equal(kept.UID))
 		g.Expect(p.DeletionTimestamp).To(gomega.BeNil(), "pod %s on existing node %s is being deleted", kept.Name, e.nodes[0])
+	})
+}
+
+// nodeGone reports whether the Node name of uid no longer exists.
+func (e *ctrlEnv) nodeGone(ctx context.Context, g gomega.Gomega, name string, uid types.UID) bool {
+	n, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return true
+	}
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "getting node %s", name)
+	return n.UID != uid
+}
+
+func specNodeDeletesDead(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	grace, _ := e.graceAndEviction()
+	deletion := e.h.NodeDeletionGrace
+	dead := e.nodes[0]
+	// A pod pinned to the node that tolerates its unreachable taint forever: only the node's
+	// deletion (and then the pod garbage collector) removes it.
+	t := ctrlTemplate("stays", ctrlImage1)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "stays", Labels: t.Labels}, Spec: t.Spec}
+	p.Spec.NodeName = dead
+	p.Spec.Tolerations = []corev1.Toleration{{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}
+	p, err := e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred(), "creating pod stays")
+	e.waitReadyPods(ctx, g, "stays", 1)
+	n, err := e.client.CoreV1().Nodes().Get(ctx, dead, metav1.GetOptions{})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	uid := n.UID
+	g.Expect(e.agents.Kill(ctx, dead)).To(gomega.Succeed(), "stopping node %s", dead)
+	e.advance(ctx, g, grace+15*time.Second)
+	e.waitUnreachable(ctx, g, dead)
+	// Unknown for a little less than the deletion grace: the node stays.
+	e.advance(ctx, g, deletion-30*time.Second)
+	consistently(ctx, g, "node "+dead+" kept before its deletion grace ends", func(g gomega.Gomega) {
+		g.Expect(e.nodeGone(ctx, g, dead, uid)).To(gomega.BeFalse(), "node %s deleted before its Ready condition was Unknown for %s", dead, deletion)
+	})
+	e.advance(ctx, g, 45*time.Second)
+	e.eventually(ctx, g, "node "+dead+" deleted once Unknown for "+deletion.String(), func(g gomega.Gomega) {
+		g.Expect(e.nodeGone(ctx, g, dead, uid)).To(gomega.BeTrue(), "node %s still exists, Unknown for more than %s", dead, deletion)
+	})
+	for _, name := range e.nodes[1:] {
+		_, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "node %s kept renewing its lease", name)
+	}
+	e.advance(ctx, g, podGCWait)
+	e.eventually(ctx, g, "the pods of deleted node "+dead+" deleted", func(g gomega.Gomega) {
+		cur, err := e.client.CoreV1().Pods(e.ns).Get(ctx, p.Name, metav1.GetOptions{})
+		if err == nil {
+			g.Expect(cur.UID).NotTo(gomega.Equal(p.UID), "pod %s of deleted node %s still exists", p.Name, dead)
+			return
+		}
+		g.Expect(apierrors.IsNotFound(err)).To(gomega.BeTrue(), "getting pod %s: %v", p.Name, err)
+	})
+}
+
+func specNodeKeepsLive(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	grace, _ := e.graceAndEviction()
+	uids := map[string]types.UID{}
+	for _, name := range e.nodes {
+		n, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		uids[name] = n.UID
+	}
+	// Heartbeats only through the Lease, as a kubelet between its (up to five-minute) status
+	// reports: the Node object itself changes no more.
+	e.advance(ctx, g, grace+2*e.h.NodeDeletionGrace+30*time.Second)
+	consistently(ctx, g, "every live node kept", func(g gomega.Gomega) {
+		for name, uid := range uids {
+			g.Expect(e.nodeGone(ctx, g, name, uid)).To(gomega.BeFalse(), "node %s, whose Lease is renewed, was deleted", name)
+		}
 	})
 }

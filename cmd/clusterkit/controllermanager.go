@@ -29,6 +29,7 @@ type controllerManagerOptions struct {
 	verbose           bool
 	clusterCIDR       string
 	gcThreshold       int
+	nodeDeletionGrace time.Duration
 	// useSACredentials and rootCAFile are kube-controller-manager's
 	// --use-service-account-credentials and --root-ca-file.
 	useSACredentials bool
@@ -67,6 +68,7 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	f.Int64Var(&o.tolerationSeconds, "default-not-ready-toleration-seconds", o.tolerationSeconds, "toleration period of pods on an unreachable node that do not declare one")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every failed reconcile")
 	addControllerShapeFlags(f, &o.clusterCIDR, &o.gcThreshold)
+	addNodeDeletionFlag(f, &o.nodeDeletionGrace)
 	f.BoolVar(&o.useSACredentials, "use-service-account-credentials", false, "each controller writes as its own ServiceAccount in kube-system (as kubeadm runs kube-controller-manager); the kubeconfig's identity only reads and requests their tokens")
 	f.StringVar(&o.rootCAFile, "root-ca-file", "", "the cluster CA (PEM) published to every namespace as ConfigMap kube-root-ca.crt (default: the kubeconfig's certificate authority)")
 	return cmd
@@ -84,7 +86,8 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	mcfg := controllers.Config{
 		RESTConfig: cfg, Controllers: o.controllers, Workers: o.workers,
-		NodeLifecycle:             nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds},
+		NodeLifecycle: nodelifecycle.Config{GracePeriod: o.nodeGrace, MonitorPeriod: o.monitorPeriod, DefaultTolerationSeconds: &o.tolerationSeconds,
+			DeleteAfter: o.nodeDeletionGrace},
 		ServiceAccountCredentials: o.useSACredentials, RootCA: cfg.CAData,
 		NodeIPAM: nodeipam.Config{ClusterCIDR: o.clusterCIDR},
 		PodGC:    podgc.Config{TerminatedThreshold: o.gcThreshold},

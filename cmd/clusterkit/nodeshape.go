@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
@@ -114,6 +115,13 @@ func addClusterShapeFlags(f *pflag.FlagSet, shape *nodeShape, clusterCIDR *strin
 	shape.addCapacityFlags(f)
 	shape.addReservationFlags(f)
 	addControllerShapeFlags(f, clusterCIDR, gcThreshold)
+}
+
+// addNodeDeletionFlag registers --node-deletion-grace-period, a clusterkit extension: without a
+// cloud provider Kubernetes never deletes a Node, so a kubeadm cluster keeps NotReady nodes
+// forever.
+func addNodeDeletionFlag(f *pflag.FlagSet, grace *time.Duration) {
+	f.DurationVar(grace, "node-deletion-grace-period", 0, "delete a node whose heartbeats stopped once its Ready condition has been Unknown this long; its pods then go through the pod garbage collector (a clusterkit extension, not a kube-controller-manager flag; 0: never, as Kubernetes without a cloud provider)")
 }
 
 // addControllerShapeFlags registers kube-controller-manager's --cluster-cidr and

@@ -71,6 +71,8 @@ type upOptions struct {
 	controlPlaneNode bool
 	// extraComponents join the control plane's static pods (tests: a component that fails).
 	extraComponents []upComponent
+	// nodeDeletionGrace is the node lifecycle controller's DeleteAfter (0: never).
+	nodeDeletionGrace time.Duration
 }
 
 // newUpCommand returns `clusterkit up`: embedded etcd and the API server in one process.
@@ -136,6 +138,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.BoolVar(&o.controlPlaneNode, "control-plane-node", o.controlPlaneNode, `run the control plane as a kubeadm cluster does: static pods (etcd, kube-apiserver, kube-scheduler, kube-controller-manager, mirror pods in kube-system) of a node `+upControlPlaneNodeName()+` tainted node-role.kubernetes.io/control-plane:NoSchedule, whose kubelet runs this process's components as its containers (docs/kubectl-tour.md); false: no such node, the scheduler and controller manager run in the background`)
 	f.StringVar(&o.runtime, "runtime", o.runtime, `container runtime of the nodes: "sim" (simulated, nothing to install), "containerd" (a private containerd started here, needs root and scripts/install-containerd.sh) or the CRI socket of a running runtime, unix:///path`)
 	addClusterShapeFlags(f, &o.nodeShape, &o.clusterCIDR, &o.terminatedPodGCThreshold)
+	addNodeDeletionFlag(f, &o.nodeDeletionGrace)
 	return cmd
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/reference/controllers"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 )
@@ -61,9 +62,10 @@ func upComponents(o *upOptions, acc upAccess, s upServing, say func(string, ...a
 			return controllers.Config{
 				RESTConfig: acc.rest(acc.pki.ControllerManager), Controllers: o.controllers,
 				ServiceAccountCredentials: true, RootCA: acc.pki.CA.CertPEM,
-				NodeIPAM: nodeipam.Config{ClusterCIDR: o.clusterCIDR},
-				PodGC:    podgc.Config{TerminatedThreshold: o.terminatedPodGCThreshold},
-				Log:      logfTo(log),
+				NodeIPAM:      nodeipam.Config{ClusterCIDR: o.clusterCIDR},
+				PodGC:         podgc.Config{TerminatedThreshold: o.terminatedPodGCThreshold},
+				NodeLifecycle: nodelifecycle.Config{DeleteAfter: o.nodeDeletionGrace},
+				Log:           logfTo(log),
 			}
 		}
 		// Check the selection now, so that a wrong --controllers fails up at once.

@@ -94,3 +94,25 @@ func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
 		})
 	}
 }
+
+// TestKubeletSuiteRejectsKubeletWithoutNodeEvents runs the node Event specs against a kubelet
+// whose Events about its Node never reach the API server.
+func TestKubeletSuiteRejectsKubeletWithoutNodeEvents(t *testing.T) {
+	mustFail := []string{"kubelet.events.node-starting", "kubelet.events.node-ready"}
+	h := kubeletharness.InProcess(kubeletharness.Options{
+		Name: "knownbad/writes no node Events", WrapTransport: knownbad.KubeletWithoutNodeEvents,
+	})
+	results := conformance.CheckKubeletSpecs(context.Background(), h, mustFail...)
+	failed := map[string]bool{}
+	for _, id := range results.Failed() {
+		failed[id] = true
+	}
+	for _, id := range mustFail {
+		if !failed[id] {
+			t.Errorf("the suite did not reject a kubelet writing no node Events through %s", id)
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("results:\n%s", results)
+	}
+}

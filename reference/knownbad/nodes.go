@@ -17,6 +17,7 @@ import (
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
+	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
 	"github.com/clusterkit/clusterkit/reference/controllers/podgc"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 )
@@ -105,4 +106,61 @@ func (g *fakePodGC) Reconcile(ctx context.Context, _ string) (interfaces.Reconci
 		}
 	}
 	return interfaces.ReconcileResult{RequeueAfter: 20 * time.Second}, nil
+}
+
+// NeverDeletingNodeLifecycle is a node lifecycle controller that marks and taints dead nodes
+// but, whatever deletion grace it is said to have, never deletes one.
+func NeverDeletingNodeLifecycle() runner.Factory {
+	return nodelifecycle.New(nodelifecycle.Config{})
+}
+
+// StatusAgeNodeLifecycle is the reference node lifecycle controller deleting nodes after
+// deleteAfter that also judges a node dead by its Ready condition's lastHeartbeatTime alone:
+// a node whose kubelet renews its Lease but seldom posts its status (upstream kubelets post it
+// every five minutes when nothing changes) is deleted while alive.
+func StatusAgeNodeLifecycle(deleteAfter time.Duration) runner.Factory {
+	ref := nodelifecycle.New(nodelifecycle.Config{DeleteAfter: deleteAfter})
+	return func(c runner.Context) (interfaces.Controller, error) {
+		inner, err := ref(c)
+		if err != nil {
+			return nil, err
+		}
+		return &statusAgeNodeLifecycle{Controller: inner, client: c.Client, nodes: c.Informers.Core().V1().Nodes().Lister(),
+			clock: c.Clock, limit: nodelifecycle.DefaultGracePeriod + deleteAfter}, nil
+	}
+}
+
+type statusAgeNodeLifecycle struct {
+	interfaces.Controller
+	client kubernetes.Interface
+	nodes  corelisters.NodeLister
+	clock  runner.Clock
+	limit  time.Duration
+}
+
+func (s *statusAgeNodeLifecycle) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
+	res, err := s.Controller.Reconcile(ctx, key)
+	n, gerr := s.nodes.Get(key)
+	if gerr != nil {
+		return res, err
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && s.clock.Since(c.LastHeartbeatTime.Time) > s.limit {
+			if derr := s.client.CoreV1().Nodes().Delete(ctx, n.Name, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+				return res, derr
+			}
+		}
+	}
+	return res, err
+}
+
+// SilentNodeLifecycle is the reference node lifecycle controller without its Event recorder:
+// it marks, taints and evicts, but `kubectl describe node` shows no RegisteredNode nor
+// NodeNotReady from it.
+func SilentNodeLifecycle() runner.Factory {
+	ref := nodelifecycle.New(nodelifecycle.Config{})
+	return func(c runner.Context) (interfaces.Controller, error) {
+		c.Recorder = nil
+		return ref(c)
+	}
 }

@@ -60,6 +60,9 @@ type Kubelet struct {
 	services func() ([]*corev1.Service, error)
 	// recorder writes the kubelet's Events while Run runs (events.go).
 	recorder atomic.Pointer[record.EventRecorder]
+	// statusPosted is set once this Run has posted the node's status (the first post records
+	// every pressure condition's Event, events.go).
+	statusPosted atomic.Bool
 	// stats keeps the CPU readings the stats endpoints compute rates from (stats.go).
 	stats statsState
 }
@@ -145,6 +148,9 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	}
 	stopEvents := k.startEvents(ctx)
 	defer stopEvents()
+	// As the upstream kubelet's birth cry: one Starting Event on the Node per start.
+	k.statusPosted.Store(false)
+	k.nodeEventf(corev1.EventTypeNormal, "Starting", "Starting kubelet.")
 	handler := k.Handler()
 	var tlsConfig *tls.Config
 	if k.cfg.secure() {

@@ -293,6 +293,7 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
 				return err
 			}
 		}
+		prev := node.Status.Conditions
 		node.Status = k.nodeStatus(ctx, &node.Status)
 		_, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) && attempt < 3 {
@@ -302,6 +303,7 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
 		if err != nil {
 			return fmt.Errorf("posting status of node %s: %w", k.cfg.NodeName, err)
 		}
+		k.conditionEvents(prev, node.Status.Conditions, !k.statusPosted.Swap(true))
 		return nil
 	}
 }

@@ -13,10 +13,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 )
@@ -87,6 +89,12 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("proxy: client: %w", err)
 	}
+	// kube-proxy's event recorder (events.k8s.io/v1 when served, else core/v1), reporting
+	// controller kube-proxy.
+	eb := events.NewEventBroadcasterAdapterWithContext(ctx, client)
+	eb.StartRecordingToSink(ctx.Done())
+	defer eb.Shutdown()
+	recorder := eb.NewRecorder("kube-proxy")
 	factory := informers.NewSharedInformerFactory(client, p.opts.ResyncPeriod)
 	svcInf := factory.Core().V1().Services()
 	sliceInf := factory.Discovery().V1().EndpointSlices()
@@ -135,6 +143,10 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return p.exit(ctx.Err())
 	}
+	// Upstream kube-proxy's birth cry: a Starting Event on its Node (named as the kubelet names
+	// it, UID the node's name), action StartKubeProxy.
+	nodeRef := &corev1.ObjectReference{Kind: "Node", Name: p.nodeName, UID: types.UID(p.nodeName)}
+	recorder.Eventf(nodeRef, nil, corev1.EventTypeNormal, "Starting", "StartKubeProxy", "")
 	notify()
 	var retry <-chan time.Time
 	for {

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"net/netip"
 	"slices"
@@ -187,6 +188,26 @@ func TestProxyFollowsTheAPIServer(t *testing.T) {
 		return len(st.Services) == 1 && len(readyIPs(st.Services[0])) == 0
 	}); err != nil {
 		t.Fatal("the proxy did not follow the slice's deletion")
+	}
+	// As upstream kube-proxy, a Starting Event on its Node (UID the node's name).
+	var seen []string
+	for ctx.Err() == nil {
+		list, err := client.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen = seen[:0]
+		for _, ev := range list.Items {
+			o := ev.InvolvedObject
+			seen = append(seen, fmt.Sprintf("%s %s/%s %s %s", ev.Reason, o.Kind, o.Name, o.UID, ev.ReportingController))
+		}
+		if slices.Contains(seen, "Starting Node/n1 n1 kube-proxy") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("no Starting Event of kube-proxy on node n1; Events: %q", seen)
 	}
 	stop()
 	if err := <-done; err != nil {

@@ -101,6 +101,7 @@ func (c *Cluster) StartManager(ctx context.Context) error {
 		RESTConfig: c.Config, Controllers: c.opts.Controllers, Replace: c.opts.Replace,
 		Clock: c.Clock, Log: c.opts.Log,
 	}
+	cfg.NodeLifecycle.DeleteAfter = NodeDeletionGrace
 	if c.opts.Manager != nil {
 		c.opts.Manager(&cfg)
 	}
@@ -129,6 +130,11 @@ func (c *Cluster) StopManager() error {
 	return err
 }
 
+// NodeDeletionGrace is how long the harness's node lifecycle controller lets a node stay Unknown
+// before deleting it (nodelifecycle.Config.DeleteAfter): longer than any other spec keeps a
+// dead node, so only the deletion specs see one go.
+const NodeDeletionGrace = 10 * time.Minute
+
 // Harness is the conformance harness of the mix: a fresh cluster per spec,
 // virtual time and restarts supported.
 func Harness(opts Options) conformance.ControllerHarness {
@@ -141,6 +147,9 @@ func Harness(opts Options) conformance.ControllerHarness {
 		VirtualTime: true,
 		Restartable: true,
 		ClusterCIDR: nodeipam.DefaultClusterCIDR,
+		// The manager deletes nodes Unknown for NodeDeletionGrace (unless Options.Manager
+		// changes it; a mix replacing nodelifecycle may not).
+		NodeDeletionGrace: NodeDeletionGrace,
 		Connect: func(ctx context.Context, cl conformance.Cleaner) (conformance.ControllersUnderTest, error) {
 			c, closeAll, err := Start(ctx, opts)
 			if err != nil {

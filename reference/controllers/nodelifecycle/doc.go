@@ -15,4 +15,10 @@
 // measured on the manager's clock from the moment of observation, so the
 // controller is immune to clock skew between nodes and the control plane,
 // and tests can step a fake clock.
+//
+// It records the node controller's Events on the Node: RegisteredNode, NodeNotReady when it
+// turns a Ready node Unknown, RemovingNode when a node it knew is gone. Opt-in (Config.DeleteAfter,
+// a clusterkit extension; Kubernetes without a cloud provider keeps dead Nodes forever), a
+// node Unknown and silent for DeleteAfter past the grace period is deleted (DeletingNode), its
+// pods left to the pod garbage collector; a node whose Lease is renewed never is.
 package nodelifecycle

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	coordlisters "k8s.io/client-go/listers/coordination/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -50,6 +51,12 @@ type Config struct {
 	// DisableEviction keeps the taints but never evicts pods (Kubernetes'
 	// old --enable-taint-manager=false).
 	DisableEviction bool
+	// DeleteAfter, when positive, deletes a node whose heartbeats stopped once its Ready
+	// condition has been Unknown for this long (no heartbeat for GracePeriod + DeleteAfter);
+	// its pods then go through the pod garbage collector. 0 (the default) never deletes a
+	// node, as Kubernetes without a cloud provider: a clusterkit extension
+	// (--node-deletion-grace-period), not a kube-controller-manager flag.
+	DeleteAfter time.Duration
 }
 
 // New returns the factory of the node lifecycle controller.
@@ -107,6 +114,7 @@ func New(cfg Config) runner.Factory {
 }
 
 type heartbeat struct {
+	uid        types.UID // the Node's UID, for the RemovingNode Event once it is gone
 	renew      time.Time // the Lease's renewTime last seen
 	nodeBeat   time.Time // the Ready condition's lastHeartbeatTime last seen
 	observedAt time.Time // when either last changed, on the manager's clock
@@ -149,7 +157,7 @@ func (n *controller) observe(node *corev1.Node, lease *coordinationv1.Lease) tim
 	defer n.mu.Unlock()
 	h := n.health[node.Name]
 	if h == nil {
-		h = &heartbeat{renew: renew, nodeBeat: beat, observedAt: now}
+		h = &heartbeat{uid: node.UID, renew: renew, nodeBeat: beat, observedAt: now}
 		n.health[node.Name] = h
 		n.nodeEvent(node, corev1.EventTypeNormal, "RegisteredNode", fmt.Sprintf("Registered Node %v in Controller", node.Name))
 	}
@@ -164,9 +172,7 @@ func (n *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	_, name := runner.SplitKey(key)
 	node, err := n.nodes.Get(name)
 	if apierrors.IsNotFound(err) {
-		n.mu.Lock()
-		delete(n.health, name)
-		n.mu.Unlock()
+		n.forget(name)
 		return interfaces.ReconcileResult{}, nil
 	}
 	if err != nil {
@@ -188,6 +194,15 @@ func (n *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	if now.Sub(heard) > n.cfg.GracePeriod {
 		if node, err = n.markUnknown(ctx, node, now); err != nil {
 			return interfaces.ReconcileResult{}, err
+		}
+	}
+	if n.cfg.DeleteAfter > 0 {
+		due := heard.Add(n.cfg.GracePeriod + n.cfg.DeleteAfter)
+		if c := nodeCondition(node, corev1.NodeReady); c != nil && c.Status == corev1.ConditionUnknown && !now.Before(due) {
+			return interfaces.ReconcileResult{}, n.deleteDead(ctx, node, now.Sub(heard))
+		}
+		if left := due.Sub(now); left > 0 && left < next {
+			next = left + time.Millisecond
 		}
 	}
 	if node, err = n.syncTaints(ctx, node, now); err != nil {
@@ -214,11 +229,44 @@ func nodeCondition(node *corev1.Node, t corev1.NodeConditionType) *corev1.NodeCo
 	return nil
 }
 
+// forget drops a node that is gone and records RemovingNode, as the upstream node lifecycle
+// controller does when a node it knew leaves.
+func (n *controller) forget(name string) {
+	n.mu.Lock()
+	h := n.health[name]
+	delete(n.health, name)
+	n.mu.Unlock()
+	if h != nil {
+		ref := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, UID: h.uid}}
+		n.nodeEvent(ref, corev1.EventTypeNormal, "RemovingNode", fmt.Sprintf("Removing Node %v from Controller", name))
+	}
+}
+
+// deleteDead deletes node, not heard from for silent, unless it changed since it was read
+// (a kubelet back in the meantime).
+func (n *controller) deleteDead(ctx context.Context, node *corev1.Node, silent time.Duration) error {
+	n.nodeEvent(node, corev1.EventTypeNormal, "DeletingNode",
+		fmt.Sprintf("Deleting node %s because its kubelet has not been heard from for %s", node.Name, silent.Round(time.Second)))
+	uid, rv := node.UID, node.ResourceVersion
+	err := n.client.CoreV1().Nodes().Delete(ctx, node.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("deleting dead node %s: %w", node.Name, err)
+	}
+	return nil
+}
+
 // markUnknown sets the node's kubelet-posted conditions to Unknown and its
 // pods' Ready condition to False.
 func (n *controller) markUnknown(ctx context.Context, node *corev1.Node, now time.Time) (*corev1.Node, error) {
 	cp := node.DeepCopy()
 	changed := false
+	wasReady := false
+	if c := nodeCondition(node, corev1.NodeReady); c != nil && c.Status == corev1.ConditionTrue {
+		wasReady = true
+	}
 	ts := metav1.NewTime(now)
 	for _, t := range []corev1.NodeConditionType{corev1.NodeReady, corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {
 		c := nodeCondition(cp, t)
@@ -244,7 +292,10 @@ func (n *controller) markUnknown(ctx context.Context, node *corev1.Node, now tim
 		}
 		node = updated
 		n.remember(node)
-		n.nodeEvent(node, corev1.EventTypeNormal, "NodeNotReady", fmt.Sprintf("Node %s status is now: %s", node.Name, "NodeNotReady"))
+		// Upstream records NodeNotReady only for a Ready → not Ready change it observes.
+		if wasReady {
+			n.nodeEvent(node, corev1.EventTypeNormal, "NodeNotReady", fmt.Sprintf("Node %s status is now: %s", node.Name, "NodeNotReady"))
+		}
 	}
 	return node, n.markPodsNotReady(ctx, node.Name, now)
 }
@@ -253,7 +304,7 @@ func (n *controller) markUnknown(ctx context.Context, node *corev1.Node, now tim
 // (RecordNodeEvent: message "Node NAME event: …"; status changes "Node NAME status is now: …").
 func (n *controller) nodeEvent(node *corev1.Node, eventType, reason, message string) {
 	ref := &corev1.ObjectReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
-	if reason == "RegisteredNode" {
+	if reason == "RegisteredNode" || reason == "RemovingNode" || reason == "DeletingNode" {
 		message = fmt.Sprintf("Node %s event: %s", node.Name, message)
 	}
 	n.ctx.Eventf(ref, eventType, reason, "%s", message)

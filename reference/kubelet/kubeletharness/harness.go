@@ -39,6 +39,9 @@ type Options struct {
 	Kubelet func(*kubelet.Config)
 	// WrapRuntime wraps the CRI runtime the kubelet sees.
 	WrapRuntime func(cri.RuntimeService) cri.RuntimeService
+	// WrapTransport wraps the transport of the kubelet's API client (known-bad kubelets
+	// whose writes are lost on the way).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Logf receives the kubelet's log lines.
 	Logf func(format string, args ...any)
 }
@@ -154,6 +157,9 @@ func InProcess(o Options) conformance.KubeletHarness {
 				return conformance.KubeletUnderTest{}, err
 			}
 			kc.Logf = o.Logf
+			if o.WrapTransport != nil {
+				nodeREST.Wrap(o.WrapTransport)
+			}
 			if o.Kubelet != nil {
 				o.Kubelet(&kc)
 			}
