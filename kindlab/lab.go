@@ -202,7 +202,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 			return nil, err
 		}
 	}
-	idx, err := freeIndex()
+	idx, err := reserveIndex(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -22,8 +22,11 @@ func ip(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// freeIndex picks N for a new lab: no link cklabN exists and no lab recorded under Root uses it.
-func freeIndex() (int, error) {
+// reserveIndex picks N for a new lab — no lab recorded under Root uses it — and claims it at
+// once by creating the lab's bridge cklabN: `ip link add` refuses a name that exists, so labs
+// created at the same time (two CI jobs, two tests, each with its own Root) never share an index,
+// and the network a failed Create removes is its own.
+func reserveIndex(ctx context.Context) (int, error) {
 	used := map[int]bool{}
 	if labs, err := List(Root()); err == nil {
 		for _, l := range labs {
@@ -31,23 +34,29 @@ func freeIndex() (int, error) {
 		}
 	}
 	for n := 1; n < 250; n++ {
+		bridge := fmt.Sprintf("cklab%d", n)
 		if used[n] {
 			continue
 		}
-		if _, err := net.InterfaceByName(fmt.Sprintf("cklab%d", n)); err == nil {
+		if _, err := net.InterfaceByName(bridge); err == nil {
 			continue
+		}
+		if err := ip(ctx, "link", "add", bridge, "type", "bridge"); err != nil {
+			if _, lerr := net.InterfaceByName(bridge); lerr == nil {
+				continue // another lab took it between the check and the add
+			}
+			return 0, err
 		}
 		return n, nil
 	}
 	return 0, errors.New("no free lab index (250 labs exist?): delete some with `clusterkit lab delete`")
 }
 
-// createNetwork makes the lab bridge with the gateway address, and per node a namespace with
+// createNetwork gives the lab bridge (made by reserveIndex) the gateway address, and per node a namespace with
 // eth0 on the bridge, routes to the other nodes' pod subnets, forwarding and bridge netfilter
 // on (for the proxy), and no default route.
 func (l *Lab) createNetwork(ctx context.Context, gateway string) error {
 	steps := [][]string{
-		{"link", "add", l.Bridge, "type", "bridge"},
 		{"addr", "add", gateway + "/24", "dev", l.Bridge},
 		{"link", "set", l.Bridge, "up"},
 	}
