@@ -79,7 +79,7 @@ const (
 	// Resolve NAME [--type A] [--timeout 5s] asks the container's nameservers (its
 	// /etc/resolv.conf) one question as a stub resolver does: a name without a final dot
 	// goes through the search list (ndots), a name with one is asked as it is. It prints the
-	// outcome (see resolve.go) and exits 0 when a nameserver answered, whatever the rcode.
+	// outcome (see doc.go) and exits 0 when a nameserver answered, whatever the rcode.
 	Resolve Kind = "resolve"
 )
 

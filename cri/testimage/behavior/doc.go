@@ -70,8 +70,9 @@
 //	    /etc/resolv.conf one question as a stub resolver does (search list
 //	    and ndots for a name without a final dot): ";rcode RCODE",
 //	    ";name NAME" (the name that was answered) then one line per answer
-//	    record, "TYPE DATA" (A 10.96.0.1, SRV 0 100 80 web.ns.svc.cluster.local.,
-//	    CNAME target.); exit 0 when a nameserver answered, else 1
+//	    record, "TYPE TTL DATA" (A 30 10.96.0.1, SRV 30 0 100 80
+//	    web.ns.svc.cluster.local., CNAME 30 target.); exit 0 when a nameserver
+//	    answered, else 1
 //
 // An exec command given as a container's main process runs once: its output is
 // the container's log and its exit code the container's.

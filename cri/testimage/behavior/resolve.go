@@ -141,7 +141,7 @@ func exchangeOne(ctx context.Context, dial dialFunc, network, server string, m *
 	return in, err
 }
 
-// formatAnswer is resolve's output: ";rcode RCODE", ";name NAME", then "TYPE DATA" per
+// formatAnswer is resolve's output: ";rcode RCODE", ";name NAME", then "TYPE TTL DATA" per
 // answer record.
 func formatAnswer(in *mdns.Msg) string {
 	var b strings.Builder
@@ -154,7 +154,7 @@ func formatAnswer(in *mdns.Msg) string {
 		if len(f) < 4 {
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s\n", mdns.TypeToString[rr.Header().Rrtype], strings.Join(f[4:], " "))
+		fmt.Fprintf(&b, "%s %d %s\n", mdns.TypeToString[rr.Header().Rrtype], rr.Header().Ttl, strings.Join(f[4:], " "))
 	}
 	return b.String()
 }

@@ -40,9 +40,9 @@ func TestResolveSearchPath(t *testing.T) {
 		},
 	}
 	for _, tc := range []struct{ args, want string }{
-		{"web", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 10.96.3.4\n"},
-		{"web.team", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 10.96.3.4\n"},
-		{"web.team.svc.cluster.local.", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 10.96.3.4\n"},
+		{"web", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 30 10.96.3.4\n"},
+		{"web.team", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 30 10.96.3.4\n"},
+		{"web.team.svc.cluster.local.", ";rcode NOERROR\n;name web.team.svc.cluster.local.\nA 30 10.96.3.4\n"},
 		{"web.team.svc.cluster.local. --type AAAA", ";rcode NOERROR\n;name web.team.svc.cluster.local.\n"},
 		{"nope", ";rcode NXDOMAIN\n;name nope.\n"},
 		{"team", ";rcode NOERROR\n;name team.svc.cluster.local.\n"},
