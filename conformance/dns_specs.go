@@ -133,6 +133,19 @@ func (e *dnsEnv) await(ctx context.Context, g gomega.Gomega, name, qtype string,
 	}
 }
 
+// steady asks a few more times over a second: every answer must pass check (a DNS that
+// answers right once and then wrong, e.g. from a second, lagging source, fails).
+func (e *dnsEnv) steady(ctx context.Context, g gomega.Gomega, name, qtype string, check func(DNSAnswer) string) {
+	for range 4 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(250 * time.Millisecond):
+		}
+		a := e.ask(ctx, g, name, qtype)
+		g.Expect(check(a)).To(gomega.BeEmpty(), "asking %s %s again: %s", qtype, name, a)
+	}
+}
+
 // exactly accepts a NOERROR answer whose records of type t are want (any order, compared
 // case-insensitively).
 func exactly(t string, want ...string) func(DNSAnswer) string {
@@ -296,10 +309,7 @@ func specDNSRecreated(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
 	}).WithTimeout(30*time.Second).WithPolling(250*time.Millisecond).Should(gomega.Succeed(), "creating Service moving again with cluster IP %s", next)
 	e.await(ctx, g, name, t, e.converge+old.MaxTTL(), exactly(t, next))
 	// And it keeps answering the new address (a cache that flaps between the two fails).
-	for range 3 {
-		a := e.ask(ctx, g, name, t)
-		g.Expect(exactly(t, next)(a)).To(gomega.BeEmpty(), "asking %s %s again: %s", t, name, a)
-	}
+	e.steady(ctx, g, name, t, exactly(t, next))
 }
 
 func specDNSKubernetes(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
@@ -380,6 +390,7 @@ func specDNSHeadlessReady(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
 		dnsEndpoint{addr: "10.254.1.2", hostname: "db-1", ready: true},
 		dnsEndpoint{addr: "10.254.1.3", hostname: "db-2", ready: false})
 	e.await(ctx, g, e.fqdn("db", e.ns), "A", e.converge, exactly("A", "10.254.1.1", "10.254.1.2"))
+	e.steady(ctx, g, e.fqdn("db", e.ns), "A", exactly("A", "10.254.1.1", "10.254.1.2"))
 }
 
 func specDNSHeadlessFollows(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
@@ -394,6 +405,7 @@ func specDNSHeadlessFollows(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
 		dnsEndpoint{addr: "10.254.1.2", hostname: "db-1", ready: true},
 		dnsEndpoint{addr: "10.254.1.4", hostname: "db-3", ready: true})
 	e.await(ctx, g, name, "A", e.converge+old.MaxTTL(), exactly("A", "10.254.1.2", "10.254.1.4"))
+	e.steady(ctx, g, name, "A", exactly("A", "10.254.1.2", "10.254.1.4"))
 }
 
 func specDNSHeadlessHostname(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
@@ -413,6 +425,7 @@ func specDNSHeadlessSRV(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
 		dnsEndpoint{addr: "10.254.3.3", hostname: "peer-2", ready: false})
 	svc := e.fqdn("peers", e.ns)
 	e.await(ctx, g, "_http._tcp."+svc, "SRV", e.converge, srvExactly("8080 peer-0."+svc, "8080 peer-1."+svc))
+	e.steady(ctx, g, "_http._tcp."+svc, "SRV", srvExactly("8080 peer-0."+svc, "8080 peer-1."+svc))
 }
 
 func specDNSExternalName(ctx context.Context, g gomega.Gomega, e *dnsEnv) {
