@@ -89,6 +89,9 @@ type DNSUnderTest struct {
 	// Resolver asks the DNS server directly; it may be nil when the harness runs the
 	// questions from a pod (DNSHarness.FromPod), and is not used then.
 	Resolver DNSResolver
+	// Node, when set, is the node the client pod is bound to (spec.nodeName: no scheduler
+	// needed); empty lets the cluster's scheduler place it (FromPod only).
+	Node string
 }
 
 // DNSHarness plugs a cluster DNS into the DNS specs. The specs state the Kubernetes DNS
@@ -192,7 +195,7 @@ func (h DNSHarness) suite() suite[*dnsEnv] {
 				if wait == 0 {
 					wait = 2 * time.Minute
 				}
-				r, ip, err := startPodResolver(ctx, u.Config, client, c, ns, image, wait)
+				r, ip, err := startPodResolver(ctx, u.Config, client, c, ns, u.Node, image, wait)
 				if err != nil {
 					return nil, err
 				}
@@ -232,12 +235,13 @@ type podResolver struct {
 	ns     string
 }
 
-// startPodResolver runs the client pod (dnsPolicy ClusterFirst, the scheduler places it)
-// and waits until it runs; it returns the resolver and the pod's IP.
-func startPodResolver(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, c Cleaner, ns, image string, wait time.Duration) (*podResolver, string, error) {
+// startPodResolver runs the client pod (dnsPolicy ClusterFirst, on node, or where the
+// scheduler places it) and waits until it runs; it returns the resolver and the pod's IP.
+func startPodResolver(ctx context.Context, cfg *rest.Config, client kubernetes.Interface, c Cleaner, ns, node, image string, wait time.Duration) (*podResolver, string, error) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: dnsClientPod},
 		Spec: corev1.PodSpec{
+			NodeName:                      node,
 			DNSPolicy:                     corev1.DNSClusterFirst,
 			TerminationGracePeriodSeconds: ptr.To(int64(0)),
 			Containers: []corev1.Container{{

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/dns"
+	"github.com/clusterkit/clusterkit/reference/kubelet"
+	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
 )
 
 // DNSServer is a cluster DNS server the in-process DNS harness runs: a DNS handler answering
@@ -65,6 +68,11 @@ func InProcessDNS(name string, store conformance.StoreHarness, newServer DNSServ
 // serveDNS starts srv's informers and serves it over UDP and TCP on a loopback port until the
 // spec's cleanup; it returns the address.
 func serveDNS(ctx context.Context, c conformance.Cleaner, srv DNSServer) (string, error) {
+	return serveDNSOn(ctx, c, srv, "127.0.0.1:0")
+}
+
+// serveDNSOn is serveDNS on addr (host:port; port 0 picks one).
+func serveDNSOn(ctx context.Context, c conformance.Cleaner, srv DNSServer, addr string) (string, error) {
 	runCtx, stop := context.WithCancel(context.Background())
 	c.Cleanup(stop)
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -72,7 +80,7 @@ func serveDNS(ctx context.Context, c conformance.Cleaner, srv DNSServer) (string
 	if err := startInformers(startCtx, runCtx, srv); err != nil {
 		return "", err
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return "", err
 	}
@@ -175,6 +183,77 @@ func LiveDNS(kubeconfig, domain string) conformance.DNSHarness {
 				return nil, err
 			}
 			return &conformance.DNSUnderTest{Config: cfg, Domain: domain}, nil
+		},
+	}
+}
+
+// dnsPodNode is the node of the in-process pod DNS harness.
+const dnsPodNode = "dns-node"
+
+// InProcessPodDNSUnavailable says why InProcessPodDNS cannot run here, or "": its DNS server
+// listens on port 53 (the port a resolv.conf nameserver is asked on), which needs root or
+// CAP_NET_BIND_SERVICE.
+func InProcessPodDNSUnavailable() string {
+	pc, err := net.ListenPacket("udp", "127.0.0.53:0")
+	if err != nil {
+		return "no loopback address 127.0.0.53: " + err.Error()
+	}
+	_ = pc.Close()
+	addr, err := freeDNSAddress()
+	if err != nil {
+		return err.Error()
+	}
+	pc, err = net.ListenPacket("udp", net.JoinHostPort(addr, "53"))
+	if err != nil {
+		return "cannot listen on port 53 (needs root or CAP_NET_BIND_SERVICE): " + err.Error()
+	}
+	_ = pc.Close()
+	return ""
+}
+
+// freeDNSAddress picks a loopback address (127.53.X.Y) for a DNS server on port 53.
+func freeDNSAddress() (string, error) {
+	var b [2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("127.53.%d.%d", b[0], max(b[1], 1)), nil
+}
+
+// InProcessPodDNS is InProcessDNS asked from a pod, as a live cluster is: for every spec a
+// fresh reference API server, the DNS server from newServer on port 53 of a loopback address,
+// and a node whose kubelet (on the simulated runtime) has that address as its clusterDNS and
+// writes the client pod's resolv.conf; the specs run `ckimage resolve` in the pod through
+// pods/exec, so the search-path specs run too. It needs port 53 (InProcessPodDNSUnavailable).
+func InProcessPodDNS(name string, store conformance.StoreHarness, newServer DNSServerFactory) conformance.DNSHarness {
+	return conformance.DNSHarness{
+		Name:    name + " (asked from a pod)",
+		FromPod: true,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (*conformance.DNSUnderTest, error) {
+			cfg, _, err := startAPIServer(ctx, c, store, nil)
+			if err != nil {
+				return nil, err
+			}
+			client, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return nil, err
+			}
+			ip, err := freeDNSAddress()
+			if err != nil {
+				return nil, err
+			}
+			srv := newServer(client, dns.Config{TTL: InProcessDNSTTL})
+			if _, err := serveDNSOn(ctx, c, srv, net.JoinHostPort(ip, "53")); err != nil {
+				return nil, err
+			}
+			n, err := localnode.Start(ctx, cfg, localnode.Config{Name: dnsPodNode, Kubelet: kubelet.Config{
+				ClusterDNS: []string{ip}, ClusterDomain: dns.DefaultDomain,
+			}})
+			if err != nil {
+				return nil, fmt.Errorf("starting the node's kubelet: %w", err)
+			}
+			c.Cleanup(n.Close)
+			return &conformance.DNSUnderTest{Config: cfg, Domain: dns.DefaultDomain, Node: dnsPodNode}, nil
 		},
 	}
 }
