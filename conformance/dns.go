@@ -124,7 +124,6 @@ type DNSHarness struct {
 
 // dnsEnv is what a DNS spec works with.
 type dnsEnv struct {
-	cfg      *rest.Config
 	client   kubernetes.Interface
 	cleaner  Cleaner
 	ns       string
@@ -178,7 +177,7 @@ func (h DNSHarness) suite() suite[*dnsEnv] {
 			if err != nil {
 				return nil, err
 			}
-			e := &dnsEnv{cfg: u.Config, client: client, cleaner: c, ns: ns, domain: strings.Trim(u.Domain, "."),
+			e := &dnsEnv{client: client, cleaner: c, ns: ns, domain: strings.Trim(u.Domain, "."),
 				resolver: u.Resolver, converge: h.ConvergeTimeout}
 			if e.domain == "" {
 				e.domain = "cluster.local"
