@@ -102,9 +102,18 @@ func (e *dnsEnv) fqdn(svc, ns string) string {
 	return svc + "." + ns + ".svc." + e.domain + "."
 }
 
-// ask asks one question; an error (no answer at all) fails the spec.
+// ask asks one question. No answer at all (a lost datagram, an exec that failed) is asked
+// again, as a stub resolver retries; three in a row fail the spec.
 func (e *dnsEnv) ask(ctx context.Context, g gomega.Gomega, name, qtype string) DNSAnswer {
-	a, err := e.resolver.Lookup(ctx, name, qtype)
+	var (
+		a   DNSAnswer
+		err error
+	)
+	for range 3 {
+		if a, err = e.resolver.Lookup(ctx, name, qtype); err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	g.Expect(err).NotTo(gomega.HaveOccurred(), "asking %s %s", qtype, name)
 	return a
 }
