@@ -138,7 +138,7 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	// kubectl top: metrics.k8s.io from the nodes' kubelets.
 	checkLabMetrics(ctx, t, rc, lab.Kubeconfig, []string{node1.Name, node2.Name}, []string{"web-1", "web-2"})
 
-	// The suite against the lab: API specs, and the proxy specs on node 2 (pods there, the
+	// The suite against the lab: API specs, the proxy specs on node 2 (pods there, the
 	// client pod's traffic crossing nothing) — every spec passes but those a live cluster
 	// cannot offer: on-demand compaction, restarting the proxy, and webhooks the spec serves on
 	// 127.0.0.1 (a live cluster's API server need not reach the test's loopback).
@@ -148,8 +148,11 @@ func TestLabServesAcrossNodes(t *testing.T) {
 		"api.crd.conversion-webhook": true, "api.crd.conversion-webhook-storage": true, "api.crd.conversion-webhook-down": true, // LoopbackWebhooks
 		"api.aggregation.proxy-identity": true, "api.aggregation.front-proxy-certificate": true, "api.aggregation.discovery": true, // LoopbackWebhooks
 	}
-	for _, r := range append(conformance.CheckAPI(ctx, harness.LiveAPI(lab.Kubeconfig)),
-		conformance.CheckProxy(ctx, harness.LiveProxy(lab.Kubeconfig, node2.Name, netip.Addr{}))...) {
+	results := conformance.CheckAPI(ctx, harness.LiveAPI(lab.Kubeconfig))
+	results = append(results, conformance.CheckProxy(ctx, harness.LiveProxy(lab.Kubeconfig, node2.Name, netip.Addr{}))...)
+	// And every DNS spec, asked from a pod through the lab's cluster DNS (kube-dns 10.96.0.10).
+	results = append(results, conformance.CheckDNS(ctx, harness.LiveDNS(lab.Kubeconfig, ""))...)
+	for _, r := range results {
 		switch {
 		case r.Outcome == conformance.Passed:
 		case r.Outcome == conformance.Skipped && liveSkips[r.ID]:

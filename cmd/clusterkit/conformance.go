@@ -34,6 +34,8 @@ type conformanceOptions struct {
 	// proxyNode and proxyNodeIP pick the node of the proxy specs on a live cluster.
 	proxyNode   string
 	proxyNodeIP string
+	// dnsDomain is the cluster domain of the DNS specs on a live cluster.
+	dnsDomain   string
 	labelFilter string
 	focus       []string
 	skip        []string
@@ -58,7 +60,8 @@ With --kubeconfig it runs the API specs against that live cluster instead
 ("--components auth" checks its authentication and authorization, with the
 kubeconfig's user as a cluster administrator);
 add "--components api,proxy" to also check the cluster's service proxy with
-pods on one of its nodes (--proxy-node, --proxy-node-ip).
+pods on one of its nodes (--proxy-node, --proxy-node-ip), and "--components dns"
+to check its cluster DNS from a pod of the test image (docs/dns.md).
 It prints Ginkgo's progress, then one line per spec (with the reason of
 every skip and failure), and writes a JUnit report.
 
@@ -66,7 +69,7 @@ The scheduler specs run the reference scheduler against a fresh API server
 per spec; to test your own scheduler see docs/scheduler.md.
 
 Select specs the Ginkgo way: --label-filter on component labels (store, api,
-auth, scheduler, controllers, kubelet, proxy) and on Slow, Disruptive,
+auth, scheduler, controllers, kubelet, proxy, dns) and on Slow, Disruptive,
 NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
 the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance catalogue`,
@@ -83,20 +86,24 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance --kubeconfig ~/.kube/config
 
   # the proxy specs against "clusterkit up --runtime containerd"
-  clusterkit conformance --kubeconfig ~/.kube/config --components proxy`,
+  clusterkit conformance --kubeconfig ~/.kube/config --components proxy
+
+  # the cluster DNS of a lab, asked from a pod
+  clusterkit conformance --kubeconfig "$(clusterkit lab kubeconfig --name NAME)" --components dns`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runConformance(cmd, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.components, "components", []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy"}, "components to test: store, api, auth, scheduler, controllers, kubelet, proxy (the proxy specs need root: their pods and node live in network namespaces)")
+	f.StringSliceVar(&o.components, "components", []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy", "dns"}, "components to test: store, api, auth, scheduler, controllers, kubelet, proxy, dns (the proxy specs need root: their pods and node live in network namespaces)")
 	f.StringVar(&o.kubeletRuntime, "kubelet-runtime", "sim", `runtime of the kubelet specs' and the proxy specs' pods: "sim" (simulated CRI runtime; the proxy specs give its pods real network namespaces) or "containerd" (a private containerd started for the run; needs root and scripts/install-containerd.sh)`)
 	f.StringSliceVar(&o.stores, "stores", []string{"memory", "etcd"}, "reference stores to run the store specs against (memory, etcd)")
 	f.StringVar(&o.apiStore, "api-store", "etcd", "store under the in-process API server for the api specs (memory, etcd)")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "run the api specs (and with --components auth or proxy those specs) against the cluster of this kubeconfig instead of in-process (implies --components api unless set)")
 	f.StringVar(&o.proxyNode, "proxy-node", "", "with --kubeconfig: the node whose service proxy the proxy specs check (default: the first Ready node)")
 	f.StringVar(&o.proxyNodeIP, "proxy-node-ip", "", "with --kubeconfig: the node address where NodePorts must answer, reachable from its pods (default: its first non-loopback InternalIP)")
+	f.StringVar(&o.dnsDomain, "dns-domain", "cluster.local", "with --kubeconfig: the cluster domain the dns specs ask under")
 	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
 	f.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	f.StringSliceVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
@@ -129,7 +136,7 @@ type ginkgoT struct{ failed bool }
 func (t *ginkgoT) Fail() { t.failed = true }
 
 func runConformance(cmd *cobra.Command, o conformanceOptions) error {
-	known := []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy"}
+	known := []string{"store", "api", "auth", "scheduler", "controllers", "kubelet", "proxy", "dns"}
 	for _, c := range o.components {
 		if !slices.Contains(known, c) {
 			return fmt.Errorf("unknown component %q: choose from %s", c, strings.Join(known, ", "))
@@ -140,8 +147,8 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if o.kubeconfig != "" {
 		for _, c := range o.components {
-			if c != "api" && c != "auth" && c != "proxy" {
-				return fmt.Errorf("--kubeconfig runs the api, auth and proxy specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
+			if c != "api" && c != "auth" && c != "proxy" && c != "dns" {
+				return fmt.Errorf("--kubeconfig runs the api, auth, proxy and dns specs against a live cluster; the %s specs run in-process only: drop %s from --components", c, c)
 			}
 		}
 	}
@@ -217,6 +224,17 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	}
 	if slices.Contains(o.components, "controllers") && o.kubeconfig == "" {
 		conformance.DescribeControllers(inprocess.Harness(inprocess.Options{}))
+	}
+	if slices.Contains(o.components, "dns") {
+		if o.kubeconfig != "" {
+			conformance.DescribeDNS(harness.LiveDNS(o.kubeconfig, o.dnsDomain))
+		} else {
+			h, err := store(o.apiStore)
+			if err != nil {
+				return err
+			}
+			conformance.DescribeDNS(harness.InProcessDNS("reference dns", h, harness.ReferenceDNS))
+		}
 	}
 	if slices.Contains(o.components, "proxy") && o.kubeconfig != "" {
 		var ip netip.Addr

@@ -76,6 +76,11 @@ const (
 	StatFS Kind = "statfs"
 	// Remove PATH removes a file or a directory with its content (exit 1 with the error).
 	Remove Kind = "rm"
+	// Resolve NAME [--type A] [--timeout 5s] asks the container's nameservers (its
+	// /etc/resolv.conf) one question as a stub resolver does: a name without a final dot
+	// goes through the search list (ndots), a name with one is asked as it is. It prints the
+	// outcome (see doc.go) and exits 0 when a nameserver answered, whatever the rcode.
+	Resolve Kind = "resolve"
 )
 
 // Behavior is one parsed command.
@@ -122,6 +127,8 @@ type Behavior struct {
 	Bytes int64
 	// IgnoreTerm: SIGTERM does nothing; only SIGKILL (exit 137) ends it.
 	IgnoreTerm bool
+	// QType (Resolve): the record type asked (A, AAAA, SRV, CNAME, TXT, PTR, ...).
+	QType string
 	// TermFetch: when leaving because of SIGTERM (after TermDelay), GET this http:// URL
 	// first (its answer is ignored), e.g. a recorder's /log?msg=... telling when it left.
 	TermFetch string
@@ -235,6 +242,10 @@ func Parse(argv []string) (Behavior, error) {
 		fs.StringVar(&b.BearerFile, "bearer-file", "", "send this file's token as Authorization: Bearer")
 	case Post:
 		fs.IntVar(&b.Port, "port", DefaultPort, "HTTP port")
+	case Resolve:
+		timeout.d = DefaultFetchTimeout
+		fs.Var(&timeout, "timeout", "how long to wait for each nameserver")
+		fs.StringVar(&b.QType, "type", "A", "the record type asked")
 	default:
 		return Behavior{}, fmt.Errorf("%w: unknown command %q", errUsage, argv[1])
 	}
@@ -277,6 +288,18 @@ func Parse(argv []string) (Behavior, error) {
 		if b.WritePath != "" && !strings.HasPrefix(b.WritePath, "/") {
 			return Behavior{}, fmt.Errorf("%w: exit: --write needs an absolute path", errUsage)
 		}
+	case Resolve:
+		if len(positional) != 1 || positional[0] == "" {
+			return Behavior{}, fmt.Errorf("%w: resolve needs one name", errUsage)
+		}
+		if _, ok := dnsTypes[strings.ToUpper(b.QType)]; !ok {
+			return Behavior{}, fmt.Errorf("%w: resolve: unknown record type %q", errUsage, b.QType)
+		}
+		if timeout.d <= 0 {
+			return Behavior{}, fmt.Errorf("%w: resolve: --timeout must be positive", errUsage)
+		}
+		b.Args, b.QType, b.Timeout = positional, strings.ToUpper(b.QType), timeout.d
+		return b, nil
 	case Post:
 		if len(positional) != 1 || !strings.HasPrefix(positional[0], "/") {
 			return Behavior{}, fmt.Errorf("%w: post needs one path starting with /", errUsage)

@@ -66,6 +66,13 @@
 //	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
 //	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
 //	ckimage rm PATH   remove a file or a directory with its content
+//	ckimage resolve NAME [--type A] [--timeout 5s]   ask the nameservers of
+//	    /etc/resolv.conf one question as a stub resolver does (search list
+//	    and ndots for a name without a final dot): ";rcode RCODE",
+//	    ";name NAME" (the name that was answered) then one line per answer
+//	    record, "TYPE TTL DATA" (A 30 10.96.0.1, SRV 30 0 100 80
+//	    web.ns.svc.cluster.local., CNAME 30 target.); exit 0 when a nameserver
+//	    answered, else 1
 //
 // An exec command given as a container's main process runs once: its output is
 // the container's log and its exit code the container's.

@@ -129,6 +129,8 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 		return fetch(ctx, env.Dial, b.URL, b.Timeout, token), nil
 	case Post:
 		return post(ctx, env.Dial, env.HTTPHost, b.Port, b.Path), nil
+	case Resolve:
+		return resolve(ctx, env, b.Args[0], b.QType, b.Timeout), nil
 	case Logs:
 		return ExecResult{Stdout: strings.Join(b.StartLines(env.Hostname), "\n") + "\n"}, nil
 	case Cat:
