@@ -9,7 +9,8 @@ test: prerequisites fmt-check vet unit peers upstream-slice
 # and installs containerd, runc and the CNI plugins from Debian's packages
 # when they are absent (the real-runtime tests skip, saying why, without them),
 # and what the upstream e2e images are composed from (busybox-static,
-# netcat-openbsd, curl). Then builds, once, the kubectl of clusterkit's
+# netcat-openbsd, curl), and chromium (the HTML report's test opens it in
+# headless Chromium). Then builds, once, the kubectl of clusterkit's
 # Kubernetes version that the kubectl-driven tests run (cached in
 # ~/.cache/clusterkit/upstream), so that parallel test packages do not each
 # build it.
@@ -17,6 +18,7 @@ prerequisites:
 	@scripts/prerequisites.sh
 	@scripts/install-containerd.sh
 	@scripts/install-upstream-deps.sh
+	@scripts/install-chromium.sh
 	@$(GO) run ./cmd/clusterkit conformance kubectl
 
 fmt-check:
