@@ -14,13 +14,16 @@ import (
 	ginkgotypes "github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 	"k8s.io/klog/v2"
 
 	"github.com/clusterkit/clusterkit/conformance"
+	"github.com/clusterkit/clusterkit/conformance/report"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/inprocess"
 	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/kubelet/kubeletharness"
+	"github.com/clusterkit/clusterkit/version"
 )
 
 // conformanceOptions are the flags of clusterkit conformance.
@@ -40,8 +43,10 @@ type conformanceOptions struct {
 	focus       []string
 	skip        []string
 	junit       string
-	verbose     bool
-	noColor     bool
+	// report is the directory of the report files (conformance/report), "" for none.
+	report  string
+	verbose bool
+	noColor bool
 }
 
 func newConformanceCommand() *cobra.Command {
@@ -63,7 +68,16 @@ add "--components api,proxy" to also check the cluster's service proxy with
 pods on one of its nodes (--proxy-node, --proxy-node-ip), and "--components dns"
 to check its cluster DNS from a pod of the test image (docs/dns.md).
 It prints Ginkgo's progress, then one line per spec (with the reason of
-every skip and failure), and writes a JUnit report.
+every skip and failure), and writes a JUnit report. With --report DIR it
+writes the run's report files into DIR instead: junit.xml, e2e.log (a plain
+log, a line a spec, failures and skip reasons under it, a summary),
+results.json (the run as JSON, schema clusterkit.io/conformance-results/v1)
+and report.html (one self-contained page: every spec per component with its
+outcome, MUST sentence, failure and time, filter and search); see
+docs/testing.md.
+
+Colours only on a terminal: the output has none when standard output is not
+a terminal, when NO_COLOR is set, or with --no-color.
 
 The scheduler specs run the reference scheduler against a fresh API server
 per spec; to test your own scheduler see docs/scheduler.md.
@@ -75,6 +89,9 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance catalogue`,
 		Example: `  # everything, JUnit report in ./clusterkit-junit.xml
   clusterkit conformance
+
+  # the scheduler specs, with the report files (open report/report.html in a browser)
+  clusterkit conformance --components scheduler --report report
 
   # only the store specs, only against embedded etcd
   clusterkit conformance --components store --stores etcd
@@ -107,9 +124,10 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 	f.StringVar(&o.labelFilter, "label-filter", "", "Ginkgo label filter, e.g. 'store && !Slow'")
 	f.StringSliceVar(&o.focus, "focus", nil, "run only specs whose text matches this regular expression (repeatable)")
 	f.StringSliceVar(&o.skip, "skip", nil, "skip specs whose text matches this regular expression (repeatable)")
-	f.StringVar(&o.junit, "junit-report", "clusterkit-junit.xml", "write a JUnit XML report to this file ('' for none)")
+	f.StringVar(&o.junit, "junit-report", "clusterkit-junit.xml", "write a JUnit XML report to this file ('' for none; with --report, only when given)")
+	f.StringVar(&o.report, "report", "", "write the report files into this directory: junit.xml, e2e.log, results.json, report.html")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
-	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output")
+	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output (automatic when standard output is not a terminal, or NO_COLOR is set)")
 	cmd.AddCommand(newCatalogueCommand(), newUpstreamCommand(), newKubectlPathCommand())
 	return cmd
 }
@@ -215,6 +233,30 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 			}
 		}
 	})
+	var reportErr error
+	if o.report != "" {
+		dir, err := filepath.Abs(o.report)
+		if err != nil {
+			return err
+		}
+		behaviors, err := conformance.Catalogue()
+		if err != nil {
+			return err
+		}
+		v := version.Get()
+		run := report.Run{Version: v.GitVersion, Target: target, Components: o.components}
+		if v.GitCommit != version.Unknown {
+			run.GitCommit = v.GitCommit
+		}
+		ginkgo.ReportAfterSuite("report files", func(r ginkgotypes.Report) {
+			if reportErr = report.WriteDir(dir, r, report.FromGinkgo(r, behaviors, run)); reportErr == nil {
+				fmt.Fprintf(out, "Report: %s (report.html, e2e.log, results.json, junit.xml)\n", dir)
+			}
+		})
+		if !cmd.Flags().Changed("junit-report") {
+			o.junit = ""
+		}
+	}
 	if slices.Contains(o.components, "scheduler") && o.kubeconfig == "" {
 		h, err := store(o.apiStore)
 		if err != nil {
@@ -291,7 +333,7 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 	suiteCfg.FocusStrings = o.focus
 	suiteCfg.SkipStrings = o.skip
 	reporterCfg.Verbose = o.verbose
-	reporterCfg.NoColor = o.noColor || os.Getenv("NO_COLOR") != ""
+	reporterCfg.NoColor = o.noColor || os.Getenv("NO_COLOR") != "" || !term.IsTerminal(int(os.Stdout.Fd()))
 	if o.junit != "" {
 		abs, err := filepath.Abs(o.junit)
 		if err != nil {
@@ -301,7 +343,11 @@ func runConformance(cmd *cobra.Command, o conformanceOptions) error {
 		defer fmt.Fprintf(cmd.ErrOrStderr(), "JUnit report: %s\n", abs)
 	}
 	t := &ginkgoT{}
-	if !ginkgo.RunSpecs(t, "clusterkit conformance", suiteCfg, reporterCfg) || t.failed {
+	passed := ginkgo.RunSpecs(t, "clusterkit conformance", suiteCfg, reporterCfg) && !t.failed
+	if reportErr != nil {
+		return fmt.Errorf("the report files: %w", reportErr)
+	}
+	if !passed {
 		return fmt.Errorf("conformance failed: see the failures above (rerun one with --focus <behaviour ID> -v)")
 	}
 	return nil
