@@ -16,7 +16,11 @@ var htmlSource string
 // page is parsed once; templates are safe for concurrent use once parsed.
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"duration": func(secs float64) string {
-		return time.Duration(secs * float64(time.Second)).Round(time.Millisecond).String()
+		d := time.Duration(secs * float64(time.Second))
+		if d > 0 && d < time.Millisecond {
+			return "<1ms"
+		}
+		return d.Round(time.Millisecond).String()
 	},
 	"utc":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"lower": strings.ToLower,

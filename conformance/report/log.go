@@ -17,7 +17,11 @@ const logTime = "2006-01-02T15:04:05.000Z"
 // M Specs in S seconds", "SUCCESS!"/"FAIL!" with the counts).
 func (r Results) WriteLog(w io.Writer) error {
 	b := bufio.NewWriter(w)
-	fmt.Fprintf(b, "%s clusterkit conformance %s (%s): %s\n", r.Run.Start.UTC().Format(logTime), r.Run.Version, orUnknown(r.Run.GitCommit), r.Run.Suite)
+	version := r.Run.Version
+	if r.Run.GitCommit != "" {
+		version += " (" + r.Run.GitCommit + ")"
+	}
+	fmt.Fprintf(b, "%s clusterkit %s: %s\n", r.Run.Start.UTC().Format(logTime), version, r.Run.Suite)
 	fmt.Fprintf(b, "%s target: %s\n", r.Run.Start.UTC().Format(logTime), r.Run.Target)
 	if len(r.Run.Components) > 0 {
 		fmt.Fprintf(b, "%s components: %s\n", r.Run.Start.UTC().Format(logTime), strings.Join(r.Run.Components, ", "))
@@ -38,7 +42,7 @@ func (r Results) WriteLog(w io.Writer) error {
 		}
 	}
 	c := r.Run.Counts
-	fmt.Fprintf(b, "%s\nRan %d of %d Specs in %.3f seconds\n", r.Run.End.UTC().Format(logTime), c.Ran, c.Total, r.Run.DurationSeconds)
+	fmt.Fprintf(b, "%s the run ended\n\nRan %d of %d Specs in %.3f seconds (%d skipped, %d not selected)\n", r.Run.End.UTC().Format(logTime), c.Ran, c.Total, r.Run.DurationSeconds, c.Skipped, c.NotRun)
 	verdict := "SUCCESS!"
 	if !r.Run.Succeeded || c.Failed > 0 {
 		verdict = "FAIL!"
@@ -59,11 +63,4 @@ func writeIndented(w io.Writer, msg string) {
 	for _, line := range strings.Split(strings.TrimSpace(msg), "\n") {
 		fmt.Fprintf(w, "    %s\n", line)
 	}
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown commit"
-	}
-	return s
 }

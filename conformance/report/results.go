@@ -62,17 +62,23 @@ type Run struct {
 
 // Counts are the numbers of specs by outcome.
 type Counts struct {
-	// Total is the number of specs in the suite, selected or not.
+	// Total is the number of specs in the suite: Ran + Skipped + NotRun.
 	Total int `json:"total"`
-	// Ran is the number of specs the run selected: Passed + Failed + Skipped.
-	Ran     int `json:"ran"`
-	Passed  int `json:"passed"`
-	Failed  int `json:"failed"`
+	// Ran is the number of specs that ran to an outcome, as in Ginkgo's "Ran N of M Specs":
+	// Passed + Failed.
+	Ran    int `json:"ran"`
+	Passed int `json:"passed"`
+	Failed int `json:"failed"`
+	// Skipped are the selected specs that skipped themselves, each with its reason (a
+	// capability the implementation lacks, a target that cannot support it).
 	Skipped int `json:"skipped"`
 	// NotRun are the specs the run did not select (--focus, --skip, --label-filter) or
-	// never reached (an interrupted run).
+	// never reached (an interrupted run); they are not listed in Specs.
 	NotRun int `json:"notRun"`
 }
+
+// Listed is the number of specs a report lists: Passed + Failed + Skipped.
+func (c Counts) Listed() int { return c.Passed + c.Failed + c.Skipped }
 
 // Spec is one spec run.
 type Spec struct {
@@ -135,15 +141,7 @@ func FromGinkgo(r ginkgotypes.Report, behaviors []conformance.Behavior, run Run)
 			continue
 		}
 		sp := specOf(s, byID)
-		switch sp.Outcome {
-		case Passed:
-			run.Counts.Passed++
-		case Failed:
-			run.Counts.Failed++
-		case Skipped:
-			run.Counts.Skipped++
-		}
-		run.Counts.Ran++
+		run.Counts.add(sp.Outcome)
 		out.Specs = append(out.Specs, sp)
 	}
 	out.Run = run
@@ -228,17 +226,22 @@ func (r Results) ByComponent() []ComponentCounts {
 			idx[s.Component] = i
 			out = append(out, ComponentCounts{Component: s.Component})
 		}
-		c := &out[i].Counts
-		c.Ran++
-		c.Total++
-		switch s.Outcome {
-		case Passed:
-			c.Passed++
-		case Failed:
-			c.Failed++
-		case Skipped:
-			c.Skipped++
-		}
+		out[i].Total++
+		out[i].add(s.Outcome)
 	}
 	return out
+}
+
+// add counts a spec listed with outcome o.
+func (c *Counts) add(o Outcome) {
+	switch o {
+	case Passed:
+		c.Passed++
+		c.Ran++
+	case Failed:
+		c.Failed++
+		c.Ran++
+	case Skipped:
+		c.Skipped++
+	}
 }
