@@ -23,5 +23,7 @@
 //
 // The package imports interfaces/ and never reference/: it cannot know the
 // implementation it judges. The catalogue of behaviours (docs/behaviors.md)
-// is generated from the specs' metadata by Catalogue and Markdown.
+// is generated from the specs' metadata by Catalogue and Markdown. Package
+// conformance/report turns a Ginkgo run into the report files people read
+// (e2e.log, results.json, report.html) with that metadata.
 package conformance

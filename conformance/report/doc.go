@@ -14,4 +14,13 @@
 // FromGinkgo builds the Results from a types.Report and the suite's behaviours
 // (conformance.Catalogue), so that every spec carries its behaviour ID, sentence and source.
 // Specs that the run did not select (--focus, --skip, --label-filter) are counted, not listed.
+// `clusterkit conformance --report DIR` uses it; an implementer's own Ginkgo suite can too:
+//
+//	var _ = ginkgo.ReportAfterSuite("report files", func(r types.Report) {
+//		behaviors, _ := conformance.Catalogue()
+//		results := report.FromGinkgo(r, behaviors, report.Run{Version: "my-store v0.3", Target: "my store"})
+//		if err := report.WriteDir("conformance-report", r, results); err != nil {
+//			ginkgo.Fail(err.Error())
+//		}
+//	})
 package report
