@@ -64,7 +64,7 @@ func TestKubectlCustomResources(t *testing.T) {
 	k := newKubectl(t, ts)
 
 	k.mustRun(widgetCRDYAML, "apply", "-f", "-")
-	k.mustRun("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/gizmos.example.clusterkit.io")
+	k.waitEstablished("gizmos.example.clusterkit.io")
 	out := k.mustRun("", "get", "crds")
 	if !strings.Contains(out, "CREATED AT") || !strings.Contains(out, "gizmos.example.clusterkit.io") {
 		t.Fatalf("kubectl get crds: %q", out)
@@ -142,7 +142,7 @@ func TestOpenAPIPublishesCustomResources(t *testing.T) {
 	const definition = "io.clusterkit.example.v1.Sprocket"
 
 	k.mustRun(describedCRDYAML, "apply", "-f", "-")
-	k.mustRun("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/sprockets.example.clusterkit.io")
+	k.waitEstablished("sprockets.example.clusterkit.io")
 	out := k.mustRun("", "get", "--raw", "/openapi/v2")
 	if !strings.Contains(out, `"`+definition+`"`) || !strings.Contains(out, "Number of teeth.") || !strings.Contains(out, `"io.k8s.api.core.v1.Pod"`) {
 		t.Fatalf("/openapi/v2 lacks the definition %s or the built-in ones", definition)

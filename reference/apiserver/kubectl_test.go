@@ -83,6 +83,26 @@ func (k *kubectlRunner) mustRun(stdin string, args ...string) string {
 	return out
 }
 
+// waitEstablished waits, as `kubectl wait --for condition=established` does, until the CRD is
+// Established. Until the naming controller has written the first condition, status.conditions is
+// null — on kube-apiserver too — and kubectl wait then fails at once with ".status.conditions
+// accessor error: <nil> is of the type <nil>" (kubernetes/kubernetes#66439): that answer is
+// asked again, as users' scripts do.
+func (k *kubectlRunner) waitEstablished(crd string) {
+	k.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, err := k.run("", "wait", "--for", "condition=established", "--timeout", "20s", "crd/"+crd)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(out, ".status.conditions accessor error: <nil>") || time.Now().After(deadline) {
+			k.t.Fatalf("kubectl wait --for condition=established crd/%s: %v\n%s", crd, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestKubectlEndToEnd(t *testing.T) {
 	ts := newTestServer(t)
 	k := newKubectl(t, ts)
