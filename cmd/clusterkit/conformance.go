@@ -128,7 +128,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 	f.StringVar(&o.report, "report", "", "write the report files into this directory: junit.xml, e2e.log, results.json, report.html")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output (automatic when standard output is not a terminal, or NO_COLOR is set)")
-	cmd.AddCommand(newCatalogueCommand(), newUpstreamCommand(), newKubectlPathCommand())
+	cmd.AddCommand(newCatalogueCommand(), newSelftestCommand(), newUpstreamCommand(), newKubectlPathCommand())
 	return cmd
 }
 
