@@ -86,7 +86,10 @@ Select specs the Ginkgo way: --label-filter on component labels (store, api,
 auth, scheduler, controllers, kubelet, proxy, dns) and on Slow, Disruptive,
 NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
 the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
-  clusterkit conformance catalogue`,
+  clusterkit conformance catalogue
+To see the suite reject the known-bad implementations (reference/knownbad),
+each with its own bug, and print the kill matrix:
+  clusterkit conformance selftest`,
 		Example: `  # everything, JUnit report in ./clusterkit-junit.xml
   clusterkit conformance
 
