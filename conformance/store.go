@@ -124,6 +124,12 @@ func CheckStore(ctx context.Context, h StoreHarness) Results {
 	return h.suite().check(ctx)
 }
 
+// CheckStoreSpecs runs only the store specs whose IDs are listed (every spec when none is)
+// and returns the results without failing.
+func CheckStoreSpecs(ctx context.Context, h StoreHarness, ids ...string) Results {
+	return h.suite().only(ids).check(ctx)
+}
+
 // errorClass names an apimachinery error class for readable failures.
 type errorClass struct {
 	name string

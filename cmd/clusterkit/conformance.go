@@ -86,7 +86,10 @@ Select specs the Ginkgo way: --label-filter on component labels (store, api,
 auth, scheduler, controllers, kubelet, proxy, dns) and on Slow, Disruptive,
 NeedsRealRuntime, NeedsRoot; --focus and --skip on spec text (which includes
 the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
-  clusterkit conformance catalogue`,
+  clusterkit conformance catalogue
+To see the suite reject the known-bad implementations (reference/knownbad),
+each with its own bug, and print the kill matrix:
+  clusterkit conformance selftest`,
 		Example: `  # everything, JUnit report in ./clusterkit-junit.xml
   clusterkit conformance
 
@@ -128,7 +131,7 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
 	f.StringVar(&o.report, "report", "", "write the report files into this directory: junit.xml, e2e.log, results.json, report.html")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output (automatic when standard output is not a terminal, or NO_COLOR is set)")
-	cmd.AddCommand(newCatalogueCommand(), newUpstreamCommand(), newKubectlPathCommand())
+	cmd.AddCommand(newCatalogueCommand(), newSelftestCommand(), newUpstreamCommand(), newKubectlPathCommand())
 	return cmd
 }
 

@@ -3,7 +3,9 @@
 // whose Update ignores the expected revision, a watch that drops events …).
 //
 // They exist for one purpose: the conformance suite must reject every one of
-// them, and the tests of this package assert that it does, naming the
-// behaviours that catch each bug. A spec that no known-bad implementation
-// fails is a spec whose ability to fail is unproven.
+// them. Catalogue lists each with the behaviours that must catch its bug and
+// builds its harness with the bad part swapped in; the tests of this package
+// and "clusterkit conformance selftest" (the kill matrix) both run that list.
+// A spec that no known-bad implementation fails is a spec whose ability to
+// fail is unproven.
 package knownbad

@@ -1,7 +1,6 @@
 package knownbad_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"testing"
@@ -13,32 +12,13 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticator"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver/serviceaccount"
-	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/knownbad"
 )
 
-// TestTokenSuiteRejectsTokensTrustingSignature: an API server whose ServiceAccount
-// authenticator trusts a token's signature alone fails the specs of bound and revoked tokens.
-func TestTokenSuiteRejectsTokensTrustingSignature(t *testing.T) {
-	wrap := func(a *serviceaccount.Authenticator) authenticator.Token { return knownbad.TokensTrustingSignature(a) }
-	results := conformance.CheckAuth(context.Background(), harness.TokenAuthAPI("knownbad/tokens trusting their signature", harness.MemoryStore(), wrap))
-	failed := map[string]bool{}
-	for _, id := range results.Failed() {
-		failed[id] = true
-	}
-	for _, id := range []string{"auth.tokens.pod-bound-revoked", "auth.tokens.secret-bound-revoked", "auth.tokens.serviceaccount-recreated"} {
-		if !failed[id] {
-			t.Errorf("the suite did not reject a token authenticator trusting signatures through %s", id)
-		}
-	}
-	if t.Failed() || testing.Verbose() {
-		t.Logf("results:\n%s", results)
-	}
-}
-
-// TestTokensTrustingSignatureAcceptsExpired shows the other half of the bug, which no spec
+// TestTokensTrustingSignatureAcceptsExpired shows the other half of the bug of the catalogue's
+// auth entry "tokens trusting their signature" (TestAuthSuiteRejectsKnownBadServers runs its
+// specs), which no spec
 // can wait for (a TokenRequest lives at least 10 minutes): an expired token is accepted where
 // the reference authenticator rejects it.
 func TestTokensTrustingSignatureAcceptsExpired(t *testing.T) {
