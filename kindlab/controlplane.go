@@ -183,9 +183,10 @@ func composeControlPlaneImage(ctx context.Context, bin, path string) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// markControlPlane labels and taints the control-plane node as kubeadm's mark-control-plane
-// phase does, with the admin's credentials (a kubelet may not set node-role labels itself).
-func (l *Lab) markControlPlane(ctx context.Context, client kubernetes.Interface, name string) error {
+// MarkControlPlane labels and taints the control-plane node as kubeadm's mark-control-plane
+// phase does, with the admin's credentials (NodeRestriction keeps a kubelet from setting
+// node-role labels on its own Node). `clusterkit up` marks its control-plane node with it too.
+func MarkControlPlane(ctx context.Context, client kubernetes.Interface, name string) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {

@@ -294,7 +294,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := lab.waitNodes(ctx, []Node{*cp}, say); err != nil {
 		return nil, err
 	}
-	if err := lab.markControlPlane(ctx, client, cp.Name); err != nil {
+	if err := MarkControlPlane(ctx, client, cp.Name); err != nil {
 		return nil, fmt.Errorf("labelling and tainting %s: %w", cp.Name, err)
 	}
 	say("node %s labelled and tainted %s:NoSchedule", cp.Name, LabelControlPlane)

@@ -15,11 +15,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/clusterkit/clusterkit/cri/simruntime"
+	"github.com/clusterkit/clusterkit/kindlab"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
 	"github.com/clusterkit/clusterkit/reference/kubelet"
 	"github.com/clusterkit/clusterkit/reference/kubelet/localnode"
@@ -38,10 +38,6 @@ import (
 // and end — the pod no longer Running — when it stops.
 
 const (
-	// labelControlPlane is kubeadm's role label and taint key of a control-plane node.
-	labelControlPlane = "node-role.kubernetes.io/control-plane"
-	// labelExcludeLB keeps load balancers from sending traffic to the node (kubeadm sets it).
-	labelExcludeLB = "node.kubernetes.io/exclude-from-external-load-balancers"
 	// upControlPlaneSubnet is the simulated pod subnet of the control-plane node (its pods use
 	// the host network; workers use the first NodeSubnets).
 	upControlPlaneSubnet = 1023
@@ -182,7 +178,7 @@ func startUpControlPlaneNode(ctx context.Context, o *upOptions, acc upAccess, co
 	cp.node = n
 	admin, err := kubernetes.NewForConfig(acc.rest(acc.pki.Admin))
 	if err == nil {
-		err = markUpControlPlane(sctx, admin, name)
+		err = kindlab.MarkControlPlane(sctx, admin, name)
 	}
 	if err == nil {
 		err = waitMirrorPods(sctx, admin, name, components, say)
@@ -192,33 +188,6 @@ func startUpControlPlaneNode(ctx context.Context, o *upOptions, acc upAccess, co
 		return nil, fmt.Errorf("the control-plane node %s: %w", name, err)
 	}
 	return cp, nil
-}
-
-// markUpControlPlane labels and taints the control-plane node as kubeadm's mark-control-plane
-// phase does, with the admin's credentials (NodeRestriction keeps a kubelet from setting
-// node-role labels on its own Node).
-func markUpControlPlane(ctx context.Context, client kubernetes.Interface, name string) error {
-	taint := corev1.Taint{Key: labelControlPlane, Effect: corev1.TaintEffectNoSchedule}
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if node.Labels == nil {
-			node.Labels = map[string]string{}
-		}
-		node.Labels[labelControlPlane] = ""
-		node.Labels[labelExcludeLB] = ""
-		tainted := false
-		for _, t := range node.Spec.Taints {
-			tainted = tainted || t.MatchTaint(&taint)
-		}
-		if !tainted {
-			node.Spec.Taints = append(node.Spec.Taints, taint)
-		}
-		_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-		return err
-	})
 }
 
 // waitMirrorPods waits until the mirror pods of the components' static pods are Running.
