@@ -148,7 +148,7 @@ func TestWebhookServerAndCRDOnLab(t *testing.T) {
 
 	// A CRD with a structural schema, defaults, a CEL rule and two versions.
 	k.must(ctx, widgetCRD, "apply", "-f", "-")
-	k.must(ctx, "", "wait", "--for", "condition=Established", "--timeout=60s", "crd/widgets.labs.clusterkit.io")
+	k.waitEstablished(ctx, "widgets.labs.clusterkit.io")
 	k.must(ctx, "apiVersion: labs.clusterkit.io/v1beta1\nkind: Widget\nmetadata:\n  name: small\n  namespace: default\nspec:\n  color: red\n", "apply", "-f", "-")
 	if out := k.must(ctx, "", "get", "widgets.v1.labs.clusterkit.io", "small", "-o", "jsonpath={.apiVersion} {.spec.size} {.spec.color}"); out != "labs.clusterkit.io/v1 3 red" {
 		t.Errorf("a Widget created through v1beta1 and read through v1: want size defaulted to 3, got %q", out)
@@ -192,6 +192,25 @@ func (k kubectl) must(ctx context.Context, stdin string, args ...string) string 
 		k.t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+// waitEstablished runs `kubectl wait --for condition=Established` on a CRD, asking again while
+// kubectl answers ".status.conditions accessor error: <nil>": until the naming controller has
+// written the first condition, status.conditions is null — on kube-apiserver too — and kubectl
+// wait fails at once instead of waiting (kubernetes/kubernetes#66439).
+func (k kubectl) waitEstablished(ctx context.Context, crd string) {
+	k.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := k.run(ctx, "", "wait", "--for", "condition=Established", "--timeout=60s", "crd/"+crd)
+		if err == nil {
+			return
+		}
+		if !strings.Contains(out, ".status.conditions accessor error: <nil>") || time.Now().After(deadline) {
+			k.t.Fatalf("kubectl wait --for condition=Established crd/%s: %v\n%s", crd, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 const webhookServerYAML = `
