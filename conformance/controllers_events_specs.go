@@ -101,12 +101,7 @@ func (e *ctrlEnv) nodeControllerEvents(ctx context.Context, g gomega.Gomega, nam
 
 func specCtrlNodeEvents(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	grace, _ := e.graceAndEviction()
-	uids := map[string]types.UID{}
-	for _, name := range e.nodes {
-		n, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		uids[name] = n.UID
-	}
+	uids := e.nodeUIDs(ctx, g)
 	e.eventually(ctx, g, "a RegisteredNode Event on every node", func(g gomega.Gomega) {
 		for name, uid := range uids {
 			g.Expect(e.nodeControllerEvents(ctx, g, name, uid)).To(gomega.ContainElement(

@@ -249,12 +249,7 @@ func specNodeDeletesDead(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 
 func specNodeKeepsLive(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	grace, _ := e.graceAndEviction()
-	uids := map[string]types.UID{}
-	for _, name := range e.nodes {
-		n, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		uids[name] = n.UID
-	}
+	uids := e.nodeUIDs(ctx, g)
 	// Heartbeats only through the Lease, as a kubelet between its (up to five-minute) status
 	// reports: the Node object itself changes no more.
 	e.advance(ctx, g, grace+2*e.h.NodeDeletionGrace+30*time.Second)
@@ -263,4 +258,15 @@ func specNodeKeepsLive(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			g.Expect(e.nodeGone(ctx, g, name, uid)).To(gomega.BeFalse(), "node %s, whose Lease is renewed, was deleted", name)
 		}
 	})
+}
+
+// nodeUIDs maps the harness's nodes to their UIDs.
+func (e *ctrlEnv) nodeUIDs(ctx context.Context, g gomega.Gomega) map[string]types.UID {
+	uids := map[string]types.UID{}
+	for _, name := range e.nodes {
+		n, err := e.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred())
+		uids[name] = n.UID
+	}
+	return uids
 }

@@ -145,7 +145,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 			c.b = behavior.Behavior{Kind: behavior.Serve, Port: 80, Path: "/healthz", Output: []string{name + ": serving HTTP on port 80"}}
 		}
 	}
-	if p := r.programFor(cfg.Image.Image, img); p != nil {
+	if p := r.programFor(img); p != nil {
 		c.prog, c.b = p, behavior.Behavior{Kind: behavior.Pause}
 	}
 	if s.logDir != "" && cfg.LogPath != "" {
@@ -374,10 +374,12 @@ func (r *Runtime) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		return &runtimeapi.StopContainerResponse{}, nil
 	}
 	if c.program != nil {
-		// SIGTERM: the Program's context ends; it has the timeout to return.
+		// SIGTERM: the Program's context ends; it has the timeout to return, else it is killed.
 		c.program.cancel()
-		b = behavior.Behavior{TermDelay: timeout + time.Second}
-	} else if !b.IgnoreTerm && b.TermDelay == 0 && b.TermFetch == "" {
+		r.mu.Unlock()
+		return r.killAfter(ctx, id, exited, timeout)
+	}
+	if !b.IgnoreTerm && b.TermDelay == 0 && b.TermFetch == "" {
 		r.exitLocked(c, 0, "", true)
 		r.mu.Unlock()
 		return &runtimeapi.StopContainerResponse{}, nil

@@ -6,6 +6,11 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
 )
 
 // Program is the process of a container whose image is one of Options.Programs: a function of
@@ -75,17 +80,26 @@ func (w *logWriter) flush() {
 	}
 }
 
-// programFor is the Program of the image ref (img once resolved), if it is one of
-// Options.Programs.
-func (r *Runtime) programFor(ref string, img *image) Program {
-	if len(r.opts.Programs) == 0 {
-		return nil
+// programFor is the Program of the image img, if it is one of Options.Programs.
+func (r *Runtime) programFor(img *image) Program {
+	return r.programs[img.id]
+}
+
+// killAfter waits until the container id has exited (its Program returned after SIGTERM), else
+// kills it when timeout ends or the caller gives up, as containerd would.
+func (r *Runtime) killAfter(ctx context.Context, id string, exited <-chan struct{}, timeout time.Duration) (*runtimeapi.StopContainerResponse, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-exited:
+		return &runtimeapi.StopContainerResponse{}, nil
+	case <-ctx.Done():
+	case <-t.C:
 	}
-	for key, p := range r.opts.Programs {
-		n := NormalizeRef(key)
-		if n == NormalizeRef(ref) || digestOf(n) == img.id {
-			return p
-		}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.containers[id]; ok {
+		r.exitLocked(c, behavior.KilledExitCode, "", false)
 	}
-	return nil
+	return &runtimeapi.StopContainerResponse{}, nil
 }

@@ -96,6 +96,8 @@ type Runtime struct {
 
 	opts   Options
 	hostIP string
+	// programs are Options.Programs by image ID.
+	programs map[string]Program
 
 	mu         sync.Mutex
 	sandboxes  map[string]*sandbox
@@ -144,8 +146,11 @@ func New(opts Options) (*Runtime, error) {
 	for _, ref := range append([]string{behavior.TestImage, behavior.PauseImage}, opts.Images...) {
 		r.addImageLocked(ref)
 	}
-	for ref := range opts.Programs {
-		r.addImageLocked(ref)
+	for ref, p := range opts.Programs {
+		if r.programs == nil {
+			r.programs = map[string]Program{}
+		}
+		r.programs[r.addImageLocked(ref).id] = p
 	}
 	return r, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	mdns "github.com/miekg/dns"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/dns"
@@ -47,16 +48,7 @@ func InProcessDNS(name string, store conformance.StoreHarness, newServer DNSServ
 	return conformance.DNSHarness{
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (*conformance.DNSUnderTest, error) {
-			cfg, _, err := startAPIServer(ctx, c, store, nil)
-			if err != nil {
-				return nil, err
-			}
-			client, err := kubernetes.NewForConfig(cfg)
-			if err != nil {
-				return nil, err
-			}
-			srv := newServer(client, dns.Config{TTL: InProcessDNSTTL})
-			addr, err := serveDNS(ctx, c, srv)
+			cfg, addr, err := startDNS(ctx, c, store, newServer, "127.0.0.1:0")
 			if err != nil {
 				return nil, err
 			}
@@ -65,13 +57,25 @@ func InProcessDNS(name string, store conformance.StoreHarness, newServer DNSServ
 	}
 }
 
-// serveDNS starts srv's informers and serves it over UDP and TCP on a loopback port until the
-// spec's cleanup; it returns the address.
-func serveDNS(ctx context.Context, c conformance.Cleaner, srv DNSServer) (string, error) {
-	return serveDNSOn(ctx, c, srv, "127.0.0.1:0")
+// startDNS starts a fresh reference API server (store from store) and the DNS server newServer
+// makes against it, served on addr (port 0 picks one) until the spec's cleanup; it returns the
+// API server's config and the DNS server's address.
+func startDNS(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, newServer DNSServerFactory, addr string) (*rest.Config, string, error) {
+	cfg, _, err := startAPIServer(ctx, c, store, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	srv := newServer(client, dns.Config{TTL: InProcessDNSTTL})
+	addr, err = serveDNSOn(ctx, c, srv, addr)
+	return cfg, addr, err
 }
 
-// serveDNSOn is serveDNS on addr (host:port; port 0 picks one).
+// serveDNSOn starts srv's informers and serves it over UDP and TCP on addr (host:port; port 0
+// picks one) until the spec's cleanup; it returns the address.
 func serveDNSOn(ctx context.Context, c conformance.Cleaner, srv DNSServer, addr string) (string, error) {
 	runCtx, stop := context.WithCancel(context.Background())
 	c.Cleanup(stop)
@@ -230,20 +234,12 @@ func InProcessPodDNS(name string, store conformance.StoreHarness, newServer DNSS
 		Name:    name + " (asked from a pod)",
 		FromPod: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (*conformance.DNSUnderTest, error) {
-			cfg, _, err := startAPIServer(ctx, c, store, nil)
-			if err != nil {
-				return nil, err
-			}
-			client, err := kubernetes.NewForConfig(cfg)
-			if err != nil {
-				return nil, err
-			}
 			ip, err := freeDNSAddress()
 			if err != nil {
 				return nil, err
 			}
-			srv := newServer(client, dns.Config{TTL: InProcessDNSTTL})
-			if _, err := serveDNSOn(ctx, c, srv, net.JoinHostPort(ip, "53")); err != nil {
+			cfg, _, err := startDNS(ctx, c, store, newServer, net.JoinHostPort(ip, "53"))
+			if err != nil {
 				return nil, err
 			}
 			n, err := localnode.Start(ctx, cfg, localnode.Config{Name: dnsPodNode, Kubelet: kubelet.Config{
