@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -53,9 +54,9 @@ func splitSchemeNamePort(id string) (scheme, name, port string, ok bool) {
 	return scheme, name, port, true
 }
 
-// serveProxy answers pods/NAME/proxy/PATH and services/NAME/proxy/PATH as kube-apiserver's
-// proxy REST does: the request (any method, upgrades included) goes to the pod's IP, or to a
-// ready endpoint of the Service's port, at PATH; the name may carry a port and a scheme
+// serveProxy answers pods/NAME/proxy/PATH, services/NAME/proxy/PATH and nodes/NAME/proxy/PATH
+// as kube-apiserver's proxy REST does: the request (any method, upgrades included) goes to the
+// pod's IP, to a ready endpoint of the Service's port, or to the node's kubelet, at PATH; the name may carry a port and a scheme
 // (https:NAME:PORT), and HTTPS backends are not verified.
 func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, req request) {
 	gr := req.res.GroupResource()
@@ -71,7 +72,14 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, req request)
 		return
 	}
 	var host string
+	var transport http.RoundTripper
 	switch o := obj.(type) {
+	case *corev1.Node:
+		var base *url.URL
+		base, transport, err = s.nodeProxyLocation(ctx, o, scheme, port)
+		if err == nil {
+			scheme, host = base.Scheme, base.Host
+		}
 	case *corev1.Pod:
 		host, err = podProxyHost(o, port)
 	case *corev1.Service:
@@ -96,9 +104,12 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, req request)
 	} else {
 		target.Path = path
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.ForceAttemptHTTP2 = false
-	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // as kube-apiserver's proxy transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ForceAttemptHTTP2 = false
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // as kube-apiserver's proxy transport
+		transport = t
+	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
@@ -106,13 +117,37 @@ func (s *Server) serveProxy(w http.ResponseWriter, r *http.Request, req request)
 			pr.Out.Header.Del("Authorization") // the caller's credentials stay with the API server
 			pr.SetXForwarded()
 		},
-		Transport:     t,
+		Transport:     transport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach %s: %v", strings.TrimSuffix(gr.Resource, "s"), err)))
 		},
 	}
 	proxy.ServeHTTP(w, r)
+}
+
+// nodeProxyLocation is where nodes/NAME/proxy goes, as kube-apiserver's node ResourceLocation
+// decides: without a port (or with the kubelet's), the kubelet's endpoint through the
+// connection the server reaches kubelets with (its client certificate); with another port, that
+// port on the node's address through the plain proxy transport (scheme http unless asked).
+func (s *Server) nodeProxyLocation(ctx context.Context, node *corev1.Node, scheme, port string) (*url.URL, http.RoundTripper, error) {
+	base, rt, err := s.cfg.NodeConnection.KubeletLocation(ctx, node)
+	if err != nil {
+		return nil, nil, err
+	}
+	if port == "" || port == base.Port() {
+		if scheme != "" && scheme != base.Scheme {
+			return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the kubelet of node %s serves %s, not %s", node.Name, base.Scheme, scheme))
+		}
+		return base, rt, nil
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("invalid port %q", port))
+	}
+	if scheme == "" {
+		scheme = "http"
+	}
+	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(base.Hostname(), port)}, nil, nil
 }
 
 // podProxyHost is the pod's IP with port (80 when none).

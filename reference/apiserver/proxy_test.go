@@ -69,3 +69,51 @@ func TestPodAndServiceProxy(t *testing.T) {
 		t.Fatal("a port the Service does not have must fail")
 	}
 }
+
+// TestNodeProxy: nodes/NAME/proxy/PATH reaches the node's kubelet (status.daemonEndpoints) at
+// PATH; NAME:PORT another port of the node's address; a node without a kubelet endpoint is 503.
+func TestNodeProxy(t *testing.T) {
+	kubelet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "kubelet %s %s?%s", r.Method, r.URL.Path, r.URL.RawQuery)
+	}))
+	defer kubelet.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "other %s", r.URL.Path)
+	}))
+	defer other.Close()
+	host, kubeletPort, _ := net.SplitHostPort(kubelet.Listener.Addr().String())
+	_, otherPort, _ := net.SplitHostPort(other.Listener.Addr().String())
+	port, _ := strconv.Atoi(kubeletPort)
+
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	nodes := ts.client.CoreV1().Nodes()
+	for _, name := range []string{"n1", "n2"} {
+		if _, err := nodes.Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := fmt.Sprintf(`{"status":{"addresses":[{"type":"InternalIP","address":%q}],"daemonEndpoints":{"kubeletEndpoint":{"Port":%d}}}}`, host, port)
+	if _, err := nodes.Patch(ctx, "n1", "application/merge-patch+json", []byte(status), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	rc := ts.client.CoreV1().RESTClient()
+	b, err := rc.Get().Resource("nodes").Name("n1").SubResource("proxy", "stats", "summary").Param("only_cpu_and_memory", "true").DoRaw(ctx)
+	if err != nil || string(b) != "kubelet GET /stats/summary?only_cpu_and_memory=true" {
+		t.Fatalf("nodes/n1/proxy/stats/summary: %q, %v", b, err)
+	}
+	b, err = rc.Get().Resource("nodes").Name("n1:"+kubeletPort).SubResource("proxy", "healthz").DoRaw(ctx)
+	if err != nil || string(b) != "kubelet GET /healthz?" {
+		t.Fatalf("nodes/n1:%s/proxy/healthz: %q, %v", kubeletPort, b, err)
+	}
+	b, err = rc.Get().Resource("nodes").Name("n1:"+otherPort).SubResource("proxy", "metrics").DoRaw(ctx)
+	if err != nil || string(b) != "other /metrics" {
+		t.Fatalf("nodes/n1:%s/proxy/metrics: %q, %v", otherPort, b, err)
+	}
+	if _, err := rc.Get().Resource("nodes").Name("n2").SubResource("proxy", "healthz").DoRaw(ctx); err == nil {
+		t.Fatal("a node without a kubelet endpoint must fail")
+	}
+	if _, err := rc.Get().Resource("nodes").Name("missing").SubResource("proxy").DoRaw(ctx); err == nil {
+		t.Fatal("a node that does not exist must fail")
+	}
+}

@@ -48,7 +48,7 @@ func aggregatedResource(res *registry.Resource) apidiscoveryv2.APIResourceDiscov
 	}
 	d := apidiscoveryv2.APIResourceDiscovery{
 		Resource:         res.Resource,
-		ResponseKind:     &metav1.GroupVersionKind{Group: res.Group, Version: res.Version, Kind: res.Kind},
+		ResponseKind:     &metav1.GroupVersionKind{Kind: res.Kind},
 		Scope:            scope,
 		SingularResource: res.Singular,
 		Verbs:            append([]string(nil), res.Verbs...),
@@ -56,10 +56,15 @@ func aggregatedResource(res *registry.Resource) apidiscoveryv2.APIResourceDiscov
 		Categories:       append([]string(nil), res.Categories...),
 	}
 	for _, sub := range res.Subresources {
-		gvk := sub.GroupVersionKind
+		// As kube-apiserver: the response kind names a group and version only when they are
+		// not the resource's own (a scale subresource's autoscaling/v1 Scale).
+		kind := metav1.GroupVersionKind{Kind: sub.Kind}
+		if sub.GroupVersion() != res.GroupVersion() {
+			kind.Group, kind.Version = sub.Group, sub.Version
+		}
 		d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource:  sub.Name,
-			ResponseKind: &metav1.GroupVersionKind{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind},
+			ResponseKind: &kind,
 			Verbs:        append([]string(nil), sub.Verbs...),
 		})
 	}

@@ -104,7 +104,9 @@ func moreBuiltinResources() []*Resource {
 		{
 			GroupVersionResource: storage.WithResource("csinodes"), Singular: "csinode",
 			Kind: "CSINode", ListKind: "CSINodeList", Strategy: validation.CSINodeKind(), Verbs: CRUDVerbs(),
-			New: func() runtime.Object { return &storagev1.CSINode{} }, NewList: func() runtime.Object { return &storagev1.CSINodeList{} },
+			Subresources: []Subresource{statusSub(storage.WithKind("CSINode"))},
+			New:          func() runtime.Object { return &storagev1.CSINode{} }, NewList: func() runtime.Object { return &storagev1.CSINodeList{} },
+			StatusSplit: true,
 		},
 		{
 			GroupVersionResource: storage.WithResource("csistoragecapacities"), Singular: "csistoragecapacity", Namespaced: true,

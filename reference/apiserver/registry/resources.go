@@ -66,6 +66,7 @@ func DefaultResources() []*Resource {
 			GroupVersionResource: coreV1.WithResource("nodes"), Singular: "node",
 			Kind: "Node", ListKind: "NodeList", Strategy: validation.NodeKind(), ShortNames: []string{"no"}, Verbs: CRUDVerbs(),
 			Subresources: []Subresource{
+				{Name: "proxy", GroupVersionKind: coreV1.WithKind("NodeProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Node")),
 			},
 			New: func() runtime.Object { return &corev1.Node{} }, NewList: func() runtime.Object { return &corev1.NodeList{} },
