@@ -6,10 +6,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -115,7 +117,10 @@ docs/testing.md has the scheduler's figures.`,
 }
 
 func runMutate(cmd *cobra.Command, o mutateOptions) error {
-	ctx := cmd.Context()
+	// The tests run in process groups of their own (so a timeout kills them
+	// all); an interrupt must cancel them rather than leave them running.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	if len(o.packages) == 0 {
 		return errors.New("--packages is required, e.g. --packages ./reference/scheduler/...")
