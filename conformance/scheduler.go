@@ -94,7 +94,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 	if name == "" {
 		name = "scheduler"
 	}
-	specs := append(schedulerSpecs(), schedulerEventSpecs()...)
+	specs := append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...)
 	if len(h.Focus) > 0 {
 		specs = slices.DeleteFunc(specs, func(s spec[*schedEnv]) bool { return !slices.Contains(h.Focus, s.ID) })
 	}

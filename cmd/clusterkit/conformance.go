@@ -89,7 +89,10 @@ the behaviour ID). The behaviour catalogue is docs/behaviors.md, or:
   clusterkit conformance catalogue
 To see the suite reject the known-bad implementations (reference/knownbad),
 each with its own bug, and print the kill matrix:
-  clusterkit conformance selftest`,
+  clusterkit conformance selftest
+To apply small bugs to the reference code one at a time and report which the
+tests catch (mutation testing, docs/testing.md):
+  clusterkit conformance mutate --help`,
 		Example: `  # everything, JUnit report in ./clusterkit-junit.xml
   clusterkit conformance
 
@@ -131,7 +134,7 @@ each with its own bug, and print the kill matrix:
 	f.StringVar(&o.report, "report", "", "write the report files into this directory: junit.xml, e2e.log, results.json, report.html")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "print every spec's progress and output")
 	f.BoolVar(&o.noColor, "no-color", false, "no ANSI colours in the output (automatic when standard output is not a terminal, or NO_COLOR is set)")
-	cmd.AddCommand(newCatalogueCommand(), newSelftestCommand(), newUpstreamCommand(), newKubectlPathCommand())
+	cmd.AddCommand(newCatalogueCommand(), newSelftestCommand(), newMutateCommand(), newUpstreamCommand(), newKubectlPathCommand())
 	return cmd
 }
 

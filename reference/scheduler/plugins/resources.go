@@ -12,29 +12,43 @@ const (
 	DefaultMemoryRequest   int64 = 200 * 1024 * 1024 // 200 MiB
 )
 
-// PodRequests returns the pod's effective requests: the larger of the sum
-// over its containers and the largest init container, for each resource,
-// plus the pod overhead.
+// PodRequests returns the pod's effective requests, as Kubernetes counts
+// them (k8s.io/component-helpers/resource PodRequests): for each resource
+// the larger of the containers' sum plus every sidecar (an init container
+// with restartPolicy Always), and the largest of each regular init
+// container plus the sidecars started before it; then the pod overhead.
 func PodRequests(pod *corev1.Pod) corev1.ResourceList {
 	out := corev1.ResourceList{}
 	for i := range pod.Spec.Containers {
 		addList(out, pod.Spec.Containers[i].Resources.Requests)
 	}
+	sidecars := corev1.ResourceList{}
+	initPeak := corev1.ResourceList{}
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			// A sidecar runs alongside the containers.
-			addList(out, c.Resources.Requests)
+			// A sidecar runs from its start to the pod's end.
+			addList(sidecars, c.Resources.Requests)
+			maxList(initPeak, sidecars)
 			continue
 		}
-		for name, q := range c.Resources.Requests {
-			if cur, ok := out[name]; !ok || q.Cmp(cur) > 0 {
-				out[name] = q.DeepCopy()
-			}
-		}
+		running := c.Resources.Requests.DeepCopy()
+		addList(running, sidecars)
+		maxList(initPeak, running)
 	}
+	addList(out, sidecars)
+	maxList(out, initPeak)
 	addList(out, pod.Spec.Overhead)
 	return out
+}
+
+// maxList raises each resource of dst to src's where src's is larger.
+func maxList(dst, src corev1.ResourceList) {
+	for name, q := range src {
+		if cur, ok := dst[name]; !ok || q.Cmp(cur) > 0 {
+			dst[name] = q.DeepCopy()
+		}
+	}
 }
 
 func addList(dst, src corev1.ResourceList) {
