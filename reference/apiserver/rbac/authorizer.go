@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
@@ -22,12 +22,13 @@ import (
 // errNotSynced is the reason of every decision before the informers have synced.
 var errNotSynced = errors.New("the RBAC informers have not synced yet")
 
-// listers are the RBAC objects the authorizer reads.
+// listers are the RBAC objects the authorizer reads: the roles by name, the bindings by
+// subject (subjectIndex).
 type listers struct {
 	roles               rbaclisters.RoleLister
 	clusterRoles        rbaclisters.ClusterRoleLister
-	roleBindings        rbaclisters.RoleBindingLister
-	clusterRoleBindings rbaclisters.ClusterRoleBindingLister
+	roleBindings        cache.Indexer
+	clusterRoleBindings cache.Indexer
 }
 
 // Authorizer is RBAC. It is built before the API server exists and has no opinion on any
@@ -71,11 +72,16 @@ func (a *Authorizer) Start(ctx context.Context, cfg *rest.Config) error {
 // it starts the factory) and returns once they have synced.
 func (a *Authorizer) StartInformers(ctx context.Context, factory informers.SharedInformerFactory) error {
 	rb := factory.Rbac().V1()
+	for _, i := range []cache.SharedIndexInformer{rb.RoleBindings().Informer(), rb.ClusterRoleBindings().Informer()} {
+		if err := indexBySubject(i); err != nil {
+			return fmt.Errorf("rbac: %w", err)
+		}
+	}
 	l := &listers{
 		roles:               rb.Roles().Lister(),
 		clusterRoles:        rb.ClusterRoles().Lister(),
-		roleBindings:        rb.RoleBindings().Lister(),
-		clusterRoleBindings: rb.ClusterRoleBindings().Lister(),
+		roleBindings:        rb.RoleBindings().Informer().GetIndexer(),
+		clusterRoleBindings: rb.ClusterRoleBindings().Informer().GetIndexer(),
 	}
 	synced := []cache.InformerSynced{
 		rb.Roles().Informer().HasSynced, rb.ClusterRoles().Informer().HasSynced,
@@ -99,16 +105,17 @@ func (a *Authorizer) Authorize(ctx context.Context, attrs authorizer.Attributes)
 	if u == nil {
 		return authorizer.DecisionNoOpinion, "RBAC: no user on the request", nil
 	}
-	var allowedBy string
-	errs := a.visitRules(u, attrs.GetNamespace(), func(source string, rule *rbacv1.PolicyRule) bool {
+	var allowedBy bindingSource
+	allowed := false
+	errs := a.visitRules(u, attrs.GetNamespace(), func(source bindingSource, rule *rbacv1.PolicyRule) bool {
 		if ruleAllows(attrs, rule) {
-			allowedBy = source
+			allowedBy, allowed = source, true
 			return false
 		}
 		return true
 	})
-	if allowedBy != "" {
-		return authorizer.DecisionAllow, "RBAC: allowed by " + allowedBy, nil
+	if allowed {
+		return authorizer.DecisionAllow, "RBAC: allowed by " + allowedBy.String(), nil
 	}
 	if len(errs) > 0 {
 		return authorizer.DecisionNoOpinion, fmt.Sprintf("RBAC: %v", utilerrors.NewAggregate(errs)), nil
@@ -148,7 +155,7 @@ func (a *Authorizer) RulesFor(ctx context.Context, u user.Info, namespace string
 // rulesFor returns every rule bound to u that applies in namespace.
 func (a *Authorizer) rulesFor(u user.Info, namespace string) ([]rbacv1.PolicyRule, []error) {
 	var rules []rbacv1.PolicyRule
-	errs := a.visitRules(u, namespace, func(_ string, rule *rbacv1.PolicyRule) bool {
+	errs := a.visitRules(u, namespace, func(_ bindingSource, rule *rbacv1.PolicyRule) bool {
 		rules = append(rules, *rule)
 		return true
 	})
@@ -157,14 +164,16 @@ func (a *Authorizer) rulesFor(u user.Info, namespace string) ([]rbacv1.PolicyRul
 
 // visitRules calls visit with every rule bound to u that applies in namespace ("" for
 // cluster-wide only) until visit returns false, and returns the errors met (a binding to a
-// missing role).
-func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source string, rule *rbacv1.PolicyRule) bool) []error {
+// missing role). It reads only the bindings naming u or its groups (subjectIndex), not every
+// binding of the cluster, and, as kube-apiserver's rule resolver, describes a binding
+// (source) only for the reason of the rule that allows.
+func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source bindingSource, rule *rbacv1.PolicyRule) bool) []error {
 	l := a.l.Load()
 	if l == nil {
 		return []error{errNotSynced}
 	}
 	var errs []error
-	crbs, err := l.clusterRoleBindings.List(labels.Everything())
+	crbs, err := bindingsOf[rbacv1.ClusterRoleBinding](l.clusterRoleBindings, u, "")
 	if err != nil {
 		return []error{err}
 	}
@@ -178,7 +187,7 @@ func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source
 			errs = append(errs, err)
 			continue
 		}
-		source := fmt.Sprintf("ClusterRoleBinding %q of %s %q to %s", b.Name, b.RoleRef.Kind, b.RoleRef.Name, describeSubject(s, ""))
+		source := bindingSource{name: b.Name, ref: b.RoleRef, subject: s}
 		for i := range rules {
 			if !visit(source, &rules[i]) {
 				return nil
@@ -188,7 +197,7 @@ func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source
 	if namespace == "" {
 		return errs
 	}
-	rbs, err := l.roleBindings.RoleBindings(namespace).List(labels.Everything())
+	rbs, err := bindingsOf[rbacv1.RoleBinding](l.roleBindings, u, namespace)
 	if err != nil {
 		return append(errs, err)
 	}
@@ -202,7 +211,7 @@ func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source
 			errs = append(errs, err)
 			continue
 		}
-		source := fmt.Sprintf("RoleBinding %q of %s %q to %s", b.Name+"/"+namespace, b.RoleRef.Kind, b.RoleRef.Name, describeSubject(s, namespace))
+		source := bindingSource{name: b.Name, namespace: namespace, ref: b.RoleRef, subject: s}
 		for i := range rules {
 			if !visit(source, &rules[i]) {
 				return nil
@@ -210,6 +219,34 @@ func (a *Authorizer) visitRules(u user.Info, namespace string, visit func(source
 		}
 	}
 	return errs
+}
+
+// bindingSource is the binding a rule was reached through: a ClusterRoleBinding (namespace
+// "") or a RoleBinding, the role it refers to and the subject that named the user.
+type bindingSource struct {
+	name, namespace string
+	ref             rbacv1.RoleRef
+	subject         rbacv1.Subject
+}
+
+// String names the binding as upstream's reasons do: ClusterRoleBinding "NAME" of ClusterRole
+// "ROLE" to Group "G", RoleBinding "NAME/NAMESPACE" of Role "ROLE" to ServiceAccount "SA/NS".
+func (s bindingSource) String() string {
+	b := make([]byte, 0, 128)
+	if s.namespace == "" {
+		b = append(b, "ClusterRoleBinding "...)
+		b = strconv.AppendQuote(b, s.name)
+	} else {
+		b = append(b, "RoleBinding "...)
+		b = strconv.AppendQuote(b, s.name+"/"+s.namespace)
+	}
+	b = append(b, " of "...)
+	b = append(b, s.ref.Kind...)
+	b = append(b, ' ')
+	b = strconv.AppendQuote(b, s.ref.Name)
+	b = append(b, " to "...)
+	b = appendSubject(b, s.subject, s.namespace)
+	return string(b)
 }
 
 // roleRules returns the rules of the role a binding in namespace refers to.
@@ -231,16 +268,17 @@ func (l *listers) roleRules(ref rbacv1.RoleRef, namespace string) ([]rbacv1.Poli
 	return nil, fmt.Errorf("unsupported role reference kind: %q", ref.Kind)
 }
 
-// describeSubject names a subject as upstream's reasons do.
-func describeSubject(s rbacv1.Subject, bindingNamespace string) string {
-	switch s.Kind {
-	case rbacv1.ServiceAccountKind:
-		ns := s.Namespace
-		if ns == "" {
-			ns = bindingNamespace
-		}
-		return fmt.Sprintf("%s %q", s.Kind, s.Name+"/"+ns)
-	default:
-		return fmt.Sprintf("%s %q", s.Kind, s.Name)
+// appendSubject names a subject of a binding in bindingNamespace as upstream's reasons do:
+// Kind "NAME", a ServiceAccount as Kind "NAME/NAMESPACE".
+func appendSubject(b []byte, s rbacv1.Subject, bindingNamespace string) []byte {
+	b = append(b, s.Kind...)
+	b = append(b, ' ')
+	if s.Kind != rbacv1.ServiceAccountKind {
+		return strconv.AppendQuote(b, s.Name)
 	}
+	ns := s.Namespace
+	if ns == "" {
+		ns = bindingNamespace
+	}
+	return strconv.AppendQuote(b, s.Name+"/"+ns)
 }

@@ -4,13 +4,10 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apiserver/pkg/authentication/serviceaccount"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 )
-
-// serviceAccountPrefix starts the user name of a ServiceAccount:
-// system:serviceaccount:NAMESPACE:NAME.
-const serviceAccountPrefix = "system:serviceaccount:"
 
 // appliesTo reports whether a subject of a binding in bindingNamespace ("" for a
 // ClusterRoleBinding) names u. A ServiceAccount subject without a namespace means the binding's.
@@ -33,7 +30,7 @@ func appliesTo(u user.Info, s rbacv1.Subject, bindingNamespace string) bool {
 		if ns == "" {
 			return false
 		}
-		return u.GetName() == serviceAccountPrefix+ns+":"+s.Name
+		return serviceaccount.MatchesUsername(ns, s.Name, u.GetName())
 	}
 	return false
 }

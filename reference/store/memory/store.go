@@ -36,8 +36,10 @@ type Store struct {
 	history map[string][]version
 	// log holds every event with revision >= compacted, in revision order.
 	log []interfaces.Event
-	// changed is closed and replaced on every write, waking watchers.
-	changed chan struct{}
+	// watches are the running watches: a write wakes only those whose prefix holds its key,
+	// as etcd notifies only the watchers of a key (waking every watch on every write made a
+	// server's watch goroutines, dozens with its informers, run for each write).
+	watches map[*subscription]struct{}
 	// done is closed by Close.
 	done chan struct{}
 }
@@ -50,7 +52,7 @@ func New() *Store {
 		rev:       1,
 		compacted: 1,
 		history:   map[string][]version{},
-		changed:   make(chan struct{}),
+		watches:   map[*subscription]struct{}{},
 		done:      make(chan struct{}),
 	}
 }
@@ -86,8 +88,14 @@ func (s *Store) commit(key string, v version, ev interfaces.Event) int64 {
 	s.history[key] = append(s.history[key], v)
 	ev.KV.ModRevision = s.rev
 	s.log = append(s.log, ev)
-	close(s.changed)
-	s.changed = make(chan struct{})
+	for w := range s.watches {
+		if strings.HasPrefix(key, w.prefix) {
+			select {
+			case w.wake <- struct{}{}:
+			default: // already woken: it will read this event with the earlier one's
+			}
+		}
+	}
 	return s.rev
 }
 
@@ -311,24 +319,31 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (i
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.closed {
-		s.mu.RUnlock()
 		return nil, errClosed
 	}
 	if fromRevision == 0 {
 		fromRevision = s.rev
 	}
 	if fromRevision+1 < s.compacted {
-		err := interfaces.NewExpired(fromRevision, s.compacted)
-		s.mu.RUnlock()
-		return nil, err
+		return nil, interfaces.NewExpired(fromRevision, s.compacted)
 	}
-	s.mu.RUnlock()
+	// Registered before its first read of the log: no write after that read goes unseen.
+	sub := &subscription{prefix: prefix, wake: make(chan struct{}, 1)}
+	s.watches[sub] = struct{}{}
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watcher{events: make(chan interfaces.Event, 100), cancel: cancel}
-	go w.run(ctx, s, prefix, fromRevision)
+	go w.run(ctx, s, sub, fromRevision)
 	return w, nil
+}
+
+// subscription is a running watch's prefix and the channel a write under it wakes it on
+// (buffered: a wake-up is never lost, several writes may share one).
+type subscription struct {
+	prefix string
+	wake   chan struct{}
 }
 
 type watcher struct {
@@ -348,16 +363,15 @@ func (w *watcher) Err() error {
 
 func (w *watcher) Stop() { w.cancel() }
 
-// pending returns the events after rev under prefix, the revision they
-// reach up to, and the channel that is closed on the next write.
-func (s *Store) pending(prefix string, after int64) ([]interfaces.Event, int64, <-chan struct{}, error) {
+// pending returns the events after rev under prefix and the revision they reach up to.
+func (s *Store) pending(prefix string, after int64) ([]interfaces.Event, int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
-		return nil, 0, nil, errClosed
+		return nil, 0, errClosed
 	}
 	if after+1 < s.compacted {
-		return nil, 0, nil, interfaces.NewExpired(after, s.compacted)
+		return nil, 0, interfaces.NewExpired(after, s.compacted)
 	}
 	i := sort.Search(len(s.log), func(i int) bool { return s.log[i].KV.ModRevision > after })
 	var out []interfaces.Event
@@ -366,13 +380,18 @@ func (s *Store) pending(prefix string, after int64) ([]interfaces.Event, int64, 
 			out = append(out, ev)
 		}
 	}
-	return out, s.rev, s.changed, nil
+	return out, s.rev, nil
 }
 
-func (w *watcher) run(ctx context.Context, s *Store, prefix string, after int64) {
+func (w *watcher) run(ctx context.Context, s *Store, sub *subscription, after int64) {
 	defer close(w.events)
+	defer func() {
+		s.mu.Lock()
+		delete(s.watches, sub)
+		s.mu.Unlock()
+	}()
 	for {
-		evs, upTo, changed, err := s.pending(prefix, after)
+		evs, upTo, err := s.pending(sub.prefix, after)
 		if err != nil {
 			if !errors.Is(err, errClosed) {
 				w.mu.Lock()
@@ -398,7 +417,7 @@ func (w *watcher) run(ctx context.Context, s *Store, prefix string, after int64)
 			continue
 		}
 		select {
-		case <-changed:
+		case <-sub.wake:
 		case <-ctx.Done():
 			return
 		case <-s.done:
