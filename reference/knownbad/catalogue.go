@@ -175,6 +175,11 @@ func apiEntries() []Entry {
 			"api.health.verbose"),
 		wrapped("counts no requests in /metrics", APIMetricsFrozen,
 			"api.metrics.requests"),
+		{Component: "api", Name: "resize writes the whole pod",
+			MustFail: []string{"api.pod.resize-only-resources", "api.pod.resize-qos-unchanged"},
+			check: func(ctx context.Context, _ *Env, ids []string) conformance.Results {
+				return conformance.CheckAPISpecs(ctx, harness.InProcessAPIWithResources("knownbad/resize writes the whole pod", harness.MemoryStore(), APIResizingWholePod), ids...)
+			}},
 		{Component: "api", Name: "aggregation as itself",
 			MustFail: []string{"api.aggregation.proxy-identity"},
 			MustPass: []string{"api.aggregation.front-proxy-certificate"},
