@@ -429,6 +429,10 @@ func kubeletEntries() []Entry {
 			"kubelet.node.version-skew"),
 		entry("writes no node Events", kubeletharness.Options{WrapTransport: KubeletWithoutNodeEvents},
 			"kubelet.events.node-starting", "kubelet.events.node-ready"),
+		entry("reports a resize without applying it", runtime(KubeletNotApplyingResize),
+			"kubelet.resize.applied"),
+		entry("resizes past the node's allocatable", kubeletharness.Options{WrapTransport: KubeletResizingPastAllocatable},
+			"kubelet.resize.infeasible"),
 	}
 }
 
