@@ -183,7 +183,7 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 // allAPISpecs is every spec list of the API component (one list per concern).
 func allAPISpecs() []spec[*apiEnv] {
 	var all []spec[*apiEnv]
-	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs(), apiCRDConversionSpecs(), apiKindSpecs(), apiAggregationSpecs(), apiObservabilitySpecs()} {
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs(), apiCRDConversionSpecs(), apiKindSpecs(), apiAggregationSpecs(), apiObservabilitySpecs(), apiResizeSpecs()} {
 		all = append(all, list...)
 	}
 	return all

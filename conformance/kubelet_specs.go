@@ -91,7 +91,7 @@ func kubeletSpecs() []spec[*kubeletEnv] {
 		{restart, specKubeletRestart},
 		{static, specStaticPods},
 	}, slices.Concat(kubeletSecuritySpecs(), kubeletAPISpecs(), kubeletVolumeSpecs(), kubeletProbeSpecs(), kubeletStreamSpecs(), kubeletLifecycleSpecs(),
-		kubeletTerminationSpecs(), kubeletAttachSpecs(), kubeletEvictionSpecs(), kubeletPortForwardSpecs(), kubeletDNSSpecs(), kubeletEventSpecs(), kubeletNodeEventSpecs(), kubeletStatsSpecs(), kubeletNodeIdentitySpecs(), kubeletVersionSpecs())...)
+		kubeletTerminationSpecs(), kubeletAttachSpecs(), kubeletEvictionSpecs(), kubeletPortForwardSpecs(), kubeletDNSSpecs(), kubeletEventSpecs(), kubeletNodeEventSpecs(), kubeletStatsSpecs(), kubeletNodeIdentitySpecs(), kubeletVersionSpecs(), kubeletResizeSpecs())...)
 }
 
 // ---- helpers ----

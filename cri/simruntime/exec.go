@@ -3,6 +3,7 @@ package simruntime
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -26,6 +27,7 @@ func (r *Runtime) execTarget(id string) (behavior.ExecEnv, error) {
 	s := r.sandboxes[c.sandboxID]
 	proc := c.proc
 	files := s.files()
+	cgroupFiles(c.resources, files)
 	env := behavior.ExecEnv{Hostname: s.hostname, HTTPHost: s.podIP(), TestImage: c.testImage, Files: files, Process: &proc,
 		ReadFile: func(p string) ([]byte, error) { return c.readFile(p, files) }, Environ: c.env,
 		WriteFile: c.writeFile, Stat: func(p string) (behavior.FileStat, error) { return c.stat(p, files) }, StatFS: c.statfs, Remove: c.remove}
@@ -66,4 +68,23 @@ func (r *Runtime) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest)
 		return nil, err
 	}
 	return &runtimeapi.ExecSyncResponse{Stdout: []byte(res.Stdout), Stderr: []byte(res.Stderr), ExitCode: int32(res.ExitCode)}, nil
+}
+
+// cgroupFiles adds the cgroup v1 files of a container's CPU quota and period and memory limit
+// to files, from the resources it was created with or last updated to (UpdateContainerResources):
+// what `ckimage cgroup` reads in a real container.
+func cgroupFiles(res *runtimeapi.LinuxContainerResources, files map[string]string) {
+	quota, period, mem := int64(-1), int64(100000), int64(9223372036854771712) // v1's "no limit"
+	if res.GetCpuQuota() > 0 {
+		quota = res.GetCpuQuota()
+	}
+	if res.GetCpuPeriod() > 0 {
+		period = res.GetCpuPeriod()
+	}
+	if res.GetMemoryLimitInBytes() > 0 {
+		mem = res.GetMemoryLimitInBytes()
+	}
+	files[behavior.CgroupV1CPUQuota] = strconv.FormatInt(quota, 10) + "\n"
+	files[behavior.CgroupV1CPUPeriod] = strconv.FormatInt(period, 10) + "\n"
+	files[behavior.CgroupV1MemoryLimit] = strconv.FormatInt(mem, 10) + "\n"
 }

@@ -99,7 +99,6 @@ var knownDiscoveryDifferences = map[string]string{
 	"networking.k8s.io/v1 servicecidrs: not served":                   "Service IPs come from the API server's own allocator, not ServiceCIDR objects",
 	"networking.k8s.io/v1 servicecidrs/status: not served":            "Service IPs come from the API server's own allocator, not ServiceCIDR objects",
 	"v1 componentstatuses: not served":                                "ComponentStatus, deprecated since v1.19, is not served",
-	"v1 pods/resize: not served":                                      "in-place pod resize is not served yet",
 }
 
 type resourceKey struct{ gv, name string }

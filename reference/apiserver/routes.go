@@ -219,7 +219,7 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 func (s *Server) serveSubresource(w http.ResponseWriter, r *http.Request, req request) {
 	gr := req.res.GroupResource()
 	switch req.sub {
-	case "status", "approval", "ephemeralcontainers":
+	case "status", "approval", "ephemeralcontainers", "resize":
 		switch r.Method {
 		case http.MethodGet:
 			s.serveGet(w, r, req)

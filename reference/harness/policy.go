@@ -13,6 +13,7 @@ import (
 	"github.com/clusterkit/clusterkit/reference/apiserver/aggregation"
 	"github.com/clusterkit/clusterkit/reference/apiserver/limitranger"
 	"github.com/clusterkit/clusterkit/reference/apiserver/quotaadmission"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/resourcequota"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
@@ -28,6 +29,8 @@ type Policy struct {
 	Quota func() (admission.Interface, error)
 	// Aggregation wraps the aggregation layer (nil: the reference one as it is).
 	Aggregation func(apiserver.Aggregation) apiserver.Aggregation
+	// Resources changes the resources served (nil: registry.DefaultResources() as they are).
+	Resources func([]*registry.Resource) []*registry.Resource
 }
 
 // policyRun is a Policy set up for one server.
@@ -40,6 +43,9 @@ type policyRun struct {
 // kube-apiserver orders them) and the aggregation layer (its front-proxy PKI made in dir; the
 // harness takes no client certificates, so the front-proxy CA stands in for client-ca-file).
 func (p *Policy) configure(cfg *apiserver.Config, dir string) (*policyRun, error) {
+	if p.Resources != nil {
+		cfg.Resources = p.Resources(registry.DefaultResources())
+	}
 	fp, err := pki.EnsureFrontProxy(dir, pki.Options{})
 	if err != nil {
 		return nil, err
@@ -106,6 +112,21 @@ func InProcessAPIWithQuota(name string, store conformance.StoreHarness, quota fu
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
 			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Quota: quota})
+			if err != nil {
+				return conformance.APIServerUnderTest{}, err
+			}
+			return conformance.APIServerUnderTest{Config: cfg}, nil
+		},
+	}
+}
+
+// InProcessAPIWithResources is InProcessAPI with the resources it serves changed by modify
+// (the known-bad strategies).
+func InProcessAPIWithResources(name string, store conformance.StoreHarness, modify func([]*registry.Resource) []*registry.Resource) conformance.APIHarness {
+	return conformance.APIHarness{
+		Name: name,
+		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Resources: modify})
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}

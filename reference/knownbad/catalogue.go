@@ -175,6 +175,11 @@ func apiEntries() []Entry {
 			"api.health.verbose"),
 		wrapped("counts no requests in /metrics", APIMetricsFrozen,
 			"api.metrics.requests"),
+		{Component: "api", Name: "resize writes the whole pod",
+			MustFail: []string{"api.pod.resize-only-resources", "api.pod.resize-qos-unchanged"},
+			check: func(ctx context.Context, _ *Env, ids []string) conformance.Results {
+				return conformance.CheckAPISpecs(ctx, harness.InProcessAPIWithResources("knownbad/resize writes the whole pod", harness.MemoryStore(), APIResizingWholePod), ids...)
+			}},
 		{Component: "api", Name: "aggregation as itself",
 			MustFail: []string{"api.aggregation.proxy-identity"},
 			MustPass: []string{"api.aggregation.front-proxy-certificate"},
@@ -424,6 +429,10 @@ func kubeletEntries() []Entry {
 			"kubelet.node.version-skew"),
 		entry("writes no node Events", kubeletharness.Options{WrapTransport: KubeletWithoutNodeEvents},
 			"kubelet.events.node-starting", "kubelet.events.node-ready"),
+		entry("reports a resize without applying it", runtime(KubeletNotApplyingResize),
+			"kubelet.resize.applied"),
+		entry("resizes past the node's allocatable", kubeletharness.Options{WrapTransport: KubeletResizingPastAllocatable},
+			"kubelet.resize.infeasible"),
 	}
 }
 

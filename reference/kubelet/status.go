@@ -211,6 +211,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 	} else if st.Phase == corev1.PodFailed {
 		conds[2].Reason, conds[3].Reason = "PodFailed", "PodFailed"
 	}
+	conds = append(conds, w.resizeConditions()...)
 	// Keep each condition's transition time while its status is unchanged.
 	var old []corev1.PodCondition
 	if w.lastPosted != nil {
@@ -229,6 +230,7 @@ func (w *podWorker) buildStatus(pod *corev1.Pod, sb *runtimeapi.PodSandbox, view
 	}
 	st.Conditions = conds
 	st.EphemeralContainerStatuses = w.ephemeralStatuses(pod, view)
+	w.resizeStatus(pod, view, &st)
 	return st
 }
 

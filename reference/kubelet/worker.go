@@ -60,6 +60,8 @@ type podWorker struct {
 	life lifecycleState
 	// emptyDirChecked is when the emptyDir volumes' usage was last measured (evict.go).
 	emptyDirChecked time.Time
+	// resize is the pod's resource allocation (resize.go).
+	resize resizeState
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -202,8 +204,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	changed := false
 	if sb != nil {
 		podIP := w.sandboxIP(ctx, sb.Id)
+		view, changed = w.syncResize(ctx, pod, sb, podIP, view)
 		initialized, initChanged := w.syncInitContainers(ctx, pod, sb, podIP, view)
-		changed = initChanged
+		changed = changed || initChanged
 		for i := range pod.Spec.Containers {
 			if !initialized {
 				break
@@ -426,6 +429,7 @@ func (w *podWorker) syncContainer(ctx context.Context, pod *corev1.Pod, c *corev
 // latest exited attempt is kept, for lastState and --previous logs).
 func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *corev1.Container, sb *runtimeapi.PodSandbox, podIP string, attempt uint32, prune *runtimeapi.ContainerStatus) bool {
 	k := w.k
+	c = w.withAllocation(pod, c) // a deferred resize is not the container's yet (resize.go)
 	if err := w.ensureImage(ctx, pod, c); err != nil {
 		return false
 	}
@@ -450,6 +454,7 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
 		return false
 	}
+	w.started(id, c)
 	k.eventf(pod, c.Name, corev1.EventTypeNormal, "Created", "Created container: %s", c.Name)
 	if attempt > 0 {
 		k.backoff.restarted(w.key(c.Name), k.cfg.Clock.Now())

@@ -81,6 +81,11 @@ const (
 	// goes through the search list (ndots), a name with one is asked as it is. It prints the
 	// outcome (see doc.go) and exits 0 when a nameserver answered, whatever the rcode.
 	Resolve Kind = "resolve"
+	// Cgroup prints the container's CPU and memory limits as its cgroup holds them, read
+	// from cgroup v2 (/sys/fs/cgroup/cpu.max, memory.max) or v1 (cpu/cpu.cfs_quota_us and
+	// cpu.cfs_period_us, memory/memory.limit_in_bytes): two lines, "cpu.max QUOTA PERIOD"
+	// and "memory.max BYTES", "max" meaning no limit (what a resize changes in place).
+	Cgroup Kind = "cgroup"
 )
 
 // Behavior is one parsed command.
@@ -188,7 +193,7 @@ func Parse(argv []string) (Behavior, error) {
 		longRunning()
 	case Pause:
 		longRunning()
-	case True, False, Hostname, ProcStatus, PID1:
+	case True, False, Hostname, ProcStatus, PID1, Cgroup:
 	case Touch:
 		if len(rest) != 1 || !strings.HasPrefix(rest[0], "/") {
 			return Behavior{}, fmt.Errorf("%w: touch needs one absolute path", errUsage)

@@ -66,6 +66,10 @@
 //	ckimage statfs PATH   print "TYPE BYTES" of the file system holding PATH
 //	    (tmpfs, overlay, ext4, xfs, btrfs or the magic number)
 //	ckimage rm PATH   remove a file or a directory with its content
+//	ckimage cgroup   print the container's limits as its cgroup holds them:
+//	    "cpu.max QUOTA PERIOD" and "memory.max BYTES" ("max": no limit), from
+//	    cgroup v2 or v1 files; the simulator shows v1 files made from the
+//	    resources the container was created with or last updated to
 //	ckimage resolve NAME [--type A] [--timeout 5s]   ask the nameservers of
 //	    /etc/resolv.conf one question as a stub resolver does (search list
 //	    and ndots for a name without a final dot): ";rcode RCODE",

@@ -149,6 +149,8 @@ func Exec(ctx context.Context, argv []string, env ExecEnv) (ExecResult, error) {
 			out.WriteString(kv + "\n")
 		}
 		return ExecResult{Stdout: out.String()}, nil
+	case Cgroup:
+		return cgroupLimits(env), nil
 	case ProcStatus:
 		if env.Process != nil {
 			return ExecResult{Stdout: env.Process.Status()}, nil
@@ -386,4 +388,40 @@ func FetchOnTerm(ctx context.Context, b Behavior, dial func(ctx context.Context,
 		return
 	}
 	_ = fetch(ctx, dial, b.TermFetch, TermFetchTimeout, "")
+}
+
+// Cgroup files the cgroup command reads (v1 paths as a container sees its own cgroup).
+const (
+	CgroupV2CPUMax      = "/sys/fs/cgroup/cpu.max"
+	CgroupV2MemoryMax   = "/sys/fs/cgroup/memory.max"
+	CgroupV1CPUQuota    = "/sys/fs/cgroup/cpu/cpu.cfs_quota_us"
+	CgroupV1CPUPeriod   = "/sys/fs/cgroup/cpu/cpu.cfs_period_us"
+	CgroupV1MemoryLimit = "/sys/fs/cgroup/memory/memory.limit_in_bytes"
+)
+
+// cgroupLimits prints the container's CPU quota and period and its memory limit from its
+// cgroup files, v2 first.
+func cgroupLimits(env ExecEnv) ExecResult {
+	read := func(p string) (string, bool) {
+		data, err := env.readFile(p)
+		return strings.TrimSpace(string(data)), err == nil
+	}
+	if cpu, ok := read(CgroupV2CPUMax); ok {
+		mem, _ := read(CgroupV2MemoryMax)
+		return ExecResult{Stdout: "cpu.max " + cpu + "\nmemory.max " + mem + "\n"}
+	}
+	quota, ok1 := read(CgroupV1CPUQuota)
+	period, ok2 := read(CgroupV1CPUPeriod)
+	mem, ok3 := read(CgroupV1MemoryLimit)
+	if !ok1 || !ok2 || !ok3 {
+		return ExecResult{Stderr: "cgroup: no cgroup v1 or v2 CPU and memory files\n", ExitCode: 1}
+	}
+	if quota == "-1" {
+		quota = "max"
+	}
+	// v1 has no "unlimited" word: a limit within a page of the largest int64 is none.
+	if n, err := strconv.ParseInt(mem, 10, 64); err == nil && n >= 1<<62 {
+		mem = "max"
+	}
+	return ExecResult{Stdout: "cpu.max " + quota + " " + period + "\nmemory.max " + mem + "\n"}
 }

@@ -89,6 +89,7 @@ func DefaultResources() []*Resource {
 				{Name: "log", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get"}},
 				{Name: "portforward", GroupVersionKind: coreV1.WithKind("PodPortForwardOptions"), Verbs: []string{"create", "get"}},
 				{Name: "proxy", GroupVersionKind: coreV1.WithKind("PodProxyOptions"), Verbs: []string{"create", "delete", "get", "patch", "update"}},
+				{Name: "resize", GroupVersionKind: coreV1.WithKind("Pod"), Verbs: []string{"get", "patch", "update"}},
 				statusSub(coreV1.WithKind("Pod")),
 			},
 			New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },

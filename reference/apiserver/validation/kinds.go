@@ -66,30 +66,46 @@ func PodKind() *PodStrategy {
 }
 
 // PodStrategy is the Pod kind's strategy: Kind's rules plus the pods/ephemeralcontainers
-// subresource, which writes spec.ephemeralContainers only.
+// subresource, which writes spec.ephemeralContainers only, and pods/resize, which writes the
+// containers' resources and resizePolicy only.
 type PodStrategy struct {
 	*Kind[*corev1.Pod]
 }
 
-// PrepareForSpecSubresourceUpdate keeps all of the stored pod but spec.ephemeralContainers.
+// PrepareForSpecSubresourceUpdate keeps all of the stored pod but spec.ephemeralContainers
+// (pods/ephemeralcontainers) or the containers' resources and resizePolicy (pods/resize).
 func (s *PodStrategy) PrepareForSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) bool {
 	n, ok1 := newObj.(*corev1.Pod)
 	o, ok2 := oldObj.(*corev1.Pod)
-	if sub != "ephemeralcontainers" || !ok1 || !ok2 {
+	if !ok1 || !ok2 {
 		return false
 	}
-	PrepareEphemeralContainersUpdate(n, o)
+	switch sub {
+	case "ephemeralcontainers":
+		PrepareEphemeralContainersUpdate(n, o)
+	case SubresourceResize:
+		PreparePodResize(n, o)
+	default:
+		return false
+	}
 	return true
 }
 
-// ValidateSpecSubresourceUpdate validates a write of pods/NAME/ephemeralcontainers.
+// ValidateSpecSubresourceUpdate validates a write of pods/NAME/ephemeralcontainers or
+// pods/NAME/resize.
 func (s *PodStrategy) ValidateSpecSubresourceUpdate(sub string, newObj, oldObj runtime.Object) (field.ErrorList, bool) {
 	n, ok1 := newObj.(*corev1.Pod)
 	o, ok2 := oldObj.(*corev1.Pod)
-	if sub != "ephemeralcontainers" || !ok1 || !ok2 {
+	if !ok1 || !ok2 {
 		return nil, false
 	}
-	return ValidateEphemeralContainersUpdate(n, o), true
+	switch sub {
+	case "ephemeralcontainers":
+		return ValidateEphemeralContainersUpdate(n, o), true
+	case SubresourceResize:
+		return ValidatePodResize(n, o), true
+	}
+	return nil, false
 }
 
 // ServiceKind is the strategy of core/v1 Service.

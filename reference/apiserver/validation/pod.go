@@ -262,6 +262,7 @@ func validateContainer(c *corev1.Container, volumes sets.Set[string], p *field.P
 	errs = append(errs, validateEnvFrom(c.EnvFrom, p.Child("envFrom"))...)
 	errs = append(errs, validateVolumeMounts(c.VolumeMounts, volumes, p.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(&c.Resources, p.Child("resources"))...)
+	errs = append(errs, validateResizePolicy(c.ResizePolicy, p.Child("resizePolicy"))...)
 	errs = append(errs, validateProbe(c.LivenessProbe, c, true, p.Child("livenessProbe"))...)
 	errs = append(errs, validateProbe(c.ReadinessProbe, c, false, p.Child("readinessProbe"))...)
 	errs = append(errs, validateProbe(c.StartupProbe, c, true, p.Child("startupProbe"))...)
