@@ -60,6 +60,8 @@ type podWorker struct {
 	life lifecycleState
 	// emptyDirChecked is when the emptyDir volumes' usage was last measured (evict.go).
 	emptyDirChecked time.Time
+	// exitWatched is the init container whose exit is watched (exitwatch.go).
+	exitWatched string
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -232,6 +234,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 	}
 	w.postStatus(ctx, pod, st)
+	if sb != nil && len(pod.Spec.InitContainers) > 0 && !w.appStarted(pod, view) {
+		w.watchInitExit(ctx, pod, view)
+	}
 	if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
 		w.terminal = true
 		for _, s := range sandboxes {
