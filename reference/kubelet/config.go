@@ -19,6 +19,13 @@ const (
 	DefaultBackoffCap  = 5 * time.Minute
 )
 
+// DefaultKubeAPIQPS and DefaultKubeAPIBurst rate-limit the kubelet's API client when its
+// rest.Config sets no QPS: the upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults.
+const (
+	DefaultKubeAPIQPS   = 50
+	DefaultKubeAPIBurst = 100
+)
+
 // Labels and annotations the kubelet puts on CRI objects so that a restarted
 // kubelet finds them again.
 const (

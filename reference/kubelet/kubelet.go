@@ -82,6 +82,11 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 	if rc.UserAgent == "" {
 		rc.UserAgent = "clusterkit-kubelet/" + cfg.NodeName
 	}
+	if rc.QPS == 0 && rc.RateLimiter == nil {
+		// The upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults: client-go's own (5 and
+		// 10) queue a burst of pods' status writes and Events for tens of seconds.
+		rc.QPS, rc.Burst = DefaultKubeAPIQPS, DefaultKubeAPIBurst
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet: building the API client: %w", err)
