@@ -27,11 +27,13 @@ import (
 //
 //	CLUSTERKIT_BENCH=1 go test ./reference/kubelet -run 'TestBench' -v -timeout 30m
 //
-// CLUSTERKIT_BENCH_PODS (default 100), CLUSTERKIT_BENCH_NODES (default 100)
-// and CLUSTERKIT_BENCH_PODS_PER_NODE (default 10) size them;
-// CLUSTERKIT_BENCH_RATE paces pod creation (pods/s; defaults: back to back
-// on the simulated runtime, 5/s on containerd, which on 2 cores runs about
-// 10 sandboxes a second).
+// The pod start benchmarks run, per pod shape, a paced run (CLUSTERKIT_BENCH_PODS pods,
+// default 100, created at CLUSTERKIT_BENCH_RATE pods/s, default 5) and bursts of 30 and 100
+// pods created back to back, and print p50/p99/max of each. Setting CLUSTERKIT_BENCH_RATE
+// (0: back to back) or CLUSTERKIT_BENCH_PODS runs that one run only.
+// CLUSTERKIT_BENCH_PARALLEL_STARTS sets the kubelet's MaxParallelPodStarts.
+// CLUSTERKIT_BENCH_NODES (default 100) and CLUSTERKIT_BENCH_PODS_PER_NODE (default 10) size
+// TestBenchSimulatedScale.
 func benchEnabled(t *testing.T) {
 	if os.Getenv("CLUSTERKIT_BENCH") == "" {
 		t.Skip("benchmark: set CLUSTERKIT_BENCH=1 to run")
@@ -143,33 +145,55 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return ds[i]
 }
 
-// runStartLatency measures pod start latency; rate paces the creations
-// (pods per second, 0: back to back).
-func runStartLatency(t *testing.T, runtimeEndpoint string, rate float64) {
+// startRun is one pod start measurement: n pods created at rate pods/s (0: back to back).
+type startRun struct {
+	n    int
+	rate float64
+}
+
+func (r startRun) String() string {
+	if r.rate > 0 {
+		return fmt.Sprintf("%d at %g/s", r.n, r.rate)
+	}
+	return fmt.Sprintf("burst of %d", r.n)
+}
+
+// startRuns are the runs of the pod start benchmark (see the comment at the top).
+func startRuns() []startRun {
 	n := envInt("CLUSTERKIT_BENCH_PODS", 100)
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	r, err := strconv.ParseFloat(os.Getenv("CLUSTERKIT_BENCH_RATE"), 64)
+	switch {
+	case err == nil:
+		return []startRun{{n, r}}
+	case os.Getenv("CLUSTERKIT_BENCH_PODS") != "":
+		return []startRun{{n, 5}}
+	}
+	return []startRun{{n, 5}, {30, 0}, {100, 0}}
+}
+
+// runStartLatency measures pod start latency on one node of the runtime at runtimeEndpoint,
+// for each run of startRuns and each pod shape.
+func runStartLatency(t *testing.T, runtimeEndpoint string) {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Minute)
 	defer cancel()
 	rc, stop, err := kubeletharness.StartCluster(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer stop()
-	node, err := localnode.Start(ctx, rc, localnode.Config{Name: "bench", Runtime: runtimeEndpoint, Kubelet: kubelet.Config{}})
+	var kc kubelet.Config
+	if n, err := strconv.Atoi(os.Getenv("CLUSTERKIT_BENCH_PARALLEL_STARTS")); err == nil {
+		kc.MaxParallelPodStarts = n
+	}
+	node, err := localnode.Start(ctx, rc, localnode.Config{Name: "bench", Runtime: runtimeEndpoint, Kubelet: kc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer node.Close()
-	if r, err := strconv.ParseFloat(os.Getenv("CLUSTERKIT_BENCH_RATE"), 64); err == nil {
-		rate = r
-	}
 	client := kubernetes.NewForConfigOrDie(rc)
 	if _, err := client.CoreV1().ConfigMaps("default").Create(ctx, &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Name: benchConfigMap}, Data: map[string]string{"app.conf": "level=info"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
-	}
-	how := "back to back"
-	if rate > 0 {
-		how = fmt.Sprintf("at %.0f pods/s", rate)
 	}
 	// The two shapes one after the other on the same node, printed side by side.
 	shapes := []struct {
@@ -179,35 +203,54 @@ func runStartLatency(t *testing.T, runtimeEndpoint string, rate float64) {
 		{"bare pod (one container)", "bare", benchPod},
 		{"init container + emptyDir + configMap", "initvol", benchPodInitVolumes},
 	}
-	t.Logf("pod start latency (create → Running seen through the API), %d pods per shape created %s:", n, how)
-	t.Logf("%-40s %10s %10s %10s", "shape", "p50", "p99", "max")
-	for _, sh := range shapes {
-		ds := startLatencies(ctx, t, rc, "bench", n, rate, sh.prefix, sh.mk)
-		p50, p99 := percentile(ds, 0.50), percentile(ds, 0.99)
-		t.Logf("%-40s %10s %10s %10s", sh.name, p50.Round(time.Millisecond), p99.Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
-		zero := int64(0)
-		for i := 0; i < n; i++ {
-			_ = client.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("%s-%03d", sh.prefix, i), metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	type row struct {
+		run, shape    string
+		p50, p99, max time.Duration
+	}
+	var rows []row
+	for _, run := range startRuns() {
+		for _, sh := range shapes {
+			ds := startLatencies(ctx, t, rc, "bench", run.n, run.rate, sh.prefix, sh.mk)
+			rows = append(rows, row{run.String(), sh.name, percentile(ds, 0.50), percentile(ds, 0.99), ds[len(ds)-1]})
+			t.Logf("%-14s %-40s p50 %s p99 %s", run, sh.name, percentile(ds, 0.50).Round(time.Millisecond), percentile(ds, 0.99).Round(time.Millisecond))
+			deleteAll(ctx, t, client, sh.prefix, run.n)
 		}
-		// The kubelet removes the containers before the pods go: wait, so that stopping the
-		// runtime afterwards leaves no container behind (and the next shape starts on an idle node).
-		for {
-			l, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
-			if err == nil && len(l.Items) == 0 {
-				break
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("pods of %q still present after their deletion", sh.name)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+	}
+	starts := "unbounded"
+	if kc.MaxParallelPodStarts > 0 {
+		starts = strconv.Itoa(kc.MaxParallelPodStarts)
+	}
+	t.Logf("pod start latency (create → Running seen through the API), kubelet MaxParallelPodStarts %s:", starts)
+	t.Logf("%-14s %-40s %10s %10s %10s", "pods", "shape", "p50", "p99", "max")
+	for _, r := range rows {
+		t.Logf("%-14s %-40s %10s %10s %10s", r.run, r.shape, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
 	}
 	t.Logf("(Kubernetes' pod startup SLO: p99 ≤ 5s excluding image pull, for stateless pods)")
 }
 
+// deleteAll deletes the pods prefix-000 … and waits until they are gone: the kubelet removes
+// the containers before the pods go, so that stopping the runtime afterwards leaves no
+// container behind (and the next run starts on an idle node).
+func deleteAll(ctx context.Context, t *testing.T, client kubernetes.Interface, prefix string, n int) {
+	zero := int64(0)
+	for i := 0; i < n; i++ {
+		_ = client.CoreV1().Pods("default").Delete(ctx, fmt.Sprintf("%s-%03d", prefix, i), metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	}
+	for {
+		l, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{})
+		if err == nil && len(l.Items) == 0 {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("pods %s-* still present after their deletion", prefix)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func TestBenchPodStartLatencySimulated(t *testing.T) {
 	benchEnabled(t)
-	runStartLatency(t, localnode.Simulated, 0)
+	runStartLatency(t, localnode.Simulated)
 }
 
 func TestBenchPodStartLatencyContainerd(t *testing.T) {
@@ -222,7 +265,7 @@ func TestBenchPodStartLatencyContainerd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	runStartLatency(t, endpoint, 5)
+	runStartLatency(t, endpoint)
 }
 
 func heapInUse() uint64 {

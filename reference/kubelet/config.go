@@ -19,6 +19,13 @@ const (
 	DefaultBackoffCap  = 5 * time.Minute
 )
 
+// DefaultKubeAPIQPS and DefaultKubeAPIBurst rate-limit the kubelet's API client when its
+// rest.Config sets no QPS: the upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults.
+const (
+	DefaultKubeAPIQPS   = 50
+	DefaultKubeAPIBurst = 100
+)
+
 // Labels and annotations the kubelet puts on CRI objects so that a restarted
 // kubelet finds them again.
 const (
@@ -56,6 +63,10 @@ type Config struct {
 	// SyncInterval is how often each pod is re-synced with the runtime
 	// (default 1 s; the real kubelet relists every second too).
 	SyncInterval time.Duration
+	// MaxParallelPodStarts, when positive, bounds the pods that create their sandbox or a
+	// container in the runtime at once, the oldest pod first (startgate.go). Default: no
+	// bound, as in the upstream kubelet, whose pod workers all start at once.
+	MaxParallelPodStarts int
 	// StatusInterval is how often node status is posted (default 10 s).
 	StatusInterval time.Duration
 	// LeaseDuration is the node Lease's duration (default 40 s); it is

@@ -41,6 +41,10 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
+	// workerSeq numbers the pod workers in the order they were created (startgate.go).
+	workerSeq uint64
+	// starts bounds the pods being started in the runtime at once (startgate.go).
+	starts  *startGate
 	backoff *backoff
 	// port is the logs/exec server's port, once listening.
 	port int
@@ -78,6 +82,11 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 	if rc.UserAgent == "" {
 		rc.UserAgent = "clusterkit-kubelet/" + cfg.NodeName
 	}
+	if rc.QPS == 0 && rc.RateLimiter == nil {
+		// The upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults: client-go's own (5 and
+		// 10) queue a burst of pods' status writes and Events for tens of seconds.
+		rc.QPS, rc.Burst = DefaultKubeAPIQPS, DefaultKubeAPIBurst
+	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet: building the API client: %w", err)
@@ -99,6 +108,7 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 		backoff:   newBackoff(cfg.BackoffBase, cfg.BackoffCap),
 		ready:     make(chan struct{}),
 		statics:   map[types.UID]*corev1.Pod{},
+		starts:    newStartGate(cfg.MaxParallelPodStarts),
 	}, nil
 }
 
@@ -287,6 +297,8 @@ func (k *Kubelet) updateWorker(ctx context.Context, pod *corev1.Pod, static bool
 			return
 		}
 		w = newPodWorker(k, pod, static)
+		k.workerSeq++
+		w.seq = k.workerSeq
 		k.workers[pod.UID] = w
 		wg.Add(1)
 		go func() {

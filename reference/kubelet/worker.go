@@ -22,6 +22,8 @@ import (
 type podWorker struct {
 	k      *Kubelet
 	static bool
+	// seq orders the worker among the kubelet's (the start gate lets the oldest pod go first).
+	seq uint64
 
 	// sandboxID is the pod's current ready sandbox, once there is one: containers of
 	// older sandboxes do not count as started (a new sandbox runs the init containers again).
@@ -62,6 +64,8 @@ type podWorker struct {
 	emptyDirChecked time.Time
 	// resize is the pod's resource allocation (resize.go).
 	resize resizeState
+	// exitWatched is the init container whose exit is watched (exitwatch.go).
+	exitWatched string
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -235,6 +239,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 	}
 	w.postStatus(ctx, pod, st)
+	if sb != nil && len(pod.Spec.InitContainers) > 0 && !w.appStarted(pod, view) {
+		w.watchInitExit(ctx, pod, view)
+	}
 	if st.Phase == corev1.PodSucceeded || st.Phase == corev1.PodFailed {
 		w.terminal = true
 		for _, s := range sandboxes {
@@ -350,7 +357,11 @@ func (w *podWorker) createSandbox(ctx context.Context, pod *corev1.Pod, old []*r
 		_ = ignoreNotFound(k.runtime.StopPodSandbox(ctx, s.Id))
 	}
 	cfg := k.sandboxConfig(pod, uint32(len(old)))
+	if err := k.starts.acquire(ctx, w.seq); err != nil {
+		return nil, err
+	}
 	id, err := k.runtime.RunPodSandbox(ctx, cfg, k.cfg.RuntimeHandler)
+	k.starts.release()
 	if err != nil {
 		k.logf("pod %s/%s: creating sandbox: %v", pod.Namespace, pod.Name, err)
 		return nil, fmt.Errorf("failed to create pod sandbox: %w", err)
@@ -447,8 +458,12 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 		w.warn(ctx, pod, c.Name, "Failed", "Error: "+err.Error())
 		return false
 	}
+	if err := k.starts.acquire(ctx, w.seq); err != nil {
+		return false
+	}
 	id, err := k.runtime.CreateContainer(ctx, sb.Id, cfg, sbCfg)
 	if err != nil {
+		k.starts.release()
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
 		k.logf("pod %s/%s: creating container %s: %v", pod.Namespace, pod.Name, c.Name, err)
 		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
@@ -459,7 +474,9 @@ func (w *podWorker) startContainer(ctx context.Context, pod *corev1.Pod, c *core
 	if attempt > 0 {
 		k.backoff.restarted(w.key(c.Name), k.cfg.Clock.Now())
 	}
-	if err := k.runtime.StartContainer(ctx, id); err != nil {
+	err = k.runtime.StartContainer(ctx, id)
+	k.starts.release()
+	if err != nil {
 		w.waiting[c.Name] = &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
 		k.logf("pod %s/%s: starting container %s: %v", pod.Namespace, pod.Name, c.Name, err)
 		k.eventf(pod, c.Name, corev1.EventTypeWarning, "Failed", "Error: %v", err)
