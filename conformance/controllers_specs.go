@@ -932,10 +932,13 @@ func specCtrlEndpointSlices(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	rs.Spec.Template.Labels["svc"] = "web"
 	e.createReplicaSet(ctx, g, rs)
 	// A pod of the Service (not of the ReplicaSet) on a node without a
-	// kubelet, reported running but not ready.
+	// kubelet, reported running but not ready. The Node must exist: the
+	// EndpointSlice controller leaves out pods whose Node it cannot find
+	// (k8s.io/endpointslice reconciler: "skipping Pod for Service, Node not
+	// found") unless the Service publishes not-ready addresses.
 	t := ctrlTemplate("lame", ctrlImage1)
 	lame := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "not-ready", Labels: map[string]string{"app": "lame", "svc": "web"}}, Spec: t.Spec}
-	lame.Spec.NodeName = "no-kubelet-node"
+	lame.Spec.NodeName = e.nodeWithoutKubelet(ctx, g)
 	lame, err = e.client.CoreV1().Pods(e.ns).Create(ctx, lame, metav1.CreateOptions{})
 	g.Expect(err).NotTo(gomega.HaveOccurred())
 	lame.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.99.0.1", PodIPs: []corev1.PodIP{{IP: "10.99.0.1"}},
