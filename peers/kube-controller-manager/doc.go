@@ -18,8 +18,9 @@
 //     so the garbage collector (a metadata client) took every dependent for gone: fixed in
 //     reference/apiserver (render.go).
 //   - controllers.endpointslice.tracks-pods bound a pod to a Node that did not exist, which
-//     upstream's EndpointSlice reconciler leaves out: the spec now creates the Node. The
-//     reference endpointslice controller still lists such pods (a stated deviation).
+//     upstream's EndpointSlice reconciler leaves out: the spec now creates the Node; the
+//     reference endpointslice controller listed such pods and now leaves them out, checked by
+//     the new spec controllers.endpointslice.missing-node.
 //   - controllers.daemonset.status expected the status to follow a node's new NoSchedule
 //     taint by itself; kube-controller-manager's syncNodeUpdate does not resync the DaemonSet
 //     then (kubernetes/kubernetes#132459): the spec now touches the DaemonSet after the taint.
