@@ -21,7 +21,7 @@
 # packages (alone and fully cold: ~25 CPU-minutes, ~12 min on 2 free cores, 30 min on a
 # loaded machine, ~3 GB peak RSS, 2.9 GB of build cache), specs ~50 s;
 # peers/kube-controller-manager shares it too (after the other two: ~7 min on a loaded machine,
-# 1.5 CPU-minutes of it compiling), specs ~100 s.
+# 1.5 CPU-minutes of it compiling), specs ~110 s.
 # Every step is bounded by a timeout.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

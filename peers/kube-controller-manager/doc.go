@@ -8,7 +8,7 @@
 // kube-controller-manager with kubeadm's flags where they apply (--controllers=*,
 // --leader-elect=false, --use-service-account-credentials=false: the server is clusterkit's
 // open one; no --secure-port; the node IPAM range allocator on the harness's ClusterCIDR). It
-// runs in real time (no VirtualTime: the 12 specs of grace periods and deadlines are skipped
+// runs in real time (no VirtualTime: the 10 specs of grace periods and deadlines are skipped
 // with the reason) and is restartable (Run returns when its context is cancelled; configz is
 // the only process-wide registration, so one kube-controller-manager runs at a time). The
 // suite's podStatusDriver stands in for scheduler and kubelets.
