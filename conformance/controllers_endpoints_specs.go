@@ -31,6 +31,26 @@ func endpointsControllerSpecs() []spec[*ctrlEnv] {
 	}
 }
 
+// nodeWithoutKubelet creates (once per spec) a Node that no agent runs: no heartbeats, no
+// status, unschedulable, so nothing else lands on it; pods the spec binds to it keep the status
+// the spec writes. Its name is returned.
+func (e *ctrlEnv) nodeWithoutKubelet(ctx context.Context, g gomega.Gomega) string {
+	return e.bareNode(ctx, g, e.ns+"-no-kubelet")
+}
+
+// bareNode creates the Node name as nodeWithoutKubelet does (nothing if it exists).
+func (e *ctrlEnv) bareNode(ctx context.Context, g gomega.Gomega, name string) string {
+	n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"clusterkit.dev/conformance-node": "true"}}}
+	n.Spec.Unschedulable = true
+	_, err := e.client.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return name
+	}
+	g.ExpectWithOffset(2, err).NotTo(gomega.HaveOccurred(), "creating node %s", name)
+	e.c.Cleanup(func() { _ = e.client.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	return name
+}
+
 // notReadyServicePod creates a pod of the Service's selector on a node without a kubelet and
 // reports it running but not ready, with ip.
 func (e *ctrlEnv) notReadyServicePod(ctx context.Context, g gomega.Gomega, name, ip string, lbls map[string]string) *corev1.Pod {

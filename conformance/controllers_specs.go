@@ -29,24 +29,25 @@ import (
 
 // Sources of the controller behaviours.
 const (
-	srcSeedLoop        = "seed: \"Each of these loops runs the same basic cycle: read current state from the API server, compare it to desired state, and take the smallest action needed to close the gap.\""
-	srcSeedDeployment  = "seed: \"The Deployment controller watches Deployment objects and creates ReplicaSets.\""
-	srcSeedReplicaSet  = "seed: \"The ReplicaSet controller watches ReplicaSets and creates or deletes Pods to keep the actual count matching the desired count.\""
-	srcSeedNode        = "seed: \"The Node controller monitors nodes and reacts when they go offline.\""
-	srcSeedCatchUp     = "seed: \"If any component is temporarily unavailable, the others continue working and catch up when it returns.\""
-	srcDeployments     = "Kubernetes: Deployments (kubernetes.io/docs/concepts/workloads/controllers/deployment)"
-	srcReplicaSets     = "Kubernetes: ReplicaSet (kubernetes.io/docs/concepts/workloads/controllers/replicaset)"
-	srcTaintEviction   = "Kubernetes: Taints and Tolerations, taint based evictions (kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration)"
-	srcNodeStatus      = "Kubernetes: Node status and heartbeats (kubernetes.io/docs/reference/node/node-status)"
-	srcEndpointSlices  = "Kubernetes: EndpointSlices (kubernetes.io/docs/concepts/services-networking/endpoint-slices)"
-	srcGarbageCollect  = "Kubernetes: Garbage collection, cascading deletion (kubernetes.io/docs/concepts/architecture/garbage-collection)"
-	srcNamespaces      = "Kubernetes: Namespaces, deleting a namespace deletes everything in it"
-	srcRolloutStatus   = "kubectl rollout status (k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go)"
-	ctrlImage1         = "registry.example/web:1"
-	ctrlEventualLimit  = 60 * time.Second
-	ctrlPoll           = 50 * time.Millisecond
-	ctrlQuiet          = time.Second
-	ctrlTemplateHashLb = appsv1.DefaultDeploymentUniqueLabelKey
+	srcSeedLoop           = "seed: \"Each of these loops runs the same basic cycle: read current state from the API server, compare it to desired state, and take the smallest action needed to close the gap.\""
+	srcSeedDeployment     = "seed: \"The Deployment controller watches Deployment objects and creates ReplicaSets.\""
+	srcSeedReplicaSet     = "seed: \"The ReplicaSet controller watches ReplicaSets and creates or deletes Pods to keep the actual count matching the desired count.\""
+	srcSeedNode           = "seed: \"The Node controller monitors nodes and reacts when they go offline.\""
+	srcSeedCatchUp        = "seed: \"If any component is temporarily unavailable, the others continue working and catch up when it returns.\""
+	srcDeployments        = "Kubernetes: Deployments (kubernetes.io/docs/concepts/workloads/controllers/deployment)"
+	srcReplicaSets        = "Kubernetes: ReplicaSet (kubernetes.io/docs/concepts/workloads/controllers/replicaset)"
+	srcTaintEviction      = "Kubernetes: Taints and Tolerations, taint based evictions (kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration)"
+	srcNodeStatus         = "Kubernetes: Node status and heartbeats (kubernetes.io/docs/reference/node/node-status)"
+	srcEndpointSlices     = "Kubernetes: EndpointSlices (kubernetes.io/docs/concepts/services-networking/endpoint-slices)"
+	srcGarbageCollect     = "Kubernetes: Garbage collection, cascading deletion (kubernetes.io/docs/concepts/architecture/garbage-collection)"
+	srcNamespaces         = "Kubernetes: Namespaces, deleting a namespace deletes everything in it"
+	srcEndpointSliceNodes = "Kubernetes: the EndpointSlice controller's reconciler (k8s.io/endpointslice reconciler.go: a pod whose Node is not found is skipped and the Service retried, unless it publishes not-ready addresses)"
+	srcRolloutStatus      = "kubectl rollout status (k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go)"
+	ctrlImage1            = "registry.example/web:1"
+	ctrlEventualLimit     = 60 * time.Second
+	ctrlPoll              = 50 * time.Millisecond
+	ctrlQuiet             = time.Second
+	ctrlTemplateHashLb    = appsv1.DefaultDeploymentUniqueLabelKey
 )
 
 func ctrl(id, must, source string, needs ...Capability) Behavior {
@@ -75,6 +76,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.nodelifecycle.recovery", "when a node's heartbeats return and it reports Ready, its unreachable taints MUST be removed", srcNodeStatus, VirtualTime), specCtrlNodeRecovery},
 		{ctrl("controllers.endpointslice.tracks-pods", "an EndpointSlice of a Service with a selector MUST list the addresses of its pods with their readiness and the resolved target port, and follow pods as they are replaced", srcEndpointSlices), specCtrlEndpointSlices},
 		{ctrl("controllers.endpointslice.recreates-deleted", "when one of a Service's EndpointSlices is deleted, the controller MUST create a slice with its endpoints again and MUST leave the Service's other slices, whose ports are still wanted, untouched (same UID, same generation)", srcEndpointSlices), specCtrlEndpointSliceRecreated},
+		{ctrl("controllers.endpointslice.missing-node", "a ready pod bound to a Node that does not exist MUST be left out of its Service's EndpointSlices until that Node exists, and MUST be listed all along for a Service that publishes not-ready addresses", srcEndpointSliceNodes), specCtrlEndpointSliceMissingNode},
 		{ctrl("controllers.gc.background", "deleting a Deployment with background propagation (as kubectl does) MUST delete its ReplicaSets and their pods", srcGarbageCollect), specCtrlGCBackground},
 		{ctrl("controllers.gc.default-cascades", "deleting a ReplicaSet without a propagation policy MUST delete its pods (apps/v1 does not orphan by default)", srcGarbageCollect), specCtrlGCDefault},
 		{ctrl("controllers.gc.orphan", "deleting a ReplicaSet with propagationPolicy=Orphan MUST delete only the ReplicaSet and leave its pods without a controller reference", srcGarbageCollect), specCtrlGCOrphan},
@@ -932,10 +934,13 @@ func specCtrlEndpointSlices(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	rs.Spec.Template.Labels["svc"] = "web"
 	e.createReplicaSet(ctx, g, rs)
 	// A pod of the Service (not of the ReplicaSet) on a node without a
-	// kubelet, reported running but not ready.
+	// kubelet, reported running but not ready. The Node must exist: the
+	// EndpointSlice controller leaves out pods whose Node it cannot find
+	// (k8s.io/endpointslice reconciler: "skipping Pod for Service, Node not
+	// found") unless the Service publishes not-ready addresses.
 	t := ctrlTemplate("lame", ctrlImage1)
 	lame := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "not-ready", Labels: map[string]string{"app": "lame", "svc": "web"}}, Spec: t.Spec}
-	lame.Spec.NodeName = "no-kubelet-node"
+	lame.Spec.NodeName = e.nodeWithoutKubelet(ctx, g)
 	lame, err = e.client.CoreV1().Pods(e.ns).Create(ctx, lame, metav1.CreateOptions{})
 	g.Expect(err).NotTo(gomega.HaveOccurred())
 	lame.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.99.0.1", PodIPs: []corev1.PodIP{{IP: "10.99.0.1"}},
@@ -976,6 +981,53 @@ func specCtrlEndpointSlices(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			g.Expect(p.UID).NotTo(gomega.Equal(pods[0].UID))
 		}
 		check(g)
+	})
+}
+
+func specCtrlEndpointSliceMissingNode(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	sel := map[string]string{"svc": "lost"}
+	for _, publish := range []bool{false, true} {
+		svc := &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("publish-%t", publish)},
+			Spec: corev1.ServiceSpec{Selector: sel, PublishNotReadyAddresses: publish,
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+		}
+		_, err := e.client.CoreV1().Services(e.ns).Create(ctx, svc, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+	}
+	missing := e.ns + "-missing"
+	ips := map[string]string{e.nodeWithoutKubelet(ctx, g): "10.99.0.20", missing: "10.99.0.21"}
+	for node, ip := range ips {
+		t := ctrlTemplate("lost", ctrlImage1)
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "on-" + node, Labels: sel}, Spec: t.Spec}
+		p.Spec.NodeName = node
+		p, err := e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}},
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
+		_, err = e.client.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+	}
+	addresses := func(g gomega.Gomega, svc string) []string {
+		slices, err := e.client.DiscoveryV1().EndpointSlices(e.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + svc})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		var out []string
+		for _, s := range slices.Items {
+			for _, ep := range s.Endpoints {
+				out = append(out, ep.Addresses...)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	both := []string{"10.99.0.20", "10.99.0.21"}
+	e.eventually(ctx, g, "the pod of the missing Node listed for the Service publishing not-ready addresses only", func(g gomega.Gomega) {
+		g.Expect(addresses(g, "publish-true")).To(gomega.Equal(both), "publishNotReadyAddresses")
+		g.Expect(addresses(g, "publish-false")).To(gomega.Equal([]string{"10.99.0.20"}), "without publishNotReadyAddresses")
+	})
+	e.bareNode(ctx, g, missing)
+	e.eventually(ctx, g, "the pod listed once its Node exists", func(g gomega.Gomega) {
+		g.Expect(addresses(g, "publish-false")).To(gomega.Equal(both))
 	})
 }
 

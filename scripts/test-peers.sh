@@ -9,7 +9,8 @@
 #                                    API server (in-process, then as a Deployment on a one-node
 #                                    lab with a CRD applied by kubectl; the lab needs root and
 #                                    containerd, else it is skipped with the reason), and the
-#                                    auth specs against the real kube-apiserver
+#                                    auth specs against the real kube-apiserver, and the controller
+#                                    specs against the real kube-controller-manager
 #   scripts/test-peers.sh -bench     also the side-by-side scheduler benchmark
 #                                    (100/1,000/5,000 nodes, 10,000 pods; ~3 min)
 #   KUBE_APISERVER_API_SPECS=1 scripts/test-peers.sh
@@ -18,7 +19,9 @@
 # Cost: peers/kube-scheduler cold build ~2.5 min and ~2 GB RAM on 2 cores (cached
 # afterwards), specs ~30 s; peers/kube-apiserver shares that build cache and adds ~770
 # packages (alone and fully cold: ~25 CPU-minutes, ~12 min on 2 free cores, 30 min on a
-# loaded machine, ~3 GB peak RSS, 2.9 GB of build cache), specs ~50 s.
+# loaded machine, ~3 GB peak RSS, 2.9 GB of build cache), specs ~50 s;
+# peers/kube-controller-manager shares it too (after the other two: ~7 min on a loaded machine,
+# 1.5 CPU-minutes of it compiling), specs ~110 s.
 # Every step is bounded by a timeout.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,3 +60,9 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 	ldflags+=" -X $pkg.gitVersion=$kube_version -X $pkg.gitMajor=$kube_major -X $pkg.gitMinor=$kube_minor -X $pkg.gitTreeState=clean"
 done
 timeout 1800 go test -count=1 -timeout 25m -ldflags "$ldflags" ./...
+
+cd "$root/peers/kube-controller-manager"
+echo "== peers/kube-controller-manager: vet and build"
+timeout 1800 go vet ./...
+echo "== peers/kube-controller-manager: controller conformance specs against kube-controller-manager v1.37.2"
+timeout 1200 go test -count=1 -timeout 15m ./...

@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -72,12 +71,12 @@ func (s *Server) render(r *http.Request, res *registry.Resource, out output, obj
 	return l, nil
 }
 
+// partialMetadata is obj's metadata as a PartialObjectMetadata (what metadata-only clients,
+// such as kube-controller-manager's garbage collector and namespace controller, read).
 func partialMetadata(obj runtime.Object, apiVersion string) *metav1.PartialObjectMetadata {
-	m := objectMeta(obj)
-	om := metav1.ObjectMeta{}
-	data, _ := json.Marshal(m)
-	_ = json.Unmarshal(data, &om)
-	return &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "PartialObjectMetadata"}, ObjectMeta: om}
+	pm := meta.AsPartialObjectMetadata(objectMeta(obj))
+	pm.TypeMeta = metav1.TypeMeta{APIVersion: apiVersion, Kind: "PartialObjectMetadata"}
+	return pm
 }
 
 // writeObject renders a single object for the request and writes it with code.

@@ -45,7 +45,7 @@ func New() runner.Factory {
 		podInf := c.Informers.Core().V1().Pods()
 		sliceInf := c.Informers.Discovery().V1().EndpointSlices()
 		e := &controller{client: c.Client, ctx: c, services: svcInf.Lister(), pods: podInf.Lister(), slices: sliceInf.Lister(),
-			tracker: newTracker(c.Clock.Now)}
+			nodes: c.Informers.Core().V1().Nodes().Lister(), tracker: newTracker(c.Clock.Now)}
 		if _, err := svcInf.Informer().AddEventHandler(runner.EnqueueSelf(c.Queue)); err != nil {
 			return nil, err
 		}
@@ -87,6 +87,7 @@ type controller struct {
 	services corelisters.ServiceLister
 	pods     corelisters.PodLister
 	slices   discoverylisters.EndpointSliceLister
+	nodes    corelisters.NodeLister
 	tracker  *tracker
 }
 
@@ -127,6 +128,7 @@ func (e *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	if err != nil {
 		return interfaces.ReconcileResult{}, err
 	}
+	pods, missing := e.withKnownNodes(svc, pods)
 	desired := Desired(svc, pods)
 	existing, err := e.slices.EndpointSlices(ns).List(labels.SelectorFromSet(map[string]string{
 		discoveryv1.LabelServiceName: svc.Name, discoveryv1.LabelManagedBy: ManagedBy,
@@ -202,7 +204,31 @@ func (e *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 			errs = append(errs, fmt.Errorf("deleting EndpointSlice %s: %w", have.Name, err))
 		}
 	}
+	if len(missing) > 0 {
+		// Retried with backoff, as Kubernetes does, until the Node appears or the pod goes.
+		errs = append(errs, fmt.Errorf("left out of the EndpointSlices of %s: pods %v, whose Nodes are not found", key, missing))
+	}
 	return interfaces.ReconcileResult{}, errors.Join(errs...)
+}
+
+// withKnownNodes leaves out the pods bound to a Node that does not exist (their names are
+// returned in missing), unless the Service publishes not-ready addresses: Kubernetes'
+// EndpointSlice controller does the same (k8s.io/endpointslice reconciler, "skipping Pod for
+// Service, Node not found"), so that a pod the pod GC has yet to remove is not served.
+func (e *controller) withKnownNodes(svc *corev1.Service, pods []*corev1.Pod) (kept []*corev1.Pod, missing []string) {
+	if svc.Spec.PublishNotReadyAddresses {
+		return pods, nil
+	}
+	for _, p := range pods {
+		if p.Spec.NodeName != "" && p.Status.PodIP != "" {
+			if _, err := e.nodes.Get(p.Spec.NodeName); apierrors.IsNotFound(err) {
+				missing = append(missing, p.Name)
+				continue
+			}
+		}
+		kept = append(kept, p)
+	}
+	return kept, missing
 }
 
 // Desired returns the slices svc should have for pods (names unset). A
