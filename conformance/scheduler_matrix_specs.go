@@ -14,13 +14,17 @@ import (
 // Sources of the scheduler's behaviour matrix: Kubernetes' documentation and
 // the upstream plugins (read, not copied).
 const (
-	srcSchedInit     = "Kubernetes: Init Containers, Resource sharing within containers (the effective init request is the highest of any init container; the Pod's is the higher of that and the sum of its containers); k8s.io/component-helpers/resource PodRequests; pkg/scheduler/framework/plugins/noderesources/fit.go"
-	srcSchedSidecar  = "Kubernetes: Sidecar Containers, Resource sharing within containers (sidecars' requests add to the containers' and to every init container started after them); k8s.io/component-helpers/resource PodRequests"
-	srcSchedTolerate = "Kubernetes: Taints and Tolerations (a toleration matches a taint with the same key and effect, and operator Exists, or Equal and the same value; an empty key with Exists matches every key; an empty effect matches every effect); k8s.io/api/core/v1 Toleration.ToleratesTaint; pkg/scheduler/framework/plugins/tainttoleration"
-	srcSchedPrefer   = "Kubernetes: Taints and Tolerations (PreferNoSchedule: the scheduler tries to avoid the node, it is not required); pkg/scheduler/framework/plugins/tainttoleration (Filter: NoSchedule and NoExecute only; Score: fewer intolerable PreferNoSchedule taints score higher)"
-	srcSchedTerms    = "Kubernetes: Assigning Pods to Nodes, node affinity (nodeSelectorTerms are ORed, the matchExpressions of a term ANDed; operators In, NotIn, Exists, DoesNotExist, Gt, Lt; matchFields metadata.name; nodeSelector and affinity must both hold); k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
-	srcSchedCordonOK = "Kubernetes: Taints and Tolerations, taint node.kubernetes.io/unschedulable; pkg/scheduler/framework/plugins/nodeunschedulable (a Pod tolerating node.kubernetes.io/unschedulable:NoSchedule may be placed on a cordoned node)"
-	srcSchedRequeue  = "Kubernetes: Scheduling Framework, QueueingHint (an unschedulable Pod is retried on a cluster event that may make it schedulable: a node's taints, labels or allocatable changed); pkg/scheduler/framework/plugins/{tainttoleration,nodeaffinity,noderesources} EventsToRegister"
+	srcSchedInit      = "Kubernetes: Init Containers, Resource sharing within containers (the effective init request is the highest of any init container; the Pod's is the higher of that and the sum of its containers); k8s.io/component-helpers/resource PodRequests; pkg/scheduler/framework/plugins/noderesources/fit.go"
+	srcSchedSidecar   = "Kubernetes: Sidecar Containers, Resource sharing within containers (sidecars' requests add to the containers' and to every init container started after them); k8s.io/component-helpers/resource PodRequests"
+	srcSchedTolerate  = "Kubernetes: Taints and Tolerations (a toleration matches a taint with the same key and effect, and operator Exists, or Equal and the same value; an empty key with Exists matches every key; an empty effect matches every effect); k8s.io/api/core/v1 Toleration.ToleratesTaint; pkg/scheduler/framework/plugins/tainttoleration"
+	srcSchedPrefer    = "Kubernetes: Taints and Tolerations (PreferNoSchedule: the scheduler tries to avoid the node, it is not required); pkg/scheduler/framework/plugins/tainttoleration (Filter: NoSchedule and NoExecute only; Score: fewer intolerable PreferNoSchedule taints score higher)"
+	srcSchedTerms     = "Kubernetes: Assigning Pods to Nodes, node affinity (nodeSelectorTerms are ORed, the matchExpressions of a term ANDed; operators In, NotIn, Exists, DoesNotExist, Gt, Lt; matchFields metadata.name; nodeSelector and affinity must both hold); k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	srcSchedCordonOK  = "Kubernetes: Taints and Tolerations, taint node.kubernetes.io/unschedulable; pkg/scheduler/framework/plugins/nodeunschedulable (a Pod tolerating node.kubernetes.io/unschedulable:NoSchedule may be placed on a cordoned node)"
+	srcSchedIntegers  = "Kubernetes: Assigning Pods to Nodes, node affinity (Gt and Lt: the label's value is compared as an integer); API reference NodeSelectorRequirement (a Gt or Lt value is interpreted as an integer); k8s.io/apimachinery/pkg/labels Requirement.Matches (the label value is parsed as a base-10 int64; one that does not parse does not match)"
+	srcSchedEmptyTerm = "API reference NodeSelectorTerm (a null or empty node selector term matches no objects); k8s.io/component-helpers/scheduling/corev1/nodeaffinity (an empty term is skipped: it matches no node)"
+	srcSchedFitAsked  = "Kubernetes: Resource Management for Pods and Containers (the scheduler ensures that, for each resource type, the sum of the requests is less than the capacity); pkg/scheduler/framework/plugins/noderesources/fit.go fitsRequest (each resource is checked only when the Pod requests more than zero of it)"
+	srcSchedFinished  = "Kubernetes: Pod Lifecycle (Succeeded and Failed are terminal phases); pkg/scheduler/eventhandlers.go and internal/cache (a terminated Pod is removed from the scheduler's cache and no longer counted on its node)"
+	srcSchedRequeue   = "Kubernetes: Scheduling Framework, QueueingHint (an unschedulable Pod is retried on a cluster event that may make it schedulable: a node's taints, labels or allocatable changed); pkg/scheduler/framework/plugins/{tainttoleration,nodeaffinity,noderesources} EventsToRegister"
 )
 
 // schedulerMatrixSpecs are the rows of the scheduler's behaviour matrix that
@@ -33,6 +37,10 @@ func schedulerMatrixSpecs() []spec[*schedEnv] {
 		{sched("scheduler.taints.empty-key-effect", "a toleration with an empty effect MUST tolerate every effect of its key, and one with an empty key and operator Exists MUST tolerate every taint", srcSchedTolerate), specSchedTaintWildcards},
 		{sched("scheduler.taints.prefer-no-schedule", "a PreferNoSchedule taint MUST NOT keep an intolerant Pod off the node, and among otherwise equal nodes the Pod MUST be placed on one without the taint", srcSchedPrefer), specSchedPreferNoSchedule},
 		{sched("scheduler.affinity.terms", "required node affinity MUST hold when any one of its nodeSelectorTerms holds, a term only when every one of its expressions (In, NotIn, Exists, DoesNotExist, Gt, Lt, matchFields metadata.name) holds, and together with the nodeSelector", srcSchedTerms), specSchedAffinityTerms},
+		{sched("scheduler.affinity.gt-lt-integers", "Gt and Lt MUST compare the node's label value with the requirement's value as decimal integers, and a label value that is not a decimal integer MUST NOT satisfy them", srcSchedIntegers), specSchedGtLtIntegers},
+		{sched("scheduler.affinity.empty-term", "an empty nodeSelectorTerm MUST match no node: a Pod whose only term is empty MUST NOT be placed, and beside a term that holds on one node the Pod MUST be placed on that node only", srcSchedEmptyTerm), specSchedEmptyTerm},
+		{sched("scheduler.fit.requested-only", "a node MUST be checked only for the resources a Pod requests more than zero of: a Pod requesting no memory, or zero memory, MUST fit a node whose memory is already overcommitted", srcSchedFitAsked), specSchedRequestedOnly},
+		{sched("scheduler.fit.finished-pods", "a Pod in phase Succeeded or Failed MUST NOT hold resources on its node", srcSchedFinished), specSchedFinishedPods},
 		{sched("scheduler.nodes.cordoned-tolerated", "a Pod tolerating node.kubernetes.io/unschedulable:NoSchedule MUST be placeable on a cordoned node", srcSchedCordonOK), specSchedCordonedTolerated},
 		{sched("scheduler.queue.node-update", "a Pending Pod MUST be placed once a node update makes it fit: an untolerated taint removed, a selected label added, allocatable raised", srcSchedRequeue), specSchedNodeUpdate},
 	}
@@ -228,4 +236,71 @@ func specSchedNodeUpdate(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	_, err = e.client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 	ok(g, err, "raise the allocatable cpu of "+small)
 	e.placedOn(ctx, g, "wants-room", small)
+}
+
+func specSchedGtLtIntegers(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	eleven := e.node(ctx, g, "eleven", "4", "8Gi", withLabels("ck-num", "11"))
+	e.node(ctx, g, "letter", "4", "8Gi", withLabels("ck-num", "a"))
+	e.node(ctx, g, "nine", "4", "8Gi", withLabels("ck-num", "9"))
+	gt, lt, notIn := corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt, corev1.NodeSelectorOpNotIn
+	term := func(reqs ...corev1.NodeSelectorRequirement) corev1.NodeSelectorTerm {
+		return corev1.NodeSelectorTerm{MatchExpressions: reqs}
+	}
+	// "10" is ten: only 11 is above it (read in another base, "10" would
+	// be 11 or more, and no node would be).
+	e.create(ctx, g, e.schedPod("gt-ten", "100m", "64Mi", withRequiredTerms(term(expr("ck-num", gt, "10")))))
+	// Below 12 and neither 11 nor 9: only "a" is left, and it is no integer
+	// (read as hexadecimal or in base 11 it would be 10).
+	e.create(ctx, g, e.schedPod("lt-letter", "100m", "64Mi", withRequiredTerms(term(expr("ck-num", lt, "12"), expr("ck-num", notIn, "11", "9")))))
+	e.placedOn(ctx, g, "gt-ten", eleven)
+	e.unschedulable(ctx, g, "lt-letter", gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "the label value a is not an integer")
+}
+
+func specSchedRequestedOnly(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	node := e.node(ctx, g, "overcommitted", "4", "1Gi")
+	// A Pod bound by hand, no scheduler involved, requests twice the memory.
+	e.create(ctx, g, e.schedPod("mem-hog", "100m", "2Gi", onNode(node)))
+	// The scheduler counts it: a Pod asking for memory does not fit.
+	e.create(ctx, g, e.schedPod("wants-memory", "100m", "64Mi"))
+	e.unschedulable(ctx, g, "wants-memory", gomega.ContainSubstring("Insufficient memory"), "the node's memory is overcommitted by mem-hog")
+	e.create(ctx, g, e.schedPod("cpu-only", "100m", ""))
+	e.create(ctx, g, e.schedPod("zero-memory", "100m", "0"))
+	e.placedOn(ctx, g, "cpu-only", node)
+	e.placedOn(ctx, g, "zero-memory", node)
+}
+
+func specSchedFinishedPods(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	node := e.node(ctx, g, "two-cpu", "2", "4Gi")
+	for name, phase := range map[string]corev1.PodPhase{"succeeded": corev1.PodSucceeded, "failed": corev1.PodFailed} {
+		e.create(ctx, g, e.schedPod(name, "1500m", "1Gi", onNode(node)))
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		ok(g, err, "get pod "+name)
+		p.Status.Phase = phase
+		_, err = e.client.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
+		ok(g, err, fmt.Sprintf("set the phase of pod %s to %s", name, phase))
+	}
+	// Created after both phases were written: the scheduler sees them first.
+	e.create(ctx, g, e.schedPod("newcomer", "1500m", "1Gi"))
+	e.placedOn(ctx, g, "newcomer", node)
+}
+
+func specSchedEmptyTerm(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	chosen := e.node(ctx, g, "chosen", "4", "8Gi", withLabels("ck-pick", "yes"))
+	other := e.node(ctx, g, "other", "4", "8Gi")
+	// Pinned pods that request nothing show the scheduler knows both nodes.
+	e.create(ctx, g, e.schedPod("pinned-chosen", "", "", selecting(corev1.LabelHostname, chosen)))
+	e.create(ctx, g, e.schedPod("pinned-other", "", "", selecting(corev1.LabelHostname, other)))
+	e.placedOn(ctx, g, "pinned-chosen", chosen)
+	e.placedOn(ctx, g, "pinned-other", other)
+	pick := corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{expr("ck-pick", corev1.NodeSelectorOpIn, "yes")}}
+	e.create(ctx, g, e.schedPod("empty-only", "100m", "64Mi", withRequiredTerms(corev1.NodeSelectorTerm{})))
+	// Several pods, so that a scheduler taking the empty term as "any
+	// node" would spread some of them to the other node.
+	for i := range 3 {
+		e.create(ctx, g, e.schedPod(fmt.Sprintf("empty-and-pick-%d", i), "100m", "64Mi", withRequiredTerms(corev1.NodeSelectorTerm{}, pick)))
+	}
+	for i := range 3 {
+		e.placedOn(ctx, g, fmt.Sprintf("empty-and-pick-%d", i), chosen)
+	}
+	e.unschedulable(ctx, g, "empty-only", gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "an empty term matches no node")
 }

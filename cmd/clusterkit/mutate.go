@@ -35,6 +35,7 @@ type mutateOptions struct {
 	seed        uint64
 	jobs        int
 	timeout     time.Duration
+	baseTimeout time.Duration
 }
 
 func newMutateCommand() *cobra.Command {
@@ -77,8 +78,9 @@ The equivalence list is a Markdown table (docs/mutation-equivalents.md):
 | mutant (file:line[:col]) | operator | change (original → mutated, or empty) | reason |
 A row that matches no mutant is reported as stale.
 
-First the unmutated tests run once: they must pass, and their time sets the
-default timeout (twice it, plus two minutes for the build). Run it from the
+First the unmutated tests run once, under --baseline-timeout (not --timeout):
+they must pass, and their time sets the default timeout (twice it, plus two
+minutes for the build). Run it from the
 module root. It takes long: every mutant rebuilds and relinks the test binary
 and runs the tests; --jobs runs mutants side by side (tests that mostly wait,
 like the scheduler specs, gain most), --max with --seed tests a sample.
@@ -113,6 +115,7 @@ docs/testing.md has the scheduler's figures.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the --max sample")
 	f.IntVar(&o.jobs, "jobs", 1, "mutants tested side by side")
 	f.DurationVar(&o.timeout, "timeout", 0, "bound on one mutant's build and tests (default: twice the unmutated run, plus 2 minutes)")
+	f.DurationVar(&o.baseTimeout, "baseline-timeout", 30*time.Minute, "bound on the unmutated run (its own: --timeout does not apply to it)")
 	return cmd
 }
 
@@ -189,7 +192,7 @@ func runMutate(cmd *cobra.Command, o mutateOptions) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	runner := &mutation.Runner{Dir: o.dir, Tests: o.tests, Run: o.run, Timeout: o.timeout, TempDir: tmp}
+	runner := &mutation.Runner{Dir: o.dir, Tests: o.tests, Run: o.run, Timeout: o.timeout, BaselineTimeout: o.baseTimeout, TempDir: tmp}
 	fmt.Fprintf(errOut, "mutate: %d mutants; running the unmutated tests first (go test -run %q %s)\n", len(mutants), o.run, strings.Join(o.tests, " "))
 	base, err := runner.Baseline(ctx)
 	if err != nil {

@@ -275,6 +275,12 @@ func TestMax(t *testing.T) {
 	if res := r.Test(context.Background(), slow); res.Outcome != TimedOut {
 		t.Errorf("a mutant that hangs: %s (%s), want %s", res.Outcome, res.Detail, TimedOut)
 	}
+	// The baseline has a bound of its own: a per-mutant timeout far too
+	// short for any build does not fail it.
+	r.Timeout = time.Nanosecond
+	if _, err := r.Baseline(context.Background()); err != nil {
+		t.Errorf("baseline under a 1ns per-mutant timeout: %v", err)
+	}
 	// The tree was never touched.
 	if got := mustRead(t, filepath.Join(dir, "m.go")); got != src {
 		t.Error("the runner changed the file on disk")

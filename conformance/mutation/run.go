@@ -56,6 +56,10 @@ type Runner struct {
 	// Timeout bounds one mutant's build and tests; a mutant that exceeds it
 	// is TimedOut. 0 means 10 minutes.
 	Timeout time.Duration
+	// BaselineTimeout bounds the unmutated run, which also builds every
+	// dependency from a cold cache and sets the default Timeout: it does not
+	// share Timeout's bound. 0 means 30 minutes.
+	BaselineTimeout time.Duration
 	// TempDir holds the overlays ("" means os.TempDir()).
 	TempDir string
 	// GoFlags are extra flags for go test, before the packages.
@@ -69,10 +73,17 @@ func (r *Runner) timeout() time.Duration {
 	return r.Timeout
 }
 
+func (r *Runner) baselineTimeout() time.Duration {
+	if r.BaselineTimeout <= 0 {
+		return 30 * time.Minute
+	}
+	return r.BaselineTimeout
+}
+
 // Baseline runs the tests without a mutant; they must pass, or no mutant's
 // outcome means anything. It returns how long they took.
 func (r *Runner) Baseline(ctx context.Context) (time.Duration, error) {
-	res := r.exec(ctx, "")
+	res := r.exec(ctx, "", r.baselineTimeout())
 	switch res.Outcome {
 	case Survived:
 		return res.Duration, nil
@@ -94,7 +105,7 @@ func (r *Runner) Test(ctx context.Context, m Mutant) Result {
 	if err != nil {
 		return Result{Mutant: m, Outcome: NotViable, Detail: err.Error()}
 	}
-	res := r.exec(ctx, overlay)
+	res := r.exec(ctx, overlay, r.timeout())
 	res.Mutant = m
 	return res
 }
@@ -137,9 +148,9 @@ type testEvent struct {
 	FailedBuild string
 }
 
-// exec runs go test (with the overlay, unless empty) and classifies it.
-func (r *Runner) exec(ctx context.Context, overlay string) Result {
-	timeout := r.timeout()
+// exec runs go test (with the overlay, unless empty) under timeout and
+// classifies it.
+func (r *Runner) exec(ctx context.Context, overlay string, timeout time.Duration) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	args := []string{"test", "-json", "-count=1", "-failfast", "-timeout", timeout.String()}
