@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -90,5 +89,5 @@ func specResizeQOSUnchanged(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	stored, err := pods.Get(ctx, created.Name, metav1.GetOptions{})
 	ok(g, err, "reading the Pod")
 	g.Expect(stored.ResourceVersion).To(gomega.Equal(created.ResourceVersion),
-		fmt.Sprintf("a refused resize must change nothing: %v", stored.Spec.Containers[0].Resources))
+		"a refused resize must change nothing: %v", stored.Spec.Containers[0].Resources)
 }

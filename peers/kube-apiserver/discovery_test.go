@@ -150,7 +150,7 @@ func resourceDiff(want, got metav1.APIResource) string {
 		{"shortNames", want.ShortNames, got.ShortNames},
 		{"categories", want.Categories, got.Categories},
 	} {
-		w, g := sorted(f.want), sorted(f.got)
+		w, g := slices.Sorted(slices.Values(f.want)), slices.Sorted(slices.Values(f.got))
 		if !slices.Equal(w, g) {
 			d = append(d, fmt.Sprintf("%s %v, want %v", f.name, g, w))
 		}
@@ -159,12 +159,6 @@ func resourceDiff(want, got metav1.APIResource) string {
 		d = append(d, fmt.Sprintf("group/version override %q/%q, want %q/%q", got.Group, got.Version, want.Group, want.Version))
 	}
 	return strings.Join(d, "; ")
-}
-
-func sorted(s []string) []string {
-	c := slices.Clone(s)
-	sort.Strings(c)
-	return c
 }
 
 func groupName(g string) string {
