@@ -4,20 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
-	"net/netip"
 	"os"
 	"sync"
 
-	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
-	"github.com/clusterkit/clusterkit/reference/apiserver/defaultclass"
-	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
+	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
 // Harness is the controller conformance harness of kube-controller-manager: for every spec
@@ -33,7 +27,9 @@ func Harness(o Options) conformance.ControllerHarness {
 		NodeGracePeriod: o.NodeMonitorGracePeriod,
 		ClusterCIDR:     o.ClusterCIDR,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.ControllersUnderTest, error) {
-			cfg, err := serveAPI(c)
+			cfg, err := harness.ConfiguredCluster(harness.MemoryStore(), func(sc *apiserver.Config) {
+				sc.DisableNamespaceCleanup = true
+			})(ctx, c)
 			if err != nil {
 				return conformance.ControllersUnderTest{}, err
 			}
@@ -87,37 +83,4 @@ func (m *manager) stop() error {
 	err := m.stopFn()
 	m.stopFn = nil
 	return err
-}
-
-// serveAPI serves a fresh clusterkit API server on a memory store on a loopback port until
-// the spec's cleanup, with the admission plugins of reference/harness's clusters and without
-// the server's own namespace cleanup.
-func serveAPI(c conformance.Cleaner) (*rest.Config, error) {
-	store := memory.New()
-	c.Cleanup(func() { _ = store.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	tcp := ln.Addr().(*net.TCPAddr)
-	addr, _ := netip.AddrFromSlice(tcp.IP)
-	srv, err := apiserver.New(apiserver.Config{
-		Store: store, AdvertiseAddress: addr.Unmap(), AdvertisePort: tcp.Port,
-		Admission:               admission.NewChainHandler(defaultclass.New(), priority.New()),
-		DisableNamespaceCleanup: true,
-	})
-	if err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
-	serveCtx, stopServe := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(serveCtx, ln) }()
-	c.Cleanup(func() {
-		stopServe()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
-		}
-	})
-	return &rest.Config{Host: "http://" + ln.Addr().String(), QPS: -1}, nil
 }

@@ -28,7 +28,7 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 		CanCompact:      true,
 		ReachesLoopback: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, s, err := startAPIServerWith(ctx, c, store, nil, &Policy{})
+			cfg, s, err := startAPIServerWith(ctx, c, store, nil, &Policy{}, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -49,8 +49,15 @@ func InProcessAPI(store conformance.StoreHarness) conformance.APIHarness {
 // Cluster returns a function that starts a fresh reference API server on a
 // store from the store harness, for harnesses of other components.
 func Cluster(store conformance.StoreHarness) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+	return ConfiguredCluster(store, nil)
+}
+
+// ConfiguredCluster is Cluster with the server's Config changed by configure (nil: none) before
+// it starts — e.g. DisableNamespaceCleanup for a controller manager that runs its own namespace
+// controller.
+func ConfiguredCluster(store conformance.StoreHarness, configure func(*apiserver.Config)) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	return func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
-		cfg, _, err := startAPIServer(ctx, c, store, nil)
+		cfg, _, err := startAPIServerWith(ctx, c, store, nil, nil, configure)
 		return cfg, err
 	}
 }
@@ -64,7 +71,7 @@ func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Hand
 		Name:            name,
 		ReachesLoopback: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServerWith(ctx, c, store, wrap, &Policy{})
+			cfg, _, err := startAPIServerWith(ctx, c, store, wrap, &Policy{}, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -77,11 +84,12 @@ func WrappedAPI(name string, store conformance.StoreHarness, wrap func(http.Hand
 // startAPIServer serves the reference API server (through wrap, when not
 // nil) on a loopback port until the spec's cleanup.
 func startAPIServer(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler) (*rest.Config, interfaces.Store, error) {
-	return startAPIServerWith(ctx, c, store, wrap, nil)
+	return startAPIServerWith(ctx, c, store, wrap, nil, nil)
 }
 
-// startAPIServerWith is startAPIServer with a cluster's namespace policy (nil: none).
-func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler, pol *Policy) (*rest.Config, interfaces.Store, error) {
+// startAPIServerWith is startAPIServer with a cluster's namespace policy (nil: none) and a
+// last change of the server's Config (nil: none).
+func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store conformance.StoreHarness, wrap func(http.Handler) http.Handler, pol *Policy, configure func(*apiserver.Config)) (*rest.Config, interfaces.Store, error) {
 	dir, err := os.MkdirTemp("", "clusterkit-api-")
 	if err != nil {
 		return nil, nil, err
@@ -110,6 +118,9 @@ func startAPIServerWith(ctx context.Context, c conformance.Cleaner, store confor
 			_ = ln.Close()
 			return nil, nil, err
 		}
+	}
+	if configure != nil {
+		configure(&scfg)
 	}
 	srv, err := apiserver.New(scfg)
 	if err != nil {

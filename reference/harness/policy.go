@@ -111,7 +111,7 @@ func InProcessAPIWithQuota(name string, store conformance.StoreHarness, quota fu
 	return conformance.APIHarness{
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Quota: quota})
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Quota: quota}, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -126,7 +126,7 @@ func InProcessAPIWithResources(name string, store conformance.StoreHarness, modi
 	return conformance.APIHarness{
 		Name: name,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Resources: modify})
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Resources: modify}, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
@@ -142,7 +142,7 @@ func InProcessAPIWithAggregation(name string, store conformance.StoreHarness, wr
 		Name:            name,
 		ReachesLoopback: true,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.APIServerUnderTest, error) {
-			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Aggregation: wrap})
+			cfg, _, err := startAPIServerWith(ctx, c, store, nil, &Policy{Aggregation: wrap}, nil)
 			if err != nil {
 				return conformance.APIServerUnderTest{}, err
 			}
