@@ -59,6 +59,20 @@ func (ws *watchStream) flush() {
 
 // send writes one event with obj rendered in the negotiated form.
 func (ws *watchStream) send(t watch.EventType, obj runtime.Object) error {
+	return ws.sendEncoded(t, obj, nil)
+}
+
+// sendChange writes the event for a store change: an object sent as it is uses the change's
+// JSON, encoded once for all the watches that send it.
+func (ws *watchStream) sendChange(t watch.EventType, obj runtime.Object, ev storage.Event) error {
+	if ws.out.form == formObject && obj == ev.Object {
+		return ws.sendEncoded(t, obj, ev.JSON)
+	}
+	return ws.sendEncoded(t, obj, nil)
+}
+
+// sendEncoded writes one event; encodedObject, when not nil, gives obj's JSON.
+func (ws *watchStream) sendEncoded(t watch.EventType, obj runtime.Object, encodedObject func() ([]byte, error)) error {
 	ws.start()
 	var v any = obj
 	if t != watch.Bookmark && ws.out.form != formObject {
@@ -74,15 +88,25 @@ func (ws *watchStream) send(t watch.EventType, obj runtime.Object) error {
 		}
 		v = rendered
 	}
-	data, err := json.Marshal(v)
+	var data []byte
+	var err error
+	if encodedObject != nil {
+		data, err = encodedObject()
+	} else {
+		data, err = json.Marshal(v)
+	}
 	if err != nil {
 		return err
 	}
-	line, err := json.Marshal(watchEvent{Type: t, Object: data})
-	if err != nil {
-		return err
-	}
-	if _, err := ws.w.Write(append(line, '\n')); err != nil {
+	// The line is {"type":T,"object":DATA} (watchEvent's JSON) written around the object's
+	// bytes, which json.Marshal would scan and copy once more.
+	line := make([]byte, 0, len(data)+len(t)+24)
+	line = append(line, `{"type":"`...)
+	line = append(line, t...)
+	line = append(line, `","object":`...)
+	line = append(line, data...)
+	line = append(line, "}\n"...)
+	if _, err := ws.w.Write(line); err != nil {
 		return err
 	}
 	ws.rows++
@@ -235,7 +259,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 			if t == "" {
 				continue
 			}
-			if err := ws.send(t, obj); err != nil {
+			if err := ws.sendChange(t, obj, ev); err != nil {
 				return
 			}
 		}

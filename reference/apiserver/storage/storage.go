@@ -22,6 +22,7 @@ const ConflictMessage = "the object has been modified; please apply your changes
 type Objects struct {
 	kv           interfaces.Store
 	transformers Transformers
+	hubs         hubs
 }
 
 // New returns an Objects over kv that stores values as they are.
@@ -459,12 +460,28 @@ type Event struct {
 	Object   runtime.Object
 	Previous runtime.Object
 	Revision int64
+
+	encoded *encoded // the Object's JSON, shared by the watchers of a hub; nil: not shared
 }
 
 // Watch follows a collection from fromRevision (0: from now). Events are delivered in revision
 // order on the returned channel, which is closed when the watch ends; errc then yields the error
 // that ended it (nil on cancellation), already mapped to the resource.
+//
+// Watches share one store watch per resource (see hubs); a watch that needs changes the shared
+// watch has already passed reads the store on its own. The objects of the events may be shared
+// by several watches: receivers must not modify them.
 func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64) (<-chan Event, <-chan error, error) {
+	if fromRevision == 0 {
+		cur, err := o.kv.CurrentRevision(ctx)
+		if err != nil {
+			return nil, nil, MapError(res, "", err)
+		}
+		fromRevision = cur
+	}
+	if out, errc, ok, err := o.sharedWatch(ctx, res, namespace, fromRevision); err != nil || ok {
+		return out, errc, err
+	}
 	w, err := o.kv.Watch(ctx, Prefix(res, namespace), fromRevision)
 	if err != nil {
 		return nil, nil, MapError(res, "", err)

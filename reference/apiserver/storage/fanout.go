@@ -1,0 +1,303 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+)
+
+// hubLinger is how long a hub keeps its store watch after its last watcher left, so that
+// clients re-establishing their watches (informers do every few minutes) find it running.
+const hubLinger = time.Minute
+
+// maxQueued bounds the events queued for one watcher that does not read them: past it the
+// watcher's channel closes without an error, as kube-apiserver's cacher closes an
+// unresponsive watcher, and its client watches again from the last revision it saw.
+const maxQueued = 100_000
+
+// hubs shares one store watch per served resource among all the watches of that resource:
+// each change is read from the store and decoded once, and each decoded object is encoded to
+// JSON at most once for every watcher that sends it as it is (as kube-apiserver's cacher
+// serves all watchers from one etcd watch and caches each event's serialization).
+type hubs struct {
+	mu  sync.Mutex
+	all map[*registry.Resource]*hub
+}
+
+// hub is the shared watch of one resource across every namespace.
+type hub struct {
+	o      *Objects
+	res    *registry.Resource
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	subs    map[*subscriber]struct{}
+	last    int64 // every change of the resource up to this revision has been delivered
+	stopped bool
+	idle    *time.Timer
+}
+
+// subscriber is one watch served by a hub: the events after from under prefix, queued until
+// the watch's goroutine sends them.
+type subscriber struct {
+	prefix string
+	from   int64
+	ready  chan struct{} // signalled when queue or done changes
+
+	mu    sync.Mutex
+	queue []Event
+	done  bool
+	err   error
+}
+
+// encoded memoizes an event object's JSON for all the watchers that send it.
+type encoded struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+// JSON returns the JSON of the event's Object, encoded once for every watcher of a shared
+// watch. Callers must not modify the bytes.
+func (e Event) JSON() ([]byte, error) {
+	if e.encoded == nil {
+		return json.Marshal(e.Object)
+	}
+	e.encoded.once.Do(func() { e.encoded.data, e.encoded.err = json.Marshal(e.Object) })
+	return e.encoded.data, e.encoded.err
+}
+
+// sharedWatch serves a watch of res under namespace from fromRevision (> 0) from the
+// resource's hub. It returns ok false when the hub cannot serve it — the hub started after
+// fromRevision or has already delivered changes after it, which the watch needs replayed — and
+// the caller watches the store itself, so that the store decides on history and compaction.
+func (o *Objects) sharedWatch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64) (<-chan Event, <-chan error, bool, error) {
+	sub := &subscriber{prefix: Prefix(res, namespace), from: fromRevision, ready: make(chan struct{}, 1)}
+	var h *hub
+	for attempt := 0; ; attempt++ {
+		var err error
+		h, err = o.hubFor(ctx, res)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		added, stopped := h.add(sub)
+		if added {
+			break
+		}
+		if !stopped || attempt > 0 {
+			return nil, nil, false, nil
+		}
+		// The hub ended between the lookup and the subscription: start a new one.
+	}
+	out := make(chan Event)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(errc)
+		defer close(out)
+		defer h.remove(sub)
+		for {
+			select {
+			case <-ctx.Done():
+				errc <- nil
+				return
+			case <-sub.ready:
+			}
+			sub.mu.Lock()
+			batch, done, err := sub.queue, sub.done, sub.err
+			sub.queue = nil
+			sub.mu.Unlock()
+			for _, ev := range batch {
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					errc <- nil
+					return
+				}
+			}
+			if done {
+				errc <- err
+				return
+			}
+		}
+	}()
+	return out, errc, true, nil
+}
+
+// hubFor returns res's running hub, starting one that watches the store from its current
+// revision when there is none (never from an older one: the store alone answers for history,
+// and a hub must not end its other watches because one asked for a compacted revision).
+func (o *Objects) hubFor(ctx context.Context, res *registry.Resource) (*hub, error) {
+	o.hubs.mu.Lock()
+	defer o.hubs.mu.Unlock()
+	if h := o.hubs.all[res]; h != nil {
+		return h, nil
+	}
+	cur, err := o.kv.CurrentRevision(ctx)
+	if err != nil {
+		return nil, MapError(res, "", err)
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	w, err := o.kv.Watch(hctx, Prefix(res, ""), cur)
+	if err != nil {
+		cancel()
+		return nil, MapError(res, "", err)
+	}
+	h := &hub{o: o, res: res, cancel: cancel, subs: map[*subscriber]struct{}{}, last: cur}
+	if o.hubs.all == nil {
+		o.hubs.all = map[*registry.Resource]*hub{}
+	}
+	o.hubs.all[res] = h
+	go h.run(hctx, w)
+	return h, nil
+}
+
+// add subscribes sub unless the hub has delivered changes after sub.from (they would be
+// missed) or has stopped.
+func (h *hub) add(sub *subscriber) (added, stopped bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return false, true
+	}
+	if sub.from < h.last {
+		return false, false
+	}
+	h.subs[sub] = struct{}{}
+	if h.idle != nil {
+		h.idle.Stop()
+		h.idle = nil
+	}
+	return true, false
+}
+
+// remove unsubscribes sub; the hub stops hubLinger after its last subscriber left.
+func (h *hub) remove(sub *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, sub)
+	if len(h.subs) == 0 && !h.stopped && h.idle == nil {
+		h.idle = time.AfterFunc(hubLinger, h.stopIfIdle)
+	}
+}
+
+// stopIfIdle stops the hub when nobody subscribed since its idle timer started.
+func (h *hub) stopIfIdle() {
+	h.o.hubs.mu.Lock()
+	h.mu.Lock()
+	idle := len(h.subs) == 0 && h.idle != nil && !h.stopped
+	if idle {
+		h.stopped = true
+		if h.o.hubs.all[h.res] == h {
+			delete(h.o.hubs.all, h.res)
+		}
+	}
+	h.mu.Unlock()
+	h.o.hubs.mu.Unlock()
+	if idle {
+		h.cancel()
+	}
+}
+
+// run reads the store watch until it ends, decoding each change once and queueing it for
+// every subscriber it concerns; when the watch ends every subscriber ends with its error.
+func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
+	defer w.Stop()
+	end := func(err error) {
+		h.o.hubs.mu.Lock()
+		if h.o.hubs.all[h.res] == h {
+			delete(h.o.hubs.all, h.res)
+		}
+		h.o.hubs.mu.Unlock()
+		h.mu.Lock()
+		h.stopped = true
+		if h.idle != nil {
+			h.idle.Stop()
+		}
+		for sub := range h.subs {
+			sub.finish(err)
+		}
+		h.subs = nil
+		h.mu.Unlock()
+		h.cancel()
+	}
+	for {
+		var ev interfaces.Event
+		var ok bool
+		select {
+		case <-ctx.Done():
+			end(nil)
+			return
+		case ev, ok = <-w.Events():
+		}
+		if !ok {
+			if ctx.Err() != nil {
+				end(nil)
+			} else {
+				end(MapError(h.res, "", w.Err()))
+			}
+			return
+		}
+		obj, err := h.o.decodeStored(ctx, h.res, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
+		if err != nil {
+			end(err)
+			return
+		}
+		var prev runtime.Object
+		if ev.PrevValue != nil {
+			if prev, err = h.o.decodeStored(ctx, h.res, ev.KV.Key, ev.PrevValue, 0); err != nil {
+				end(err)
+				return
+			}
+		}
+		out := Event{Type: ev.Type, Object: obj, Previous: prev, Revision: ev.KV.ModRevision, encoded: &encoded{}}
+		h.mu.Lock()
+		h.last = out.Revision
+		for sub := range h.subs {
+			if out.Revision <= sub.from || !strings.HasPrefix(ev.KV.Key, sub.prefix) {
+				continue
+			}
+			if !sub.push(out) {
+				delete(h.subs, sub)
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+// push queues ev; it ends the subscriber (closing its watch without an error) instead when
+// its queue is full, and reports false.
+func (s *subscriber) push(ev Event) bool {
+	s.mu.Lock()
+	if len(s.queue) >= maxQueued {
+		s.done = true
+		s.mu.Unlock()
+		s.signal()
+		return false
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	s.signal()
+	return true
+}
+
+// finish ends the subscriber with err once its queued events are sent.
+func (s *subscriber) finish(err error) {
+	s.mu.Lock()
+	s.done, s.err = true, err
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *subscriber) signal() {
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,207 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
+	"github.com/clusterkit/clusterkit/reference/store/memory"
+)
+
+func configMaps(t *testing.T) *registry.Resource {
+	t.Helper()
+	res := registry.Default().Lookup(schema.GroupVersionResource{Version: "v1", Resource: "configmaps"})
+	if res == nil {
+		t.Fatal("configmaps are not registered")
+	}
+	return res
+}
+
+func createCM(ctx context.Context, t *testing.T, o *storage.Objects, res *registry.Resource, ns, name string) int64 {
+	t.Helper()
+	obj, err := o.Create(ctx, res, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}})
+	if err != nil {
+		t.Fatalf("create %s/%s: %v", ns, name, err)
+	}
+	m, _ := obj.(metav1.Object)
+	var rev int64
+	_, _ = fmt.Sscan(m.GetResourceVersion(), &rev)
+	return rev
+}
+
+// receive reads n events from events, failing after a timeout, and returns their names.
+func receive(t *testing.T, events <-chan storage.Event, n int) []string {
+	t.Helper()
+	var names []string
+	for range n {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				t.Fatalf("the watch ended after %v", names)
+			}
+			names = append(names, ev.Object.(*corev1.ConfigMap).Name)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event after %v", names)
+		}
+	}
+	return names
+}
+
+func TestSharedWatchesSeeEveryChangeOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	createCM(ctx, t, o, res, "a", "before")
+
+	all, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inA, _, err := o.Watch(ctx, res, "a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := createCM(ctx, t, o, res, "a", "one")
+	createCM(ctx, t, o, res, "b", "two")
+	// A watch from a revision the shared watch has already passed reads the store: it sees
+	// "two" again, not nothing.
+	replay, _, err := o.Watch(ctx, res, "", rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createCM(ctx, t, o, res, "a", "three")
+
+	if got := fmt.Sprint(receive(t, all, 3)); got != "[one two three]" {
+		t.Errorf("every namespace: %s", got)
+	}
+	if got := fmt.Sprint(receive(t, inA, 2)); got != "[one three]" {
+		t.Errorf("namespace a: %s", got)
+	}
+	if got := fmt.Sprint(receive(t, replay, 2)); got != "[two three]" {
+		t.Errorf("from revision %d: %s", rev, got)
+	}
+}
+
+func TestSharedWatchEndsWithItsContextAlone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	wctx, stop := context.WithCancel(ctx)
+	short, errc, err := o.Watch(wctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	for range short {
+	}
+	if err := <-errc; err != nil {
+		t.Errorf("a cancelled watch ends without an error, got %v", err)
+	}
+	createCM(ctx, t, o, res, "a", "after")
+	if got := fmt.Sprint(receive(t, long, 1)); got != "[after]" {
+		t.Errorf("the other watch: %s", got)
+	}
+}
+
+func TestSharedWatchFromACompactedRevisionIsExpired(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	live, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := createCM(ctx, t, o, res, "a", "one")
+	createCM(ctx, t, o, res, "a", "two")
+	cur := createCM(ctx, t, o, res, "a", "three")
+	receive(t, live, 3)
+	if err := kv.Compact(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	events, errc, err := o.Watch(ctx, res, "", old)
+	if err == nil {
+		for range events {
+		}
+		err = <-errc
+	}
+	if !apierrors.IsResourceExpired(err) && !apierrors.IsGone(err) && !interfaces.IsExpired(err) {
+		t.Fatalf("a watch from compacted revision %d: want 410 Expired, got %v", old, err)
+	}
+}
+
+func TestSharedWatchesEndWhenTheStoreCloses(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	o := storage.New(kv)
+	res := configMaps(t)
+	events, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = kv.Close()
+	select {
+	case _, ok := <-events:
+		if ok {
+			t.Fatal("an event after the store closed")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the watch did not end when the store closed")
+	}
+	// A new watch does not find the ended hub: it fails as the closed store does.
+	if _, _, err := o.Watch(ctx, res, "", 0); err == nil {
+		t.Error("a watch of a closed store started")
+	}
+}
+
+func TestSharedEventJSONIsEncodedOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	a, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createCM(ctx, t, o, res, "a", "one")
+	ea, eb := <-a, <-b
+	ja, err := ea.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, _ := eb.JSON()
+	if &ja[0] != &jb[0] {
+		t.Error("two watches of one change encoded its object twice")
+	}
+	if ea.Object != eb.Object {
+		t.Error("two watches of one change decoded it twice")
+	}
+}
