@@ -42,7 +42,13 @@ type accessLine struct {
 //     are not consulted),
 //   - closed-sa: the closed server as a ServiceAccount with a TokenRequest token, allowed by
 //     a RoleBinding to the edit ClusterRole — a pod's client: token authentication (a
-//     signature and the bound objects' lookup) and RBAC's rules on every request.
+//     signature and the bound objects' lookup) and RBAC's rules on every request,
+//   - admitted-http: the closed server's composition (its admission chain, encryption,
+//     informers and controllers) with TLS, authentication and authorization off, over plain
+//     HTTP/1.1 — closed-sa ÷ admitted-http is what TLS + authentication + RBAC cost together
+//     (issue 13's "on vs off"),
+//   - admitted-tls: the same with TLS on — closed-sa ÷ admitted-tls is what authentication
+//     and RBAC alone cost.
 func accessLines() []accessLine {
 	return []accessLine{
 		{"open-http", func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
@@ -55,6 +61,18 @@ func accessLines() []accessLine {
 			return s.Admin, err
 		}},
 		{"closed-sa", startClosedServiceAccount},
+		{"admitted-http", func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+			s, err := harness.ModifiedAuth("admitted-http", harness.MemoryStore(), func(cfg *apiserver.Config) {
+				cfg.Access, cfg.TLS = apiserver.Access{}, nil
+			}).Connect(ctx, c)
+			return s.Admin, err
+		}},
+		{"admitted-tls", func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+			s, err := harness.ModifiedAuth("admitted-tls", harness.MemoryStore(), func(cfg *apiserver.Config) {
+				cfg.Access = apiserver.Access{}
+			}).Connect(ctx, c)
+			return s.Admin, err
+		}},
 	}
 }
 
@@ -139,25 +157,29 @@ func BenchmarkCreateAccess(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		mean := make([]float64, len(lines))
-		p99 := make([]float64, len(lines))
+		mean := make(map[string]float64, len(lines))
+		p50s := make(map[string]float64, len(lines))
+		p99 := make(map[string]float64, len(lines))
 		for l, line := range lines {
 			var sum time.Duration
 			for _, d := range lat[l] {
 				sum += d
 			}
-			mean[l] = float64(sum.Microseconds()) / float64(b.N)
+			mean[line.name] = float64(sum.Microseconds()) / float64(b.N)
 			p50, p := percentiles(lat[l])
-			p99[l] = p
-			b.ReportMetric(mean[l], line.name+"-µs/op")
+			p50s[line.name], p99[line.name] = p50, p
+			b.ReportMetric(mean[line.name], line.name+"-µs/op")
 			b.ReportMetric(p50, line.name+"-p50-µs")
 			b.ReportMetric(p, line.name+"-p99-µs")
 		}
-		b.ReportMetric(mean[2]/mean[1], "closed/open-tls")
-		b.ReportMetric(mean[2]/mean[0], "closed/open-http")
-		b.ReportMetric(p99[2]/p99[1], "p99-closed/open-tls")
-		b.ReportMetric(mean[3]/mean[1], "closed-sa/open-tls")
-		b.ReportMetric(p99[3]/p99[1], "p99-closed-sa/open-tls")
+		for _, r := range [][2]string{
+			{"closed", "open-tls"}, {"closed-sa", "open-tls"},
+			{"closed-sa", "admitted-http"}, {"closed-sa", "admitted-tls"}, {"closed", "admitted-tls"},
+		} {
+			b.ReportMetric(mean[r[0]]/mean[r[1]], r[0]+"/"+r[1])
+			b.ReportMetric(p50s[r[0]]/p50s[r[1]], "p50-"+r[0]+"/"+r[1])
+			b.ReportMetric(p99[r[0]]/p99[r[1]], "p99-"+r[0]+"/"+r[1])
+		}
 	})
 	for _, line := range lines {
 		b.Run(line.name, func(b *testing.B) {

@@ -128,7 +128,15 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 			fmt.Fprintf(os.Stderr, "apiserver for a spec stopped with: %v\n", err)
 		}
 	})
-	loopback := bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
+	// A modification may turn TLS off (the access benchmark's server without TLS,
+	// authentication and authorization): the clients then speak plain HTTP, as anyone.
+	reach := func() *rest.Config {
+		if cfg.TLS == nil {
+			return &rest.Config{Host: "http://" + ln.Addr().String()}
+		}
+		return bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
+	}
+	loopback := reach()
 	loopback.QPS = -1
 	if err := comp.Start(serveCtx, loopback); err != nil {
 		ctlDone <- nil
@@ -142,7 +150,7 @@ func startClosedServer(ctx context.Context, c conformance.Cleaner, store conform
 		return none, err
 	}
 	go func() { ctlDone <- ctl.Run(serveCtx) }()
-	admin := bundle.RESTConfig("https://"+ln.Addr().String(), bundle.Admin)
+	admin := reach()
 	admin.QPS = -1
 	return conformance.AuthServerUnderTest{
 		Admin: admin,
