@@ -117,6 +117,15 @@ func Root() string {
 	return filepath.Join(home, ".clusterkit", "labs")
 }
 
+// DeleteCommand is the command that deletes the lab name kept in dir: with --dir unless dir
+// is the lab's default directory.
+func DeleteCommand(name, dir string) string {
+	if dir == "" || filepath.Clean(dir) == filepath.Join(Root(), name) {
+		return "clusterkit lab delete --name " + name
+	}
+	return "clusterkit lab delete --dir " + dir
+}
+
 // Unavailable says why labs cannot be created on this machine, or "".
 func Unavailable() string {
 	if os.Geteuid() != 0 {
@@ -189,7 +198,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, errors.New(why)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Dir, "lab.json")); err == nil {
-		return nil, fmt.Errorf("lab %q already exists (%s): delete it first with `clusterkit lab delete --name %s`", cfg.Name, cfg.Dir, cfg.Name)
+		return nil, fmt.Errorf("lab %q already exists (%s): delete it first with `%s`", cfg.Name, cfg.Dir, DeleteCommand(cfg.Name, cfg.Dir))
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
@@ -231,7 +240,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			say("creation failed: removing what was made (logs kept in %s)", filepath.Join(cfg.Dir, "logs"))
+			say("creation failed: removing what was made (logs kept in %s; `%s` removes them)", filepath.Join(cfg.Dir, "logs"), DeleteCommand(cfg.Name, cfg.Dir))
 			_ = lab.teardown(context.Background(), io.Discard, true)
 		}
 	}()
@@ -394,6 +403,52 @@ func Load(dir string) (*Lab, error) {
 		return nil, fmt.Errorf("reading %s: %w", filepath.Join(dir, "lab.json"), err)
 	}
 	return &l, nil
+}
+
+// leftoverEntries are what a failed create leaves in a lab's directory (its logs are kept
+// for the user to read); a directory holding anything else is not a lab's leftover.
+var leftoverEntries = map[string]bool{"logs": true, "bin": true, "data": true, "images.tar": true, "kubeconfig": true, "lab.json.tmp": true}
+
+// IsLeftover reports whether dir is what a failed create left (no lab.json, nothing but a
+// lab's own entries, the logs among them).
+func IsLeftover(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		return false
+	}
+	for _, e := range entries {
+		if !leftoverEntries[e.Name()] {
+			return false
+		}
+	}
+	return true
+}
+
+// RemoveLeftover removes the directory a failed create left; it refuses any other directory.
+func RemoveLeftover(dir string) error {
+	if !IsLeftover(dir) {
+		return fmt.Errorf("%s is not what a failed lab create leaves (it holds more than logs, bin, data): not removing it", dir)
+	}
+	return os.RemoveAll(dir)
+}
+
+// Leftovers returns the directories under root that failed creates left, by name.
+func Leftovers(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		dir := filepath.Join(root, e.Name())
+		if e.IsDir() && IsLeftover(dir) {
+			out = append(out, dir)
+		}
+	}
+	return out, nil
 }
 
 // List returns the labs under root, by name.

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/clusterkit/clusterkit/kindlab"
 )
@@ -82,7 +83,7 @@ func newLabCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "to use it:\n  export KUBECONFIG=%s\nto delete it:\n  clusterkit lab delete --name %s\n", lab.Kubeconfig, lab.Name)
+			fmt.Fprintf(out, "to use it:\n  export KUBECONFIG=%s\nto delete it:\n  %s\n", lab.Kubeconfig, kindlab.DeleteCommand(lab.Name, lab.Dir))
 			return nil
 		},
 	}
@@ -104,6 +105,14 @@ func newLabDeleteCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			lab, err := kindlab.Load(o.labDir())
+			if apierrors.IsNotFound(err) && kindlab.IsLeftover(o.labDir()) {
+				// A failed create kept its logs here: delete removes them.
+				if err := kindlab.RemoveLeftover(o.labDir()); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "removed %s, the logs of a failed create\n", o.labDir())
+				return nil
+			}
 			if err != nil {
 				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
 			}
@@ -137,6 +146,14 @@ func newLabListCommand() *cobra.Command {
 					status = "Broken (delete it)"
 				}
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", l.Name, len(l.Nodes), status, l.Server, l.Kubeconfig)
+			}
+			leftovers, err := kindlab.Leftovers(kindlab.Root())
+			if err != nil {
+				return err
+			}
+			for _, dir := range leftovers {
+				name := filepath.Base(dir)
+				fmt.Fprintf(w, "%s\t-\tFailed (logs in %s; %s removes them)\t-\t-\n", name, filepath.Join(dir, "logs"), kindlab.DeleteCommand(name, dir))
 			}
 			return w.Flush()
 		},
