@@ -19,6 +19,15 @@ const (
 	DefaultBackoffCap  = 5 * time.Minute
 )
 
+// The upstream kubelet's defaults for what it does while nothing changes.
+const (
+	// DefaultResyncInterval is Config.ResyncInterval's default (syncFrequency).
+	DefaultResyncInterval = time.Minute
+	// DefaultStatusReportInterval is Config.StatusReportInterval's default
+	// (nodeStatusReportFrequency).
+	DefaultStatusReportInterval = 5 * time.Minute
+)
+
 // DefaultKubeAPIQPS and DefaultKubeAPIBurst rate-limit the kubelet's API client when its
 // rest.Config sets no QPS: the upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults.
 const (
@@ -60,15 +69,27 @@ type Config struct {
 	// restart waits BackoffBase, each later one twice as long, up to
 	// BackoffCap (defaults 10 s and 5 min, as in Kubernetes).
 	BackoffBase, BackoffCap time.Duration
-	// SyncInterval is how often each pod is re-synced with the runtime
-	// (default 1 s; the real kubelet relists every second too).
+	// SyncInterval is how often the node's sandboxes and containers are relisted, waking the
+	// worker of each pod whose containers changed, and how often a pod that is starting,
+	// restarting, probed or timed is re-synced (default 1 s; the upstream kubelet's PLEG
+	// relists every second too).
 	SyncInterval time.Duration
+	// ResyncInterval is how often a settled pod (every container running, nothing probed,
+	// waiting or timed) is re-synced all the same, its volumes brought up to date (default
+	// 1 min, the upstream kubelet's syncFrequency).
+	ResyncInterval time.Duration
 	// MaxParallelPodStarts, when positive, bounds the pods that create their sandbox or a
 	// container in the runtime at once, the oldest pod first (startgate.go). Default: no
 	// bound, as in the upstream kubelet, whose pod workers all start at once.
 	MaxParallelPodStarts int
-	// StatusInterval is how often node status is posted (default 10 s).
+	// StatusInterval is how often node status is computed (default 10 s, the upstream
+	// kubelet's nodeStatusUpdateFrequency); it is posted when it changed, else every
+	// StatusReportInterval.
 	StatusInterval time.Duration
+	// StatusReportInterval is how often an unchanged node status is posted all the same
+	// (default 5 min, the upstream kubelet's nodeStatusReportFrequency; the node Lease is the
+	// heartbeat in between).
+	StatusReportInterval time.Duration
 	// LeaseDuration is the node Lease's duration (default 40 s); it is
 	// renewed every quarter of it.
 	LeaseDuration time.Duration
@@ -189,8 +210,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = time.Second
 	}
+	if c.ResyncInterval <= 0 {
+		c.ResyncInterval = DefaultResyncInterval
+	}
 	if c.StatusInterval <= 0 {
 		c.StatusInterval = 10 * time.Second
+	}
+	if c.StatusReportInterval <= 0 {
+		c.StatusReportInterval = DefaultStatusReportInterval
 	}
 	if c.LeaseDuration <= 0 {
 		c.LeaseDuration = 40 * time.Second

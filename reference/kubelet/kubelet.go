@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -67,6 +68,11 @@ type Kubelet struct {
 	// statusPosted is set once this Run has posted the node's status (the first post records
 	// every pressure condition's Event, events.go).
 	statusPosted atomic.Bool
+	// statusReported is when the node's status was last written (node.go); guarded by mu.
+	statusReported time.Time
+	// lease is the node's Lease as last written, renewed without a read first (node.go);
+	// only the lease loop touches it.
+	lease *coordinationv1.Lease
 	// stats keeps the CPU readings the stats endpoints compute rates from (stats.go).
 	stats statsState
 }
@@ -259,8 +265,9 @@ func (k *Kubelet) Run(ctx context.Context) error {
 	close(k.ready)
 	k.logf("node registered, serving on 127.0.0.1:%d", k.Port())
 
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); k.housekeeping(ctx) }()
+	go func() { defer wg.Done(); k.relistLoop(ctx) }()
 	<-ctx.Done()
 	return nil
 }

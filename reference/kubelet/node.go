@@ -15,6 +15,7 @@ import (
 	"github.com/clusterkit/clusterkit/version"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -278,10 +279,14 @@ func (k *Kubelet) registerNode(ctx context.Context) error {
 			return fmt.Errorf("labelling node %s: %w", k.cfg.NodeName, err)
 		}
 	}
-	return k.postNodeStatus(ctx, node)
+	return k.postNodeStatus(ctx, node, true)
 }
 
-func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
+// postNodeStatus computes the node's status and writes it when it differs from the node's
+// (heartbeat times aside), when force is set or when StatusReportInterval has passed since
+// the last write: as the upstream kubelet, an unchanged status is not rewritten every
+// StatusInterval (each write wakes every watcher of nodes); the Lease is the heartbeat.
+func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node, force bool) error {
 	nodes := k.client.CoreV1().Nodes()
 	for attempt := 0; ; attempt++ {
 		if node == nil {
@@ -294,7 +299,14 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
 			}
 		}
 		prev := node.Status.Conditions
-		node.Status = k.nodeStatus(ctx, &node.Status)
+		st := k.nodeStatus(ctx, &node.Status)
+		k.mu.Lock()
+		due := k.cfg.Clock.Since(k.statusReported) >= k.cfg.StatusReportInterval
+		k.mu.Unlock()
+		if !force && !due && !nodeStatusChanged(&node.Status, &st) {
+			return nil
+		}
+		node.Status = st
 		_, err := nodes.UpdateStatus(ctx, node, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) && attempt < 3 {
 			node = nil
@@ -303,6 +315,9 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node) error {
 		if err != nil {
 			return fmt.Errorf("posting status of node %s: %w", k.cfg.NodeName, err)
 		}
+		k.mu.Lock()
+		k.statusReported = k.cfg.Clock.Now()
+		k.mu.Unlock()
 		k.conditionEvents(prev, node.Status.Conditions, !k.statusPosted.Swap(true))
 		return nil
 	}
@@ -317,7 +332,7 @@ func (k *Kubelet) nodeStatusLoop(ctx context.Context) {
 			return
 		case <-t.C():
 		}
-		if err := k.postNodeStatus(ctx, nil); err != nil && ctx.Err() == nil {
+		if err := k.postNodeStatus(ctx, nil, false); err != nil && ctx.Err() == nil {
 			k.logf("%v", err)
 		}
 	}
@@ -341,9 +356,20 @@ func (k *Kubelet) leaseLoop(ctx context.Context) {
 	}
 }
 
+// renewLease renews the node's Lease. As the upstream kubelet's lease controller it updates
+// the Lease it last wrote without reading it first, and reads it again only after a failure.
 func (k *Kubelet) renewLease(ctx context.Context) error {
 	leases := k.client.CoordinationV1().Leases(nodeLeaseNamespace)
 	now := metav1.NewMicroTime(k.cfg.Clock.Now())
+	if l := k.lease; l != nil {
+		k.lease = nil
+		l = l.DeepCopy()
+		l.Spec.RenewTime = &now
+		if updated, err := leases.Update(ctx, l, metav1.UpdateOptions{}); err == nil {
+			k.lease = updated
+			return nil
+		}
+	}
 	l, err := leases.Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		node, nerr := k.client.CoreV1().Nodes().Get(ctx, k.cfg.NodeName, metav1.GetOptions{})
@@ -359,7 +385,10 @@ func (k *Kubelet) renewLease(ctx context.Context) error {
 				RenewTime:            &now,
 			},
 		}
-		_, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		k.lease, err = leases.Create(ctx, l, metav1.CreateOptions{})
+		if err != nil {
+			k.lease = nil
+		}
 		return err
 	}
 	if err != nil {
@@ -368,6 +397,21 @@ func (k *Kubelet) renewLease(ctx context.Context) error {
 	l.Spec.HolderIdentity = ptr.To(k.cfg.NodeName)
 	l.Spec.LeaseDurationSeconds = ptr.To(int32(k.cfg.LeaseDuration / time.Second))
 	l.Spec.RenewTime = &now
-	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
+	if k.lease, err = leases.Update(ctx, l, metav1.UpdateOptions{}); err != nil {
+		k.lease = nil
+	}
 	return err
+}
+
+// nodeStatusChanged reports whether st differs from old other than in its conditions'
+// heartbeat times.
+func nodeStatusChanged(old, st *corev1.NodeStatus) bool {
+	strip := func(s *corev1.NodeStatus) *corev1.NodeStatus {
+		c := s.DeepCopy()
+		for i := range c.Conditions {
+			c.Conditions[i].LastHeartbeatTime = metav1.Time{}
+		}
+		return c
+	}
+	return !apiequality.Semantic.DeepEqual(strip(old), strip(st))
 }

@@ -33,7 +33,10 @@ type podWorker struct {
 	pod     *corev1.Pod
 	removed bool
 	repost  bool
-	wake    chan struct{}
+	// metaChanged is set when the pod's labels or annotations changed: the next sync brings
+	// its volumes (the downward API's files) up to date at once.
+	metaChanged bool
+	wake        chan struct{}
 
 	// Only the worker's goroutine touches the fields below.
 	lastPosted *corev1.PodStatus
@@ -66,6 +69,9 @@ type podWorker struct {
 	resize resizeState
 	// exitWatched is the init container whose exit is watched (exitwatch.go).
 	exitWatched string
+	// quiet is set by a sync that left the pod settled (relist.go): the worker then waits for
+	// a wake-up (a change of the pod or of its containers) or ResyncInterval.
+	quiet bool
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -96,6 +102,9 @@ func (w *podWorker) currentPod() *corev1.Pod {
 
 func (w *podWorker) update(pod *corev1.Pod) {
 	w.mu.Lock()
+	if old := w.pod; !apiequality.Semantic.DeepEqual(old.Labels, pod.Labels) || !apiequality.Semantic.DeepEqual(old.Annotations, pod.Annotations) {
+		w.metaChanged = true
+	}
 	w.pod = pod
 	w.mu.Unlock()
 	w.poke()
@@ -116,18 +125,26 @@ func (w *podWorker) poke() {
 }
 
 func (w *podWorker) run(ctx context.Context) {
-	t := w.k.cfg.Clock.NewTicker(w.k.cfg.SyncInterval)
-	defer t.Stop()
 	for {
+		w.quiet = false
 		if w.sync(ctx) {
 			return
 		}
+		wait := w.k.cfg.SyncInterval
+		if w.quiet || w.terminal {
+			// Nothing to do until the pod or its containers change (the informer and the
+			// relist wake the worker), short of the periodic resync.
+			wait = w.k.cfg.ResyncInterval
+		}
+		t := w.k.cfg.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-w.wake:
 		case <-t.C():
 		}
+		t.Stop()
 	}
 }
 
@@ -142,6 +159,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	pod, removed := w.pod, w.removed
 	if w.repost {
 		w.repost, w.lastPosted = false, nil
+	}
+	if w.metaChanged {
+		w.metaChanged, w.volumesSynced = false, time.Time{}
 	}
 	w.mu.Unlock()
 	if ctx.Err() != nil {
@@ -248,6 +268,7 @@ func (w *podWorker) sync(ctx context.Context) bool {
 			_ = ignoreNotFound(k.runtime.StopPodSandbox(ctx, s.Id))
 		}
 	}
+	w.quiet = !changed && w.settled(pod, &st)
 	return false
 }
 
