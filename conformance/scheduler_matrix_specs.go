@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/clusterkit/clusterkit/interfaces"
 )
 
 // Sources of the scheduler's behaviour matrix: Kubernetes' documentation and
@@ -24,6 +26,7 @@ const (
 	srcSchedEmptyTerm = "API reference NodeSelectorTerm (a null or empty node selector term matches no objects); k8s.io/component-helpers/scheduling/corev1/nodeaffinity (an empty term is skipped: it matches no node)"
 	srcSchedFitAsked  = "Kubernetes: Resource Management for Pods and Containers (the scheduler ensures that, for each resource type, the sum of the requests is less than the capacity); pkg/scheduler/framework/plugins/noderesources/fit.go fitsRequest (each resource is checked only when the Pod requests more than zero of it)"
 	srcSchedFinished  = "Kubernetes: Pod Lifecycle (Succeeded and Failed are terminal phases); pkg/scheduler/eventhandlers.go and internal/cache (a terminated Pod is removed from the scheduler's cache and no longer counted on its node)"
+	srcSchedBalance   = "Kubernetes: Scheduler Configuration, scheduling plugins (NodeResourcesBalancedAllocation favours nodes that would obtain a more balanced resource usage if the Pod is scheduled there; default score weights NodeResourcesFit 1, NodeResourcesBalancedAllocation 1); pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go (balance = (1 - std of the cpu and memory fractions) * 100, score = 50 + (50 + balance with the Pod - balance without it) / 2), least_allocated.go (mean of (allocatable - requested) * 100 / allocatable over cpu and memory, the Pod's requests included)"
 	srcSchedRequeue   = "Kubernetes: Scheduling Framework, QueueingHint (an unschedulable Pod is retried on a cluster event that may make it schedulable: a node's taints, labels or allocatable changed); pkg/scheduler/framework/plugins/{tainttoleration,nodeaffinity,noderesources} EventsToRegister"
 )
 
@@ -42,6 +45,10 @@ func schedulerMatrixSpecs() []spec[*schedEnv] {
 		{sched("scheduler.fit.requested-only", "a node MUST be checked only for the resources a Pod requests more than zero of: a Pod requesting no memory, or zero memory, MUST fit a node whose memory is already overcommitted", srcSchedFitAsked), specSchedRequestedOnly},
 		{sched("scheduler.fit.finished-pods", "a Pod in phase Succeeded or Failed MUST NOT hold resources on its node", srcSchedFinished), specSchedFinishedPods},
 		{sched("scheduler.nodes.cordoned-tolerated", "a Pod tolerating node.kubernetes.io/unschedulable:NoSchedule MUST be placeable on a cordoned node", srcSchedCordonOK), specSchedCordonedTolerated},
+		{Behavior{ID: "scheduler.score.balanced-allocation", Component: "scheduler", Source: srcSchedBalance, Needs: []Capability{Scoring},
+			Must: "with the default score weights a Pod MUST be placed where it evens out the node's cpu and memory usage when that gain outweighs the other node's emptiness: a Pod of 50 % cpu and 5 % memory MUST go to a node at 5 % cpu and 50 % memory (LeastAllocated 45 + balance 86) rather than to a node at 10 % of both (62 + 63)"}, specSchedBalancedAllocation},
+		{Behavior{ID: "scheduler.score.least-allocated-weight", Component: "scheduler", Source: srcSchedBalance, Needs: []Capability{Scoring},
+			Must: "with the default score weights the emptier node MUST win when its LeastAllocated lead outweighs the other node's balance gain: a Pod of 40 % cpu and 5 % memory MUST go to a node at 25 % cpu and 20 % memory (LeastAllocated 55 + balance 66) rather than to one at 10 % cpu and 80 % memory (32 + 83); with MostAllocated to the latter"}, specSchedLeastAllocatedWeight},
 		{sched("scheduler.queue.node-update", "a Pending Pod MUST be placed once a node update makes it fit: an untolerated taint removed, a selected label added, allocatable raised", srcSchedRequeue), specSchedNodeUpdate},
 	}
 }
@@ -303,4 +310,46 @@ func specSchedEmptyTerm(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 		e.placedOn(ctx, g, fmt.Sprintf("empty-and-pick-%d", i), chosen)
 	}
 	e.unschedulable(ctx, g, "empty-only", gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "an empty term matches no node")
+}
+
+// scoreChoice creates one node per load (cpu, memory requested on it by a
+// pod the scheduler places there, pinned by hostname, so the scheduler has
+// counted it), then a free Pod, and returns the node it was placed on. The
+// nodes have 10 cpu and 10000Mi, so every figure is a share in hundredths.
+func scoreChoice(ctx context.Context, g gomega.Gomega, e *schedEnv, podCPU, podMem string, loads map[string][2]string) string {
+	for short, load := range loads {
+		node := e.node(ctx, g, short, "10", "10000Mi")
+		e.create(ctx, g, e.schedPod("load-"+short, load[0], load[1], selecting(corev1.LabelHostname, node)))
+		e.placedOn(ctx, g, "load-"+short, node)
+	}
+	e.create(ctx, g, e.schedPod("free", podCPU, podMem))
+	return e.placed(ctx, g, "free")
+}
+
+func specSchedBalancedAllocation(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	// Pod: 50 % cpu, 5 % memory. memory-heavy: 5 %/50 % before, 55 %/55 %
+	// with it (LeastAllocated 45, balance 50 + (50 + 100 - 77) / 2 = 86);
+	// even: 10 %/10 % before, 60 %/15 % with it (62, 50 + (50 + 77 - 100) / 2
+	// = 63). MostAllocated: 55 + 86 against 37 + 63.
+	got := scoreChoice(ctx, g, e, "5", "500Mi", map[string][2]string{
+		"memory-heavy": {"500m", "5000Mi"},
+		"even":         {"1", "1000Mi"},
+	})
+	g.Expect(got).To(gomega.Equal(e.prefix+"memory-heavy"), "the Pod evens out memory-heavy and skews even")
+}
+
+func specSchedLeastAllocatedWeight(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	// Pod: 40 % cpu, 5 % memory. skewed: 10 %/80 % before, 50 %/85 % with
+	// it (LeastAllocated 32, balance 50 + (50 + 82 - 65) / 2 = 83); emptier:
+	// 25 %/20 % before, 65 %/25 % with it (55, 50 + (50 + 80 - 97) / 2 = 66).
+	// MostAllocated: 67 + 83 against 45 + 66.
+	got := scoreChoice(ctx, g, e, "4", "500Mi", map[string][2]string{
+		"skewed":  {"1", "8000Mi"},
+		"emptier": {"2500m", "2000Mi"},
+	})
+	want := e.prefix + "emptier"
+	if e.h.Scoring == interfaces.MostAllocated {
+		want = e.prefix + "skewed"
+	}
+	g.Expect(got).To(gomega.Equal(want), "LeastAllocated 55 + 66 against 32 + 83 (MostAllocated 45 + 66 against 67 + 83)")
 }
