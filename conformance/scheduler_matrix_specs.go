@@ -35,10 +35,11 @@ const (
 func schedulerMatrixSpecs() []spec[*schedEnv] {
 	return []spec[*schedEnv]{
 		{sched("scheduler.fit.init-containers", "a Pod's cpu request MUST be counted as the larger of the sum of its containers' and its largest init container's: an init container above the sum MUST keep the Pod off a node with room for the sum only, and init containers MUST NOT be added to each other or to the containers", srcSchedInit), specSchedInitContainers},
-		{sched("scheduler.fit.sidecar-containers", "a sidecar (an init container with restartPolicy Always) MUST be counted with the containers and with every init container that starts after it, and not with init containers that run before it", srcSchedSidecar), specSchedSidecars},
+		{sched("scheduler.fit.sidecar-containers", "a sidecar (an init container with restartPolicy Always) MUST be counted once, with the containers and with every init container that starts after it, and not with init containers that run before it", srcSchedSidecar), specSchedSidecars},
 		{sched("scheduler.taints.equal-value", "a toleration with operator Equal (or none) MUST tolerate a taint only of the same key, value and effect: another value or another effect MUST NOT tolerate it", srcSchedTolerate), specSchedTaintEqual},
 		{sched("scheduler.taints.empty-key-effect", "a toleration with an empty effect MUST tolerate every effect of its key, and one with an empty key and operator Exists MUST tolerate every taint", srcSchedTolerate), specSchedTaintWildcards},
 		{sched("scheduler.taints.prefer-no-schedule", "a PreferNoSchedule taint MUST NOT keep an intolerant Pod off the node, and among otherwise equal nodes the Pod MUST be placed on one without the taint", srcSchedPrefer), specSchedPreferNoSchedule},
+		{sched("scheduler.taints.prefer-tolerated", "a PreferNoSchedule taint the Pod tolerates MUST NOT count against the node: among otherwise equal nodes the Pod MUST be placed on one whose PreferNoSchedule taints it all tolerates rather than on one with a single taint it does not tolerate", srcSchedPrefer), specSchedPreferTolerated},
 		{sched("scheduler.affinity.terms", "required node affinity MUST hold when any one of its nodeSelectorTerms holds, a term only when every one of its expressions (In, NotIn, Exists, DoesNotExist, Gt, Lt, matchFields metadata.name) holds, and together with the nodeSelector", srcSchedTerms), specSchedAffinityTerms},
 		{sched("scheduler.affinity.gt-lt-integers", "Gt and Lt MUST compare the node's label value with the requirement's value as decimal integers, and a label value that is not a decimal integer MUST NOT satisfy them", srcSchedIntegers), specSchedGtLtIntegers},
 		{sched("scheduler.affinity.empty-term", "an empty nodeSelectorTerm MUST match no node: a Pod whose only term is empty MUST NOT be placed, and beside a term that holds on one node the Pod MUST be placed on that node only", srcSchedEmptyTerm), specSchedEmptyTerm},
@@ -115,6 +116,11 @@ func specSchedSidecars(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	// container ended) with containers of 0.5: max(3, 1.5) = 3.
 	e.create(ctx, g, e.schedPod("init-before-sidecar", "", "", withContainers("500m"), withInit("3", false), withInit("1", true)))
 	e.placedOn(ctx, g, "init-before-sidecar", node)
+	// A sidecar of 2 with containers of 0.5 on the emptied node: 2.5, the
+	// sidecar counted once (twice it would be 4.5, or 4 at its start).
+	e.deletePod(ctx, g, "init-before-sidecar")
+	e.create(ctx, g, e.schedPod("big-sidecar", "", "", withContainers("500m"), withInit("2", true)))
+	e.placedOn(ctx, g, "big-sidecar", node)
 }
 
 func specSchedTaintEqual(ctx context.Context, g gomega.Gomega, e *schedEnv) {
@@ -199,10 +205,14 @@ func specSchedAffinityTerms(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	e.create(ctx, g, e.schedPod("gt-strict", "100m", "64Mi", withRequiredTerms(term(expr("ck-cores", gt, "16")))))
 	e.create(ctx, g, e.schedPod("lt-strict", "100m", "64Mi", withRequiredTerms(term(expr("ck-cores", lt, "4")))))
 	e.create(ctx, g, e.schedPod("selector-and-affinity", "100m", "64Mi", selecting("ck-zone", "a"), withRequiredTerms(term(expr("ck-disk", in, "hdd")))))
+	// matchFields naming no node: a scheduler that ignored matchFields would
+	// place it anywhere.
+	e.create(ctx, g, e.schedPod("match-fields-none", "100m", "64Mi", withRequiredTerms(corev1.NodeSelectorTerm{
+		MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: in, Values: []string{e.prefix + "no-such-node"}}}})))
 	for pod, node := range placed {
 		e.placedOn(ctx, g, pod, node)
 	}
-	for _, pod := range []string{"and-split", "gt-strict", "lt-strict", "selector-and-affinity"} {
+	for _, pod := range []string{"and-split", "gt-strict", "lt-strict", "selector-and-affinity", "match-fields-none"} {
 		e.unschedulable(ctx, g, pod, gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "no node matches "+pod)
 	}
 }
@@ -352,4 +362,27 @@ func specSchedLeastAllocatedWeight(ctx context.Context, g gomega.Gomega, e *sche
 		want = e.prefix + "skewed"
 	}
 	g.Expect(got).To(gomega.Equal(want), "LeastAllocated 55 + 66 against 32 + 83 (MostAllocated 45 + 66 against 67 + 83)")
+}
+
+func specSchedPreferTolerated(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	tolerated := e.node(ctx, g, "tolerated", "4", "8Gi",
+		withTaint("ck-soft-a", "", corev1.TaintEffectPreferNoSchedule), withTaint("ck-soft-b", "", corev1.TaintEffectPreferNoSchedule))
+	other := e.node(ctx, g, "untolerated", "4", "8Gi", withTaint("ck-soft-c", "", corev1.TaintEffectPreferNoSchedule))
+	// Pinned pods that request nothing show the scheduler knows both nodes.
+	pin := func(node string) podOpt { return selecting(corev1.LabelHostname, node) }
+	e.create(ctx, g, e.schedPod("pinned-tolerated", "", "", pin(tolerated)))
+	e.create(ctx, g, e.schedPod("pinned-untolerated", "", "", pin(other)))
+	e.placedOn(ctx, g, "pinned-tolerated", tolerated)
+	e.placedOn(ctx, g, "pinned-untolerated", other)
+	tolerate := func(key string) podOpt {
+		return withToleration(corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectPreferNoSchedule})
+	}
+	// Counting the two tolerated taints, tolerated would look worse than
+	// untolerated's one.
+	for i := range 2 {
+		e.create(ctx, g, e.schedPod(fmt.Sprintf("tolerant-%d", i), "10m", "16Mi", tolerate("ck-soft-a"), tolerate("ck-soft-b")))
+	}
+	for i := range 2 {
+		e.placedOn(ctx, g, fmt.Sprintf("tolerant-%d", i), tolerated)
+	}
 }
