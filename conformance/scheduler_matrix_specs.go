@@ -212,9 +212,13 @@ func specSchedAffinityTerms(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	for pod, node := range placed {
 		e.placedOn(ctx, g, pod, node)
 	}
-	for _, pod := range []string{"and-split", "gt-strict", "lt-strict", "selector-and-affinity", "match-fields-none"} {
+	for _, pod := range []string{"and-split", "gt-strict", "lt-strict", "selector-and-affinity"} {
 		e.unschedulable(ctx, g, pod, gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "no node matches "+pod)
 	}
+	// kube-scheduler narrows the nodes to the named ones in NodeAffinity's
+	// PreFilter and then reports "didn't satisfy plugin(s) [NodeAffinity]".
+	e.unschedulable(ctx, g, "match-fields-none", gomega.Or(gomega.ContainSubstring("didn't match Pod's node affinity/selector"),
+		gomega.ContainSubstring("didn't satisfy plugin(s) [NodeAffinity]")), "matchFields names no node")
 }
 
 func specSchedCordonedTolerated(ctx context.Context, g gomega.Gomega, e *schedEnv) {
