@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/clusterkit/clusterkit/interfaces"
 )
 
 // Sources of the scheduler's behaviour matrix: Kubernetes' documentation and
@@ -24,6 +26,7 @@ const (
 	srcSchedEmptyTerm = "API reference NodeSelectorTerm (a null or empty node selector term matches no objects); k8s.io/component-helpers/scheduling/corev1/nodeaffinity (an empty term is skipped: it matches no node)"
 	srcSchedFitAsked  = "Kubernetes: Resource Management for Pods and Containers (the scheduler ensures that, for each resource type, the sum of the requests is less than the capacity); pkg/scheduler/framework/plugins/noderesources/fit.go fitsRequest (each resource is checked only when the Pod requests more than zero of it)"
 	srcSchedFinished  = "Kubernetes: Pod Lifecycle (Succeeded and Failed are terminal phases); pkg/scheduler/eventhandlers.go and internal/cache (a terminated Pod is removed from the scheduler's cache and no longer counted on its node)"
+	srcSchedBalance   = "Kubernetes: Scheduler Configuration, scheduling plugins (NodeResourcesBalancedAllocation favours nodes that would obtain a more balanced resource usage if the Pod is scheduled there; default score weights NodeResourcesFit 1, NodeResourcesBalancedAllocation 1); pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go (balance = (1 - std of the cpu and memory fractions) * 100, score = 50 + (50 + balance with the Pod - balance without it) / 2), least_allocated.go (mean of (allocatable - requested) * 100 / allocatable over cpu and memory, the Pod's requests included)"
 	srcSchedRequeue   = "Kubernetes: Scheduling Framework, QueueingHint (an unschedulable Pod is retried on a cluster event that may make it schedulable: a node's taints, labels or allocatable changed); pkg/scheduler/framework/plugins/{tainttoleration,nodeaffinity,noderesources} EventsToRegister"
 )
 
@@ -32,16 +35,21 @@ const (
 func schedulerMatrixSpecs() []spec[*schedEnv] {
 	return []spec[*schedEnv]{
 		{sched("scheduler.fit.init-containers", "a Pod's cpu request MUST be counted as the larger of the sum of its containers' and its largest init container's: an init container above the sum MUST keep the Pod off a node with room for the sum only, and init containers MUST NOT be added to each other or to the containers", srcSchedInit), specSchedInitContainers},
-		{sched("scheduler.fit.sidecar-containers", "a sidecar (an init container with restartPolicy Always) MUST be counted with the containers and with every init container that starts after it, and not with init containers that run before it", srcSchedSidecar), specSchedSidecars},
+		{sched("scheduler.fit.sidecar-containers", "a sidecar (an init container with restartPolicy Always) MUST be counted once, with the containers and with every init container that starts after it, and not with init containers that run before it", srcSchedSidecar), specSchedSidecars},
 		{sched("scheduler.taints.equal-value", "a toleration with operator Equal (or none) MUST tolerate a taint only of the same key, value and effect: another value or another effect MUST NOT tolerate it", srcSchedTolerate), specSchedTaintEqual},
 		{sched("scheduler.taints.empty-key-effect", "a toleration with an empty effect MUST tolerate every effect of its key, and one with an empty key and operator Exists MUST tolerate every taint", srcSchedTolerate), specSchedTaintWildcards},
 		{sched("scheduler.taints.prefer-no-schedule", "a PreferNoSchedule taint MUST NOT keep an intolerant Pod off the node, and among otherwise equal nodes the Pod MUST be placed on one without the taint", srcSchedPrefer), specSchedPreferNoSchedule},
+		{sched("scheduler.taints.prefer-tolerated", "a PreferNoSchedule taint the Pod tolerates MUST NOT count against the node: among otherwise equal nodes the Pod MUST be placed on one whose PreferNoSchedule taints it all tolerates rather than on one with a single taint it does not tolerate", srcSchedPrefer), specSchedPreferTolerated},
 		{sched("scheduler.affinity.terms", "required node affinity MUST hold when any one of its nodeSelectorTerms holds, a term only when every one of its expressions (In, NotIn, Exists, DoesNotExist, Gt, Lt, matchFields metadata.name) holds, and together with the nodeSelector", srcSchedTerms), specSchedAffinityTerms},
 		{sched("scheduler.affinity.gt-lt-integers", "Gt and Lt MUST compare the node's label value with the requirement's value as decimal integers, and a label value that is not a decimal integer MUST NOT satisfy them", srcSchedIntegers), specSchedGtLtIntegers},
 		{sched("scheduler.affinity.empty-term", "an empty nodeSelectorTerm MUST match no node: a Pod whose only term is empty MUST NOT be placed, and beside a term that holds on one node the Pod MUST be placed on that node only", srcSchedEmptyTerm), specSchedEmptyTerm},
 		{sched("scheduler.fit.requested-only", "a node MUST be checked only for the resources a Pod requests more than zero of: a Pod requesting no memory, or zero memory, MUST fit a node whose memory is already overcommitted", srcSchedFitAsked), specSchedRequestedOnly},
 		{sched("scheduler.fit.finished-pods", "a Pod in phase Succeeded or Failed MUST NOT hold resources on its node", srcSchedFinished), specSchedFinishedPods},
 		{sched("scheduler.nodes.cordoned-tolerated", "a Pod tolerating node.kubernetes.io/unschedulable:NoSchedule MUST be placeable on a cordoned node", srcSchedCordonOK), specSchedCordonedTolerated},
+		{Behavior{ID: "scheduler.score.balanced-allocation", Component: "scheduler", Source: srcSchedBalance, Needs: []Capability{Scoring},
+			Must: "with the default score weights a Pod MUST be placed where it evens out the node's cpu and memory usage when that gain outweighs the other node's emptiness: a Pod of 50 % cpu and 5 % memory MUST go to a node at 5 % cpu and 50 % memory (LeastAllocated 45 + balance 86) rather than to a node at 10 % of both (62 + 63)"}, specSchedBalancedAllocation},
+		{Behavior{ID: "scheduler.score.least-allocated-weight", Component: "scheduler", Source: srcSchedBalance, Needs: []Capability{Scoring},
+			Must: "with the default score weights the emptier node MUST win when its LeastAllocated lead outweighs the other node's balance gain: a Pod of 40 % cpu and 5 % memory MUST go to a node at 25 % cpu and 20 % memory (LeastAllocated 55 + balance 66) rather than to one at 10 % cpu and 80 % memory (32 + 83); with MostAllocated to the latter"}, specSchedLeastAllocatedWeight},
 		{sched("scheduler.queue.node-update", "a Pending Pod MUST be placed once a node update makes it fit: an untolerated taint removed, a selected label added, allocatable raised", srcSchedRequeue), specSchedNodeUpdate},
 	}
 }
@@ -108,6 +116,11 @@ func specSchedSidecars(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	// container ended) with containers of 0.5: max(3, 1.5) = 3.
 	e.create(ctx, g, e.schedPod("init-before-sidecar", "", "", withContainers("500m"), withInit("3", false), withInit("1", true)))
 	e.placedOn(ctx, g, "init-before-sidecar", node)
+	// A sidecar of 2 with containers of 0.5 on the emptied node: 2.5, the
+	// sidecar counted once (twice it would be 4.5, or 4 at its start).
+	e.deletePod(ctx, g, "init-before-sidecar")
+	e.create(ctx, g, e.schedPod("big-sidecar", "", "", withContainers("500m"), withInit("2", true)))
+	e.placedOn(ctx, g, "big-sidecar", node)
 }
 
 func specSchedTaintEqual(ctx context.Context, g gomega.Gomega, e *schedEnv) {
@@ -192,12 +205,20 @@ func specSchedAffinityTerms(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	e.create(ctx, g, e.schedPod("gt-strict", "100m", "64Mi", withRequiredTerms(term(expr("ck-cores", gt, "16")))))
 	e.create(ctx, g, e.schedPod("lt-strict", "100m", "64Mi", withRequiredTerms(term(expr("ck-cores", lt, "4")))))
 	e.create(ctx, g, e.schedPod("selector-and-affinity", "100m", "64Mi", selecting("ck-zone", "a"), withRequiredTerms(term(expr("ck-disk", in, "hdd")))))
+	// matchFields naming no node: a scheduler that ignored matchFields would
+	// place it anywhere.
+	e.create(ctx, g, e.schedPod("match-fields-none", "100m", "64Mi", withRequiredTerms(corev1.NodeSelectorTerm{
+		MatchFields: []corev1.NodeSelectorRequirement{{Key: "metadata.name", Operator: in, Values: []string{e.prefix + "no-such-node"}}}})))
 	for pod, node := range placed {
 		e.placedOn(ctx, g, pod, node)
 	}
 	for _, pod := range []string{"and-split", "gt-strict", "lt-strict", "selector-and-affinity"} {
 		e.unschedulable(ctx, g, pod, gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "no node matches "+pod)
 	}
+	// kube-scheduler narrows the nodes to the named ones in NodeAffinity's
+	// PreFilter and then reports "didn't satisfy plugin(s) [NodeAffinity]".
+	e.unschedulable(ctx, g, "match-fields-none", gomega.Or(gomega.ContainSubstring("didn't match Pod's node affinity/selector"),
+		gomega.ContainSubstring("didn't satisfy plugin(s) [NodeAffinity]")), "matchFields names no node")
 }
 
 func specSchedCordonedTolerated(ctx context.Context, g gomega.Gomega, e *schedEnv) {
@@ -303,4 +324,69 @@ func specSchedEmptyTerm(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 		e.placedOn(ctx, g, fmt.Sprintf("empty-and-pick-%d", i), chosen)
 	}
 	e.unschedulable(ctx, g, "empty-only", gomega.ContainSubstring("didn't match Pod's node affinity/selector"), "an empty term matches no node")
+}
+
+// scoreChoice creates one node per load (cpu, memory requested on it by a
+// pod the scheduler places there, pinned by hostname, so the scheduler has
+// counted it), then a free Pod, and returns the node it was placed on. The
+// nodes have 10 cpu and 10000Mi, so every figure is a share in hundredths.
+func scoreChoice(ctx context.Context, g gomega.Gomega, e *schedEnv, podCPU, podMem string, loads map[string][2]string) string {
+	for short, load := range loads {
+		node := e.node(ctx, g, short, "10", "10000Mi")
+		e.create(ctx, g, e.schedPod("load-"+short, load[0], load[1], selecting(corev1.LabelHostname, node)))
+		e.placedOn(ctx, g, "load-"+short, node)
+	}
+	e.create(ctx, g, e.schedPod("free", podCPU, podMem))
+	return e.placed(ctx, g, "free")
+}
+
+func specSchedBalancedAllocation(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	// Pod: 50 % cpu, 5 % memory. memory-heavy: 5 %/50 % before, 55 %/55 %
+	// with it (LeastAllocated 45, balance 50 + (50 + 100 - 77) / 2 = 86);
+	// even: 10 %/10 % before, 60 %/15 % with it (62, 50 + (50 + 77 - 100) / 2
+	// = 63). MostAllocated: 55 + 86 against 37 + 63.
+	got := scoreChoice(ctx, g, e, "5", "500Mi", map[string][2]string{
+		"memory-heavy": {"500m", "5000Mi"},
+		"even":         {"1", "1000Mi"},
+	})
+	g.Expect(got).To(gomega.Equal(e.prefix+"memory-heavy"), "the Pod evens out memory-heavy and skews even")
+}
+
+func specSchedLeastAllocatedWeight(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	// Pod: 40 % cpu, 5 % memory. skewed: 10 %/80 % before, 50 %/85 % with
+	// it (LeastAllocated 32, balance 50 + (50 + 82 - 65) / 2 = 83); emptier:
+	// 25 %/20 % before, 65 %/25 % with it (55, 50 + (50 + 80 - 97) / 2 = 66).
+	// MostAllocated: 67 + 83 against 45 + 66.
+	got := scoreChoice(ctx, g, e, "4", "500Mi", map[string][2]string{
+		"skewed":  {"1", "8000Mi"},
+		"emptier": {"2500m", "2000Mi"},
+	})
+	want := e.prefix + "emptier"
+	if e.h.Scoring == interfaces.MostAllocated {
+		want = e.prefix + "skewed"
+	}
+	g.Expect(got).To(gomega.Equal(want), "LeastAllocated 55 + 66 against 32 + 83 (MostAllocated 45 + 66 against 67 + 83)")
+}
+
+func specSchedPreferTolerated(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	tolerated := e.node(ctx, g, "tolerated", "4", "8Gi",
+		withTaint("ck-soft-a", "", corev1.TaintEffectPreferNoSchedule), withTaint("ck-soft-b", "", corev1.TaintEffectPreferNoSchedule))
+	other := e.node(ctx, g, "untolerated", "4", "8Gi", withTaint("ck-soft-c", "", corev1.TaintEffectPreferNoSchedule))
+	// Pinned pods that request nothing show the scheduler knows both nodes.
+	pin := func(node string) podOpt { return selecting(corev1.LabelHostname, node) }
+	e.create(ctx, g, e.schedPod("pinned-tolerated", "", "", pin(tolerated)))
+	e.create(ctx, g, e.schedPod("pinned-untolerated", "", "", pin(other)))
+	e.placedOn(ctx, g, "pinned-tolerated", tolerated)
+	e.placedOn(ctx, g, "pinned-untolerated", other)
+	tolerate := func(key string) podOpt {
+		return withToleration(corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectPreferNoSchedule})
+	}
+	// Counting the two tolerated taints, tolerated would look worse than
+	// untolerated's one.
+	for i := range 2 {
+		e.create(ctx, g, e.schedPod(fmt.Sprintf("tolerant-%d", i), "10m", "16Mi", tolerate("ck-soft-a"), tolerate("ck-soft-b")))
+	}
+	for i := range 2 {
+		e.placedOn(ctx, g, fmt.Sprintf("tolerant-%d", i), tolerated)
+	}
 }

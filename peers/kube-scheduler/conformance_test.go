@@ -61,6 +61,6 @@ func TestKubeSchedulerConformanceMostAllocated(t *testing.T) {
 		Cluster: cluster,
 		Start:   start(interfaces.MostAllocated),
 		Scoring: interfaces.MostAllocated,
-		Focus:   []string{"scheduler.score.best-fit", "scheduler.fit.burst"},
+		Focus:   []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight"},
 	})
 }

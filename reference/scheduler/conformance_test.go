@@ -12,10 +12,10 @@ func TestSchedulerConformance(t *testing.T) {
 	conformance.RunScheduler(t, harness.ReferenceScheduler(harness.MemoryStore(), interfaces.LeastAllocated))
 }
 
-// TestSchedulerConformanceMostAllocated runs the best-fit spec with the
+// TestSchedulerConformanceMostAllocated runs the scoring specs with the
 // other scoring strategy.
 func TestSchedulerConformanceMostAllocated(t *testing.T) {
 	h := harness.ReferenceScheduler(harness.MemoryStore(), interfaces.MostAllocated)
-	h.Focus = []string{"scheduler.score.best-fit", "scheduler.fit.burst"}
+	h.Focus = []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight"}
 	conformance.RunScheduler(t, h)
 }

@@ -5,7 +5,8 @@
 //     any other requested resource) minus what bound pods request cannot hold
 //     the pod; scores the feasible ones LeastAllocated or MostAllocated.
 //   - NodeResourcesBalancedAllocation: prefers nodes whose cpu and memory
-//     would be used in equal fractions.
+//     fractions the pod brings closer together (kube-scheduler 1.37's score
+//     of the balance with the pod against the balance without it).
 //   - NodeUnschedulable: filters cordoned nodes (spec.unschedulable).
 //   - NodeAffinity: filters nodes that do not match the pod's nodeSelector
 //     and required node affinity.

@@ -113,16 +113,17 @@ func (f *Fit) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInf
 }
 
 // usedFractions is the share of cpu and memory that would be requested on
-// the node with the pod on it.
+// the node with the pod on it (a nil pod: the share requested now).
 func usedFractions(pod *corev1.Pod, node *interfaces.NodeInfo) (cpu, mem float64, ok bool) {
 	allocCPU := node.Allocatable(corev1.ResourceCPU)
 	allocMem := node.Allocatable(corev1.ResourceMemory)
 	if allocCPU.IsZero() || allocMem.IsZero() {
 		return 0, 0, false
 	}
-	podCPU, podMem := nonZero(pod)
-	usedCPU := podCPU
-	usedMem := podMem
+	var usedCPU, usedMem int64
+	if pod != nil {
+		usedCPU, usedMem = nonZero(pod)
+	}
 	if q, ok := node.Requested[corev1.ResourceCPU]; ok {
 		usedCPU += q.MilliValue()
 	}
@@ -146,16 +147,30 @@ func NewBalancedAllocation(interfaces.Handle) (interfaces.Plugin, error) {
 // Name implements interfaces.Plugin.
 func (BalancedAllocation) Name() string { return NodeResourcesBalancedAllocationName }
 
-// Score is (1 - standard deviation of the two fractions) * MaxNodeScore.
+// Score rates how much placing the pod improves the node's balance, as
+// kube-scheduler 1.37 does: with b the balance (1 - the standard deviation of
+// the cpu and memory fractions, each capped at 1) * MaxNodeScore, the score
+// is MaxNodeScore/2 + (MaxNodeScore/2 + b(with the pod) - b(without))/2, so
+// a pod that evens out the node's usage scores above one that skews it. A
+// pod requesting neither cpu nor memory is not scored (0 on every node).
 func (BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
+	req := PodRequests(pod)
+	if req.Cpu().IsZero() && req.Memory().IsZero() {
+		return 0, nil
+	}
+	balance := func(cpu, mem float64) int64 {
+		cpu, mem = min(cpu, 1), min(mem, 1)
+		d := (cpu - mem) / 2
+		if d < 0 {
+			d = -d
+		}
+		return int64((1 - d) * float64(interfaces.MaxNodeScore))
+	}
 	cpu, mem, ok := usedFractions(pod, node)
 	if !ok {
 		return 0, nil
 	}
-	cpu, mem = min(cpu, 1), min(mem, 1)
-	d := (cpu - mem) / 2
-	if d < 0 {
-		d = -d
-	}
-	return int64((1 - d) * float64(interfaces.MaxNodeScore)), nil
+	cpu0, mem0, _ := usedFractions(nil, node)
+	half := interfaces.MaxNodeScore / 2
+	return half + (half+balance(cpu, mem)-balance(cpu0, mem0))/2, nil
 }
