@@ -46,6 +46,10 @@ type APIHarness struct {
 	// ReachesLoopback declares LoopbackWebhooks: the server calls webhooks on 127.0.0.1 of
 	// the host the suite runs on.
 	ReachesLoopback bool
+	// ParallelSpecs declares that the specs share nothing: Connect makes a fresh server
+	// for every spec. RunX then runs them as parallel subtests (at most go test's -parallel
+	// at once); CheckX and the Ginkgo entry point still run them one after the other.
+	ParallelSpecs bool
 }
 
 // apiEnv is what an API spec works with.
@@ -72,6 +76,7 @@ func (h APIHarness) suite() suite[*apiEnv] {
 		impl:      name,
 		specs:     focused(allAPISpecs(), h.Focus),
 		timeout:   timeout,
+		parallel:  h.ParallelSpecs,
 		missing: func(c Capability) string {
 			if c == Compaction {
 				if h.CanCompact {

@@ -43,6 +43,10 @@ type AuthHarness struct {
 	Connect func(ctx context.Context, c Cleaner) (AuthServerUnderTest, error)
 	// SpecTimeout bounds each spec; 0 means one minute.
 	SpecTimeout time.Duration
+	// ParallelSpecs declares that the specs share nothing: Connect makes a fresh server
+	// for every spec. RunX then runs them as parallel subtests (at most go test's -parallel
+	// at once); CheckX and the Ginkgo entry point still run them one after the other.
+	ParallelSpecs bool
 	// CanReadStorage declares StoredBytes: Connect's AuthServerUnderTest has a StoredValue.
 	CanReadStorage bool
 	// EnforcesWebhooks declares DynamicAdmission.
@@ -88,6 +92,7 @@ func (h AuthHarness) suite() suite[*authEnv] {
 		impl:      name,
 		specs:     authSpecs(),
 		timeout:   timeout,
+		parallel:  h.ParallelSpecs,
 		missing: func(c Capability) string {
 			if c == StoredBytes && h.CanReadStorage || c == DynamicAdmission && h.EnforcesWebhooks {
 				return ""

@@ -87,6 +87,10 @@ type KubeletHarness struct {
 	// SpecTimeout bounds each spec; 0 means two minutes plus 12 back-off
 	// bases.
 	SpecTimeout time.Duration
+	// ParallelSpecs declares that the specs share nothing: Connect makes a fresh cluster and node
+	// for every spec. RunX then runs them as parallel subtests (at most go test's -parallel
+	// at once); CheckX and the Ginkgo entry point still run them one after the other.
+	ParallelSpecs bool
 }
 
 // kubeletEnv is what a kubelet spec works with.
@@ -124,6 +128,7 @@ func (h KubeletHarness) suite() suite[*kubeletEnv] {
 		impl:      name,
 		specs:     kubeletSpecs(),
 		timeout:   timeout,
+		parallel:  h.ParallelSpecs,
 		missing: func(c Capability) string {
 			switch c {
 			case KubeletRestart:

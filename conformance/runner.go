@@ -41,6 +41,9 @@ type suite[E any] struct {
 	setup func(ctx context.Context, c Cleaner) (E, error)
 	// timeout bounds each spec.
 	timeout time.Duration
+	// parallel runs the specs as parallel subtests in runTests (the harness declared
+	// ParallelSpecs: every spec gets an implementation of its own).
+	parallel bool
 }
 
 // only returns the suite with just the specs whose IDs are listed, or every spec when none
@@ -59,11 +62,15 @@ func (s suite[E]) skipReason(b Behavior) string {
 	return ""
 }
 
-// runTests runs every spec as a subtest of t.
+// runTests runs every spec as a subtest of t; in parallel (t.Parallel, at most go test's
+// -parallel at once) when the harness declared ParallelSpecs.
 func (s suite[E]) runTests(t *testing.T) {
 	t.Helper()
 	for _, sp := range s.specs {
 		t.Run(sp.ID, func(t *testing.T) {
+			if s.parallel {
+				t.Parallel()
+			}
 			t.Log(sp.Must)
 			if why := s.skipReason(sp.Behavior); why != "" {
 				t.Skipf("skipped: %s", why)

@@ -10,6 +10,7 @@ import (
 // of the catalogue (one bug each, aggregation and quota admission included) and asserts
 // that they fail, while the specs that must still pass against it pass.
 func TestAPISuiteRejectsKnownBadServers(t *testing.T) {
+	t.Parallel()
 	for _, e := range entries(t, "api") {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()

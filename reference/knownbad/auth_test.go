@@ -10,6 +10,7 @@ import (
 // of the catalogue (one hole each: authentication, node authorization, admission, missing
 // protections, RBAC, tokens) and asserts that they fail.
 func TestAuthSuiteRejectsKnownBadServers(t *testing.T) {
+	t.Parallel()
 	for _, e := range entries(t, "auth") {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()

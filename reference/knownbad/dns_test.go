@@ -27,6 +27,7 @@ func TestDNSSuiteRejectsKnownBadDNS(t *testing.T) {
 	})
 	for _, e := range entries(t, "dns") {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			checkRejected(t, e, &knownbad.Env{}) // every DNS spec
 		})
 	}

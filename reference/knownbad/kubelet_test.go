@@ -10,6 +10,7 @@ import (
 // each bug against the broken kubelet (on the simulated runtime) and asserts
 // that they fail.
 func TestKubeletSuiteRejectsKnownBadKubelets(t *testing.T) {
+	t.Parallel()
 	for _, e := range entries(t, "kubelet") {
 		t.Run(e.Name, func(t *testing.T) {
 			t.Parallel()

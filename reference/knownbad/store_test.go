@@ -13,8 +13,10 @@ import (
 // TestStoreSuiteRejectsKnownBadStores runs the whole store suite against each
 // known-bad store and asserts that the specs aimed at its bug fail.
 func TestStoreSuiteRejectsKnownBadStores(t *testing.T) {
+	t.Parallel()
 	for _, e := range entries(t, "store") {
 		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
 			checkRejected(t, e, &knownbad.Env{}) // every store spec
 		})
 	}

@@ -12,13 +12,15 @@ import (
 
 // TestKubeletConformanceSimulated runs the kubelet specs against the
 // reference kubelet on the simulated runtime (a fresh API server and node
-// per spec; back-off base 1 s).
+// per spec; back-off base 1 s), the specs in parallel (go test -parallel at once).
 func TestKubeletConformanceSimulated(t *testing.T) {
 	o := kubeletharness.Options{}
 	if os.Getenv("CLUSTERKIT_KUBELET_LOG") != "" {
 		o.Logf = t.Logf
 	}
-	conformance.RunKubelet(t, kubeletharness.InProcess(o))
+	h := kubeletharness.InProcess(o)
+	h.ParallelSpecs = true
+	conformance.RunKubelet(t, h)
 }
 
 // TestKubeletConformanceContainerd runs the same specs with real containers
