@@ -208,8 +208,10 @@ func (probeSuccess) ExecSync(context.Context, string, []string, time.Duration) (
 	return nil, nil, nil
 }
 
-// KubeletWithStaleVolumes configures the kubelet never to bring a mounted volume up to date:
-// a pod keeps the ConfigMap, Secret and downward API content it started with forever.
+// KubeletWithStaleVolumes configures the kubelet never to re-sync a mounted volume
+// periodically: a pod keeps the ConfigMap and Secret content it started with forever (its
+// downward API files still follow changes of the pod's labels and annotations, which sync the
+// pod itself).
 func KubeletWithStaleVolumes(c *kubelet.Config) {
 	c.VolumeResync = 100 * 365 * 24 * time.Hour
 }
