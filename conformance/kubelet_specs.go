@@ -460,7 +460,11 @@ func specReadinessGates(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 
 // podGone waits until the pod no longer exists and returns how long it took.
 func (e *kubeletEnv) podGone(ctx context.Context, g gomega.Gomega, name string, timeout time.Duration) time.Duration {
-	start := time.Now()
+	return e.podGoneSince(ctx, g, name, time.Now(), timeout)
+}
+
+// podGoneSince waits until the pod no longer exists and returns how long after start it went.
+func (e *kubeletEnv) podGoneSince(ctx context.Context, g gomega.Gomega, name string, start time.Time, timeout time.Duration) time.Duration {
 	for time.Since(start) < timeout && ctx.Err() == nil {
 		_, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
@@ -481,14 +485,19 @@ func specGracePeriod(ctx context.Context, g gomega.Gomega, e *kubeletEnv) {
 	e.create(ctx, g, stubborn)
 	e.waitPod(ctx, g, "slow", "Running", startTimeout, isRunning)
 	e.waitPod(ctx, g, "stubborn", "Running", startTimeout, isRunning)
+	// Each pod's time counts from just before its delete request: its grace period cannot
+	// start earlier, and a delete answered late on a loaded machine must not make a kubelet
+	// that waited the whole period look early.
+	slowSent := time.Now()
 	g.Expect(e.client.CoreV1().Pods(e.ns).Delete(ctx, "slow", metav1.DeleteOptions{})).To(gomega.Succeed())
+	stubbornSent := time.Now()
 	g.Expect(e.client.CoreV1().Pods(e.ns).Delete(ctx, "stubborn", metav1.DeleteOptions{})).To(gomega.Succeed())
 	done := make(chan time.Duration, 1)
 	go func() {
 		defer func() { _ = recover() }()
-		done <- e.podGone(ctx, g, "stubborn", 20*time.Second)
+		done <- e.podGoneSince(ctx, g, "stubborn", stubbornSent, 20*time.Second)
 	}()
-	took := e.podGone(ctx, g, "slow", 30*time.Second)
+	took := e.podGoneSince(ctx, g, "slow", slowSent, 30*time.Second)
 	g.Expect(took).To(gomega.BeNumerically(">=", 2500*time.Millisecond), "a container that needs 3s after SIGTERM was stopped after %s: the grace period (20s) was not honoured", took)
 	g.Expect(took).To(gomega.BeNumerically("<", 15*time.Second), "a container that stops 3s after SIGTERM took %s to go", took)
 	var stubbornTook time.Duration
