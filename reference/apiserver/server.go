@@ -47,6 +47,10 @@ type Config struct {
 	// Kubernetes release of the k8s.io libraries clusterkit is built with); major, minor and
 	// the emulation and compatibility versions are derived.
 	GitVersion string
+	// Profiling serves Go's runtime profiles at /debug/pprof/ (kube-apiserver's --profiling):
+	// CPU, heap, goroutines, traces of the whole process, to whom the authorizer allows "get"
+	// on those non-resource URLs (cluster-admin; nobody else by the bootstrap roles).
+	Profiling bool
 	// BookmarkInterval is how often watches that allow bookmarks get one (default 1 minute).
 	BookmarkInterval time.Duration
 	// NodeConnection reaches kubelets for pods/log, pods/exec (default KubeletConnection{}).
@@ -372,6 +376,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.versionInfo())
 	case path == "/metrics":
 		s.metrics.Handler().ServeHTTP(w, r)
+	case s.cfg.Profiling && (path == "/debug/pprof" || strings.HasPrefix(path, "/debug/pprof/")):
+		serveProfiling(w, r)
 	case path == "/healthz" || path == "/livez" || strings.HasPrefix(path, "/livez/") || strings.HasPrefix(path, "/healthz/"):
 		s.serveHealth(w, r, false)
 	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):
