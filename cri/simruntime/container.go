@@ -152,6 +152,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		c.logPath = filepath.Join(s.logDir, cfg.LogPath)
 	}
 	r.containers[c.id] = c
+	r.emitContainerLocked(c, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT)
 	return &runtimeapi.CreateContainerResponse{ContainerId: c.id}, nil
 }
 
@@ -197,10 +198,12 @@ func (r *Runtime) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		c.exitCode, c.reason = 128, "StartError"
 		c.message = "failed to create containerd task: simulated start failure"
 		close(c.exited)
+		r.emitContainerLocked(c, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
 		return nil, status.Error(codes.Unknown, c.message)
 	}
 	c.state = runtimeapi.ContainerState_CONTAINER_RUNNING
 	c.startedAt = now.UnixNano()
+	r.emitContainerLocked(c, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT)
 	if c.prog != nil {
 		c.touchLog()
 		r.startProgramLocked(c, c.prog)
@@ -347,6 +350,7 @@ func (r *Runtime) exitLocked(c *container, code int, reason string, term bool) {
 		c.reason = "Error"
 	}
 	close(c.exited)
+	r.emitContainerLocked(c, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
 }
 
 // StopContainer implements RuntimeService. The process gets SIGTERM: the
@@ -431,6 +435,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCon
 	r.exitLocked(c, behavior.KilledExitCode, "", false)
 	delete(r.containers, c.id)
 	c.unpin()
+	r.emitContainerLocked(c, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT)
 	return &runtimeapi.RemoveContainerResponse{}, nil
 }
 

@@ -111,6 +111,8 @@ type Runtime struct {
 	podCIDR string
 	closed  bool
 	stream  *streamServer
+	// subscribers are the open GetContainerEvents streams (events.go).
+	subscribers map[chan *runtimeapi.ContainerEventResponse]struct{}
 }
 
 // New builds a runtime; nothing listens until Serve.
@@ -174,6 +176,10 @@ func (r *Runtime) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- s.Serve(ln) }()
 	select {
 	case <-ctx.Done():
+		// Event streams never end by themselves: end them so that GracefulStop does not wait.
+		r.mu.Lock()
+		r.endEventsLocked()
+		r.mu.Unlock()
 		stopped := make(chan struct{})
 		go func() { s.GracefulStop(); close(stopped) }()
 		select {
@@ -198,6 +204,7 @@ func (r *Runtime) Serve(ctx context.Context, ln net.Listener) error {
 func (r *Runtime) Close() {
 	r.mu.Lock()
 	r.closed = true
+	r.endEventsLocked()
 	for _, c := range r.containers {
 		if c.state == runtimeapi.ContainerState_CONTAINER_RUNNING {
 			r.exitLocked(c, behavior.KilledExitCode, "", false)

@@ -112,6 +112,8 @@ func (r *Runtime) addSandbox(req *runtimeapi.RunPodSandboxRequest, id string, sn
 		s.ip = ip
 	}
 	r.sandboxes[s.id] = s
+	r.emitLocked(s.id, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, s)
+	r.emitLocked(s.id, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, s)
 	return s, nil
 }
 
@@ -178,7 +180,10 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 			r.exitLocked(c, 137, "", false)
 		}
 	}
-	s.state = runtimeapi.PodSandboxState_SANDBOX_NOTREADY
+	if s.state != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		s.state = runtimeapi.PodSandboxState_SANDBOX_NOTREADY
+		r.emitLocked(s.id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, s)
+	}
 	return &runtimeapi.StopPodSandboxResponse{}, nil
 }
 
@@ -215,6 +220,7 @@ func (r *Runtime) removeSandbox(sandboxID string) SandboxNetwork {
 		}
 		delete(r.containers, id)
 		c.unpin()
+		r.emitLocked(c.id, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, s)
 	}
 	sn := s.net
 	s.net = nil
@@ -222,6 +228,7 @@ func (r *Runtime) removeSandbox(sandboxID string) SandboxNetwork {
 		r.releaseIPLocked(s.ip)
 	}
 	delete(r.sandboxes, s.id)
+	r.emitLocked(s.id, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, s)
 	return sn
 }
 

@@ -26,7 +26,14 @@ const (
 	// DefaultStatusReportInterval is Config.StatusReportInterval's default
 	// (nodeStatusReportFrequency).
 	DefaultStatusReportInterval = 5 * time.Minute
+	// DefaultEventedRelistInterval is Config.EventedRelistInterval's default (the upstream
+	// kubelet's evented PLEG relists every 300 s).
+	DefaultEventedRelistInterval = 5 * time.Minute
 )
+
+// EventedRelistRetry is how long the kubelet waits before reopening a broken container event
+// stream (relisting every SyncInterval meanwhile).
+const EventedRelistRetry = 5 * time.Second
 
 // DefaultKubeAPIQPS and DefaultKubeAPIBurst rate-limit the kubelet's API client when its
 // rest.Config sets no QPS: the upstream kubelet's kubeAPIQPS and kubeAPIBurst defaults.
@@ -74,6 +81,10 @@ type Config struct {
 	// restarting, probed or timed is re-synced (default 1 s; the upstream kubelet's PLEG
 	// relists every second too).
 	SyncInterval time.Duration
+	// EventedRelistInterval replaces SyncInterval as the relist period while the runtime
+	// streams container events (GetContainerEvents), each of which wakes its pod's worker at
+	// once (default 5 min, as the upstream kubelet's evented PLEG).
+	EventedRelistInterval time.Duration
 	// ResyncInterval is how often a settled pod (every container running, nothing probed,
 	// waiting or timed) is re-synced all the same, its volumes brought up to date (default
 	// 1 min, the upstream kubelet's syncFrequency).
@@ -209,6 +220,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SyncInterval <= 0 {
 		c.SyncInterval = time.Second
+	}
+	if c.EventedRelistInterval <= 0 {
+		c.EventedRelistInterval = DefaultEventedRelistInterval
 	}
 	if c.ResyncInterval <= 0 {
 		c.ResyncInterval = DefaultResyncInterval

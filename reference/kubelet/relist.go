@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/types"
@@ -12,12 +14,21 @@ import (
 )
 
 // relistLoop is the kubelet's pod lifecycle event generator (the upstream kubelet's PLEG):
-// every SyncInterval it lists the node's sandboxes and containers once and wakes the worker
-// of each pod whose sandboxes or containers appeared, went or changed state. A settled pod's
-// worker therefore does not list the runtime itself every second (it re-syncs every
-// ResyncInterval), and the node's idle cost is one relist per second, not one per pod.
+// it lists the node's sandboxes and containers and wakes the worker of each pod whose
+// sandboxes or containers appeared, went or changed state. A settled pod's worker therefore
+// does not list the runtime itself every second (it re-syncs every ResyncInterval).
+//
+// When the runtime streams container events (CRI GetContainerEvents: the simulated runtime,
+// containerd 1.7+), each event wakes its pod's worker at once and the relist runs only every
+// EventedRelistInterval, as the upstream kubelet's evented PLEG does; a node's idle cost is
+// then its open stream. Otherwise (containerd 1.6 answers Unimplemented), or while the
+// stream is broken, the relist runs every SyncInterval.
 func (k *Kubelet) relistLoop(ctx context.Context) {
-	t := k.cfg.Clock.NewTicker(k.cfg.SyncInterval)
+	events := make(chan *runtimeapi.ContainerEventResponse, 1024)
+	streaming := make(chan bool, 1)
+	go k.subscribeEvents(ctx, events, streaming)
+	period := k.cfg.SyncInterval
+	t := k.cfg.Clock.NewTimer(period)
 	defer t.Stop()
 	// The first relist wakes every pod it sees: what changed before it is not missed.
 	last := map[string]string{}
@@ -25,9 +36,21 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case ev := <-events:
+			k.pokePod(types.UID(eventPodUID(ev)))
+			continue
+		case on := <-streaming:
+			// Relist at once: what changed before the stream opened, or while it was
+			// broken, is not missed.
+			period = k.cfg.SyncInterval
+			if on {
+				period = k.cfg.EventedRelistInterval
+			}
 		case <-t.C():
 		}
+		t.Stop()
 		cur, err := k.relist(ctx)
+		t.Reset(period)
 		if err != nil {
 			if ctx.Err() == nil {
 				k.logf("relisting the runtime: %v", err)
@@ -45,6 +68,44 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 			}
 		}
 		last = cur
+	}
+}
+
+// eventPodUID is the UID of the pod a container event is about.
+func eventPodUID(ev *runtimeapi.ContainerEventResponse) string {
+	sb := ev.GetPodSandboxStatus()
+	if uid := sb.GetMetadata().GetUid(); uid != "" {
+		return uid
+	}
+	return sb.GetLabels()[LabelPodUID]
+}
+
+// subscribeEvents keeps a container event stream open, sending true on streaming when one
+// opens and false when it breaks. A runtime that does not implement GetContainerEvents is
+// not asked again; a broken stream is reopened after EventedRelistRetry.
+func (k *Kubelet) subscribeEvents(ctx context.Context, events chan *runtimeapi.ContainerEventResponse, streaming chan bool) {
+	say := func(on bool) {
+		select {
+		case streaming <- on:
+		case <-ctx.Done():
+		}
+	}
+	for ctx.Err() == nil {
+		opened := false
+		err := k.runtime.GetContainerEvents(ctx, events, func(runtimeapi.RuntimeService_GetContainerEventsClient) {
+			opened = true
+			say(true)
+		})
+		if opened {
+			say(false)
+		}
+		if ctx.Err() != nil || status.Code(err) == codes.Unimplemented {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-k.cfg.Clock.After(EventedRelistRetry):
+		}
 	}
 }
 
