@@ -51,10 +51,30 @@ func (r objectReader) resource(gvr schema.GroupVersionResource) (*registry.Resou
 	return res, nil
 }
 
+// lookupCached are the resources admission plugins look up by name on many writes (every
+// pod's namespace, ServiceAccount, PriorityClass, RuntimeClass, LimitRanges, a kubelet's
+// Node) and which are few and change seldom: such reads are answered from a storage.Cache,
+// as kube-apiserver's admission plugins read them from informers, with the store read only
+// for objects the cache does not know. ResourceQuotas are always read from the store (usage
+// must be exact) and pods too (the cache would double the memory they take).
+var lookupCached = map[schema.GroupResource]bool{
+	{Resource: "namespaces"}:                                  true,
+	{Resource: "serviceaccounts"}:                             true,
+	{Resource: "limitranges"}:                                 true,
+	{Resource: "nodes"}:                                       true,
+	{Group: "scheduling.k8s.io", Resource: "priorityclasses"}: true,
+	{Group: "node.k8s.io", Resource: "runtimeclasses"}:        true,
+}
+
 func (r objectReader) Get(ctx context.Context, gvr schema.GroupVersionResource, namespace, name string) (runtime.Object, error) {
 	res, err := r.resource(gvr)
 	if err != nil {
 		return nil, err
+	}
+	if lookupCached[gvr.GroupResource()] {
+		if obj, found, _ := r.s.objects.Cache(res).Get(r.s.objects, namespace, name); found {
+			return obj.DeepCopyObject(), nil
+		}
 	}
 	return r.s.objects.Get(ctx, res, namespace, name)
 }

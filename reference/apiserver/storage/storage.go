@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -23,6 +24,9 @@ type Objects struct {
 	kv           interfaces.Store
 	transformers Transformers
 	hubs         hubs
+
+	cacheMu sync.Mutex
+	caches  map[*registry.Resource]*Cache // cache.go
 }
 
 // New returns an Objects over kv that stores values as they are.
@@ -263,7 +267,11 @@ func (o *Objects) Create(ctx context.Context, res *registry.Resource, obj runtim
 	if err != nil {
 		return nil, MapError(res, m.GetName(), err)
 	}
-	return decode(ctx, res, data, rev)
+	out, err := decode(ctx, res, data, rev)
+	if err == nil {
+		o.written(res, out, rev, false)
+	}
+	return out, err
 }
 
 // Get reads one object.
@@ -399,6 +407,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 			if derr != nil {
 				return UpdateResult{}, derr
 			}
+			o.written(res, obj, last.ModRevision, true)
 			return UpdateResult{Object: obj, Previous: cur, Deleted: true}, nil
 		}
 		if err != nil {
@@ -427,6 +436,7 @@ func (o *Objects) Update(ctx context.Context, res *registry.Resource, namespace,
 		if err != nil {
 			return UpdateResult{}, err
 		}
+		o.written(res, obj, rev, false)
 		return UpdateResult{Object: obj, Previous: cur}, nil
 	}
 }
@@ -438,7 +448,11 @@ func (o *Objects) Delete(ctx context.Context, res *registry.Resource, namespace,
 	if err != nil {
 		return nil, MapError(res, name, err)
 	}
-	return o.decodeStored(ctx, res, key, last.Value, last.ModRevision)
+	obj, err := o.decodeStored(ctx, res, key, last.Value, last.ModRevision)
+	if err == nil {
+		o.written(res, obj, last.ModRevision, true)
+	}
+	return obj, err
 }
 
 // decodeStored turns stored bytes read at key into a typed object with resourceVersion = rev.
