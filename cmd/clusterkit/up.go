@@ -149,6 +149,9 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int, error) }) error {
 	say := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
 	start := time.Now()
+	if _, err := raiseOpenFileLimit(); err != nil {
+		say("%v", err)
+	}
 	cfg, err := upEtcdConfig(o)
 	if err != nil {
 		return err
