@@ -177,7 +177,7 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
 }
 
 // serveWatch streams changes of a collection (or one object, for the legacy watch path with a
-// name) as JSON lines.
+// name) as JSON lines, or as length-delimited protobuf WatchEvent frames when negotiated.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request) {
 	q := r.URL.Query()
 	m, err := parseMatcher(req.res, q)
