@@ -7,6 +7,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // statusFor converts any error into a metav1.Status with kind and apiVersion set.
@@ -28,14 +29,22 @@ func statusFor(err error) *metav1.Status {
 	return &st
 }
 
-// writeError writes err as a metav1.Status JSON response.
+// writeError writes err as a metav1.Status response (JSON, or protobuf when negotiated).
 func writeError(w http.ResponseWriter, err error) {
 	st := statusFor(err)
 	writeJSON(w, int(st.Code), st)
 }
 
 // writeJSON writes v as a JSON response with the given code.
+// On a request that negotiated Kubernetes protobuf an object with protobuf marshalling is
+// written in protobuf instead.
 func writeJSON(w http.ResponseWriter, code int, v any) {
+	if pr, ok := w.(*protobufResponse); ok {
+		if obj, ok := v.(runtime.Object); ok && protobufCapable(obj) {
+			pr.write(code, obj)
+			return
+		}
+	}
 	data, err := json.Marshal(v)
 	if err != nil {
 		code = http.StatusInternalServerError

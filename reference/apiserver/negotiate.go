@@ -25,12 +25,16 @@ type output struct {
 	form outputForm
 	// version of meta.k8s.io for Table and PartialObjectMetadata: v1 or v1beta1.
 	metaVersion string
+	// protobuf: answer in Kubernetes protobuf (objects, lists, Status, watch frames), not JSON.
+	protobuf bool
 }
 
 // negotiateOutput reads the Accept header: the first media range that names a form res can
-// produce wins (ephemeral resources, such as the access reviews, have no Table or metadata
-// form). An empty header means JSON objects. A header that names nothing res can produce is
-// 406 Not Acceptable, as kube-apiserver answers.
+// produce, in an encoding res can produce it in, wins (ephemeral resources, such as the access
+// reviews, have no Table or metadata form; custom resources and Tables have no protobuf
+// encoding, PartialObjectMetadata has). An empty header means JSON objects. A header that
+// names nothing res can produce is 406 Not Acceptable, as kube-apiserver answers (for a custom
+// resource asked only in protobuf too).
 func negotiateOutput(accept string, res *registry.Resource) (output, error) {
 	if strings.TrimSpace(accept) == "" {
 		return output{form: formObject}, nil
@@ -40,12 +44,16 @@ func negotiateOutput(accept string, res *registry.Resource) (output, error) {
 		if err != nil {
 			continue
 		}
+		proto := mt == mediaTypeProtobuf
 		as := params["as"]
 		if as == "" {
 			switch mt {
-			case "application/json", "application/yaml", "*/*", "application/*", "application/vnd.kubernetes.protobuf",
-				"application/json;stream=watch", "application/vnd.kubernetes.protobuf;stream=watch":
+			case "application/json", "application/yaml", "*/*", "application/*":
 				return output{form: formObject}, nil
+			case mediaTypeProtobuf:
+				if resourceProtobufCapable(res) {
+					return output{form: formObject, protobuf: true}, nil
+				}
 			}
 			continue
 		}
@@ -54,14 +62,21 @@ func negotiateOutput(accept string, res *registry.Resource) (output, error) {
 		}
 		switch as {
 		case "Table":
+			if proto {
+				continue
+			}
 			return output{form: formTable, metaVersion: params["v"]}, nil
 		case "PartialObjectMetadata", "PartialObjectMetadataList":
-			return output{form: formMetadata, metaVersion: params["v"]}, nil
+			return output{form: formMetadata, metaVersion: params["v"], protobuf: proto}, nil
 		}
+	}
+	accepted := "application/json, application/yaml"
+	if resourceProtobufCapable(res) {
+		accepted += ", " + mediaTypeProtobuf
 	}
 	return output{}, &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status: metav1.StatusFailure, Code: http.StatusNotAcceptable, Reason: metav1.StatusReasonNotAcceptable,
-		Message: "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf",
+		Message: "only the following media types are accepted: " + accepted,
 	}}
 }
 

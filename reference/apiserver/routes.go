@@ -148,6 +148,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, path string) {
 		writeError(w, notFoundPath())
 		return
 	}
+	// A client that negotiated protobuf gets its objects, lists and errors in protobuf.
+	if out, err := negotiateOutput(r.Header.Get("Accept"), req.res); err == nil && out.protobuf && protobufSubresource(req.sub) {
+		w = &protobufResponse{ResponseWriter: w, s: s}
+	}
 	if req.sub != "" {
 		if req.res.Subresource(req.sub) == nil {
 			writeError(w, notFoundPath())

@@ -19,6 +19,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	apiversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/endpoints/filters"
@@ -125,6 +126,11 @@ type Server struct {
 	// CustomResourceDefinitions, swapped whole when a CRD changes (crd.go).
 	reg    atomic.Pointer[registry.Registry]
 	scheme *runtime.Scheme
+	// protobuf encodes responses for clients that negotiated Kubernetes protobuf; protobufRaw
+	// encodes the WatchEvent frames of their watches (no envelope, as apimachinery's streaming
+	// serializer).
+	protobuf    *protobuf.Serializer
+	protobufRaw *protobuf.RawSerializer
 	// fields are the field managers of server-side apply and managedFields.
 	fields  *fieldManagers
 	objects *storage.Objects
@@ -200,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
-	s := &Server{cfg: cfg, scheme: scheme, objects: storage.NewTransformed(cfg.Store, cfg.Encryption), metrics: metrics.New()}
+	s := &Server{cfg: cfg, scheme: scheme, protobuf: protobuf.NewSerializer(scheme, scheme), protobufRaw: protobuf.NewRawSerializer(scheme, scheme), objects: storage.NewTransformed(cfg.Store, cfg.Encryption), metrics: metrics.New()}
 	s.reg.Store(reg)
 	conversions, err := customresource.NewConverterFactory(cfg.ConversionWebhooks)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -36,6 +38,8 @@ type watchStream struct {
 	res     *registry.Resource
 	out     output
 	flusher http.Flusher
+	// frames writes the length-prefixed WatchEvent frames of a protobuf watch.
+	frames  io.Writer
 	started bool
 	rows    int // events written; table column definitions go with the first only
 }
@@ -45,7 +49,12 @@ func (ws *watchStream) start() {
 		return
 	}
 	ws.started = true
-	ws.w.Header().Set("Content-Type", "application/json")
+	if ws.out.protobuf {
+		ws.w.Header().Set("Content-Type", mediaTypeProtobufWatch)
+		ws.frames = protobuf.LengthDelimitedFramer.NewFrameWriter(ws.w)
+	} else {
+		ws.w.Header().Set("Content-Type", "application/json")
+	}
 	ws.w.Header().Set("Cache-Control", "no-cache, private")
 	ws.w.WriteHeader(http.StatusOK)
 	ws.flush()
@@ -63,15 +72,19 @@ func (ws *watchStream) send(t watch.EventType, obj runtime.Object) error {
 }
 
 // sendChange writes the event for a store change: an object sent as it is uses the change's
-// JSON, encoded once for all the watches that send it.
+// JSON or protobuf, encoded once for all the watches that send it.
 func (ws *watchStream) sendChange(t watch.EventType, obj runtime.Object, ev storage.Event) error {
 	if ws.out.form == formObject && obj == ev.Object {
+		if ws.out.protobuf {
+			return ws.sendEncoded(t, obj, func() ([]byte, error) { return ev.Protobuf(ws.s.encodeProtobuf) })
+		}
 		return ws.sendEncoded(t, obj, ev.JSON)
 	}
 	return ws.sendEncoded(t, obj, nil)
 }
 
-// sendEncoded writes one event; encodedObject, when not nil, gives obj's JSON.
+// sendEncoded writes one event; encodedObject, when not nil, gives obj's JSON (protobuf on a
+// protobuf watch).
 func (ws *watchStream) sendEncoded(t watch.EventType, obj runtime.Object, encodedObject func() ([]byte, error)) error {
 	ws.start()
 	var v any = obj
@@ -90,13 +103,23 @@ func (ws *watchStream) sendEncoded(t watch.EventType, obj runtime.Object, encode
 	}
 	var data []byte
 	var err error
-	if encodedObject != nil {
+	switch {
+	case encodedObject != nil:
 		data, err = encodedObject()
-	} else {
+	case ws.out.protobuf:
+		if o, ok := v.(runtime.Object); ok {
+			data, err = ws.s.encodeProtobuf(o)
+		} else {
+			err = fmt.Errorf("watch event object %T is not an object", v)
+		}
+	default:
 		data, err = json.Marshal(v)
 	}
 	if err != nil {
 		return err
+	}
+	if ws.out.protobuf {
+		return ws.writeFrame(t, data)
 	}
 	// The line is {"type":T,"object":DATA} (watchEvent's JSON) written around the object's
 	// bytes, which json.Marshal would scan and copy once more.
@@ -114,9 +137,27 @@ func (ws *watchStream) sendEncoded(t watch.EventType, obj runtime.Object, encode
 	return nil
 }
 
+// writeFrame writes one protobuf watch event: a metav1.WatchEvent whose object is the
+// envelope-encoded data, encoded without envelope in one length-prefixed frame.
+func (ws *watchStream) writeFrame(t watch.EventType, data []byte) error {
+	ev := &metav1.WatchEvent{Type: string(t), Object: runtime.RawExtension{Raw: data}}
+	if err := ws.s.protobufRaw.EncodeWithAllocator(ev, ws.frames, &runtime.SimpleAllocator{}); err != nil {
+		return err
+	}
+	ws.rows++
+	ws.flush()
+	return nil
+}
+
 // sendError writes an ERROR event carrying a Status.
 func (ws *watchStream) sendError(err error) {
 	ws.start()
+	if ws.out.protobuf {
+		if data, perr := ws.s.encodeProtobuf(statusFor(err)); perr == nil {
+			_ = ws.writeFrame(watch.Error, data)
+		}
+		return
+	}
 	data, _ := json.Marshal(statusFor(err))
 	line, _ := json.Marshal(watchEvent{Type: watch.Error, Object: data})
 	_, _ = ws.w.Write(append(line, '\n'))
@@ -136,7 +177,7 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
 }
 
 // serveWatch streams changes of a collection (or one object, for the legacy watch path with a
-// name) as JSON lines.
+// name) as JSON lines, or as length-delimited protobuf WatchEvent frames when negotiated.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request) {
 	q := r.URL.Query()
 	m, err := parseMatcher(req.res, q)

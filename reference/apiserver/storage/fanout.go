@@ -57,11 +57,16 @@ type subscriber struct {
 	err   error
 }
 
-// encoded memoizes an event object's JSON for all the watchers that send it.
+// encoded memoizes an event object's JSON and its protobuf encoding for all the watchers that
+// send it.
 type encoded struct {
 	once sync.Once
 	data []byte
 	err  error
+
+	protoOnce sync.Once
+	proto     []byte
+	protoErr  error
 }
 
 // JSON returns the JSON of the event's Object, encoded once for every watcher of a shared
@@ -72,6 +77,17 @@ func (e Event) JSON() ([]byte, error) {
 	}
 	e.encoded.once.Do(func() { e.encoded.data, e.encoded.err = json.Marshal(e.Object) })
 	return e.encoded.data, e.encoded.err
+}
+
+// Protobuf returns the event's Object encoded by encode, memoized next to JSON for every
+// watcher of a shared watch: 50 protobuf watchers cost one encoding. Every caller must pass the
+// same encoding (the server's protobuf serializer); callers must not modify the bytes.
+func (e Event) Protobuf(encode func(runtime.Object) ([]byte, error)) ([]byte, error) {
+	if e.encoded == nil {
+		return encode(e.Object)
+	}
+	e.encoded.protoOnce.Do(func() { e.encoded.proto, e.encoded.protoErr = encode(e.Object) })
+	return e.encoded.proto, e.encoded.protoErr
 }
 
 // sharedWatch serves a watch of res under namespace from fromRevision (> 0) from the

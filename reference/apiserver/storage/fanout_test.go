@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -9,7 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
@@ -203,5 +206,48 @@ func TestSharedEventJSONIsEncodedOnce(t *testing.T) {
 	}
 	if ea.Object != eb.Object {
 		t.Error("two watches of one change decoded it twice")
+	}
+}
+
+func TestSharedEventProtobufIsEncodedOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	var ws []<-chan storage.Event
+	for i := 0; i < 3; i++ {
+		w, _, err := o.Watch(ctx, res, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	createCM(ctx, t, o, res, "a", "one")
+	ser := protobuf.NewSerializer(nil, nil)
+	encode := func(obj runtime.Object) ([]byte, error) {
+		var buf bytes.Buffer
+		err := ser.EncodeWithAllocator(obj, &buf, &runtime.SimpleAllocator{})
+		return buf.Bytes(), err
+	}
+	var first []byte
+	for i, w := range ws {
+		ev := <-w
+		data, err := ev.Protobuf(encode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(data, []byte("k8s\x00")) {
+			t.Fatalf("watch %d: not a protobuf envelope: %.20q", i, data)
+		}
+		if i == 0 {
+			first = data
+		} else if &data[0] != &first[0] {
+			t.Errorf("watch %d encoded the shared change's object again", i)
+		}
+		if j, err := ev.JSON(); err != nil || !bytes.HasPrefix(j, []byte("{")) {
+			t.Errorf("watch %d: the JSON next to the protobuf is %q, %v", i, j, err)
+		}
 	}
 }
