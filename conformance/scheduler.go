@@ -57,6 +57,8 @@ type schedEnv struct {
 	name string
 	// prefix makes the spec's node names unique.
 	prefix string
+	// c takes the spec's cleanups.
+	c Cleaner
 
 	mu   sync.Mutex
 	stop func()
@@ -94,7 +96,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 	if name == "" {
 		name = "scheduler"
 	}
-	specs := append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...)
+	specs := append(append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...), schedulerPreemptionSpecs()...)
 	if len(h.Focus) > 0 {
 		specs = slices.DeleteFunc(specs, func(s spec[*schedEnv]) bool { return !slices.Contains(h.Focus, s.ID) })
 	}
@@ -125,7 +127,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 				return nil, err
 			}
 			tag := fmt.Sprintf("%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			e := &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-"}
+			e := &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-", c: c}
 			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 				return nil, fmt.Errorf("creating the spec's namespace %s: %w", e.ns, err)
 			}
