@@ -53,6 +53,11 @@ func mayPreempt(pod *corev1.Pod) bool {
 	return pod.Spec.PreemptionPolicy == nil || *pod.Spec.PreemptionPolicy != corev1.PreemptNever
 }
 
+// lowerPriority is Kubernetes' rule for victims: a strictly lower priority.
+func lowerPriority(preemptor, victim *corev1.Pod) bool {
+	return podPriority(victim) < podPriority(preemptor)
+}
+
 // moreImportant orders pods as kube-scheduler ranks victims: higher priority
 // first, then the one that started earlier.
 func moreImportant(a, b *corev1.Pod) bool {
@@ -79,7 +84,7 @@ func startTime(p *corev1.Pod) metav1.Time {
 // the snapshot Place rejected the pod on; pdbs are the cluster's
 // PodDisruptionBudgets.
 func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
-	if !mayPreempt(pod) {
+	if f.preempt.Disabled || !mayPreempt(pod) {
 		return Candidate{}, false, nil
 	}
 	var candidates []Candidate
@@ -117,10 +122,9 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 // others, keeping each that still leaves room. What cannot be added back
 // are the victims.
 func (f *Framework) selectVictims(ctx context.Context, pod *corev1.Pod, n PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
-	prio := podPriority(pod)
 	var possible []*corev1.Pod
 	for _, p := range n.Pods {
-		if p.UID != pod.UID && podPriority(p) < prio {
+		if p.UID != pod.UID && f.preempt.MayEvict(pod, p) {
 			possible = append(possible, p)
 		}
 	}
