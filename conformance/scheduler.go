@@ -21,6 +21,11 @@ import (
 // the best-fit spec knows which feasible node must win.
 const Scoring Capability = "Scoring"
 
+// Preemption: the harness declares that its scheduler preempts (deletes
+// lower-priority pods for a pod that fits nowhere), so the specs that need
+// a preemption to happen run.
+const Preemption Capability = "Preemption"
+
 // SchedulerHarness plugs a scheduler into the scheduler specs. The specs use
 // only client-go: they create Node objects (with allocatable, labels,
 // taints, no kubelet behind them) and Pods, and observe spec.nodeName and the
@@ -41,6 +46,11 @@ type SchedulerHarness struct {
 	// Scoring declares how the scheduler ranks feasible nodes by their
 	// resources; empty skips the best-fit spec (the Scoring capability).
 	Scoring interfaces.SchedulerScoring
+	// Preemption declares that the scheduler preempts as kube-scheduler's
+	// DefaultPreemption does; false skips the specs that need a preemption
+	// (the Preemption capability). The preemption specs create
+	// PriorityClasses: the API server must run the Priority admission.
+	Preemption bool
 	// Focus, when not empty, runs only the specs with these IDs.
 	Focus []string
 	// SpecTimeout bounds each spec; 0 means one minute.
@@ -111,6 +121,12 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 					return ""
 				}
 				return fmt.Sprintf("scheduler %q declares no scoring strategy (SchedulerHarness.Scoring is empty)", name)
+			}
+			if c == Preemption {
+				if h.Preemption {
+					return ""
+				}
+				return fmt.Sprintf("scheduler %q does not declare preemption (SchedulerHarness.Preemption is false)", name)
 			}
 			return fmt.Sprintf("the scheduler harness has no capability %s", c)
 		},

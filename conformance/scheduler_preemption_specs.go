@@ -25,11 +25,14 @@ const srcSchedPreemption = "Kubernetes: Pod Priority and Preemption (kubernetes.
 // nowhere evicting Pods of lower priority.
 func schedulerPreemptionSpecs() []spec[*schedEnv] {
 	return []spec[*schedEnv]{
-		{sched("scheduler.preemption.basic", "a Pod that fits no node MUST, when deleting Pods of lower priority from a node makes room, get status.nominatedNodeName of that node; each such Pod MUST get DisruptionTarget=True (reason PreemptionByScheduler) and be deleted, with a Normal Event Preempted regarding it; and the Pod MUST then be bound to that node", srcSchedPreemption), specSchedPreemptBasic},
+		{Behavior{ID: "scheduler.preemption.basic", Component: "scheduler", Source: srcSchedPreemption, Needs: []Capability{Preemption},
+			Must: "a Pod that fits no node MUST, when deleting Pods of lower priority from a node makes room, get status.nominatedNodeName of that node; each such Pod MUST get DisruptionTarget=True (reason PreemptionByScheduler) and be deleted, with a Normal Event Preempted regarding it; and the Pod MUST then be bound to that node"}, specSchedPreemptBasic},
 		{sched("scheduler.preemption.lower-only", "a Pod MUST NOT preempt Pods of equal or higher priority: when only they hold the room it needs, it MUST stay Pending (Unschedulable, no nominatedNodeName) and they MUST stay, not deleted", srcSchedPreemption), specSchedPreemptLowerOnly},
 		{sched("scheduler.preemption.policy-never", "a Pod with preemptionPolicy Never MUST NOT preempt Pods of lower priority: it MUST stay Pending and they MUST stay; it MUST be placed once room appears", srcSchedPreemption), specSchedPreemptNever},
-		{sched("scheduler.preemption.minimal-victims", "preemption MUST delete only as many Pods as the preemptor needs, the lowest-priority ones, and MUST choose the node whose highest-priority victim has the lowest priority", srcSchedPreemption), specSchedPreemptMinimal},
-		{sched("scheduler.preemption.pdb", "preemption MUST prefer a node where no PodDisruptionBudget would be violated: the Pod covered by a budget allowing no disruption MUST stay when an equal victim elsewhere is not covered", srcSchedPreemption), specSchedPreemptPDB},
+		{Behavior{ID: "scheduler.preemption.minimal-victims", Component: "scheduler", Source: srcSchedPreemption, Needs: []Capability{Preemption},
+			Must: "preemption MUST delete only as many Pods as the preemptor needs, the lowest-priority ones, and MUST choose the node whose highest-priority victim has the lowest priority"}, specSchedPreemptMinimal},
+		{Behavior{ID: "scheduler.preemption.pdb", Component: "scheduler", Source: srcSchedPreemption, Needs: []Capability{Preemption},
+			Must: "preemption MUST prefer a node where no PodDisruptionBudget would be violated: the Pod covered by a budget allowing no disruption MUST stay when an equal victim elsewhere is not covered"}, specSchedPreemptPDB},
 	}
 }
 

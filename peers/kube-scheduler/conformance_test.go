@@ -56,6 +56,8 @@ func TestKubeSchedulerConformance(t *testing.T) {
 		Cluster: cluster,
 		Start:   start(interfaces.LeastAllocated),
 		Scoring: interfaces.LeastAllocated,
+		// kube-scheduler's DefaultPreemption is in the default profile.
+		Preemption: true,
 	})
 }
 

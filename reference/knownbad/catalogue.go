@@ -295,6 +295,7 @@ func schedulerEntries() []Entry {
 					Cluster:     harness.Cluster(harness.MemoryStore()),
 					Start:       startComponent(build),
 					Scoring:     interfaces.LeastAllocated,
+					Preemption:  true,
 					Focus:       ids,
 					SpecTimeout: 20 * time.Second,
 				})
