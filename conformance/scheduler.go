@@ -21,6 +21,11 @@ import (
 // the best-fit spec knows which feasible node must win.
 const Scoring Capability = "Scoring"
 
+// Preemption: the harness declares that its scheduler preempts (deletes
+// lower-priority pods for a pod that fits nowhere), so the specs that need
+// a preemption to happen run.
+const Preemption Capability = "Preemption"
+
 // SchedulerHarness plugs a scheduler into the scheduler specs. The specs use
 // only client-go: they create Node objects (with allocatable, labels,
 // taints, no kubelet behind them) and Pods, and observe spec.nodeName and the
@@ -41,6 +46,11 @@ type SchedulerHarness struct {
 	// Scoring declares how the scheduler ranks feasible nodes by their
 	// resources; empty skips the best-fit spec (the Scoring capability).
 	Scoring interfaces.SchedulerScoring
+	// Preemption declares that the scheduler preempts as kube-scheduler's
+	// DefaultPreemption does; false skips the specs that need a preemption
+	// (the Preemption capability). The preemption specs create
+	// PriorityClasses: the API server must run the Priority admission.
+	Preemption bool
 	// Focus, when not empty, runs only the specs with these IDs.
 	Focus []string
 	// SpecTimeout bounds each spec; 0 means one minute.
@@ -57,6 +67,8 @@ type schedEnv struct {
 	name string
 	// prefix makes the spec's node names unique.
 	prefix string
+	// c takes the spec's cleanups.
+	c Cleaner
 
 	mu   sync.Mutex
 	stop func()
@@ -94,7 +106,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 	if name == "" {
 		name = "scheduler"
 	}
-	specs := append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...)
+	specs := append(append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...), schedulerPreemptionSpecs()...)
 	if len(h.Focus) > 0 {
 		specs = slices.DeleteFunc(specs, func(s spec[*schedEnv]) bool { return !slices.Contains(h.Focus, s.ID) })
 	}
@@ -109,6 +121,12 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 					return ""
 				}
 				return fmt.Sprintf("scheduler %q declares no scoring strategy (SchedulerHarness.Scoring is empty)", name)
+			}
+			if c == Preemption {
+				if h.Preemption {
+					return ""
+				}
+				return fmt.Sprintf("scheduler %q does not declare preemption (SchedulerHarness.Preemption is false)", name)
 			}
 			return fmt.Sprintf("the scheduler harness has no capability %s", c)
 		},
@@ -125,7 +143,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 				return nil, err
 			}
 			tag := fmt.Sprintf("%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			e := &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-"}
+			e := &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-", c: c}
 			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
 				return nil, fmt.Errorf("creating the spec's namespace %s: %w", e.ns, err)
 			}

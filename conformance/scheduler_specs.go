@@ -175,8 +175,12 @@ func (e *schedEnv) schedPod(name, cpu, mem string, opts ...podOpt) *corev1.Pod {
 }
 
 func (e *schedEnv) create(ctx context.Context, g gomega.Gomega, p *corev1.Pod) {
-	_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
+	created, err := e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
 	ok(g, err, "creating pod "+p.Name)
+	if p.Spec.PriorityClassName != "" {
+		g.ExpectWithOffset(1, created.Spec.Priority).NotTo(gomega.BeNil(),
+			"pod %s names PriorityClass %s but got no spec.priority: the API server under test must run the Priority admission", p.Name, p.Spec.PriorityClassName)
+	}
 }
 
 // nodeOf returns the pod's spec.nodeName ("" when pending or missing).

@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/go-logr/logr"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
 
 	kubescheduler "github.com/clusterkit/clusterkit/peers/kube-scheduler"
@@ -25,10 +27,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// cluster is a fresh clusterkit API server on a memory store.
+// cluster is a fresh clusterkit API server on a memory store, with the
+// Priority admission (spec.priority from spec.priorityClassName) as every
+// kube-apiserver runs it.
 func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())})
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +56,8 @@ func TestKubeSchedulerConformance(t *testing.T) {
 		Cluster: cluster,
 		Start:   start(interfaces.LeastAllocated),
 		Scoring: interfaces.LeastAllocated,
+		// kube-scheduler's DefaultPreemption is in the default profile.
+		Preemption: true,
 	})
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // kube-scheduler starts informers for kinds clusterkit's API server does not
-// serve (volumes, storage, DRA, PDBs, StatefulSets, ReplicationControllers)
+// serve (volumes, storage, DRA, StatefulSets, ReplicationControllers)
 // and waits for all of them to sync before it schedules anything. Missing
 // answers every list of those kinds with an empty list and every watch with
 // a stream that stays open (after the initial-events-end bookmark when
@@ -46,7 +46,6 @@ var missingKinds = map[string][2]string{ //nolint:gochecknoglobals // constant t
 	"/api/v1/persistentvolumeclaims":                       {"v1", "PersistentVolumeClaim"},
 	"/api/v1/replicationcontrollers":                       {"v1", "ReplicationController"},
 	"/apis/apps/v1/statefulsets":                           {"apps/v1", "StatefulSet"},
-	"/apis/policy/v1/poddisruptionbudgets":                 {"policy/v1", "PodDisruptionBudget"},
 	"/apis/storage.k8s.io/v1/storageclasses":               {"storage.k8s.io/v1", "StorageClass"},
 	"/apis/storage.k8s.io/v1/csinodes":                     {"storage.k8s.io/v1", "CSINode"},
 	"/apis/storage.k8s.io/v1/csidrivers":                   {"storage.k8s.io/v1", "CSIDriver"},

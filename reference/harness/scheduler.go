@@ -19,6 +19,8 @@ func ReferenceScheduler(store conformance.StoreHarness, scoring interfaces.Sched
 		Cluster: Cluster(store),
 		Start:   StartReferenceScheduler(scoring),
 		Scoring: scoring,
+		// The reference scheduler preempts (preemption.go).
+		Preemption: true,
 	}
 }
 

@@ -295,6 +295,7 @@ func schedulerEntries() []Entry {
 					Cluster:     harness.Cluster(harness.MemoryStore()),
 					Start:       startComponent(build),
 					Scoring:     interfaces.LeastAllocated,
+					Preemption:  true,
 					Focus:       ids,
 					SpecTimeout: 20 * time.Second,
 				})
@@ -308,6 +309,8 @@ func schedulerEntries() []Entry {
 		entry("double-books under a burst", SchedulerDoubleBooking, "scheduler.fit.burst"),
 		entry("schedules pods of another schedulerName", SchedulerOfAnyName, "scheduler.name.own-pods-only"),
 		entry("writes no Events", SchedulerWithoutEvents, "scheduler.events.scheduled", "scheduler.events.failed-scheduling"),
+		entry("preempts pods of equal priority", SchedulerPreemptingEqualPriority, "scheduler.preemption.lower-only"),
+		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
 	}
 }
 

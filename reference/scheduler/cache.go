@@ -17,6 +17,18 @@ type podState struct {
 	requests corev1.ResourceList
 	// assumed: placed by this scheduler, binding not yet observed.
 	assumed bool
+	// pod is the latest object seen, for preemption (its priority, labels,
+	// start time).
+	pod *corev1.Pod
+}
+
+// nomination is a pending pod nominated to a node by preemption: it counts
+// against the node for pods of lower or equal priority until it is bound,
+// deleted, or nominated elsewhere.
+type nomination struct {
+	node     string
+	priority int32
+	requests corev1.ResourceList
 }
 
 // nodeCache is the node snapshot: every node with what the pods bound or
@@ -31,10 +43,12 @@ type nodeCache struct {
 	list  []*interfaces.NodeInfo
 	dirty bool
 	pods  map[types.UID]*podState
+	// nominated holds the pods nominated to a node, by UID.
+	nominated map[types.UID]nomination
 }
 
 func newNodeCache() *nodeCache {
-	return &nodeCache{nodes: map[string]*interfaces.NodeInfo{}, pods: map[types.UID]*podState{}}
+	return &nodeCache{nodes: map[string]*interfaces.NodeInfo{}, pods: map[types.UID]*podState{}, nominated: map[types.UID]nomination{}}
 }
 
 func (c *nodeCache) info(name string) *interfaces.NodeInfo {
@@ -104,9 +118,11 @@ func (c *nodeCache) addBound(pod *corev1.Pod) {
 }
 
 func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) {
+	delete(c.nominated, pod.UID)
 	if st, ok := c.pods[pod.UID]; ok {
 		if st.node == node {
 			st.assumed = st.assumed && assumed
+			st.pod = pod
 			return
 		}
 		c.removeLocked(pod.UID)
@@ -115,7 +131,7 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) {
 	n := c.info(node)
 	plugins.AddRequests(n.Requested, req)
 	n.Pods++
-	c.pods[pod.UID] = &podState{node: node, requests: req, assumed: assumed}
+	c.pods[pod.UID] = &podState{node: node, requests: req, assumed: assumed, pod: pod}
 }
 
 // removePod forgets a pod that was deleted or finished; it reports whether
@@ -127,6 +143,7 @@ func (c *nodeCache) removePod(uid types.UID) bool {
 }
 
 func (c *nodeCache) removeLocked(uid types.UID) bool {
+	delete(c.nominated, uid)
 	st, ok := c.pods[uid]
 	if !ok {
 		return false
@@ -140,4 +157,79 @@ func (c *nodeCache) removeLocked(uid types.UID) bool {
 		}
 	}
 	return true
+}
+
+// nominate records (node != "") or clears (node == "") the pod's
+// nomination. Callers hold mu.
+func (c *nodeCache) nominate(pod *corev1.Pod, node string) {
+	if node == "" {
+		delete(c.nominated, pod.UID)
+		return
+	}
+	if _, bound := c.pods[pod.UID]; bound {
+		return
+	}
+	c.nominated[pod.UID] = nomination{node: node, priority: podPriority(pod), requests: plugins.PodRequests(pod)}
+}
+
+// nominatedNode is the node the pod is nominated to ("" when none).
+// Callers hold mu.
+func (c *nodeCache) nominatedNode(pod *corev1.Pod) string {
+	return c.nominated[pod.UID].node
+}
+
+// snapshotFor is the snapshot the pod is filtered against: like kube-
+// scheduler, the pods nominated to a node with a priority at least the
+// pod's count against that node (the pod's own nomination does not).
+// Nodes with such nominations are copies; the others are shared. Callers
+// hold mu.
+func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
+	base := c.snapshot()
+	if len(c.nominated) == 0 {
+		return base
+	}
+	prio := podPriority(pod)
+	var extra map[string][]corev1.ResourceList
+	for uid, nom := range c.nominated {
+		if uid == pod.UID || nom.priority < prio {
+			continue
+		}
+		if extra == nil {
+			extra = map[string][]corev1.ResourceList{}
+		}
+		extra[nom.node] = append(extra[nom.node], nom.requests)
+	}
+	if len(extra) == 0 {
+		return base
+	}
+	out := make([]*interfaces.NodeInfo, len(base))
+	for i, n := range base {
+		reqs, ok := extra[n.Node.Name]
+		if !ok {
+			out[i] = n
+			continue
+		}
+		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods}
+		if cp.Requested == nil {
+			cp.Requested = corev1.ResourceList{}
+		}
+		for _, r := range reqs {
+			plugins.AddRequests(cp.Requested, r)
+			cp.Pods++
+		}
+		out[i] = cp
+	}
+	return out
+}
+
+// podsByNode returns the pods counted on each node (bound or assumed).
+// Callers hold mu.
+func (c *nodeCache) podsByNode() map[string][]*corev1.Pod {
+	out := map[string][]*corev1.Pod{}
+	for _, st := range c.pods {
+		if st.pod != nil {
+			out[st.node] = append(out[st.node], st.pod)
+		}
+	}
+	return out
 }

@@ -26,6 +26,19 @@ type Profile struct {
 	// (every node below 100 nodes, down to 5% on large clusters, never
 	// fewer than 100 nodes); 100 always evaluates every node.
 	PercentageOfNodesToScore int32
+	// Preemption configures what a pod that fits nowhere may do to pods of
+	// lower priority (preemption.go); the zero value is kube-scheduler's
+	// DefaultPreemption.
+	Preemption PreemptionArgs
+}
+
+// PreemptionArgs configures preemption.
+type PreemptionArgs struct {
+	// Disabled turns preemption off: a pod that fits nowhere only waits.
+	Disabled bool
+	// MayEvict decides whether victim may be deleted to make room for
+	// preemptor; nil is Kubernetes' rule, a strictly lower spec.priority.
+	MayEvict func(preemptor, victim *corev1.Pod) bool
 }
 
 // DefaultProfile is the reference scheduler's profile: every plugin of
@@ -57,6 +70,7 @@ type Framework struct {
 	filters []interfaces.FilterPlugin
 	scores  []weightedScore
 	pct     int32
+	preempt PreemptionArgs
 }
 
 var _ interfaces.Placer = (*Framework)(nil)
@@ -84,7 +98,10 @@ func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 		built[name] = pl
 		return pl, nil
 	}
-	fw := &Framework{pct: p.PercentageOfNodesToScore}
+	fw := &Framework{pct: p.PercentageOfNodesToScore, preempt: p.Preemption}
+	if fw.preempt.MayEvict == nil {
+		fw.preempt.MayEvict = lowerPriority
+	}
 	if fw.pct < 0 || fw.pct > 100 {
 		return nil, fmt.Errorf("scheduler profile: percentageOfNodesToScore %d is not within 0-100", fw.pct)
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -103,8 +104,11 @@ type run struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 	stop   <-chan struct{}
-	// recorder writes the scheduler's Events (Scheduled, FailedScheduling).
+	// recorder writes the scheduler's Events (Scheduled, FailedScheduling,
+	// Preempted).
 	recorder events.EventRecorder
+	// pdbLister reads the PodDisruptionBudgets preemption respects.
+	pdbLister policylisters.PodDisruptionBudgetLister
 }
 
 // Run schedules until ctx is done: it lists and watches nodes and pods,
@@ -123,6 +127,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	nodes := factory.Core().V1().Nodes().Informer()
 	pods := factory.Core().V1().Pods().Informer()
+	pdbs := factory.Policy().V1().PodDisruptionBudgets()
+	pdbInformer := pdbs.Informer()
+	r.pdbLister = pdbs.Lister()
 	if _, err := nodes.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    r.nodeAdded,
 		UpdateFunc: r.nodeUpdated,
@@ -139,7 +146,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced, pdbInformer.HasSynced) {
 		return nil // stopped before the caches synced
 	}
 	s.opts.Logf("scheduler %s: caches synced", s.opts.SchedulerName)
@@ -170,22 +177,65 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	return nil
 }
 
-// scheduleOne places one pod and starts its binding.
+// scheduleOne places one pod and starts its binding. A pod that fits
+// nowhere may preempt lower-priority pods (preempt.go): it is nominated to a
+// node, the victims are deleted, and it is retried when they are gone.
 func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
 	r.cache.mu.Lock()
-	node, err := r.s.fw.Place(ctx, pod, r.cache.snapshot())
+	snap := r.cache.snapshotFor(pod)
+	nominated := r.nominatedOf(pod)
+	node := ""
+	if nominated != "" {
+		// Like kube-scheduler, try the nominated node first.
+		for _, n := range snap {
+			if n.Node.Name == nominated && r.s.fw.filter(ctx, pod, n).IsSuccess() {
+				node = nominated
+			}
+		}
+	}
+	var err error
+	if node == "" {
+		node, err = r.s.fw.Place(ctx, pod, snap)
+	}
+	var (
+		cand       Candidate
+		preempting bool
+		clear      bool
+		perr       error
+		fit        *interfaces.FitError
+	)
 	if err == nil {
 		r.cache.assume(pod, node)
+	} else if errors.As(err, &fit) && mayPreempt(pod) && !r.waitingForVictims(pod, nominated) {
+		cand, preempting, perr = r.s.fw.Preempt(ctx, pod, r.preemptionNodes(snap), r.pdbs())
+		switch {
+		case preempting:
+			r.cache.nominate(pod, cand.Node)
+		case perr == nil && nominated != "":
+			// Preemption no longer helps: drop the nomination.
+			r.cache.nominate(pod, "")
+			clear = true
+		}
 	}
 	r.cache.mu.Unlock()
+	if perr != nil {
+		r.s.opts.Logf("scheduler: %v", perr)
+	}
 	if err != nil {
-		var fit *interfaces.FitError
-		if errors.As(err, &fit) {
+		if fit != nil {
 			r.queue.parkUnschedulable(pod, moves)
 			msg := fit.Error()
+			if preempting {
+				r.async(func() { r.actuate(ctx, pod, cand, msg) })
+				return
+			}
+			var nom *string
+			if clear {
+				nom = new(string)
+			}
 			r.async(func() {
 				r.recordFailedScheduling(pod, msg)
-				r.markUnschedulable(ctx, pod, msg)
+				r.markUnschedulable(ctx, pod, msg, nom)
 			})
 			return
 		}
@@ -240,8 +290,9 @@ func (r *run) bind(ctx context.Context, pod *corev1.Pod, node string) {
 }
 
 // markUnschedulable sets PodScheduled=False, reason Unschedulable, with the
-// FitError's message, unless it already says so.
-func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message string) {
+// FitError's message, unless it already says so; when nominated is not nil
+// it also sets status.nominatedNodeName to it ("" clears it).
+func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message string, nominated *string) {
 	pods := r.client.CoreV1().Pods(pod.Namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
@@ -250,6 +301,10 @@ func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message st
 		}
 		if cur.UID != pod.UID || cur.Spec.NodeName != "" {
 			return nil
+		}
+		nominate := nominated != nil && cur.Status.NominatedNodeName != *nominated
+		if nominate {
+			cur.Status.NominatedNodeName = *nominated
 		}
 		cond := corev1.PodCondition{
 			Type:               corev1.PodScheduled,
@@ -265,7 +320,7 @@ func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message st
 				continue
 			}
 			found = true
-			if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message {
+			if c.Status == cond.Status && c.Reason == cond.Reason && c.Message == cond.Message && !nominate {
 				return nil
 			}
 			if c.Status == cond.Status {
@@ -354,6 +409,15 @@ func (r *run) podChanged(_, obj any) {
 	case pod.Spec.SchedulerName != r.s.opts.SchedulerName, pod.DeletionTimestamp != nil, finished(pod):
 		r.queue.remove(pod)
 	default:
+		if pod.Status.NominatedNodeName != "" {
+			// A nomination seen in the API (ours from before a restart, or
+			// another scheduler's) counts like our own.
+			r.cache.mu.Lock()
+			if r.cache.nominatedNode(pod) == "" {
+				r.cache.nominate(pod, pod.Status.NominatedNodeName)
+			}
+			r.cache.mu.Unlock()
+		}
 		r.queue.add(pod)
 	}
 }

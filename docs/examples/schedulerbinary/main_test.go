@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
 
@@ -29,9 +31,11 @@ func TestBinaryConformance(t *testing.T) {
 	conformance.RunScheduler(t, conformance.SchedulerHarness{
 		Name:    "example out-of-process binary",
 		Scoring: interfaces.MostAllocated,
+		// The reference scheduler preempts.
+		Preemption: true,
 		Cluster: func(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
 			store := memory.New()
-			srv, err := apiserver.New(apiserver.Config{Store: store})
+			srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())}) // Priority admission: spec.priority from priorityClassName
 			if err != nil {
 				return nil, err
 			}

@@ -5,12 +5,14 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/docs/examples/schedulercomponent"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
@@ -18,7 +20,7 @@ import (
 
 func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())}) // Priority admission: spec.priority from priorityClassName
 	if err != nil {
 		return nil, err
 	}

@@ -8,12 +8,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/docs/examples/schedulerplugin"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
@@ -21,7 +23,7 @@ import (
 
 func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())}) // Priority admission: spec.priority from priorityClassName
 	if err != nil {
 		return nil, err
 	}
@@ -37,6 +39,8 @@ func TestPluginSetConformance(t *testing.T) {
 		Name:    "reference scheduler + example plugins",
 		Cluster: cluster,
 		Scoring: interfaces.LeastAllocated,
+		// The reference scheduler preempts.
+		Preemption: true,
 		Start: func(_ context.Context, cfg *rest.Config, name string) (func(), error) {
 			p := schedulerplugin.Profile(interfaces.LeastAllocated, "example.com/preferred")
 			s, err := scheduler.New(cfg, scheduler.Options{SchedulerName: name, Profile: &p, Plugins: schedulerplugin.Plugins()})
