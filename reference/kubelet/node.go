@@ -197,6 +197,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 	}
 	if old != nil {
 		st.Images = old.Images
+		keepExtendedResources(old, &st)
 	}
 	memPressure := m.memTotal > 0 && k.cfg.EvictionHardMemory.Sign() > 0 && m.memAvailable < k.cfg.EvictionHardMemory.Value()
 	diskPressure := m.diskTotal > 0 && float64(m.diskFree) < diskPressureFraction*float64(m.diskTotal)
@@ -230,6 +231,31 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 		cond(corev1.NodeReady, ready, "KubeletReady", "KubeletNotReady", readyMsg, readyMsg),
 	}
 	return st
+}
+
+// keepExtendedResources carries into st the capacity entries of old that the kubelet does not
+// compute itself — extended resources a device plugin or a cluster operator advertised by
+// patching the node's status (example.com/dongle: 4) — with the same allocatable, as the
+// upstream kubelet, which starts its capacity from the node's and sets only what it measures.
+func keepExtendedResources(old, st *corev1.NodeStatus) {
+	for name, q := range old.Capacity {
+		if _, ours := st.Capacity[name]; ours || !isExtendedResource(name) {
+			continue
+		}
+		st.Capacity[name] = q.DeepCopy()
+		st.Allocatable[name] = q.DeepCopy()
+	}
+}
+
+// isExtendedResource: a resource name outside kubernetes.io's native ones (a domain-prefixed
+// name other than kubernetes.io/… and requests.…), as Kubernetes defines extended resources.
+func isExtendedResource(name corev1.ResourceName) bool {
+	n := string(name)
+	if !strings.Contains(n, "/") || strings.HasPrefix(n, "requests.") {
+		return false
+	}
+	domain := n[:strings.Index(n, "/")]
+	return domain != "kubernetes.io" && !strings.HasSuffix(domain, ".kubernetes.io")
 }
 
 func (k *Kubelet) nodeLabels() map[string]string {

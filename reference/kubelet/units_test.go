@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -120,5 +121,24 @@ func TestPhase(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKeepExtendedResources: a node status recomputed by the kubelet keeps the extended
+// resources someone patched into the node's capacity (allocatable alike), and only those.
+func TestKeepExtendedResources(t *testing.T) {
+	q := resource.MustParse
+	old := &corev1.NodeStatus{Capacity: corev1.ResourceList{
+		"example.com/fakecpu": q("1k"), corev1.ResourceCPU: q("64"), "kubernetes.io/something": q("1"),
+		"hugepages-2Mi": q("1Gi"), "requests.cpu": q("1"),
+	}}
+	st := &corev1.NodeStatus{Capacity: corev1.ResourceList{corev1.ResourceCPU: q("2")}, Allocatable: corev1.ResourceList{corev1.ResourceCPU: q("1900m")}}
+	keepExtendedResources(old, st)
+	want := corev1.ResourceList{corev1.ResourceCPU: q("2"), "example.com/fakecpu": q("1k")}
+	if !apiequality.Semantic.DeepEqual(st.Capacity, want) {
+		t.Errorf("capacity %v, want %v", st.Capacity, want)
+	}
+	if a := st.Allocatable["example.com/fakecpu"]; a.Cmp(q("1k")) != 0 || st.Allocatable.Cpu().Cmp(q("1900m")) != 0 {
+		t.Errorf("allocatable %v", st.Allocatable)
 	}
 }
