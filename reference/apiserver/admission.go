@@ -71,12 +71,24 @@ func (r objectReader) Get(ctx context.Context, gvr schema.GroupVersionResource, 
 	if err != nil {
 		return nil, err
 	}
-	if lookupCached[gvr.GroupResource()] {
-		if obj, found, _ := r.s.objects.Cache(res).Get(r.s.objects, namespace, name); found {
-			return obj.DeepCopyObject(), nil
+	obj, shared, err := r.s.lookup(ctx, res, namespace, name)
+	if shared {
+		obj = obj.DeepCopyObject()
+	}
+	return obj, err
+}
+
+// lookup reads one object that admission depends on: from res's cache when res is one of
+// lookupCached and the cache holds the object (shared true: the cache's own object, not to be
+// modified), else from the store.
+func (s *Server) lookup(ctx context.Context, res *registry.Resource, namespace, name string) (obj runtime.Object, shared bool, err error) {
+	if lookupCached[res.GroupResource()] {
+		if obj, found, _ := s.objects.Cache(res).Get(namespace, name); found {
+			return obj, true, nil
 		}
 	}
-	return r.s.objects.Get(ctx, res, namespace, name)
+	obj, err = s.objects.Get(ctx, res, namespace, name)
+	return obj, false, err
 }
 
 func (r objectReader) List(ctx context.Context, gvr schema.GroupVersionResource, namespace string) ([]runtime.Object, error) {

@@ -160,15 +160,11 @@ func (s *Server) checkNamespace(ctx context.Context, namespace string) error {
 	if nsRes == nil {
 		return nil
 	}
-	// As kube-apiserver's NamespaceLifecycle admission: from a cache of the namespaces (which
-	// has every write this server acknowledged), the store read only when the cache does not
-	// know the namespace (not listed yet, or created by another server a moment ago).
-	obj, found, _ := s.objects.Cache(nsRes).Get(s.objects, "", namespace)
-	if !found {
-		var err error
-		if obj, err = s.objects.Get(ctx, nsRes, "", namespace); err != nil {
-			return err
-		}
+	// As kube-apiserver's NamespaceLifecycle admission: from the namespaces' cache (which has
+	// every write this server acknowledged), as admission's other lookups.
+	obj, _, err := s.lookup(ctx, nsRes, "", namespace)
+	if err != nil {
+		return err
 	}
 	ns := obj.(*corev1.Namespace)
 	if ns.DeletionTimestamp != nil || ns.Status.Phase == corev1.NamespaceTerminating {

@@ -69,8 +69,8 @@ func (r *run) waitingForVictims(pod *corev1.Pod, node string) bool {
 		return false
 	}
 	prio := podPriority(pod)
-	for _, p := range r.cache.podsByNode()[node] {
-		if podPriority(p) < prio && terminatingByPreemption(p) {
+	for _, st := range r.cache.pods {
+		if st.node == node && st.pod != nil && podPriority(st.pod) < prio && terminatingByPreemption(st.pod) {
 			return true
 		}
 	}

@@ -20,6 +20,7 @@ import (
 // a write never answers from a cache that does not have it yet (read-your-writes); writes
 // made by other servers arrive through the watch, milliseconds later.
 type Cache struct {
+	o   *Objects
 	res *registry.Resource
 
 	mu     sync.Mutex
@@ -48,7 +49,7 @@ func (o *Objects) Cache(res *registry.Resource) *Cache {
 	if o.caches == nil {
 		o.caches = map[*registry.Resource]*Cache{}
 	}
-	c := &Cache{res: res, objs: map[string]cached{}}
+	c := &Cache{o: o, res: res, objs: map[string]cached{}}
 	o.caches[res] = c
 	return c
 }
@@ -62,11 +63,11 @@ func (o *Objects) cacheOf(res *registry.Resource) *Cache {
 
 // Get returns the cached object (shared: do not modify it). synced false means the cache
 // has not listed yet (or its watch broke and it is listing again): the answer is no answer.
-func (c *Cache) Get(o *Objects, namespace, name string) (obj runtime.Object, found, synced bool) {
+func (c *Cache) Get(namespace, name string) (obj runtime.Object, found, synced bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.synced {
-		c.startLocked(o)
+		c.startLocked()
 		return nil, false, false
 	}
 	e, ok := c.objs[Key(c.res, namespace, name)]
@@ -77,24 +78,24 @@ func (c *Cache) Get(o *Objects, namespace, name string) (obj runtime.Object, fou
 }
 
 // startLocked starts the list and watch unless they run or failed less than a second ago.
-func (c *Cache) startLocked(o *Objects) {
+func (c *Cache) startLocked() {
 	if c.retry.After(time.Now()) {
 		return
 	}
 	c.retry = time.Now().Add(time.Second)
-	go c.run(o)
+	go c.run()
 }
 
 // run lists, then applies the watch's events until it breaks; the cache is then unsynced
 // until the next Get starts it again.
-func (c *Cache) run(o *Objects) {
+func (c *Cache) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	list, err := o.List(ctx, c.res, "", ListOptions{})
+	list, err := c.o.List(ctx, c.res, "", ListOptions{})
 	if err != nil {
 		return
 	}
-	events, errc, err := o.Watch(ctx, c.res, "", list.Revision)
+	events, errc, err := c.o.Watch(ctx, c.res, "", list.Revision)
 	if err != nil {
 		return
 	}
@@ -119,11 +120,10 @@ func (c *Cache) run(o *Objects) {
 // applyLocked records obj as of revision rev (deleted: gone at rev), unless the cache holds a
 // later state of it.
 func (c *Cache) applyLocked(obj runtime.Object, rev int64, deleted bool) {
-	m, err := meta.Accessor(obj)
-	if err != nil {
+	key, ok := c.keyOf(obj)
+	if !ok {
 		return
 	}
-	key := Key(c.res, m.GetNamespace(), m.GetName())
 	if cur, ok := c.objs[key]; ok && cur.rev >= rev {
 		return
 	}
@@ -132,6 +132,15 @@ func (c *Cache) applyLocked(obj runtime.Object, rev int64, deleted bool) {
 		return
 	}
 	c.objs[key] = cached{obj: obj, rev: rev}
+}
+
+// keyOf is obj's storage key.
+func (c *Cache) keyOf(obj runtime.Object) (string, bool) {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", false
+	}
+	return Key(c.res, m.GetNamespace(), m.GetName()), true
 }
 
 // objectRevision is the revision obj was last modified at (its resourceVersion).
@@ -154,11 +163,10 @@ func (o *Objects) written(res *registry.Resource, obj runtime.Object, rev int64,
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m, err := meta.Accessor(obj)
-	if err != nil {
+	key, ok := c.keyOf(obj)
+	if !ok {
 		return
 	}
-	key := Key(c.res, m.GetNamespace(), m.GetName())
 	if cur, ok := c.objs[key]; ok && cur.rev > rev {
 		return
 	}

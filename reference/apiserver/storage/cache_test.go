@@ -23,7 +23,7 @@ func TestCacheReadsItsOwnWrites(t *testing.T) {
 	res := configMaps(t)
 	createCM(ctx, t, o, res, "a", "before") // listed when the cache starts
 	c := o.Cache(res)
-	get := func(name string) (runtime.Object, bool, bool) { return c.Get(o, "a", name) }
+	get := func(name string) (runtime.Object, bool, bool) { return c.Get("a", name) }
 	eventually := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
