@@ -390,3 +390,42 @@ func TestExitWritesAndPrints(t *testing.T) {
 		t.Error("a relative --write path must be refused")
 	}
 }
+
+// TestFetchOnTermRetriesUntilAnswered: a --term-fetch whose server is not listening yet is
+// tried again until it answers, and a slow answer is waited for, not sent twice.
+func TestFetchOnTermRetriesUntilAnswered(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	hits := make(chan string, 10)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits <- r.URL.Query().Get("msg")
+		time.Sleep(1500 * time.Millisecond) // slower than a short per-attempt timeout would allow
+	})}
+	go func() {
+		time.Sleep(600 * time.Millisecond) // refused connections first
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			hits <- "listen: " + err.Error()
+			return
+		}
+		_ = srv.Serve(l)
+	}()
+	defer srv.Close()
+	begin := time.Now()
+	FetchOnTerm(t.Context(), Behavior{TermFetch: "http://" + addr + "/log?msg=bye"}, nil)
+	if took := time.Since(begin); took < 2*time.Second {
+		t.Fatalf("FetchOnTerm returned after %s, before the server's answer", took)
+	}
+	close(hits)
+	var got []string
+	for h := range hits {
+		got = append(got, h)
+	}
+	if !reflect.DeepEqual(got, []string{"bye"}) {
+		t.Fatalf("the server saw %q, want exactly one request", got)
+	}
+}

@@ -36,8 +36,9 @@
 // Long-running commands accept --term-delay D (on SIGTERM wait D, then exit
 // 0), --ignore-term (only SIGKILL ends the process: exit code 137) and
 // --term-fetch URL (when leaving because of SIGTERM, after the delay, GET the
-// http:// URL first, answer ignored, at most TermFetchTimeout). Without them
-// SIGTERM ends the process at once with exit code 0.
+// http:// URL first, answer ignored, trying again while no answer came, at most
+// TermFetchTimeout). Without them SIGTERM ends the process at once with exit
+// code 0.
 //
 // Exec commands (ExecSync, exec probes):
 //

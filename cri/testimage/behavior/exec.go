@@ -291,11 +291,26 @@ func healthz(ctx context.Context, dial dialFunc, host string, port int, p string
 // fetch GETs url: the body on stdout and exit 0 for 2xx/3xx; the status or
 // the error on stderr and exit 1 otherwise. Redirects are not followed.
 func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration, token string) ExecResult {
+	resp, body, err := get(ctx, dial, url, timeout, token)
+	switch {
+	case resp == nil:
+		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+	case err != nil:
+		return ExecResult{Stdout: body, Stderr: err.Error() + "\n", ExitCode: 1}
+	case resp.StatusCode >= 200 && resp.StatusCode < 400:
+		return ExecResult{Stdout: body}
+	}
+	return ExecResult{Stdout: body, Stderr: resp.Status + "\n", ExitCode: 1}
+}
+
+// get GETs url on a new connection within timeout and reads at most 1 MiB of the body; the
+// response is nil when no answer came.
+func get(ctx context.Context, dial dialFunc, url string, timeout time.Duration, token string) (*http.Response, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+		return nil, "", err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -306,17 +321,11 @@ func fetch(ctx context.Context, dial dialFunc, url string, timeout time.Duration
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return ExecResult{Stderr: err.Error() + "\n", ExitCode: 1}
+		return nil, "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return ExecResult{Stdout: string(body), Stderr: err.Error() + "\n", ExitCode: 1}
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		return ExecResult{Stdout: string(body)}
-	}
-	return ExecResult{Stdout: string(body), Stderr: resp.Status + "\n", ExitCode: 1}
+	return resp, string(body), err
 }
 
 // fetchMany GETs url count times, each on a new connection, and prints one
@@ -378,16 +387,35 @@ func wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// TermFetchTimeout bounds the GET of --term-fetch.
-const TermFetchTimeout = 3 * time.Second
+// TermFetchTimeout bounds the GET of --term-fetch, retries included.
+const TermFetchTimeout = 20 * time.Second
+
+// termFetchRetry is the pause before --term-fetch tries again after its connection failed.
+const termFetchRetry = 250 * time.Millisecond
 
 // FetchOnTerm GETs b.TermFetch (when set) as a process leaving because of SIGTERM does, its
-// connection opened by dial (nil: the default dialer); the answer is ignored.
+// connection opened by dial (nil: the default dialer); the answer is ignored. It tries again
+// while no answer came (a peer not yet reachable, a refused connection), within
+// TermFetchTimeout; one attempt may wait for all of the time left, so that a slow answer on a
+// loaded machine is still an answer and the server never sees the request twice.
 func FetchOnTerm(ctx context.Context, b Behavior, dial func(ctx context.Context, network, address string) (net.Conn, error)) {
 	if b.TermFetch == "" {
 		return
 	}
-	_ = fetch(ctx, dial, b.TermFetch, TermFetchTimeout, "")
+	ctx, cancel := context.WithTimeout(ctx, TermFetchTimeout)
+	defer cancel()
+	for {
+		if resp, _, _ := get(ctx, dial, b.TermFetch, TermFetchTimeout, ""); resp != nil {
+			return
+		}
+		t := time.NewTimer(termFetchRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Cgroup files the cgroup command reads (v1 paths as a container sees its own cgroup).
