@@ -229,7 +229,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	// Admission plugins add warnings through the request context (k8s.io/apiserver/pkg/warning).
-	s.handler = filters.WithWarningRecorder(s.withAccess(http.HandlerFunc(s.serveHTTP)))
+	s.handler = withGrownStack(filters.WithWarningRecorder(s.withAccess(http.HandlerFunc(s.serveHTTP))))
 	if err := s.initAdmission(cfg.Admission); err != nil {
 		return nil, fmt.Errorf("apiserver: %w", err)
 	}
