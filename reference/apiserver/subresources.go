@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/admission"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
 	"github.com/clusterkit/clusterkit/reference/apiserver/validation"
@@ -163,6 +164,11 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 		writeError(w, err)
 		return
 	}
+	dry, err := dryRun(r, "CreateOptions")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		writeError(w, err)
@@ -196,6 +202,16 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 		writeError(w, apierrors.NewBadRequest("the name and namespace of the binding must match the pod"))
 		return
 	}
+	podRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("pods"))
+	// Admission sees the Binding as a create of pods/binding, as kube-apiserver's binding REST:
+	// the mutating plugins before validation, the validating ones (webhooks and
+	// ValidatingAdmissionPolicies matching pods/binding) after it, before the pod is assigned.
+	attrs := admission.NewAttributesRecord(b, nil, corev1.SchemeGroupVersion.WithKind("Binding"), namespace, podName,
+		podRes.GroupVersionResource, "binding", admission.Create, &metav1.CreateOptions{}, dry, requestUser(r.Context()))
+	if err := s.admitMutating(r.Context(), attrs); err != nil {
+		writeError(w, err)
+		return
+	}
 	if errs := validation.BindingKind().Validate(b); len(errs) > 0 {
 		writeError(w, apierrors.NewInvalid(gk, b.Name, errs))
 		return
@@ -209,8 +225,11 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 		writeError(w, apierrors.NewInvalid(gk, b.Name, field.ErrorList{field.Required(field.NewPath("target", "name"), "")}))
 		return
 	}
-	podRes := s.registry().Lookup(corev1.SchemeGroupVersion.WithResource("pods"))
-	_, err = s.objects.Update(r.Context(), podRes, namespace, podName, func(cur runtime.Object) (runtime.Object, error) {
+	if err := s.admitValidating(r.Context(), attrs); err != nil {
+		writeError(w, err)
+		return
+	}
+	assign := func(cur runtime.Object) (runtime.Object, error) {
 		pod := cur.(*corev1.Pod)
 		if pod.DeletionTimestamp != nil {
 			return nil, apierrors.NewConflict(podRes.GroupResource(), podName, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", podName))
@@ -236,7 +255,16 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, namespace,
 			LastTransitionTime: metav1.NewTime(s.now().UTC().Truncate(time.Second)),
 		})
 		return pod, nil
-	})
+	}
+	if dry {
+		// dryRun=All: every check of the assignment, nothing written.
+		var cur runtime.Object
+		if cur, err = s.objects.Get(r.Context(), podRes, namespace, podName); err == nil {
+			_, err = assign(cur.DeepCopyObject())
+		}
+	} else {
+		_, err = s.objects.Update(r.Context(), podRes, namespace, podName, assign)
+	}
 	if err != nil {
 		writeError(w, err)
 		return
