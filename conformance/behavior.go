@@ -83,6 +83,7 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(schedulerEventSpecs())...)
 	all = append(all, behaviorsOf(schedulerMatrixSpecs())...)
 	all = append(all, behaviorsOf(schedulerPreemptionSpecs())...)
+	all = append(all, behaviorsOf(schedulerBindingSpecs())...)
 	all = append(all, behaviorsOf(controllerSpecs())...)
 	all = append(all, behaviorsOf(namespaceControllerSpecs())...)
 	all = append(all, behaviorsOf(endpointsControllerSpecs())...)

@@ -106,7 +106,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 	if name == "" {
 		name = "scheduler"
 	}
-	specs := append(append(append(schedulerSpecs(), schedulerMatrixSpecs()...), schedulerEventSpecs()...), schedulerPreemptionSpecs()...)
+	specs := slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs())
 	if len(h.Focus) > 0 {
 		specs = slices.DeleteFunc(specs, func(s spec[*schedEnv]) bool { return !slices.Contains(h.Focus, s.ID) })
 	}

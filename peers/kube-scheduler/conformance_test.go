@@ -8,12 +8,14 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
 
@@ -28,18 +30,29 @@ func TestMain(m *testing.M) {
 }
 
 // cluster is a fresh clusterkit API server on a memory store, with the
-// Priority admission (spec.priority from spec.priorityClassName) as every
-// kube-apiserver runs it.
+// Priority admission (spec.priority from spec.priorityClassName) and the
+// dynamic admission (ValidatingAdmissionPolicies: the binding specs refuse
+// bindings) as every kube-apiserver runs them.
 func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())})
+	dyn, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer()})
+	if err != nil {
+		return nil, err
+	}
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New(), dyn)})
 	if err != nil {
 		return nil, err
 	}
 	ts := httptest.NewServer(kubescheduler.Missing(srv.Handler()))
 	c.Cleanup(func() { _ = store.Close() })
 	c.Cleanup(ts.Close)
-	return &rest.Config{Host: ts.URL, QPS: -1}, nil
+	cfg := &rest.Config{Host: ts.URL, QPS: -1}
+	runCtx, stop := context.WithCancel(context.Background())
+	c.Cleanup(stop)
+	if err := dyn.Start(runCtx, rest.CopyConfig(cfg)); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func start(scoring interfaces.SchedulerScoring) func(context.Context, *rest.Config, string) (func(), error) {

@@ -12,11 +12,12 @@ import (
 )
 
 // ReferenceScheduler is the reference scheduler with the given scoring,
-// against a fresh in-process API server on the store for every spec.
+// against a fresh in-process API server on the store for every spec (with dynamic admission:
+// the binding specs refuse bindings with a ValidatingAdmissionPolicy).
 func ReferenceScheduler(store conformance.StoreHarness, scoring interfaces.SchedulerScoring) conformance.SchedulerHarness {
 	return conformance.SchedulerHarness{
 		Name:    "reference scheduler (" + string(scoring) + ")",
-		Cluster: Cluster(store),
+		Cluster: PolicyCluster(store),
 		Start:   StartReferenceScheduler(scoring),
 		Scoring: scoring,
 		// The reference scheduler preempts (preemption.go).

@@ -292,7 +292,7 @@ func schedulerEntries() []Entry {
 			check: func(ctx context.Context, _ *Env, ids []string) conformance.Results {
 				return conformance.CheckScheduler(ctx, conformance.SchedulerHarness{
 					Name:        "knownbad/" + name,
-					Cluster:     harness.Cluster(harness.MemoryStore()),
+					Cluster:     harness.PolicyCluster(harness.MemoryStore()),
 					Start:       startComponent(build),
 					Scoring:     interfaces.LeastAllocated,
 					Preemption:  true,

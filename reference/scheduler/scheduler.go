@@ -286,6 +286,13 @@ func (r *run) bind(ctx context.Context, pod *corev1.Pod, node string) {
 		// brings the pod's node.
 		return
 	}
+	// Refused (an admission plugin, a policy, a webhook): as kube-scheduler's failure handler,
+	// say so in a FailedScheduling Event and the PodScheduled condition (reason SchedulerError),
+	// let the pods parked while this one held its node's resources try again, and retry it.
+	msg := fmt.Sprintf("running Bind plugin %q: %v", "DefaultBinder", err)
+	r.recordFailedScheduling(pod, msg)
+	r.markNotScheduled(ctx, pod, corev1.PodReasonSchedulerError, msg, nil)
+	r.queue.moveAll()
 	after(time.Second, r.stop, func() { r.queue.bindingFailed(pod) })
 }
 
@@ -293,6 +300,12 @@ func (r *run) bind(ctx context.Context, pod *corev1.Pod, node string) {
 // FitError's message, unless it already says so; when nominated is not nil
 // it also sets status.nominatedNodeName to it ("" clears it).
 func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message string, nominated *string) {
+	r.markNotScheduled(ctx, pod, corev1.PodReasonUnschedulable, message, nominated)
+}
+
+// markNotScheduled sets PodScheduled=False with reason and message, unless it already says
+// so; when nominated is not nil it also sets status.nominatedNodeName to it ("" clears it).
+func (r *run) markNotScheduled(ctx context.Context, pod *corev1.Pod, reason, message string, nominated *string) {
 	pods := r.client.CoreV1().Pods(pod.Namespace)
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		cur, err := pods.Get(ctx, pod.Name, metav1.GetOptions{})
@@ -309,7 +322,7 @@ func (r *run) markUnschedulable(ctx context.Context, pod *corev1.Pod, message st
 		cond := corev1.PodCondition{
 			Type:               corev1.PodScheduled,
 			Status:             corev1.ConditionFalse,
-			Reason:             corev1.PodReasonUnschedulable,
+			Reason:             reason,
 			Message:            message,
 			LastTransitionTime: metav1.Now(),
 		}

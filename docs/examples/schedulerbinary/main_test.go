@@ -3,21 +3,17 @@ package main_test
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/interfaces"
-	"github.com/clusterkit/clusterkit/reference/apiserver"
-	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
+	"github.com/clusterkit/clusterkit/reference/harness"
 )
 
 // TestBinaryConformance builds the example binary and runs the scheduler
@@ -33,16 +29,9 @@ func TestBinaryConformance(t *testing.T) {
 		Scoring: interfaces.MostAllocated,
 		// The reference scheduler preempts.
 		Preemption: true,
-		Cluster: func(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
-			store := memory.New()
-			srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())}) // Priority admission: spec.priority from priorityClassName
-			if err != nil {
-				return nil, err
-			}
-			ts := httptest.NewServer(srv.Handler())
-			c.Cleanup(func() { ts.Close(); _ = store.Close() })
-			return &rest.Config{Host: ts.URL, QPS: -1}, nil
-		},
+		// A fresh clusterkit API server per spec, with Priority admission and
+		// ValidatingAdmissionPolicies (the binding specs refuse bindings).
+		Cluster: harness.PolicyCluster(harness.MemoryStore()),
 		Start: func(_ context.Context, cfg *rest.Config, name string) (func(), error) {
 			kubeconfig := filepath.Join(dir, name+".kubeconfig")
 			body := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: %s\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\nusers:\n- name: u\n  user: {}\ncurrent-context: c\n", cfg.Host)

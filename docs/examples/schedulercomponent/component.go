@@ -9,9 +9,12 @@ package schedulercomponent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
@@ -84,12 +87,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-changed:
 		}
-		s.pass(ctx, client, rec, nodes.GetStore(), pods.GetStore(), placed)
+		s.pass(ctx, client, rec, nodes.GetStore(), pods.GetStore(), placed, func() {
+			// A refused binding is tried again a second later, change or not.
+			time.AfterFunc(time.Second, func() { poke(nil) })
+		})
 	}
 }
 
-// pass places every pending pod of the scheduler, oldest first.
-func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec events.EventRecorder, nodeStore, podStore cache.Store, placed map[types.UID]*corev1.Pod) {
+// pass places every pending pod of the scheduler, oldest first; it calls retry when the API
+// server refused a binding.
+func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec events.EventRecorder, nodeStore, podStore cache.Store, placed map[types.UID]*corev1.Pod, retry func()) {
 	infos := map[string]*interfaces.NodeInfo{}
 	var snapshot []*interfaces.NodeInfo
 	for _, o := range nodeStore.List() {
@@ -132,13 +139,23 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 		var fit *interfaces.FitError
 		switch {
 		case errors.As(err, &fit):
-			if s.reportUnschedulable(ctx, client, p, fit.Error()) {
+			if s.reportNotScheduled(ctx, client, p, corev1.PodReasonUnschedulable, fit.Error()) {
 				rec.Eventf(p, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", fit.Error())
 			}
 		case err == nil:
 			b := &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}
 			if err := client.CoreV1().Pods(p.Namespace).Bind(ctx, b, metav1.CreateOptions{}); err != nil {
-				continue // tried again on the next change
+				if apierrors.IsConflict(err) || apierrors.IsNotFound(err) || ctx.Err() != nil {
+					continue // bound by someone else, or gone: the informer tells
+				}
+				// Refused (admission, a policy, a webhook): say so as kube-scheduler does, leave
+				// the node's room to the next pods of this pass, and try again later.
+				msg := fmt.Sprintf("binding rejected: %v", err)
+				if s.reportNotScheduled(ctx, client, p, corev1.PodReasonSchedulerError, msg) {
+					rec.Eventf(p, nil, corev1.EventTypeWarning, "FailedScheduling", "Scheduling", msg)
+				}
+				retry()
+				continue
 			}
 			rec.Eventf(p, nil, corev1.EventTypeNormal, "Scheduled", "Binding", "Successfully assigned %v/%v to %v", p.Namespace, p.Name, node)
 			q := p.DeepCopy()
@@ -149,16 +166,16 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 	}
 }
 
-// reportUnschedulable sets PodScheduled=False, reason Unschedulable, unless
-// the pod already says exactly that; it reports whether the pod's status changed.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, client kubernetes.Interface, p *corev1.Pod, msg string) bool {
+// reportNotScheduled sets PodScheduled=False with reason and msg, unless the pod already
+// says exactly that; it reports whether the pod's status changed.
+func (s *Scheduler) reportNotScheduled(ctx context.Context, client kubernetes.Interface, p *corev1.Pod, reason, msg string) bool {
 	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && c.Message == msg {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == reason && c.Message == msg {
 			return false
 		}
 	}
 	q := p.DeepCopy()
-	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable, Message: msg, LastTransitionTime: metav1.Now()}
+	cond := corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
 	replaced := false
 	for i := range q.Status.Conditions {
 		if q.Status.Conditions[i].Type == corev1.PodScheduled {

@@ -2,32 +2,22 @@ package schedulercomponent_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 
-	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/docs/examples/schedulercomponent"
 	"github.com/clusterkit/clusterkit/interfaces"
-	"github.com/clusterkit/clusterkit/reference/apiserver"
-	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
+	"github.com/clusterkit/clusterkit/reference/harness"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
-	"github.com/clusterkit/clusterkit/reference/store/memory"
 )
 
-func cluster(_ context.Context, c conformance.Cleaner) (*rest.Config, error) {
-	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())}) // Priority admission: spec.priority from priorityClassName
-	if err != nil {
-		return nil, err
-	}
-	ts := httptest.NewServer(srv.Handler())
-	c.Cleanup(func() { ts.Close(); _ = store.Close() })
-	return &rest.Config{Host: ts.URL, QPS: -1}, nil
-}
+// cluster is a fresh clusterkit API server for each spec, with the admission every
+// kube-apiserver runs that the specs rely on (Priority; ValidatingAdmissionPolicies, with which
+// the binding specs refuse bindings).
+var cluster = harness.PolicyCluster(harness.MemoryStore())
 
 // TestComponentConformance runs the whole scheduler suite against the
 // example component.

@@ -1,0 +1,166 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+)
+
+// srcSchedBinding: what kube-scheduler does when the API server refuses a binding.
+const srcSchedBinding = "Kubernetes: Scheduling Framework, Bind and Unreserve (kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework); pkg/scheduler/schedule_one.go handleBindingCycleError: the assumed pod forgotten, the parked pods moved back to the queue, FailureHandler (FailedScheduling Event, PodScheduled=False reason SchedulerError), the pod retried with back-off"
+
+// refusedPrefix starts the names of the pods whose bindings the spec's policy refuses.
+const refusedPrefix = "refused"
+
+// refusalMessage is the policy's message, which the scheduler must pass on.
+const refusalMessage = "clusterkit spec: this binding is refused"
+
+// schedulerBindingSpecs are the specs of a refused binding. They make the API server refuse
+// the bindings of some pods with a ValidatingAdmissionPolicy on pods/binding
+// (admissionregistration.k8s.io/v1, enforced by every kube-apiserver since 1.30).
+func schedulerBindingSpecs() []spec[*schedEnv] {
+	return []spec[*schedEnv]{
+		{sched("scheduler.binding.refused-reported",
+			"a Pod whose binding the API server refuses MUST stay unbound and MUST be reported: PodScheduled=False with reason SchedulerError and a Warning FailedScheduling Event, both carrying the API server's refusal",
+			srcSchedBinding), specSchedBindingReported},
+		{sched("scheduler.binding.refused-releases",
+			"the resources a Pod held on its node while its binding was attempted MUST be free again once the binding is refused: a Pod that needs them MUST be placed on that node",
+			srcSchedBinding), specSchedBindingReleases},
+		{sched("scheduler.binding.refused-retried",
+			"a Pod whose binding was refused MUST be tried again: once the API server accepts its binding it MUST be placed",
+			srcSchedBinding), specSchedBindingRetried},
+	}
+}
+
+// refuseBindings makes the API server refuse the bindings of the spec's pods named
+// refused…, and returns once it does (probed with a dry-run binding of a pod no scheduler
+// places). The returned function lifts the refusal.
+func (e *schedEnv) refuseBindings(ctx context.Context, g gomega.Gomega, node string) (lift func()) {
+	name := e.prefix + "refuse-binding"
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{
+				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+						Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/binding"}},
+					},
+				}},
+			},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: fmt.Sprintf("request.namespace != %q || !object.metadata.name.startsWith(%q)", e.ns, refusedPrefix),
+				Message:    refusalMessage,
+			}},
+		},
+	}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+		},
+	}
+	policies := e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	bindings := e.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+	_, err := policies.Create(ctx, policy, metav1.CreateOptions{})
+	ok(g, err, "creating ValidatingAdmissionPolicy "+name)
+	_, err = bindings.Create(ctx, binding, metav1.CreateOptions{})
+	ok(g, err, "creating ValidatingAdmissionPolicyBinding "+name)
+	lift = func() {
+		bg := context.Background()
+		_ = bindings.Delete(bg, name, metav1.DeleteOptions{})
+		_ = policies.Delete(bg, name, metav1.DeleteOptions{})
+	}
+	e.c.Cleanup(lift)
+	// The probe: a pod of no scheduler, bound with dryRun until the API server refuses.
+	probe := e.schedPod(refusedPrefix+"-probe", "", "", scheduledBy(e.name+"-nobody"))
+	e.create(ctx, g, probe)
+	g.Eventually(func() error {
+		err := e.client.CoreV1().Pods(e.ns).Bind(ctx, &corev1.Binding{
+			ObjectMeta: metav1.ObjectMeta{Name: probe.Name, Namespace: e.ns},
+			Target:     corev1.ObjectReference{Kind: "Node", Name: node},
+		}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil {
+			return fmt.Errorf("a dry-run binding of pod %s was accepted", probe.Name)
+		}
+		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
+			return nil
+		}
+		return err
+	}).WithContext(ctx).WithTimeout(schedWait).WithPolling(200*time.Millisecond).Should(gomega.Succeed(),
+		"the API server under test must enforce ValidatingAdmissionPolicies on pods/binding (admissionregistration.k8s.io/v1, as every kube-apiserver since 1.30) and accept dryRun=All on pods/binding")
+	return lift
+}
+
+// refusalReported waits for the pod's PodScheduled=False, reason SchedulerError, whose message
+// carries the policy's.
+func (e *schedEnv) refusalReported(ctx context.Context, g gomega.Gomega, name string) {
+	g.Eventually(func(g gomega.Gomega) {
+		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "get pod %s", name)
+		if p.Spec.NodeName != "" {
+			gomega.StopTrying(fmt.Sprintf("pod %s, whose binding the API server refuses, is bound to %s", name, p.Spec.NodeName)).Now()
+		}
+		var cond *corev1.PodCondition
+		for i := range p.Status.Conditions {
+			if p.Status.Conditions[i].Type == corev1.PodScheduled {
+				cond = &p.Status.Conditions[i]
+			}
+		}
+		g.Expect(cond).NotTo(gomega.BeNil(), "pod %s has no PodScheduled condition", name)
+		g.Expect(fmt.Sprintf("PodScheduled=%s reason %s", cond.Status, cond.Reason)).To(gomega.Equal("PodScheduled=False reason SchedulerError"),
+			"pod %s, whose binding was refused, must be reported with reason SchedulerError", name)
+		g.Expect(cond.Message).To(gomega.ContainSubstring(refusalMessage), "the condition's message must carry the API server's refusal")
+	}).WithTimeout(schedWait).WithPolling(schedPoll).Should(gomega.Succeed())
+}
+
+func specSchedBindingReported(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	node := e.node(ctx, g, "only", "2", "4Gi")
+	e.refuseBindings(ctx, g, node)
+	name := refusedPrefix + "-reported"
+	e.create(ctx, g, e.schedPod(name, "100m", "64Mi"))
+	e.refusalReported(ctx, g, name)
+	p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
+	ok(g, err, "get pod "+name)
+	g.Eventually(func(g gomega.Gomega) {
+		var msgs []string
+		for _, ev := range e.podEvents(ctx, g, name, p.UID) {
+			if ev.Reason == "FailedScheduling" && ev.Type == corev1.EventTypeWarning {
+				msgs = append(msgs, ev.Message)
+			}
+		}
+		g.Expect(msgs).To(gomega.ContainElement(gomega.ContainSubstring(refusalMessage)),
+			"a Warning FailedScheduling Event about the pod must carry the API server's refusal")
+	}).WithTimeout(schedWait).WithPolling(schedPoll).Should(gomega.Succeed())
+	e.stayPending(ctx, g, "its binding is refused", name)
+}
+
+func specSchedBindingReleases(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	node := e.node(ctx, g, "only", "2", "4Gi")
+	e.refuseBindings(ctx, g, node)
+	// The refused pod needs the whole node: while it is assumed there, nothing else fits.
+	refused := refusedPrefix + "-whole-node"
+	e.create(ctx, g, e.schedPod(refused, "2", "1Gi"))
+	e.refusalReported(ctx, g, refused)
+	e.create(ctx, g, e.schedPod("needs-its-room", "2", "1Gi"))
+	e.placedOn(ctx, g, "needs-its-room", node)
+}
+
+func specSchedBindingRetried(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	node := e.node(ctx, g, "only", "2", "4Gi")
+	lift := e.refuseBindings(ctx, g, node)
+	name := refusedPrefix + "-for-now"
+	e.create(ctx, g, e.schedPod(name, "100m", "64Mi"))
+	e.refusalReported(ctx, g, name)
+	lift()
+	e.placedOn(ctx, g, name, node)
+}
