@@ -91,6 +91,7 @@ func Catalogue() ([]Behavior, error) {
 	all = append(all, behaviorsOf(daemonSetSpecs())...)
 	all = append(all, behaviorsOf(jobSpecs())...)
 	all = append(all, behaviorsOf(nodeControllerSpecs())...)
+	all = append(all, behaviorsOf(controllerRolloutSpecs())...)
 	all = append(all, behaviorsOf(authSpecs())...)
 	all = append(all, behaviorsOf(dnsSpecs())...)
 	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })

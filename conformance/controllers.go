@@ -136,6 +136,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	specs = append(specs, daemonSetSpecs()...)
 	specs = append(specs, jobSpecs()...)
 	specs = append(specs, nodeControllerSpecs()...)
+	specs = append(specs, controllerRolloutSpecs()...)
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {

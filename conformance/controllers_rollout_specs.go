@@ -1,0 +1,112 @@
+package conformance
+
+import (
+	"context"
+	"sync"
+
+	"github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+)
+
+// srcRolloutArithmetic: how a RollingUpdate turns maxSurge and maxUnavailable into pods.
+const srcRolloutArithmetic = "Kubernetes: Deployments, Rolling Update Deployment (kubernetes.io/docs/concepts/workloads/controllers/deployment: \"the absolute number is calculated from percentage by rounding up\" for maxSurge, \"by rounding down\" for maxUnavailable); pkg/controller/deployment/util ResolveFenceposts (both zero → maxUnavailable 1), rolling.go reconcileNewReplicaSet / reconcileOldReplicaSets"
+
+// controllerRolloutSpecs are the specs of a RollingUpdate's arithmetic.
+func controllerRolloutSpecs() []spec[*ctrlEnv] {
+	return []spec[*ctrlEnv]{
+		{ctrl("controllers.deployment.rollout-rounding",
+			"a RollingUpdate MUST size its steps as Kubernetes rounds the percentages: maxSurge rounded up (10 replicas, maxSurge 25 % → 13 pods planned at the first step), maxUnavailable rounded down (10 replicas, maxSurge 0, maxUnavailable 25 % → the old ReplicaSet first scaled to 8), and one pod unavailable when both round to zero (5 replicas, maxSurge 0, maxUnavailable 10 % → first scaled to 4)",
+			srcRolloutArithmetic), specCtrlRolloutRounding},
+	}
+}
+
+// rolloutCase is one Deployment of specCtrlRolloutRounding.
+type rolloutCase struct {
+	name                string
+	replicas            int32
+	surge, unavailable  intstr.IntOrString
+	wantMaxPlanned      int32 // 0: not checked
+	wantFirstOldReplica int32 // 0: not checked
+}
+
+func specCtrlRolloutRounding(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	cases := []rolloutCase{
+		{name: "round-surge", replicas: 10, surge: intstr.FromString("25%"), unavailable: intstr.FromString("25%"), wantMaxPlanned: 13},
+		{name: "round-unavailable", replicas: 10, surge: intstr.FromInt32(0), unavailable: intstr.FromString("25%"), wantFirstOldReplica: 8},
+		{name: "at-least-one", replicas: 5, surge: intstr.FromInt32(0), unavailable: intstr.FromString("10%"), wantFirstOldReplica: 4},
+	}
+	uids := map[types.UID]string{}
+	for _, c := range cases {
+		d := ctrlDeployment(c.name, c.replicas)
+		d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+			MaxSurge: ptr.To(c.surge), MaxUnavailable: ptr.To(c.unavailable)}}
+		uids[e.createDeployment(ctx, g, d).UID] = c.name
+	}
+	for _, c := range cases {
+		e.waitRolledOut(ctx, g, c.name)
+		e.waitReadyPods(ctx, g, c.name, int(c.replicas))
+	}
+	// Per Deployment: the most pods its ReplicaSets planned at once, and the first count its
+	// revision-1 ReplicaSet was scaled to below its replicas.
+	var mu sync.Mutex
+	maxPlanned := map[string]int32{}
+	firstOld := map[string]int32{}
+	o := e.observe(ctx, g, func(_ []*corev1.Pod, rss []*appsv1.ReplicaSet) string {
+		mu.Lock()
+		defer mu.Unlock()
+		planned := map[string]int32{}
+		for _, rs := range rss {
+			ref := ownerController(rs)
+			name, ok := uids[ref]
+			if !ok {
+				continue
+			}
+			n := ptr.Deref(rs.Spec.Replicas, 1)
+			planned[name] += n
+			if rs.Annotations["deployment.kubernetes.io/revision"] == "1" {
+				for _, c := range cases {
+					if _, seen := firstOld[name]; c.name == name && n < c.replicas && !seen {
+						firstOld[name] = n
+					}
+				}
+			}
+		}
+		for name, n := range planned {
+			maxPlanned[name] = max(maxPlanned[name], n)
+		}
+		return ""
+	})
+	for _, c := range cases {
+		e.setImage(ctx, g, c.name, "registry.example/web:2")
+	}
+	for _, c := range cases {
+		e.waitRolledOut(ctx, g, c.name)
+	}
+	o.done()
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range cases {
+		if c.wantMaxPlanned != 0 {
+			g.Expect(maxPlanned[c.name]).To(gomega.Equal(c.wantMaxPlanned),
+				"Deployment %s (%d replicas, maxSurge %s, maxUnavailable %s): the most pods its ReplicaSets planned at once during the rollout", c.name, c.replicas, c.surge.String(), c.unavailable.String())
+		}
+		if c.wantFirstOldReplica != 0 {
+			g.Expect(firstOld).To(gomega.HaveKeyWithValue(c.name, c.wantFirstOldReplica),
+				"Deployment %s (%d replicas, maxSurge %s, maxUnavailable %s): the first count its old ReplicaSet was scaled down to", c.name, c.replicas, c.surge.String(), c.unavailable.String())
+		}
+	}
+}
+
+// ownerController is the UID of rs's controller ("" without one).
+func ownerController(rs *appsv1.ReplicaSet) types.UID {
+	for _, ref := range rs.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller {
+			return ref.UID
+		}
+	}
+	return ""
+}
