@@ -2,18 +2,25 @@ package conformance
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"sync"
 
 	"github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
 // srcRolloutArithmetic: how a RollingUpdate turns maxSurge and maxUnavailable into pods.
 const srcRolloutArithmetic = "Kubernetes: Deployments, Rolling Update Deployment (kubernetes.io/docs/concepts/workloads/controllers/deployment: \"the absolute number is calculated from percentage by rounding up\" for maxSurge, \"by rounding down\" for maxUnavailable); pkg/controller/deployment/util ResolveFenceposts (both zero → maxUnavailable 1), rolling.go reconcileNewReplicaSet / reconcileOldReplicaSets"
+
+// srcDeletionCost: the ReplicaSet's scale-down order.
+const srcDeletionCost = "Kubernetes: ReplicaSet, Pod deletion cost (kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-deletion-cost: \"pods with lower deletion cost are preferred to be deleted before pods with higher deletion cost\"); pkg/controller/controller_utils.go ActivePodsWithRanks"
 
 // controllerRolloutSpecs are the specs of a RollingUpdate's arithmetic.
 func controllerRolloutSpecs() []spec[*ctrlEnv] {
@@ -21,6 +28,9 @@ func controllerRolloutSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.deployment.rollout-rounding",
 			"a RollingUpdate MUST size its steps as Kubernetes rounds the percentages: maxSurge rounded up (10 replicas, maxSurge 25 % → 13 pods planned at the first step), maxUnavailable rounded down (10 replicas, maxSurge 0, maxUnavailable 25 % → the old ReplicaSet first scaled to 8), and one pod unavailable when both round to zero (5 replicas, maxSurge 0, maxUnavailable 10 % → first scaled to 4)",
 			srcRolloutArithmetic), specCtrlRolloutRounding},
+		{ctrl("controllers.replicaset.deletion-cost",
+			"scaling a ReplicaSet down MUST delete its running, ready pods in the order of their controller.kubernetes.io/pod-deletion-cost annotation, lowest first (a missing annotation counts as 0)",
+			srcDeletionCost), specCtrlDeletionCost},
 	}
 }
 
@@ -109,4 +119,49 @@ func ownerController(rs *appsv1.ReplicaSet) types.UID {
 		}
 	}
 	return ""
+}
+
+func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	rs := e.createReplicaSet(ctx, g, ctrlReplicaSet("web", 4))
+	pods := e.waitReadyPods(ctx, g, "web", 4)
+	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	// Costs against the order the pods would otherwise go in (the newest first): the oldest
+	// by name is not the cheapest.
+	costs := map[string]string{pods[0].Name: "1000", pods[1].Name: "-5", pods[3].Name: "50"} // pods[2]: none, 0
+	for name, cost := range costs {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, "controller.kubernetes.io/pod-deletion-cost", cost)
+		_, err := e.client.CoreV1().Pods(e.ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "annotating pod %s", name)
+	}
+	scaleTo := func(n int32) {
+		err := retry.RetryOnConflict(conflictBackoff(), func() error {
+			cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, rs.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			cur.Spec.Replicas = ptr.To(n)
+			_, err = e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "scaling ReplicaSet %s to %d", rs.Name, n)
+	}
+	for _, step := range []struct {
+		replicas int32
+		left     []string
+	}{
+		{3, []string{pods[0].Name, pods[2].Name, pods[3].Name}}, // cost -5 goes first
+		{1, []string{pods[0].Name}},                             // then 0 and 50
+	} {
+		scaleTo(step.replicas)
+		want := append([]string(nil), step.left...)
+		sort.Strings(want)
+		e.eventually(ctx, g, fmt.Sprintf("the pods of the highest deletion costs left at %d replicas", step.replicas), func(g gomega.Gomega) {
+			var got []string
+			for _, p := range e.activePods(ctx, g, "web") {
+				got = append(got, p.Name)
+			}
+			sort.Strings(got)
+			g.Expect(got).To(gomega.Equal(want), "pods left (costs %v)", costs)
+		})
+	}
 }

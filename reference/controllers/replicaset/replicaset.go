@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -264,7 +265,7 @@ func (r *controller) manage(ctx context.Context, rs *appsv1.ReplicaSet, key stri
 	case diff > 0:
 		n := min(diff, r.burst)
 		victims := append([]*corev1.Pod(nil), active...)
-		sort.SliceStable(victims, func(i, j int) bool { return lessUseful(victims[i], victims[j]) })
+		sort.Stable(newByUsefulness(victims))
 		victims = victims[:n]
 		keys := make([]string, n)
 		for i, p := range victims {
@@ -333,10 +334,56 @@ func slowStart(n int, create func() error) (int, error) {
 	return attempted, nil
 }
 
-// lessUseful orders pods by how little deleting them costs: unscheduled
-// before scheduled, pending before running, not ready before ready, then
-// the most recently ready or created first.
-func lessUseful(a, b *corev1.Pod) bool {
+// DeletionCostAnnotation is the annotation by which users rank a ReplicaSet's pods for
+// scale-down: the lower its value, the sooner the pod goes.
+const DeletionCostAnnotation = "controller.kubernetes.io/pod-deletion-cost"
+
+// deletionCost is the pod's DeletionCostAnnotation as an int32; missing or not an int32, 0.
+func deletionCost(p *corev1.Pod) int32 {
+	v, ok := p.Annotations[DeletionCostAnnotation]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return int32(n)
+}
+
+// restarts is the highest restart count of the pod's containers.
+func restarts(p *corev1.Pod) int32 {
+	var n int32
+	for _, cs := range p.Status.ContainerStatuses {
+		n = max(n, cs.RestartCount)
+	}
+	return n
+}
+
+// byUsefulness sorts a scale-down's candidates, the first to delete first, as Kubernetes'
+// ActivePodsWithRanks does: unscheduled before scheduled, pending before unknown before
+// running, not ready before ready, lower pod-deletion-cost first, pods sharing their node with
+// more of the set's pods first, the most recently ready first, more container restarts first,
+// the most recently created first.
+type byUsefulness struct {
+	pods   []*corev1.Pod
+	onNode map[string]int // the candidates on each node
+}
+
+func newByUsefulness(pods []*corev1.Pod) byUsefulness {
+	on := map[string]int{}
+	for _, p := range pods {
+		if p.Spec.NodeName != "" {
+			on[p.Spec.NodeName]++
+		}
+	}
+	return byUsefulness{pods: pods, onNode: on}
+}
+
+func (s byUsefulness) Len() int      { return len(s.pods) }
+func (s byUsefulness) Swap(i, j int) { s.pods[i], s.pods[j] = s.pods[j], s.pods[i] }
+func (s byUsefulness) Less(i, j int) bool {
+	a, b := s.pods[i], s.pods[j]
 	if (a.Spec.NodeName == "") != (b.Spec.NodeName == "") {
 		return a.Spec.NodeName == ""
 	}
@@ -347,11 +394,20 @@ func lessUseful(a, b *corev1.Pod) bool {
 	if ra, rb := podstate.Ready(a), podstate.Ready(b); ra != rb {
 		return !ra
 	}
+	if ca, cb := deletionCost(a), deletionCost(b); ca != cb {
+		return ca < cb
+	}
+	if na, nb := s.onNode[a.Spec.NodeName], s.onNode[b.Spec.NodeName]; a.Spec.NodeName != "" && na != nb {
+		return na > nb
+	}
 	if podstate.Ready(a) {
 		ta, tb := podstate.ReadyCondition(a).LastTransitionTime, podstate.ReadyCondition(b).LastTransitionTime
 		if !ta.Equal(&tb) {
 			return tb.Before(&ta)
 		}
+	}
+	if ra, rb := restarts(a), restarts(b); ra != rb {
+		return ra > rb
 	}
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 		return b.CreationTimestamp.Before(&a.CreationTimestamp)

@@ -23,6 +23,16 @@ func testPod(name, node string, phase corev1.PodPhase, ready bool, created time.
 	return p
 }
 
+func withCost(p *corev1.Pod, cost string) *corev1.Pod {
+	p.Annotations = map[string]string{DeletionCostAnnotation: cost}
+	return p
+}
+
+func withRestarts(p *corev1.Pod, n int32) *corev1.Pod {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "a"}, {Name: "b", RestartCount: n}}
+	return p
+}
+
 func TestDeletionOrder(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cases := []struct {
@@ -42,6 +52,20 @@ func TestDeletionOrder(t *testing.T) {
 			testPod("ready", "n1", corev1.PodRunning, true, t0),
 			testPod("unready", "n1", corev1.PodRunning, false, t0),
 		}, []string{"unready", "ready"}},
+		{"lower deletion cost first", []*corev1.Pod{
+			withCost(testPod("dear", "n1", corev1.PodRunning, true, t0), "100"),
+			withCost(testPod("plain", "n2", corev1.PodRunning, true, t0.Add(time.Minute)), "not a number"),
+			withCost(testPod("cheap", "n3", corev1.PodRunning, true, t0), "-5"),
+		}, []string{"cheap", "plain", "dear"}},
+		{"doubled up first", []*corev1.Pod{
+			testPod("alone", "n1", corev1.PodRunning, true, t0.Add(time.Minute)),
+			testPod("shared-a", "n2", corev1.PodRunning, true, t0),
+			testPod("shared-b", "n2", corev1.PodRunning, true, t0),
+		}, []string{"shared-b", "shared-a", "alone"}},
+		{"more restarts first", []*corev1.Pod{
+			withRestarts(testPod("steady", "n1", corev1.PodRunning, true, t0), 0),
+			withRestarts(testPod("flaky", "n2", corev1.PodRunning, true, t0), 3),
+		}, []string{"flaky", "steady"}},
 		{"newest first", []*corev1.Pod{
 			testPod("old", "n1", corev1.PodRunning, true, t0),
 			testPod("new", "n1", corev1.PodRunning, true, t0.Add(time.Minute)),
@@ -49,7 +73,7 @@ func TestDeletionOrder(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			sort.SliceStable(c.pods, func(i, j int) bool { return lessUseful(c.pods[i], c.pods[j]) })
+			sort.Stable(newByUsefulness(c.pods))
 			var got []string
 			for _, p := range c.pods {
 				got = append(got, p.Name)
