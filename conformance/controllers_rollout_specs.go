@@ -19,6 +19,9 @@ import (
 // srcRolloutArithmetic: how a RollingUpdate turns maxSurge and maxUnavailable into pods.
 const srcRolloutArithmetic = "Kubernetes: Deployments, Rolling Update Deployment (kubernetes.io/docs/concepts/workloads/controllers/deployment: \"the absolute number is calculated from percentage by rounding up\" for maxSurge, \"by rounding down\" for maxUnavailable); pkg/controller/deployment/util ResolveFenceposts (both zero → maxUnavailable 1), rolling.go reconcileNewReplicaSet / reconcileOldReplicaSets"
 
+// srcReplicaAnnotations: the annotations kubectl and the controller read back.
+const srcReplicaAnnotations = "Kubernetes: Deployments (kubernetes.io/docs/concepts/workloads/controllers/deployment, proportional scaling); pkg/controller/deployment/util deployment_util.go SetReplicasAnnotations, MaxSurge (0 unless RollingUpdate)"
+
 // srcDeletionCost: the ReplicaSet's scale-down order.
 const srcDeletionCost = "Kubernetes: ReplicaSet, Pod deletion cost (kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-deletion-cost: \"pods with lower deletion cost are preferred to be deleted before pods with higher deletion cost\"); pkg/controller/controller_utils.go ActivePodsWithRanks"
 
@@ -28,6 +31,9 @@ func controllerRolloutSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.deployment.rollout-rounding",
 			"a RollingUpdate MUST size its steps as Kubernetes rounds the percentages: maxSurge rounded up (10 replicas, maxSurge 25 % → 13 pods planned at the first step), maxUnavailable rounded down (10 replicas, maxSurge 0, maxUnavailable 25 % → the old ReplicaSet first scaled to 8), and one pod unavailable when both round to zero (5 replicas, maxSurge 0, maxUnavailable 10 % → first scaled to 4)",
 			srcRolloutArithmetic), specCtrlRolloutRounding},
+		{ctrl("controllers.deployment.replica-annotations",
+			"every ReplicaSet of a Deployment MUST carry the annotations deployment.kubernetes.io/desired-replicas (the Deployment's replicas) and deployment.kubernetes.io/max-replicas (replicas plus maxSurge rounded up; plus nothing for Recreate)",
+			srcReplicaAnnotations), specCtrlReplicaAnnotations},
 		{ctrl("controllers.replicaset.deletion-cost",
 			"scaling a ReplicaSet down MUST delete its running, ready pods in the order of their controller.kubernetes.io/pod-deletion-cost annotation, lowest first (a missing annotation counts as 0)",
 			srcDeletionCost), specCtrlDeletionCost},
@@ -162,6 +168,28 @@ func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 			}
 			sort.Strings(got)
 			g.Expect(got).To(gomega.Equal(want), "pods left (costs %v)", costs)
+		})
+	}
+}
+
+func specCtrlReplicaAnnotations(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	rolling := ctrlDeployment("rolling", 10)
+	rolling.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+		MaxSurge: ptr.To(intstr.FromString("25%")), MaxUnavailable: ptr.To(intstr.FromInt32(1))}}
+	recreate := ctrlDeployment("recreate", 3)
+	recreate.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+	for _, c := range []struct {
+		d                 *appsv1.Deployment
+		desired, maxTotal string
+	}{{rolling, "10", "13"}, {recreate, "3", "3"}} {
+		d := e.createDeployment(ctx, g, c.d)
+		e.waitRolledOut(ctx, g, d.Name)
+		e.eventually(ctx, g, "the replica annotations of "+d.Name+"'s ReplicaSet", func(g gomega.Gomega) {
+			rss := e.replicaSetsOf(ctx, g, d)
+			g.Expect(rss).To(gomega.HaveLen(1))
+			g.Expect(rss[0].Annotations).To(gomega.HaveKeyWithValue("deployment.kubernetes.io/desired-replicas", c.desired))
+			g.Expect(rss[0].Annotations).To(gomega.HaveKeyWithValue("deployment.kubernetes.io/max-replicas", c.maxTotal),
+				"max-replicas of %s (%s)", d.Name, d.Spec.Strategy.Type)
 		})
 	}
 }
