@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
@@ -21,6 +23,9 @@ const srcRolloutArithmetic = "Kubernetes: Deployments, Rolling Update Deployment
 
 // srcReplicaAnnotations: the annotations kubectl and the controller read back.
 const srcReplicaAnnotations = "Kubernetes: Deployments (kubernetes.io/docs/concepts/workloads/controllers/deployment, proportional scaling); pkg/controller/deployment/util deployment_util.go SetReplicasAnnotations, MaxSurge (0 unless RollingUpdate)"
+
+// srcHistoryLimit: which old ReplicaSets the history limit removes.
+const srcHistoryLimit = "Kubernetes: Deployments, Clean up Policy (kubernetes.io/docs/concepts/workloads/controllers/deployment/#clean-up-policy); pkg/controller/deployment/sync.go cleanupDeployment (only ReplicaSets with zero spec and status replicas, observed, not being deleted)"
 
 // srcDeletionCost: the ReplicaSet's scale-down order.
 const srcDeletionCost = "Kubernetes: ReplicaSet, Pod deletion cost (kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-deletion-cost: \"pods with lower deletion cost are preferred to be deleted before pods with higher deletion cost\"); pkg/controller/controller_utils.go ActivePodsWithRanks"
@@ -34,6 +39,9 @@ func controllerRolloutSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.deployment.replica-annotations",
 			"every ReplicaSet of a Deployment MUST carry the annotations deployment.kubernetes.io/desired-replicas (the Deployment's replicas) and deployment.kubernetes.io/max-replicas (replicas plus maxSurge rounded up; plus nothing for Recreate)",
 			srcReplicaAnnotations), specCtrlReplicaAnnotations},
+		{ctrl("controllers.deployment.history-limit-active",
+			"revisionHistoryLimit MUST count only old ReplicaSets scaled down to zero: with revisionHistoryLimit 0 an old ReplicaSet MUST NOT be deleted while its spec or status still has replicas, and MUST be deleted once both are zero",
+			srcHistoryLimit), specCtrlHistoryLimitActive},
 		{ctrl("controllers.replicaset.deletion-cost",
 			"scaling a ReplicaSet down MUST delete its running, ready pods in the order of their controller.kubernetes.io/pod-deletion-cost annotation, lowest first (a missing annotation counts as 0)",
 			srcDeletionCost), specCtrlDeletionCost},
@@ -192,4 +200,48 @@ func specCtrlReplicaAnnotations(ctx context.Context, g gomega.Gomega, e *ctrlEnv
 				"max-replicas of %s (%s)", d.Name, d.Spec.Strategy.Type)
 		})
 	}
+}
+
+func specCtrlHistoryLimitActive(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	d := ctrlDeployment("web", 4)
+	d.Spec.RevisionHistoryLimit = ptr.To(int32(0))
+	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType, RollingUpdate: &appsv1.RollingUpdateDeployment{
+		MaxSurge: ptr.To(intstr.FromInt32(1)), MaxUnavailable: ptr.To(intstr.FromInt32(1))}}
+	d = e.createDeployment(ctx, g, d)
+	e.waitRolledOut(ctx, g, "web")
+	e.waitReadyPods(ctx, g, "web", 4)
+	// Every deletion of one of d's ReplicaSets, with the last state seen of it.
+	var mu sync.Mutex
+	var early []string
+	f := informers.NewSharedInformerFactoryWithOptions(e.client, 0, informers.WithNamespace(e.ns))
+	inf := f.Apps().V1().ReplicaSets().Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{DeleteFunc: func(obj any) {
+		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		rs, ok := obj.(*appsv1.ReplicaSet)
+		if !ok || ownerController(rs) != d.UID {
+			return
+		}
+		if n, st := ptr.Deref(rs.Spec.Replicas, 1), rs.Status.Replicas; n != 0 || st != 0 {
+			mu.Lock()
+			early = append(early, fmt.Sprintf("%s deleted with spec.replicas %d, status.replicas %d", rs.Name, n, st))
+			mu.Unlock()
+		}
+	}})
+	g.Expect(err).NotTo(gomega.HaveOccurred())
+	stop := make(chan struct{})
+	defer func() { close(stop); f.Shutdown() }()
+	f.Start(stop)
+	g.Expect(cache.WaitForCacheSync(ctx.Done(), inf.HasSynced)).To(gomega.BeTrue(), "ReplicaSet informer synced")
+	e.setImage(ctx, g, "web", "registry.example/web:2")
+	e.waitRolledOut(ctx, g, "web")
+	e.eventually(ctx, g, "only the new ReplicaSet left (revisionHistoryLimit 0)", func(g gomega.Gomega) {
+		rss := e.replicaSetsOf(ctx, g, d)
+		g.Expect(rss).To(gomega.HaveLen(1))
+		g.Expect(rss[0].Annotations).To(gomega.HaveKeyWithValue("deployment.kubernetes.io/revision", "2"))
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	g.Expect(early).To(gomega.BeEmpty(), "old ReplicaSets deleted while they still had replicas")
 }
