@@ -342,7 +342,7 @@ func keyFiles(data map[string][]byte, items []corev1.KeyToPath, optional bool, d
 }
 
 func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
-	s, err := w.k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	s, err := w.k.secret(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		if optional != nil && *optional {
 			return nil
@@ -356,7 +356,7 @@ func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []co
 }
 
 func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
-	cm, err := w.k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	cm, err := w.k.configMap(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		if optional != nil && *optional {
 			return nil
