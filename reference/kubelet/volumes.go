@@ -120,7 +120,15 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 		}
 	}
 	dir := k.volumeDir(pod, plugin, v.Name)
-	changed, err := writeAtomically(dir, payload, now)
+	if w.written == nil {
+		w.written = map[string]*writtenVolume{}
+	}
+	last := w.written[dir]
+	if last == nil {
+		last = &writtenVolume{}
+		w.written[dir] = last
+	}
+	changed, err := writeVolume(dir, payload, now, last)
 	if err != nil {
 		return "", fmt.Errorf("writing the volume: %w", err)
 	}

@@ -55,6 +55,9 @@ type podWorker struct {
 	// until they are all set up; volumesSynced is when they were last synced.
 	volumeDirs    map[string]string
 	volumesSynced time.Time
+	// written records what was last written into each atomically written volume's
+	// directory, by directory: a re-sync whose payload is unchanged reads and writes nothing.
+	written map[string]*writtenVolume
 	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
 	tokens map[string]*authenticationv1.TokenRequest
 	// podCerts are the projected pod certificates by volume/source index (podcertificate.go).
