@@ -75,6 +75,10 @@ type Kubelet struct {
 	lease *coordinationv1.Lease
 	// stats keeps the CPU readings the stats endpoints compute rates from (stats.go).
 	stats statsState
+	// lastRelist is the latest relist's fingerprint of each pod's sandboxes and containers, by
+	// pod UID, and when it started (relist.go); guarded by mu.
+	lastRelist   map[string]string
+	lastRelistAt time.Time
 	// secrets and configMaps serve the Secrets and ConfigMaps the node's pods reference from
 	// one watch per object (objects.go); nil (a Kubelet not made by New) reads with GETs.
 	secrets, configMaps *objectCache
