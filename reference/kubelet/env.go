@@ -148,7 +148,7 @@ func (k *Kubelet) envSource(ctx context.Context, ns string, from corev1.EnvFromS
 	switch {
 	case from.SecretRef != nil:
 		name = from.SecretRef.Name
-		s, err := k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+		s, err := k.secret(ctx, ns, name)
 		if apierrors.IsNotFound(err) && from.SecretRef.Optional != nil && *from.SecretRef.Optional {
 			return out, "secret", name, nil
 		}
@@ -164,7 +164,7 @@ func (k *Kubelet) envSource(ctx context.Context, ns string, from corev1.EnvFromS
 		return out, "secret", name, nil
 	case from.ConfigMapRef != nil:
 		name = from.ConfigMapRef.Name
-		cm, err := k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+		cm, err := k.configMap(ctx, ns, name)
 		if apierrors.IsNotFound(err) && from.ConfigMapRef.Optional != nil && *from.ConfigMapRef.Optional {
 			return out, "configMap", name, nil
 		}
@@ -201,7 +201,7 @@ func (k *Kubelet) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	case from.SecretKeyRef != nil:
 		ref := from.SecretKeyRef
 		optional := ref.Optional != nil && *ref.Optional
-		s, err := k.client.CoreV1().Secrets(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		s, err := k.secret(ctx, pod.Namespace, ref.Name)
 		if apierrors.IsNotFound(err) {
 			if optional {
 				return "", false, nil
@@ -222,7 +222,7 @@ func (k *Kubelet) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Conta
 	case from.ConfigMapKeyRef != nil:
 		ref := from.ConfigMapKeyRef
 		optional := ref.Optional != nil && *ref.Optional
-		cm, err := k.client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, ref.Name, metav1.GetOptions{})
+		cm, err := k.configMap(ctx, pod.Namespace, ref.Name)
 		if apierrors.IsNotFound(err) {
 			if optional {
 				return "", false, nil

@@ -75,6 +75,13 @@ type Kubelet struct {
 	lease *coordinationv1.Lease
 	// stats keeps the CPU readings the stats endpoints compute rates from (stats.go).
 	stats statsState
+	// lastRelist is the latest relist's fingerprint of each pod's sandboxes and containers, by
+	// pod UID, and when it started (relist.go); guarded by mu.
+	lastRelist   map[string]string
+	lastRelistAt time.Time
+	// secrets and configMaps serve the Secrets and ConfigMaps the node's pods reference from
+	// one watch per object (objects.go); nil (a Kubelet not made by New) reads with GETs.
+	secrets, configMaps *objectCache
 }
 
 // New returns a kubelet for the cluster at restCfg. It does not connect to
@@ -102,7 +109,7 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 		probeDial = cfg.PodDialer
 	}
 	probeHTTP := newProbeClient(probeDial)
-	return &Kubelet{
+	k := &Kubelet{
 		probeHTTP: probeHTTP,
 		probeDial: probeDial,
 		cfg:       cfg,
@@ -115,7 +122,9 @@ func New(restCfg *rest.Config, cfg Config) (*Kubelet, error) {
 		ready:     make(chan struct{}),
 		statics:   map[types.UID]*corev1.Pod{},
 		starts:    newStartGate(cfg.MaxParallelPodStarts),
-	}, nil
+	}
+	k.secrets, k.configMaps = newSecretCache(client, k.logf), newConfigMapCache(client, k.logf)
+	return k, nil
 }
 
 // Name implements interfaces.Component.
@@ -304,6 +313,9 @@ func (k *Kubelet) updateWorker(ctx context.Context, pod *corev1.Pod, static bool
 			return
 		}
 		w = newPodWorker(k, pod, static)
+		if !static {
+			k.registerPodObjects(ctx, pod)
+		}
 		k.workerSeq++
 		w.seq = k.workerSeq
 		k.workers[pod.UID] = w
@@ -314,10 +326,17 @@ func (k *Kubelet) updateWorker(ctx context.Context, pod *corev1.Pod, static bool
 			k.mu.Lock()
 			if k.workers[pod.UID] == w {
 				delete(k.workers, pod.UID)
+				if !static {
+					k.unregisterPodObjects(pod.UID)
+				}
 			}
 			k.mu.Unlock()
 		}()
 		return
+	}
+	if !static {
+		// An ephemeral container may bring new references.
+		k.registerPodObjects(ctx, pod)
 	}
 	w.update(pod)
 }

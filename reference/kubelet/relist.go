@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -49,6 +50,7 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 		case <-t.C():
 		}
 		t.Stop()
+		at := k.cfg.Clock.Now()
 		cur, err := k.relist(ctx)
 		t.Reset(period)
 		if err != nil {
@@ -68,6 +70,9 @@ func (k *Kubelet) relistLoop(ctx context.Context) {
 			}
 		}
 		last = cur
+		k.mu.Lock()
+		k.lastRelist, k.lastRelistAt = cur, at
+		k.mu.Unlock()
 	}
 }
 
@@ -121,6 +126,12 @@ func (k *Kubelet) relist(ctx context.Context) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return fingerprints(sandboxes, ctrs), nil
+}
+
+// fingerprints are, per pod UID, the IDs and states of the pod's sandboxes and containers
+// among sandboxes and ctrs.
+func fingerprints(sandboxes []*runtimeapi.PodSandbox, ctrs []*runtimeapi.Container) map[string]string {
 	parts := map[string][]string{}
 	for _, s := range sandboxes {
 		uid := s.GetLabels()[LabelPodUID]
@@ -138,7 +149,41 @@ func (k *Kubelet) relist(ctx context.Context) (map[string]string, error) {
 		sort.Strings(p)
 		out[uid] = strings.Join(p, ",")
 	}
-	return out, nil
+	return out
+}
+
+// relisted is the pod UID's fingerprint as the latest relist saw it ("" when it did not), and
+// when that relist started.
+func (k *Kubelet) relisted(uid types.UID) (string, time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.lastRelist[string(uid)], k.lastRelistAt
+}
+
+// runtimeView is what a sync that left its pod settled read of the runtime: the pod's sandboxes,
+// containers and their statuses, their fingerprint, and when the sync started reading them.
+type runtimeView struct {
+	at          time.Time
+	sandboxes   []*runtimeapi.PodSandbox
+	ctrs        []*runtimeapi.Container
+	view        map[string]*history
+	fingerprint string
+}
+
+// settledView returns the runtime view the settled pod's periodic re-sync uses instead of
+// listing the runtime: prev, the one the last sync read when it left the pod settled, if the
+// worker was woken by its timer (a container event, a relist that saw a change, or a change
+// of the pod wakes it instead) and the relist's latest view agrees: it saw the same sandboxes
+// and containers in the same states, or it is older than prev (the evented relist runs every
+// 5 min; the events would have woken the worker). Else nil: the sync lists the runtime.
+func (w *podWorker) settledView(uid types.UID, prev *runtimeView) *runtimeView {
+	if prev == nil || !w.timerWake {
+		return nil
+	}
+	if fp, at := w.k.relisted(uid); fp != prev.fingerprint && !at.Before(prev.at) {
+		return nil
+	}
+	return prev
 }
 
 // pokePod wakes the worker of the pod UID, if it has one.

@@ -120,7 +120,15 @@ func (w *podWorker) setUpVolume(ctx context.Context, pod *corev1.Pod, v *corev1.
 		}
 	}
 	dir := k.volumeDir(pod, plugin, v.Name)
-	changed, err := writeAtomically(dir, payload, now)
+	if w.written == nil {
+		w.written = map[string]*writtenVolume{}
+	}
+	last := w.written[dir]
+	if last == nil {
+		last = &writtenVolume{}
+		w.written[dir] = last
+	}
+	changed, err := writeVolume(dir, payload, now, last)
 	if err != nil {
 		return "", fmt.Errorf("writing the volume: %w", err)
 	}
@@ -342,7 +350,7 @@ func keyFiles(data map[string][]byte, items []corev1.KeyToPath, optional bool, d
 }
 
 func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
-	s, err := w.k.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	s, err := w.k.secret(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		if optional != nil && *optional {
 			return nil
@@ -356,7 +364,7 @@ func (w *podWorker) secretFiles(ctx context.Context, ns, name string, items []co
 }
 
 func (w *podWorker) configMapFiles(ctx context.Context, ns, name string, items []corev1.KeyToPath, optional *bool, def os.FileMode, payload map[string]volumeFile) error {
-	cm, err := w.k.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	cm, err := w.k.configMap(ctx, ns, name)
 	if apierrors.IsNotFound(err) {
 		if optional != nil && *optional {
 			return nil

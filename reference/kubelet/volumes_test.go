@@ -253,3 +253,47 @@ func TestEnv(t *testing.T) {
 		t.Errorf("a missing key: %v", err)
 	}
 }
+
+func TestWriteVolume(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "v")
+	now := time.Unix(1000, 0)
+	payload := map[string]volumeFile{"a": {[]byte("1"), 0o644}}
+	var last writtenVolume
+	if changed, err := writeVolume(dir, payload, now, &last); err != nil || !changed {
+		t.Fatalf("first write: %v %v", changed, err)
+	}
+	// A file changed behind the kubelet's back: an unchanged payload is not compared with the
+	// files again, so it stays...
+	target, _ := os.Readlink(filepath.Join(dir, "..data"))
+	file := filepath.Join(dir, target, "a")
+	if err := os.Chmod(file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := writeVolume(dir, map[string]volumeFile{"a": {[]byte("1"), 0o644}}, now, &last); err != nil || changed {
+		t.Fatalf("same payload: changed %v, %v", changed, err)
+	}
+	// ...until a kubelet without a record (restarted) compares and rewrites it.
+	var fresh writtenVolume
+	if changed, err := writeVolume(dir, payload, now, &fresh); err != nil || !changed || read(t, filepath.Join(dir, "a")) != "1" {
+		t.Fatalf("first sync of a restarted kubelet: changed %v, %v", changed, err)
+	}
+	// A changed payload (content or mode) is written.
+	for i, p := range []map[string]volumeFile{{"a": {[]byte("2"), 0o644}}, {"a": {[]byte("2"), 0o600}}, {"b": {[]byte("2"), 0o600}}} {
+		if changed, err := writeVolume(dir, p, now.Add(time.Duration(i+1)*time.Second), &fresh); err != nil || !changed {
+			t.Fatalf("payload %d: changed %v, %v", i, changed, err)
+		}
+	}
+	if read(t, filepath.Join(dir, "b")) != "2" {
+		t.Fatal("the last payload is not in the volume")
+	}
+	// A directory that was removed is written again.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := writeVolume(dir, map[string]volumeFile{"b": {[]byte("2"), 0o600}}, now, &fresh); err != nil || !changed || read(t, filepath.Join(dir, "b")) != "2" {
+		t.Fatalf("after the directory went: changed %v, %v", changed, err)
+	}
+}

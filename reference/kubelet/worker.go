@@ -55,6 +55,9 @@ type podWorker struct {
 	// until they are all set up; volumesSynced is when they were last synced.
 	volumeDirs    map[string]string
 	volumesSynced time.Time
+	// written records what was last written into each atomically written volume's
+	// directory, by directory: a re-sync whose payload is unchanged reads and writes nothing.
+	written map[string]*writtenVolume
 	// tokens are the projected ServiceAccount tokens by audience/expirationSeconds.
 	tokens map[string]*authenticationv1.TokenRequest
 	// podCerts are the projected pod certificates by volume/source index (podcertificate.go).
@@ -72,6 +75,10 @@ type podWorker struct {
 	// quiet is set by a sync that left the pod settled (relist.go): the worker then waits for
 	// a wake-up (a change of the pod or of its containers) or ResyncInterval.
 	quiet bool
+	// lastView is the runtime view of the sync that left the pod settled, nil otherwise;
+	// timerWake is set when the worker's timer, not a wake-up, started this sync (relist.go).
+	lastView  *runtimeView
+	timerWake bool
 }
 
 func newPodWorker(k *Kubelet, pod *corev1.Pod, static bool) *podWorker {
@@ -137,12 +144,14 @@ func (w *podWorker) run(ctx context.Context) {
 			wait = w.k.cfg.ResyncInterval
 		}
 		t := w.k.cfg.Clock.NewTimer(wait)
+		w.timerWake = false
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-w.wake:
 		case <-t.C():
+			w.timerWake = true
 		}
 		t.Stop()
 	}
@@ -155,6 +164,8 @@ func (w *podWorker) key(container string) string {
 // sync does one round of work; it returns true when the pod is gone and the
 // worker can stop.
 func (w *podWorker) sync(ctx context.Context) bool {
+	prev := w.lastView
+	w.lastView = nil
 	w.mu.Lock()
 	pod, removed := w.pod, w.removed
 	if w.repost {
@@ -183,21 +194,30 @@ func (w *podWorker) sync(ctx context.Context) bool {
 	}
 	k := w.k
 	sel := map[string]string{LabelPodUID: string(pod.UID)}
-	sandboxes, err := k.runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel})
-	if err != nil {
-		k.logf("pod %s/%s: listing sandboxes: %v", pod.Namespace, pod.Name, err)
-		return false
-	}
-	ctrs, err := k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel})
-	if err != nil {
-		k.logf("pod %s/%s: listing containers: %v", pod.Namespace, pod.Name, err)
-		return false
+	var (
+		sandboxes []*runtimeapi.PodSandbox
+		ctrs      []*runtimeapi.Container
+		view      map[string]*history
+		err       error
+	)
+	listed := k.cfg.Clock.Now()
+	if rv := w.settledView(pod.UID, prev); rv != nil {
+		sandboxes, ctrs, view, listed = rv.sandboxes, rv.ctrs, rv.view, rv.at
+	} else {
+		if sandboxes, err = k.runtime.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: sel}); err != nil {
+			k.logf("pod %s/%s: listing sandboxes: %v", pod.Namespace, pod.Name, err)
+			return false
+		}
+		if ctrs, err = k.runtime.ListContainers(ctx, &runtimeapi.ContainerFilter{LabelSelector: sel}); err != nil {
+			k.logf("pod %s/%s: listing containers: %v", pod.Namespace, pod.Name, err)
+			return false
+		}
+		view = w.observe(ctx, ctrs)
 	}
 	sb := readySandbox(sandboxes)
 	if sb != nil {
 		w.sandboxID = sb.Id
 	}
-	view := w.observe(ctx, ctrs)
 	if len(sandboxes) == 0 && len(ctrs) == 0 {
 		// Admission: nothing of the pod runs yet.
 		if reason, msg := k.admitSecurity(pod); reason != "" {
@@ -269,6 +289,9 @@ func (w *podWorker) sync(ctx context.Context) bool {
 		}
 	}
 	w.quiet = !changed && w.settled(pod, &st)
+	if w.quiet {
+		w.lastView = &runtimeView{at: listed, sandboxes: sandboxes, ctrs: ctrs, view: view, fingerprint: fingerprints(sandboxes, ctrs)[string(pod.UID)]}
+	}
 	return false
 }
 
