@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,13 +131,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 	if name == "" {
 		name = "controller-manager"
 	}
-	specs := append(controllerSpecs(), namespaceControllerSpecs()...)
-	specs = append(specs, endpointsControllerSpecs()...)
-	specs = append(specs, controllerEventSpecs()...)
-	specs = append(specs, daemonSetSpecs()...)
-	specs = append(specs, jobSpecs()...)
-	specs = append(specs, nodeControllerSpecs()...)
-	specs = append(specs, controllerRolloutSpecs()...)
+	specs := allControllerSpecs()
 	if len(h.Focus) > 0 {
 		focus := map[string]bool{}
 		for _, id := range h.Focus {
@@ -246,4 +241,10 @@ func (e *ctrlEnv) graceAndEviction() (time.Duration, time.Duration) {
 		evict = 300 * time.Second
 	}
 	return grace, evict
+}
+
+// allControllerSpecs is every controller spec: the suite's and the catalogue's one list.
+func allControllerSpecs() []spec[*ctrlEnv] {
+	return slices.Concat(controllerSpecs(), namespaceControllerSpecs(), endpointsControllerSpecs(), controllerEventSpecs(),
+		daemonSetSpecs(), jobSpecs(), nodeControllerSpecs(), controllerRolloutSpecs())
 }

@@ -106,7 +106,7 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 	if name == "" {
 		name = "scheduler"
 	}
-	specs := slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs())
+	specs := allSchedulerSpecs()
 	if len(h.Focus) > 0 {
 		specs = slices.DeleteFunc(specs, func(s spec[*schedEnv]) bool { return !slices.Contains(h.Focus, s.ID) })
 	}
@@ -184,4 +184,9 @@ func DescribeScheduler(h SchedulerHarness) bool {
 // failing.
 func CheckScheduler(ctx context.Context, h SchedulerHarness) Results {
 	return h.suite().check(ctx)
+}
+
+// allSchedulerSpecs is every scheduler spec: the suite's and the catalogue's one list.
+func allSchedulerSpecs() []spec[*schedEnv] {
+	return slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs())
 }
