@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 )
 
@@ -84,8 +83,11 @@ func specCtrlRolloutRounding(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		defer mu.Unlock()
 		planned := map[string]int32{}
 		for _, rs := range rss {
-			ref := ownerController(rs)
-			name, ok := uids[ref]
+			ref := metav1.GetControllerOfNoCopy(rs)
+			if ref == nil {
+				continue
+			}
+			name, ok := uids[ref.UID]
 			if !ok {
 				continue
 			}
@@ -125,16 +127,6 @@ func specCtrlRolloutRounding(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	}
 }
 
-// ownerController is the UID of rs's controller ("" without one).
-func ownerController(rs *appsv1.ReplicaSet) types.UID {
-	for _, ref := range rs.OwnerReferences {
-		if ref.Controller != nil && *ref.Controller {
-			return ref.UID
-		}
-	}
-	return ""
-}
-
 func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	rs := e.createReplicaSet(ctx, g, ctrlReplicaSet("web", 4))
 	pods := e.waitReadyPods(ctx, g, "web", 4)
@@ -147,18 +139,6 @@ func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		_, err := e.client.CoreV1().Pods(e.ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 		g.Expect(err).NotTo(gomega.HaveOccurred(), "annotating pod %s", name)
 	}
-	scaleTo := func(n int32) {
-		err := retry.RetryOnConflict(conflictBackoff(), func() error {
-			cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, rs.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			cur.Spec.Replicas = ptr.To(n)
-			_, err = e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
-			return err
-		})
-		g.Expect(err).NotTo(gomega.HaveOccurred(), "scaling ReplicaSet %s to %d", rs.Name, n)
-	}
 	for _, step := range []struct {
 		replicas int32
 		left     []string
@@ -166,7 +146,7 @@ func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		{3, []string{pods[0].Name, pods[2].Name, pods[3].Name}}, // cost -5 goes first
 		{1, []string{pods[0].Name}},                             // then 0 and 50
 	} {
-		scaleTo(step.replicas)
+		e.setReplicaSetReplicas(ctx, g, rs.Name, step.replicas)
 		want := append([]string(nil), step.left...)
 		sort.Strings(want)
 		e.eventually(ctx, g, fmt.Sprintf("the pods of the highest deletion costs left at %d replicas", step.replicas), func(g gomega.Gomega) {
@@ -220,7 +200,7 @@ func specCtrlHistoryLimitActive(ctx context.Context, g gomega.Gomega, e *ctrlEnv
 			obj = t.Obj
 		}
 		rs, ok := obj.(*appsv1.ReplicaSet)
-		if !ok || ownerController(rs) != d.UID {
+		if !ok || !controlledBy(rs, d.UID) {
 			return
 		}
 		if n, st := ptr.Deref(rs.Spec.Replicas, 1), rs.Status.Replicas; n != 0 || st != 0 {

@@ -235,6 +235,20 @@ func k8sPodTemplateHash(t *corev1.PodTemplateSpec, collisions *int32) string {
 	return utilrand.SafeEncodeString(fmt.Sprint(h.Sum32()))
 }
 
+// setReplicaSetReplicas sets the ReplicaSet's spec.replicas to n, retrying on conflicts.
+func (e *ctrlEnv) setReplicaSetReplicas(ctx context.Context, g gomega.Gomega, name string, n int32) {
+	err := retry.RetryOnConflict(conflictBackoff(), func() error {
+		cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		cur.Spec.Replicas = ptr.To(n)
+		_, err = e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "scaling ReplicaSet %s to %d", name, n)
+}
+
 func (e *ctrlEnv) setImage(ctx context.Context, g gomega.Gomega, name, image string) {
 	err := retry.RetryOnConflict(conflictBackoff(), func() error {
 		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
@@ -761,23 +775,11 @@ func specCtrlDeletesUnscheduledFirst(ctx context.Context, g gomega.Gomega, e *ct
 		return
 	}
 	defer e.holdBinding(g, false)
-	setReplicas := func(n int32) {
-		err := retry.RetryOnConflict(conflictBackoff(), func() error {
-			cur, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, rs.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			cur.Spec.Replicas = ptr.To(n)
-			_, err = e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
-			return err
-		})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-	}
-	setReplicas(3)
+	e.setReplicaSetReplicas(ctx, g, rs.Name, 3)
 	e.eventually(ctx, g, "a third, unscheduled pod", func(g gomega.Gomega) {
 		g.Expect(podNames(e.activePods(ctx, g, "web"))).To(gomega.HaveLen(3))
 	})
-	setReplicas(2)
+	e.setReplicaSetReplicas(ctx, g, rs.Name, 2)
 	e.eventually(ctx, g, "the unscheduled pod deleted, the running ones kept", func(g gomega.Gomega) {
 		pods := e.activePods(ctx, g, "web")
 		g.Expect(podNames(pods)).To(gomega.HaveLen(2))

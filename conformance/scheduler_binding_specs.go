@@ -104,23 +104,8 @@ func (e *schedEnv) refuseBindings(ctx context.Context, g gomega.Gomega, node str
 // refusalReported waits for the pod's PodScheduled=False, reason SchedulerError, whose message
 // carries the policy's.
 func (e *schedEnv) refusalReported(ctx context.Context, g gomega.Gomega, name string) {
-	g.Eventually(func(g gomega.Gomega) {
-		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred(), "get pod %s", name)
-		if p.Spec.NodeName != "" {
-			gomega.StopTrying(fmt.Sprintf("pod %s, whose binding the API server refuses, is bound to %s", name, p.Spec.NodeName)).Now()
-		}
-		var cond *corev1.PodCondition
-		for i := range p.Status.Conditions {
-			if p.Status.Conditions[i].Type == corev1.PodScheduled {
-				cond = &p.Status.Conditions[i]
-			}
-		}
-		g.Expect(cond).NotTo(gomega.BeNil(), "pod %s has no PodScheduled condition", name)
-		g.Expect(fmt.Sprintf("PodScheduled=%s reason %s", cond.Status, cond.Reason)).To(gomega.Equal("PodScheduled=False reason SchedulerError"),
-			"pod %s, whose binding was refused, must be reported with reason SchedulerError", name)
-		g.Expect(cond.Message).To(gomega.ContainSubstring(refusalMessage), "the condition's message must carry the API server's refusal")
-	}).WithTimeout(schedWait).WithPolling(schedPoll).Should(gomega.Succeed())
+	e.notScheduled(ctx, g, name, corev1.PodReasonSchedulerError, "the API server refuses to bind", gomega.ContainSubstring(refusalMessage),
+		"the condition's message must carry the API server's refusal")
 }
 
 func specSchedBindingReported(ctx context.Context, g gomega.Gomega, e *schedEnv) {

@@ -223,11 +223,17 @@ func (e *schedEnv) stayPending(ctx context.Context, g gomega.Gomega, why string,
 // before any node says "0/0 nodes are available"), so the spec waits for the
 // message it asserts rather than checking the first one it reads.
 func (e *schedEnv) unschedulable(ctx context.Context, g gomega.Gomega, name string, msg gomegatypes.GomegaMatcher, why string) {
+	e.notScheduled(ctx, g, name, corev1.PodReasonUnschedulable, "fits no node", msg, why)
+}
+
+// notScheduled waits for the pod's PodScheduled=False with reason and a message that matches
+// msg; it stops at once if the pod, which must stay unbound (because unbound says why), is bound.
+func (e *schedEnv) notScheduled(ctx context.Context, g gomega.Gomega, name, reason, unbound string, msg gomegatypes.GomegaMatcher, why string) {
 	g.Eventually(func(g gomega.Gomega) {
 		p, err := e.client.CoreV1().Pods(e.ns).Get(ctx, name, metav1.GetOptions{})
 		g.Expect(err).NotTo(gomega.HaveOccurred(), "get pod %s", name)
 		if p.Spec.NodeName != "" {
-			gomega.StopTrying(fmt.Sprintf("pod %s, which fits no node, was placed on %s", name, p.Spec.NodeName)).Now()
+			gomega.StopTrying(fmt.Sprintf("pod %s, which %s, was placed on %s", name, unbound, p.Spec.NodeName)).Now()
 		}
 		var cond *corev1.PodCondition
 		for i := range p.Status.Conditions {
@@ -236,7 +242,7 @@ func (e *schedEnv) unschedulable(ctx context.Context, g gomega.Gomega, name stri
 			}
 		}
 		g.Expect(cond).NotTo(gomega.BeNil(), "pod %s has no PodScheduled condition", name)
-		g.Expect(fmt.Sprintf("PodScheduled=%s reason %s", cond.Status, cond.Reason)).To(gomega.Equal("PodScheduled=False reason Unschedulable"), "pod %s must be reported unschedulable", name)
+		g.Expect(fmt.Sprintf("PodScheduled=%s reason %s", cond.Status, cond.Reason)).To(gomega.Equal("PodScheduled=False reason "+reason), "pod %s must be reported with reason %s", name, reason)
 		g.Expect(cond.Message).To(msg, why)
 	}).WithTimeout(schedWait).WithPolling(schedPoll).Should(gomega.Succeed())
 }
