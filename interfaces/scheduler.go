@@ -36,6 +36,10 @@ type NodeInfo struct {
 	Requested corev1.ResourceList
 	// Pods is the number of pods on the node, counted like Requested.
 	Pods int
+	// PodList holds the pods counted in Pods (bound or assumed), for plugins
+	// that look at the other pods of a node: host ports, inter-pod affinity,
+	// topology spread. Plugins must not change it or the pods.
+	PodList []*corev1.Pod
 }
 
 // Name is the node's name.
@@ -160,6 +164,67 @@ type ScorePlugin interface {
 	Score(ctx context.Context, pod *corev1.Pod, node *NodeInfo) (int64, *Status)
 }
 
+// PreFilterPlugin is the PreFilter extension point, for filters whose verdict
+// on one node depends on the whole cluster (inter-pod affinity counts
+// matching pods in a node's topology domain, topology spread compares
+// domains). Once per scheduling attempt the scheduler hands it every node
+// of the snapshot; the PodFilter it returns then filters each node for this
+// pod. A nil PodFilter with a successful status means the plugin has
+// nothing to check for this pod (every node passes); a failed status
+// rejects every node with its reasons.
+type PreFilterPlugin interface {
+	Plugin
+	PreFilter(ctx context.Context, pod *corev1.Pod, nodes []*NodeInfo) (PodFilter, *Status)
+}
+
+// PodFilter is what a PreFilterPlugin computed for one pod. Filter must be
+// safe for concurrent calls on different nodes. Preemption asks what the
+// filter would answer if pods were removed from (or put back on) a node:
+// it Clones the filter and calls RemovePod and AddPod on the copy, never
+// concurrently with other calls on that copy, and never on the original.
+type PodFilter interface {
+	Filter(ctx context.Context, node *NodeInfo) *Status
+	Clone() PodFilter
+	// RemovePod and AddPod update the state as if pod (not the pod being
+	// scheduled) left or joined node.
+	RemovePod(ctx context.Context, pod *corev1.Pod, node *NodeInfo)
+	AddPod(ctx context.Context, pod *corev1.Pod, node *NodeInfo)
+}
+
+// PreScorePlugin is the PreScore extension point, for scores that depend on
+// the whole cluster (affinity to other pods, spreading, how many nodes hold
+// an image). Once per scheduling attempt it sees the feasible nodes and all
+// nodes; the PodScorer it returns scores each feasible node. A nil
+// PodScorer means the plugin scores every node 0 for this pod.
+type PreScorePlugin interface {
+	Plugin
+	PreScore(ctx context.Context, pod *corev1.Pod, feasible, all []*NodeInfo) (PodScorer, *Status)
+}
+
+// PodScorer is what a PreScorePlugin computed for one pod; Score must be
+// safe for concurrent calls on different nodes.
+type PodScorer interface {
+	Score(ctx context.Context, node *NodeInfo) (int64, *Status)
+}
+
+// ScoreNormalizer is optional on a ScorePlugin or a PodScorer whose raw
+// scores are not already in [0, MaxNodeScore] (sums of term weights, counts
+// of matching pods): once every feasible node is scored, NormalizeScore
+// rescales the raw scores, given in the feasible nodes' order, in place.
+type ScoreNormalizer interface {
+	NormalizeScore(ctx context.Context, pod *corev1.Pod, scores []int64) *Status
+}
+
+// PodEventsPlugin is optional on a filter whose verdict depends on the
+// pods of the cluster, not only on nodes and resources (inter-pod affinity,
+// topology spread): a pod it rejected is retried when another pod is bound
+// or a bound pod's labels change, besides the node changes and pod
+// deletions that retry every rejected pod.
+type PodEventsPlugin interface {
+	Plugin
+	RetryOnPodChange() bool
+}
+
 // Handle is what a scheduler hands to a plugin factory: the plugin's own
 // configuration. Plugins get every dependency through it, never from globals.
 type Handle interface {
@@ -211,6 +276,9 @@ type FitError struct {
 	NumAllNodes int
 	// Reasons counts the nodes that gave each reason.
 	Reasons map[string]int
+	// Plugins holds the names of the plugins that rejected a node (nil
+	// when the placer does not say).
+	Plugins map[string]bool
 }
 
 // Error renders the message.

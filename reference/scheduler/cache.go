@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -110,20 +112,30 @@ func (c *nodeCache) forget(pod *corev1.Pod) {
 	}
 }
 
-// addBound records a pod the API shows bound to a node (and not finished).
-func (c *nodeCache) addBound(pod *corev1.Pod) {
+// addBound records a pod the API shows bound to a node (and not finished);
+// it reports whether the pod is new on its node or was relabelled.
+func (c *nodeCache) addBound(pod *corev1.Pod) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.addLocked(pod, pod.Spec.NodeName, false)
+	return c.addLocked(pod, pod.Spec.NodeName, false)
 }
 
-func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) {
+// addLocked counts the pod on node; it reports whether the pod is new
+// there or its labels changed (what inter-pod affinity and topology spread
+// look at).
+func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 	delete(c.nominated, pod.UID)
 	if st, ok := c.pods[pod.UID]; ok {
 		if st.node == node {
 			st.assumed = st.assumed && assumed
+			relabelled := !maps.Equal(st.pod.Labels, pod.Labels)
+			if n, ok := c.nodes[node]; ok {
+				if i := slices.Index(n.PodList, st.pod); i >= 0 {
+					n.PodList[i] = pod
+				}
+			}
 			st.pod = pod
-			return
+			return relabelled
 		}
 		c.removeLocked(pod.UID)
 	}
@@ -131,7 +143,9 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) {
 	n := c.info(node)
 	plugins.AddRequests(n.Requested, req)
 	n.Pods++
+	n.PodList = append(n.PodList, pod)
 	c.pods[pod.UID] = &podState{node: node, requests: req, assumed: assumed, pod: pod}
+	return true
 }
 
 // removePod forgets a pod that was deleted or finished; it reports whether
@@ -152,6 +166,12 @@ func (c *nodeCache) removeLocked(uid types.UID) bool {
 	if n, ok := c.nodes[st.node]; ok {
 		plugins.SubRequests(n.Requested, st.requests)
 		n.Pods--
+		if i := slices.Index(n.PodList, st.pod); i >= 0 {
+			last := len(n.PodList) - 1
+			n.PodList[i] = n.PodList[last]
+			n.PodList[last] = nil
+			n.PodList = n.PodList[:last]
+		}
 		if n.Node == nil && n.Pods == 0 {
 			delete(c.nodes, st.node)
 		}
@@ -209,7 +229,7 @@ func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
 			out[i] = n
 			continue
 		}
-		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods}
+		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList}
 		if cp.Requested == nil {
 			cp.Requested = corev1.ResourceList{}
 		}
@@ -218,18 +238,6 @@ func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
 			cp.Pods++
 		}
 		out[i] = cp
-	}
-	return out
-}
-
-// podsByNode returns the pods counted on each node (bound or assumed).
-// Callers hold mu.
-func (c *nodeCache) podsByNode() map[string][]*corev1.Pod {
-	out := map[string][]*corev1.Pod{}
-	for _, st := range c.pods {
-		if st.pod != nil {
-			out[st.node] = append(out[st.node], st.pod)
-		}
 	}
 	return out
 }

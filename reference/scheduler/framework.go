@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"sort"
@@ -59,16 +60,31 @@ type handle struct{ args any }
 
 func (h handle) Args() any { return h.args }
 
-type weightedScore struct {
-	plugin interfaces.ScorePlugin
+// filterEntry is one filter of the profile: a per-node FilterPlugin, or a
+// PreFilterPlugin whose PodFilter filters the nodes.
+type filterEntry struct {
+	name string
+	node interfaces.FilterPlugin
+	pre  interfaces.PreFilterPlugin
+	// podEvents: a pod this filter rejects is retried when another pod is
+	// bound or relabelled (interfaces.PodEventsPlugin).
+	podEvents bool
+}
+
+// scoreEntry is one score of the profile with its weight: a per-node
+// ScorePlugin, or a PreScorePlugin whose PodScorer scores the nodes.
+type scoreEntry struct {
+	name   string
+	node   interfaces.ScorePlugin
+	pre    interfaces.PreScorePlugin
 	weight int64
 }
 
 // Framework is a profile's plugins, built. Its Place is the placement
 // decision as a pure function; it is safe for concurrent use.
 type Framework struct {
-	filters []interfaces.FilterPlugin
-	scores  []weightedScore
+	filters []filterEntry
+	scores  []scoreEntry
 	pct     int32
 	preempt PreemptionArgs
 }
@@ -110,11 +126,19 @@ func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 		if err != nil {
 			return nil, err
 		}
-		fp, ok := pl.(interfaces.FilterPlugin)
-		if !ok {
+		e := filterEntry{name: name}
+		if pe, ok := pl.(interfaces.PodEventsPlugin); ok {
+			e.podEvents = pe.RetryOnPodChange()
+		}
+		switch fp := pl.(type) {
+		case interfaces.PreFilterPlugin:
+			e.pre = fp
+		case interfaces.FilterPlugin:
+			e.node = fp
+		default:
 			return nil, fmt.Errorf("scheduler profile: plugin %q is not a filter plugin", name)
 		}
-		fw.filters = append(fw.filters, fp)
+		fw.filters = append(fw.filters, e)
 	}
 	names := make([]string, 0, len(p.Scores))
 	for name := range p.Scores {
@@ -130,11 +154,16 @@ func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 		if err != nil {
 			return nil, err
 		}
-		sp, ok := pl.(interfaces.ScorePlugin)
-		if !ok {
+		e := scoreEntry{name: name, weight: w}
+		switch sp := pl.(type) {
+		case interfaces.PreScorePlugin:
+			e.pre = sp
+		case interfaces.ScorePlugin:
+			e.node = sp
+		default:
 			return nil, fmt.Errorf("scheduler profile: plugin %q is not a score plugin", name)
 		}
-		fw.scores = append(fw.scores, weightedScore{sp, w})
+		fw.scores = append(fw.scores, e)
 	}
 	return fw, nil
 }
@@ -160,15 +189,128 @@ func (f *Framework) numFeasibleToFind(all int) int {
 	return n
 }
 
+// cycle is one scheduling attempt of a pod: the PodFilters its PreFilter
+// plugins computed from the snapshot, by filter position.
+type cycle struct {
+	f   *Framework
+	pod *corev1.Pod
+	pre []interfaces.PodFilter
+	// rejected is a PreFilter's failure, which rejects every node.
+	rejected *interfaces.Status
+}
+
+// prefilter runs the PreFilter plugins on the snapshot for pod. A plugin's
+// Error is returned as an error; its Unschedulable answer rejects every node.
+func (f *Framework) prefilter(ctx context.Context, pod *corev1.Pod, nodes []*interfaces.NodeInfo) (*cycle, error) {
+	c := &cycle{f: f, pod: pod}
+	for i, e := range f.filters {
+		if e.pre == nil {
+			continue
+		}
+		pf, st := e.pre.PreFilter(ctx, pod, nodes)
+		if !st.IsSuccess() {
+			st.Plugin = e.name
+			if st.Code == interfaces.Error {
+				return nil, fmt.Errorf("scheduling %s/%s: %w", pod.Namespace, pod.Name, st)
+			}
+			c.rejected = st
+			return c, nil
+		}
+		if pf != nil {
+			if c.pre == nil {
+				c.pre = make([]interfaces.PodFilter, len(f.filters))
+			}
+			c.pre[i] = pf
+		}
+	}
+	return c, nil
+}
+
 // filter runs the filters on one node; the first failure wins.
-func (f *Framework) filter(ctx context.Context, pod *corev1.Pod, n *interfaces.NodeInfo) *interfaces.Status {
-	for _, fp := range f.filters {
-		if st := fp.Filter(ctx, pod, n); !st.IsSuccess() {
-			st.Plugin = fp.Name()
+func (c *cycle) filter(ctx context.Context, n *interfaces.NodeInfo) *interfaces.Status {
+	if c.rejected != nil {
+		return c.rejected
+	}
+	for i, e := range c.f.filters {
+		var st *interfaces.Status
+		switch {
+		case e.node != nil:
+			st = e.node.Filter(ctx, c.pod, n)
+		case c.pre != nil && c.pre[i] != nil:
+			st = c.pre[i].Filter(ctx, n)
+		}
+		if !st.IsSuccess() {
+			st.Plugin = e.name
 			return st
 		}
 	}
 	return nil
+}
+
+// clone copies the cycle for preemption's what-ifs.
+func (c *cycle) clone() *cycle {
+	cp := &cycle{f: c.f, pod: c.pod, rejected: c.rejected}
+	if c.pre != nil {
+		cp.pre = make([]interfaces.PodFilter, len(c.pre))
+		for i, pf := range c.pre {
+			if pf != nil {
+				cp.pre[i] = pf.Clone()
+			}
+		}
+	}
+	return cp
+}
+
+// removePod and addPod tell the PodFilters that p left or joined node n.
+func (c *cycle) removePod(ctx context.Context, p *corev1.Pod, n *interfaces.NodeInfo) {
+	for _, pf := range c.pre {
+		if pf != nil {
+			pf.RemovePod(ctx, p, n)
+		}
+	}
+}
+
+func (c *cycle) addPod(ctx context.Context, p *corev1.Pod, n *interfaces.NodeInfo) {
+	for _, pf := range c.pre {
+		if pf != nil {
+			pf.AddPod(ctx, p, n)
+		}
+	}
+}
+
+// RetriesOnPodChange reports whether a pod that fit nowhere (err from
+// Place) was rejected by a filter whose verdict other pods can change, so
+// that a pod bound or relabelled should retry it.
+func (f *Framework) RetriesOnPodChange(err error) bool {
+	var fit *interfaces.FitError
+	if !errors.As(err, &fit) {
+		return false
+	}
+	for _, e := range f.filters {
+		if e.podEvents && fit.Plugins[e.name] {
+			return true
+		}
+	}
+	return false
+}
+
+// Fits reports whether the pod passes every filter on the named node of
+// the snapshot (false when the node is not in it).
+func (f *Framework) Fits(ctx context.Context, pod *corev1.Pod, nodes []*interfaces.NodeInfo, name string) (bool, error) {
+	c, err := f.prefilter(ctx, pod, nodes)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range nodes {
+		if n != nil && n.Node != nil && n.Node.Name == name {
+			st := c.filter(ctx, n)
+			if st.CodeOf() == interfaces.Error {
+				return false, fmt.Errorf("scheduling %s/%s on node %s: %w", pod.Namespace, pod.Name, name, st)
+			}
+			return st.IsSuccess(), nil
+		}
+	}
+	return false, nil
 }
 
 // Place chooses a node for the pod among nodes. It looks at the nodes from
@@ -182,18 +324,23 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 	if all == 0 {
 		return "", &interfaces.FitError{NumAllNodes: 0, Reasons: map[string]int{}}
 	}
+	c, err := f.prefilter(ctx, pod, nodes)
+	if err != nil {
+		return "", err
+	}
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(pod.Namespace + "/" + pod.Name))
 	start := int(h.Sum32() % uint32(all))
 	want := f.numFeasibleToFind(all)
 	feasible := make([]*interfaces.NodeInfo, 0, min(want, 128))
 	var reasons map[string]int
+	var rejectedBy map[string]bool
 	for i := 0; i < all && len(feasible) < want; i++ {
 		n := nodes[(start+i)%all]
 		if n == nil || n.Node == nil {
 			continue
 		}
-		st := f.filter(ctx, pod, n)
+		st := c.filter(ctx, n)
 		switch st.CodeOf() {
 		case interfaces.Success:
 			feasible = append(feasible, n)
@@ -201,33 +348,74 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 			return "", fmt.Errorf("scheduling %s/%s on node %s: %w", pod.Namespace, pod.Name, n.Name(), st)
 		default:
 			if reasons == nil {
-				reasons = map[string]int{}
+				reasons, rejectedBy = map[string]int{}, map[string]bool{}
 			}
 			for _, r := range st.Reasons {
 				reasons[r]++
 			}
+			rejectedBy[st.Plugin] = true
 		}
 	}
 	if len(feasible) == 0 {
-		return "", &interfaces.FitError{NumAllNodes: all, Reasons: reasons}
+		return "", &interfaces.FitError{NumAllNodes: all, Reasons: reasons, Plugins: rejectedBy}
 	}
 	if len(feasible) == 1 || len(f.scores) == 0 {
 		return feasible[0].Name(), nil
 	}
-	best, bestScore := "", int64(-1)
-	for _, n := range feasible {
-		total := int64(0)
-		for _, s := range f.scores {
-			v, st := s.plugin.Score(ctx, pod, n)
-			if !st.IsSuccess() {
-				return "", fmt.Errorf("scoring node %s for %s/%s: %w", n.Name(), pod.Namespace, pod.Name, st)
-			}
-			v = max(0, min(v, interfaces.MaxNodeScore))
-			total += v * s.weight
-		}
-		if total > bestScore {
-			best, bestScore = n.Name(), total
+	totals, err := f.score(ctx, pod, feasible, nodes)
+	if err != nil {
+		return "", err
+	}
+	best := 0
+	for i, t := range totals {
+		if t > totals[best] {
+			best = i
 		}
 	}
-	return best, nil
+	return feasible[best].Name(), nil
+}
+
+// score returns the weighted sum of the scores of each feasible node.
+func (f *Framework) score(ctx context.Context, pod *corev1.Pod, feasible, all []*interfaces.NodeInfo) ([]int64, error) {
+	totals := make([]int64, len(feasible))
+	raw := make([]int64, len(feasible))
+	for _, e := range f.scores {
+		var (
+			scoreNode  func(n *interfaces.NodeInfo) (int64, *interfaces.Status)
+			normalizer interfaces.ScoreNormalizer
+		)
+		if e.node != nil {
+			scoreNode = func(n *interfaces.NodeInfo) (int64, *interfaces.Status) { return e.node.Score(ctx, pod, n) }
+			normalizer, _ = e.node.(interfaces.ScoreNormalizer)
+		} else {
+			ps, st := e.pre.PreScore(ctx, pod, feasible, all)
+			if !st.IsSuccess() {
+				st.Plugin = e.name
+				return nil, fmt.Errorf("scoring nodes for %s/%s: %w", pod.Namespace, pod.Name, st)
+			}
+			if ps == nil {
+				continue
+			}
+			scoreNode = func(n *interfaces.NodeInfo) (int64, *interfaces.Status) { return ps.Score(ctx, n) }
+			normalizer, _ = ps.(interfaces.ScoreNormalizer)
+		}
+		for i, n := range feasible {
+			v, st := scoreNode(n)
+			if !st.IsSuccess() {
+				st.Plugin = e.name
+				return nil, fmt.Errorf("scoring node %s for %s/%s: %w", n.Name(), pod.Namespace, pod.Name, st)
+			}
+			raw[i] = v
+		}
+		if normalizer != nil {
+			if st := normalizer.NormalizeScore(ctx, pod, raw); !st.IsSuccess() {
+				st.Plugin = e.name
+				return nil, fmt.Errorf("normalizing the scores of %s/%s: %w", pod.Namespace, pod.Name, st)
+			}
+		}
+		for i, v := range raw {
+			totals[i] += max(0, min(v, interfaces.MaxNodeScore)) * e.weight
+		}
+	}
+	return totals, nil
 }

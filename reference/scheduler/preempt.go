@@ -23,13 +23,12 @@ const (
 // preemptionNodes pairs the snapshot the pod was filtered against with the
 // pods on each node. Callers hold the cache's lock.
 func (r *run) preemptionNodes(snap []*interfaces.NodeInfo) []PreemptionNode {
-	byNode := r.cache.podsByNode()
 	out := make([]PreemptionNode, 0, len(snap))
 	for _, n := range snap {
 		if n == nil || n.Node == nil {
 			continue
 		}
-		out = append(out, PreemptionNode{Info: n, Pods: byNode[n.Node.Name]})
+		out = append(out, PreemptionNode{Info: n, Pods: n.PodList})
 	}
 	return out
 }

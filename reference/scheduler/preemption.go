@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,6 +88,16 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 	if f.preempt.Disabled || !mayPreempt(pod) {
 		return Candidate{}, false, nil
 	}
+	infos := make([]*interfaces.NodeInfo, 0, len(nodes))
+	for _, n := range nodes {
+		if n.Info != nil && n.Info.Node != nil {
+			infos = append(infos, n.Info)
+		}
+	}
+	cyc, err := f.prefilter(ctx, pod, infos)
+	if err != nil {
+		return Candidate{}, false, fmt.Errorf("preemption: %w", err)
+	}
 	var candidates []Candidate
 	for _, n := range nodes {
 		if n.Info == nil || n.Info.Node == nil {
@@ -94,7 +105,7 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 		}
 		// Only a node rejected for a reason that deleting pods can change
 		// (Unschedulable, not UnschedulableAndUnresolvable) is a candidate.
-		st := f.filter(ctx, pod, n.Info)
+		st := cyc.filter(ctx, n.Info)
 		switch st.CodeOf() {
 		case interfaces.Unschedulable:
 		case interfaces.Error:
@@ -102,7 +113,7 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 		default:
 			continue
 		}
-		c, found, err := f.selectVictims(ctx, pod, n, pdbs)
+		c, found, err := f.selectVictims(ctx, cyc.clone(), n, pdbs)
 		if err != nil {
 			return Candidate{}, false, err
 		}
@@ -121,7 +132,8 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 // important first and those a PodDisruptionBudget protects before the
 // others, keeping each that still leaves room. What cannot be added back
 // are the victims.
-func (f *Framework) selectVictims(ctx context.Context, pod *corev1.Pod, n PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
+func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
+	pod := cyc.pod
 	var possible []*corev1.Pod
 	for _, p := range n.Pods {
 		if p.UID != pod.UID && f.preempt.MayEvict(pod, p) {
@@ -131,22 +143,27 @@ func (f *Framework) selectVictims(ctx context.Context, pod *corev1.Pod, n Preemp
 	if len(possible) == 0 {
 		return Candidate{}, false, nil
 	}
-	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods}
+	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods,
+		PodList: slices.Clone(n.Info.PodList)}
 	if sim.Requested == nil {
 		sim.Requested = corev1.ResourceList{}
 	}
 	remove := func(p *corev1.Pod) {
 		plugins.SubRequests(sim.Requested, plugins.PodRequests(p))
 		sim.Pods--
+		sim.PodList = slices.DeleteFunc(sim.PodList, func(q *corev1.Pod) bool { return q.UID == p.UID })
+		cyc.removePod(ctx, p, sim)
 	}
 	add := func(p *corev1.Pod) {
 		plugins.AddRequests(sim.Requested, plugins.PodRequests(p))
 		sim.Pods++
+		sim.PodList = append(sim.PodList, p)
+		cyc.addPod(ctx, p, sim)
 	}
 	for _, p := range possible {
 		remove(p)
 	}
-	if st := f.filter(ctx, pod, sim); !st.IsSuccess() {
+	if st := cyc.filter(ctx, sim); !st.IsSuccess() {
 		if st.CodeOf() == interfaces.Error {
 			return Candidate{}, false, fmt.Errorf("preemption for %s/%s on node %s: %w", pod.Namespace, pod.Name, sim.Name(), st)
 		}
@@ -157,7 +174,7 @@ func (f *Framework) selectVictims(ctx context.Context, pod *corev1.Pod, n Preemp
 	c := Candidate{Node: sim.Name()}
 	reprieve := func(p *corev1.Pod) (bool, error) {
 		add(p)
-		st := f.filter(ctx, pod, sim)
+		st := cyc.filter(ctx, sim)
 		if st.IsSuccess() {
 			return true, nil
 		}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -23,18 +24,27 @@ type queue struct {
 	inActive      map[string]bool
 	unschedulable map[string]bool
 	inFlight      map[string]bool
+	// podWaiters holds the parked pods that a filter rejected because of
+	// other pods (inter-pod affinity, topology spread): a pod bound or
+	// relabelled wakes them too.
+	podWaiters map[string]bool
 	// binding holds the pods handed to binding, by UID, until the informer
 	// shows them bound or gone: stale pending versions of them are ignored.
 	binding map[types.UID]bool
-	moves   uint64
+	moves   stamp
 	closed  bool
 }
+
+// stamp counts the cluster changes that wake parked pods: all of them
+// (nodes, pods gone) and pods bound or relabelled.
+type stamp struct{ all, pods uint64 }
 
 func newQueue() *queue {
 	q := &queue{
 		pods:          map[string]*corev1.Pod{},
 		inActive:      map[string]bool{},
 		unschedulable: map[string]bool{},
+		podWaiters:    map[string]bool{},
 		inFlight:      map[string]bool{},
 		binding:       map[types.UID]bool{},
 	}
@@ -59,8 +69,9 @@ func (q *queue) add(pod *corev1.Pod) {
 	switch {
 	case q.inActive[k], q.inFlight[k]:
 	case q.unschedulable[k]:
-		if old == nil || old.UID != pod.UID || !equality.Semantic.DeepEqual(old.Spec, pod.Spec) {
-			delete(q.unschedulable, k)
+		if old == nil || old.UID != pod.UID || !equality.Semantic.DeepEqual(old.Spec, pod.Spec) ||
+			(q.podWaiters[k] && !maps.Equal(old.Labels, pod.Labels)) {
+			q.unparkLocked(k)
 			q.pushLocked(k)
 		}
 	default:
@@ -82,13 +93,18 @@ func (q *queue) remove(pod *corev1.Pod) {
 	k := key(pod)
 	if cur, ok := q.pods[k]; ok && cur.UID == pod.UID {
 		delete(q.pods, k)
-		delete(q.unschedulable, k)
+		q.unparkLocked(k)
 	}
+}
+
+func (q *queue) unparkLocked(k string) {
+	delete(q.unschedulable, k)
+	delete(q.podWaiters, k)
 }
 
 // pop blocks until a pod is active and returns it with the move count at
 // that moment; ok is false once the queue is closed.
-func (q *queue) pop() (pod *corev1.Pod, moves uint64, ok bool) {
+func (q *queue) pop() (pod *corev1.Pod, moves stamp, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for {
@@ -105,7 +121,7 @@ func (q *queue) pop() (pod *corev1.Pod, moves uint64, ok bool) {
 			return p, q.moves, true
 		}
 		if q.closed {
-			return nil, 0, false
+			return nil, stamp{}, false
 		}
 		q.cond.Wait()
 	}
@@ -124,8 +140,9 @@ func (q *queue) bindingStarted(pod *corev1.Pod) {
 }
 
 // parkUnschedulable ends a failed attempt: the pod waits for the next
-// cluster change, or is re-queued now if one happened since moves.
-func (q *queue) parkUnschedulable(pod *corev1.Pod, moves uint64) {
+// cluster change, or is re-queued now if one happened since moves. A pod
+// parked onPodChange also wakes when a pod is bound or relabelled.
+func (q *queue) parkUnschedulable(pod *corev1.Pod, moves stamp, onPodChange bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	k := key(pod)
@@ -134,11 +151,14 @@ func (q *queue) parkUnschedulable(pod *corev1.Pod, moves uint64) {
 	if !ok || cur.UID != pod.UID {
 		return
 	}
-	if q.moves != moves {
+	if q.moves.all != moves.all || (onPodChange && q.moves.pods != moves.pods) {
 		q.pushLocked(k)
 		return
 	}
 	q.unschedulable[k] = true
+	if onPodChange {
+		q.podWaiters[k] = true
+	}
 }
 
 // bindingFailed puts a pod whose binding failed back to active.
@@ -154,7 +174,7 @@ func (q *queue) bindingFailed(pod *corev1.Pod) {
 		q.pods[k] = pod
 	}
 	if !q.inActive[k] && !q.inFlight[k] {
-		delete(q.unschedulable, k)
+		q.unparkLocked(k)
 		q.pushLocked(k)
 	}
 }
@@ -164,9 +184,21 @@ func (q *queue) bindingFailed(pod *corev1.Pod) {
 func (q *queue) moveAll() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.moves++
+	q.moves.all++
 	for k := range q.unschedulable {
-		delete(q.unschedulable, k)
+		q.unparkLocked(k)
+		q.pushLocked(k)
+	}
+}
+
+// movePodWaiters wakes the parked pods that wait for other pods: a pod was
+// bound, or a bound pod's labels changed.
+func (q *queue) movePodWaiters() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.moves.pods++
+	for k := range q.podWaiters {
+		q.unparkLocked(k)
 		q.pushLocked(k)
 	}
 }

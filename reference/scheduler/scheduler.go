@@ -180,17 +180,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // scheduleOne places one pod and starts its binding. A pod that fits
 // nowhere may preempt lower-priority pods (preempt.go): it is nominated to a
 // node, the victims are deleted, and it is retried when they are gone.
-func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
+func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves stamp) {
 	r.cache.mu.Lock()
 	snap := r.cache.snapshotFor(pod)
 	nominated := r.nominatedOf(pod)
 	node := ""
 	if nominated != "" {
 		// Like kube-scheduler, try the nominated node first.
-		for _, n := range snap {
-			if n.Node.Name == nominated && r.s.fw.filter(ctx, pod, n).IsSuccess() {
-				node = nominated
-			}
+		if ok, ferr := r.s.fw.Fits(ctx, pod, snap, nominated); ok {
+			node = nominated
+		} else if ferr != nil {
+			r.s.opts.Logf("scheduler: %v", ferr)
 		}
 	}
 	var err error
@@ -223,7 +223,7 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
 	}
 	if err != nil {
 		if fit != nil {
-			r.queue.parkUnschedulable(pod, moves)
+			r.queue.parkUnschedulable(pod, moves, r.s.fw.RetriesOnPodChange(fit))
 			msg := fit.Error()
 			if preempting {
 				r.async(func() { r.actuate(ctx, pod, cand, msg) })
@@ -241,7 +241,7 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves uint64) {
 		}
 		r.s.opts.Logf("scheduler: %v", err)
 		r.recordFailedScheduling(pod, err.Error())
-		r.queue.parkUnschedulable(pod, moves)
+		r.queue.parkUnschedulable(pod, moves, false)
 		return
 	}
 	r.queue.bindingStarted(pod)
@@ -418,7 +418,9 @@ func (r *run) podChanged(_, obj any) {
 			}
 			return
 		}
-		r.cache.addBound(pod)
+		if r.cache.addBound(pod) {
+			r.queue.movePodWaiters()
+		}
 	case pod.Spec.SchedulerName != r.s.opts.SchedulerName, pod.DeletionTimestamp != nil, finished(pod):
 		r.queue.remove(pod)
 	default:
