@@ -190,10 +190,14 @@ func Start(ctx context.Context, cfg Config) (*Instance, error) {
 		args = append([]string{"--net=" + cfg.NetNS, "--", cfg.Binary}, args...)
 		bin = "nsenter"
 	}
-	// Not tied to ctx: the instance outlives Start; Stop ends it.
+	// Not tied to ctx: the instance outlives Start; Stop ends it. In a process group of its
+	// own: Ctrl-C in a terminal signals the whole foreground group, and a containerd that died
+	// with its parent would leave its shims, pods and veths behind instead of letting Stop
+	// remove them first.
 	inst.cmd = exec.Command(bin, args...)
 	inst.cmd.Stdout, inst.cmd.Stderr = out, out
 	inst.cmd.Dir = cfg.Dir
+	inst.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := inst.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start containerd: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -56,6 +57,9 @@ func TestRealContainers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("containerd ready in %s", time.Since(begin))
+	if pg, err := syscall.Getpgid(inst.PID()); err != nil || pg == syscall.Getpgrp() {
+		t.Errorf("containerd's process group is %d (%v), ours is %d: Ctrl-C in a terminal would kill it before Stop removes its pods", pg, err, syscall.Getpgrp())
+	}
 	defer func() {
 		if err := inst.Stop(context.Background()); err != nil {
 			t.Errorf("Stop: %v", err)
