@@ -311,6 +311,7 @@ func schedulerEntries() []Entry {
 		entry("writes no Events", SchedulerWithoutEvents, "scheduler.events.scheduled", "scheduler.events.failed-scheduling"),
 		entry("preempts pods of equal priority", SchedulerPreemptingEqualPriority, "scheduler.preemption.lower-only"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
+		entry("ignores existing pods' anti-affinity", SchedulerIgnoringExistingAntiAffinity, "scheduler.pod-affinity.symmetry"),
 	}
 }
 

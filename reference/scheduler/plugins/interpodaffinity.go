@@ -29,12 +29,6 @@ type InterPodAffinityArgs struct {
 	// that a new pod matches adds to the score of the term's domain
 	// (0-100; nil means kube-scheduler's default, 1).
 	HardPodAffinityWeight *int32
-	// IgnoreExistingPods drops the bound pods' own terms: their required
-	// anti-affinity no longer keeps a new pod out, and their terms no longer
-	// count in the score. It exists for the known-bad scheduler that gets
-	// inter-pod affinity's symmetry wrong; kube-scheduler has no such
-	// setting.
-	IgnoreExistingPods bool
 }
 
 // InterPodAffinity is kube-scheduler's InterPodAffinity: a filter (with
@@ -52,7 +46,6 @@ type InterPodAffinityArgs struct {
 // matches.
 type InterPodAffinity struct {
 	hardWeight int64
-	ignoreOld  bool
 	ns         interfaces.NamespaceLister
 }
 
@@ -88,7 +81,6 @@ func NewInterPodAffinity(h interfaces.Handle) (interfaces.Plugin, error) {
 		}
 		pl.hardWeight = int64(*w)
 	}
-	pl.ignoreOld = args.IgnoreExistingPods
 	return pl, nil
 }
 
@@ -285,8 +277,7 @@ type affinityFilter struct {
 	nsLabels labels.Set
 	terms    podTerms
 	// self: the pod matches all its own affinity terms.
-	self      bool
-	ignoreOld bool
+	self bool
 	// affinity counts, per domain of each affinity term, the pods matching
 	// all of them; anti the pods matching each anti-affinity term; existing
 	// the bound pods whose required anti-affinity terms match the pod.
@@ -307,7 +298,7 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, pod *corev1.Pod, nodes 
 	}
 	pl.resolveNamespaces(terms.affinity)
 	pl.resolveNamespaces(terms.anti)
-	f := &affinityFilter{pod: pod, terms: terms, ignoreOld: pl.ignoreOld,
+	f := &affinityFilter{pod: pod, terms: terms,
 		affinity: domainCounts{}, anti: domainCounts{}, existing: domainCounts{}}
 	hasTerms := len(terms.affinity) > 0 || len(terms.anti) > 0
 	nsRead := false
@@ -315,7 +306,7 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, pod *corev1.Pod, nodes 
 		if n == nil || n.Node == nil {
 			continue
 		}
-		if len(n.PodsWithAffinity) > 0 && !pl.ignoreOld {
+		if len(n.PodsWithAffinity) > 0 {
 			if !nsRead {
 				f.nsLabels, nsRead = pl.namespaceLabels(pod), true
 			}
@@ -343,7 +334,7 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, pod *corev1.Pod, nodes 
 // countExisting counts (n = 1) or uncounts (n = -1) the required
 // anti-affinity terms of a bound pod p on node that match the new pod.
 func (f *affinityFilter) countExisting(p *corev1.Pod, node *corev1.Node, n int64) {
-	if f.ignoreOld || p.Spec.Affinity == nil || p.Spec.Affinity.PodAntiAffinity == nil ||
+	if p.Spec.Affinity == nil || p.Spec.Affinity.PodAntiAffinity == nil ||
 		len(p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
 		return
 	}
@@ -468,9 +459,6 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, pod *corev1.Pod, _, all 
 		return nil, interfaces.NewStatus(interfaces.Error, fmt.Sprintf("parsing pod: %v", err))
 	}
 	own := len(terms.preferredAffinity) > 0 || len(terms.preferredAnti) > 0
-	if !own && pl.ignoreOld {
-		return nil, nil
-	}
 	pl.resolveNamespaces(terms.preferredAffinity)
 	pl.resolveNamespaces(terms.preferredAnti)
 	var nsLabels labels.Set
@@ -507,7 +495,7 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, pod *corev1.Pod, _, all 
 					add(n.Node, t, -t.weight)
 				}
 			}
-			if pl.ignoreOld || !HasPodAffinity(p) {
+			if !HasPodAffinity(p) {
 				continue
 			}
 			theirs, err := termsOf(p, false)
