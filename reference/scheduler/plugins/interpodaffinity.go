@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,6 +48,46 @@ type InterPodAffinityArgs struct {
 type InterPodAffinity struct {
 	hardWeight int64
 	ns         interfaces.NamespaceLister
+	// terms keeps the bound pods' parsed terms between scheduling cycles.
+	terms *termCache
+}
+
+// termCache keeps the parsed terms of bound pods, by pod object (a
+// scheduler's cache replaces a pod's object when the pod changes, and never
+// changes one), so that a cycle parses only the pods it has not seen. It
+// holds two generations: once the current one has grown to twice the size
+// of the previous, it becomes the previous, and what was not used in the
+// meantime is dropped.
+type termCache struct {
+	mu        sync.Mutex
+	cur, prev map[*corev1.Pod]*podTerms
+}
+
+func newTermCache() *termCache {
+	return &termCache{cur: map[*corev1.Pod]*podTerms{}, prev: map[*corev1.Pod]*podTerms{}}
+}
+
+// of returns the pod's terms (none when a selector does not parse: such a
+// bound pod's terms select nothing).
+func (c *termCache) of(p *corev1.Pod) *podTerms {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.cur[p]; ok {
+		return t
+	}
+	t, ok := c.prev[p]
+	if !ok {
+		parsed, err := termsOf(p, false)
+		if err != nil {
+			parsed = podTerms{}
+		}
+		t = &parsed
+	}
+	if len(c.cur) >= 2*max(len(c.prev), 512) {
+		c.prev, c.cur = c.cur, make(map[*corev1.Pod]*podTerms, len(c.cur))
+	}
+	c.cur[p] = t
+	return t
 }
 
 var (
@@ -59,7 +100,7 @@ var (
 // InterPodAffinityArgs (or a pointer to them) and reads Namespaces from a
 // Handle that is an interfaces.NamespaceHandle.
 func NewInterPodAffinity(h interfaces.Handle) (interfaces.Plugin, error) {
-	pl := &InterPodAffinity{hardWeight: 1}
+	pl := &InterPodAffinity{hardWeight: 1, terms: newTermCache()}
 	var args InterPodAffinityArgs
 	if h != nil {
 		switch a := h.Args().(type) {
@@ -278,6 +319,8 @@ type affinityFilter struct {
 	terms    podTerms
 	// self: the pod matches all its own affinity terms.
 	self bool
+	// cache holds the bound pods' parsed terms.
+	cache *termCache
 	// affinity counts, per domain of each affinity term, the pods matching
 	// all of them; anti the pods matching each anti-affinity term; existing
 	// the bound pods whose required anti-affinity terms match the pod.
@@ -298,7 +341,7 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, pod *corev1.Pod, nodes 
 	}
 	pl.resolveNamespaces(terms.affinity)
 	pl.resolveNamespaces(terms.anti)
-	f := &affinityFilter{pod: pod, terms: terms,
+	f := &affinityFilter{pod: pod, terms: terms, cache: pl.terms,
 		affinity: domainCounts{}, anti: domainCounts{}, existing: domainCounts{}}
 	hasTerms := len(terms.affinity) > 0 || len(terms.anti) > 0
 	nsRead := false
@@ -338,10 +381,7 @@ func (f *affinityFilter) countExisting(p *corev1.Pod, node *corev1.Node, n int64
 		len(p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
 		return
 	}
-	terms, err := termsOf(p, true)
-	if err != nil {
-		return // a bound pod's unparsable term selects nothing
-	}
+	terms := f.cache.of(p)
 	for i := range terms.anti {
 		if terms.anti[i].matches(f.pod, f.nsLabels) {
 			f.existing.add(node, terms.anti[i].topologyKey, n)
@@ -498,10 +538,7 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, pod *corev1.Pod, _, all 
 			if !HasPodAffinity(p) {
 				continue
 			}
-			theirs, err := termsOf(p, false)
-			if err != nil {
-				continue
-			}
+			theirs := pl.terms.of(p)
 			if !nsRead {
 				nsLabels, nsRead = pl.namespaceLabels(pod), true
 			}
