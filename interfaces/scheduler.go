@@ -267,6 +267,14 @@ type NamespaceHandle interface {
 	Namespaces() NamespaceLister
 }
 
+// NamespaceUser is optional on a Placer whose plugins read Namespaces: a
+// scheduler component that watches Namespaces hands it its view (through
+// UseNamespaces) before it places pods; until then the plugins know no
+// Namespace.
+type NamespaceUser interface {
+	UseNamespaces(NamespaceLister)
+}
+
 // PluginFactory builds a plugin from its dependencies.
 type PluginFactory func(h Handle) (Plugin, error)
 

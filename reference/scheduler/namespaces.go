@@ -10,37 +10,61 @@ import (
 )
 
 // namespaceSource is the interfaces.NamespaceLister the framework hands its
-// plugins: empty until Run backs it with its Namespace informer (the
-// framework is built without dialing), and for a Framework used on its own.
+// plugins: empty (no Namespace known) until Run, or a component through
+// Framework.UseNamespaces, backs it with a view of the cluster's
+// Namespaces — the framework is built without dialing.
 type namespaceSource struct {
-	lister atomic.Pointer[corelisters.NamespaceLister]
+	view atomic.Pointer[namespaceView]
 }
+
+type namespaceView struct{ l interfaces.NamespaceLister }
 
 var _ interfaces.NamespaceLister = (*namespaceSource)(nil)
 
-// set backs the source with an informer's lister.
-func (s *namespaceSource) set(l corelisters.NamespaceLister) { s.lister.Store(&l) }
-
 // NamespaceLabels implements interfaces.NamespaceLister.
 func (s *namespaceSource) NamespaceLabels(name string) (map[string]string, bool) {
-	l := s.lister.Load()
-	if l == nil {
+	v := s.view.Load()
+	if v == nil || v.l == nil {
 		return nil, false
 	}
-	ns, err := (*l).Get(name)
+	return v.l.NamespaceLabels(name)
+}
+
+// NamespacesMatching implements interfaces.NamespaceLister.
+func (s *namespaceSource) NamespacesMatching(sel labels.Selector) []string {
+	v := s.view.Load()
+	if v == nil || v.l == nil {
+		return nil
+	}
+	return v.l.NamespacesMatching(sel)
+}
+
+// UseNamespaces implements interfaces.NamespaceUser: the plugins read
+// Namespaces from l from now on (nil: none known).
+func (f *Framework) UseNamespaces(l interfaces.NamespaceLister) {
+	f.ns.view.Store(&namespaceView{l: l})
+}
+
+var _ interfaces.NamespaceUser = (*Framework)(nil)
+
+// NamespaceListerOf adapts a Namespace informer's lister to an
+// interfaces.NamespaceLister.
+func NamespaceListerOf(l corelisters.NamespaceLister) interfaces.NamespaceLister {
+	return informerNamespaces{l}
+}
+
+type informerNamespaces struct{ l corelisters.NamespaceLister }
+
+func (n informerNamespaces) NamespaceLabels(name string) (map[string]string, bool) {
+	ns, err := n.l.Get(name)
 	if err != nil {
 		return nil, false
 	}
 	return ns.Labels, true
 }
 
-// NamespacesMatching implements interfaces.NamespaceLister.
-func (s *namespaceSource) NamespacesMatching(sel labels.Selector) []string {
-	l := s.lister.Load()
-	if l == nil {
-		return nil
-	}
-	list, err := (*l).List(sel)
+func (n informerNamespaces) NamespacesMatching(sel labels.Selector) []string {
+	list, err := n.l.List(sel)
 	if err != nil {
 		return nil
 	}

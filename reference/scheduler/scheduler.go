@@ -130,7 +130,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	// The Namespaces back the plugins' namespaceSelectors (inter-pod affinity).
 	namespaces := factory.Core().V1().Namespaces()
 	nsInformer := namespaces.Informer()
-	s.fw.ns.set(namespaces.Lister())
+	s.fw.UseNamespaces(NamespaceListerOf(namespaces.Lister()))
 	pdbs := factory.Policy().V1().PodDisruptionBudgets()
 	pdbInformer := pdbs.Informer()
 	r.pdbLister = pdbs.Lister()
