@@ -169,6 +169,10 @@ func specPodAffinitySelf(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	a := e.node(ctx, g, "a", "4", "8Gi", withLabels(affZone, "a"))
 	b := e.node(ctx, g, "b", "4", "8Gi", withLabels(affZone, "b"))
 	e.node(ctx, g, "bare", "4", "8Gi")
+	// a and b are loaded, so that bare (in no domain) is where a scheduler
+	// taking the missing label for a match would put the first Pod.
+	e.create(ctx, g, e.affPod("a-load", "1", []string{affApp, "load"}, onNode(a)))
+	e.create(ctx, g, e.affPod("b-load", "1", []string{affApp, "load"}, onNode(b)))
 	group := withPodAffinity(podTerm(affZone, appIs("cache")))
 	e.create(ctx, g, e.affPod("cache-0", "100m", []string{affApp, "cache"}, group))
 	first := e.placedIn(ctx, g, "cache-0", a, b)
