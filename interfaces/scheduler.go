@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -40,6 +41,15 @@ type NodeInfo struct {
 	// that look at the other pods of a node: host ports, inter-pod affinity,
 	// topology spread. Plugins must not change it or the pods.
 	PodList []*corev1.Pod
+	// PodsWithAffinity holds the pods of PodList that have an inter-pod
+	// affinity or anti-affinity term (required or preferred), so that
+	// inter-pod affinity looks at the few pods whose terms may reject or
+	// favour a new pod without scanning every pod of the cluster, as
+	// kube-scheduler's NodeInfo.PodsWithAffinity. A snapshot that fills
+	// PodList must fill it too (every pod p with p.Spec.Affinity having a
+	// non-nil PodAffinity or PodAntiAffinity with a term); plugins must not
+	// change it.
+	PodsWithAffinity []*corev1.Pod
 }
 
 // Name is the node's name.
@@ -231,6 +241,38 @@ type Handle interface {
 	// Args is the plugin's configuration from the scheduler's profile, or
 	// nil when it has none. Each plugin documents the type it accepts.
 	Args() any
+}
+
+// NamespaceLister reads the cluster's Namespaces, for plugins that match
+// a podAffinityTerm's namespaceSelector against Namespace labels. It
+// answers from the scheduler's own view (an informer), so a Namespace
+// created a moment ago may not be known yet. Safe for concurrent use.
+type NamespaceLister interface {
+	// NamespaceLabels returns the labels of the named Namespace; ok is
+	// false when the Namespace is not known.
+	NamespaceLabels(name string) (nsLabels map[string]string, ok bool)
+	// NamespacesMatching returns the names of the known Namespaces whose
+	// labels match sel (none for labels.Nothing()).
+	NamespacesMatching(sel labels.Selector) []string
+}
+
+// NamespaceHandle is optional on a Handle: a scheduler that watches
+// Namespaces offers them to its plugins. A plugin given a Handle without
+// it (or a nil lister) must treat every Namespace as unknown: a
+// namespaceSelector then matches no Namespace. Plugin factories must not
+// read from it (the scheduler starts watching when it runs, after the
+// plugins are built); plugins read it while scheduling.
+type NamespaceHandle interface {
+	Handle
+	Namespaces() NamespaceLister
+}
+
+// NamespaceUser is optional on a Placer whose plugins read Namespaces: a
+// scheduler component that watches Namespaces hands it its view (through
+// UseNamespaces) before it places pods; until then the plugins know no
+// Namespace.
+type NamespaceUser interface {
+	UseNamespaces(NamespaceLister)
 }
 
 // PluginFactory builds a plugin from its dependencies.

@@ -313,6 +313,7 @@ func schedulerEntries() []Entry {
 		entry("host ports by number only", SchedulerPortsByNumber, "scheduler.ports.host-ports"),
 		entry("taint score not normalized", SchedulerUnnormalizedTaintScore, "scheduler.score.default-weights"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
+		entry("ignores existing pods' anti-affinity", SchedulerIgnoringExistingAntiAffinity, "scheduler.pod-affinity.symmetry"),
 	}
 }
 

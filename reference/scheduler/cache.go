@@ -133,6 +133,9 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 				if i := slices.Index(n.PodList, st.pod); i >= 0 {
 					n.PodList[i] = pod
 				}
+				if i := slices.Index(n.PodsWithAffinity, st.pod); i >= 0 {
+					n.PodsWithAffinity[i] = pod
+				}
 			}
 			st.pod = pod
 			return relabelled
@@ -144,6 +147,9 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 	plugins.AddRequests(n.Requested, req)
 	n.Pods++
 	n.PodList = append(n.PodList, pod)
+	if plugins.HasPodAffinity(pod) {
+		n.PodsWithAffinity = append(n.PodsWithAffinity, pod)
+	}
 	c.pods[pod.UID] = &podState{node: node, requests: req, assumed: assumed, pod: pod}
 	return true
 }
@@ -172,6 +178,7 @@ func (c *nodeCache) removeLocked(uid types.UID) bool {
 			n.PodList[last] = nil
 			n.PodList = n.PodList[:last]
 		}
+		n.PodsWithAffinity = slices.DeleteFunc(n.PodsWithAffinity, func(p *corev1.Pod) bool { return p == st.pod })
 		if n.Node == nil && n.Pods == 0 {
 			delete(c.nodes, st.node)
 		}
@@ -229,7 +236,7 @@ func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
 			out[i] = n
 			continue
 		}
-		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList}
+		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList, PodsWithAffinity: n.PodsWithAffinity}
 		if cp.Requested == nil {
 			cp.Requested = corev1.ResourceList{}
 		}

@@ -57,9 +57,19 @@ func DefaultProfile(scoring interfaces.SchedulerScoring) Profile {
 	}
 }
 
-type handle struct{ args any }
+// handle is what the framework hands each plugin factory: the plugin's
+// arguments and the Namespaces (interfaces.NamespaceHandle).
+type handle struct {
+	args any
+	ns   *namespaceSource
+}
 
 func (h handle) Args() any { return h.args }
+
+// Namespaces implements interfaces.NamespaceHandle.
+func (h handle) Namespaces() interfaces.NamespaceLister { return h.ns }
+
+var _ interfaces.NamespaceHandle = handle{}
 
 // filterEntry is one filter of the profile: a per-node FilterPlugin, or a
 // PreFilterPlugin whose PodFilter filters the nodes.
@@ -88,6 +98,8 @@ type Framework struct {
 	scores  []scoreEntry
 	pct     int32
 	preempt PreemptionArgs
+	// ns is the Namespaces the plugins read; Run backs it with an informer.
+	ns *namespaceSource
 }
 
 var _ interfaces.Placer = (*Framework)(nil)
@@ -97,6 +109,7 @@ var _ interfaces.Placer = (*Framework)(nil)
 // is an error.
 func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 	built := map[string]interfaces.Plugin{}
+	ns := &namespaceSource{}
 	build := func(name string) (interfaces.Plugin, error) {
 		if pl, ok := built[name]; ok {
 			return pl, nil
@@ -105,7 +118,7 @@ func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 		if !ok {
 			return nil, fmt.Errorf("scheduler profile: plugin %q is not registered", name)
 		}
-		pl, err := f(handle{args: p.Args[name]})
+		pl, err := f(handle{args: p.Args[name], ns: ns})
 		if err != nil {
 			return nil, fmt.Errorf("scheduler profile: building plugin %q: %w", name, err)
 		}
@@ -115,7 +128,7 @@ func NewFramework(reg interfaces.Registry, p Profile) (*Framework, error) {
 		built[name] = pl
 		return pl, nil
 	}
-	fw := &Framework{pct: p.PercentageOfNodesToScore, preempt: p.Preemption}
+	fw := &Framework{pct: p.PercentageOfNodesToScore, preempt: p.Preemption, ns: ns}
 	if fw.preempt.MayEvict == nil {
 		fw.preempt.MayEvict = lowerPriority
 	}

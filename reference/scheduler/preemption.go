@@ -171,7 +171,7 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 		return Candidate{}, []string{msgNoVictims}, nil
 	}
 	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods,
-		PodList: slices.Clone(n.Info.PodList)}
+		PodList: slices.Clone(n.Info.PodList), PodsWithAffinity: slices.Clone(n.Info.PodsWithAffinity)}
 	if sim.Requested == nil {
 		sim.Requested = corev1.ResourceList{}
 	}
@@ -179,12 +179,16 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 		plugins.SubRequests(sim.Requested, plugins.PodRequests(p))
 		sim.Pods--
 		sim.PodList = slices.DeleteFunc(sim.PodList, func(q *corev1.Pod) bool { return q.UID == p.UID })
+		sim.PodsWithAffinity = slices.DeleteFunc(sim.PodsWithAffinity, func(q *corev1.Pod) bool { return q.UID == p.UID })
 		cyc.removePod(ctx, p, sim)
 	}
 	add := func(p *corev1.Pod) {
 		plugins.AddRequests(sim.Requested, plugins.PodRequests(p))
 		sim.Pods++
 		sim.PodList = append(sim.PodList, p)
+		if plugins.HasPodAffinity(p) {
+			sim.PodsWithAffinity = append(sim.PodsWithAffinity, p)
+		}
 		cyc.addPod(ctx, p, sim)
 	}
 	for _, p := range possible {

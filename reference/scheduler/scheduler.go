@@ -127,6 +127,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	nodes := factory.Core().V1().Nodes().Informer()
 	pods := factory.Core().V1().Pods().Informer()
+	// The Namespaces back the plugins' namespaceSelectors (inter-pod affinity).
+	namespaces := factory.Core().V1().Namespaces()
+	nsInformer := namespaces.Informer()
+	s.fw.UseNamespaces(NamespaceListerOf(namespaces.Lister()))
 	pdbs := factory.Policy().V1().PodDisruptionBudgets()
 	pdbInformer := pdbs.Informer()
 	r.pdbLister = pdbs.Lister()
@@ -146,7 +150,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced, pdbInformer.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced, pdbInformer.HasSynced, nsInformer.HasSynced) {
 		return nil // stopped before the caches synced
 	}
 	s.opts.Logf("scheduler %s: caches synced", s.opts.SchedulerName)

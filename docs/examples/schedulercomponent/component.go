@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/events"
 
 	"github.com/clusterkit/clusterkit/interfaces"
+	"github.com/clusterkit/clusterkit/reference/scheduler"
 	"github.com/clusterkit/clusterkit/reference/scheduler/plugins"
 )
 
@@ -56,6 +57,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactory(client, 0)
 	nodes := factory.Core().V1().Nodes().Informer()
 	pods := factory.Core().V1().Pods().Informer()
+	// A placer whose plugins read Namespaces (inter-pod affinity's
+	// namespaceSelector) gets this scheduler's view of them.
+	namespaces := factory.Core().V1().Namespaces()
+	nsInformer := namespaces.Informer()
+	if nu, ok := s.placer.(interfaces.NamespaceUser); ok {
+		nu.UseNamespaces(scheduler.NamespaceListerOf(namespaces.Lister()))
+	}
 	changed := make(chan struct{}, 1)
 	poke := func(any) {
 		select {
@@ -77,7 +85,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	rec := broadcaster.NewRecorder(scheme.Scheme, s.name)
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced, nsInformer.HasSynced) {
 		return nil
 	}
 	placed := map[types.UID]*corev1.Pod{} // bound by us, not yet seen bound
@@ -109,6 +117,11 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 		if info, ok := infos[p.Spec.NodeName]; ok {
 			plugins.AddRequests(info.Requested, plugins.PodRequests(p))
 			info.Pods++
+			// What the plugins that look at other pods read (inter-pod affinity).
+			info.PodList = append(info.PodList, p)
+			if plugins.HasPodAffinity(p) {
+				info.PodsWithAffinity = append(info.PodsWithAffinity, p)
+			}
 		}
 	}
 	var pending []*corev1.Pod

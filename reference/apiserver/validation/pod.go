@@ -795,6 +795,7 @@ func validatePodAffinityTerm(t *corev1.PodAffinityTerm, fldPath *field.Path) fie
 	opts := metav1validation.LabelSelectorValidationOptions{}
 	errs = append(errs, metav1validation.ValidateLabelSelector(t.LabelSelector, opts, fldPath.Child("labelSelector"))...)
 	errs = append(errs, metav1validation.ValidateLabelSelector(t.NamespaceSelector, opts, fldPath.Child("namespaceSelector"))...)
+	errs = append(errs, validateAffinityLabelKeys(t, fldPath)...)
 	for i, ns := range t.Namespaces {
 		errs = append(errs, invalidMsgs(fldPath.Child("namespaces").Index(i), ns, apimachineryvalidation.ValidateNamespaceName(ns, false))...)
 	}

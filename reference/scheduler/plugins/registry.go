@@ -15,6 +15,7 @@ func Registry() interfaces.Registry {
 		NodeNameName:                        NewNodeName,
 		NodePortsName:                       NewNodePorts,
 		ImageLocalityName:                   NewImageLocality,
+		InterPodAffinityName:                NewInterPodAffinity,
 	}
 }
 
@@ -28,6 +29,7 @@ func DefaultFilters() []string {
 		NodeAffinityName,
 		NodePortsName,
 		NodeResourcesFitName,
+		InterPodAffinityName,
 	}
 }
 
@@ -40,5 +42,6 @@ func DefaultScores() map[string]int64 {
 		TaintTolerationName:                 3,
 		NodeAffinityName:                    2,
 		ImageLocalityName:                   1,
+		InterPodAffinityName:                2,
 	}
 }
