@@ -13,13 +13,14 @@ func Registry() interfaces.Registry {
 		NodeAffinityName:                    NewAffinity,
 		TaintTolerationName:                 NewTaintToleration,
 		NodeNameName:                        NewNodeName,
+		PodTopologySpreadName:               NewTopologySpread,
 	}
 }
 
 // DefaultFilters are the filters of the default profile, in Kubernetes'
 // order; a node's reported reason comes from the first filter it fails.
 func DefaultFilters() []string {
-	return []string{NodeUnschedulableName, NodeNameName, TaintTolerationName, NodeAffinityName, NodeResourcesFitName}
+	return []string{NodeUnschedulableName, NodeNameName, TaintTolerationName, NodeAffinityName, NodeResourcesFitName, PodTopologySpreadName}
 }
 
 // DefaultScores are the scores of the default profile and their weights
@@ -29,5 +30,6 @@ func DefaultScores() map[string]int64 {
 		NodeResourcesFitName:                1,
 		NodeResourcesBalancedAllocationName: 1,
 		TaintTolerationName:                 3,
+		PodTopologySpreadName:               2,
 	}
 }
