@@ -311,6 +311,9 @@ func schedulerEntries() []Entry {
 		entry("writes no Events", SchedulerWithoutEvents, "scheduler.events.scheduled", "scheduler.events.failed-scheduling"),
 		entry("preempts pods of equal priority", SchedulerPreemptingEqualPriority, "scheduler.preemption.lower-only"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
+		entry("spreads counting pods of every namespace", SchedulerSpreadingAcrossNamespaces, "scheduler.spread.own-namespace"),
+		entry("spreads ignoring minDomains", SchedulerIgnoringMinDomains, "scheduler.spread.min-domains"),
+		entry("spreads without retrying on pod changes", SchedulerSpreadWithoutPodRetry, "scheduler.spread.queue-pod-bound"),
 	}
 }
 
