@@ -59,6 +59,7 @@ func PodKind() *PodStrategy {
 		Status:   validatePodStatusUpdate,
 		PrepareCreate: func(p *corev1.Pod) {
 			p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: QOSClass(&p.Spec)}
+			mergeSpreadMatchLabelKeys(p)
 		},
 		// A status write may not change the owners.
 		PrepareStatus: func(n, o *corev1.Pod) { n.OwnerReferences = o.OwnerReferences },
