@@ -109,6 +109,7 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 		if info, ok := infos[p.Spec.NodeName]; ok {
 			plugins.AddRequests(info.Requested, plugins.PodRequests(p))
 			info.Pods++
+			info.PodList = append(info.PodList, p) // for topology spread
 		}
 	}
 	var pending []*corev1.Pod
