@@ -44,6 +44,8 @@ func schedulerSpreadSpecs() []spec[*schedEnv] {
 		{sched("scheduler.spread.own-namespace", "a constraint's labelSelector MUST count only Pods of the Pod's own namespace", srcSpreadNS), specSpreadOwnNamespace},
 		{sched("scheduler.spread.terminating", "a terminating Pod (with a deletionTimestamp) MUST NOT be counted by a constraint's labelSelector", srcSpreadNS), specSpreadTerminating},
 		{sched("scheduler.spread.match-label-keys", "a constraint's matchLabelKeys MUST narrow the counted Pods to those whose labels of these keys equal the Pod's own", srcSpreadKeys), specSpreadMatchLabelKeys},
+		{Behavior{ID: "scheduler.spread.preemption", Component: "scheduler", Source: srcSpread + "; " + srcSchedPreemption, Needs: []Capability{Preemption},
+			Must: "a Pod that a DoNotSchedule constraint alone keeps off a node MUST preempt there the lower-priority Pods of the constraint's selector whose removal brings the skew within maxSkew, MUST NOT preempt the node's lower-priority Pods outside the selector, and MUST then be bound there"}, specSpreadPreemption},
 		{sched("scheduler.spread.queue-pod-bound", "a Pod kept Pending by a DoNotSchedule constraint MUST be placed once a Pod bound elsewhere raises the global minimum enough", srcSpreadQueue), specSpreadQueuePodBound},
 	}
 }
@@ -323,4 +325,25 @@ func specSpreadQueuePodBound(ctx context.Context, g gomega.Gomega, e *schedEnv) 
 	// A Pod of the group placed on b: a 1, b 1, so a is at skew 1.
 	e.members(ctx, g, "web-b", 1, b, inGroup("web"))
 	e.placedOn(ctx, g, "waiting", a)
+}
+
+func specSpreadPreemption(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	low := e.priorityClass(ctx, g, "low", 10, "")
+	high := e.priorityClass(ctx, g, "high", 1000, "")
+	a := e.spreadNode(ctx, g, "zone-a", []string{"zone", "a"})
+	b := e.spreadNode(ctx, g, "zone-b", []string{"zone", "b"})
+	// b is full with a Pod the preemptor may not preempt (same priority).
+	e.create(ctx, g, e.schedPod("blocker", "9500m", "64Mi", selecting(corev1.LabelHostname, b), withPriorityClass(high)))
+	e.placedOn(ctx, g, "blocker", b)
+	// a has room but two low-priority Pods of the group (skew 3) and one
+	// outside it.
+	e.members(ctx, g, "web", 2, a, inGroup("web"), withPriorityClass(low))
+	e.members(ctx, g, "bystander", 1, a, inGroup("other"), withPriorityClass(low))
+	e.create(ctx, g, e.schedPod("preemptor", "1", "64Mi", inGroup("web"), withPriorityClass(high),
+		spreading(e.constraint("zone", 1, corev1.DoNotSchedule, "web"))))
+	// Only with both gone is a at skew 1.
+	e.gone(ctx, g, "web-0", "one web Pod left on a keeps the skew at 2")
+	e.gone(ctx, g, "web-1", "one web Pod left on a keeps the skew at 2")
+	e.placedOn(ctx, g, "preemptor", a)
+	e.stayUndeleted(ctx, g, "the bystander is outside the constraint's selector", "bystander-0", "blocker")
 }
