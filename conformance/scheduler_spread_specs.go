@@ -14,14 +14,15 @@ import (
 // Sources of the topology spread behaviours: Kubernetes' documentation and
 // the upstream plugin (read, not copied).
 const (
-	srcSpread       = "Kubernetes: Pod Topology Spread Constraints (kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints: skew = pods matching the labelSelector in the domain after placing minus the global minimum over eligible domains; DoNotSchedule keeps a Pod off a domain where the skew would exceed maxSkew, ScheduleAnyway only gives higher precedence to topologies that would help reduce the skew); pkg/scheduler/framework/plugins/podtopologyspread/filtering.go"
-	srcSpreadAnd    = "Kubernetes: Pod Topology Spread Constraints, multiple topology spread constraints (the scheduler requires all of them; their results are ANDed)"
-	srcSpreadLabel  = "Kubernetes: Pod Topology Spread Constraints, conventions (nodes without a topologySpreadConstraints[*].topologyKey are bypassed: they are not eligible domains and a Pod with a DoNotSchedule constraint is not placed on them); podtopologyspread ErrReasonNodeLabelNotMatch \"node(s) didn't match pod topology spread constraints (missing required label)\""
-	srcSpreadMin    = "Kubernetes: Pod Topology Spread Constraints, minDomains (when the number of eligible domains is less than minDomains, the global minimum is treated as 0)"
-	srcSpreadPolicy = "Kubernetes: Pod Topology Spread Constraints, nodeAffinityPolicy (Honor, the default: only nodes matching the Pod's nodeAffinity/nodeSelector are included in the skew calculation; Ignore: all nodes) and nodeTaintsPolicy (Ignore, the default: taints are ignored; Honor: nodes without taints, and tainted nodes whose taints the Pod tolerates, are included)"
-	srcSpreadNS     = "Kubernetes: Pod Topology Spread Constraints (the labelSelector finds matching Pods in the Pod's own namespace); podtopologyspread countPodsMatchSelector (a Pod of another namespace or a terminating Pod, with a deletionTimestamp, is not counted)"
-	srcSpreadKeys   = "Kubernetes: Pod Topology Spread Constraints, matchLabelKeys (the values of these keys in the incoming Pod's labels are ANDed with the labelSelector to select the group of existing Pods)"
-	srcSpreadQueue  = "pkg/scheduler/framework/plugins/podtopologyspread/plugin.go EventsToRegister (an assigned Pod added, relabelled or deleted may make a Pod rejected by the plugin schedulable)"
+	srcSpread         = "Kubernetes: Pod Topology Spread Constraints (kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints: skew = pods matching the labelSelector in the domain after placing minus the global minimum over eligible domains; DoNotSchedule keeps a Pod off a domain where the skew would exceed maxSkew, ScheduleAnyway only gives higher precedence to topologies that would help reduce the skew); pkg/scheduler/framework/plugins/podtopologyspread/filtering.go"
+	srcSpreadAnd      = "Kubernetes: Pod Topology Spread Constraints, multiple topology spread constraints (the scheduler requires all of them; their results are ANDed)"
+	srcSpreadLabel    = "Kubernetes: Pod Topology Spread Constraints, conventions (nodes without a topologySpreadConstraints[*].topologyKey are bypassed: they are not eligible domains and a Pod with a DoNotSchedule constraint is not placed on them); podtopologyspread ErrReasonNodeLabelNotMatch \"node(s) didn't match pod topology spread constraints (missing required label)\""
+	srcSpreadMin      = "Kubernetes: Pod Topology Spread Constraints, minDomains (when the number of eligible domains is less than minDomains, the global minimum is treated as 0)"
+	srcSpreadPolicy   = "Kubernetes: Pod Topology Spread Constraints, nodeAffinityPolicy (Honor, the default: only nodes matching the Pod's nodeAffinity/nodeSelector are included in the skew calculation; Ignore: all nodes) and nodeTaintsPolicy (Ignore, the default: taints are ignored; Honor: nodes without taints, and tainted nodes whose taints the Pod tolerates, are included)"
+	srcSpreadNS       = "Kubernetes: Pod Topology Spread Constraints (the labelSelector finds matching Pods in the Pod's own namespace); podtopologyspread countPodsMatchSelector (a Pod of another namespace or a terminating Pod, with a deletionTimestamp, is not counted)"
+	srcSpreadKeys     = "Kubernetes: Pod Topology Spread Constraints, matchLabelKeys (the values of these keys in the incoming Pod's labels are ANDed with the labelSelector to select the group of existing Pods)"
+	srcSpreadDefaults = "Kubernetes: Pod Topology Spread Constraints, cluster-level default constraints, built-in default constraints (kube-scheduler acts as if kubernetes.io/hostname maxSkew 3 and topology.kubernetes.io/zone maxSkew 5, ScheduleAnyway, were configured; the labelSelector is calculated from the Services, ReplicationControllers, ReplicaSets and StatefulSets the Pod belongs to); pkg/scheduler/framework/plugins/podtopologyspread/plugin.go systemDefaultConstraints, helper/spread.go DefaultSelector"
+	srcSpreadQueue    = "pkg/scheduler/framework/plugins/podtopologyspread/plugin.go EventsToRegister (an assigned Pod added, relabelled or deleted may make a Pod rejected by the plugin schedulable)"
 )
 
 // Reasons of the PodTopologySpread filter, in kube-scheduler's wording.
@@ -46,6 +47,8 @@ func schedulerSpreadSpecs() []spec[*schedEnv] {
 		{sched("scheduler.spread.match-label-keys", "a constraint's matchLabelKeys MUST narrow the counted Pods to those whose labels of these keys equal the Pod's own", srcSpreadKeys), specSpreadMatchLabelKeys},
 		{Behavior{ID: "scheduler.spread.preemption", Component: "scheduler", Source: srcSpread + "; " + srcSchedPreemption, Needs: []Capability{Preemption},
 			Must: "a Pod that a DoNotSchedule constraint alone keeps off a node MUST preempt there the lower-priority Pods of the constraint's selector whose removal brings the skew within maxSkew, MUST NOT preempt the node's lower-priority Pods outside the selector, and MUST then be bound there"}, specSpreadPreemption},
+		{Behavior{ID: "scheduler.spread.system-defaults", Component: "scheduler", Source: srcSpreadDefaults, Needs: []Capability{SpreadDefaults},
+			Must: "a Pod without topology spread constraints that a Service selects MUST be spread over nodes by the system default constraints: among nodes near equal otherwise it MUST be placed on the node with fewer Pods the Service selects"}, specSpreadSystemDefaults},
 		{sched("scheduler.spread.queue-pod-bound", "a Pod kept Pending by a DoNotSchedule constraint MUST be placed once a Pod bound elsewhere raises the global minimum enough", srcSpreadQueue), specSpreadQueuePodBound},
 	}
 }
@@ -346,4 +349,24 @@ func specSpreadPreemption(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	e.gone(ctx, g, "web-1", "one web Pod left on a keeps the skew at 2")
 	e.placedOn(ctx, g, "preemptor", a)
 	e.stayUndeleted(ctx, g, "the bystander is outside the constraint's selector", "bystander-0", "blocker")
+}
+
+func specSpreadSystemDefaults(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	pool := selecting("ck-defaults", "yes")
+	a := e.spreadNode(ctx, g, "a", nil, withLabels("ck-defaults", "yes"))
+	b := e.spreadNode(ctx, g, "b", nil, withLabels("ck-defaults", "yes"))
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: e.ns},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"ck-app": "web"}, Ports: []corev1.ServicePort{{Port: 80}}}}
+	_, err := e.client.CoreV1().Services(e.ns).Create(ctx, svc, metav1.CreateOptions{})
+	ok(g, err, "creating Service web")
+	// b holds 10 % of its cpu and memory: resource scores alone prefer a.
+	e.create(ctx, g, e.schedPod("load-b", "1", "1000Mi", selecting(corev1.LabelHostname, b)))
+	e.placedOn(ctx, g, "load-b", b)
+	e.members(ctx, g, "web-a", 3, a, withLabel("ck-app", "web"))
+	// Hostname a 3, b 0, then b 1: each Pod of the Service goes to b.
+	for i := range 2 {
+		name := fmt.Sprintf("web-free-%d", i)
+		e.create(ctx, g, e.schedPod(name, "10m", "16Mi", withLabel("ck-app", "web"), pool))
+		e.placedOn(ctx, g, name, b)
+	}
 }

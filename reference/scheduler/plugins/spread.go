@@ -28,10 +28,43 @@ const (
 // matching the constraint's selector in the domain with the pod, minus the
 // fewest in any eligible domain — would exceed maxSkew; its score
 // (PreScore) prefers the domains with fewer matching pods for the
-// ScheduleAnyway constraints. Pods without constraints are left alone:
-// kube-scheduler's cluster-level default constraints (for pods of
-// Services, ReplicaSets and StatefulSets) are not applied.
-type TopologySpread struct{}
+// ScheduleAnyway constraints. With SpreadArgs.SystemDefaults, a pod without
+// constraints that a Service, ReplicationController, ReplicaSet or
+// StatefulSet selects is scored with kube-scheduler's system default
+// constraints; otherwise pods without constraints are left alone.
+type TopologySpread struct {
+	args SpreadArgs
+}
+
+// SpreadArgs configures PodTopologySpread (the profile's Args).
+type SpreadArgs struct {
+	// SystemDefaults applies kube-scheduler's system default constraints
+	// (kubernetes.io/hostname maxSkew 3 and topology.kubernetes.io/zone
+	// maxSkew 5, both ScheduleAnyway) to pods without constraints of their
+	// own, with the selector Selectors gives; a node lacking one of the keys
+	// is still scored by the other.
+	SystemDefaults bool
+	// Selectors finds the workloads selecting a pod; the plugin's only view
+	// of objects other than nodes and pods. Required with SystemDefaults.
+	Selectors WorkloadSelectors
+}
+
+// WorkloadSelectors is what the scheduler hands PodTopologySpread for the
+// default constraints.
+type WorkloadSelectors interface {
+	// Selector ANDs the selectors of the Services, ReplicationControllers,
+	// ReplicaSets and StatefulSets of the pod's namespace that select the
+	// pod; an empty selector (or nil) when none does.
+	Selector(pod *corev1.Pod) labels.Selector
+}
+
+// systemDefaultSpread are kube-scheduler's system default constraints.
+func systemDefaultSpread(sel labels.Selector) []spreadConstraint {
+	return []spreadConstraint{
+		{maxSkew: 3, key: corev1.LabelHostname, selector: sel, minDomains: 1, honorAffinity: true},
+		{maxSkew: 5, key: corev1.LabelTopologyZone, selector: sel, minDomains: 1, honorAffinity: true},
+	}
+}
 
 var (
 	_ interfaces.PreFilterPlugin = TopologySpread{}
@@ -39,8 +72,21 @@ var (
 	_ interfaces.PodEventsPlugin = TopologySpread{}
 )
 
-// NewTopologySpread builds PodTopologySpread; it takes no arguments.
-func NewTopologySpread(interfaces.Handle) (interfaces.Plugin, error) { return TopologySpread{}, nil }
+// NewTopologySpread builds PodTopologySpread; its Args are nil or a
+// SpreadArgs.
+func NewTopologySpread(h interfaces.Handle) (interfaces.Plugin, error) {
+	switch a := h.Args().(type) {
+	case nil:
+		return TopologySpread{}, nil
+	case SpreadArgs:
+		if a.SystemDefaults && a.Selectors == nil {
+			return nil, fmt.Errorf("%s: SystemDefaults needs Selectors", PodTopologySpreadName)
+		}
+		return TopologySpread{args: a}, nil
+	default:
+		return nil, fmt.Errorf("%s: args of type %T, want plugins.SpreadArgs", PodTopologySpreadName, a)
+	}
+}
 
 // Name implements interfaces.Plugin.
 func (TopologySpread) Name() string { return PodTopologySpreadName }
@@ -314,13 +360,23 @@ func (f *spreadFilter) update(p *corev1.Pod, node *interfaces.NodeInfo, delta in
 // domains of the feasible nodes (over every eligible node of the cluster),
 // as kube-scheduler does; per-node domains (kubernetes.io/hostname) are
 // counted when a node is scored.
-func (TopologySpread) PreScore(_ context.Context, pod *corev1.Pod, feasible, all []*interfaces.NodeInfo) (interfaces.PodScorer, *interfaces.Status) {
-	if len(pod.Spec.TopologySpreadConstraints) == 0 || len(all) == 0 {
+func (t TopologySpread) PreScore(_ context.Context, pod *corev1.Pod, feasible, all []*interfaces.NodeInfo) (interfaces.PodScorer, *interfaces.Status) {
+	if len(all) == 0 {
 		return nil, nil
 	}
-	cs, err := spreadConstraints(pod, corev1.ScheduleAnyway)
-	if err != nil {
-		return nil, interfaces.NewStatus(interfaces.Error, err.Error())
+	var cs []spreadConstraint
+	// requireAll: a node lacking a key is not scored (for the pod's own
+	// constraints; the system defaults score it by the keys it has).
+	requireAll := true
+	if len(pod.Spec.TopologySpreadConstraints) > 0 {
+		var err error
+		if cs, err = spreadConstraints(pod, corev1.ScheduleAnyway); err != nil {
+			return nil, interfaces.NewStatus(interfaces.Error, err.Error())
+		}
+	} else if t.args.SystemDefaults {
+		if sel := t.args.Selectors.Selector(pod); sel != nil && !sel.Empty() {
+			cs, requireAll = systemDefaultSpread(sel), false
+		}
 	}
 	if len(cs) == 0 {
 		return nil, nil
@@ -333,7 +389,7 @@ func (TopologySpread) PreScore(_ context.Context, pod *corev1.Pod, feasible, all
 	scored := 0
 	for j, n := range feasible {
 		s.byName[n.Node.Name] = j
-		if !hasKeys(n.Node, cs) {
+		if requireAll && !hasKeys(n.Node, cs) {
 			s.ignored[j] = true
 			continue
 		}
@@ -354,7 +410,7 @@ func (TopologySpread) PreScore(_ context.Context, pod *corev1.Pod, feasible, all
 		s.weights[i] = math.Log(float64(size + 2))
 	}
 	for _, n := range all {
-		if n == nil || n.Node == nil || !hasKeys(n.Node, cs) {
+		if n == nil || n.Node == nil || (requireAll && !hasKeys(n.Node, cs)) {
 			continue
 		}
 		for i := range cs {

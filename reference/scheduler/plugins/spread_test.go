@@ -3,10 +3,12 @@ package plugins
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -358,5 +360,63 @@ func TestTopologySpreadScore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fixedSelectors selects the pods labelled app=web.
+type fixedSelectors struct{}
+
+func (fixedSelectors) Selector(pod *corev1.Pod) labels.Selector {
+	if pod.Labels["app"] != "web" {
+		return labels.Everything() // empty: no workload
+	}
+	return labels.SelectorFromSet(labels.Set{"app": "web"})
+}
+
+type argsHandle struct{ args any }
+
+func (h argsHandle) Args() any { return h.args }
+
+func TestTopologySpreadSystemDefaults(t *testing.T) {
+	ctx := context.Background()
+	pl, err := NewTopologySpread(argsHandle{SpreadArgs{SystemDefaults: true, Selectors: fixedSelectors{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := pl.(TopologySpread)
+	// a and b are in zone z1, c has no zone: hostname weight ln 5, zone
+	// weight ln 4 (z1 and c's ""); c is scored by hostname only.
+	nodes := []*interfaces.NodeInfo{
+		spreadNode("a", map[string]string{corev1.LabelTopologyZone: "z1"}, members(2)...),
+		spreadNode("b", map[string]string{corev1.LabelTopologyZone: "z1"}),
+		spreadNode("c", nil, member()),
+	}
+	ps, st := ts.PreScore(ctx, incoming(), nodes, nodes)
+	if !st.IsSuccess() || ps == nil {
+		t.Fatalf("PreScore = %v, %v", ps, st)
+	}
+	var raw []int64
+	for _, n := range nodes {
+		v, _ := ps.Score(ctx, n)
+		raw = append(raw, v)
+	}
+	// a: 2 × 1.609 + 2 + 2 × 1.386 + 4 = 11.99; b: 0 + 2 + 2.77 + 4 = 8.77;
+	// c: 1.609 + 2 = 3.61.
+	if want := []int64{12, 9, 4}; !slices.Equal(raw, want) {
+		t.Errorf("raw scores %v, want %v", raw, want)
+	}
+	other := incoming()
+	other.Labels = map[string]string{"app": "db"}
+	if ps, _ := ts.PreScore(ctx, other, nodes, nodes); ps != nil {
+		t.Error("a pod no workload selects is scored")
+	}
+	if ps, _ := (TopologySpread{}).PreScore(ctx, incoming(), nodes, nodes); ps != nil {
+		t.Error("without SystemDefaults a pod without constraints is scored")
+	}
+	if _, err := NewTopologySpread(argsHandle{SpreadArgs{SystemDefaults: true}}); err == nil {
+		t.Error("SystemDefaults without Selectors accepted")
+	}
+	if _, err := NewTopologySpread(argsHandle{"nonsense"}); err == nil {
+		t.Error("args of another type accepted")
 	}
 }
