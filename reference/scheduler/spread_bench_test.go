@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
@@ -16,8 +17,9 @@ import (
 
 // BenchmarkPlaceSpread is one Place on 1,000 nodes of 10 zones holding 10
 // pods each: a plain pod with and without PodTopologySpread in the profile
-// (what the plugin costs pods without constraints), and a pod with a
-// DoNotSchedule and a ScheduleAnyway zone constraint.
+// (what the plugin costs pods without constraints), a pod with a
+// DoNotSchedule and a ScheduleAnyway zone constraint, and a pod of a
+// workload under the system default constraints.
 //
 //	go test -run '^$' -bench PlaceSpread ./reference/scheduler
 func BenchmarkPlaceSpread(b *testing.B) {
@@ -40,6 +42,8 @@ func BenchmarkPlaceSpread(b *testing.B) {
 		p.Labels = map[string]string{"app": "0"}
 		p.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{spread(corev1.DoNotSchedule), spread(corev1.ScheduleAnyway)}
 	})
+	defaults := scheduler.DefaultProfile(interfaces.LeastAllocated)
+	defaults.Args[plugins.PodTopologySpreadName] = plugins.SpreadArgs{SystemDefaults: true, Selectors: selectApp0{}}
 	for _, bc := range []struct {
 		name    string
 		profile scheduler.Profile
@@ -48,6 +52,7 @@ func BenchmarkPlaceSpread(b *testing.B) {
 		{"plain/without-plugin", without, pod("plain", "100m", "128Mi")},
 		{"plain/with-plugin", scheduler.DefaultProfile(interfaces.LeastAllocated), pod("plain", "100m", "128Mi")},
 		{"constrained", scheduler.DefaultProfile(interfaces.LeastAllocated), spreadPod},
+		{"system-defaults", defaults, pod("workload", "100m", "128Mi", func(p *corev1.Pod) { p.Labels = map[string]string{"app": "0"} })},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			fw, err := scheduler.NewFramework(plugins.Registry(), bc.profile)
@@ -61,4 +66,14 @@ func BenchmarkPlaceSpread(b *testing.B) {
 			}
 		})
 	}
+}
+
+// selectApp0 is a workload selecting the pods labelled app=0.
+type selectApp0 struct{}
+
+func (selectApp0) Selector(pod *corev1.Pod) labels.Selector {
+	if pod.Labels["app"] != "0" {
+		return nil
+	}
+	return labels.SelectorFromSet(labels.Set{"app": "0"})
 }

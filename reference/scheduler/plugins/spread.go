@@ -418,7 +418,15 @@ func (t TopologySpread) PreScore(_ context.Context, pod *corev1.Pod, feasible, a
 			if c.key == corev1.LabelHostname || !c.includes(pod, n.Node) {
 				continue
 			}
-			v := n.Node.Labels[c.key]
+			// A node without the key (system defaults only) joins the ""
+			// domain, which only weighs the constraint: Score reads no
+			// count for a node without the key, so its pods are not
+			// counted (upstream counts them into "", read only by a node
+			// whose label is present and empty).
+			v, has := n.Node.Labels[c.key]
+			if !has {
+				continue
+			}
 			if cur, ok := s.counts[i][v]; ok {
 				s.counts[i][v] = cur + c.matching(pod.Namespace, n.PodList)
 			}
