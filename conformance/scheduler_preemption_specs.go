@@ -33,7 +33,30 @@ func schedulerPreemptionSpecs() []spec[*schedEnv] {
 			Must: "preemption MUST delete only as many Pods as the preemptor needs, the lowest-priority ones, and MUST choose the node whose highest-priority victim has the lowest priority"}, specSchedPreemptMinimal},
 		{Behavior{ID: "scheduler.preemption.pdb", Component: "scheduler", Source: srcSchedPreemption, Needs: []Capability{Preemption},
 			Must: "preemption MUST prefer a node where no PodDisruptionBudget would be violated: the Pod covered by a budget allowing no disruption MUST stay when an equal victim elsewhere is not covered"}, specSchedPreemptPDB},
+		{Behavior{ID: "scheduler.preemption.message", Component: "scheduler", Source: srcSchedPreemptMsg, Needs: []Capability{Preemption},
+			Must: "the PodScheduled message of a Pod that fits no node MUST end with what preemption found, as kube-scheduler words it: \"preemption: 0/N nodes are available: 1 No preemption victims found for incoming pod, M Preemption is not helpful for scheduling.\" when no node holds lower-priority Pods, and \"preemption: not eligible due to preemptionPolicy=Never.\" for a Pod that may not preempt"}, specSchedPreemptMessage},
 	}
+}
+
+// srcSchedPreemptMsg: the wording of preemption's part of the message.
+const srcSchedPreemptMsg = "pkg/scheduler/framework/types.go FitError.Error (\"0/X nodes are available: <filter reasons>. <PostFilterMsg>\"); pkg/scheduler/framework/plugins/defaultpreemption (\"preemption: \" + the evaluator's message) and framework/preemption (nodes without lower-priority pods: \"No preemption victims found for incoming pod\"; nodes rejected as unresolvable: \"Preemption is not helpful for scheduling\"; \"not eligible due to preemptionPolicy=Never.\")"
+
+func specSchedPreemptMessage(ctx context.Context, g gomega.Gomega, e *schedEnv) {
+	n := e.node(ctx, g, "pmsg", "1", "2Gi")
+	never := e.priorityClass(ctx, g, "never", 1000, corev1.PreemptNever)
+	e.create(ctx, g, e.schedPod("holder", "800m", "16Mi", pinned(n)))
+	e.placedOn(ctx, g, "holder", n)
+	// Equal priority: no victims on the node; every other node is rejected
+	// by the nodeSelector, which preemption cannot change.
+	e.create(ctx, g, e.schedPod("peer", "500m", "16Mi", pinned(n)))
+	e.unschedulable(ctx, g, "peer", gomega.MatchRegexp(`^0/\d+ nodes are available: 1 Insufficient cpu(, \d+ node\(s\) didn't match Pod's node affinity/selector)?\. `+
+		`preemption: 0/\d+ nodes are available: 1 No preemption victims found for incoming pod(, \d+ Preemption is not helpful for scheduling)?\.$`),
+		"preemption's part must count the node without victims and the nodes it cannot help")
+	// Higher priority, but preemptionPolicy Never.
+	e.create(ctx, g, e.schedPod("never", "500m", "16Mi", pinned(n), withPriorityClass(never)))
+	e.unschedulable(ctx, g, "never", gomega.MatchRegexp(`^0/\d+ nodes are available: 1 Insufficient cpu.*\. preemption: not eligible due to preemptionPolicy=Never\.$`),
+		"a Pod that may not preempt must say so")
+	e.stayPending(ctx, g, "no room and nothing may be preempted", "peer", "never")
 }
 
 // priorityClass creates a PriorityClass of the spec (named after its node

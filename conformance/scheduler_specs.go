@@ -220,7 +220,7 @@ func (e *schedEnv) stayPending(ctx context.Context, g gomega.Gomega, why string,
 // unschedulable waits for PodScheduled=False, reason Unschedulable, with a
 // message that matches msg. The message is the scheduler's latest attempt,
 // which may predate nodes or pods it has not seen yet (a first attempt
-// before any node says "0/0 nodes are available"), so the spec waits for the
+// before any node says "no nodes available to schedule pods"), so the spec waits for the
 // message it asserts rather than checking the first one it reads.
 func (e *schedEnv) unschedulable(ctx context.Context, g gomega.Gomega, name string, msg gomegatypes.GomegaMatcher, why string) {
 	e.notScheduled(ctx, g, name, corev1.PodReasonUnschedulable, "fits no node", msg, why)

@@ -271,6 +271,8 @@ func (r Registry) Merge(other Registry) error {
 // FitError is why a pod fits no node, worded like Kubernetes'
 // PodScheduled condition: "0/3 nodes are available: 1 Insufficient cpu, 2
 // node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }."
+// followed by what preemption found, when it ran: " preemption: 0/3 nodes
+// are available: 3 No preemption victims found for incoming pod."
 type FitError struct {
 	// NumAllNodes is the number of nodes considered.
 	NumAllNodes int
@@ -279,20 +281,37 @@ type FitError struct {
 	// Plugins holds the names of the plugins that rejected a node (nil
 	// when the placer does not say).
 	Plugins map[string]bool
+	// PreFilterMsg is the reason of a PreFilter plugin that rejected every
+	// node at once; it replaces the per-node reasons in the message.
+	PreFilterMsg string
+	// PostFilterMsg is what preemption found ("preemption: …"), appended.
+	PostFilterMsg string
 }
 
-// Error renders the message.
+// NoNodesMessage is the message when the cluster has no node at all.
+const NoNodesMessage = "no nodes available to schedule pods"
+
+// Error renders the message, as kube-scheduler's FitError: the reasons
+// counted over nodes, sorted as strings, then preemption's message.
 func (e *FitError) Error() string {
-	parts := make([]string, 0, len(e.Reasons))
-	for reason, n := range e.Reasons {
-		parts = append(parts, fmt.Sprintf("%d %s", n, reason))
+	if e.NumAllNodes == 0 && e.PreFilterMsg == "" && len(e.Reasons) == 0 {
+		return NoNodesMessage
 	}
-	sort.Strings(parts)
-	msg := fmt.Sprintf("0/%d nodes are available", e.NumAllNodes)
-	if len(parts) > 0 {
-		msg += ": " + strings.Join(parts, ", ")
+	msg := fmt.Sprintf("0/%d nodes are available:", e.NumAllNodes)
+	if e.PreFilterMsg != "" {
+		msg += " " + e.PreFilterMsg + "."
+	} else if len(e.Reasons) > 0 {
+		parts := make([]string, 0, len(e.Reasons))
+		for reason, n := range e.Reasons {
+			parts = append(parts, fmt.Sprintf("%d %s", n, reason))
+		}
+		sort.Strings(parts)
+		msg += " " + strings.Join(parts, ", ") + "."
 	}
-	return msg + "."
+	if e.PostFilterMsg != "" {
+		msg += " " + e.PostFilterMsg
+	}
+	return msg
 }
 
 // Placer is the placement decision as a pure function: given a pod and the

@@ -310,6 +310,8 @@ func schedulerEntries() []Entry {
 		entry("schedules pods of another schedulerName", SchedulerOfAnyName, "scheduler.name.own-pods-only"),
 		entry("writes no Events", SchedulerWithoutEvents, "scheduler.events.scheduled", "scheduler.events.failed-scheduling"),
 		entry("preempts pods of equal priority", SchedulerPreemptingEqualPriority, "scheduler.preemption.lower-only"),
+		entry("host ports by number only", SchedulerPortsByNumber, "scheduler.ports.host-ports"),
+		entry("taint score not normalized", SchedulerUnnormalizedTaintScore, "scheduler.score.default-weights"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
 		entry("spreads counting pods of every namespace", SchedulerSpreadingAcrossNamespaces, "scheduler.spread.own-namespace"),
 		entry("spreads ignoring minDomains", SchedulerIgnoringMinDomains, "scheduler.spread.min-domains"),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -357,7 +358,13 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 		}
 	}
 	if len(feasible) == 0 {
-		return "", &interfaces.FitError{NumAllNodes: all, Reasons: reasons, Plugins: rejectedBy}
+		fit := &interfaces.FitError{NumAllNodes: all, Reasons: reasons, Plugins: rejectedBy}
+		if c.rejected != nil {
+			// As kube-scheduler: a PreFilter's rejection is said once, not per node.
+			fit.PreFilterMsg = strings.Join(c.rejected.Reasons, ", ")
+			fit.Reasons = nil
+		}
+		return "", fit
 	}
 	if len(feasible) == 1 || len(f.scores) == 0 {
 		return feasible[0].Name(), nil

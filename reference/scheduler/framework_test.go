@@ -93,7 +93,7 @@ func TestPlace(t *testing.T) {
 			"", "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, 1 node(s) were unschedulable."},
 		{"nodeSelector without a match", "", pod("p", "", "", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"disk": "ssd"} }),
 			[]*interfaces.NodeInfo{info(node("a", "1", "1Gi", label("disk", "hdd")), "", "", 0)}, "", "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."},
-		{"no nodes", "", pod("p", "", ""), nil, "", "0/0 nodes are available."},
+		{"no nodes", "", pod("p", "", ""), nil, "", interfaces.NoNodesMessage},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -38,7 +38,20 @@ type Candidate struct {
 	// PDBViolations counts the victims whose eviction a
 	// PodDisruptionBudget does not allow.
 	PDBViolations int
+	// Message is what preemption found, in kube-scheduler's words, for the
+	// FailedScheduling message (FitError.PostFilterMsg): where it would
+	// place the pod, or why no node would do ("" when preemption is off).
+	Message string
 }
+
+// Preemption's messages, in kube-scheduler's words.
+const (
+	msgNoVictims    = "No preemption victims found for incoming pod"
+	msgNotHelpful   = "Preemption is not helpful for scheduling"
+	msgPolicyNever  = "preemption: not eligible due to preemptionPolicy=Never."
+	msgTerminating  = "preemption: not eligible due to a terminating pod on the nominated node."
+	msgPreemptionOK = "preemption: found a potential placement for pod on node %s, preempting %d victims"
+)
 
 // podPriority is a pod's spec.priority (0 when unset), as Kubernetes reads it.
 func podPriority(pod *corev1.Pod) int32 {
@@ -81,12 +94,16 @@ func startTime(p *corev1.Pod) metav1.Time {
 
 // Preempt finds where the pod could run if lower-priority pods were
 // deleted. It returns ok=false when no node would do (or the pod may not
-// preempt); it returns an error when a filter errors. nodes are the nodes of
+// preempt), with the reason in the Candidate's Message; it returns an error
+// when a filter errors. nodes are the nodes of
 // the snapshot Place rejected the pod on; pdbs are the cluster's
 // PodDisruptionBudgets.
 func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
-	if f.preempt.Disabled || !mayPreempt(pod) {
+	if f.preempt.Disabled {
 		return Candidate{}, false, nil
+	}
+	if !mayPreempt(pod) {
+		return Candidate{Message: msgPolicyNever}, false, nil
 	}
 	infos := make([]*interfaces.NodeInfo, 0, len(nodes))
 	for _, n := range nodes {
@@ -99,6 +116,8 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 		return Candidate{}, false, fmt.Errorf("preemption: %w", err)
 	}
 	var candidates []Candidate
+	// why counts, for the message, why each node is no candidate.
+	why := &interfaces.FitError{NumAllNodes: len(infos), Reasons: map[string]int{}}
 	for _, n := range nodes {
 		if n.Info == nil || n.Info.Node == nil {
 			continue
@@ -111,28 +130,36 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 		case interfaces.Error:
 			return Candidate{}, false, fmt.Errorf("preemption for %s/%s on node %s: %w", pod.Namespace, pod.Name, n.Info.Name(), st)
 		default:
+			why.Reasons[msgNotHelpful]++
 			continue
 		}
-		c, found, err := f.selectVictims(ctx, cyc.clone(), n, pdbs)
+		c, reasons, err := f.selectVictims(ctx, cyc.clone(), n, pdbs)
 		if err != nil {
 			return Candidate{}, false, err
 		}
-		if found {
-			candidates = append(candidates, c)
+		if reasons != nil {
+			for _, r := range reasons {
+				why.Reasons[r]++
+			}
+			continue
 		}
+		candidates = append(candidates, c)
 	}
 	if len(candidates) == 0 {
-		return Candidate{}, false, nil
+		return Candidate{Message: "preemption: " + why.Error()}, false, nil
 	}
-	return pickCandidate(candidates), true, nil
+	c := pickCandidate(candidates)
+	c.Message = fmt.Sprintf(msgPreemptionOK, c.Node, len(c.Victims))
+	return c, true, nil
 }
 
 // selectVictims removes every lower-priority pod from the node, checks that
 // the pod then fits, and adds the removed pods back one by one, the most
 // important first and those a PodDisruptionBudget protects before the
 // others, keeping each that still leaves room. What cannot be added back
-// are the victims.
-func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
+// are the victims. When the node is no candidate it returns why (no
+// victims, or the filters' reasons with every victim gone).
+func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, []string, error) {
 	pod := cyc.pod
 	var possible []*corev1.Pod
 	for _, p := range n.Pods {
@@ -141,7 +168,7 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 		}
 	}
 	if len(possible) == 0 {
-		return Candidate{}, false, nil
+		return Candidate{}, []string{msgNoVictims}, nil
 	}
 	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods,
 		PodList: slices.Clone(n.Info.PodList)}
@@ -165,9 +192,9 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 	}
 	if st := cyc.filter(ctx, sim); !st.IsSuccess() {
 		if st.CodeOf() == interfaces.Error {
-			return Candidate{}, false, fmt.Errorf("preemption for %s/%s on node %s: %w", pod.Namespace, pod.Name, sim.Name(), st)
+			return Candidate{}, nil, fmt.Errorf("preemption for %s/%s on node %s: %w", pod.Namespace, pod.Name, sim.Name(), st)
 		}
-		return Candidate{}, false, nil
+		return Candidate{}, append([]string{}, st.Reasons...), nil
 	}
 	sort.SliceStable(possible, func(i, j int) bool { return moreImportant(possible[i], possible[j]) })
 	violating, other := splitByPDB(possible, pdbs)
@@ -188,7 +215,7 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 	for _, p := range violating {
 		kept, err := reprieve(p)
 		if err != nil {
-			return Candidate{}, false, err
+			return Candidate{}, nil, err
 		}
 		if !kept {
 			c.PDBViolations++
@@ -196,11 +223,11 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 	}
 	for _, p := range other {
 		if _, err := reprieve(p); err != nil {
-			return Candidate{}, false, err
+			return Candidate{}, nil, err
 		}
 	}
 	sort.SliceStable(c.Victims, func(i, j int) bool { return moreImportant(c.Victims[i], c.Victims[j]) })
-	return c, true, nil
+	return c, nil, nil
 }
 
 // splitByPDB separates the pods (in their order) whose eviction would

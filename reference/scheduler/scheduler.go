@@ -224,8 +224,15 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves stamp) {
 	)
 	if err == nil {
 		r.cache.assume(pod, node)
-	} else if errors.As(err, &fit) && mayPreempt(pod) && !r.waitingForVictims(pod, nominated) {
+	} else if !errors.As(err, &fit) || fit.NumAllNodes == 0 || r.s.fw.preempt.Disabled {
+		// Not a fit error, no nodes, or no preemption: nothing to add.
+	} else if !mayPreempt(pod) {
+		fit.PostFilterMsg = msgPolicyNever
+	} else if r.waitingForVictims(pod, nominated) {
+		fit.PostFilterMsg = msgTerminating
+	} else {
 		cand, preempting, perr = r.s.fw.Preempt(ctx, pod, r.preemptionNodes(snap), r.pdbs())
+		fit.PostFilterMsg = cand.Message
 		switch {
 		case preempting:
 			r.cache.nominate(pod, cand.Node)

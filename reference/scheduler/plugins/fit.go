@@ -3,7 +3,6 @@ package plugins
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -31,6 +30,7 @@ type FitArgs struct {
 // would be.
 type Fit struct {
 	scoring interfaces.SchedulerScoring
+	memo    demandMemo
 }
 
 var (
@@ -67,26 +67,20 @@ func (*Fit) Name() string { return NodeResourcesFitName }
 
 // Filter rejects the node when any requested resource, or one more pod,
 // exceeds what is left of its allocatable.
-func (*Fit) Filter(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) *interfaces.Status {
+func (f *Fit) Filter(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) *interfaces.Status {
 	var reasons []string
 	allocPods := node.Allocatable(corev1.ResourcePods)
 	if int64(node.Pods)+1 > allocPods.Value() {
 		reasons = append(reasons, "Too many pods")
 	}
-	req := PodRequests(pod)
-	names := make([]string, 0, len(req))
-	for name := range req {
-		names = append(names, string(name))
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		name := corev1.ResourceName(n)
-		want := amount(name, req[name])
+	d := f.memo.of(pod)
+	for _, name := range d.names {
+		want := amount(name, d.req[name])
 		if want == 0 {
 			continue
 		}
 		if want > amount(name, node.Free(name)) {
-			reasons = append(reasons, "Insufficient "+n)
+			reasons = append(reasons, "Insufficient "+string(name))
 		}
 	}
 	if len(reasons) > 0 {
@@ -98,7 +92,7 @@ func (*Fit) Filter(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo
 // Score rates cpu and memory equally: with LeastAllocated the share left
 // free after placing the pod, with MostAllocated the share used.
 func (f *Fit) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
-	cpuFrac, memFrac, ok := usedFractions(pod, node)
+	cpuFrac, memFrac, ok := usedFractions(f.memo.of(pod), node)
 	if !ok {
 		return 0, nil
 	}
@@ -113,8 +107,8 @@ func (f *Fit) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInf
 }
 
 // usedFractions is the share of cpu and memory that would be requested on
-// the node with the pod on it (a nil pod: the share requested now).
-func usedFractions(pod *corev1.Pod, node *interfaces.NodeInfo) (cpu, mem float64, ok bool) {
+// the node with the pod's demand on it (nil: the share requested now).
+func usedFractions(pod *demand, node *interfaces.NodeInfo) (cpu, mem float64, ok bool) {
 	allocCPU := node.Allocatable(corev1.ResourceCPU)
 	allocMem := node.Allocatable(corev1.ResourceMemory)
 	if allocCPU.IsZero() || allocMem.IsZero() {
@@ -122,7 +116,7 @@ func usedFractions(pod *corev1.Pod, node *interfaces.NodeInfo) (cpu, mem float64
 	}
 	var usedCPU, usedMem int64
 	if pod != nil {
-		usedCPU, usedMem = nonZero(pod)
+		usedCPU, usedMem = pod.cpu, pod.mem
 	}
 	if q, ok := node.Requested[corev1.ResourceCPU]; ok {
 		usedCPU += q.MilliValue()
@@ -135,17 +129,19 @@ func usedFractions(pod *corev1.Pod, node *interfaces.NodeInfo) (cpu, mem float64
 
 // BalancedAllocation is the NodeResourcesBalancedAllocation score: nodes
 // whose cpu and memory would be used in similar fractions score higher.
-type BalancedAllocation struct{}
+type BalancedAllocation struct {
+	memo demandMemo
+}
 
-var _ interfaces.ScorePlugin = BalancedAllocation{}
+var _ interfaces.ScorePlugin = (*BalancedAllocation)(nil)
 
 // NewBalancedAllocation builds NodeResourcesBalancedAllocation.
 func NewBalancedAllocation(interfaces.Handle) (interfaces.Plugin, error) {
-	return BalancedAllocation{}, nil
+	return &BalancedAllocation{}, nil
 }
 
 // Name implements interfaces.Plugin.
-func (BalancedAllocation) Name() string { return NodeResourcesBalancedAllocationName }
+func (*BalancedAllocation) Name() string { return NodeResourcesBalancedAllocationName }
 
 // Score rates how much placing the pod improves the node's balance, as
 // kube-scheduler 1.37 does: with b the balance (1 - the standard deviation of
@@ -153,9 +149,9 @@ func (BalancedAllocation) Name() string { return NodeResourcesBalancedAllocation
 // is MaxNodeScore/2 + (MaxNodeScore/2 + b(with the pod) - b(without))/2, so
 // a pod that evens out the node's usage scores above one that skews it. A
 // pod requesting neither cpu nor memory is not scored (0 on every node).
-func (BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
-	req := PodRequests(pod)
-	if req.Cpu().IsZero() && req.Memory().IsZero() {
+func (b *BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
+	d := b.memo.of(pod)
+	if d.req.Cpu().IsZero() && d.req.Memory().IsZero() {
 		return 0, nil
 	}
 	balance := func(cpu, mem float64) int64 {
@@ -166,7 +162,7 @@ func (BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *interf
 		}
 		return int64((1 - d) * float64(interfaces.MaxNodeScore))
 	}
-	cpu, mem, ok := usedFractions(pod, node)
+	cpu, mem, ok := usedFractions(d, node)
 	if !ok {
 		return 0, nil
 	}

@@ -13,6 +13,8 @@ func Registry() interfaces.Registry {
 		NodeAffinityName:                    NewAffinity,
 		TaintTolerationName:                 NewTaintToleration,
 		NodeNameName:                        NewNodeName,
+		NodePortsName:                       NewNodePorts,
+		ImageLocalityName:                   NewImageLocality,
 		PodTopologySpreadName:               NewTopologySpread,
 	}
 }
@@ -20,16 +22,26 @@ func Registry() interfaces.Registry {
 // DefaultFilters are the filters of the default profile, in Kubernetes'
 // order; a node's reported reason comes from the first filter it fails.
 func DefaultFilters() []string {
-	return []string{NodeUnschedulableName, NodeNameName, TaintTolerationName, NodeAffinityName, NodeResourcesFitName, PodTopologySpreadName}
+	return []string{
+		NodeUnschedulableName,
+		NodeNameName,
+		TaintTolerationName,
+		NodeAffinityName,
+		NodePortsName,
+		NodeResourcesFitName,
+		PodTopologySpreadName,
+	}
 }
 
 // DefaultScores are the scores of the default profile and their weights
-// (Kubernetes' defaults: taints weigh 3).
+// (Kubernetes' defaults: taints weigh 3, node affinity 2).
 func DefaultScores() map[string]int64 {
 	return map[string]int64{
 		NodeResourcesFitName:                1,
 		NodeResourcesBalancedAllocationName: 1,
 		TaintTolerationName:                 3,
+		NodeAffinityName:                    2,
+		ImageLocalityName:                   1,
 		PodTopologySpreadName:               2,
 	}
 }

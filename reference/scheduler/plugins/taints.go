@@ -15,8 +15,9 @@ import (
 type TaintToleration struct{}
 
 var (
-	_ interfaces.FilterPlugin = TaintToleration{}
-	_ interfaces.ScorePlugin  = TaintToleration{}
+	_ interfaces.FilterPlugin    = TaintToleration{}
+	_ interfaces.ScorePlugin     = TaintToleration{}
+	_ interfaces.ScoreNormalizer = TaintToleration{}
 )
 
 // NewTaintToleration builds TaintToleration.
@@ -40,8 +41,10 @@ func (TaintToleration) Filter(_ context.Context, pod *corev1.Pod, node *interfac
 	return nil
 }
 
-// Score is MaxNodeScore divided by one plus the number of untolerated
-// PreferNoSchedule taints.
+// Score is the number of PreferNoSchedule taints of the node the pod does
+// not tolerate; NormalizeScore turns the counts around, as kube-scheduler:
+// the node with the most such taints scores 0, one without any 100, the
+// others in proportion (100 − 100 × count / most).
 func (TaintToleration) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
 	n := int64(0)
 	for i := range node.Node.Spec.Taints {
@@ -50,7 +53,13 @@ func (TaintToleration) Score(_ context.Context, pod *corev1.Pod, node *interface
 			n++
 		}
 	}
-	return interfaces.MaxNodeScore / (1 + n), nil
+	return n, nil
+}
+
+// NormalizeScore implements interfaces.ScoreNormalizer.
+func (TaintToleration) NormalizeScore(_ context.Context, _ *corev1.Pod, scores []int64) *interfaces.Status {
+	NormalizeToMax(scores, true)
+	return nil
 }
 
 // tolerated reports whether any toleration matches the taint: same effect

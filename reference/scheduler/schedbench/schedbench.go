@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -20,10 +23,45 @@ import (
 // StartFunc starts a scheduler placing pods of schedulerName against cfg.
 type StartFunc func(ctx context.Context, cfg *rest.Config, schedulerName string) (stop func(), err error)
 
+// Shape names a workload of kube-scheduler's scheduler_perf suite
+// (test/integration/scheduler_perf): the nodes and the pods it creates.
+type Shape string
+
+// The shapes. Basic is this package's original workload (nodes of 32 cpu /
+// 128 GiB, pods of 100m / 128 MiB); the others follow scheduler_perf's
+// templates (nodes of 4 cpu / 32 GiB / 110 pods, pods of 100m / 500 MiB).
+const (
+	// Basic: plain pods.
+	Basic Shape = "SchedulingBasic"
+	// PodAntiAffinity: every pod (label color=green) is required not to
+	// share a hostname with another color=green pod.
+	PodAntiAffinity Shape = "SchedulingPodAntiAffinity"
+	// PodAffinity: every node is in zone1; every pod (color=blue) requires
+	// a color=blue pod in its zone.
+	PodAffinity Shape = "SchedulingPodAffinity"
+	// TopologySpreading: nodes in zones moon-1..3; InitPods plain pods,
+	// then pods (color=blue) spread over zones with maxSkew 5, DoNotSchedule.
+	TopologySpreading Shape = "TopologySpreading"
+	// PreemptionBasic: InitPods low-priority pods of 900m fill the nodes,
+	// then pods of priority 10 and 3 cpu each preempt some of them.
+	PreemptionBasic Shape = "PreemptionBasic"
+)
+
+// Shapes lists the shapes, Basic first.
+func Shapes() []Shape {
+	return []Shape{Basic, PodAntiAffinity, PodAffinity, TopologySpreading, PreemptionBasic}
+}
+
 // Workload is what one run creates.
 type Workload struct {
+	// Shape is the kind of nodes and pods (Basic when empty).
+	Shape Shape
 	Nodes int
-	Pods  int
+	// InitPods are created and placed before the measured pods (as
+	// scheduler_perf's initPods); they are not measured.
+	InitPods int
+	// Pods is the number of measured pods.
+	Pods int
 	// Creators is the number of concurrent pod creators (default 16).
 	Creators int
 	// Timeout bounds the run (default 10 minutes).
@@ -32,6 +70,7 @@ type Workload struct {
 
 // Result is one run's figures.
 type Result struct {
+	Shape       Shape
 	Nodes, Pods int
 	// Elapsed is from the first pod's creation to the last pod's binding.
 	Elapsed       time.Duration
@@ -40,8 +79,8 @@ type Result struct {
 }
 
 func (r Result) String() string {
-	return fmt.Sprintf("%5d nodes %6d pods: %8.1f pods/s  p50 %-10s p90 %-10s p99 %-10s (%.1fs)",
-		r.Nodes, r.Pods, r.PodsPerSecond, r.P50.Round(time.Millisecond), r.P90.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Elapsed.Seconds())
+	return fmt.Sprintf("%-25s %5d nodes %6d pods: %8.1f pods/s  p50 %-10s p90 %-10s p99 %-10s (%.1fs)",
+		r.Shape, r.Nodes, r.Pods, r.PodsPerSecond, r.P50.Round(time.Millisecond), r.P90.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Elapsed.Seconds())
 }
 
 // Run runs the workload against a fresh, empty API server cfg reaches. It
@@ -67,11 +106,22 @@ func Run(ctx context.Context, cfg *rest.Config, w Workload, start StartFunc) (Re
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		return Result{}, fmt.Errorf("creating namespace: %w", err)
 	}
+	if w.Shape == "" {
+		w.Shape = Basic
+	}
 	if err := parallel(ctx, w.Nodes, w.Creators, func(i int) error {
-		_, err := client.CoreV1().Nodes().Create(ctx, benchNode(fmt.Sprintf("bench-node-%05d", i)), metav1.CreateOptions{})
+		_, err := client.CoreV1().Nodes().Create(ctx, w.Shape.node(i), metav1.CreateOptions{})
 		return err
 	}); err != nil {
 		return Result{}, fmt.Errorf("creating nodes: %w", err)
+	}
+	if w.Shape == PreemptionBasic {
+		for name, value := range map[string]int32{lowPriority: 0, highPriority: 10} {
+			pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+			if _, err := client.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				return Result{}, fmt.Errorf("creating PriorityClass %s: %w", name, err)
+			}
+		}
 	}
 	stop, err := start(ctx, cfg, name)
 	if err != nil {
@@ -87,6 +137,7 @@ func Run(ctx context.Context, cfg *rest.Config, w Workload, start StartFunc) (Re
 		allDone = make(chan struct{})
 		target  = int64(w.Pods + 1)
 		count   atomic.Int64
+		inits   atomic.Int64
 	)
 	list, err := client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -113,20 +164,27 @@ func Run(ctx context.Context, cfg *rest.Config, w Workload, start StartFunc) (Re
 				bound[p.Name] = now
 			}
 			mu.Unlock()
-			if !seen && count.Add(1) == target {
+			if seen {
+				continue
+			}
+			if strings.HasPrefix(p.Name, "init-") {
+				inits.Add(1)
+				continue
+			}
+			if count.Add(1) == target {
 				close(allDone)
 				return
 			}
 		}
 	}()
-	create := func(podName string) error {
+	create := func(pod *corev1.Pod) error {
 		mu.Lock()
-		created[podName] = time.Now()
+		created[pod.Name] = time.Now()
 		mu.Unlock()
-		_, err := client.CoreV1().Pods(ns).Create(ctx, benchPod(podName, name), metav1.CreateOptions{})
+		_, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 		return err
 	}
-	if err := create("warm-up"); err != nil {
+	if err := create(benchPod("warm-up", name)); err != nil {
 		return Result{}, err
 	}
 	for {
@@ -142,8 +200,20 @@ func Run(ctx context.Context, cfg *rest.Config, w Workload, start StartFunc) (Re
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+	if w.InitPods > 0 {
+		if err := parallel(ctx, w.InitPods, w.Creators, func(i int) error { return create(w.Shape.initPod(fmt.Sprintf("init-%05d", i), name)) }); err != nil {
+			return Result{}, fmt.Errorf("creating the initial pods: %w", err)
+		}
+		for inits.Load() < int64(w.InitPods) {
+			select {
+			case <-ctx.Done():
+				return Result{}, fmt.Errorf("only %d of %d initial pods were placed: %w", inits.Load(), w.InitPods, ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
 	begin := time.Now()
-	if err := parallel(ctx, w.Pods, w.Creators, func(i int) error { return create(fmt.Sprintf("pod-%05d", i)) }); err != nil {
+	if err := parallel(ctx, w.Pods, w.Creators, func(i int) error { return create(w.Shape.pod(fmt.Sprintf("pod-%05d", i), name)) }); err != nil {
 		return Result{}, fmt.Errorf("creating pods: %w", err)
 	}
 	select {
@@ -167,7 +237,7 @@ func Run(ctx context.Context, cfg *rest.Config, w Workload, start StartFunc) (Re
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
 	elapsed := last.Sub(begin)
-	return Result{Nodes: w.Nodes, Pods: w.Pods, Elapsed: elapsed, PodsPerSecond: float64(w.Pods) / elapsed.Seconds(),
+	return Result{Shape: w.Shape, Nodes: w.Nodes, Pods: w.Pods, Elapsed: elapsed, PodsPerSecond: float64(w.Pods) / elapsed.Seconds(),
 		P50: pct(0.50), P90: pct(0.90), P99: pct(0.99)}, nil
 }
 

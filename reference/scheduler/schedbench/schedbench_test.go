@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/client-go/rest"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/priority"
 	"github.com/clusterkit/clusterkit/reference/scheduler"
 	"github.com/clusterkit/clusterkit/reference/scheduler/schedbench"
 	"github.com/clusterkit/clusterkit/reference/store/memory"
@@ -31,7 +33,7 @@ func startReference(_ context.Context, cfg *rest.Config, name string) (func(), e
 
 func server(t testing.TB) *rest.Config {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: admission.NewChainHandler(priority.New())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,4 +84,22 @@ func benchNodes() []int {
 		}
 	}
 	return out
+}
+
+// TestShapesSmall runs every scheduler_perf shape at 10 nodes with the
+// reference scheduler.
+func TestShapesSmall(t *testing.T) {
+	for _, shape := range schedbench.Shapes() {
+		t.Run(string(shape), func(t *testing.T) {
+			initPods, pods := schedbench.Params(shape, 10)
+			r, err := schedbench.Run(t.Context(), server(t), schedbench.Workload{Shape: shape, Nodes: 10, InitPods: initPods, Pods: pods, Timeout: time.Minute}, startReference)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Pods != pods {
+				t.Fatalf("implausible result %+v", r)
+			}
+			t.Log(r)
+		})
+	}
 }
