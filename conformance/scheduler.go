@@ -26,6 +26,11 @@ const Scoring Capability = "Scoring"
 // a preemption to happen run.
 const Preemption Capability = "Preemption"
 
+// SpreadDefaults: the harness declares that its scheduler applies
+// kube-scheduler's system default topology spread constraints to pods
+// without constraints of their own, so the spec that needs them runs.
+const SpreadDefaults Capability = "SpreadDefaults"
+
 // SchedulerHarness plugs a scheduler into the scheduler specs. The specs use
 // only client-go: they create Node objects (with allocatable, labels,
 // taints, no kubelet behind them) and Pods, and observe spec.nodeName and the
@@ -51,6 +56,11 @@ type SchedulerHarness struct {
 	// (the Preemption capability). The preemption specs create
 	// PriorityClasses: the API server must run the Priority admission.
 	Preemption bool
+	// SpreadDefaults declares kube-scheduler's system default topology
+	// spread constraints (defaultingType System: hostname maxSkew 3, zone
+	// maxSkew 5, ScheduleAnyway, for pods a Service, ReplicationController,
+	// ReplicaSet or StatefulSet selects); false skips the spec that needs them.
+	SpreadDefaults bool
 	// Focus, when not empty, runs only the specs with these IDs.
 	Focus []string
 	// SpecTimeout bounds each spec; 0 means one minute.
@@ -128,6 +138,12 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 				}
 				return fmt.Sprintf("scheduler %q does not declare preemption (SchedulerHarness.Preemption is false)", name)
 			}
+			if c == SpreadDefaults {
+				if h.SpreadDefaults {
+					return ""
+				}
+				return fmt.Sprintf("scheduler %q does not declare the system default spread constraints (SchedulerHarness.SpreadDefaults is false)", name)
+			}
 			return fmt.Sprintf("the scheduler harness has no capability %s", c)
 		},
 		setup: func(ctx context.Context, c Cleaner) (*schedEnv, error) {
@@ -188,5 +204,5 @@ func CheckScheduler(ctx context.Context, h SchedulerHarness) Results {
 
 // allSchedulerSpecs is every scheduler spec: the suite's and the catalogue's one list.
 func allSchedulerSpecs() []spec[*schedEnv] {
-	return slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs(), schedulerPortsSpecs(), schedulerPodAffinitySpecs())
+	return slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs(), schedulerPortsSpecs(), schedulerSpreadSpecs(), schedulerPodAffinitySpecs())
 }

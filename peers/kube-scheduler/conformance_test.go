@@ -71,6 +71,8 @@ func TestKubeSchedulerConformance(t *testing.T) {
 		Scoring: interfaces.LeastAllocated,
 		// kube-scheduler's DefaultPreemption is in the default profile.
 		Preemption: true,
+		// PodTopologySpread's defaultingType is System by default.
+		SpreadDefaults: true,
 	})
 }
 

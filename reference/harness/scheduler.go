@@ -22,6 +22,8 @@ func ReferenceScheduler(store conformance.StoreHarness, scoring interfaces.Sched
 		Scoring: scoring,
 		// The reference scheduler preempts (preemption.go).
 		Preemption: true,
+		// PodTopologySpread's system defaults (workloads.go).
+		SpreadDefaults: true,
 	}
 }
 

@@ -314,6 +314,9 @@ func schedulerEntries() []Entry {
 		entry("taint score not normalized", SchedulerUnnormalizedTaintScore, "scheduler.score.default-weights"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
 		entry("ignores existing pods' anti-affinity", SchedulerIgnoringExistingAntiAffinity, "scheduler.pod-affinity.symmetry"),
+		entry("spreads counting pods of every namespace", SchedulerSpreadingAcrossNamespaces, "scheduler.spread.own-namespace"),
+		entry("spreads ignoring minDomains", SchedulerIgnoringMinDomains, "scheduler.spread.min-domains"),
+		entry("spreads without retrying on pod changes", SchedulerSpreadWithoutPodRetry, "scheduler.spread.queue-pod-bound"),
 	}
 }
 

@@ -121,14 +121,16 @@ func (c *nodeCache) addBound(pod *corev1.Pod) bool {
 }
 
 // addLocked counts the pod on node; it reports whether the pod is new
-// there or its labels changed (what inter-pod affinity and topology spread
-// look at).
+// there, its binding was just observed (as kube-scheduler, which retries
+// on an assigned pod's Add event, does not at the assume), or its labels
+// changed: what inter-pod affinity and topology spread look at.
 func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 	delete(c.nominated, pod.UID)
 	if st, ok := c.pods[pod.UID]; ok {
 		if st.node == node {
+			confirmed := st.assumed && !assumed
 			st.assumed = st.assumed && assumed
-			relabelled := !maps.Equal(st.pod.Labels, pod.Labels)
+			relabelled := confirmed || !maps.Equal(st.pod.Labels, pod.Labels)
 			if n, ok := c.nodes[node]; ok {
 				if i := slices.Index(n.PodList, st.pod); i >= 0 {
 					n.PodList[i] = pod

@@ -49,6 +49,9 @@ type Scheduler struct {
 	cfg  *rest.Config
 	opts Options
 	fw   *Framework
+	// workloads feeds PodTopologySpread's system default constraints when
+	// the profile gives the plugin no Args of its own (nil otherwise).
+	workloads *workloadSelectors
 }
 
 var _ interfaces.Component = (*Scheduler)(nil)
@@ -74,6 +77,17 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 	if opts.Profile != nil {
 		profile = *opts.Profile
 	}
+	var workloads *workloadSelectors
+	if _, set := profile.Args[plugins.PodTopologySpreadName]; !set {
+		// As kube-scheduler's default (defaultingType System).
+		workloads = &workloadSelectors{}
+		args := make(map[string]any, len(profile.Args)+1)
+		for k, v := range profile.Args {
+			args[k] = v
+		}
+		args[plugins.PodTopologySpreadName] = plugins.SpreadArgs{SystemDefaults: true, Selectors: workloads}
+		profile.Args = args
+	}
 	reg := plugins.Registry()
 	if err := reg.Merge(opts.Plugins); err != nil {
 		return nil, fmt.Errorf("scheduler: registering plugins: %w", err)
@@ -86,7 +100,7 @@ func New(cfg *rest.Config, opts Options) (*Scheduler, error) {
 	if c.QPS == 0 {
 		c.QPS, c.Burst = 500, 1000
 	}
-	return &Scheduler{cfg: c, opts: opts, fw: fw}, nil
+	return &Scheduler{cfg: c, opts: opts, fw: fw, workloads: workloads}, nil
 }
 
 // Name implements interfaces.Component.
@@ -148,9 +162,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	synced := []cache.InformerSynced{nodes.HasSynced, pods.HasSynced, pdbInformer.HasSynced, nsInformer.HasSynced}
+	if s.workloads != nil {
+		synced = append(synced, s.workloads.watch(factory)...)
+	}
 	factory.Start(ctx.Done())
 	defer factory.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced, pdbInformer.HasSynced, nsInformer.HasSynced) {
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return nil // stopped before the caches synced
 	}
 	s.opts.Logf("scheduler %s: caches synced", s.opts.SchedulerName)

@@ -117,7 +117,7 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 		if info, ok := infos[p.Spec.NodeName]; ok {
 			plugins.AddRequests(info.Requested, plugins.PodRequests(p))
 			info.Pods++
-			// What the plugins that look at other pods read (inter-pod affinity).
+			// What the plugins that look at other pods read (inter-pod affinity, topology spread).
 			info.PodList = append(info.PodList, p)
 			if plugins.HasPodAffinity(p) {
 				info.PodsWithAffinity = append(info.PodsWithAffinity, p)

@@ -60,6 +60,7 @@ func PodKind() *PodStrategy {
 		PrepareCreate: func(p *corev1.Pod) {
 			p.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: QOSClass(&p.Spec)}
 			MergeAffinityLabelKeys(p)
+			mergeSpreadMatchLabelKeys(p)
 		},
 		// A status write may not change the owners.
 		PrepareStatus: func(n, o *corev1.Pod) { n.OwnerReferences = o.OwnerReferences },

@@ -13,6 +13,11 @@
 //   - TaintToleration: filters nodes with untolerated NoSchedule/NoExecute
 //     taints and scores down untolerated PreferNoSchedule taints.
 //   - NodeName: filters every node but the one spec.nodeName names.
+//   - PodTopologySpread: filters the nodes whose topology domain would exceed
+//     a DoNotSchedule constraint's maxSkew and scores ScheduleAnyway
+//     constraints (a PreFilterPlugin and a PreScorePlugin: it compares the
+//     domains of the whole cluster).
 //
-// Each plugin is a pure function of the pod and one interfaces.NodeInfo.
+// Each plugin but PodTopologySpread is a pure function of the pod and one
+// interfaces.NodeInfo.
 package plugins

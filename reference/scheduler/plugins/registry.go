@@ -15,6 +15,7 @@ func Registry() interfaces.Registry {
 		NodeNameName:                        NewNodeName,
 		NodePortsName:                       NewNodePorts,
 		ImageLocalityName:                   NewImageLocality,
+		PodTopologySpreadName:               NewTopologySpread,
 		InterPodAffinityName:                NewInterPodAffinity,
 	}
 }
@@ -29,6 +30,7 @@ func DefaultFilters() []string {
 		NodeAffinityName,
 		NodePortsName,
 		NodeResourcesFitName,
+		PodTopologySpreadName,
 		InterPodAffinityName,
 	}
 }
@@ -42,6 +44,7 @@ func DefaultScores() map[string]int64 {
 		TaintTolerationName:                 3,
 		NodeAffinityName:                    2,
 		ImageLocalityName:                   1,
+		PodTopologySpreadName:               2,
 		InterPodAffinityName:                2,
 	}
 }
