@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -43,6 +44,32 @@ func BenchmarkPlace(b *testing.B) {
 			p := pod("new", "100m", "200Mi")
 			for b.Loop() {
 				if _, err := fw.Place(context.Background(), p, snap); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// scheduler_perf's SchedulingPodAffinity: one pod per node (color=blue) requiring a
+		// color=blue pod in its zone, every node in one zone.
+		blue := func(name string) *corev1.Pod {
+			return pod(name, "100m", "200Mi", func(p *corev1.Pod) {
+				p.UID = types.UID("u-" + name)
+				p.Labels = map[string]string{"color": "blue"}
+				p.Spec.Affinity = &corev1.Affinity{PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+					LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"color": "blue"}}, TopologyKey: "zone"}}}}
+			})
+		}
+		affSnap := make([]*interfaces.NodeInfo, nodes)
+		for i := range affSnap {
+			ni := info(node(fmt.Sprintf("n-%05d", i), "4", "32Gi", label("zone", "zone1")), "100m", "200Mi", 1)
+			p := blue(fmt.Sprintf("b-%d", i))
+			ni.PodList = []*corev1.Pod{p}
+			ni.PodsWithAffinity = []*corev1.Pod{p}
+			affSnap[i] = ni
+		}
+		b.Run(fmt.Sprintf("pod-affinity/nodes=%d", nodes), func(b *testing.B) {
+			p := blue("new")
+			for b.Loop() {
+				if _, err := fw.Place(context.Background(), p, affSnap); err != nil {
 					b.Fatal(err)
 				}
 			}

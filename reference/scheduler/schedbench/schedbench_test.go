@@ -103,3 +103,35 @@ func TestShapesSmall(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReferenceShapes runs scheduler_perf's shapes (CK_SCHED_BENCH_SHAPES, default all) at
+// CK_SCHED_BENCH_NODES (default 500) nodes on the reference scheduler alone, e.g. to profile it:
+// go test -run '^$' -bench ReferenceShapes -benchtime 1x -cpuprofile cpu.out ./reference/scheduler/schedbench/
+func BenchmarkReferenceShapes(b *testing.B) {
+	shapes := schedbench.Shapes()
+	if v := os.Getenv("CK_SCHED_BENCH_SHAPES"); v != "" {
+		shapes = nil
+		for _, s := range strings.Split(v, ",") {
+			shapes = append(shapes, schedbench.Shape(strings.TrimSpace(s)))
+		}
+	}
+	nodes := []int{500}
+	if os.Getenv("CK_SCHED_BENCH_NODES") != "" {
+		nodes = benchNodes()
+	}
+	for _, shape := range shapes {
+		for _, n := range nodes {
+			initPods, pods := schedbench.Params(shape, n)
+			b.Run(fmt.Sprintf("%s/nodes=%d", shape, n), func(b *testing.B) {
+				for range b.N {
+					r, err := schedbench.Run(context.Background(), server(b), schedbench.Workload{Shape: shape, Nodes: n, InitPods: initPods, Pods: pods}, startReference)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(r.PodsPerSecond, "pods/s")
+					b.Log(r)
+				}
+			})
+		}
+	}
+}
