@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -54,17 +55,22 @@ type InterPodAffinity struct {
 
 // termCache keeps the parsed terms of bound pods, by pod object (a
 // scheduler's cache replaces a pod's object when the pod changes, and never
-// changes one), so that a cycle parses only the pods it has not seen. It
-// holds two generations: once the current one has grown to twice the size
-// of the previous, it becomes the previous, and what was not used in the
-// meantime is dropped.
+// changes one), so that a cycle parses only the pods it has not seen. Pods
+// with the same terms in the same namespace (the replicas of one template)
+// share one parsed copy, so that a cycle can match each distinct term once
+// (termMemo). It holds two generations: once the current one has grown to
+// twice the size of the previous, it becomes the previous, and what was not
+// used in the meantime is dropped.
 type termCache struct {
 	mu        sync.Mutex
 	cur, prev map[*corev1.Pod]*podTerms
+	// shapes interns parsed terms by namespace and terms (termShape).
+	curShapes, prevShapes map[string]*podTerms
 }
 
 func newTermCache() *termCache {
-	return &termCache{cur: map[*corev1.Pod]*podTerms{}, prev: map[*corev1.Pod]*podTerms{}}
+	return &termCache{cur: map[*corev1.Pod]*podTerms{}, prev: map[*corev1.Pod]*podTerms{},
+		curShapes: map[string]*podTerms{}, prevShapes: map[string]*podTerms{}}
 }
 
 // of returns the pod's terms (none when a selector does not parse: such a
@@ -77,17 +83,48 @@ func (c *termCache) of(p *corev1.Pod) *podTerms {
 	}
 	t, ok := c.prev[p]
 	if !ok {
-		parsed, err := termsOf(p, false)
-		if err != nil {
-			parsed = podTerms{}
+		shape := termShape(p)
+		if t, ok = c.curShapes[shape]; !ok {
+			if t, ok = c.prevShapes[shape]; !ok {
+				parsed, err := termsOf(p, false)
+				if err != nil {
+					parsed = podTerms{}
+				}
+				t = &parsed
+			}
+			c.curShapes[shape] = t
 		}
-		t = &parsed
 	}
 	if len(c.cur) >= 2*max(len(c.prev), 512) {
 		c.prev, c.cur = c.cur, make(map[*corev1.Pod]*podTerms, len(c.cur))
+		c.prevShapes, c.curShapes = c.curShapes, make(map[string]*podTerms, len(c.curShapes))
 	}
 	c.cur[p] = t
 	return t
+}
+
+// termShape is what a pod's parsed terms depend on: its namespace (the
+// default of a term's namespaces) and its inter-pod affinity.
+func termShape(p *corev1.Pod) string {
+	var pa, anti []byte
+	if a := p.Spec.Affinity; a != nil {
+		pa, _ = json.Marshal(a.PodAffinity)
+		anti, _ = json.Marshal(a.PodAntiAffinity)
+	}
+	return p.Namespace + "\x00" + string(pa) + "\x00" + string(anti)
+}
+
+// termMemo remembers, within one cycle, whether each (shared) parsed term
+// of the bound pods matches the pod being scheduled.
+type termMemo map[*affinityTerm]bool
+
+func (m termMemo) matches(t *affinityTerm, pod *corev1.Pod, nsLabels labels.Set) bool {
+	v, ok := m[t]
+	if !ok {
+		v = t.matches(pod, nsLabels)
+		m[t] = v
+	}
+	return v
 }
 
 var (
@@ -325,6 +362,8 @@ type affinityFilter struct {
 	// all of them; anti the pods matching each anti-affinity term; existing
 	// the bound pods whose required anti-affinity terms match the pod.
 	affinity, anti, existing domainCounts
+	// memo: whether bound pods' terms match the pod.
+	memo termMemo
 }
 
 var _ interfaces.PodFilter = (*affinityFilter)(nil)
@@ -342,7 +381,7 @@ func (pl *InterPodAffinity) PreFilter(_ context.Context, pod *corev1.Pod, nodes 
 	pl.resolveNamespaces(terms.affinity)
 	pl.resolveNamespaces(terms.anti)
 	f := &affinityFilter{pod: pod, terms: terms, cache: pl.terms,
-		affinity: domainCounts{}, anti: domainCounts{}, existing: domainCounts{}}
+		affinity: domainCounts{}, anti: domainCounts{}, existing: domainCounts{}, memo: termMemo{}}
 	hasTerms := len(terms.affinity) > 0 || len(terms.anti) > 0
 	nsRead := false
 	for _, n := range nodes {
@@ -383,7 +422,7 @@ func (f *affinityFilter) countExisting(p *corev1.Pod, node *corev1.Node, n int64
 	}
 	terms := f.cache.of(p)
 	for i := range terms.anti {
-		if terms.anti[i].matches(f.pod, f.nsLabels) {
+		if f.memo.matches(&terms.anti[i], f.pod, f.nsLabels) {
 			f.existing.add(node, terms.anti[i].topologyKey, n)
 		}
 	}
@@ -455,6 +494,7 @@ func (f *affinityFilter) affinityHolds(node *corev1.Node) bool {
 func (f *affinityFilter) Clone() interfaces.PodFilter {
 	cp := *f
 	cp.affinity, cp.anti, cp.existing = f.affinity.clone(), f.anti.clone(), f.existing.clone()
+	cp.memo = termMemo{}
 	return &cp
 }
 
@@ -504,6 +544,7 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, pod *corev1.Pod, _, all 
 	var nsLabels labels.Set
 	nsRead := false
 	s := &affinityScorer{scores: map[string]map[string]int64{}}
+	memo := termMemo{}
 	add := func(node *corev1.Node, t *affinityTerm, w int64) {
 		v, ok := node.Labels[t.topologyKey]
 		if !ok {
@@ -544,18 +585,18 @@ func (pl *InterPodAffinity) PreScore(_ context.Context, pod *corev1.Pod, _, all 
 			}
 			if pl.hardWeight > 0 {
 				for i := range theirs.affinity {
-					if t := &theirs.affinity[i]; t.matches(pod, nsLabels) {
+					if t := &theirs.affinity[i]; memo.matches(t, pod, nsLabels) {
 						add(n.Node, t, pl.hardWeight)
 					}
 				}
 			}
 			for i := range theirs.preferredAffinity {
-				if t := &theirs.preferredAffinity[i]; t.matches(pod, nsLabels) {
+				if t := &theirs.preferredAffinity[i]; memo.matches(t, pod, nsLabels) {
 					add(n.Node, t, t.weight)
 				}
 			}
 			for i := range theirs.preferredAnti {
-				if t := &theirs.preferredAnti[i]; t.matches(pod, nsLabels) {
+				if t := &theirs.preferredAnti[i]; memo.matches(t, pod, nsLabels) {
 					add(n.Node, t, -t.weight)
 				}
 			}
