@@ -138,13 +138,6 @@ func (e *schedEnv) affPod(name, cpu string, kv []string, opts ...podOpt) *corev1
 	return p
 }
 
-// placedIn waits until the pod is bound and asserts its node is one of nodes.
-func (e *schedEnv) placedIn(ctx context.Context, g gomega.Gomega, name string, nodes ...string) string {
-	got := e.placed(ctx, g, name)
-	g.ExpectWithOffset(1, nodes).To(gomega.ContainElement(got), "pod %s was placed on %s, outside the nodes it may go to", name, got)
-	return got
-}
-
 func specPodAffinityRequired(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	a1 := e.node(ctx, g, "a1", "4", "8Gi", withLabels(affZone, "a"))
 	a2 := e.node(ctx, g, "a2", "4", "8Gi", withLabels(affZone, "a"))
@@ -159,7 +152,7 @@ func specPodAffinityRequired(ctx context.Context, g gomega.Gomega, e *schedEnv) 
 	e.create(ctx, g, e.affPod("same-host", "100m", []string{affApp, "web"}, withPodAffinity(podTerm(affHost, appIs("db")))))
 	e.create(ctx, g, e.affPod("near-nothing", "100m", []string{affApp, "web"}, withPodAffinity(podTerm(affZone, appIs("nothing")))))
 	for i := range 4 {
-		e.placedIn(ctx, g, fmt.Sprintf("near-db-%d", i), a1, a2)
+		e.placedOnOneOf(ctx, g, fmt.Sprintf("near-db-%d", i), a1, a2)
 	}
 	e.placedOn(ctx, g, "same-host", a1)
 	e.unschedulable(ctx, g, "near-nothing", gomega.ContainSubstring("node(s) didn't match pod affinity rules"), "no Pod matches app=nothing")
@@ -175,7 +168,7 @@ func specPodAffinitySelf(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	e.create(ctx, g, e.affPod("b-load", "1", []string{affApp, "load"}, onNode(b)))
 	group := withPodAffinity(podTerm(affZone, appIs("cache")))
 	e.create(ctx, g, e.affPod("cache-0", "100m", []string{affApp, "cache"}, group))
-	first := e.placedIn(ctx, g, "cache-0", a, b)
+	first := e.placedOnOneOf(ctx, g, "cache-0", a, b)
 	for i := 1; i <= 3; i++ {
 		e.create(ctx, g, e.affPod(fmt.Sprintf("cache-%d", i), "100m", []string{affApp, "cache"}, group))
 	}
@@ -198,7 +191,7 @@ func specPodAntiAffinityRequired(ctx context.Context, g gomega.Gomega, e *schedE
 		e.create(ctx, g, e.affPod(fmt.Sprintf("away-%d", i), "100m", []string{affApp, "away"}, withPodAntiAffinity(podTerm(affZone, appIs("db")))))
 	}
 	for i := range 4 {
-		e.placedIn(ctx, g, fmt.Sprintf("away-%d", i), b1, bare)
+		e.placedOnOneOf(ctx, g, fmt.Sprintf("away-%d", i), b1, bare)
 	}
 	// One web Pod per node by hostname: four nodes take four, the fifth
 	// fits nowhere.
@@ -346,7 +339,7 @@ func specPodAffinityLabelKeys(ctx context.Context, g gomega.Gomega, e *schedEnv)
 	e.create(ctx, g, e.affPod("not-my-rev", "100m", []string{affApp, "probe", affRev, "1"}, withPodAntiAffinity(same)))
 	e.placedOn(ctx, g, "same-rev", y)
 	e.placedOn(ctx, g, "other-rev", y)
-	e.placedIn(ctx, g, "not-my-rev", y, z)
+	e.placedOnOneOf(ctx, g, "not-my-rev", y, z)
 	// Without the merge, this anti-affinity would keep the Pod off x and y
 	// both; with it, only off y (revision 2), and z is made unavailable.
 	e.create(ctx, g, e.affPod("z-full", "4", []string{affApp, "load"}, onNode(z)))

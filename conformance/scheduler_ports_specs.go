@@ -162,10 +162,7 @@ func specSchedPreferredAffinity(ctx context.Context, g gomega.Gomega, e *schedEn
 func specSchedDefaultWeights(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	tainted := e.node(ctx, g, "w-tainted", "4", "8Gi", withLabels("ck-weight", "yes"), withTaint("ck-weight-soft", "", corev1.TaintEffectPreferNoSchedule))
 	plain := e.node(ctx, g, "w-plain", "4", "8Gi")
-	e.create(ctx, g, e.schedPod("known-0", "", "", pinned(tainted)))
-	e.create(ctx, g, e.schedPod("known-1", "", "", pinned(plain)))
-	e.placedOn(ctx, g, "known-0", tainted)
-	e.placedOn(ctx, g, "known-1", plain)
+	e.knownNodes(ctx, g, tainted, plain)
 	// tainted: NodeAffinity 100 × 2 + TaintToleration 0 × 3 = 200;
 	// plain: 0 × 2 + 100 × 3 = 300.
 	for i := range 3 {

@@ -17,11 +17,6 @@ func mergeSpreadMatchLabelKeys(p *corev1.Pod) {
 		if c.LabelSelector == nil {
 			continue
 		}
-		for _, k := range c.MatchLabelKeys {
-			if v, ok := p.Labels[k]; ok {
-				c.LabelSelector.MatchExpressions = append(c.LabelSelector.MatchExpressions,
-					metav1.LabelSelectorRequirement{Key: k, Operator: metav1.LabelSelectorOpIn, Values: []string{v}})
-			}
-		}
+		mergeLabelKeys(c.LabelSelector, c.MatchLabelKeys, metav1.LabelSelectorOpIn, p.Labels)
 	}
 }
