@@ -19,6 +19,9 @@ const (
 	// Snapshots: the implementation can save a snapshot and restore a new
 	// instance from it.
 	Snapshots Capability = "Snapshots"
+	// WatchProgress: the store's watchers implement interfaces.ProgressWatcher (etcd's
+	// progress notifications), which lets an API server serve consistent lists from a cache.
+	WatchProgress Capability = "WatchProgress"
 )
 
 // Behavior is the metadata of one spec: what it checks and why.

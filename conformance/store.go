@@ -32,6 +32,9 @@ type StoreHarness struct {
 	// RestoreSnapshot prepares dir (new and empty) from the snapshot at path,
 	// so that Open(ctx, dir) serves exactly what was saved.
 	RestoreSnapshot func(ctx context.Context, path, dir string) error
+	// WatchProgress declares that the store's watchers implement
+	// interfaces.ProgressWatcher.
+	WatchProgress bool
 	// SpecTimeout bounds each spec; 0 means one minute.
 	SpecTimeout time.Duration
 }
@@ -72,6 +75,10 @@ func (h StoreHarness) suite() suite[*storeEnv] {
 			case Durable:
 				if !h.Durable {
 					return fmt.Sprintf("store %q does not declare durability (StoreHarness.Durable is false)", name)
+				}
+			case WatchProgress:
+				if !h.WatchProgress {
+					return fmt.Sprintf("store %q does not declare progress notifications (StoreHarness.WatchProgress is false)", name)
 				}
 			case Snapshots:
 				if h.SaveSnapshot == nil || h.RestoreSnapshot == nil {

@@ -21,6 +21,7 @@ const (
 	srcStoreContract = "interfaces.Store contract (etcd v3 KV semantics)"
 	srcSeedEtcd      = "seed: \"etcd ... holds the entire state of the cluster: every object you've created, every status update\""
 	srcSeedBackup    = "seed: \"If etcd is lost without a backup, the cluster's state is gone\""
+	srcWatchProgress = "etcd: watch progress requests (WatchProgressRequest, clientv3 Watcher.RequestProgress), which kube-apiserver's watch cache uses to serve consistent reads (KEP-2340)"
 	srcWatchCache    = "Kubernetes API concepts: efficient detection of changes (watch from a resourceVersion, 410 Gone)"
 	srcOptimistic    = "Kubernetes API concepts: resource versions and optimistic concurrency"
 	srcChunking      = "Kubernetes API concepts: retrieving large results sets in chunks (consistent pages)"
@@ -79,6 +80,9 @@ func storeSpecs() []spec[*storeEnv] {
 		{Behavior{ID: "store.watch.resume", Component: "store", Source: srcWatchCache,
 			Must: "a Watch from an old revision MUST replay every change after that revision and then continue with new ones"},
 			specWatchResume},
+		{Behavior{ID: "store.watch.progress", Component: "store", Source: srcWatchProgress, Needs: []Capability{WatchProgress},
+			Must: "a watch asked for progress MUST deliver, after every change it delivered, a progress event at or above the store's revision at the time of the request, even when the last writes were outside its prefix"},
+			specWatchProgress},
 		{Behavior{ID: "store.watch.from-now", Component: "store", Source: srcWatchCache,
 			Must: "a Watch from revision 0 MUST deliver only changes made after it started"},
 			specWatchFromNow},
@@ -531,6 +535,40 @@ func specWatchResume(ctx context.Context, g gomega.Gomega, e *storeEnv) {
 	more := collect(ctx, g, w, 1, 5*time.Second)
 	g.Expect(more[0].Key).To(gomega.Equal("/h/c"))
 	g.Expect(more[0].Rev).To(gomega.Equal(live))
+}
+
+func specWatchProgress(ctx context.Context, g gomega.Gomega, e *storeEnv) {
+	w, err := e.store.Watch(ctx, "/p/", 0)
+	ok(g, err, "Watch from now")
+	defer w.Stop()
+	pw, isProgress := w.(interfaces.ProgressWatcher)
+	g.Expect(isProgress).To(gomega.BeTrue(), "a store declaring WatchProgress must return watchers implementing interfaces.ProgressWatcher (got %T)", w)
+	mine := put(ctx, g, e.store, "/p/a", "1")
+	other := put(ctx, g, e.store, "/q/b", "2") // outside the prefix: only progress tells the watch about it
+	ok(g, pw.RequestProgress(ctx), "RequestProgress")
+	var seen []event
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, open := <-w.Events():
+			g.Expect(open).To(gomega.BeTrue(), "the watch ended (%v) before answering the progress request", w.Err())
+			if ev.Type != interfaces.EventProgress {
+				seen = append(seen, summarize(ev))
+				continue
+			}
+			g.Expect(seen).To(gomega.Equal([]event{{Type: interfaces.EventCreated, Key: "/p/a", Value: "1", Rev: mine}}),
+				"every change under the prefix up to the progress event must come before it")
+			g.Expect(ev.KV.ModRevision).To(gomega.BeNumerically(">=", other),
+				"the progress event's revision must be at least the store's revision when progress was requested")
+			return
+		case <-deadline:
+			g.Expect(fmt.Errorf("no progress event within 10s of RequestProgress (events seen: %v)", seen)).NotTo(gomega.HaveOccurred())
+			return
+		case <-ctx.Done():
+			g.Expect(ctx.Err()).NotTo(gomega.HaveOccurred())
+			return
+		}
+	}
 }
 
 func specWatchFromNow(ctx context.Context, g gomega.Gomega, e *storeEnv) {

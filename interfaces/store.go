@@ -132,6 +132,10 @@ const (
 	EventUpdated EventType = "UPDATED"
 	// EventDeleted: the key was deleted; KV holds its last value.
 	EventDeleted EventType = "DELETED"
+	// EventProgress: no key changed; KV.ModRevision is a revision up to which every change
+	// under the watch's prefix has been delivered. Only a ProgressWatcher whose
+	// RequestProgress was called delivers it.
+	EventProgress EventType = "PROGRESS"
 )
 
 // Event is one change seen by a Watch.
@@ -156,6 +160,20 @@ type Watcher interface {
 	// Stop ends the watch and releases its resources; Events is closed
 	// soon after. Stop is idempotent.
 	Stop()
+}
+
+// ProgressWatcher is a Watcher that can say how far it has read, as etcd's progress
+// notifications do. A store whose watchers implement it lets the API server serve consistent
+// lists from its watch cache: the cache asks its watch for progress and serves a list once it
+// has applied every change up to the store's current revision. Stores whose watchers do not
+// implement it are still served correctly, with consistent lists read from the store.
+type ProgressWatcher interface {
+	Watcher
+	// RequestProgress asks the watch to deliver, soon and after every change it has delivered
+	// so far, an EventProgress whose KV.ModRevision is a revision R such that every change
+	// under its prefix up to R has been delivered before it; R is at least the store's
+	// revision at the time of the call. Several requests may be answered by one event.
+	RequestProgress(ctx context.Context) error
 }
 
 // storeResource names the store in errors: they are about keys, not API

@@ -13,8 +13,9 @@ import (
 // MemoryStore is the in-memory store: neither durable nor snapshottable.
 func MemoryStore() conformance.StoreHarness {
 	return conformance.StoreHarness{
-		Name: "memory",
-		Open: func(context.Context, string) (interfaces.Store, error) { return memory.New(), nil },
+		Name:          "memory",
+		Open:          func(context.Context, string) (interfaces.Store, error) { return memory.New(), nil },
+		WatchProgress: true,
 	}
 }
 
@@ -27,7 +28,8 @@ func EtcdStore() conformance.StoreHarness {
 		Open: func(ctx context.Context, dir string) (interfaces.Store, error) {
 			return etcdstore.Open(ctx, etcdstore.Config{DataDir: dir, UnsafeNoFsync: true})
 		},
-		Durable: true,
+		Durable:       true,
+		WatchProgress: true,
 		SaveSnapshot: func(ctx context.Context, s interfaces.Store, path string) error {
 			es, ok := s.(*etcdstore.Store)
 			if !ok {

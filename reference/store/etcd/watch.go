@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -48,6 +49,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (i
 	wch := s.client.Watch(wctx, begin, clientv3.WithRange(end), clientv3.WithRev(fromRevision+1), clientv3.WithPrevKV())
 	w := &watcher{
 		store:  s,
+		ctx:    wctx,
 		events: make(chan interfaces.Event, 100),
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -58,10 +60,16 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (i
 
 // watcher turns an etcd watch channel into contract events.
 type watcher struct {
-	store  *Store
+	store *Store
+	// ctx is the watch's context: its gRPC metadata selects the watch stream a progress
+	// request goes to.
+	ctx    context.Context
 	events chan interfaces.Event
-	cancel context.CancelFunc
-	done   chan struct{}
+	// progress is set once RequestProgress was called: from then on the watcher passes on
+	// etcd's progress notifications (etcd sends them to every watch of a stream).
+	progress atomic.Bool
+	cancel   context.CancelFunc
+	done     chan struct{}
 
 	mu  sync.Mutex
 	err error
@@ -73,6 +81,21 @@ func (w *watcher) Err() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.err
+}
+
+// RequestProgress implements interfaces.ProgressWatcher with etcd's progress request: etcd
+// answers, once the stream's watches have caught up, with a notification carrying its current
+// revision, after every event up to it.
+func (w *watcher) RequestProgress(ctx context.Context) error {
+	w.progress.Store(true)
+	rctx, cancel := context.WithCancel(w.ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if err := w.store.client.RequestProgress(rctx); err != nil {
+		return fmt.Errorf("etcd progress request: %w", err)
+	}
+	return nil
 }
 
 func (w *watcher) Stop() {
@@ -120,6 +143,18 @@ func (w *watcher) forward(ctx context.Context, wch clientv3.WatchChan, from int6
 				return interfaces.NewExpired(from, w.store.compactedHint(from))
 			}
 			return fmt.Errorf("etcd watch: %w", err)
+		}
+		if resp.IsProgressNotify() {
+			if !w.progress.Load() {
+				continue
+			}
+			ev := interfaces.Event{Type: interfaces.EventProgress, KV: interfaces.KeyValue{ModRevision: resp.Header.Revision}}
+			select {
+			case w.events <- ev:
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
 		for _, ev := range resp.Events {
 			select {

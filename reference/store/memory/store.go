@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/store/storetoken"
@@ -334,7 +335,7 @@ func (s *Store) Watch(ctx context.Context, prefix string, fromRevision int64) (i
 	sub := &subscription{prefix: prefix, wake: make(chan struct{}, 1)}
 	s.watches[sub] = struct{}{}
 	ctx, cancel := context.WithCancel(ctx)
-	w := &watcher{events: make(chan interfaces.Event, 100), cancel: cancel}
+	w := &watcher{events: make(chan interfaces.Event, 100), cancel: cancel, wake: sub.wake}
 	go w.run(ctx, s, sub, fromRevision)
 	return w, nil
 }
@@ -349,8 +350,25 @@ type subscription struct {
 type watcher struct {
 	events chan interfaces.Event
 	cancel context.CancelFunc
+	wake   chan struct{} // the subscription's
 	mu     sync.Mutex
 	err    error
+	// progress is set by RequestProgress and cleared when the watcher answers it.
+	progress atomic.Bool
+}
+
+// RequestProgress implements interfaces.ProgressWatcher: the watcher sends an EventProgress
+// with the store's revision once it has sent every change up to it.
+func (w *watcher) RequestProgress(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.progress.Store(true)
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
 func (w *watcher) Events() <-chan interfaces.Event { return w.events }
@@ -391,6 +409,8 @@ func (w *watcher) run(ctx context.Context, s *Store, sub *subscription, after in
 		s.mu.Unlock()
 	}()
 	for {
+		// Taken before the read: a request made after it wakes the loop again.
+		progress := w.progress.Swap(false)
 		evs, upTo, err := s.pending(sub.prefix, after)
 		if err != nil {
 			if !errors.Is(err, errClosed) {
@@ -413,6 +433,15 @@ func (w *watcher) run(ctx context.Context, s *Store, sub *subscription, after in
 			}
 		}
 		after = upTo
+		if progress {
+			select {
+			case w.events <- interfaces.Event{Type: interfaces.EventProgress, KV: interfaces.KeyValue{ModRevision: upTo}}:
+			case <-ctx.Done():
+				return
+			case <-s.done:
+				return
+			}
+		}
 		if len(evs) > 0 {
 			continue
 		}
