@@ -34,9 +34,10 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
 	s.writeObject(w, r, req.res, http.StatusOK, obj)
 }
 
-// listRevision decides which store revision a list reads at from resourceVersion and
-// resourceVersionMatch.
-func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit int64, cont string) (int64, error) {
+// listRevision decides from resourceVersion and resourceVersionMatch which state a list
+// reads: exactly the revision exact (> 0), any state at or after min (> 0), or (both 0) the
+// latest.
+func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit int64, cont string) (exact, min int64, err error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -47,38 +48,42 @@ func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit 
 	switch match {
 	case "", string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan):
 	default:
-		return 0, apierrors.NewBadRequest(fmt.Sprintf("resourceVersionMatch: unsupported value %q", match))
+		return 0, 0, apierrors.NewBadRequest(fmt.Sprintf("resourceVersionMatch: unsupported value %q", match))
 	}
 	if match != "" && rv == "" {
-		return 0, apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+		return 0, 0, apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
 	}
 	if cont != "" {
 		if rv != "" && rv != "0" {
-			return 0, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
+			return 0, 0, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
 		}
-		return 0, nil
+		return 0, 0, nil
 	}
 	n, err := storage.ParseResourceVersion(rv)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if n == 0 {
 		if match == string(metav1.ResourceVersionMatchExact) {
-			return 0, apierrors.NewBadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
+			return 0, 0, apierrors.NewBadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
 		}
-		return 0, nil
+		if rv == "0" {
+			// Any state: the watch cache's, however fresh.
+			return 0, 1, nil
+		}
+		return 0, 0, nil
 	}
 	cur, err := s.cfg.Store.CurrentRevision(ctx)
 	if err != nil {
-		return 0, apierrors.NewInternalError(err)
+		return 0, 0, apierrors.NewInternalError(err)
 	}
 	if n > cur {
-		return 0, tooLargeResourceVersion(n, cur)
+		return 0, 0, tooLargeResourceVersion(n, cur)
 	}
 	if match == string(metav1.ResourceVersionMatchExact) || (match == "" && limit > 0) {
-		return n, nil
+		return n, 0, nil
 	}
-	return 0, nil
+	return 0, n, nil
 }
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) {
@@ -96,13 +101,13 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 		}
 	}
 	cont := q.Get("continue")
-	rev, err := s.listRevision(r.Context(), q, limit, cont)
+	exact, min, err := s.listRevision(r.Context(), q, limit, cont)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	lr, err := s.objects.List(r.Context(), req.res, req.namespace, storage.ListOptions{
-		Revision: rev, Limit: limit, Continue: cont, Filter: m.filter(),
+		Revision: exact, MinRevision: min, Limit: limit, Continue: cont, Filter: m.filter(), Cached: true,
 	})
 	if err != nil {
 		writeError(w, err)

@@ -228,7 +228,11 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	var initial []runtime.Object
 	start := from
 	if sendInitial {
-		lr, err := s.objects.List(ctx, req.res, req.namespace, storage.ListOptions{Filter: m.filter()})
+		min := from // NotOlderThan from; "" is a consistent read, "0" any state
+		if rv == "0" {
+			min = 1
+		}
+		lr, err := s.objects.List(ctx, req.res, req.namespace, storage.ListOptions{MinRevision: min, Filter: m.filter(), Cached: true})
 		if err != nil {
 			writeError(w, err)
 			return

@@ -37,11 +37,24 @@ type hub struct {
 	res    *registry.Resource
 	cancel context.CancelFunc
 
+	watcher  interfaces.Watcher
+	cacheReq chan chan error // lists asking the hub's goroutine to fill the cache
+	done     chan struct{}   // closed when the hub has stopped
+
 	mu      sync.Mutex
 	subs    map[*subscriber]struct{}
 	last    int64 // every change of the resource up to this revision has been delivered
 	stopped bool
 	idle    *time.Timer
+
+	cache         *watchCache   // nil until a list asks for it (watchcache.go)
+	advanced      chan struct{} // closed (and replaced) whenever last advances
+	progressAsked time.Time     // when a waiting list last asked the store watch for progress
+
+	// The recent events: every change after histFrom is in history[histHead:].
+	history  []historyEntry
+	histHead int
+	histFrom int64
 }
 
 // subscriber is one watch served by a hub: the events after from under prefix, queued until
@@ -102,6 +115,13 @@ func (o *Objects) sharedWatch(ctx context.Context, res *registry.Resource, names
 		h, err = o.hubFor(ctx, res)
 		if err != nil {
 			return nil, nil, false, err
+		}
+		if h.behind(fromRevision) {
+			// Replayed from the hub's history only while the store still has that revision:
+			// a watch from a compacted revision is 410 Gone, as from the store.
+			if _, err := o.kv.List(ctx, sub.prefix, interfaces.ListOptions{Revision: fromRevision, Limit: 1}); err != nil {
+				return nil, nil, false, nil
+			}
 		}
 		added, stopped := h.add(sub)
 		if added {
@@ -165,7 +185,11 @@ func (o *Objects) hubFor(ctx context.Context, res *registry.Resource) (*hub, err
 		cancel()
 		return nil, MapError(res, "", err)
 	}
-	h := &hub{o: o, res: res, cancel: cancel, subs: map[*subscriber]struct{}{}, last: cur}
+	h := &hub{o: o, res: res, cancel: cancel, watcher: w, cacheReq: make(chan chan error), done: make(chan struct{}),
+		subs: map[*subscriber]struct{}{}, last: cur, histFrom: cur, advanced: make(chan struct{})}
+	// Started by a list, the hub may never get a watcher: it stops unless one comes or the
+	// cache is used.
+	h.idle = time.AfterFunc(hubLinger, h.stopIfIdle)
 	if o.hubs.all == nil {
 		o.hubs.all = map[*registry.Resource]*hub{}
 	}
@@ -174,8 +198,15 @@ func (o *Objects) hubFor(ctx context.Context, res *registry.Resource) (*hub, err
 	return h, nil
 }
 
-// add subscribes sub unless the hub has delivered changes after sub.from (they would be
-// missed) or has stopped.
+// behind reports whether a watch from rev needs events the hub has already delivered.
+func (h *hub) behind(rev int64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return rev < h.last
+}
+
+// add subscribes sub unless the hub has delivered changes after sub.from that its recent
+// history no longer holds (they would be missed) or has stopped.
 func (h *hub) add(sub *subscriber) (added, stopped bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -183,7 +214,12 @@ func (h *hub) add(sub *subscriber) (added, stopped bool) {
 		return false, true
 	}
 	if sub.from < h.last {
-		return false, false
+		if !h.replayLocked(sub) {
+			return false, false
+		}
+		if len(sub.queue) > 0 {
+			sub.signal()
+		}
 	}
 	h.subs[sub] = struct{}{}
 	if h.idle != nil {
@@ -203,11 +239,18 @@ func (h *hub) remove(sub *subscriber) {
 	}
 }
 
-// stopIfIdle stops the hub when nobody subscribed since its idle timer started.
+// stopIfIdle stops the hub when nobody subscribed since its idle timer started and its cache
+// has not been listed for cacheLinger.
 func (h *hub) stopIfIdle() {
 	h.o.hubs.mu.Lock()
 	h.mu.Lock()
 	idle := len(h.subs) == 0 && h.idle != nil && !h.stopped
+	if idle && h.cache != nil {
+		if rest := cacheLinger - time.Since(h.cache.used); rest > 0 {
+			idle = false
+			h.idle = time.AfterFunc(rest, h.stopIfIdle)
+		}
+	}
 	if idle {
 		h.stopped = true
 		if h.o.hubs.all[h.res] == h {
@@ -240,6 +283,7 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 			sub.finish(err)
 		}
 		h.subs = nil
+		close(h.done)
 		h.mu.Unlock()
 		h.cancel()
 	}
@@ -250,6 +294,9 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 		case <-ctx.Done():
 			end(nil)
 			return
+		case reply := <-h.cacheReq:
+			reply <- h.fillCache(ctx)
+			continue
 		case ev, ok = <-w.Events():
 		}
 		if !ok {
@@ -259,6 +306,12 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 				end(MapError(h.res, "", w.Err()))
 			}
 			return
+		}
+		if ev.Type == interfaces.EventProgress {
+			h.mu.Lock()
+			h.advanceLocked(ev.KV.ModRevision)
+			h.mu.Unlock()
+			continue
 		}
 		obj, err := h.o.decodeStored(ctx, h.res, ev.KV.Key, ev.KV.Value, ev.KV.ModRevision)
 		if err != nil {
@@ -274,7 +327,9 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 		}
 		out := Event{Type: ev.Type, Object: obj, Previous: prev, Revision: ev.KV.ModRevision, encoded: &encoded{}}
 		h.mu.Lock()
-		h.last = out.Revision
+		h.applyLocked(out, ev.KV.Key)
+		h.rememberLocked(out, ev.KV.Key, time.Now())
+		h.advanceLocked(out.Revision)
 		for sub := range h.subs {
 			if out.Revision <= sub.from || !strings.HasPrefix(ev.KV.Key, sub.prefix) {
 				continue

@@ -27,7 +27,13 @@ type Objects struct {
 
 	cacheMu sync.Mutex
 	caches  map[*registry.Resource]*Cache // cache.go
+
+	noWatchCache bool // watchcache.go
 }
+
+// DisableWatchCache makes every list read the store (kube-apiserver's --watch-cache=false);
+// call it before the first list.
+func (o *Objects) DisableWatchCache() { o.noWatchCache = true }
 
 // New returns an Objects over kv that stores values as they are.
 func New(kv interfaces.Store) *Objects { return &Objects{kv: kv} }
@@ -289,11 +295,17 @@ func (o *Objects) Get(ctx context.Context, res *registry.Resource, namespace, na
 
 // ListOptions select a page of a list.
 type ListOptions struct {
-	Revision int64
-	Limit    int64
-	Continue string
+	// Revision reads the list exactly at that revision (from the store); 0 reads the latest
+	// state, or with MinRevision any state at or after MinRevision.
+	Revision    int64
+	MinRevision int64
+	Limit       int64
+	Continue    string
 	// Filter keeps the objects it returns true for; nil keeps all.
 	Filter func(runtime.Object) bool
+	// Cached says the caller does not modify the objects it gets: the list may be answered
+	// from the resource's watch cache, whose objects are shared (watchcache.go).
+	Cached bool
 }
 
 // ListResult is one page of objects.
@@ -308,7 +320,20 @@ type ListResult struct {
 // until Limit matching objects are found or the collection ends, so a page never holds more than
 // Limit objects and a continue token resumes right after the last object examined.
 func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace string, opts ListOptions) (ListResult, error) {
+	if opts.Cached {
+		lr, err := o.cachedList(ctx, res, namespace, opts)
+		if !errors.Is(err, errNotCached) {
+			return lr, err
+		}
+	}
 	prefix := Prefix(res, namespace)
+	if tok, ours, err := decodeCacheToken(opts.Continue, prefix); ours {
+		// A continuation of a cache's list whose copy is gone: the store at its revision.
+		if err != nil {
+			return ListResult{}, err
+		}
+		return o.listAfter(ctx, res, prefix, tok, opts)
+	}
 	out := ListResult{Items: []runtime.Object{}}
 	cont := opts.Continue
 	rev := opts.Revision
@@ -348,6 +373,41 @@ func (o *Objects) List(ctx context.Context, res *registry.Resource, namespace st
 			out.Remaining = lr.RemainingItemCount
 		}
 		if lr.Continue == "" || opts.Limit <= 0 || int64(len(out.Items)) >= opts.Limit {
+			return out, nil
+		}
+		cont = lr.Continue
+	}
+}
+
+// listAfter reads from the store the page after tok.After at tok.Revision (a continuation of
+// a list answered by the watch cache), walking the store's pages from the start of prefix.
+func (o *Objects) listAfter(ctx context.Context, res *registry.Resource, prefix string, tok cacheToken, opts ListOptions) (ListResult, error) {
+	out := ListResult{Items: []runtime.Object{}, Revision: tok.Revision}
+	cont := ""
+	last := tok.After
+	for {
+		lr, err := o.kv.List(ctx, prefix, interfaces.ListOptions{Revision: tok.Revision, Limit: 500, Continue: cont})
+		if err != nil {
+			return ListResult{}, MapError(res, "", err)
+		}
+		for _, kv := range lr.Items {
+			if kv.Key <= tok.After {
+				continue
+			}
+			if opts.Limit > 0 && int64(len(out.Items)) >= opts.Limit {
+				out.Continue = encodeCacheToken(cacheToken{Revision: tok.Revision, Prefix: prefix, After: last})
+				return out, nil
+			}
+			last = kv.Key
+			obj, err := o.decodeStored(ctx, res, kv.Key, kv.Value, kv.ModRevision)
+			if err != nil {
+				return ListResult{}, err
+			}
+			if opts.Filter == nil || opts.Filter(obj) {
+				out.Items = append(out.Items, obj)
+			}
+		}
+		if lr.Continue == "" {
 			return out, nil
 		}
 		cont = lr.Continue
