@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -65,4 +66,24 @@ func TestKubeAPIServerAPIConformance(t *testing.T) {
 		t.Skip("set KUBE_APISERVER_API_SPECS=1 to run the api specs against kube-apiserver")
 	}
 	conformance.RunAPI(t, server.APIHarness())
+}
+
+// TestServe keeps the kube-apiserver up for KUBE_APISERVER_SERVE_SECONDS seconds, with
+// KUBE_APISERVER_KUBECONFIG written, for measurements by other programs (clusterkit bench api
+// --kubeconfig kube=PATH):
+//
+//	KUBE_APISERVER_KUBECONFIG=/tmp/kube.kubeconfig KUBE_APISERVER_SERVE_SECONDS=900 go test -run TestServe -timeout 20m .
+func TestServe(t *testing.T) {
+	v := os.Getenv("KUBE_APISERVER_SERVE_SECONDS")
+	if v == "" {
+		t.Skip("set KUBE_APISERVER_SERVE_SECONDS (and KUBE_APISERVER_KUBECONFIG) to serve for other programs")
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		t.Fatalf("KUBE_APISERVER_SERVE_SECONDS=%q: %v", v, err)
+	}
+	select {
+	case <-time.After(time.Duration(n) * time.Second):
+	case <-t.Context().Done():
+	}
 }
