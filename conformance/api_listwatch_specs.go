@@ -40,7 +40,7 @@ func apiListWatchSpecs() []spec[*apiEnv] {
 		{api("api.list.consistent-read", "a list without resourceVersion MUST be a consistent read: it holds every object as last written before it, and its resourceVersion MUST NOT be older than theirs", srcRVSemantics), specListConsistentRead},
 		{api("api.list.exact", "a list with resourceVersion R and resourceVersionMatch=Exact MUST return the state at R: objects deleted after R are in it, objects created after R are not, later updates are not seen, and its resourceVersion is R", srcRVSemantics), specListExact},
 		{api("api.list.options-validation", "resourceVersionMatch without resourceVersion, Exact with resourceVersion 0, and a watch with sendInitialEvents but no resourceVersionMatch=NotOlderThan MUST each be rejected with 422 naming resourceVersionMatch", srcListValidation), specListOptionsValidation},
-		{api("api.watch.start-after-resource-version", "a watch from the resourceVersion of a write MUST begin with the change after that write, never the write itself", srcWatchFrom), specWatchStartsAfter},
+		{api("api.watch.start-after-resource-version", "a watch from the resourceVersion of a create or an update MUST begin with the change after that write, never the write itself", srcWatchFrom), specWatchStartsAfter},
 		{api("api.watch.label-selector-transitions", "a watch with a label selector MUST see an object that starts matching as ADDED and one that stops matching as DELETED carrying its last matching state at the update's resourceVersion", srcWatchFilter), specWatchLabelTransitions},
 		{api("api.watch.field-selector-transitions", "a Pod watch with a field selector on spec.nodeName or status.phase MUST see a Pod that starts matching as ADDED and one that stops matching as DELETED", srcWatchFilter), specWatchFieldTransitions},
 		{api("api.watch.bookmark-before-timeout", "a watch with allowWatchBookmarks and timeoutSeconds MUST get a BOOKMARK before it times out that carries only a resourceVersion, not older than the events before it, from which a new watch begins with the next change", srcWatchBookmarks), specWatchBookmarkBeforeTimeout},
@@ -182,18 +182,23 @@ func specWatchStartsAfter(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	cms := e.client.CoreV1().ConfigMaps(e.ns)
 	cm, err := cms.Create(ctx, labelled("steps", "starts-after", map[string]string{"v": "1"}), metav1.CreateOptions{})
 	ok(g, err, "create")
-	var rvs []string
+	rvs := []string{cm.ResourceVersion}
 	for _, v := range []string{"2", "3"} {
 		cm.Data["v"] = v
 		cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		ok(g, err, "update to "+v)
 		rvs = append(rvs, cm.ResourceVersion)
 	}
-	w, err := cms.Watch(ctx, metav1.ListOptions{LabelSelector: "spec=starts-after", ResourceVersion: rvs[0]})
+	fromCreate, err := cms.Watch(ctx, metav1.ListOptions{LabelSelector: "spec=starts-after", ResourceVersion: rvs[0]})
+	ok(g, err, "watch from the create's resourceVersion")
+	defer fromCreate.Stop()
+	got := expectEvent(g, fromCreate, eventSummary{watch.Modified, "steps", "2"}, "the first event of a watch from the create is the update to 2")
+	g.Expect(got.ResourceVersion).To(gomega.Equal(rvs[1]), "its resourceVersion is the first update's")
+	w, err := cms.Watch(ctx, metav1.ListOptions{LabelSelector: "spec=starts-after", ResourceVersion: rvs[1]})
 	ok(g, err, "watch from the first update's resourceVersion")
 	defer w.Stop()
-	got := expectEvent(g, w, eventSummary{watch.Modified, "steps", "3"}, "the first event of a watch from the update to 2 is the update to 3")
-	g.Expect(got.ResourceVersion).To(gomega.Equal(rvs[1]), "its resourceVersion is the second update's")
+	got = expectEvent(g, w, eventSummary{watch.Modified, "steps", "3"}, "the first event of a watch from the update to 2 is the update to 3")
+	g.Expect(got.ResourceVersion).To(gomega.Equal(rvs[2]), "its resourceVersion is the second update's")
 	cm.Data["v"] = "4"
 	_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 	ok(g, err, "update to 4")
@@ -415,12 +420,26 @@ func specNoOpUpdate(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	expectEvent(g, w, eventSummary{watch.Added, "marker", "m"}, "no event for the no-op updates: the next one is the marker's")
 }
 
-// deletingPod creates a Pod bound to a node (so its deletion is graceful) and deletes it with
-// grace seconds.
-func deletingPod(ctx context.Context, g gomega.Gomega, pods typedcorev1.PodInterface, name string, grace int64) *corev1.Pod {
+// boundPod creates a Pod bound to node-x (so its deletion is graceful) and returns it once a
+// read at the binding's resourceVersion has been served. kube-apiserver's delete first runs its
+// graceful-deletion check on its watch cache's copy of the Pod; a copy from before the binding
+// (no nodeName) turns the delete into an immediate one. A read at resourceVersion R waits until
+// that cache has R.
+func boundPod(ctx context.Context, g gomega.Gomega, pods typedcorev1.PodInterface, name string) *corev1.Pod {
 	_, err := pods.Create(ctx, pod(name), metav1.CreateOptions{})
 	ok(g, err, "create "+name)
 	ok(g, pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: name}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-x"}}, metav1.CreateOptions{}), "bind "+name)
+	bound, err := pods.Get(ctx, name, metav1.GetOptions{})
+	ok(g, err, "get "+name)
+	g.ExpectWithOffset(1, bound.Spec.NodeName).To(gomega.Equal("node-x"), "the binding")
+	bound, err = pods.Get(ctx, name, metav1.GetOptions{ResourceVersion: bound.ResourceVersion})
+	ok(g, err, "get "+name+" at the binding's resourceVersion")
+	return bound
+}
+
+// deletingPod creates a bound Pod and deletes it with grace seconds.
+func deletingPod(ctx context.Context, g gomega.Gomega, pods typedcorev1.PodInterface, name string, grace int64) *corev1.Pod {
+	boundPod(ctx, g, pods, name)
 	ok(g, pods.Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(grace)}), fmt.Sprintf("delete %s with grace %d", name, grace))
 	got, err := pods.Get(ctx, name, metav1.GetOptions{})
 	ok(g, err, name+" must stay while its grace period runs")
@@ -487,12 +506,7 @@ func specDeleteGeneration(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	}
 
 	pods := e.client.CoreV1().Pods(e.ns)
-	_, err = pods.Create(ctx, pod("graceful-gen"), metav1.CreateOptions{})
-	ok(g, err, "create a Pod")
-	ok(g, pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "graceful-gen"}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-x"}}, metav1.CreateOptions{}), "bind it")
-	bound, err := pods.Get(ctx, "graceful-gen", metav1.GetOptions{})
-	ok(g, err, "get")
-	podGen := bound.Generation
+	podGen := boundPod(ctx, g, pods, "graceful-gen").Generation
 	g.Expect(podGen).To(gomega.BeNumerically(">", 0), "a Pod has a generation")
 	for i, grace := range []int64{300, 100} {
 		ok(g, pods.Delete(ctx, "graceful-gen", metav1.DeleteOptions{GracePeriodSeconds: ptr.To(grace)}), fmt.Sprintf("delete %d, grace %d", i+1, grace))
