@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/onsi/gomega"
@@ -22,6 +23,7 @@ import (
 // the known-bads).
 const (
 	srcRVSemantics     = "Kubernetes API concepts: resource versions, semantics for get and list (kubernetes.io/docs/reference/using-api/api-concepts#semantics-for-get-and-list); KEP-5504 comparable resource versions (stable 1.35, k8s.io/apimachinery/pkg/util/resourceversion)"
+	srcTooLarge        = "Kubernetes API concepts: semantics for get and list (a resourceVersion newer than the server's: 504 Timeout, the server waits up to 3 s); k8s.io/apiserver pkg/storage/errors.go NewTooLargeResourceVersionError, checked by client-go's reflector (isTooLargeResourceVersionError)"
 	srcListValidation  = "k8s.io/apimachinery pkg/apis/meta/internalversion/validation ValidateListOptions, answered as 422 Invalid ListOptions by k8s.io/apiserver pkg/endpoints/handlers/get.go"
 	srcWatchFilter     = "Kubernetes API concepts: efficient detection of changes (watch); k8s.io/apiserver pkg/storage/cacher/cache_watcher.go convertToWatchEvent and pkg/storage/etcd3/watcher.go transform: an object that stops matching is DELETED with its previous state at the event's resourceVersion"
 	srcWatchFrom       = "Kubernetes API concepts: semantics for watch (a watch from resourceVersion R starts exactly after R)"
@@ -39,6 +41,8 @@ func apiListWatchSpecs() []spec[*apiEnv] {
 	return []spec[*apiEnv]{
 		{api("api.list.consistent-read", "a list without resourceVersion MUST be a consistent read: it holds every object as last written before it, and its resourceVersion MUST NOT be older than theirs", srcRVSemantics), specListConsistentRead},
 		{api("api.list.exact", "a list with resourceVersion R and resourceVersionMatch=Exact MUST return the state at R: objects deleted after R are in it, objects created after R are not, later updates are not seen, and its resourceVersion is R", srcRVSemantics), specListExact},
+		{api("api.list.not-older-than", "a list with resourceVersion R and resourceVersionMatch=NotOlderThan MUST return a state at least as new as R: every write up to R is in it and its resourceVersion is not older than R", srcRVSemantics), specListNotOlderThan},
+		{api("api.list.too-large-resource-version", "a list with resourceVersionMatch=NotOlderThan at a resourceVersion newer than any the server has MUST fail with 504 Timeout carrying the cause ResourceVersionTooLarge (what client-go's reflector checks), not return an older state", srcTooLarge), specListTooLarge},
 		{api("api.list.options-validation", "resourceVersionMatch without resourceVersion, Exact with resourceVersion 0, and a watch with sendInitialEvents but no resourceVersionMatch=NotOlderThan MUST each be rejected with 422 naming resourceVersionMatch", srcListValidation), specListOptionsValidation},
 		{api("api.watch.start-after-resource-version", "a watch from the resourceVersion of a create or an update MUST begin with the change after that write, never the write itself", srcWatchFrom), specWatchStartsAfter},
 		{api("api.watch.label-selector-transitions", "a watch with a label selector MUST see an object that starts matching as ADDED and one that stops matching as DELETED carrying its last matching state at the update's resourceVersion", srcWatchFilter), specWatchLabelTransitions},
@@ -150,6 +154,52 @@ func specListExact(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 		got[cm.Name] = cm.Data["v"]
 	}
 	g.Expect(got).To(gomega.Equal(map[string]string{"born-later": "1", "kept": "2"}), "the current state")
+}
+
+func specListNotOlderThan(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	_, err := cms.Create(ctx, labelled("removed", "not-older", map[string]string{"v": "1"}), metav1.CreateOptions{})
+	ok(g, err, "create removed")
+	cm, err := cms.Create(ctx, labelled("changed", "not-older", map[string]string{"v": "1"}), metav1.CreateOptions{})
+	ok(g, err, "create changed")
+	ok(g, cms.Delete(ctx, "removed", metav1.DeleteOptions{}), "delete removed")
+	for i := range 3 {
+		cm.Data["v"] = fmt.Sprint(i + 2)
+		cm, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		ok(g, err, "update changed")
+		// A NotOlderThan read at the write just made: a cache that answers from the state it
+		// has without waiting for R shows the older value (or the deleted object).
+		list, err := cms.List(ctx, metav1.ListOptions{LabelSelector: "spec=not-older", ResourceVersion: cm.ResourceVersion, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+		ok(g, err, "list NotOlderThan "+cm.ResourceVersion)
+		got := map[string]string{}
+		for _, c := range list.Items {
+			got[c.Name] = c.Data["v"]
+		}
+		g.Expect(got).To(gomega.Equal(map[string]string{"changed": fmt.Sprint(i + 2)}), "round %d: the state at or after %s", i, cm.ResourceVersion)
+		g.Expect(compareRV(g, list.ResourceVersion, cm.ResourceVersion)).To(gomega.BeNumerically(">=", 0),
+			"round %d: the list's resourceVersion %s must not be older than %s", i, list.ResourceVersion, cm.ResourceVersion)
+	}
+}
+
+func specListTooLarge(ctx context.Context, g gomega.Gomega, e *apiEnv) {
+	cms := e.client.CoreV1().ConfigMaps(e.ns)
+	cm, err := cms.Create(ctx, labelled("now", "too-large", nil), metav1.CreateOptions{})
+	ok(g, err, "create")
+	n, err := strconv.ParseUint(cm.ResourceVersion, 10, 64)
+	ok(g, err, "a resourceVersion is a decimal integer (KEP-5504)")
+	future := strconv.FormatUint(n+1_000_000_000, 10)
+	// Only NotOlderThan (and a plain resourceVersion, which means the same): kube-apiserver 1.37
+	// answers an Exact list at a future resourceVersion from its cache's snapshots and holds
+	// it until the request times out, which is no rule to check.
+	// No retries: kube-apiserver answers after waiting 3 s for the resourceVersion, with a
+	// Retry-After that client-go would honour ten times.
+	err = e.client.CoreV1().RESTClient().Get().Namespace(e.ns).Resource("configmaps").
+		Param("labelSelector", "spec=too-large").Param("resourceVersion", future).
+		Param("resourceVersionMatch", string(metav1.ResourceVersionMatchNotOlderThan)).
+		MaxRetries(0).Do(ctx).Error()
+	g.Expect(err).To(gomega.HaveOccurred(), "a NotOlderThan list at %s, beyond the server's %s, must fail", future, cm.ResourceVersion)
+	g.Expect(apierrors.IsTimeout(err)).To(gomega.BeTrue(), "a list at a future resourceVersion: expected 504 Timeout, got %v", err)
+	g.Expect(apierrors.HasStatusCause(err, metav1.CauseTypeResourceVersionTooLarge)).To(gomega.BeTrue(), "a list at a future resourceVersion: the Status must carry the cause ResourceVersionTooLarge, got %v", err)
 }
 
 // expectInvalidField asserts a 422 Invalid whose causes name field.
