@@ -188,7 +188,7 @@ func expectInvalid(g gomega.Gomega, err error, what string, paths ...string) {
 // allAPISpecs is every spec list of the API component (one list per concern).
 func allAPISpecs() []spec[*apiEnv] {
 	var all []spec[*apiEnv]
-	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs(), apiCRDConversionSpecs(), apiKindSpecs(), apiAggregationSpecs(), apiObservabilitySpecs(), apiResizeSpecs(), apiPodAffinitySpecs(), apiSpreadSpecs()} {
+	for _, list := range [][]spec[*apiEnv]{apiSpecs(), apiServiceSpecs(), apiSecretSpecs(), apiWireSpecs(), apiApplySpecs(), apiGroupSpecs(), apiPolicySpecs(), apiCRDSpecs(), apiCRDConversionSpecs(), apiKindSpecs(), apiAggregationSpecs(), apiObservabilitySpecs(), apiResizeSpecs(), apiPodAffinitySpecs(), apiSpreadSpecs(), apiListWatchSpecs()} {
 		all = append(all, list...)
 	}
 	return all

@@ -749,9 +749,7 @@ func specFinalizers(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 
 func specGracefulDeletion(ctx context.Context, g gomega.Gomega, e *apiEnv) {
 	pods := e.client.CoreV1().Pods(e.ns)
-	_, err := pods.Create(ctx, pod("graceful"), metav1.CreateOptions{})
-	ok(g, err, "create")
-	ok(g, pods.Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: "graceful"}, Target: corev1.ObjectReference{Kind: "Node", Name: "node-x"}}, metav1.CreateOptions{}), "bind")
+	boundPod(ctx, g, pods, "graceful")
 	ok(g, pods.Delete(ctx, "graceful", metav1.DeleteOptions{}), "graceful delete")
 	got, err := pods.Get(ctx, "graceful", metav1.GetOptions{})
 	ok(g, err, "a bound Pod must still exist while its grace period runs")

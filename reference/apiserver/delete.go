@@ -51,12 +51,45 @@ func (s *Server) deleteObject(ctx context.Context, res *registry.Resource, names
 		if f := propagationFinalizer(opts); f != "" {
 			m.SetFinalizers(withPropagationFinalizer(m.GetFinalizers(), f))
 		}
-		grace := s.gracePeriod(cur, opts)
 		now := s.now().UTC()
+		if old, oldGrace := m.GetDeletionTimestamp(), m.GetDeletionGracePeriodSeconds(); old != nil && oldGrace != nil && *oldGrace > 0 {
+			// Gracefully being deleted: as kube-apiserver's BeforeDelete, a later delete may only
+			// shorten the grace period, moving the deadline back by the difference; a longer or
+			// no grace period changes nothing.
+			if opts.GracePeriodSeconds == nil || *opts.GracePeriodSeconds >= *oldGrace {
+				dryResult = cur
+				return nil, errUnchanged
+			}
+			grace := max(*opts.GracePeriodSeconds, 0)
+			deadline := metav1.NewTime(old.Add(time.Duration(grace-*oldGrace) * time.Second))
+			if deadline.Time.Before(now) {
+				// Not into the past: the deadline is now, and a graceful delete stays graceful
+				// (the kubelet still makes the final delete).
+				deadline = metav1.NewTime(now.Truncate(time.Second))
+				if grace != 0 {
+					grace = 1
+				}
+			}
+			if grace > 0 || len(m.GetFinalizers()) > 0 {
+				m.SetDeletionTimestamp(&deadline)
+				m.SetDeletionGracePeriodSeconds(&grace)
+				if dry {
+					dryResult = cur
+					return nil, errDryRun
+				}
+				return cur, nil
+			}
+			if dry {
+				dryResult = cur
+				return nil, errDryRun
+			}
+			return nil, storage.ErrDelete
+		}
+		grace := s.gracePeriod(cur, opts)
 		if grace > 0 {
 			deadline := metav1.NewTime(now.Add(time.Duration(grace) * time.Second).Truncate(time.Second))
 			if old := m.GetDeletionTimestamp(); old != nil && !deadline.Before(old) {
-				// Already being deleted with an earlier or equal deadline: nothing changes.
+				// Held by finalizers with an earlier or equal deadline: nothing changes.
 				dryResult = cur
 				return nil, errUnchanged
 			}

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metainternalversionvalidation "k8s.io/apimachinery/pkg/apis/meta/internalversion/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
@@ -34,9 +38,33 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
 	s.writeObject(w, r, req.res, http.StatusOK, obj)
 }
 
-// listRevision decides from resourceVersion and resourceVersionMatch which state a list
-// reads: exactly the revision exact (> 0), any state at or after min (> 0), or (both 0) the
-// latest.
+// validateListQuery checks the resourceVersion, resourceVersionMatch, continue and
+// sendInitialEvents of a list or watch as kube-apiserver does (apimachinery's
+// ValidateListOptions, with the WatchList feature on as in Kubernetes 1.37): a violation is a
+// 422 Invalid of kind ListOptions naming the parameter.
+func validateListQuery(q url.Values, isWatch bool) error {
+	opts := &metainternalversion.ListOptions{
+		Watch:                isWatch,
+		ResourceVersion:      q.Get("resourceVersion"),
+		ResourceVersionMatch: metav1.ResourceVersionMatch(q.Get("resourceVersionMatch")),
+		Continue:             q.Get("continue"),
+	}
+	if si := q.Get("sendInitialEvents"); si != "" {
+		b, err := strconv.ParseBool(si)
+		if err != nil {
+			return apierrors.NewBadRequest(fmt.Sprintf("invalid sendInitialEvents %q", si))
+		}
+		opts.SendInitialEvents = &b
+	}
+	if errs := metainternalversionvalidation.ValidateListOptions(opts, true); len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "ListOptions"}, "", errs)
+	}
+	return nil
+}
+
+// listRevision decides from resourceVersion and resourceVersionMatch (already checked by
+// validateListQuery) which state a list reads: exactly the revision exact (> 0), any state at
+// or after min (> 0), or (both 0) the latest.
 func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit int64, cont string) (exact, min int64, err error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
@@ -45,14 +73,6 @@ func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit 
 		return ""
 	}
 	rv, match := get("resourceVersion"), get("resourceVersionMatch")
-	switch match {
-	case "", string(metav1.ResourceVersionMatchExact), string(metav1.ResourceVersionMatchNotOlderThan):
-	default:
-		return 0, 0, apierrors.NewBadRequest(fmt.Sprintf("resourceVersionMatch: unsupported value %q", match))
-	}
-	if match != "" && rv == "" {
-		return 0, 0, apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
-	}
 	if cont != "" {
 		if rv != "" && rv != "0" {
 			return 0, 0, apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
@@ -64,9 +84,6 @@ func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit 
 		return 0, 0, err
 	}
 	if n == 0 {
-		if match == string(metav1.ResourceVersionMatchExact) {
-			return 0, 0, apierrors.NewBadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
-		}
 		if rv == "0" {
 			// Any state: the watch cache's, however fresh.
 			return 0, 1, nil
@@ -88,6 +105,10 @@ func (s *Server) listRevision(ctx context.Context, q map[string][]string, limit 
 
 func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) {
 	q := r.URL.Query()
+	if err := validateListQuery(q, false); err != nil {
+		writeError(w, err)
+		return
+	}
 	m, err := parseMatcher(req.res, q)
 	if err != nil {
 		writeError(w, err)

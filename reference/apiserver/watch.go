@@ -24,6 +24,10 @@ import (
 // min-request-timeout (clients re-establish watches).
 const defaultWatchTimeout = 30 * time.Minute
 
+// bookmarkBeforeTimeout is how long before its timeout a watch that allows bookmarks gets one
+// (kube-apiserver's cacher: 2 s).
+const bookmarkBeforeTimeout = 2 * time.Second
+
 // watchEvent is one line of a watch stream.
 type watchEvent struct {
 	Type   watch.EventType `json:"type"`
@@ -180,6 +184,10 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) error {
 // name) as JSON lines, or as length-delimited protobuf WatchEvent frames when negotiated.
 func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request) {
 	q := r.URL.Query()
+	if err := validateListQuery(q, true); err != nil {
+		writeError(w, err)
+		return
+	}
 	m, err := parseMatcher(req.res, q)
 	if err != nil {
 		writeError(w, err)
@@ -197,11 +205,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	// as synthetic ADDED events; sendInitialEvents overrides that.
 	sendInitial := from == 0
 	if si := q.Get("sendInitialEvents"); si != "" {
-		sendInitial = si == "true"
-		if sendInitial && q.Get("resourceVersionMatch") != string(metav1.ResourceVersionMatchNotOlderThan) {
-			writeError(w, apierrors.NewBadRequest("sendInitialEvents requires resourceVersionMatch=NotOlderThan"))
-			return
-		}
+		sendInitial = si == "true" // with resourceVersionMatch=NotOlderThan (validateListQuery)
 	}
 	timeout := defaultWatchTimeout
 	if ts := q.Get("timeoutSeconds"); ts != "" {
@@ -278,17 +282,28 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 	ws.start()
 
 	last := start
-	var tick <-chan time.Time
+	var tick, beforeTimeout <-chan time.Time
 	if bookmarks {
 		t := time.NewTicker(s.cfg.BookmarkInterval)
 		defer t.Stop()
 		tick = t.C
+		// As kube-apiserver's cacher: a bookmark 2 s before the watch times out, so the client
+		// resumes from a resourceVersion as recent as possible.
+		if timeout > bookmarkBeforeTimeout {
+			t := time.NewTimer(timeout - bookmarkBeforeTimeout)
+			defer t.Stop()
+			beforeTimeout = t.C
+		}
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
+			if err := ws.bookmark(last, false); err != nil {
+				return
+			}
+		case <-beforeTimeout:
 			if err := ws.bookmark(last, false); err != nil {
 				return
 			}
@@ -309,6 +324,14 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 			}
 		}
 	}
+}
+
+// previousAt returns a copy of the event's previous object carrying the event's revision (the
+// shared objects of an event are not modified).
+func previousAt(ev storage.Event) runtime.Object {
+	obj := ev.Previous.DeepCopyObject()
+	objectMeta(obj).SetResourceVersion(strconv.FormatInt(ev.Revision, 10))
+	return obj
 }
 
 // classify turns a store change into the watch event a client with matcher m sees: an object
@@ -332,7 +355,9 @@ func classify(m *matcher, ev storage.Event) (watch.EventType, runtime.Object) {
 		case now:
 			return watch.Added, ev.Object
 		case before:
-			return watch.Deleted, ev.Object
+			// As kube-apiserver's watchers (cacher and etcd3 alike): the object's last state
+			// the client matched, at the update's resourceVersion.
+			return watch.Deleted, previousAt(ev)
 		}
 	case interfaces.EventDeleted:
 		if m.matches(ev.Object) {

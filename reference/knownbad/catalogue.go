@@ -153,6 +153,18 @@ func apiEntries() []Entry {
 			"api.eviction.pdb-blocks"),
 		wrapped("drops watch events", APIDroppingWatchEvents,
 			"api.watch.from-resource-version", "api.watch.informer"),
+		wrapped("ignores delete preconditions", APIIgnoringDeletePreconditions,
+			"api.delete.preconditions"),
+		wrapped("lists the latest state whatever resourceVersion asks", APIListingLatestForExact,
+			"api.list.exact", "api.list.options-validation"),
+		wrapped("writes no-op updates", APIWritingNoOpUpdates,
+			"api.update.no-op"),
+		{Component: "api", Name: "sends no bookmark before a watch times out",
+			MustFail: []string{"api.watch.bookmark-before-timeout"},
+			MustPass: []string{"api.watch.initial-events"},
+			check: func(ctx context.Context, _ *Env, ids []string) conformance.Results {
+				return conformance.CheckAPISpecs(ctx, harness.WrappedAPI("knownbad/sends no bookmark before a watch times out", harness.MemoryStore(), APIWithoutPeriodicBookmarks), ids...)
+			}},
 		wrapped("ignores Accept on writes", APIIgnoringAccept,
 			"api.wire.table-not-acceptable", "api.wire.unknown-media-type"),
 		wrapped("forces every apply", APIForcingEveryApply,
