@@ -56,7 +56,8 @@ type upOptions struct {
 	// one in the data dir encrypting Secrets (up_protection.go), "none" encrypts nothing.
 	encryptionConfig string
 	// profiling serves /debug/pprof/ on the API server (kube-apiserver's --profiling).
-	profiling bool
+	profiling  bool
+	watchCache bool
 	// podSecurity is the Pod Security level of namespaces without pod-security labels.
 	podSecurity string
 	// podSecurityExempt are the namespaces Pod Security admission leaves alone.
@@ -89,6 +90,7 @@ func newUpCommand() *cobra.Command {
 		scheduler:  "reference",
 		proxy:      true,
 		profiling:  true,
+		watchCache: true,
 		// As kubeadm: the control plane as static pods of a tainted control-plane node.
 		controlPlaneNode: true,
 		podSecurity:      defaultPodSecurity,
@@ -135,6 +137,7 @@ kubeconfig), --controllers '*,-replicaset' (run your ReplicaSet controller).`,
 	f.StringSliceVar(&o.podNetNS, "pod-network-netns", nil, "CIDR=NETNS-PATH: the API server reaches pod addresses in CIDR (admission webhooks) from inside that network namespace; `clusterkit lab` passes one per node, whose pod subnet this process has no route to")
 	f.BoolVar(&o.proxy, "proxy", o.proxy, `run the service proxy (nftables, a table per node) with --runtime containerd, so ClusterIPs answer from pods and NodePorts on the pods' bridge gateway (10.90.0.1); the simulated runtime has no kernel path to program, so there it is skipped`)
 	f.StringVar(&o.encryptionConfig, "encryption-provider-config", "", `an apiserver.config.k8s.io/v1 EncryptionConfiguration (aescbc, aesgcm, secretbox, identity) for the values the API server stores, as kube-apiserver's flag; empty: generate <data-dir>/`+encryptionConfigFile+` encrypting Secrets with aescbc under a random key (kept there, 0600; lose it and the Secrets are lost); "none": store everything unencrypted`)
+	f.BoolVar(&o.watchCache, "watch-cache", o.watchCache, "answer lists from a watch cache per resource (every object in memory, kept by the resource's store watch), as kube-apiserver's --watch-cache; false reads every list from the store")
 	f.BoolVar(&o.profiling, "profiling", o.profiling, `serve Go's profiles of this whole process (API server, etcd, scheduler, controllers, nodes) at /debug/pprof/ on the API server, to cluster administrators, as kube-apiserver's --profiling: e.g. kubectl get --raw '/debug/pprof/profile?seconds=30' > cpu.pprof && go tool pprof cpu.pprof`)
 	f.StringVar(&o.podSecurity, "pod-security-default", o.podSecurity, `Pod Security level (privileged, baseline, restricted) enforced, audited and warned about in namespaces without pod-security.kubernetes.io labels`)
 	f.StringSliceVar(&o.podSecurityExempt, "pod-security-exempt-namespaces", o.podSecurityExempt, `namespaces Pod Security admission exempts (a PodSecurityConfiguration's exemptions.namespaces): the control plane's static pods use the host network and host paths; "" exempts none`)
@@ -217,6 +220,7 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		// As kube-apiserver: old revisions go, so watches and chunked lists from them get 410.
 		CompactionInterval: o.compaction,
 		Profiling:          o.profiling,
+		NoWatchCache:       !o.watchCache,
 		// Kubelets serve HTTPS with certificates of the cluster CA and admit the API server by
 		// its kube-apiserver-kubelet-client certificate (kube-apiserver's --kubelet-*).
 		NodeConnection: apiserver.KubeletTLSConnection(bundle.CAPool(), kubeletClient),

@@ -52,6 +52,9 @@ type Config struct {
 	// CPU, heap, goroutines, traces of the whole process, to whom the authorizer allows "get"
 	// on those non-resource URLs (cluster-admin; nobody else by the bootstrap roles).
 	Profiling bool
+	// NoWatchCache reads every list from the store (kube-apiserver's --watch-cache=false); by
+	// default lists are answered from a watch cache per resource (storage/watchcache.go).
+	NoWatchCache bool
 	// BookmarkInterval is how often watches that allow bookmarks get one (default 1 minute).
 	BookmarkInterval time.Duration
 	// NodeConnection reaches kubelets for pods/log, pods/exec (default KubeletConnection{}).
@@ -207,6 +210,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("apiserver: scheme: %w", err)
 	}
 	s := &Server{cfg: cfg, scheme: scheme, protobuf: protobuf.NewSerializer(scheme, scheme), protobufRaw: protobuf.NewRawSerializer(scheme, scheme), objects: storage.NewTransformed(cfg.Store, cfg.Encryption), metrics: metrics.New()}
+	if cfg.NoWatchCache {
+		s.objects.DisableWatchCache()
+	}
 	s.reg.Store(reg)
 	conversions, err := customresource.NewConverterFactory(cfg.ConversionWebhooks)
 	if err != nil {
