@@ -116,13 +116,6 @@ func (o *Objects) sharedWatch(ctx context.Context, res *registry.Resource, names
 		if err != nil {
 			return nil, nil, false, err
 		}
-		if h.behind(fromRevision) {
-			// Replayed from the hub's history only while the store still has that revision:
-			// a watch from a compacted revision is 410 Gone, as from the store.
-			if _, err := o.kv.List(ctx, sub.prefix, interfaces.ListOptions{Revision: fromRevision, Limit: 1}); err != nil {
-				return nil, nil, false, nil
-			}
-		}
 		added, stopped := h.add(sub)
 		if added {
 			break
@@ -196,13 +189,6 @@ func (o *Objects) hubFor(ctx context.Context, res *registry.Resource) (*hub, err
 	o.hubs.all[res] = h
 	go h.run(hctx, w)
 	return h, nil
-}
-
-// behind reports whether a watch from rev needs events the hub has already delivered.
-func (h *hub) behind(rev int64) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return rev < h.last
 }
 
 // add subscribes sub unless the hub has delivered changes after sub.from that its recent

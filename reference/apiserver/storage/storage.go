@@ -552,6 +552,11 @@ func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace s
 			return nil, nil, MapError(res, "", err)
 		}
 		fromRevision = cur
+	} else if _, err := o.kv.List(ctx, Prefix(res, namespace), interfaces.ListOptions{Revision: fromRevision, Limit: 1}); interfaces.IsExpired(err) {
+		// A shared watch (running since before the compaction) or its history could still
+		// deliver the changes after a compacted revision: the store decides, as for its own
+		// watches — 410 Gone.
+		return nil, nil, MapError(res, "", err)
 	}
 	if out, errc, ok, err := o.sharedWatch(ctx, res, namespace, fromRevision); err != nil || ok {
 		return out, errc, err
