@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 
@@ -342,9 +341,7 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 	if err != nil {
 		return "", err
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(pod.Namespace + "/" + pod.Name))
-	start := int(h.Sum32() % uint32(all))
+	start := nodeOffset(pod, all)
 	want := f.numFeasibleToFind(all)
 	feasible := make([]*interfaces.NodeInfo, 0, min(want, 128))
 	var reasons map[string]int
