@@ -67,9 +67,13 @@ func (r *run) waitingForVictims(pod *corev1.Pod, node string) bool {
 	if node == "" {
 		return false
 	}
+	n, ok := r.cache.nodes[node]
+	if !ok {
+		return false
+	}
 	prio := podPriority(pod)
-	for _, st := range r.cache.pods {
-		if st.node == node && st.pod != nil && podPriority(st.pod) < prio && terminatingByPreemption(st.pod) {
+	for _, p := range n.PodList {
+		if podPriority(p) < prio && terminatingByPreemption(p) {
 			return true
 		}
 	}
