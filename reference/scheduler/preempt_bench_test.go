@@ -52,13 +52,14 @@ func BenchmarkPreemptionAttempt(b *testing.B) {
 			r := &run{cache: c}
 			for b.Loop() {
 				snap := c.snapshotFor(pod)
-				if _, err := fw.Place(ctx, pod, snap); err == nil {
+				_, resolvable, err := fw.place(ctx, pod, snap)
+				if err == nil {
 					b.Fatal("the preemptor fits without preemption")
 				}
 				if r.waitingForVictims(pod, "node-00001") {
 					b.Fatal("no victims are terminating")
 				}
-				if _, ok, err := fw.Preempt(ctx, pod, r.preemptionNodes(snap), nil); err != nil || !ok {
+				if _, ok, err := fw.preemptAmong(ctx, pod, r.preemptionNodes(snap), resolvable, nil); err != nil || !ok {
 					b.Fatalf("no preemption: %v", err)
 				}
 			}

@@ -100,6 +100,13 @@ func startTime(p *corev1.Pod) metav1.Time {
 // the snapshot Place rejected the pod on; pdbs are the cluster's
 // PodDisruptionBudgets.
 func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
+	return f.preemptAmong(ctx, pod, nodes, nil, pdbs)
+}
+
+// preemptAmong is Preempt; when resolvable is not nil it says, for each of
+// nodes, whether the filters rejected the pod there as Unschedulable (what
+// place returned), and the nodes are not filtered again.
+func (f *Framework) preemptAmong(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, resolvable []bool, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
 	if f.preempt.Disabled {
 		return Candidate{}, false, nil
 	}
@@ -121,8 +128,16 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 	// Only a node rejected for a reason that deleting pods can change
 	// (Unschedulable, not UnschedulableAndUnresolvable) is a potential node.
 	potential := make([]PreemptionNode, 0, len(nodes))
-	for _, n := range nodes {
+	for i, n := range nodes {
 		if n.Info == nil || n.Info.Node == nil {
+			continue
+		}
+		if resolvable != nil {
+			if resolvable[i] {
+				potential = append(potential, n)
+			} else {
+				why.Reasons[msgNotHelpful]++
+			}
 			continue
 		}
 		st := cyc.filter(ctx, n.Info)
