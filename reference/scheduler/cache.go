@@ -45,12 +45,30 @@ type nodeCache struct {
 	list  []*interfaces.NodeInfo
 	dirty bool
 	pods  map[types.UID]*podState
-	// nominated holds the pods nominated to a node, by UID.
+	// index is each existing node's position in list.
+	index map[string]int
+	// nominated holds the pods nominated to a node, by UID; byNode holds
+	// the same nominations by node (as kube-scheduler keeps them), so that
+	// a snapshot only visits the nodes that have some.
 	nominated map[types.UID]nomination
+	byNode    map[string]map[types.UID]nomination
+	// withNominated caches, by node, a copy of the node's NodeInfo with
+	// every pod nominated to it counted: what most pods are filtered
+	// against. An entry is dropped when the node, its pods or its
+	// nominations change.
+	withNominated map[string]*interfaces.NodeInfo
 }
 
 func newNodeCache() *nodeCache {
-	return &nodeCache{nodes: map[string]*interfaces.NodeInfo{}, pods: map[types.UID]*podState{}, nominated: map[types.UID]nomination{}}
+	return &nodeCache{nodes: map[string]*interfaces.NodeInfo{}, pods: map[types.UID]*podState{},
+		nominated: map[types.UID]nomination{}, byNode: map[string]map[types.UID]nomination{},
+		withNominated: map[string]*interfaces.NodeInfo{}}
+}
+
+// changed drops what the cache derived from a node that changed (its
+// object, its pods, or its nominations). Callers hold mu.
+func (c *nodeCache) changed(node string) {
+	delete(c.withNominated, node)
 }
 
 func (c *nodeCache) info(name string) *interfaces.NodeInfo {
@@ -69,10 +87,12 @@ func (c *nodeCache) setNode(node *corev1.Node) {
 		c.dirty = true
 	}
 	n.Node = node
+	c.changed(node.Name)
 }
 
 // removeNode forgets a node (its pods' accounting stays until they go).
 func (c *nodeCache) removeNode(name string) {
+	c.changed(name)
 	if n, ok := c.nodes[name]; ok {
 		n.Node = nil
 		if n.Pods == 0 {
@@ -92,6 +112,10 @@ func (c *nodeCache) snapshot() []*interfaces.NodeInfo {
 			}
 		}
 		sort.Slice(c.list, func(i, j int) bool { return c.list[i].Node.Name < c.list[j].Node.Name })
+		c.index = make(map[string]int, len(c.list))
+		for i, n := range c.list {
+			c.index[n.Node.Name] = i
+		}
 		c.dirty = false
 	}
 	return c.list
@@ -125,7 +149,8 @@ func (c *nodeCache) addBound(pod *corev1.Pod) bool {
 // on an assigned pod's Add event, does not at the assume), or its labels
 // changed: what inter-pod affinity and topology spread look at.
 func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
-	delete(c.nominated, pod.UID)
+	c.dropNomination(pod.UID)
+	c.changed(node)
 	if st, ok := c.pods[pod.UID]; ok {
 		if st.node == node {
 			confirmed := st.assumed && !assumed
@@ -165,12 +190,13 @@ func (c *nodeCache) removePod(uid types.UID) bool {
 }
 
 func (c *nodeCache) removeLocked(uid types.UID) bool {
-	delete(c.nominated, uid)
+	c.dropNomination(uid)
 	st, ok := c.pods[uid]
 	if !ok {
 		return false
 	}
 	delete(c.pods, uid)
+	c.changed(st.node)
 	if n, ok := c.nodes[st.node]; ok {
 		plugins.SubRequests(n.Requested, st.requests)
 		n.Pods--
@@ -192,13 +218,38 @@ func (c *nodeCache) removeLocked(uid types.UID) bool {
 // nomination. Callers hold mu.
 func (c *nodeCache) nominate(pod *corev1.Pod, node string) {
 	if node == "" {
-		delete(c.nominated, pod.UID)
+		c.dropNomination(pod.UID)
 		return
 	}
 	if _, bound := c.pods[pod.UID]; bound {
 		return
 	}
-	c.nominated[pod.UID] = nomination{node: node, priority: podPriority(pod), requests: plugins.PodRequests(pod)}
+	c.dropNomination(pod.UID)
+	nom := nomination{node: node, priority: podPriority(pod), requests: plugins.PodRequests(pod)}
+	c.nominated[pod.UID] = nom
+	on := c.byNode[node]
+	if on == nil {
+		on = map[types.UID]nomination{}
+		c.byNode[node] = on
+	}
+	on[pod.UID] = nom
+	c.changed(node)
+}
+
+// dropNomination forgets the pod's nomination, if any. Callers hold mu.
+func (c *nodeCache) dropNomination(uid types.UID) {
+	nom, ok := c.nominated[uid]
+	if !ok {
+		return
+	}
+	delete(c.nominated, uid)
+	if on := c.byNode[nom.node]; on != nil {
+		delete(on, uid)
+		if len(on) == 0 {
+			delete(c.byNode, nom.node)
+		}
+	}
+	c.changed(nom.node)
 }
 
 // nominatedNode is the node the pod is nominated to ("" when none).
@@ -210,43 +261,65 @@ func (c *nodeCache) nominatedNode(pod *corev1.Pod) string {
 // snapshotFor is the snapshot the pod is filtered against: like kube-
 // scheduler, the pods nominated to a node with a priority at least the
 // pod's count against that node (the pod's own nomination does not).
-// Nodes with such nominations are copies; the others are shared. Callers
-// hold mu.
+// Nodes with such nominations are copies (cached while every nomination
+// there counts); the others are shared. Callers hold mu.
 func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
 	base := c.snapshot()
-	if len(c.nominated) == 0 {
+	if len(c.byNode) == 0 {
 		return base
 	}
 	prio := podPriority(pod)
-	var extra map[string][]corev1.ResourceList
-	for uid, nom := range c.nominated {
-		if uid == pod.UID || nom.priority < prio {
+	var out []*interfaces.NodeInfo
+	for name, on := range c.byNode {
+		i, ok := c.index[name]
+		if !ok {
+			continue // nominated to a node that is gone
+		}
+		counts := func(uid types.UID, nom nomination) bool { return uid != pod.UID && nom.priority >= prio }
+		all, some := true, false
+		for uid, nom := range on {
+			if counts(uid, nom) {
+				some = true
+			} else {
+				all = false
+			}
+		}
+		if !some {
 			continue
 		}
-		if extra == nil {
-			extra = map[string][]corev1.ResourceList{}
+		var n *interfaces.NodeInfo
+		if all {
+			n = c.withNominated[name]
+			if n == nil {
+				n = withNominations(base[i], on, nil)
+				c.withNominated[name] = n
+			}
+		} else {
+			n = withNominations(base[i], on, counts)
 		}
-		extra[nom.node] = append(extra[nom.node], nom.requests)
+		if out == nil {
+			out = slices.Clone(base)
+		}
+		out[i] = n
 	}
-	if len(extra) == 0 {
+	if out == nil {
 		return base
 	}
-	out := make([]*interfaces.NodeInfo, len(base))
-	for i, n := range base {
-		reqs, ok := extra[n.Node.Name]
-		if !ok {
-			out[i] = n
-			continue
-		}
-		cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList, PodsWithAffinity: n.PodsWithAffinity}
-		if cp.Requested == nil {
-			cp.Requested = corev1.ResourceList{}
-		}
-		for _, r := range reqs {
-			plugins.AddRequests(cp.Requested, r)
+	return out
+}
+
+// withNominations is a copy of n with the nominations that count (all when
+// counts is nil) added to its requests and pod count.
+func withNominations(n *interfaces.NodeInfo, on map[types.UID]nomination, counts func(types.UID, nomination) bool) *interfaces.NodeInfo {
+	cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList, PodsWithAffinity: n.PodsWithAffinity}
+	if cp.Requested == nil {
+		cp.Requested = corev1.ResourceList{}
+	}
+	for uid, nom := range on {
+		if counts == nil || counts(uid, nom) {
+			plugins.AddRequests(cp.Requested, nom.requests)
 			cp.Pods++
 		}
-		out[i] = cp
 	}
-	return out
+	return cp
 }

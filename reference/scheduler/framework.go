@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"sort"
 	"strings"
 
@@ -334,23 +333,31 @@ func (f *Framework) Fits(ctx context.Context, pod *corev1.Pod, nodes []*interfac
 // none fits it returns a *interfaces.FitError counting each reason; when a
 // plugin errors it returns that error.
 func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfaces.NodeInfo) (string, error) {
+	node, _, err := f.place(ctx, pod, nodes)
+	return node, err
+}
+
+// place is Place that also returns, when the pod fits nowhere, which nodes
+// (by position in nodes) rejected it as Unschedulable, which preemption may
+// change, as kube-scheduler hands its filter statuses to PostFilter.
+func (f *Framework) place(ctx context.Context, pod *corev1.Pod, nodes []*interfaces.NodeInfo) (string, []bool, error) {
 	all := len(nodes)
 	if all == 0 {
-		return "", &interfaces.FitError{NumAllNodes: 0, Reasons: map[string]int{}}
+		return "", nil, &interfaces.FitError{NumAllNodes: 0, Reasons: map[string]int{}}
 	}
 	c, err := f.prefilter(ctx, pod, nodes)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(pod.Namespace + "/" + pod.Name))
-	start := int(h.Sum32() % uint32(all))
+	start := nodeOffset(pod, all)
 	want := f.numFeasibleToFind(all)
 	feasible := make([]*interfaces.NodeInfo, 0, min(want, 128))
 	var reasons map[string]int
 	var rejectedBy map[string]bool
+	var resolvable []bool
 	for i := 0; i < all && len(feasible) < want; i++ {
-		n := nodes[(start+i)%all]
+		at := (start + i) % all
+		n := nodes[at]
 		if n == nil || n.Node == nil {
 			continue
 		}
@@ -359,7 +366,13 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 		case interfaces.Success:
 			feasible = append(feasible, n)
 		case interfaces.Error:
-			return "", fmt.Errorf("scheduling %s/%s on node %s: %w", pod.Namespace, pod.Name, n.Name(), st)
+			return "", nil, fmt.Errorf("scheduling %s/%s on node %s: %w", pod.Namespace, pod.Name, n.Name(), st)
+		case interfaces.Unschedulable:
+			if resolvable == nil {
+				resolvable = make([]bool, all)
+			}
+			resolvable[at] = true
+			fallthrough
 		default:
 			if reasons == nil {
 				reasons, rejectedBy = map[string]int{}, map[string]bool{}
@@ -377,14 +390,17 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 			fit.PreFilterMsg = strings.Join(c.rejected.Reasons, ", ")
 			fit.Reasons = nil
 		}
-		return "", fit
+		if resolvable == nil {
+			resolvable = make([]bool, all)
+		}
+		return "", resolvable, fit
 	}
 	if len(feasible) == 1 || len(f.scores) == 0 {
-		return feasible[0].Name(), nil
+		return feasible[0].Name(), nil, nil
 	}
 	totals, err := f.score(ctx, pod, feasible, nodes)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	best := 0
 	for i, t := range totals {
@@ -392,7 +408,7 @@ func (f *Framework) Place(ctx context.Context, pod *corev1.Pod, nodes []*interfa
 			best = i
 		}
 	}
-	return feasible[best].Name(), nil
+	return feasible[best].Name(), nil, nil
 }
 
 // score returns the weighted sum of the scores of each feasible node.

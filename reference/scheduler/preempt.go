@@ -21,14 +21,13 @@ const (
 )
 
 // preemptionNodes pairs the snapshot the pod was filtered against with the
-// pods on each node. Callers hold the cache's lock.
+// pods on each node, one for one. Callers hold the cache's lock.
 func (r *run) preemptionNodes(snap []*interfaces.NodeInfo) []PreemptionNode {
-	out := make([]PreemptionNode, 0, len(snap))
-	for _, n := range snap {
-		if n == nil || n.Node == nil {
-			continue
+	out := make([]PreemptionNode, len(snap))
+	for i, n := range snap {
+		if n != nil {
+			out[i] = PreemptionNode{Info: n, Pods: n.PodList}
 		}
-		out = append(out, PreemptionNode{Info: n, Pods: n.PodList})
 	}
 	return out
 }
@@ -67,9 +66,13 @@ func (r *run) waitingForVictims(pod *corev1.Pod, node string) bool {
 	if node == "" {
 		return false
 	}
+	n, ok := r.cache.nodes[node]
+	if !ok {
+		return false
+	}
 	prio := podPriority(pod)
-	for _, st := range r.cache.pods {
-		if st.node == node && st.pod != nil && podPriority(st.pod) < prio && terminatingByPreemption(st.pod) {
+	for _, p := range n.PodList {
+		if podPriority(p) < prio && terminatingByPreemption(p) {
 			return true
 		}
 	}

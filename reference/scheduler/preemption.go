@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
@@ -99,6 +100,13 @@ func startTime(p *corev1.Pod) metav1.Time {
 // the snapshot Place rejected the pod on; pdbs are the cluster's
 // PodDisruptionBudgets.
 func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
+	return f.preemptAmong(ctx, pod, nodes, nil, pdbs)
+}
+
+// preemptAmong is Preempt; when resolvable is not nil it says, for each of
+// nodes, whether the filters rejected the pod there as Unschedulable (what
+// place returned), and the nodes are not filtered again.
+func (f *Framework) preemptAmong(ctx context.Context, pod *corev1.Pod, nodes []PreemptionNode, resolvable []bool, pdbs []*policyv1.PodDisruptionBudget) (Candidate, bool, error) {
 	if f.preempt.Disabled {
 		return Candidate{}, false, nil
 	}
@@ -115,24 +123,44 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 	if err != nil {
 		return Candidate{}, false, fmt.Errorf("preemption: %w", err)
 	}
-	var candidates []Candidate
 	// why counts, for the message, why each node is no candidate.
 	why := &interfaces.FitError{NumAllNodes: len(infos), Reasons: map[string]int{}}
-	for _, n := range nodes {
+	// Only a node rejected for a reason that deleting pods can change
+	// (Unschedulable, not UnschedulableAndUnresolvable) is a potential node.
+	potential := make([]PreemptionNode, 0, len(nodes))
+	for i, n := range nodes {
 		if n.Info == nil || n.Info.Node == nil {
 			continue
 		}
-		// Only a node rejected for a reason that deleting pods can change
-		// (Unschedulable, not UnschedulableAndUnresolvable) is a candidate.
+		if resolvable != nil {
+			if resolvable[i] {
+				potential = append(potential, n)
+			} else {
+				why.Reasons[msgNotHelpful]++
+			}
+			continue
+		}
 		st := cyc.filter(ctx, n.Info)
 		switch st.CodeOf() {
 		case interfaces.Unschedulable:
+			potential = append(potential, n)
 		case interfaces.Error:
 			return Candidate{}, false, fmt.Errorf("preemption for %s/%s on node %s: %w", pod.Namespace, pod.Name, n.Info.Name(), st)
 		default:
 			why.Reasons[msgNotHelpful]++
-			continue
 		}
+	}
+	// As kube-scheduler, dry-run the potential nodes from an offset and
+	// stop once enough candidates are found (at least one of them without
+	// PodDisruptionBudget violations): the best of a sample, not of all.
+	want := numCandidates(len(potential))
+	start := 0
+	if len(potential) > 0 {
+		start = nodeOffset(pod, len(potential))
+	}
+	var clean, violating []Candidate
+	for i := range potential {
+		n := potential[(start+i)%len(potential)]
 		c, reasons, err := f.selectVictims(ctx, cyc.clone(), n, pdbs)
 		if err != nil {
 			return Candidate{}, false, err
@@ -143,14 +171,44 @@ func (f *Framework) Preempt(ctx context.Context, pod *corev1.Pod, nodes []Preemp
 			}
 			continue
 		}
-		candidates = append(candidates, c)
+		if c.PDBViolations == 0 {
+			clean = append(clean, c)
+		} else {
+			violating = append(violating, c)
+		}
+		if len(clean) > 0 && len(clean)+len(violating) >= want {
+			break
+		}
 	}
+	candidates := append(clean, violating...)
 	if len(candidates) == 0 {
 		return Candidate{Message: "preemption: " + why.Error()}, false, nil
 	}
 	c := pickCandidate(candidates)
 	c.Message = fmt.Sprintf(msgPreemptionOK, c.Node, len(c.Victims))
 	return c, true, nil
+}
+
+// Kubernetes' DefaultPreemption defaults: how many candidates are enough,
+// as a share of the potential nodes and as an absolute floor.
+const (
+	minCandidateNodesPercentage = 10
+	minCandidateNodesAbsolute   = 100
+)
+
+// numCandidates is how many candidates preemption looks for among the
+// potential nodes: 10% of them, at least 100, at most all.
+func numCandidates(potential int) int {
+	return min(potential, max(potential*minCandidateNodesPercentage/100, minCandidateNodesAbsolute))
+}
+
+// nodeOffset is where a pod's walk over n nodes starts: derived from the
+// pod's namespace and name, so that pods spread over equal nodes and a
+// decision is reproducible (kube-scheduler draws it at random).
+func nodeOffset(pod *corev1.Pod, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(pod.Namespace + "/" + pod.Name))
+	return int(h.Sum32() % uint32(n))
 }
 
 // selectVictims removes every lower-priority pod from the node, checks that
@@ -170,20 +228,25 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 	if len(possible) == 0 {
 		return Candidate{}, []string{msgNoVictims}, nil
 	}
+	// Each possible victim's requests, computed once.
+	requests := make(map[*corev1.Pod]corev1.ResourceList, len(possible))
+	for _, p := range possible {
+		requests[p] = plugins.PodRequests(p)
+	}
 	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods,
 		PodList: slices.Clone(n.Info.PodList), PodsWithAffinity: slices.Clone(n.Info.PodsWithAffinity)}
 	if sim.Requested == nil {
 		sim.Requested = corev1.ResourceList{}
 	}
 	remove := func(p *corev1.Pod) {
-		plugins.SubRequests(sim.Requested, plugins.PodRequests(p))
+		plugins.SubRequests(sim.Requested, requests[p])
 		sim.Pods--
 		sim.PodList = slices.DeleteFunc(sim.PodList, func(q *corev1.Pod) bool { return q.UID == p.UID })
 		sim.PodsWithAffinity = slices.DeleteFunc(sim.PodsWithAffinity, func(q *corev1.Pod) bool { return q.UID == p.UID })
 		cyc.removePod(ctx, p, sim)
 	}
 	add := func(p *corev1.Pod) {
-		plugins.AddRequests(sim.Requested, plugins.PodRequests(p))
+		plugins.AddRequests(sim.Requested, requests[p])
 		sim.Pods++
 		sim.PodList = append(sim.PodList, p)
 		if plugins.HasPodAffinity(p) {

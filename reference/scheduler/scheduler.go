@@ -215,9 +215,12 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves stamp) {
 			r.s.opts.Logf("scheduler: %v", ferr)
 		}
 	}
-	var err error
+	var (
+		err        error
+		resolvable []bool
+	)
 	if node == "" {
-		node, err = r.s.fw.Place(ctx, pod, snap)
+		node, resolvable, err = r.s.fw.place(ctx, pod, snap)
 	}
 	var (
 		cand       Candidate
@@ -235,7 +238,7 @@ func (r *run) scheduleOne(ctx context.Context, pod *corev1.Pod, moves stamp) {
 	} else if r.waitingForVictims(pod, nominated) {
 		fit.PostFilterMsg = msgTerminating
 	} else {
-		cand, preempting, perr = r.s.fw.Preempt(ctx, pod, r.preemptionNodes(snap), r.pdbs())
+		cand, preempting, perr = r.s.fw.preemptAmong(ctx, pod, r.preemptionNodes(snap), resolvable, r.pdbs())
 		fit.PostFilterMsg = cand.Message
 		switch {
 		case preempting:

@@ -80,13 +80,28 @@ func (f *Fit) Filter(_ context.Context, pod *corev1.Pod, node *interfaces.NodeIn
 			continue
 		}
 		if want > amount(name, node.Free(name)) {
-			reasons = append(reasons, "Insufficient "+string(name))
+			reasons = append(reasons, insufficient(name))
 		}
 	}
 	if len(reasons) > 0 {
 		return interfaces.NewStatus(interfaces.Unschedulable, reasons...)
 	}
 	return nil
+}
+
+// insufficient is the reason a node lacks a resource, "Insufficient <name>";
+// the common resources' reasons are constants, so a filter pass over many
+// nodes does not build the same string on each.
+func insufficient(name corev1.ResourceName) string {
+	switch name {
+	case corev1.ResourceCPU:
+		return "Insufficient cpu"
+	case corev1.ResourceMemory:
+		return "Insufficient memory"
+	case corev1.ResourceEphemeralStorage:
+		return "Insufficient ephemeral-storage"
+	}
+	return "Insufficient " + string(name)
 }
 
 // Score rates cpu and memory equally: with LeastAllocated the share left

@@ -22,6 +22,10 @@ func PodRequests(pod *corev1.Pod) corev1.ResourceList {
 	for i := range pod.Spec.Containers {
 		addList(out, pod.Spec.Containers[i].Resources.Requests)
 	}
+	if len(pod.Spec.InitContainers) == 0 {
+		addList(out, pod.Spec.Overhead)
+		return out
+	}
 	sidecars := corev1.ResourceList{}
 	initPeak := corev1.ResourceList{}
 	for i := range pod.Spec.InitContainers {
