@@ -293,6 +293,12 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 			return Candidate{}, nil, err
 		}
 	}
+	if len(c.Victims) == 0 {
+		// The pod fits with every pod back: the node was rejected on a state that has changed
+		// since. kube-scheduler's dry run treats this as an error ("expected at least one
+		// victim pod"), and the pod is retried.
+		return Candidate{}, nil, fmt.Errorf("preemption for %s/%s: expected at least one victim pod on node %q", pod.Namespace, pod.Name, sim.Name())
+	}
 	sort.SliceStable(c.Victims, func(i, j int) bool { return moreImportant(c.Victims[i], c.Victims[j]) })
 	return c, nil, nil
 }
