@@ -504,6 +504,11 @@ func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error 
 		fmt.Fprintf(log, "stopping the control plane (pid %d)\n", l.ControlPID)
 		errs = append(errs, stop(ctx, l.ControlPID, 30*time.Second))
 	}
+	// A node agent killed before it removed its pods leaves their shims and processes running.
+	if n, err := killShims(l.Dir); n > 0 || err != nil {
+		fmt.Fprintf(log, "killed %d containerd shims left running with their pods\n", n)
+		errs = append(errs, err)
+	}
 	fmt.Fprintf(log, "removing bridge %s and the node namespaces\n", l.Bridge)
 	errs = append(errs, l.removeNetwork(ctx))
 	if keepLogs {

@@ -6,6 +6,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -73,4 +77,81 @@ func stop(ctx context.Context, pid int, grace time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return nil
+}
+
+// killShims kills, with everything they started, the containerd shims that still serve a
+// containerd under dir (their command line names a socket below it): what a node whose agent
+// had to be killed before it removed its pods leaves running — pods' processes holding the
+// nodes' network namespaces and the bridge's veths. It returns how many shims it killed.
+func killShims(dir string) (int, error) {
+	marker := filepath.Clean(dir) + string(filepath.Separator)
+	procs, err := processTable()
+	if err != nil {
+		return 0, err
+	}
+	var shims []int
+	for pid, p := range procs {
+		if strings.Contains(p.cmdline, "containerd-shim") && strings.Contains(p.cmdline, marker) {
+			shims = append(shims, pid)
+		}
+	}
+	// A shim's fork that has not exec'd yet shares its command line: count the topmost only.
+	matched := map[int]bool{}
+	for _, pid := range shims {
+		matched[pid] = true
+	}
+	shims = slices.DeleteFunc(shims, func(pid int) bool { return matched[procs[pid].ppid] })
+	children := map[int][]int{}
+	for pid, p := range procs {
+		children[p.ppid] = append(children[p.ppid], pid)
+	}
+	var errs []error
+	for _, shim := range shims {
+		// The shim first, so that it cannot start or restart anything, then its descendants.
+		tree := []int{shim}
+		for i := 0; i < len(tree); i++ {
+			tree = append(tree, children[tree[i]]...)
+		}
+		for _, pid := range tree {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+				errs = append(errs, fmt.Errorf("killing pid %d: %w", pid, err))
+			}
+		}
+	}
+	return len(shims), errors.Join(errs...)
+}
+
+// proc is one process of /proc.
+type proc struct {
+	ppid    int
+	cmdline string // arguments joined by spaces
+}
+
+// processTable reads every process's parent and command line.
+func processTable() (map[int]proc, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]proc{}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// "pid (comm) state ppid ...": the fields after the last ')'.
+		i := strings.LastIndexByte(string(stat), ')')
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		out[pid] = proc{ppid: ppid, cmdline: strings.ReplaceAll(string(cmd), "\x00", " ")}
+	}
+	return out, nil
 }
