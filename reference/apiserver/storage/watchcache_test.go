@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync/atomic"
 	"testing"
@@ -100,6 +101,7 @@ func TestWatchCachePagesAreReadAtOneRevision(t *testing.T) {
 		createCM(ctx, t, o, res, "ns", n)
 	}
 	createCM(ctx, t, o, res, "nsx", "other") // another namespace whose name extends "ns"
+	createCM(ctx, t, o, res, "a", "before")  // and one whose keys come before
 	first := cachedList(ctx, t, o, res, "ns", storage.ListOptions{Limit: 2})
 	if first.Continue == "" || first.Remaining == nil || *first.Remaining != 3 {
 		t.Fatalf("first page: %v, continue %q, remaining %v", names(first), first.Continue, first.Remaining)
@@ -232,5 +234,52 @@ func TestWatchCacheSharedWatchReplaysRecentHistory(t *testing.T) {
 	createCM(ctx, t, o, res, "ns", "d")
 	if got := receive(t, later, 2); got[0] != "b" || got[1] != "d" {
 		t.Fatalf("a watch from %d got %v, want [b d]", from, got)
+	}
+}
+
+// TestWatchCacheHistoryKeepsEveryEventWhenTrimmed: past the history's bound (10,000 events),
+// trimming and compacting it in memory loses no event a watch from inside it needs.
+func TestWatchCacheHistoryKeepsEveryEventWhenTrimmed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 21,000 objects")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	live, _, err := o.Watch(ctx, res, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const total = 21_000
+	var from int64
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for range total {
+			<-live
+		}
+	}()
+	for i := range total {
+		rev := createCM(ctx, t, o, res, "ns", fmt.Sprintf("cm-%05d", i))
+		if i == total-5_001 {
+			from = rev
+		}
+	}
+	<-drained
+	later, _, err := o.Watch(ctx, res, "ns", from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := receive(t, later, 5_000)
+	if got[0] != fmt.Sprintf("cm-%05d", total-5_000) || got[4_999] != fmt.Sprintf("cm-%05d", total-1) {
+		t.Fatalf("a watch from the history got %s … %s", got[0], got[4_999])
+	}
+	for i, name := range got {
+		if want := fmt.Sprintf("cm-%05d", total-5_000+i); name != want {
+			t.Fatalf("event %d: %s, want %s", i, name, want)
+		}
 	}
 }
