@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +33,11 @@ func statusFor(err error) *metav1.Status {
 // writeError writes err as a metav1.Status response (JSON, or protobuf when negotiated).
 func writeError(w http.ResponseWriter, err error) {
 	st := statusFor(err)
+	// As kube-apiserver: a Status that says when to retry says it in the header too, which
+	// client-go's retry honours (e.g. a list at a resourceVersion the server has not reached).
+	if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
+	}
 	writeJSON(w, int(st.Code), st)
 }
 
