@@ -309,6 +309,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// Connection-level errors (a plain-HTTP request to the TLS port ...) go to ErrorLog.
 		ErrorLog: log.New(errorLogWriter(s.cfg.ErrorLog), "", 0),
 	}
+	fresh := &newConns{m: map[net.Conn]struct{}{}}
+	srv.ConnState = fresh.track
 	errc := make(chan error, 1)
 	if s.cfg.TLS != nil {
 		srv.TLSConfig = s.cfg.TLS.Clone()
@@ -327,6 +329,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.cancelBG()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	fresh.closeAll()
 	err := srv.Shutdown(shutdownCtx)
 	if err != nil {
 		_ = srv.Close()
@@ -409,5 +412,33 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveRootPaths(w)
 	default:
 		writeError(w, notFoundPath())
+	}
+}
+
+// newConns are the connections that have not begun a request (http.StateNew). Shutdown counts
+// them as busy for 5 s, in case a request is about to arrive; a client's spare connection (Go's
+// transport keeps one it dialled while another became free) thus held every shutdown that long.
+// Nothing is in flight on them: they are closed first.
+type newConns struct {
+	mu sync.Mutex
+	m  map[net.Conn]struct{}
+}
+
+func (n *newConns) track(c net.Conn, st http.ConnState) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if st == http.StateNew {
+		n.m[c] = struct{}{}
+	} else {
+		delete(n.m, c)
+	}
+}
+
+func (n *newConns) closeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for c := range n.m {
+		_ = c.Close()
+		delete(n.m, c)
 	}
 }
