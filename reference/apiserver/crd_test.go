@@ -175,9 +175,12 @@ func TestCRDServesCustomResources(t *testing.T) {
 		_, err := ax.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "widgets.example.clusterkit.io", metav1.GetOptions{})
 		return apierrors.IsNotFound(err)
 	})
-	if _, err := widgets.List(ctx, metav1.ListOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("list after CRD deletion: %v, want 404", err)
-	}
+	// The CRD controller stops serving them in the pass that deleted the CRD, right after the
+	// delete (kube-apiserver: when its CRD informer sees the deletion) — soon, not at once.
+	eventually(t, "custom resources no longer served after the CRD's deletion", func() bool {
+		_, err := widgets.List(ctx, metav1.ListOptions{})
+		return apierrors.IsNotFound(err)
+	})
 	if _, err := ts.store.Get(ctx, "/registry/example.clusterkit.io/widgets/default/w1"); err == nil {
 		t.Errorf("custom resource still stored after its CRD was deleted")
 	}
