@@ -143,7 +143,7 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	// cannot offer: on-demand compaction, restarting the proxy, and webhooks the spec serves on
 	// 127.0.0.1 (a live cluster's API server need not reach the test's loopback).
 	liveSkips := map[string]bool{
-		"api.watch.expired": true, "api.list.compacted-continue": true, // Compaction
+		"api.watch.expired": true, "api.list.compacted-continue": true, "api.compaction.boundary": true, // Compaction
 		"proxy.restart.catch-up":     true,                                                                                      // restarting the proxy
 		"api.crd.conversion-webhook": true, "api.crd.conversion-webhook-storage": true, "api.crd.conversion-webhook-down": true, // LoopbackWebhooks
 		"api.aggregation.proxy-identity": true, "api.aggregation.front-proxy-certificate": true, "api.aggregation.discovery": true, // LoopbackWebhooks
