@@ -414,6 +414,14 @@ func (o *Objects) listAfter(ctx context.Context, res *registry.Resource, prefix 
 	}
 }
 
+// compacted asks the store whether rev is still readable under prefix (the cheapest read at a
+// revision: one key): an Expired error when the store has compacted it, another error when the
+// read failed, nil when it is readable.
+func (o *Objects) compacted(ctx context.Context, prefix string, rev int64) error {
+	_, err := o.kv.List(ctx, prefix, interfaces.ListOptions{Revision: rev, Limit: 1})
+	return err
+}
+
 // ErrDelete is returned by an update function to delete the object instead of writing it.
 var ErrDelete = errors.New("delete object")
 
@@ -552,7 +560,7 @@ func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace s
 			return nil, nil, MapError(res, "", err)
 		}
 		fromRevision = cur
-	} else if _, err := o.kv.List(ctx, Prefix(res, namespace), interfaces.ListOptions{Revision: fromRevision, Limit: 1}); interfaces.IsExpired(err) {
+	} else if err := o.compacted(ctx, Prefix(res, namespace), fromRevision); interfaces.IsExpired(err) {
 		// A shared watch (running since before the compaction) or its history could still
 		// deliver the changes after a compacted revision: the store decides, as for its own
 		// watches — 410 Gone.

@@ -160,7 +160,7 @@ func (o *Objects) cachedList(ctx context.Context, res *registry.Resource, namesp
 // continueList answers the next page of a paged list made by the cache.
 func (h *hub) continueList(ctx context.Context, prefix string, tok cacheToken, opts ListOptions) (ListResult, error) {
 	// A continuation of a revision the store has compacted is 410 Gone, as from the store.
-	if _, err := h.o.kv.List(ctx, prefix, interfaces.ListOptions{Revision: tok.Revision, Limit: 1}); err != nil {
+	if err := h.o.compacted(ctx, prefix, tok.Revision); err != nil {
 		if interfaces.IsExpired(err) {
 			expired := apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
 			expired.ErrStatus.ListMeta.Continue = h.inconsistentToken(ctx, prefix, tok.After)
@@ -360,6 +360,7 @@ func (h *hub) advanceLocked(rev int64) {
 func (h *hub) fresh(ctx context.Context, min int64) (*btree.BTreeG[entry], int64, error) {
 	deadline := time.NewTimer(freshWait)
 	defer deadline.Stop()
+	pw, canAsk := h.watcher.(interfaces.ProgressWatcher)
 	var tick <-chan time.Time
 	for {
 		h.mu.Lock()
@@ -372,8 +373,7 @@ func (h *hub) fresh(ctx context.Context, min int64) (*btree.BTreeG[entry], int64
 		wait := h.advanced
 		h.mu.Unlock()
 		if tick == nil {
-			pw, ok := h.watcher.(interfaces.ProgressWatcher)
-			if !ok {
+			if !canAsk {
 				return nil, 0, errNotCached
 			}
 			t := time.NewTicker(progressEvery)
@@ -384,7 +384,7 @@ func (h *hub) fresh(ctx context.Context, min int64) (*btree.BTreeG[entry], int64
 		select {
 		case <-wait:
 		case <-tick:
-			h.requestProgress(ctx, h.watcher.(interfaces.ProgressWatcher))
+			h.requestProgress(ctx, pw)
 		case <-deadline.C:
 			return nil, 0, errNotCached
 		case <-h.done:
