@@ -580,6 +580,12 @@ func specCtrlProgressDeadline(ctx context.Context, g gomega.Gomega, e *ctrlEnv) 
 		g.Expect(got.Status.Conditions).To(gomega.ContainElement(gomega.And(
 			gomega.HaveField("Type", appsv1.DeploymentProgressing), gomega.HaveField("Status", corev1.ConditionTrue))))
 		g.Expect(podNames(e.activePods(ctx, g, "web"))).To(gomega.HaveLen(2))
+		// The deadline counts from the last progress the controller saw:
+		// let it see both pods before time moves, or a status that catches
+		// up during the advance is (rightly) progress that renews it.
+		g.Expect(got.Status.ObservedGeneration).To(gomega.Equal(got.Generation))
+		g.Expect(got.Status.Replicas).To(gomega.BeEquivalentTo(2))
+		g.Expect(got.Status.UpdatedReplicas).To(gomega.BeEquivalentTo(2))
 	})
 	e.advance(ctx, g, 45*time.Second)
 	e.eventually(ctx, g, "Progressing=False ProgressDeadlineExceeded", func(g gomega.Gomega) {
