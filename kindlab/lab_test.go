@@ -135,6 +135,9 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	// The seed's kubectl tour, as a user would run it.
 	t.Run("tour", func(t *testing.T) { checkTour(ctx, t, lab) })
 
+	// What a failed CI job uploads: every node's logs and the cluster's state.
+	t.Run("export logs", func(t *testing.T) { checkExport(ctx, t, lab) })
+
 	// kubectl top: metrics.k8s.io from the nodes' kubelets.
 	checkLabMetrics(ctx, t, rc, lab.Kubeconfig, []string{node1.Name, node2.Name}, []string{"web-1", "web-2"})
 
@@ -194,4 +197,36 @@ func logs(dir string) string {
 		fmt.Fprintf(&b, "== %s\n%s\n", f, strings.Join(lines, "\n"))
 	}
 	return b.String()
+}
+
+// checkExport exports a running lab's logs and finds in them each node's agent and containerd
+// logs, web-1's container log on node 1, the API server's (a static pod's) on the control-plane
+// node, and the pods through the API.
+func checkExport(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
+	out := t.TempDir()
+	if err := lab.ExportLogs(ctx, out, func(format string, args ...any) { t.Logf(format, args...) }); err != nil {
+		t.Fatalf("ExportLogs: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "export-errors.txt")); err == nil {
+		t.Errorf("a running lab exported with errors:\n%s", b)
+	}
+	for _, n := range lab.Nodes {
+		for _, f := range []string{"agent.log", "containerd.log"} {
+			if st, err := os.Stat(filepath.Join(out, n.Name, f)); err != nil || st.Size() == 0 {
+				t.Errorf("%s/%s missing or empty (%v)", n.Name, f, err)
+			}
+		}
+	}
+	expectGlob := func(pattern string) {
+		t.Helper()
+		if m, _ := filepath.Glob(filepath.Join(out, pattern)); len(m) == 0 {
+			t.Errorf("nothing exported matches %s", pattern)
+		}
+	}
+	expectGlob(lab.Nodes[0].Name + "/pods/default_web-1_*/c/0.log")
+	expectGlob(lab.Name + "-control-plane/pods/kube-system_kube-apiserver-*/*/0.log")
+	b, err := os.ReadFile(filepath.Join(out, "cluster", "pods.yaml"))
+	if err != nil || !strings.Contains(string(b), "name: web-1") || !strings.Contains(string(b), "kind: Pod") {
+		t.Errorf("cluster/pods.yaml does not list web-1 as a Pod (%v)", err)
+	}
 }

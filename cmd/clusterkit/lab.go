@@ -39,7 +39,7 @@ a lab has a default route, so nothing it does leaves the machine. Needs root, co
 and the CNI plugins (scripts/install-containerd.sh), and - unless --images is given - the
 clusterkit source tree and the go command (the test images are built locally).`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabNodeCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabNodeCommand())
 	return cmd
 }
 
@@ -211,6 +211,57 @@ or "clusterkit images build".`,
 	}
 	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	return cmd
+}
+
+// newLabExportCommand is `clusterkit lab export`: kind's `export logs`.
+func newLabExportCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export a lab's logs and state (for a failed CI job's artifacts)",
+	}
+	o := &labOptions{name: "lab"}
+	logs := &cobra.Command{
+		Use:   "logs [DIR]",
+		Short: "Copy every node's agent, containerd and container logs and the cluster's state into DIR",
+		Long: `Copy into DIR (default: a new temporary directory, printed) what it takes to understand a
+lab after a failure, as kind's "kind export logs" does:
+
+  lab.json                              the lab's record (nodes, addresses, subnets)
+  NODE/agent.log                        the node agent: kubelet and agent lines
+  NODE/containerd.log                   the node's containerd
+  NODE/pods/NS_POD_UID/CONTAINER/N.log  every container's log, static pods (etcd, API server,
+                                        scheduler, controller manager) included
+  cluster/*.yaml                        nodes, pods, events, services, endpointslices,
+                                        deployments, replicasets, daemonsets (kubectl get -A -o yaml)
+
+Secrets, tokens, keys and volume contents are never copied. Whatever cannot be read (a node that
+never started, an API server that is down) is listed in DIR/export-errors.txt and the rest is
+still written; the lab keeps running.`,
+		Example: `  clusterkit lab export logs --name ci ./lab-logs     # then upload ./lab-logs as the job's artifact`,
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lab, err := kindlab.Load(o.labDir())
+			if err != nil {
+				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+			}
+			var dir string
+			if len(args) == 1 {
+				dir = args[0]
+			} else if dir, err = os.MkdirTemp("", "clusterkit-lab-"+lab.Name+"-logs-"); err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			if err := lab.ExportLogs(cmd.Context(), dir, func(format string, a ...any) { fmt.Fprintf(out, format+"\n", a...) }); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), dir)
+			return nil
+		},
+	}
+	logs.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
+	logs.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	cmd.AddCommand(logs)
 	return cmd
 }
 
