@@ -93,11 +93,14 @@ func (l *Lab) createNetwork(ctx context.Context, gateway string) error {
 func (l *Lab) removeNetwork(ctx context.Context) error {
 	var errs []error
 	for _, n := range l.Nodes {
+		if n.NetNS == "" { // a record without its network (a create that stopped early)
+			continue
+		}
 		if _, err := os.Stat(nsPath(n.NetNS)); err == nil {
 			errs = append(errs, ip(ctx, "netns", "del", n.NetNS))
 		}
 	}
-	if _, err := net.InterfaceByName(l.Bridge); err == nil {
+	if _, err := net.InterfaceByName(l.Bridge); err == nil && l.Bridge != "" {
 		errs = append(errs, ip(ctx, "link", "del", l.Bridge))
 	}
 	return errors.Join(errs...)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -99,11 +101,20 @@ func newLabCreateCommand() *cobra.Command {
 
 func newLabDeleteCommand() *cobra.Command {
 	o := &labOptions{name: "lab"}
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "delete",
 		Short: "Stop a lab's processes and remove its namespaces, bridge and directory",
-		Args:  cobra.NoArgs,
+		Example: `  clusterkit lab delete --name ci
+  clusterkit lab delete --all     # every lab under ~/.clusterkit/labs, and the logs of failed creates`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all {
+				if cmd.Flags().Changed("name") || o.dir != "" {
+					return fmt.Errorf("--all deletes every lab under %s: give it without --name or --dir", kindlab.Root())
+				}
+				return deleteAllLabs(cmd.ErrOrStderr())
+			}
 			lab, err := kindlab.Load(o.labDir())
 			if apierrors.IsNotFound(err) && kindlab.IsLeftover(o.labDir()) {
 				// A failed create kept its logs here: delete removes them.
@@ -125,7 +136,41 @@ func newLabDeleteCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	cmd.Flags().BoolVar(&all, "all", false, "delete every lab under ~/.clusterkit/labs (as kind delete clusters --all), and the logs of failed creates")
 	return cmd
+}
+
+// deleteAllLabs deletes every lab under the labs root and removes failed creates' leftovers,
+// going on past a lab that fails to delete (and reporting it at the end).
+func deleteAllLabs(log io.Writer) error {
+	root := kindlab.Root()
+	labs, err := kindlab.List(root)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, l := range labs {
+		if err := l.Delete(context.Background(), log); err != nil {
+			errs = append(errs, fmt.Errorf("lab %s: %w", l.Name, err))
+			continue
+		}
+		fmt.Fprintf(log, "lab %s deleted\n", l.Name)
+	}
+	leftovers, err := kindlab.Leftovers(root)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, dir := range leftovers {
+		if err := kindlab.RemoveLeftover(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(log, "removed %s, the logs of a failed create\n", dir)
+	}
+	if len(labs)+len(leftovers) == 0 {
+		fmt.Fprintf(log, "no labs under %s\n", root)
+	}
+	return errors.Join(errs...)
 }
 
 func newLabListCommand() *cobra.Command {

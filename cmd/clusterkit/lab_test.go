@@ -58,3 +58,42 @@ func TestLabListAndKubeconfig(t *testing.T) {
 		t.Fatalf("lab delete of a missing lab: %v; want not found", err)
 	}
 }
+
+// TestLabDeleteAll: `lab delete --all` deletes every recorded lab (here one whose processes
+// are gone) and removes failed creates' leftovers, and refuses --all with --name.
+func TestLabDeleteAll(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	root := filepath.Join(home, ".clusterkit", "labs")
+	out, err := runLab(t, "delete", "--all")
+	if err != nil || !strings.Contains(out, "no labs") {
+		t.Fatalf("lab delete --all with no labs = %q, %v; want it to say there are none", out, err)
+	}
+	broken := filepath.Join(root, "gone")
+	if err := os.MkdirAll(filepath.Join(broken, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(kindlab.Lab{Name: "gone", Dir: broken, Nodes: []kindlab.Node{{Name: "gone-node-1"}}})
+	if err := os.WriteFile(filepath.Join(broken, "lab.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failed := filepath.Join(root, "failed")
+	if err := os.MkdirAll(filepath.Join(failed, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runLab(t, "delete", "--all", "--name", "gone"); err == nil || !strings.Contains(err.Error(), "without --name") {
+		t.Fatalf("lab delete --all --name: %v; want it refused", err)
+	}
+	out, err = runLab(t, "delete", "--all")
+	if err != nil {
+		t.Fatalf("lab delete --all: %v\n%s", err, out)
+	}
+	for _, d := range []string{broken, failed} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s still there after delete --all (%v)\n%s", d, err, out)
+		}
+	}
+	if !strings.Contains(out, "lab gone deleted") || !strings.Contains(out, "the logs of a failed create") {
+		t.Errorf("lab delete --all said %q; want a line per lab and leftover", out)
+	}
+}
