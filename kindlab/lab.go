@@ -65,6 +65,11 @@ type Config struct {
 	// measured); default DefaultNodeCapacity: nodes sharing one machine would otherwise each
 	// report all of it.
 	NodeCapacity corev1.ResourceList
+	// Workers, when set, shapes each worker node (labels, taints, capacity): one entry per
+	// node, Nodes defaults to their number. ControlPlane shapes the control-plane node. A lab
+	// configuration file (ParseFile) fills both.
+	Workers      []NodeConfig
+	ControlPlane NodeConfig
 }
 
 // DefaultNodeCapacity is a lab node's capacity unless Config.NodeCapacity says otherwise.
@@ -89,6 +94,11 @@ type Node struct {
 	// node-role.kubernetes.io/control-plane, it runs the scheduler and the controller manager
 	// as static pods.
 	ControlPlane bool `json:"controlPlane,omitempty"`
+	// Labels and Taints are put on the Node once it registers; Capacity entries replace the
+	// lab's NodeCapacity for this node (a lab configuration file's node shape).
+	Labels   map[string]string   `json:"labels,omitempty"`
+	Taints   []corev1.Taint      `json:"taints,omitempty"`
+	Capacity corev1.ResourceList `json:"capacity,omitempty"`
 }
 
 // Lab is a created lab, as recorded in Dir/lab.json.
@@ -150,6 +160,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Nodes == 0 {
 		c.Nodes = DefaultNodes
+		if len(c.Workers) > 0 {
+			c.Nodes = len(c.Workers)
+		}
+	}
+	if len(c.Workers) > 0 && len(c.Workers) != c.Nodes {
+		return c, fmt.Errorf("--nodes %d, but the configuration shapes %d workers: give one or the other", c.Nodes, len(c.Workers))
 	}
 	if c.Nodes < 1 || c.Nodes > 50 {
 		return c, fmt.Errorf("--nodes %d: a lab has 1 to 50 nodes", c.Nodes)
@@ -231,11 +247,17 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 			IP: fmt.Sprintf("10.250.%d.%d", idx, i+1), PodSubnet: fmt.Sprintf("10.244.%d.0/24", i),
 			HostVeth: fmt.Sprintf("cklab%dv%d", idx, i),
 		})
+		if len(cfg.Workers) >= i {
+			w := cfg.Workers[i-1]
+			n := &lab.Nodes[len(lab.Nodes)-1]
+			n.Labels, n.Taints, n.Capacity = w.Labels, w.Taints, w.Capacity
+		}
 	}
 	lab.Nodes = append(lab.Nodes, Node{
 		Name: cfg.Name + "-control-plane", NetNS: fmt.Sprintf("cklab%d-cp", idx),
 		IP: cpIP, PodSubnet: controlPlaneSubnet,
 		HostVeth: fmt.Sprintf("cklab%dvcp", idx), ControlPlane: true,
+		Labels: cfg.ControlPlane.Labels, Taints: cfg.ControlPlane.Taints, Capacity: cfg.ControlPlane.Capacity,
 	})
 	ok := false
 	defer func() {
@@ -307,6 +329,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, fmt.Errorf("labelling and tainting %s: %w", cp.Name, err)
 	}
 	say("node %s labelled and tainted %s:NoSchedule", cp.Name, LabelControlPlane)
+	if err := shapeNodes(ctx, client, []Node{*cp}, say); err != nil {
+		return nil, err
+	}
 	if err := lab.waitControlPlanePods(ctx, client, cp.Name, say); err != nil {
 		return nil, err
 	}
@@ -325,6 +350,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 	}
 	if err := lab.waitNodes(ctx, lab.Workers(), say); err != nil {
+		return nil, err
+	}
+	if err := shapeNodes(ctx, client, lab.Workers(), say); err != nil {
 		return nil, err
 	}
 	if err := lab.waitKubeProxy(ctx, client, lab.Workers(), say); err != nil {

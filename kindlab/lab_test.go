@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -72,8 +73,24 @@ func TestLabServesAcrossNodes(t *testing.T) {
 	var rb [2]byte
 	_, _ = rand.Read(rb[:])
 	name := "ckt-" + hex.EncodeToString(rb[:])
-	lab, err := kindlab.Create(ctx, kindlab.Config{Name: name, Nodes: 2, Dir: filepath.Join(dir, "lab"), Binary: bin,
-		Progress: func(format string, args ...any) { t.Logf(format, args...) }})
+	// Two workers from a configuration file, the second shaped: its own labels, taint and capacity.
+	cfg, err := kindlab.ParseFile([]byte(`apiVersion: clusterkit.io/v1alpha1
+kind: Lab
+name: ` + name + `
+nodes:
+- role: worker
+- role: worker
+  labels: {example.com/shape: small}
+  taints: ["example.com/small=yes:PreferNoSchedule"]
+  cpu: "1"
+  memory: 2Gi
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir, cfg.Binary = filepath.Join(dir, "lab"), bin
+	cfg.Progress = func(format string, args ...any) { t.Logf(format, args...) }
+	lab, err := kindlab.Create(ctx, cfg)
 	if err != nil {
 		t.Fatalf("creating the lab: %v\n%s", err, logs(filepath.Join(dir, "lab", "logs")))
 	}
@@ -134,6 +151,9 @@ func TestLabServesAcrossNodes(t *testing.T) {
 
 	// The seed's kubectl tour, as a user would run it.
 	t.Run("tour", func(t *testing.T) { checkTour(ctx, t, lab) })
+
+	// The configuration file's node shape, as describe node shows it.
+	t.Run("node shape", func(t *testing.T) { checkNodeShape(ctx, t, client, node1.Name, node2.Name) })
 
 	// What a failed CI job uploads: every node's logs and the cluster's state.
 	t.Run("export logs", func(t *testing.T) { checkExport(ctx, t, lab) })
@@ -228,5 +248,36 @@ func checkExport(ctx context.Context, t *testing.T, lab *kindlab.Lab) {
 	b, err := os.ReadFile(filepath.Join(out, "cluster", "pods.yaml"))
 	if err != nil || !strings.Contains(string(b), "name: web-1") || !strings.Contains(string(b), "kind: Pod") {
 		t.Errorf("cluster/pods.yaml does not list web-1 as a Pod (%v)", err)
+	}
+}
+
+// checkNodeShape: the shaped node reports the configured capacity and carries its label and
+// taint; the other has the lab's default capacity and neither.
+func checkNodeShape(ctx context.Context, t *testing.T, client kubernetes.Interface, plain, shaped string) {
+	for _, c := range []struct {
+		node           string
+		cpu, memory    string
+		label, tainted bool
+	}{{plain, "2", "4Gi", false, false}, {shaped, "1", "2Gi", true, true}} {
+		n, err := client.CoreV1().Nodes().Get(ctx, c.node, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q := n.Status.Capacity[corev1.ResourceCPU]; q.Cmp(resource.MustParse(c.cpu)) != 0 {
+			t.Errorf("node %s cpu capacity %s, want %s", c.node, q.String(), c.cpu)
+		}
+		if q := n.Status.Capacity[corev1.ResourceMemory]; q.Cmp(resource.MustParse(c.memory)) != 0 {
+			t.Errorf("node %s memory capacity %s, want %s", c.node, q.String(), c.memory)
+		}
+		if got := n.Labels["example.com/shape"] == "small"; got != c.label {
+			t.Errorf("node %s labels %v: example.com/shape=small %v, want %v", c.node, n.Labels, got, c.label)
+		}
+		tainted := false
+		for _, taint := range n.Spec.Taints {
+			tainted = tainted || (taint.Key == "example.com/small" && taint.Value == "yes" && taint.Effect == corev1.TaintEffectPreferNoSchedule)
+		}
+		if tainted != c.tainted {
+			t.Errorf("node %s taints %v: example.com/small=yes:PreferNoSchedule %v, want %v", c.node, n.Spec.Taints, tainted, c.tainted)
+		}
 	}
 }

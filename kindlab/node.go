@@ -124,7 +124,7 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	kcfg := kubelet.Config{NodeIP: n.IP, ServerAddress: net.JoinHostPort(n.IP, strconv.Itoa(kubeletPort)), Logf: logf}
 	// The node's pods get addresses of its subnet (containerd's bridge above): register it as
 	// the node's podCIDR, which the control plane's node IPAM controller then keeps.
-	kcfg.PodCIDR, kcfg.Capacity = n.PodSubnet, lab.NodeCapacity
+	kcfg.PodCIDR, kcfg.Capacity = n.PodSubnet, capacityOf(lab.NodeCapacity, n.Capacity)
 	if n.ControlPlane {
 		kcfg.StaticPodPath = lab.staticPodDir()
 	}

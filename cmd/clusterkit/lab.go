@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/clusterkit/clusterkit/kindlab"
@@ -51,7 +52,32 @@ type labOptions struct {
 	dir         string
 	serviceCIDR string
 	images      string
+	config      string
 	nodeShape   nodeShape
+}
+
+// fromFile reads --config; --name and --service-cidr given on the command line win over the
+// file's, --nodes must agree with it.
+func (o *labOptions) fromFile(flags *pflag.FlagSet) (kindlab.Config, error) {
+	b, err := os.ReadFile(o.config)
+	if err != nil {
+		return kindlab.Config{}, fmt.Errorf("--config: %w", err)
+	}
+	cfg, err := kindlab.ParseFile(b)
+	if err != nil {
+		return kindlab.Config{}, fmt.Errorf("--config %s: %w", o.config, err)
+	}
+	if flags.Changed("name") || cfg.Name == "" {
+		cfg.Name = o.name
+	}
+	o.name = cfg.Name // the lab's directory follows its name
+	if flags.Changed("service-cidr") || cfg.ServiceCIDR == "" {
+		cfg.ServiceCIDR = o.serviceCIDR
+	}
+	if flags.Changed("nodes") && o.nodes != cfg.Nodes {
+		return kindlab.Config{}, fmt.Errorf("--nodes %d, but --config %s has %d workers: give one or the other", o.nodes, o.config, cfg.Nodes)
+	}
+	return cfg, nil
 }
 
 func (o *labOptions) labDir() string {
@@ -67,6 +93,7 @@ func newLabCreateCommand() *cobra.Command {
 		Use:   "create",
 		Short: "Create a lab and wait until every node is Ready",
 		Example: `  clusterkit lab create --name ci --nodes 3
+  clusterkit lab create --config lab.yaml     # nodes by role: count, labels, taints, cpu, memory, pods
   clusterkit lab create --name ci --images ./images.tar   # outside the source tree`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,11 +104,15 @@ func newLabCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lab, err := kindlab.Create(ctx, kindlab.Config{
-				Name: o.name, Nodes: o.nodes, Dir: o.labDir(), ServiceCIDR: o.serviceCIDR, ImageArchive: o.images,
-				NodeCapacity: capacity,
-				Progress:     func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) },
-			})
+			cfg := kindlab.Config{Name: o.name, Nodes: o.nodes, ServiceCIDR: o.serviceCIDR}
+			if o.config != "" {
+				if cfg, err = o.fromFile(cmd.Flags()); err != nil {
+					return err
+				}
+			}
+			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity = o.labDir(), o.images, capacity
+			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
 				return err
 			}
@@ -95,6 +126,7 @@ func newLabCreateCommand() *cobra.Command {
 	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
+	f.StringVar(&o.config, "config", "", "lab configuration file (apiVersion clusterkit.io/v1alpha1, kind Lab): nodes by role with count, labels, taints, cpu, memory, pods; see docs/kindlab.md")
 	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")
 	return cmd
 }

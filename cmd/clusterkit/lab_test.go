@@ -97,3 +97,31 @@ func TestLabDeleteAll(t *testing.T) {
 		t.Errorf("lab delete --all said %q; want a line per lab and leftover", out)
 	}
 }
+
+// TestLabCreateConfigErrors: a configuration file's mistakes and a --nodes that contradicts it
+// are reported, naming the field, before anything is made.
+func TestLabCreateConfigErrors(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	dir := t.TempDir()
+	good := filepath.Join(dir, "lab.yaml")
+	if err := os.WriteFile(good, []byte("apiVersion: clusterkit.io/v1alpha1\nkind: Lab\nnodes:\n- count: 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("apiVersion: clusterkit.io/v1alpha1\nkind: Lab\nnodes:\n- taints: [\"x:Sometimes\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--config", good, "--nodes", "3"}, "has 2 workers"},
+		{[]string{"--config", bad}, "nodes[0].taints[0]"},
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, "--config"},
+	} {
+		_, err := runLab(t, append([]string{"create"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("lab create %v: %v; want an error holding %q", c.args, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package kindlab
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/yaml"
+)
+
+// ConfigAPIVersion and ConfigKind name the lab configuration file's format.
+const (
+	ConfigAPIVersion = "clusterkit.io/v1alpha1"
+	ConfigKind       = "Lab"
+)
+
+// File is a lab configuration file (`lab create --config FILE`), in the spirit of kind's
+// Cluster config:
+//
+//	apiVersion: clusterkit.io/v1alpha1
+//	kind: Lab
+//	name: ci                      # optional; --name wins
+//	serviceSubnet: 10.96.0.0/16   # optional
+//	nodes:
+//	- role: control-plane         # optional: a lab always has one
+//	- role: worker
+//	  count: 2
+//	  labels: {disk: ssd}
+//	  taints: ["dedicated=db:NoSchedule"]
+//	  cpu: "1"
+//	  memory: 2Gi
+//	  pods: "50"
+type File struct {
+	APIVersion    string     `json:"apiVersion"`
+	Kind          string     `json:"kind"`
+	Name          string     `json:"name,omitempty"`
+	ServiceSubnet string     `json:"serviceSubnet,omitempty"`
+	Nodes         []FileNode `json:"nodes,omitempty"`
+}
+
+// FileNode shapes Count nodes of one role.
+type FileNode struct {
+	// Role is "worker" (the default) or "control-plane".
+	Role  string `json:"role,omitempty"`
+	Count *int   `json:"count,omitempty"`
+	// Labels are put on each of these Nodes.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Taints, as kubectl taint writes them: KEY[=VALUE]:EFFECT.
+	Taints []string `json:"taints,omitempty"`
+	// CPU, Memory, Pods and EphemeralStorage are the capacity each of these nodes reports
+	// (quantities; the lab's default for what is not given).
+	CPU              string `json:"cpu,omitempty"`
+	Memory           string `json:"memory,omitempty"`
+	Pods             string `json:"pods,omitempty"`
+	EphemeralStorage string `json:"ephemeralStorage,omitempty"`
+}
+
+// NodeConfig is the shape of one node beyond the lab's defaults.
+type NodeConfig struct {
+	Labels map[string]string
+	Taints []corev1.Taint
+	// Capacity entries replace Config.NodeCapacity's.
+	Capacity corev1.ResourceList
+}
+
+// ParseFile reads a lab configuration file into a Config (Name, ServiceCIDR, Nodes,
+// Workers, ControlPlane); unknown fields and invalid values are errors naming their field.
+func ParseFile(b []byte) (Config, error) {
+	var f File
+	if err := yaml.UnmarshalStrict(b, &f); err != nil {
+		return Config{}, fmt.Errorf("lab configuration: %w", err)
+	}
+	var errs field.ErrorList
+	if f.APIVersion != ConfigAPIVersion {
+		errs = append(errs, field.NotSupported(field.NewPath("apiVersion"), f.APIVersion, []string{ConfigAPIVersion}))
+	}
+	if f.Kind != ConfigKind {
+		errs = append(errs, field.NotSupported(field.NewPath("kind"), f.Kind, []string{ConfigKind}))
+	}
+	cfg := Config{Name: f.Name, ServiceCIDR: f.ServiceSubnet}
+	controlPlanes := 0
+	for i, n := range f.Nodes {
+		p := field.NewPath("nodes").Index(i)
+		count := 1
+		if n.Count != nil {
+			count = *n.Count
+			if count < 0 || count > 50 {
+				errs = append(errs, field.Invalid(p.Child("count"), count, "must be 0 to 50"))
+			}
+		}
+		shape, shapeErrs := n.shape(p)
+		errs = append(errs, shapeErrs...)
+		switch n.Role {
+		case "", "worker":
+			for range count {
+				cfg.Workers = append(cfg.Workers, shape)
+			}
+		case "control-plane":
+			controlPlanes += count
+			if controlPlanes > 1 {
+				errs = append(errs, field.Invalid(p.Child("count"), count, "a lab has one control-plane node (an HA control plane is not supported yet)"))
+			}
+			cfg.ControlPlane = shape
+		default:
+			errs = append(errs, field.NotSupported(p.Child("role"), n.Role, []string{"worker", "control-plane"}))
+		}
+	}
+	if len(cfg.Workers) == 0 && len(errs) == 0 {
+		errs = append(errs, field.Required(field.NewPath("nodes"), "at least one worker node"))
+	}
+	cfg.Nodes = len(cfg.Workers)
+	if err := errs.ToAggregate(); err != nil {
+		return Config{}, fmt.Errorf("lab configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+func (n FileNode) shape(p *field.Path) (NodeConfig, field.ErrorList) {
+	errs := metav1validation.ValidateLabels(n.Labels, p.Child("labels"))
+	out := NodeConfig{Labels: n.Labels}
+	for j, s := range n.Taints {
+		t, err := parseTaint(s)
+		if err != nil {
+			errs = append(errs, field.Invalid(p.Child("taints").Index(j), s, err.Error()))
+			continue
+		}
+		out.Taints = append(out.Taints, t)
+	}
+	for name, v := range map[corev1.ResourceName]struct{ field, value string }{
+		corev1.ResourceCPU: {"cpu", n.CPU}, corev1.ResourceMemory: {"memory", n.Memory},
+		corev1.ResourcePods: {"pods", n.Pods}, corev1.ResourceEphemeralStorage: {"ephemeralStorage", n.EphemeralStorage},
+	} {
+		if v.value == "" {
+			continue
+		}
+		q, err := resource.ParseQuantity(v.value)
+		if err != nil || q.Sign() <= 0 {
+			errs = append(errs, field.Invalid(p.Child(v.field), v.value, "must be a positive quantity (e.g. 2, 500m, 4Gi)"))
+			continue
+		}
+		if out.Capacity == nil {
+			out.Capacity = corev1.ResourceList{}
+		}
+		out.Capacity[name] = q
+	}
+	return out, errs
+}
+
+// parseTaint reads KEY[=VALUE]:EFFECT, as kubectl taint does.
+func parseTaint(s string) (corev1.Taint, error) {
+	kv, effect, ok := strings.Cut(s, ":")
+	if !ok {
+		return corev1.Taint{}, fmt.Errorf("want KEY[=VALUE]:EFFECT")
+	}
+	key, value, _ := strings.Cut(kv, "=")
+	if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+		return corev1.Taint{}, fmt.Errorf("key %q: %s", key, strings.Join(errs, "; "))
+	}
+	if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
+		return corev1.Taint{}, fmt.Errorf("value %q: %s", value, strings.Join(errs, "; "))
+	}
+	switch e := corev1.TaintEffect(effect); e {
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+		return corev1.Taint{Key: key, Value: value, Effect: e}, nil
+	}
+	return corev1.Taint{}, fmt.Errorf("effect %q: want NoSchedule, PreferNoSchedule or NoExecute", effect)
+}
+
+// shapeNodes puts each node's configured labels and taints on its Node, with the admin's
+// credentials (as kubeadm's mark-control-plane and kubectl label/taint would; NodeRestriction
+// keeps a kubelet from labelling its own Node freely).
+func shapeNodes(ctx context.Context, client kubernetes.Interface, nodes []Node, say func(string, ...any)) error {
+	for _, n := range nodes {
+		if len(n.Labels) == 0 && len(n.Taints) == 0 {
+			continue
+		}
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			if node.Labels == nil {
+				node.Labels = map[string]string{}
+			}
+			maps.Copy(node.Labels, n.Labels)
+			for _, t := range n.Taints {
+				if !slices.ContainsFunc(node.Spec.Taints, func(have corev1.Taint) bool { return have.MatchTaint(&t) }) {
+					node.Spec.Taints = append(node.Spec.Taints, t)
+				}
+			}
+			_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("labelling and tainting node %s: %w", n.Name, err)
+		}
+		var taints []string
+		for _, t := range n.Taints {
+			taints = append(taints, t.ToString())
+		}
+		say("node %s labelled %v, tainted %v", n.Name, n.Labels, taints)
+	}
+	return nil
+}
+
+// capacityOf is node n's capacity: the lab's default with n's own entries over it.
+func capacityOf(base corev1.ResourceList, own corev1.ResourceList) corev1.ResourceList {
+	out := base.DeepCopy()
+	if out == nil && len(own) > 0 {
+		out = corev1.ResourceList{}
+	}
+	for k, v := range own {
+		out[k] = v
+	}
+	return out
+}
