@@ -70,6 +70,9 @@ type Config struct {
 	// configuration file (ParseFile) fills both.
 	Workers      []NodeConfig
 	ControlPlane NodeConfig
+	// Retain keeps what a failed creation made, processes running, instead of removing it
+	// (kind's --retain): for looking at the failure; Delete removes it.
+	Retain bool
 }
 
 // DefaultNodeCapacity is a lab node's capacity unless Config.NodeCapacity says otherwise.
@@ -261,6 +264,10 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	})
 	ok := false
 	defer func() {
+		if !ok && cfg.Retain {
+			say("creation failed: the lab is kept as it is (--retain), its processes running, to be looked at (`clusterkit lab export logs`); `%s` removes it", DeleteCommand(cfg.Name, cfg.Dir))
+			return
+		}
 		if !ok {
 			say("creation failed: removing what was made (logs kept in %s; `%s` removes them)", filepath.Join(cfg.Dir, "logs"), DeleteCommand(cfg.Name, cfg.Dir))
 			_ = lab.teardown(context.Background(), io.Discard, true)

@@ -53,6 +53,7 @@ type labOptions struct {
 	serviceCIDR string
 	images      string
 	config      string
+	retain      bool
 	nodeShape   nodeShape
 }
 
@@ -110,7 +111,7 @@ func newLabCreateCommand() *cobra.Command {
 					return err
 				}
 			}
-			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity = o.labDir(), o.images, capacity
+			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity, cfg.Retain = o.labDir(), o.images, capacity, o.retain
 			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
@@ -126,6 +127,7 @@ func newLabCreateCommand() *cobra.Command {
 	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
+	f.BoolVar(&o.retain, "retain", false, "when creation fails, keep the lab as it is (processes running) to look at it, instead of removing it; lab delete removes it")
 	f.StringVar(&o.config, "config", "", "lab configuration file (apiVersion clusterkit.io/v1alpha1, kind Lab): nodes by role with count, labels, taints, cpu, memory, pods; see docs/kindlab.md")
 	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")
 	return cmd
