@@ -117,6 +117,7 @@ func (l *Lab) exportState(ctx context.Context, dir string, say func(string, ...a
 		{"daemonsets", func() (runtime.Object, error) { return c.AppsV1().DaemonSets("").List(ctx, all) }},
 	}
 	var errs []error
+	written := 0
 	for _, x := range lists {
 		obj, err := x.list()
 		if err != nil {
@@ -135,9 +136,10 @@ func (l *Lab) exportState(ctx context.Context, dir string, say func(string, ...a
 		if err := os.WriteFile(filepath.Join(dir, x.file+".yaml"), b, 0o644); err != nil {
 			return err
 		}
+		written++
 	}
-	if len(errs) < len(lists) {
-		say("cluster state: %d of %d resources", len(lists)-len(errs), len(lists))
+	if written > 0 {
+		say("cluster state: %d of %d resources", written, len(lists))
 	}
 	return errors.Join(errs...)
 }

@@ -76,6 +76,14 @@ func TestExportLogsCopiesLogsOnly(t *testing.T) {
 	if len(said) == 0 {
 		t.Error("no progress lines")
 	}
+	for _, line := range said {
+		if strings.HasPrefix(line, "cluster state:") {
+			t.Errorf("with the API server down, a progress line says %q", line)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "cluster", "pods.yaml")); err == nil {
+		t.Error("cluster/pods.yaml written with the API server down")
+	}
 }
 
 func write(t *testing.T, path, content string) {
