@@ -40,6 +40,9 @@ func spawn(logPath, netns, bin string, args ...string) (int, error) {
 }
 
 // alive reports whether the process exists and is not a zombie.
+// Running reports whether the node's agent process is alive.
+func (n Node) Running() bool { return n.PID > 0 && alive(n.PID) }
+
 func alive(pid int) bool {
 	if pid <= 0 {
 		return false

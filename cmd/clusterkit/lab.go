@@ -42,7 +42,7 @@ a lab has a default route, so nothing it does leaves the machine. Needs root, co
 and the CNI plugins (scripts/install-containerd.sh), and - unless --images is given - the
 clusterkit source tree and the go command (the test images are built locally).`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabNodeCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeCommand())
 	return cmd
 }
 
@@ -290,6 +290,59 @@ or "clusterkit images build".`,
 	}
 	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
 	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	return cmd
+}
+
+// newLabGetCommand is `clusterkit lab get nodes`: kind's `get nodes`.
+func newLabGetCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "get", Short: "Print a lab's nodes, one per line (for scripts)"}
+	o := &labOptions{name: "lab"}
+	var output string
+	nodes := &cobra.Command{
+		Use:   "nodes",
+		Short: "Print the names of a lab's nodes, the control-plane node first (with -o wide: role, address, pod subnet, network namespace, state)",
+		Example: `  for n in $(clusterkit lab get nodes --name ci); do kubectl describe node "$n"; done
+  clusterkit lab get nodes --name ci -o wide`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "" && output != "wide" {
+				return fmt.Errorf("-o %q: the output formats are the names (default) and wide", output)
+			}
+			wide := output == "wide"
+			lab, err := kindlab.Load(o.labDir())
+			if err != nil {
+				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			if wide {
+				fmt.Fprintln(w, "NAME\tROLE\tADDRESS\tPOD SUBNET\tNETNS\tAGENT")
+			}
+			var ordered []kindlab.Node
+			if cp := lab.ControlPlaneNode(); cp != nil {
+				ordered = append(ordered, *cp)
+			}
+			ordered = append(ordered, lab.Workers()...)
+			for _, n := range ordered {
+				if !wide {
+					fmt.Fprintln(w, n.Name)
+					continue
+				}
+				role, state := "worker", "running"
+				if n.ControlPlane {
+					role = "control-plane"
+				}
+				if !n.Running() {
+					state = "stopped"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, role, n.IP, n.PodSubnet, n.NetNS, state)
+			}
+			return w.Flush()
+		},
+	}
+	nodes.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
+	nodes.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	nodes.Flags().StringVarP(&output, "output", "o", "", `"wide" adds each node's role, address, pod subnet, network namespace and whether its agent runs`)
+	cmd.AddCommand(nodes)
 	return cmd
 }
 

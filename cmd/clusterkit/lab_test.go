@@ -49,6 +49,17 @@ func TestLabListAndKubeconfig(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ci") || !strings.Contains(out, "Broken (delete it)") || !strings.Contains(out, rec.Server) {
 		t.Fatalf("lab list = %q, %v; want the lab ci, its server, and Broken (its processes are gone)", out, err)
 	}
+	out, err = runLab(t, "get", "nodes", "--name", "ci")
+	if err != nil || out != "ci-node-1\n" {
+		t.Fatalf("lab get nodes = %q, %v; want the node's name on its own line", out, err)
+	}
+	out, err = runLab(t, "get", "nodes", "--name", "ci", "-o", "wide")
+	if err != nil || !strings.Contains(out, "ROLE") || !strings.Contains(out, "worker") || !strings.Contains(out, "stopped") {
+		t.Fatalf("lab get nodes -o wide = %q, %v; want a table with the worker, its agent stopped", out, err)
+	}
+	if _, err = runLab(t, "get", "nodes", "--name", "ci", "-o", "json"); err == nil {
+		t.Fatal("lab get nodes -o json: want an error naming the formats")
+	}
 	_, err = runLab(t, "kubeconfig", "--name", "nope")
 	if err == nil || !strings.Contains(err.Error(), "clusterkit lab list") {
 		t.Fatalf("lab kubeconfig of a missing lab: %v; want an error naming `clusterkit lab list`", err)
