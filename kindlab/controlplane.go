@@ -1,7 +1,7 @@
 package kindlab
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"fmt"
 	"net/url"
@@ -165,9 +165,12 @@ func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod
 	return p
 }
 
-// composeControlPlaneImage writes ControlPlaneImage — the lab's clusterkit executable and the
-// shared libraries it loads — as an archive for the control-plane node.
-func composeControlPlaneImage(ctx context.Context, bin, path string) error {
+// composeImages writes to cpPath the control plane's image: the clusterkit executable bin
+// and the libraries it links, at binaryInImage. When podPath is not "", it also writes there
+// the pod images — pause, test (ckimage) and cluster DNS — made of the same layer and a
+// symlink /pause, /ckimage or /clusterdns to the executable, which runs that program when
+// called by its name (package multicall): a lab needs no source tree and no go command.
+func composeImages(ctx context.Context, bin, cpPath, podPath string) error {
 	files, err := images.WithLibraries(ctx, bin, binaryInImage)
 	if err != nil {
 		return err
@@ -176,11 +179,37 @@ func composeControlPlaneImage(ctx context.Context, bin, path string) error {
 	if err != nil {
 		return fmt.Errorf("composing %s: %w", ControlPlaneImage, err)
 	}
-	var buf bytes.Buffer
-	if err := images.WriteOCIArchive(&buf, map[string]v1.Image{ControlPlaneImage: img}); err != nil {
+	if err := writeArchive(cpPath, map[string]v1.Image{ControlPlaneImage: img}); err != nil {
 		return err
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	if podPath == "" {
+		return nil
+	}
+	pod := map[string]v1.Image{}
+	// The names are package multicall's (not imported here: its init dispatches on argv[0]).
+	for ref, name := range map[string]string{images.PauseImage: "pause", images.TestImage: "ckimage", images.DNSImage: "clusterdns"} {
+		if pod[ref], err = images.WithProgram(img, name, binaryInImage); err != nil {
+			return fmt.Errorf("composing %s: %w", ref, err)
+		}
+	}
+	return writeArchive(podPath, pod)
+}
+
+func writeArchive(path string, imgs map[string]v1.Image) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	if err := images.WriteOCIArchive(w, imgs); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // MarkControlPlane labels and taints the control-plane node as kubeadm's mark-control-plane

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,6 +71,10 @@ type Config struct {
 	// configuration file (ParseFile) fills both.
 	Workers      []NodeConfig
 	ControlPlane NodeConfig
+	// ImagesFromBinary makes the pause, test and cluster DNS images from the clusterkit
+	// executable (Binary, a multi-call binary) instead of building them from the source tree;
+	// Create does so by itself when it cannot build them (no source tree, no go command).
+	ImagesFromBinary bool
 	// Retain keeps what a failed creation made, processes running, instead of removing it
 	// (kind's --retain): for looking at the failure; Delete removes it.
 	Retain bool
@@ -281,17 +286,30 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := copyFile(cfg.Binary, bin); err != nil {
 		return nil, fmt.Errorf("copying the clusterkit executable: %w", err)
 	}
-	archive := cfg.ImageArchive
-	if archive == "" {
+	archive, podImages := cfg.ImageArchive, ""
+	switch {
+	case archive != "":
+	case cfg.ImagesFromBinary:
+		archive = filepath.Join(cfg.Dir, "images.tar")
+		podImages = archive
+	default:
 		say("building the test, pause and cluster DNS images")
 		archive = filepath.Join(cfg.Dir, "images.tar")
 		if err := buildImages(ctx, archive); err != nil {
-			return nil, fmt.Errorf("building the images (run inside the clusterkit source tree, or pass --images ARCHIVE): %w", err)
+			// Outside the source tree, or without the go command: the executable is also
+			// the images' program (package multicall).
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			say("cannot build them from source (%s): making them from the clusterkit executable", first)
+			podImages = archive
 		}
 	}
 
-	say("composing the control plane's image %s from %s", ControlPlaneImage, bin)
-	if err := composeControlPlaneImage(ctx, bin, lab.controlPlaneArchive()); err != nil {
+	if podImages != "" {
+		say("composing the control plane's image %s and the pause, test and cluster DNS images from %s", ControlPlaneImage, bin)
+	} else {
+		say("composing the control plane's image %s from %s", ControlPlaneImage, bin)
+	}
+	if err := composeImages(ctx, bin, lab.controlPlaneArchive(), podImages); err != nil {
 		return nil, err
 	}
 

@@ -88,7 +88,9 @@ nodes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Dir, cfg.Binary = filepath.Join(dir, "lab"), bin
+	// The pods' images from the built executable itself, as outside the source tree (the
+	// other lab tests build them from source).
+	cfg.Dir, cfg.Binary, cfg.ImagesFromBinary = filepath.Join(dir, "lab"), bin, true
 	cfg.Progress = func(format string, args ...any) { t.Logf(format, args...) }
 	lab, err := kindlab.Create(ctx, cfg)
 	if err != nil {

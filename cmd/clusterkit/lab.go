@@ -39,8 +39,9 @@ The lab runs in the background until deleted and is used through its kubeconfig:
 
 Nodes reach each other's pods over a bridge of the lab (cklabN, 10.250.N.0/24); no namespace of
 a lab has a default route, so nothing it does leaves the machine. Needs root, containerd, runc
-and the CNI plugins (scripts/install-containerd.sh), and - unless --images is given - the
-clusterkit source tree and the go command (the test images are built locally).`,
+and the CNI plugins (scripts/install-containerd.sh). The pods' images (pause, test, cluster DNS)
+are built from the source tree when run inside it, else made from the clusterkit executable
+itself, which runs them when called as /pause, /ckimage or /clusterdns.`,
 	}
 	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeCommand())
 	return cmd
@@ -55,6 +56,8 @@ type labOptions struct {
 	config      string
 	retain      bool
 	nodeShape   nodeShape
+	// imagesFromBinary: --images-from-binary.
+	imagesFromBinary bool
 }
 
 // fromFile reads --config; --name and --service-cidr given on the command line win over the
@@ -111,7 +114,11 @@ func newLabCreateCommand() *cobra.Command {
 					return err
 				}
 			}
+			if o.imagesFromBinary && o.images != "" {
+				return fmt.Errorf("--images and --images-from-binary: give one or the other")
+			}
 			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity, cfg.Retain = o.labDir(), o.images, capacity, o.retain
+			cfg.ImagesFromBinary = o.imagesFromBinary
 			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
@@ -127,6 +134,7 @@ func newLabCreateCommand() *cobra.Command {
 	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
+	f.BoolVar(&o.imagesFromBinary, "images-from-binary", false, "make the pause, test and cluster DNS images from this clusterkit executable (it runs them when called as /pause, /ckimage, /clusterdns) instead of building them from the source tree; done by itself outside the tree")
 	f.BoolVar(&o.retain, "retain", false, "when creation fails, keep the lab as it is (processes running) to look at it, instead of removing it; lab delete removes it")
 	f.StringVar(&o.config, "config", "", "lab configuration file (apiVersion clusterkit.io/v1alpha1, kind Lab): nodes by role with count, labels, taints, cpu, memory, pods; see docs/kindlab.md")
 	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")

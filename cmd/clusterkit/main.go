@@ -5,9 +5,13 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/multicall"
 )
 
 func main() {
+	multicall.Run() // called as /pause, /ckimage or /clusterdns (images made from this executable): that program
+
 	if err := newRootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "Error:", err)
 		os.Exit(1)

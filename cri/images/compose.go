@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -16,6 +17,9 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // File is one regular file of a composed image.
@@ -188,4 +192,41 @@ func WithLibraries(ctx context.Context, hostPath, imagePath string) ([]File, err
 		}
 	}
 	return files, sc.Err()
+}
+
+// WithProgram returns base with one more layer holding the symlink /name → target, and
+// /name as its entrypoint: the image of the program target runs when called by that name (a
+// multi-call binary, as the clusterkit executable is for /pause, /ckimage and /clusterdns).
+// Images made from one base share its layers, which containerd stores once.
+func WithProgram(base v1.Image, name, target string) (v1.Image, error) {
+	var raw bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&raw, gzip.BestSpeed)
+	tw := tar.NewWriter(zw)
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	layerBytes := raw.Bytes()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(layerBytes)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, fmt.Errorf("layer of /%s: %w", name, err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Entrypoint, cf.Config.Cmd = []string{"/" + name}, nil
+	return mutate.ConfigFile(img, cf)
 }

@@ -114,3 +114,48 @@ func TestWithLibrariesOfADynamicProgram(t *testing.T) {
 		t.Errorf("no libc among %+v", files)
 	}
 }
+
+// TestWithProgramSharesTheBase: images of several programs of one multi-call binary keep the
+// base's layer (same digest: stored once) and add a layer holding only the symlink, with the
+// program's name as entrypoint.
+func TestWithProgramSharesTheBase(t *testing.T) {
+	base, err := Compose(Spec{Files: []File{{Path: "/usr/local/bin/multi", Data: []byte("binary"), Mode: 0o755}}, Entrypoint: []string{"/usr/local/bin/multi"}, Cmd: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLayers, _ := base.Layers()
+	baseDigest, _ := baseLayers[0].Digest()
+	for _, name := range []string{"pause", "ckimage"} {
+		img, err := WithProgram(base, name, "/usr/local/bin/multi")
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := img.Layers()
+		if err != nil || len(layers) != 2 {
+			t.Fatalf("%s: %d layers (%v), want the base's and one more", name, len(layers), err)
+		}
+		if d, _ := layers[0].Digest(); d != baseDigest {
+			t.Errorf("%s: first layer %s, want the base's %s", name, d, baseDigest)
+		}
+		rc, err := layers[1].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := tar.NewReader(rc)
+		h, err := tr.Next()
+		if err != nil || h.Typeflag != tar.TypeSymlink || h.Name != name || h.Linkname != "/usr/local/bin/multi" {
+			t.Errorf("%s: layer entry %+v (%v), want the symlink %s → /usr/local/bin/multi", name, h, err, name)
+		}
+		if _, err := tr.Next(); err != io.EOF {
+			t.Errorf("%s: the program's layer holds more than its symlink", name)
+		}
+		_ = rc.Close()
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != "/"+name || len(cf.Config.Cmd) != 0 {
+			t.Errorf("%s: entrypoint %v cmd %v, want [/%s] and no cmd", name, cf.Config.Entrypoint, cf.Config.Cmd, name)
+		}
+	}
+}

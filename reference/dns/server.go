@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -99,16 +100,35 @@ func (s *Server) Run(ctx context.Context, addr string, ready func()) error {
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := ListenUDPAndTCP(addr)
 	if err != nil {
-		return fmt.Errorf("cluster dns: listen udp %s: %w", addr, err)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("cluster dns: listen tcp %s: %w", addr, err)
+		return fmt.Errorf("cluster dns: %w", err)
 	}
 	return s.Serve(ctx, pc, ln, ready)
+}
+
+// ListenUDPAndTCP listens on addr over UDP and TCP, on the same port. With port 0 the port the
+// UDP socket got may be taken over TCP (an ephemeral port of some connection): then it tries
+// another, a few times.
+func ListenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		ln, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		_ = pc.Close()
+		if port != "0" || attempt == 9 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, err
+		}
+	}
 }
 
 // Serve serves DNS on pc (UDP) and ln (TCP) until ctx ends; the informers must be started

@@ -56,11 +56,7 @@ func start(t *testing.T, upstreams ...string) string {
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, ln, err := ListenUDPAndTCP("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

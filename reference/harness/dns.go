@@ -84,13 +84,8 @@ func serveDNSOn(ctx context.Context, c conformance.Cleaner, srv DNSServer, addr 
 	if err := startInformers(startCtx, runCtx, srv); err != nil {
 		return "", err
 	}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := dns.ListenUDPAndTCP(addr)
 	if err != nil {
-		return "", err
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		_ = pc.Close()
 		return "", err
 	}
 	var wg sync.WaitGroup
