@@ -154,7 +154,7 @@ func (h ControllerHarness) suite() suite[*ctrlEnv] {
 			switch c {
 			case VirtualTime:
 				if !h.VirtualTime {
-					return fmt.Sprintf("controller manager %q runs in real time (ControllerHarness.VirtualTime is false); its node grace periods would take minutes", name)
+					return fmt.Sprintf("controller manager %q runs in real time (ControllerHarness.VirtualTime is false); the spec waits out timers (node grace periods, progress deadlines, minReadySeconds) that would take minutes in real time", name)
 				}
 			case SimulatedNodes:
 				if h.Nodes != nil {
@@ -246,5 +246,5 @@ func (e *ctrlEnv) graceAndEviction() (time.Duration, time.Duration) {
 // allControllerSpecs is every controller spec: the suite's and the catalogue's one list.
 func allControllerSpecs() []spec[*ctrlEnv] {
 	return slices.Concat(controllerSpecs(), namespaceControllerSpecs(), endpointsControllerSpecs(), controllerEventSpecs(),
-		daemonSetSpecs(), jobSpecs(), nodeControllerSpecs(), controllerRolloutSpecs(), minReadySpecs())
+		daemonSetSpecs(), jobSpecs(), nodeControllerSpecs(), controllerRolloutSpecs(), minReadySpecs(), recreateSpecs())
 }
