@@ -35,7 +35,7 @@ const (
 	// controlPlaneSubnet is the control-plane node's pod subnet (workers have 10.244.i.0/24, i ≥ 1).
 	controlPlaneSubnet = "10.244.0.0/24"
 	// binaryInImage is where ControlPlaneImage has the executable.
-	binaryInImage = "/usr/local/bin/clusterkit"
+	binaryInImage = images.ExecutableInImage
 )
 
 // ControlPlaneTaint keeps user workloads off the control-plane node.
@@ -166,33 +166,21 @@ func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod
 }
 
 // composeImages writes to cpPath the control plane's image: the clusterkit executable bin
-// and the libraries it links, at binaryInImage. When podPath is not "", it also writes there
-// the pod images — pause, test (ckimage) and cluster DNS — made of the same layer and a
-// symlink /pause, /ckimage or /clusterdns to the executable, which runs that program when
-// called by its name (package multicall): a lab needs no source tree and no go command.
+// and the libraries it links (images.FromExecutable's base). When podPath is not "", it also
+// writes there the pause, test and cluster DNS images made of the same layer and a symlink
+// (images.FromExecutable): a lab needs no source tree and no go command.
 func composeImages(ctx context.Context, bin, cpPath, podPath string) error {
-	files, err := images.WithLibraries(ctx, bin, binaryInImage)
-	if err != nil {
-		return err
-	}
-	img, err := images.Compose(images.Spec{Files: files, Entrypoint: []string{binaryInImage}})
+	base, programs, err := images.FromExecutable(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("composing %s: %w", ControlPlaneImage, err)
 	}
-	if err := writeArchive(cpPath, map[string]v1.Image{ControlPlaneImage: img}); err != nil {
+	if err := writeArchive(cpPath, map[string]v1.Image{ControlPlaneImage: base}); err != nil {
 		return err
 	}
 	if podPath == "" {
 		return nil
 	}
-	pod := map[string]v1.Image{}
-	// The names are package multicall's (not imported here: its init dispatches on argv[0]).
-	for ref, name := range map[string]string{images.PauseImage: "pause", images.TestImage: "ckimage", images.DNSImage: "clusterdns"} {
-		if pod[ref], err = images.WithProgram(img, name, binaryInImage); err != nil {
-			return fmt.Errorf("composing %s: %w", ref, err)
-		}
-	}
-	return writeArchive(podPath, pod)
+	return writeArchive(podPath, programs)
 }
 
 func writeArchive(path string, imgs map[string]v1.Image) error {

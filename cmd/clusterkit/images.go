@@ -21,10 +21,15 @@ func newImagesCommand() *cobra.Command {
 		Short: "Build clusterkit's container images and load them into containerd",
 		Long: `Build clusterkit's container images and load them into containerd.
 
-Two images are built from this module's Go programs (run from inside the
-clusterkit source tree; it needs the go command):
-  ` + images.TestImage + `   the test image (/ckimage: serve-hostname, exit, liveness, sleep, logs)
-  ` + images.PauseImage + `     the pause image of pod sandboxes`,
+Three images:
+  ` + images.TestImage + `      the test image (/ckimage: serve-hostname, exit, liveness, sleep, logs)
+  ` + images.PauseImage + `        the pause image of pod sandboxes
+  ` + images.DNSImage + `   the cluster DNS server (Deployment coredns of a lab)
+
+Inside the clusterkit source tree, with the go command, they are built from its Go programs
+(small static binaries). Anywhere else they are made from this clusterkit executable, which
+runs each program when called as /ckimage, /pause or /clusterdns: every image is the
+executable and the libraries it links plus a symlink.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -41,10 +46,11 @@ func newImagesBuildCommand() *cobra.Command {
   ctr -n k8s.io images import images.tar`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			imgs, err := images.BuildAll(cmd.Context(), images.BuildOptions{})
+			imgs, note, err := images.BuildOrFromExecutable(cmd.Context())
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "images %s\n", note)
 			f, err := os.Create(out)
 			if err != nil {
 				return err
@@ -90,10 +96,11 @@ func newImagesLoadCommand() *cobra.Command {
 				defer f.Close()
 				r = f
 			} else {
-				imgs, err := images.BuildAll(cmd.Context(), images.BuildOptions{})
+				imgs, note, err := images.BuildOrFromExecutable(cmd.Context())
 				if err != nil {
 					return err
 				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "images %s\n", note)
 				var buf bytes.Buffer
 				if err := images.WriteOCIArchive(&buf, imgs); err != nil {
 					return err

@@ -266,9 +266,10 @@ func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet,
 		address = abs
 	}
 	started(address)
-	if imgs, err := images.BuildAll(ctx, images.BuildOptions{}); err != nil {
-		say("could not build the test images (%v); load them with: clusterkit images load", err)
+	if imgs, note, err := images.BuildOrFromExecutable(ctx); err != nil {
+		say("could not make the pause, test and cluster DNS images (%v); pods will wait for them: load an archive with clusterkit images load --address %s --archive FILE", err, address)
 	} else {
+		say("pause, test and cluster DNS images %s", note)
 		var archive bytes.Buffer
 		if err := images.WriteOCIArchive(&archive, imgs); err == nil {
 			if _, err := inst.Import(ctx, &archive); err != nil {

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -298,4 +300,53 @@ func tagOf(ref string) string {
 		}
 	}
 	return "latest"
+}
+
+// ExecutableInImage is where images made from the clusterkit executable hold it.
+const ExecutableInImage = "/usr/local/bin/clusterkit"
+
+// FromExecutable composes images from the clusterkit executable bin: base holds it and the
+// libraries it links at ExecutableInImage (its entrypoint); programs are the pause, test and
+// cluster DNS images (PauseImage, TestImage, DNSImage), each base plus a symlink /pause,
+// /ckimage or /clusterdns to the executable, which runs that program when called by that name
+// (package multicall). They share base's layer: containerd stores it once.
+func FromExecutable(ctx context.Context, bin string) (base v1.Image, programs map[string]v1.Image, err error) {
+	files, err := WithLibraries(ctx, bin, ExecutableInImage)
+	if err != nil {
+		return nil, nil, err
+	}
+	if base, err = Compose(Spec{Files: files, Entrypoint: []string{ExecutableInImage}}); err != nil {
+		return nil, nil, err
+	}
+	programs = map[string]v1.Image{}
+	// The names are package multicall's (not imported here: it links the programs).
+	for ref, name := range map[string]string{PauseImage: "pause", TestImage: "ckimage", DNSImage: "clusterdns"} {
+		if programs[ref], err = WithProgram(base, name, ExecutableInImage); err != nil {
+			return nil, nil, fmt.Errorf("composing %s: %w", ref, err)
+		}
+	}
+	return base, programs, nil
+}
+
+// BuildOrFromExecutable builds the pause, test and cluster DNS images from source (BuildAll,
+// BuildDNS: inside the source tree, with the go command) or, when that is not possible, makes
+// them from the running clusterkit executable (FromExecutable). note says which, for a
+// progress line.
+func BuildOrFromExecutable(ctx context.Context) (imgs map[string]v1.Image, note string, err error) {
+	imgs, buildErr := BuildAll(ctx, BuildOptions{})
+	if buildErr == nil {
+		if imgs[DNSImage], buildErr = BuildDNS(ctx, BuildOptions{}); buildErr == nil {
+			return imgs, "built from source", nil
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, "", errors.Join(buildErr, err)
+	}
+	_, imgs, err = FromExecutable(ctx, exe)
+	if err != nil {
+		return nil, "", fmt.Errorf("building the images from source: %w; making them from %s: %w", buildErr, exe, err)
+	}
+	first, _, _ := strings.Cut(buildErr.Error(), "\n")
+	return imgs, fmt.Sprintf("made from %s (not built from source: %s)", exe, first), nil
 }
