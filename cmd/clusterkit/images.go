@@ -46,7 +46,7 @@ func newImagesBuildCommand() *cobra.Command {
   ctr -n k8s.io images import images.tar`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			imgs, note, err := images.BuildOrFromExecutable(cmd.Context())
+			imgs, note, err := images.BuildOrFromExecutable(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
@@ -96,7 +96,7 @@ func newImagesLoadCommand() *cobra.Command {
 				defer f.Close()
 				r = f
 			} else {
-				imgs, note, err := images.BuildOrFromExecutable(cmd.Context())
+				imgs, note, err := images.BuildOrFromExecutable(cmd.Context(), true)
 				if err != nil {
 					return err
 				}

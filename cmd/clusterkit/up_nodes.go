@@ -266,7 +266,7 @@ func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet,
 		address = abs
 	}
 	started(address)
-	if imgs, note, err := images.BuildOrFromExecutable(ctx); err != nil {
+	if imgs, note, err := images.BuildOrFromExecutable(ctx, false); err != nil {
 		say("could not make the pause, test and cluster DNS images (%v); pods will wait for them: load an archive with clusterkit images load --address %s --archive FILE", err, address)
 	} else {
 		say("pause, test and cluster DNS images %s", note)

@@ -328,16 +328,17 @@ func FromExecutable(ctx context.Context, bin string) (base v1.Image, programs ma
 	return base, programs, nil
 }
 
-// BuildOrFromExecutable builds the pause, test and cluster DNS images from source (BuildAll,
-// BuildDNS: inside the source tree, with the go command) or, when that is not possible, makes
-// them from the running clusterkit executable (FromExecutable). note says which, for a
-// progress line.
-func BuildOrFromExecutable(ctx context.Context) (imgs map[string]v1.Image, note string, err error) {
+// BuildOrFromExecutable builds the pause and test images — and the cluster DNS image when
+// withDNS — from source (BuildAll, BuildDNS: inside the source tree, with the go command) or,
+// when that is not possible, makes them from the running clusterkit executable
+// (FromExecutable, which always has all three). note says which, for a progress line.
+func BuildOrFromExecutable(ctx context.Context, withDNS bool) (imgs map[string]v1.Image, note string, err error) {
 	imgs, buildErr := BuildAll(ctx, BuildOptions{})
+	if buildErr == nil && withDNS {
+		imgs[DNSImage], buildErr = BuildDNS(ctx, BuildOptions{})
+	}
 	if buildErr == nil {
-		if imgs[DNSImage], buildErr = BuildDNS(ctx, BuildOptions{}); buildErr == nil {
-			return imgs, "built from source", nil
-		}
+		return imgs, "built from source", nil
 	}
 	exe, err := os.Executable()
 	if err != nil {
