@@ -267,9 +267,9 @@ func startPrivateContainerd(ctx context.Context, dataDir string, pn *upProxyNet,
 	}
 	started(address)
 	if imgs, note, err := images.BuildOrFromExecutable(ctx, false); err != nil {
-		say("could not make the pause, test and cluster DNS images (%v); pods will wait for them: load an archive with clusterkit images load --address %s --archive FILE", err, address)
+		say("could not make the pause and test images (%v); pods will wait for them: load an archive with clusterkit images load --address %s --archive FILE", err, address)
 	} else {
-		say("pause, test and cluster DNS images %s", note)
+		say("pause and test images %s", note)
 		var archive bytes.Buffer
 		if err := images.WriteOCIArchive(&archive, imgs); err == nil {
 			if _, err := inst.Import(ctx, &archive); err != nil {
