@@ -198,9 +198,10 @@ func (s *Server) kubernetesResources() []*registry.Resource {
 	return out
 }
 
-// watchKubernetesObject signals trigger on every change to res default/kubernetes. A watch that
-// ends (compaction, a store hiccup) is restarted from now after a pass is triggered, since
-// changes in between are not seen.
+// watchKubernetesObject signals trigger on every change to res default/kubernetes, and once each
+// time its watch (from now) is established: a change made before that — while the watch was
+// starting with the server, or between a watch that ended (compaction, a store hiccup) and its
+// restart — is seen by no watch, so a pass must look.
 func (s *Server) watchKubernetesObject(ctx context.Context, res *registry.Resource, trigger chan<- struct{}) {
 	signal := func() {
 		select {
@@ -211,6 +212,7 @@ func (s *Server) watchKubernetesObject(ctx context.Context, res *registry.Resour
 	for ctx.Err() == nil {
 		events, errc, err := s.objects.Watch(ctx, res, metav1.NamespaceDefault, 0)
 		if err == nil {
+			signal()
 			for ev := range events {
 				if m := objectMeta(ev.Object); m != nil && m.GetName() == kubernetesServiceName {
 					signal()
@@ -224,7 +226,6 @@ func (s *Server) watchKubernetesObject(ctx context.Context, res *registry.Resour
 		if err != nil {
 			s.cfg.ErrorLog("apiserver: watching %s for the kubernetes service (restarting): %v", res.Resource, err)
 		}
-		signal()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
