@@ -37,6 +37,11 @@ type Access struct {
 	// Authorizer decides every request after authentication and impersonation (RBAC, the Node
 	// authorizer ...). nil allows everything.
 	Authorizer authorizer.Authorizer
+	// Synced, when set, reports whether the Authorizer's informers have synced: until then
+	// /readyz's informer-sync check fails, as kube-apiserver's does, so that a client that
+	// waits for readiness (a controller manager started beside the server) is not refused by
+	// an authorizer that knows no roles yet.
+	Synced func() bool
 }
 
 // harnessUser is who every request acts as when Access has no Authenticator.

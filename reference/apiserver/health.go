@@ -36,7 +36,12 @@ func (s *Server) healthChecks(endpoint string) []healthCheck {
 	if endpoint == "readyz" {
 		checks = append(checks,
 			healthCheck{"etcd-readiness", etcd},
-			healthCheck{"informer-sync", ok},
+			healthCheck{"informer-sync", func(context.Context) error {
+				if synced := s.cfg.Access.Synced; synced != nil && !synced() {
+					return errors.New("the authorizer's informers have not synced")
+				}
+				return nil
+			}},
 			// shutdown fails once the server drains, so load balancers stop sending to it.
 			healthCheck{"shutdown", func(context.Context) error {
 				if s.bg.Err() != nil {

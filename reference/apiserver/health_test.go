@@ -88,3 +88,23 @@ func TestHealthEndpointsListChecks(t *testing.T) {
 		t.Errorf("failing check excluded: %d %q", code, body)
 	}
 }
+
+// TestReadyzWaitsForTheAuthorizer: until the authorizer's informers have synced (Access.Synced),
+// /readyz's informer-sync check fails (kube-apiserver's does), while /livez passes.
+func TestReadyzWaitsForTheAuthorizer(t *testing.T) {
+	synced := &atomic.Bool{}
+	ts := newTestServer(t, func(c *apiserver.Config) { c.Access.Synced = synced.Load })
+	if code, body := getText(t, ts.http.URL+"/readyz?verbose"); code != 500 || !strings.Contains(body, "[-]informer-sync failed: reason withheld\n") {
+		t.Errorf("/readyz before the authorizer synced: %d %q", code, body)
+	}
+	if code, body := getText(t, ts.http.URL+"/readyz/informer-sync"); code != 500 || !strings.Contains(body, "not synced") {
+		t.Errorf("/readyz/informer-sync before the authorizer synced: %d %q", code, body)
+	}
+	if code, body := getText(t, ts.http.URL+"/livez"); code != 200 || body != "ok" {
+		t.Errorf("/livez before the authorizer synced: %d %q", code, body)
+	}
+	synced.Store(true)
+	if code, body := getText(t, ts.http.URL+"/readyz"); code != 200 || body != "ok" {
+		t.Errorf("/readyz once the authorizer synced: %d %q", code, body)
+	}
+}

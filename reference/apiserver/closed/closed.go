@@ -131,6 +131,7 @@ func New(o Options) (*Composition, error) {
 			AnonymousPaths: apiserver.PublicInfoPaths(),
 			APIAudiences:   auds,
 			Authorizer:     authorize,
+			Synced:         setup.RBAC.Synced,
 		},
 		admission:  admission.NewChainHandler(plugins...),
 		issuer:     issuer,
