@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/clusterkit/clusterkit/reference/controllers"
@@ -100,6 +104,9 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	if o.verbose {
 		mcfg.Log = say
 	}
+	if err := waitForAPIServer(ctx, cfg, apiServerWait, say); err != nil {
+		return err
+	}
 	m, err := controllers.New(mcfg)
 	if err != nil {
 		return err
@@ -108,4 +115,38 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	err = m.Run(ctx)
 	say("controller manager: stopped after %d reconciles", m.Reconciles())
 	return err
+}
+
+// apiServerWait bounds how long the controller manager waits for the API server at start.
+const apiServerWait = time.Minute
+
+// waitForAPIServer waits until the API server answers /readyz with 200, as kube-controller-manager
+// waits for its /healthz before starting its controllers: started beside the API server (a lab's
+// static pods), it would otherwise fail at once and wait out the kubelet's restart back-off.
+func waitForAPIServer(ctx context.Context, cfg *rest.Config, limit time.Duration, say func(string, ...any)) error {
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var last error
+	start, told := time.Now(), time.Time{}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, limit, true, func(ctx context.Context) (bool, error) {
+		var code int
+		res := client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).StatusCode(&code)
+		if code == http.StatusOK {
+			return true, nil
+		}
+		if last = res.Error(); last == nil {
+			last = fmt.Errorf("/readyz answered %d", code)
+		}
+		if time.Since(told) > 5*time.Second {
+			say("controller manager: waiting for the API server at %s (%v)", cfg.Host, last)
+			told = time.Now()
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the API server at %s was not ready after %s: %w (last: %v)", cfg.Host, time.Since(start).Round(time.Second), err, last)
+	}
+	return nil
 }
