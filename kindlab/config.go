@@ -3,18 +3,14 @@ package kindlab
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/yaml"
 )
 
@@ -184,24 +180,7 @@ func shapeNodes(ctx context.Context, client kubernetes.Interface, nodes []Node, 
 		if len(n.Labels) == 0 && len(n.Taints) == 0 {
 			continue
 		}
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			if node.Labels == nil {
-				node.Labels = map[string]string{}
-			}
-			maps.Copy(node.Labels, n.Labels)
-			for _, t := range n.Taints {
-				if !slices.ContainsFunc(node.Spec.Taints, func(have corev1.Taint) bool { return have.MatchTaint(&t) }) {
-					node.Spec.Taints = append(node.Spec.Taints, t)
-				}
-			}
-			_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
-			return err
-		})
-		if err != nil {
+		if err := labelAndTaint(ctx, client, n.Name, n.Labels, n.Taints); err != nil {
 			return fmt.Errorf("labelling and tainting node %s: %w", n.Name, err)
 		}
 		var taints []string

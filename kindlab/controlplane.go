@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -204,6 +206,12 @@ func writeArchive(path string, imgs map[string]v1.Image) error {
 // phase does, with the admin's credentials (NodeRestriction keeps a kubelet from setting
 // node-role labels on its own Node). `clusterkit up` marks its control-plane node with it too.
 func MarkControlPlane(ctx context.Context, client kubernetes.Interface, name string) error {
+	return labelAndTaint(ctx, client, name, map[string]string{LabelControlPlane: "", labelExcludeLB: ""}, []corev1.Taint{controlPlaneTaint})
+}
+
+// labelAndTaint adds labels to Node name and those of taints it does not have yet, with the
+// caller's credentials, retrying on conflicts.
+func labelAndTaint(ctx context.Context, client kubernetes.Interface, name string, labels map[string]string, taints []corev1.Taint) error {
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		node, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -212,14 +220,11 @@ func MarkControlPlane(ctx context.Context, client kubernetes.Interface, name str
 		if node.Labels == nil {
 			node.Labels = map[string]string{}
 		}
-		node.Labels[LabelControlPlane] = ""
-		node.Labels[labelExcludeLB] = ""
-		tainted := false
-		for _, t := range node.Spec.Taints {
-			tainted = tainted || t.MatchTaint(&controlPlaneTaint)
-		}
-		if !tainted {
-			node.Spec.Taints = append(node.Spec.Taints, controlPlaneTaint)
+		maps.Copy(node.Labels, labels)
+		for _, t := range taints {
+			if !slices.ContainsFunc(node.Spec.Taints, func(have corev1.Taint) bool { return have.MatchTaint(&t) }) {
+				node.Spec.Taints = append(node.Spec.Taints, t)
+			}
 		}
 		_, err = client.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{})
 		return err

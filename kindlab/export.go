@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -46,7 +45,7 @@ func (l *Lab) ExportLogs(ctx context.Context, dir string, say func(format string
 		problems = append(problems, err.Error())
 		say("  not exported: %v", err)
 	}
-	if err := copyRegular(filepath.Join(l.Dir, "lab.json"), filepath.Join(dir, "lab.json")); err != nil {
+	if err := copyFile(filepath.Join(l.Dir, "lab.json"), filepath.Join(dir, "lab.json"), 0o644); err != nil {
 		note(err)
 	}
 	for _, n := range l.Nodes {
@@ -54,10 +53,10 @@ func (l *Lab) ExportLogs(ctx context.Context, dir string, say func(format string
 		if err := os.MkdirAll(nodeDir, 0o755); err != nil {
 			return fmt.Errorf("creating %s: %w", nodeDir, err)
 		}
-		if err := copyRegular(filepath.Join(l.Dir, "logs", n.Name+".log"), filepath.Join(nodeDir, "agent.log")); err != nil {
+		if err := copyFile(filepath.Join(l.Dir, "logs", n.Name+".log"), filepath.Join(nodeDir, "agent.log"), 0o644); err != nil {
 			note(fmt.Errorf("node %s agent log: %w", n.Name, err))
 		}
-		if err := copyRegular(l.containerdLog(n.Name), filepath.Join(nodeDir, "containerd.log")); err != nil {
+		if err := copyFile(l.containerdLog(n.Name), filepath.Join(nodeDir, "containerd.log"), 0o644); err != nil {
 			note(fmt.Errorf("node %s containerd log: %w", n.Name, err))
 		}
 		count, err := copyLogTree(filepath.Join(l.Dir, "data", n.Name, "kubelet", "pods"), filepath.Join(nodeDir, "pods"))
@@ -186,7 +185,7 @@ func copyLogTree(from, to string) (int, error) {
 		if len(parts) != 3 || !d.Type().IsRegular() || !containerLogName(d.Name()) {
 			return nil
 		}
-		if err := copyRegular(path, filepath.Join(to, rel)); err != nil {
+		if err := copyFile(path, filepath.Join(to, rel), 0o644); err != nil {
 			return err
 		}
 		n++
@@ -207,26 +206,4 @@ func containerLogName(name string) bool {
 		}
 	}
 	return true
-}
-
-// copyRegular copies one regular file (a log that is being written: what is there now),
-// creating the directories to it.
-func copyRegular(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return err
-	}
-	out, err := os.Create(to)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		_ = out.Close()
-		return fmt.Errorf("copying %s: %w", from, err)
-	}
-	return out.Close()
 }

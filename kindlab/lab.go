@@ -1,7 +1,6 @@
 package kindlab
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -283,7 +282,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 
 	bin := filepath.Join(cfg.Dir, "bin", "clusterkit")
-	if err := copyFile(cfg.Binary, bin); err != nil {
+	if err := copyFile(cfg.Binary, bin, 0o755); err != nil {
 		return nil, fmt.Errorf("copying the clusterkit executable: %w", err)
 	}
 	archive, podImages := cfg.ImageArchive, ""
@@ -295,7 +294,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	default:
 		say("building the test, pause and cluster DNS images")
 		archive = filepath.Join(cfg.Dir, "images.tar")
-		if err := buildImages(ctx, archive); err != nil {
+		imgs, err := images.BuildFromSource(ctx, true)
+		if err == nil {
+			err = writeArchive(archive, imgs)
+		}
+		if err != nil {
 			// Outside the source tree, or without the go command: the executable is also
 			// the images' program (package multicall).
 			first, _, _ := strings.Cut(err.Error(), "\n")
@@ -635,34 +638,24 @@ func getWithKubeconfig(url, kubeconfig string) (*http.Response, error) {
 	return c.Get(url)
 }
 
-func buildImages(ctx context.Context, path string) error {
-	imgs, err := images.BuildAll(ctx, images.BuildOptions{})
-	if err != nil {
-		return err
-	}
-	if imgs[images.DNSImage], err = images.BuildDNS(ctx, images.BuildOptions{}); err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := images.WriteOCIArchive(&buf, imgs); err != nil {
-		return err
-	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
-}
-
-func copyFile(from, to string) error {
+// copyFile copies the regular file from (what is there now, for a log being written) to to with
+// mode, creating the directories to it.
+func copyFile(from, to string, mode os.FileMode) error {
 	in, err := os.Open(from)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(out, in); err != nil {
 		_ = out.Close()
-		return err
+		return fmt.Errorf("copying %s: %w", from, err)
 	}
 	return out.Close()
 }

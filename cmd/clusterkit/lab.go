@@ -84,6 +84,21 @@ func (o *labOptions) fromFile(flags *pflag.FlagSet) (kindlab.Config, error) {
 	return cfg, nil
 }
 
+// addLabFlags registers --name and --dir, which choose the lab a command acts on.
+func (o *labOptions) addLabFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.name, "name", o.name, "name of the lab")
+	f.StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+}
+
+// load reads the chosen lab's record; a missing lab's error says how to find the labs.
+func (o *labOptions) load() (*kindlab.Lab, error) {
+	lab, err := kindlab.Load(o.labDir())
+	if err != nil {
+		return nil, fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+	}
+	return lab, nil
+}
+
 func (o *labOptions) labDir() string {
 	if o.dir != "" {
 		return o.dir
@@ -176,8 +191,7 @@ func newLabDeleteCommand() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
-	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	o.addLabFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&all, "all", false, "delete every lab under ~/.clusterkit/labs (as kind delete clusters --all), and the logs of failed creates")
 	return cmd
 }
@@ -254,16 +268,15 @@ func newLabKubeconfigCommand() *cobra.Command {
 		Short: "Print the path of a lab's kubeconfig",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			lab, err := kindlab.Load(o.labDir())
+			lab, err := o.load()
 			if err != nil {
-				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), lab.Kubeconfig)
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
-	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	o.addLabFlags(cmd.Flags())
 	return cmd
 }
 
@@ -283,9 +296,9 @@ or "clusterkit images build".`,
   clusterkit lab load --name ci app.tar`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lab, err := kindlab.Load(o.labDir())
+			lab, err := o.load()
 			if err != nil {
-				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+				return err
 			}
 			archive, err := os.ReadFile(args[0])
 			if err != nil {
@@ -296,8 +309,7 @@ or "clusterkit images build".`,
 			})
 		},
 	}
-	cmd.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
-	cmd.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	o.addLabFlags(cmd.Flags())
 	return cmd
 }
 
@@ -317,9 +329,9 @@ func newLabGetCommand() *cobra.Command {
 				return fmt.Errorf("-o %q: the output formats are the names (default) and wide", output)
 			}
 			wide := output == "wide"
-			lab, err := kindlab.Load(o.labDir())
+			lab, err := o.load()
 			if err != nil {
-				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			if wide {
@@ -347,8 +359,7 @@ func newLabGetCommand() *cobra.Command {
 			return w.Flush()
 		},
 	}
-	nodes.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
-	nodes.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	o.addLabFlags(nodes.Flags())
 	nodes.Flags().StringVarP(&output, "output", "o", "", `"wide" adds each node's role, address, pod subnet, network namespace and whether its agent runs`)
 	cmd.AddCommand(nodes)
 	return cmd
@@ -381,9 +392,9 @@ still written; the lab keeps running.`,
 		Example: `  clusterkit lab export logs --name ci ./lab-logs     # then upload ./lab-logs as the job's artifact`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lab, err := kindlab.Load(o.labDir())
+			lab, err := o.load()
 			if err != nil {
-				return fmt.Errorf("lab %q: %w (clusterkit lab list shows the labs)", o.name, err)
+				return err
 			}
 			var dir string
 			if len(args) == 1 {
@@ -399,8 +410,7 @@ still written; the lab keeps running.`,
 			return nil
 		},
 	}
-	logs.Flags().StringVar(&o.name, "name", o.name, "name of the lab")
-	logs.Flags().StringVar(&o.dir, "dir", "", "directory of the lab (default ~/.clusterkit/labs/NAME)")
+	o.addLabFlags(logs.Flags())
 	cmd.AddCommand(logs)
 	return cmd
 }

@@ -305,6 +305,14 @@ func tagOf(ref string) string {
 // ExecutableInImage is where images made from the clusterkit executable hold it.
 const ExecutableInImage = "/usr/local/bin/clusterkit"
 
+// The names the clusterkit executable runs the images' programs by (package multicall), each
+// image's entrypoint /NAME.
+const (
+	PauseProgramName = "pause"
+	TestProgramName  = "ckimage"
+	DNSProgramName   = "clusterdns"
+)
+
 // FromExecutable composes images from the clusterkit executable bin: base holds it and the
 // libraries it links at ExecutableInImage (its entrypoint); programs are the pause, test and
 // cluster DNS images (PauseImage, TestImage, DNSImage), each base plus a symlink /pause,
@@ -319,8 +327,7 @@ func FromExecutable(ctx context.Context, bin string) (base v1.Image, programs ma
 		return nil, nil, err
 	}
 	programs = map[string]v1.Image{}
-	// The names are package multicall's (not imported here: it links the programs).
-	for ref, name := range map[string]string{PauseImage: "pause", TestImage: "ckimage", DNSImage: "clusterdns"} {
+	for ref, name := range map[string]string{PauseImage: PauseProgramName, TestImage: TestProgramName, DNSImage: DNSProgramName} {
 		if programs[ref], err = WithProgram(base, name, ExecutableInImage); err != nil {
 			return nil, nil, fmt.Errorf("composing %s: %w", ref, err)
 		}
@@ -328,15 +335,27 @@ func FromExecutable(ctx context.Context, bin string) (base v1.Image, programs ma
 	return base, programs, nil
 }
 
+// BuildFromSource builds the pause and test images (BuildAll) and, when withDNS, the cluster
+// DNS image (BuildDNS) from the source tree, keyed by their references.
+func BuildFromSource(ctx context.Context, withDNS bool) (map[string]v1.Image, error) {
+	imgs, err := BuildAll(ctx, BuildOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if withDNS {
+		if imgs[DNSImage], err = BuildDNS(ctx, BuildOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	return imgs, nil
+}
+
 // BuildOrFromExecutable builds the pause and test images — and the cluster DNS image when
 // withDNS — from source (BuildAll, BuildDNS: inside the source tree, with the go command) or,
 // when that is not possible, makes them from the running clusterkit executable
 // (FromExecutable, which always has all three). note says which, for a progress line.
 func BuildOrFromExecutable(ctx context.Context, withDNS bool) (imgs map[string]v1.Image, note string, err error) {
-	imgs, buildErr := BuildAll(ctx, BuildOptions{})
-	if buildErr == nil && withDNS {
-		imgs[DNSImage], buildErr = BuildDNS(ctx, BuildOptions{})
-	}
+	imgs, buildErr := BuildFromSource(ctx, withDNS)
 	if buildErr == nil {
 		return imgs, "built from source", nil
 	}

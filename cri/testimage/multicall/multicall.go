@@ -4,16 +4,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/cri/testimage/ckimage"
 	"github.com/clusterkit/clusterkit/cri/testimage/pause"
 	"github.com/clusterkit/clusterkit/reference/dns/clusterdns"
-)
-
-// Names of the programs the executable runs when called by them.
-const (
-	Pause      = "pause"
-	TestImage  = "ckimage"
-	ClusterDNS = "clusterdns"
 )
 
 // Run runs the program the executable was called as (the base name of argv[0]) and does not
@@ -23,12 +17,12 @@ func Run() {
 		return
 	}
 	switch filepath.Base(os.Args[0]) {
-	case Pause:
+	case images.PauseProgramName:
 		pause.Main()
 		os.Exit(0)
-	case TestImage:
+	case images.TestProgramName:
 		ckimage.Main()
-	case ClusterDNS:
+	case images.DNSProgramName:
 		clusterdns.Main()
 		os.Exit(0)
 	}
