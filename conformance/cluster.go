@@ -51,9 +51,20 @@ func specNamespaceWithServiceAccount(ctx context.Context, client kubernetes.Inte
 // read namespaces through a cache (kube-apiserver's Pod Security) look a namespace they have
 // not seen up live, but may act on stale labels after a later change.
 func newSpecNamespace(ctx context.Context, client kubernetes.Interface, c Cleaner, component string, withServiceAccount bool, labels map[string]string) (string, error) {
-	ns := fmt.Sprintf("ck-%s-%s-%05d", component, time.Now().Format("150405"), rand.IntN(100000))
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{}); err != nil {
-		return "", fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+	// A name taken already (another spec's, or this create's own if a proxy or client
+	// repeated it) is replaced by a fresh one, as the upstream e2e framework's
+	// CreateTestingNS does; it does not use generateName either, since after a failed call
+	// the generated name would be unknown.
+	var ns string
+	for attempt := 0; ; attempt++ {
+		ns = fmt.Sprintf("ck-%s-%s-%05d", component, time.Now().Format("150405"), rand.IntN(100000))
+		_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: labels}}, metav1.CreateOptions{})
+		if err == nil {
+			break
+		}
+		if !apierrors.IsAlreadyExists(err) || attempt == 4 {
+			return "", fmt.Errorf("creating the spec's namespace %s: %w", ns, err)
+		}
 	}
 	c.Cleanup(func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

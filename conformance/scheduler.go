@@ -3,6 +3,7 @@ package conformance
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -158,10 +159,17 @@ func (h SchedulerHarness) suite() suite[*schedEnv] {
 			if err != nil {
 				return nil, err
 			}
-			tag := fmt.Sprintf("%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
-			e := &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-", c: c}
-			if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{}); err != nil {
-				return nil, fmt.Errorf("creating the spec's namespace %s: %w", e.ns, err)
+			var e *schedEnv
+			for attempt := 0; ; attempt++ { // a taken name is replaced, as in newSpecNamespace
+				tag := fmt.Sprintf("%s-%05d", time.Now().Format("150405"), rand.IntN(100000))
+				e = &schedEnv{h: h, cfg: cfg, client: client, ns: "ck-sched-" + tag, name: "ck-scheduler-" + tag, prefix: "ck-" + tag + "-", c: c}
+				_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: e.ns}}, metav1.CreateOptions{})
+				if err == nil {
+					break
+				}
+				if !apierrors.IsAlreadyExists(err) || attempt == 4 {
+					return nil, fmt.Errorf("creating the spec's namespace %s: %w", e.ns, err)
+				}
 			}
 			c.Cleanup(func() {
 				bg := context.Background()
