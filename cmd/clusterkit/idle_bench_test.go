@@ -213,37 +213,11 @@ func measureIdle(t *testing.T, bin, dir string, nodes, pods int, window time.Dur
 // cpuOver returns the CPU the process pid used over window, in % of one core.
 func cpuOver(t *testing.T, pid int, window time.Duration) float64 {
 	t.Helper()
-	before, start := cpuTicks(t, pid), time.Now()
-	time.Sleep(window)
-	after, took := cpuTicks(t, pid), time.Since(start)
-	const clockTicks = 100 // USER_HZ on Linux
-	return float64(after-before) / clockTicks / took.Seconds() * 100
-}
-
-// cpuTicks is utime+stime of pid in clock ticks (proc(5)).
-func cpuTicks(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	v, err := idleCPU(t.Context(), pid, 0, window)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The command may hold spaces: the fields after it follow the last ')'.
-	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return utime + stime
+	return v
 }
 
-func rssMiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func rssMiB(pid int) int64 { return procStatusKiB(pid, "VmRSS") / 1024 }
