@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/reference/apiserver/registry"
+	"github.com/clusterkit/clusterkit/reference/apiserver/storage"
 )
 
 // matcher decides whether an object is selected by a request's label and field selectors.
@@ -53,6 +54,12 @@ func (m *matcher) everything() bool {
 
 // matches reports whether obj is selected.
 func (m *matcher) matches(obj runtime.Object) bool {
+	return m.matchesWith(obj, nil)
+}
+
+// matchesWith is matches with obj's field set computed already (set; nil: computed here when
+// a field selector needs it).
+func (m *matcher) matchesWith(obj runtime.Object, set fields.Set) bool {
 	if obj == nil {
 		return false
 	}
@@ -66,7 +73,22 @@ func (m *matcher) matches(obj runtime.Object) bool {
 	if m.fields.Empty() {
 		return true
 	}
-	return m.fields.Matches(m.res.FieldSet(obj, om.GetName(), om.GetNamespace()))
+	if set == nil {
+		set = m.res.FieldSet(obj, om.GetName(), om.GetNamespace())
+	}
+	return m.fields.Matches(set)
+}
+
+// watchOptions tell the store which changes the watch needs: with a field selector requiring
+// one value of the resource's WatchIndex field, only those of objects with that value.
+func (m *matcher) watchOptions() storage.WatchOptions {
+	if m.res.WatchIndex == "" {
+		return storage.WatchOptions{}
+	}
+	if v, ok := m.fields.RequiresExactMatch(m.res.WatchIndex); ok {
+		return storage.WatchOptions{IndexValue: &v}
+	}
+	return storage.WatchOptions{}
 }
 
 // filter returns nil when everything matches, else the match function.

@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
 	"k8s.io/apimachinery/pkg/watch"
@@ -260,7 +261,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 			return
 		}
 	}
-	events, errc, err := s.objects.Watch(ctx, req.res, req.namespace, start)
+	events, errc, err := s.objects.WatchWith(ctx, req.res, req.namespace, start, m.watchOptions())
 	if err != nil {
 		if interfaces.IsExpired(err) || apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
 			ws.sendError(err)
@@ -338,16 +339,21 @@ func previousAt(ev storage.Event) runtime.Object {
 // that starts matching is ADDED, one that stops matching is DELETED, and changes to objects that
 // never match are dropped (empty type).
 func classify(m *matcher, ev storage.Event) (watch.EventType, runtime.Object) {
+	var objFields, prevFields fields.Set
+	if !m.fields.Empty() {
+		// Once per event for every watcher of the shared watch, not once per watcher.
+		objFields, prevFields = ev.FieldSets(m.res)
+	}
 	switch ev.Type {
 	case interfaces.EventCreated:
-		if m.matches(ev.Object) {
+		if m.matchesWith(ev.Object, objFields) {
 			return watch.Added, ev.Object
 		}
 	case interfaces.EventUpdated:
-		now := m.matches(ev.Object)
-		before := ev.Previous == nil || m.matches(ev.Previous)
-		if ev.Previous == nil {
-			before = now
+		now := m.matchesWith(ev.Object, objFields)
+		before := now
+		if ev.Previous != nil {
+			before = m.matchesWith(ev.Previous, prevFields)
 		}
 		switch {
 		case now && before:
@@ -360,7 +366,7 @@ func classify(m *matcher, ev storage.Event) (watch.EventType, runtime.Object) {
 			return watch.Deleted, previousAt(ev)
 		}
 	case interfaces.EventDeleted:
-		if m.matches(ev.Object) {
+		if m.matchesWith(ev.Object, objFields) {
 			return watch.Deleted, ev.Object
 		}
 	}

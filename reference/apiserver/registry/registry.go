@@ -60,6 +60,11 @@ type Resource struct {
 	// computes their values.
 	FieldLabels []string
 	Fields      FieldsFunc
+	// WatchIndex is a field of FieldLabels by whose value the API server dispatches watch
+	// events: a watch whose field selector requires one value of it (spec.nodeName=NODE, every
+	// kubelet's watch of pods) is sent only the changes of objects that have or had that value,
+	// as kube-apiserver's cacher indexes its watchers by pods' spec.nodeName. Empty: none.
+	WatchIndex string
 	// StorageName is the key segment under /registry (defaults to the plural resource name).
 	StorageName string
 	// Ephemeral resources are not stored: the only verb is create, and the server answers it

@@ -94,6 +94,7 @@ func DefaultResources() []*Resource {
 			},
 			New: func() runtime.Object { return &corev1.Pod{} }, NewList: func() runtime.Object { return &corev1.PodList{} },
 			StatusSplit: true,
+			WatchIndex:  "spec.nodeName",
 			FieldLabels: []string{"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
 				"spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
 			Fields: func(obj runtime.Object) fields.Set {

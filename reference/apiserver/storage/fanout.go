@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/clusterkit/clusterkit/interfaces"
@@ -41,11 +43,15 @@ type hub struct {
 	cacheReq chan chan error // lists asking the hub's goroutine to fill the cache
 	done     chan struct{}   // closed when the hub has stopped
 
-	mu      sync.Mutex
-	subs    map[*subscriber]struct{}
-	last    int64 // every change of the resource up to this revision has been delivered
-	stopped bool
-	idle    *time.Timer
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+	// byIndex holds the subscribers of subs that want only the objects with one value of the
+	// resource's WatchIndex field, by that value; the others are in unindexed.
+	byIndex   map[string]map[*subscriber]struct{}
+	unindexed map[*subscriber]struct{}
+	last      int64 // every change of the resource up to this revision has been delivered
+	stopped   bool
+	idle      *time.Timer
 
 	cache         *watchCache   // nil until a list asks for it (watchcache.go)
 	advanced      chan struct{} // closed (and replaced) whenever last advances
@@ -62,7 +68,10 @@ type hub struct {
 type subscriber struct {
 	prefix string
 	from   int64
-	ready  chan struct{} // signalled when queue or done changes
+	// index is the value of the resource's WatchIndex field the watch selects (indexed set).
+	index   string
+	indexed bool
+	ready   chan struct{} // signalled when queue or done changes
 
 	mu    sync.Mutex
 	queue []Event
@@ -80,6 +89,9 @@ type encoded struct {
 	protoOnce sync.Once
 	proto     []byte
 	protoErr  error
+
+	fieldsOnce            sync.Once
+	objFields, prevFields fields.Set
 }
 
 // JSON returns the JSON of the event's Object, encoded once for every watcher of a shared
@@ -103,12 +115,52 @@ func (e Event) Protobuf(encode func(runtime.Object) ([]byte, error)) ([]byte, er
 	return e.encoded.proto, e.encoded.protoErr
 }
 
+// FieldSets returns the field sets of the event's Object and Previous (nil when absent) that
+// res's field selectors match, computed once for every watcher of a shared watch: a thousand
+// kubelets watching pods by spec.nodeName cost one field set per pod change, not a thousand
+// (as kube-apiserver's cacher computes an object's attributes once per event). Callers must
+// not modify the sets.
+func (e Event) FieldSets(res *registry.Resource) (object, previous fields.Set) {
+	compute := func() (fields.Set, fields.Set) { return fieldSetOf(res, e.Object), fieldSetOf(res, e.Previous) }
+	if e.encoded == nil {
+		return compute()
+	}
+	e.encoded.fieldsOnce.Do(func() { e.encoded.objFields, e.encoded.prevFields = compute() })
+	return e.encoded.objFields, e.encoded.prevFields
+}
+
+// indexValues are the values of res's WatchIndex field in the event's Object and Previous
+// (the Object's when there is no Previous).
+func indexValues(res *registry.Resource, ev Event) (now, before string) {
+	objFields, prevFields := ev.FieldSets(res)
+	now = objFields[res.WatchIndex]
+	before = now
+	if ev.Previous != nil {
+		before = prevFields[res.WatchIndex]
+	}
+	return now, before
+}
+
+func fieldSetOf(res *registry.Resource, obj runtime.Object) fields.Set {
+	if obj == nil {
+		return nil
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil
+	}
+	return res.FieldSet(obj, m.GetName(), m.GetNamespace())
+}
+
 // sharedWatch serves a watch of res under namespace from fromRevision (> 0) from the
 // resource's hub. It returns ok false when the hub cannot serve it — the hub started after
 // fromRevision or has already delivered changes after it, which the watch needs replayed — and
 // the caller watches the store itself, so that the store decides on history and compaction.
-func (o *Objects) sharedWatch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64) (<-chan Event, <-chan error, bool, error) {
+func (o *Objects) sharedWatch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64, opts WatchOptions) (<-chan Event, <-chan error, bool, error) {
 	sub := &subscriber{prefix: Prefix(res, namespace), from: fromRevision, ready: make(chan struct{}, 1)}
+	if opts.IndexValue != nil && res.WatchIndex != "" {
+		sub.index, sub.indexed = *opts.IndexValue, true
+	}
 	var h *hub
 	for attempt := 0; ; attempt++ {
 		var err error
@@ -208,6 +260,20 @@ func (h *hub) add(sub *subscriber) (added, stopped bool) {
 		}
 	}
 	h.subs[sub] = struct{}{}
+	if sub.indexed {
+		if h.byIndex == nil {
+			h.byIndex = map[string]map[*subscriber]struct{}{}
+		}
+		if h.byIndex[sub.index] == nil {
+			h.byIndex[sub.index] = map[*subscriber]struct{}{}
+		}
+		h.byIndex[sub.index][sub] = struct{}{}
+	} else {
+		if h.unindexed == nil {
+			h.unindexed = map[*subscriber]struct{}{}
+		}
+		h.unindexed[sub] = struct{}{}
+	}
 	if h.idle != nil {
 		h.idle.Stop()
 		h.idle = nil
@@ -219,9 +285,24 @@ func (h *hub) add(sub *subscriber) (added, stopped bool) {
 func (h *hub) remove(sub *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	delete(h.subs, sub)
+	h.dropLocked(sub)
 	if len(h.subs) == 0 && !h.stopped && h.idle == nil {
 		h.idle = time.AfterFunc(hubLinger, h.stopIfIdle)
+	}
+}
+
+// dropLocked forgets sub.
+func (h *hub) dropLocked(sub *subscriber) {
+	delete(h.subs, sub)
+	if !sub.indexed {
+		delete(h.unindexed, sub)
+		return
+	}
+	if set := h.byIndex[sub.index]; set != nil {
+		delete(set, sub)
+		if len(set) == 0 {
+			delete(h.byIndex, sub.index)
+		}
 	}
 }
 
@@ -268,7 +349,7 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 		for sub := range h.subs {
 			sub.finish(err)
 		}
-		h.subs = nil
+		h.subs, h.byIndex, h.unindexed = nil, nil, nil
 		close(h.done)
 		h.mu.Unlock()
 		h.cancel()
@@ -316,12 +397,23 @@ func (h *hub) run(ctx context.Context, w interfaces.Watcher) {
 		h.applyLocked(out, ev.KV.Key)
 		h.rememberLocked(out, ev.KV.Key, time.Now())
 		h.advanceLocked(out.Revision)
-		for sub := range h.subs {
-			if out.Revision <= sub.from || !strings.HasPrefix(ev.KV.Key, sub.prefix) {
-				continue
+		deliver := func(subs map[*subscriber]struct{}) {
+			for sub := range subs {
+				if out.Revision <= sub.from || !strings.HasPrefix(ev.KV.Key, sub.prefix) {
+					continue
+				}
+				if !sub.push(out) {
+					h.dropLocked(sub)
+				}
 			}
-			if !sub.push(out) {
-				delete(h.subs, sub)
+		}
+		deliver(h.unindexed)
+		if len(h.byIndex) > 0 {
+			// Only the watchers of the object's value of the index field, before and after.
+			now, before := indexValues(h.res, out)
+			deliver(h.byIndex[now])
+			if before != now {
+				deliver(h.byIndex[before])
 			}
 		}
 		h.mu.Unlock()

@@ -251,3 +251,79 @@ func TestSharedEventProtobufIsEncodedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexedSharedWatchesGetTheirValuesChanges: a watch that selects one value of the
+// resource's WatchIndex field (a kubelet's spec.nodeName=NODE) is sent the changes of the
+// objects that have or had that value — a binding reaches both the unassigned watch and the
+// node's — and no others; a watch without the option is sent everything.
+func TestIndexedSharedWatchesGetTheirValuesChanges(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := memory.New()
+	defer kv.Close()
+	o := storage.New(kv)
+	res := registry.Default().Lookup(schema.GroupVersionResource{Version: "v1", Resource: "pods"})
+	if res == nil || res.WatchIndex != "spec.nodeName" {
+		t.Fatalf("pods are not registered with the watch index spec.nodeName: %+v", res)
+	}
+	watch := func(value *string) <-chan storage.Event {
+		events, _, err := o.WatchWith(ctx, res, "", 0, storage.WatchOptions{IndexValue: value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events
+	}
+	nodeA, unassigned, all := watch(ptrTo("a")), watch(ptrTo("")), watch(nil)
+	create := func(name, node string) {
+		if _, err := o.Create(ctx, res, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}, Spec: corev1.PodSpec{NodeName: node}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update := func(name string, change func(*corev1.Pod)) {
+		if _, err := o.Update(ctx, res, "ns", name, func(cur runtime.Object) (runtime.Object, error) {
+			p := cur.(*corev1.Pod).DeepCopy()
+			change(p)
+			return p, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("p1", "")
+	create("p2", "b")
+	update("p1", func(p *corev1.Pod) { p.Spec.NodeName = "a" })
+	update("p1", func(p *corev1.Pod) { p.Labels = map[string]string{"changed": "yes"} })
+	if _, err := o.Delete(ctx, res, "ns", "p1", 0); err != nil {
+		t.Fatal(err)
+	}
+	create("p3", "a")
+
+	got := func(events <-chan storage.Event, n int) string {
+		t.Helper()
+		var out []string
+		for range n {
+			select {
+			case ev := <-events:
+				out = append(out, fmt.Sprintf("%s:%s", ev.Type, ev.Object.(*corev1.Pod).Name))
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no event after %v", out)
+			}
+		}
+		return fmt.Sprint(out)
+	}
+	if s := got(nodeA, 4); s != "[UPDATED:p1 UPDATED:p1 DELETED:p1 CREATED:p3]" {
+		t.Errorf("spec.nodeName=a: %s", s)
+	}
+	if s := got(unassigned, 2); s != "[CREATED:p1 UPDATED:p1]" {
+		t.Errorf("spec.nodeName=: %s", s)
+	}
+	if s := got(all, 6); s != "[CREATED:p1 CREATED:p2 UPDATED:p1 UPDATED:p1 DELETED:p1 CREATED:p3]" {
+		t.Errorf("no index: %s", s)
+	}
+	select {
+	case ev := <-unassigned:
+		t.Errorf("spec.nodeName= was also sent %s of %s", ev.Type, ev.Object.(*corev1.Pod).Name)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func ptrTo(s string) *string { return &s }

@@ -554,6 +554,19 @@ type Event struct {
 // watch has already passed reads the store on its own. The objects of the events may be shared
 // by several watches: receivers must not modify them.
 func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64) (<-chan Event, <-chan error, error) {
+	return o.WatchWith(ctx, res, namespace, fromRevision, WatchOptions{})
+}
+
+// WatchOptions narrow what a watch needs delivered; the receiver still filters every event.
+type WatchOptions struct {
+	// IndexValue, when set on a resource with a WatchIndex field, says the watch selects only
+	// objects whose field has this value: a shared watch then receives only the changes of
+	// objects that have or had it.
+	IndexValue *string
+}
+
+// WatchWith is Watch with options.
+func (o *Objects) WatchWith(ctx context.Context, res *registry.Resource, namespace string, fromRevision int64, opts WatchOptions) (<-chan Event, <-chan error, error) {
 	if fromRevision == 0 {
 		cur, err := o.kv.CurrentRevision(ctx)
 		if err != nil {
@@ -566,7 +579,7 @@ func (o *Objects) Watch(ctx context.Context, res *registry.Resource, namespace s
 		// watches — 410 Gone.
 		return nil, nil, MapError(res, "", err)
 	}
-	if out, errc, ok, err := o.sharedWatch(ctx, res, namespace, fromRevision); err != nil || ok {
+	if out, errc, ok, err := o.sharedWatch(ctx, res, namespace, fromRevision, opts); err != nil || ok {
 		return out, errc, err
 	}
 	w, err := o.kv.Watch(ctx, Prefix(res, namespace), fromRevision)
