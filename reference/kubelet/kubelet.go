@@ -70,6 +70,9 @@ type Kubelet struct {
 	statusPosted atomic.Bool
 	// statusReported is when the node's status was last written (node.go); guarded by mu.
 	statusReported time.Time
+	// systemOnce reads systemInfo, the machine's unchanging facts (node.go).
+	systemOnce sync.Once
+	systemInfo systemInfo
 	// lease is the node's Lease as last written, renewed without a read first (node.go);
 	// only the lease loop touches it.
 	lease *coordinationv1.Lease

@@ -79,13 +79,8 @@ func (k *Kubelet) measure(ctx context.Context) measurements {
 			}
 		}
 	}
-	var u syscall.Utsname
-	if err := syscall.Uname(&u); err == nil {
-		m.kernel = utsString(u.Release[:])
-	}
-	m.osImage = osImage()
-	m.machineID = readTrim("/etc/machine-id")
-	m.bootID = readTrim("/proc/sys/kernel/random/boot_id")
+	sys := k.system()
+	m.kernel, m.osImage, m.machineID, m.bootID = sys.kernel, sys.osImage, sys.machineID, sys.bootID
 	if v, err := k.runtime.Version(ctx, "v1"); err == nil {
 		m.runtimeVersion = v.RuntimeName + "://" + v.RuntimeVersion
 	}
@@ -126,6 +121,28 @@ func readTrim(path string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// systemInfo is what the kubelet reads from the machine once: it does not change while the
+// kubelet runs (a reboot, a new kernel or OS image restarts it), as upstream's cadvisor reads the
+// machine info once. Read on every status computation it cost one file read each per node every
+// 10 s — 400 a second for 1,000 nodes in one process.
+type systemInfo struct {
+	kernel, osImage, machineID, bootID, kubeletVersion string
+}
+
+func (k *Kubelet) system() systemInfo {
+	k.systemOnce.Do(func() {
+		var u syscall.Utsname
+		if err := syscall.Uname(&u); err == nil {
+			k.systemInfo.kernel = utsString(u.Release[:])
+		}
+		k.systemInfo.osImage = osImage()
+		k.systemInfo.machineID = readTrim("/etc/machine-id")
+		k.systemInfo.bootID = readTrim("/proc/sys/kernel/random/boot_id")
+		k.systemInfo.kubeletVersion = cmp.Or(k.cfg.Version, version.Get().GitVersion)
+	})
+	return k.systemInfo
 }
 
 func osImage() string {
@@ -190,7 +207,7 @@ func (k *Kubelet) nodeStatus(ctx context.Context, old *corev1.NodeStatus) corev1
 			KernelVersion:           m.kernel,
 			OSImage:                 m.osImage,
 			ContainerRuntimeVersion: m.runtimeVersion,
-			KubeletVersion:          cmp.Or(k.cfg.Version, version.Get().GitVersion),
+			KubeletVersion:          k.system().kubeletVersion,
 			OperatingSystem:         goruntime.GOOS,
 			Architecture:            goruntime.GOARCH,
 		},
