@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -244,12 +245,17 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 		_ = ln.Close()
 		return err
 	}
-	serveCtx, serveEnded := context.WithCancel(ctx)
+	// The API server outlives the signal: on Ctrl-C the nodes and the control plane stop
+	// first, while it still answers their last writes (status, Events), then it stops — as a
+	// node's shutdown stops the kubelet before the static pods' API server.
+	apiCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAPI()
+	serveCtx, serveEnded := context.WithCancel(apiCtx)
 	defer serveEnded()
 	served := make(chan error, 1)
 	go func() {
 		defer serveEnded()
-		served <- srv.Serve(ctx, ln)
+		served <- srv.Serve(apiCtx, ln)
 	}()
 	// RBAC's bootstrap policy and the authorizers' caches, before any component calls.
 	if err := comp.Start(serveCtx, acc.rest(bundle.Admin)); err != nil {
@@ -274,14 +280,26 @@ func runUp(ctx context.Context, o *upOptions, log interface{ Write([]byte) (int,
 	}
 	stopControl, err := startUpControlPlane(ctx, o, acc, serving, say)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // interrupted while starting: a stop, not a failure
+		}
 		return err
 	}
+	stopControl = sync.OnceFunc(stopControl)
 	defer stopControl()
-	stopNodes := startUpNodes(ctx, o, acc, say)
+	stopNodes := sync.OnceFunc(startUpNodes(ctx, o, acc, say))
 	defer stopNodes()
 	say("press Ctrl-C to stop")
-	err = <-served
-	say("shutting down")
+	select {
+	case err = <-served:
+		say("the API server stopped: shutting down")
+	case <-ctx.Done():
+		say("shutting down: the nodes, then the control plane, then the API server")
+		stopNodes()
+		stopControl()
+		stopAPI()
+		err = <-served
+	}
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
