@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -74,7 +75,10 @@ commit's build.`,
 			if err != nil {
 				return fmt.Errorf("finding this executable: %w", err)
 			}
-			return runScaleBench(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), self, o)
+			// Ctrl-C stops the cluster being measured (its own process group) and removes its data.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runScaleBench(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), self, o)
 		},
 	}
 	f := cmd.Flags()
