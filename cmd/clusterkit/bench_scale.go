@@ -58,8 +58,10 @@ process of its own — and measure it at scale:
   kubectl get pods  the time of "kubectl get pods -A" (chunks of 500, as kubectl lists)
 
 Kubernetes' published limits are 5,000 nodes and 150,000 pods (30 per node at most 110): the
-issue's run is --nodes 5000 --pods 150000. A run stops with an error before the machine runs out
-of memory (--min-free-memory) and says how far it got.
+issue's run is --nodes 5000 --pods 150000. One process holds about 9 open files per node and 1
+per pod: a size the hard limit (ulimit -Hn) cannot hold is refused before anything starts. A run
+stops with an error before the machine runs out of memory (--min-free-memory) and says how far it
+got; a failed run's directory (and its up.log) is kept.
 
 --baseline BIN measures another clusterkit binary the same way first (one cluster at a time, so
 that both have the machine to themselves) and prints the two side by side, e.g. the previous
@@ -138,6 +140,9 @@ func runScaleBench(ctx context.Context, out, progress io.Writer, self string, o 
 	case o.pods > o.nodes*o.nodePods:
 		return fmt.Errorf("--pods %d do not fit on %d nodes of %d pods each (--node-pods); add nodes or raise --node-pods", o.pods, o.nodes, o.nodePods)
 	}
+	if err := checkOpenFiles(o.nodes, o.pods); err != nil {
+		return err
+	}
 	if o.kubectl == "" {
 		o.kubectl = os.Getenv("CLUSTERKIT_KUBECTL")
 	}
@@ -145,12 +150,18 @@ func runScaleBench(ctx context.Context, out, progress io.Writer, self string, o 
 		o.kubectl, _ = exec.LookPath("kubectl")
 	}
 	dir := o.dir
+	failed := false
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "ckscale")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		// Kept when a run fails: its up.log says why.
+		defer func() {
+			if !failed {
+				_ = os.RemoveAll(tmp)
+			}
+		}()
 		dir = tmp
 	}
 	type column struct {
@@ -168,6 +179,7 @@ func runScaleBench(ctx context.Context, out, progress io.Writer, self string, o 
 		}
 		f, err := measureScale(ctx, b[1], filepath.Join(dir, strconv.Itoa(i)), o, say)
 		if err != nil {
+			failed = true
 			return fmt.Errorf("%s (%s): %w", b[0], b[1], err)
 		}
 		cols = append(cols, column{b[0], f})
@@ -411,6 +423,30 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 		say("kubectl get pods -A: %d pods in %s", lines-1, f.kubectlGet.Round(10*time.Millisecond))
 	}
 	return f, nil
+}
+
+// Open files a cluster of `up` holds in its one process, measured (2026-12-07): per node 9 — the
+// kubelet's API connection (both ends are in the process), its two CRI connections (both ends)
+// and three listeners (kubelet API, its second port, the CRI socket); per pod 1 — the simulated
+// runtime's claim of the pod's IP. The rest (etcd, the control plane) stays under 1,000.
+const (
+	filesPerNode = 9
+	filesPerPod  = 1
+	filesBase    = 1000
+)
+
+// checkOpenFiles refuses a size whose open files the process's hard limit cannot hold: `up`
+// would fail part-way ("too many open files") after minutes of work.
+func checkOpenFiles(nodes, pods int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	need := uint64(filesBase + nodes*filesPerNode + pods*filesPerPod)
+	if need <= lim.Max {
+		return nil
+	}
+	return fmt.Errorf("%d nodes and %d pods in one process need about %d open files (%d per node, %d per pod), and this machine allows %d (ulimit -Hn; raising it needs root with CAP_SYS_RESOURCE): make --nodes and --pods smaller, or raise the hard limit", nodes, pods, need, filesPerNode, filesPerPod, lim.Max)
 }
 
 // scaleDeployment is a Deployment of n pause pods.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,5 +52,18 @@ func TestBenchScaleRejectsPodsThatDoNotFit(t *testing.T) {
 	err := runScaleBench(t.Context(), &bytes.Buffer{}, &bytes.Buffer{}, "/nonexistent", o)
 	if err == nil || !strings.Contains(err.Error(), "do not fit on 2 nodes") {
 		t.Fatalf("err = %v, want one saying the pods do not fit", err)
+	}
+}
+
+func TestBenchScaleRefusesMoreFilesThanAllowed(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Max > 1<<30 {
+		t.Skipf("the open-file hard limit (%d) is beyond any size to try", lim.Max)
+	}
+	pods := int(lim.Max) // one file per pod alone passes the limit
+	o := scaleOptions{nodes: pods, pods: pods, perDeployment: 1000, nodePods: 110}
+	err := runScaleBench(t.Context(), &bytes.Buffer{}, &bytes.Buffer{}, "/nonexistent", o)
+	if err == nil || !strings.Contains(err.Error(), "open files") {
+		t.Fatalf("err = %v, want one about open files", err)
 	}
 }
