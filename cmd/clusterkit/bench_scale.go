@@ -375,7 +375,8 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 			updated += d.Status.Replicas
 		}
 		if time.Since(lastSaid) >= 10*time.Second {
-			say("%s: %d pods created, %d Ready; RSS %d MiB, machine's available memory %d MiB", time.Since(created).Round(time.Second), updated, ready, procStatusKiB(pid, "VmRSS")/1024, memAvailableMiB())
+			// The Deployments' status: a ReplicaSet reports its pods after each batch of creates.
+			say("%s: the Deployments report %d pods, %d Ready; RSS %d MiB, machine's available memory %d MiB", time.Since(created).Round(time.Second), updated, ready, procStatusKiB(pid, "VmRSS")/1024, memAvailableMiB())
 			lastSaid = time.Now()
 		}
 		if int(ready) < o.pods {
