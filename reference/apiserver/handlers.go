@@ -30,12 +30,36 @@ func invalid(res *registry.Resource, name string, errs field.ErrorList) error {
 }
 
 func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
-	obj, err := s.objects.Get(r.Context(), req.res, req.namespace, req.name)
+	obj, err := s.getAt(r.Context(), req, r.URL.Query().Get("resourceVersion"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
 	s.writeObject(w, r, req.res, http.StatusOK, obj)
+}
+
+// getAt reads the request's object for a GET with resourceVersion rv, as kube-apiserver reads
+// it: "" is the newest state (a read of the store); "0" any state and N one not older than N,
+// from the resource's watch cache when it has one. An N the store has not reached is 504
+// "Too large resource version" (kube-apiserver's cacher answers it after waiting 3 s).
+func (s *Server) getAt(ctx context.Context, req request, rv string) (runtime.Object, error) {
+	if rv == "" {
+		return s.objects.Get(ctx, req.res, req.namespace, req.name)
+	}
+	min, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || min < 0 {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q: a resourceVersion is a non-negative integer", rv))
+	}
+	if min > 0 {
+		cur, err := s.cfg.Store.CurrentRevision(ctx)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		if min > cur {
+			return nil, tooLargeResourceVersion(min, cur)
+		}
+	}
+	return s.objects.GetAt(ctx, req.res, req.namespace, req.name, min)
 }
 
 // validateListQuery checks the resourceVersion, resourceVersionMatch, continue and

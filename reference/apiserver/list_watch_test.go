@@ -259,3 +259,68 @@ func TestInformerSyncsAndFollows(t *testing.T) {
 		return apierrors.IsNotFound(err)
 	})
 }
+
+// TestGetWithResourceVersion: a GET with resourceVersion "0" or a reached N answers the
+// object (from the watch cache once a list has started it, the state at least as new as N); a
+// GET of a deleted object at "0" is NotFound once the cache has seen the deletion; an N beyond
+// the store's revision is 504 Too large resource version; anything but an integer is 400.
+func TestGetWithResourceVersion(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := ctxT(t)
+	cms := ts.client.CoreV1().ConfigMaps("default")
+	created, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "rv"}, Data: map[string]string{"v": "1"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A list starts the resource's watch cache, as informers do.
+	if _, err := cms.List(ctx, metav1.ListOptions{ResourceVersion: "0"}); err != nil {
+		t.Fatal(err)
+	}
+	updated := created.DeepCopy()
+	updated.Data["v"] = "2"
+	if updated, err = cms.Update(ctx, updated, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, rv := range []string{"", "0", updated.ResourceVersion} {
+		got, err := cms.Get(ctx, "rv", metav1.GetOptions{ResourceVersion: rv})
+		if rv == "0" && err == nil && got.Data["v"] == "1" {
+			continue // "0" may answer an older state; it must not fail
+		}
+		if err != nil || got.Data["v"] != "2" || got.ResourceVersion != updated.ResourceVersion {
+			t.Errorf("GET at resourceVersion %q: %v, %v; want v=2 at %s", rv, got.Data, err, updated.ResourceVersion)
+		}
+	}
+	var cur int64
+	_, _ = fmt.Sscan(updated.ResourceVersion, &cur)
+	_, err = cms.Get(ctx, "rv", metav1.GetOptions{ResourceVersion: fmt.Sprint(cur + 1000)})
+	var st apierrors.APIStatus
+	if !apierrors.IsTimeout(err) || !errorsAs(err, &st) || st.Status().Details == nil || len(st.Status().Details.Causes) == 0 ||
+		st.Status().Details.Causes[0].Type != metav1.CauseTypeResourceVersionTooLarge {
+		t.Errorf("GET at a resourceVersion ahead of the store: %v, want 504 Timeout, cause ResourceVersionTooLarge", err)
+	}
+	if _, err := cms.Get(ctx, "rv", metav1.GetOptions{ResourceVersion: "abc"}); !apierrors.IsBadRequest(err) {
+		t.Errorf("GET at resourceVersion abc: %v, want 400 BadRequest", err)
+	}
+	if err := cms.Delete(ctx, "rv", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := cms.Get(ctx, "rv", metav1.GetOptions{ResourceVersion: "0"})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET at resourceVersion 0 of a deleted object: %v, want NotFound within 10 s", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func errorsAs(err error, target *apierrors.APIStatus) bool {
+	s, ok := err.(apierrors.APIStatus)
+	if ok {
+		*target = s
+	}
+	return ok
+}

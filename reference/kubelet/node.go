@@ -333,8 +333,14 @@ func (k *Kubelet) postNodeStatus(ctx context.Context, node *corev1.Node, force b
 	nodes := k.client.CoreV1().Nodes()
 	for attempt := 0; ; attempt++ {
 		if node == nil {
+			// As the upstream kubelet: the first read from the API server's cache
+			// (resourceVersion "0"), a retry after a conflict from etcd.
+			opts := metav1.GetOptions{}
+			if attempt == 0 {
+				opts.ResourceVersion = "0"
+			}
 			var err error
-			if node, err = nodes.Get(ctx, k.cfg.NodeName, metav1.GetOptions{}); err != nil {
+			if node, err = nodes.Get(ctx, k.cfg.NodeName, opts); err != nil {
 				if apierrors.IsNotFound(err) {
 					return k.registerNode(ctx)
 				}

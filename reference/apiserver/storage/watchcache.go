@@ -443,3 +443,51 @@ func (h *hub) replayLocked(sub *subscriber) bool {
 	}
 	return true
 }
+
+// GetAt reads one object in a state not older than minRevision (0: any state): from the
+// resource's watch cache when one is running and holds minRevision (at once, or after waiting
+// up to freshWait for it), else from the store — as kube-apiserver answers a GET with a
+// resourceVersion from its cacher and one without from etcd. The object is the caller's to
+// modify.
+func (o *Objects) GetAt(ctx context.Context, res *registry.Resource, namespace, name string, minRevision int64) (runtime.Object, error) {
+	if obj, err := o.cachedGet(ctx, res, namespace, name, max(minRevision, 1)); !errors.Is(err, errNotCached) {
+		return obj, err
+	}
+	return o.Get(ctx, res, namespace, name)
+}
+
+func (o *Objects) cachedGet(ctx context.Context, res *registry.Resource, namespace, name string, min int64) (runtime.Object, error) {
+	if res.Converter != nil || o.noWatchCache {
+		return nil, errNotCached
+	}
+	o.hubs.mu.Lock()
+	h := o.hubs.all[res]
+	o.hubs.mu.Unlock()
+	if h == nil {
+		return nil, errNotCached
+	}
+	key := Key(res, namespace, name)
+	found := func(e entry, ok bool) (runtime.Object, error) {
+		if !ok {
+			return nil, apierrors.NewNotFound(res.GroupResource(), name)
+		}
+		return e.obj.DeepCopyObject(), nil
+	}
+	h.mu.Lock()
+	if h.cache == nil || h.stopped {
+		h.mu.Unlock()
+		return nil, errNotCached
+	}
+	if h.cache.rev >= min {
+		e, ok := h.cache.tree.Get(entry{key: key})
+		h.cache.used = time.Now()
+		h.mu.Unlock()
+		return found(e, ok)
+	}
+	h.mu.Unlock()
+	tree, _, err := h.fresh(ctx, min)
+	if err != nil {
+		return nil, err
+	}
+	return found(tree.Get(entry{key: key}))
+}

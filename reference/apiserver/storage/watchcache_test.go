@@ -283,3 +283,57 @@ func TestWatchCacheHistoryKeepsEveryEventWhenTrimmed(t *testing.T) {
 		}
 	}
 }
+
+// countingGets counts the reads of one key that reach the store.
+type countingGets struct {
+	interfaces.Store
+	gets atomic.Int64
+}
+
+func (c *countingGets) Get(ctx context.Context, key string) (interfaces.KeyValue, error) {
+	c.gets.Add(1)
+	return c.Store.Get(ctx, key)
+}
+
+// TestWatchCacheGetAt: with the resource's cache running, a GET at "any state" or at a revision
+// the cache holds reads no store key, answers the newest state the cache has, a copy the caller
+// may change, and NotFound for a deleted object; without a cache it reads the store.
+func TestWatchCacheGetAt(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kv := &countingGets{Store: memory.New()}
+	defer kv.Close()
+	o := storage.New(kv)
+	res := configMaps(t)
+	rev := createCM(ctx, t, o, res, "a", "one")
+	if _, err := o.GetAt(ctx, res, "a", "one", 0); err != nil || kv.gets.Load() != 1 {
+		t.Fatalf("without a cache: %v, %d store reads, want 1", err, kv.gets.Load())
+	}
+	cachedList(ctx, t, o, res, "", storage.ListOptions{})
+	kv.gets.Store(0)
+	for _, min := range []int64{0, rev} {
+		obj, err := o.GetAt(ctx, res, "a", "one", min)
+		if err != nil {
+			t.Fatalf("GetAt %d: %v", min, err)
+		}
+		obj.(*corev1.ConfigMap).Data = map[string]string{"changed": "by the caller"}
+	}
+	obj, err := o.GetAt(ctx, res, "a", "one", 0)
+	if err != nil || obj.(*corev1.ConfigMap).Data != nil {
+		t.Fatalf("the cached object was changed through an earlier answer: %v, %v", obj, err)
+	}
+	if _, err := o.GetAt(ctx, res, "a", "missing", 0); !apierrors.IsNotFound(err) {
+		t.Fatalf("GetAt of a missing object: %v, want NotFound", err)
+	}
+	if n := kv.gets.Load(); n != 0 {
+		t.Fatalf("%d reads reached the store with the cache running, want 0", n)
+	}
+	// A revision the cache reaches a moment later (this server's own delete) is waited for.
+	if _, err := o.Delete(ctx, res, "a", "one", 0); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := kv.CurrentRevision(ctx)
+	if _, err := o.GetAt(ctx, res, "a", "one", cur); !apierrors.IsNotFound(err) {
+		t.Fatalf("GetAt at the delete's revision: %v, want NotFound", err)
+	}
+}
