@@ -148,6 +148,9 @@ func runScaleBench(ctx context.Context, out, progress io.Writer, self string, o 
 	}
 	if o.kubectl == "" {
 		o.kubectl, _ = exec.LookPath("kubectl")
+	} else if _, err := exec.LookPath(o.kubectl); err != nil {
+		// Said now, not after a run of many minutes.
+		return fmt.Errorf("--kubectl %s: %w (pass the path of a kubectl, e.g. $(clusterkit conformance kubectl))", o.kubectl, err)
 	}
 	dir := o.dir
 	failed := false

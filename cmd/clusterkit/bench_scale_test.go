@@ -67,3 +67,11 @@ func TestBenchScaleRefusesMoreFilesThanAllowed(t *testing.T) {
 		t.Fatalf("err = %v, want one about open files", err)
 	}
 }
+
+func TestBenchScaleRefusesAMissingKubectlAtOnce(t *testing.T) {
+	o := scaleOptions{nodes: 1, pods: 1, perDeployment: 1, nodePods: 110, kubectl: "/nonexistent/kubectl"}
+	err := runScaleBench(t.Context(), &bytes.Buffer{}, &bytes.Buffer{}, "/nonexistent", o)
+	if err == nil || !strings.Contains(err.Error(), "--kubectl /nonexistent/kubectl") {
+		t.Fatalf("err = %v, want one naming --kubectl", err)
+	}
+}
