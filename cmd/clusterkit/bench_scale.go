@@ -24,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
@@ -294,7 +295,7 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 	}
 
 	var client kubernetes.Interface
-	if err := pollScale(ctx, 200*time.Millisecond, func() (bool, error) {
+	if err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
 		if _, err := os.Stat(kubeconfig); err != nil {
 			return false, nil
 		}
@@ -312,7 +313,7 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 	}
 	f := &scaleFigures{}
 	lastSaid := time.Now()
-	if err := pollScale(ctx, time.Second, func() (bool, error) {
+	if err := wait.PollUntilContextCancel(ctx, time.Second, true, func(context.Context) (bool, error) {
 		list, err := client.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return false, nil
@@ -342,7 +343,7 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, failed("creating namespace "+ns, err)
 	}
-	if err := pollScale(ctx, 200*time.Millisecond, func() (bool, error) {
+	if err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) {
 		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	}); err != nil {
@@ -367,7 +368,7 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 	}
 	say("%d Deployments created (%d pods); waiting for every pod Running …", (o.pods+o.perDeployment-1)/o.perDeployment, o.pods)
 	lastSaid = time.Now()
-	err = pollScale(ctx, 2*time.Second, func() (bool, error) {
+	err = wait.PollUntilContextCancel(ctx, 2*time.Second, true, func(context.Context) (bool, error) {
 		deps, err := client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
 			return false, nil
@@ -387,7 +388,7 @@ func measureScale(ctx context.Context, bin, dir string, o scaleOptions, say func
 		}
 		// Ready says the containers run; the pods' own phase says Running.
 		running, err := countRunning(ctx, client, ns)
-		return running >= o.pods, err
+		return err == nil && running >= o.pods, nil
 	})
 	stopProbe()
 	probes.Wait()
@@ -525,28 +526,6 @@ func nodeReady(n *corev1.Node) bool {
 		}
 	}
 	return false
-}
-
-// pollScale calls done every interval until it reports true, or ctx ends.
-func pollScale(ctx context.Context, interval time.Duration, done func() (bool, error)) error {
-	var last error
-	for {
-		ok, err := done()
-		if ok {
-			return nil
-		}
-		if err != nil {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			if last != nil {
-				return fmt.Errorf("%w (last error: %w)", ctx.Err(), last)
-			}
-			return ctx.Err()
-		case <-time.After(interval):
-		}
-	}
 }
 
 // idleCPU waits settle, then returns the CPU pid used over window in % of one core.
