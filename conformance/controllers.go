@@ -246,5 +246,5 @@ func (e *ctrlEnv) graceAndEviction() (time.Duration, time.Duration) {
 // allControllerSpecs is every controller spec: the suite's and the catalogue's one list.
 func allControllerSpecs() []spec[*ctrlEnv] {
 	return slices.Concat(controllerSpecs(), namespaceControllerSpecs(), endpointsControllerSpecs(), controllerEventSpecs(),
-		daemonSetSpecs(), jobSpecs(), nodeControllerSpecs(), controllerRolloutSpecs(), minReadySpecs(), recreateSpecs())
+		daemonSetSpecs(), jobSpecs(), nodeControllerSpecs(), controllerRolloutSpecs(), minReadySpecs(), recreateSpecs(), refusedWriteSpecs())
 }

@@ -3,14 +3,11 @@ package conformance
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/onsi/gomega"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 )
 
 // srcSchedBinding: what kube-scheduler does when the API server refuses a binding.
@@ -43,62 +40,20 @@ func schedulerBindingSpecs() []spec[*schedEnv] {
 // refused…, and returns once it does (probed with a dry-run binding of a pod no scheduler
 // places). The returned function lifts the refusal.
 func (e *schedEnv) refuseBindings(ctx context.Context, g gomega.Gomega, node string) (lift func()) {
-	name := e.prefix + "refuse-binding"
-	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptr.To(admissionregistrationv1.Fail),
-			MatchConstraints: &admissionregistrationv1.MatchResources{
-				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-						Rule:       admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods/binding"}},
-					},
-				}},
-			},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: fmt.Sprintf("request.namespace != %q || !object.metadata.name.startsWith(%q)", e.ns, refusedPrefix),
-				Message:    refusalMessage,
-			}},
-		},
-	}
-	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
-		},
-	}
-	policies := e.client.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	bindings := e.client.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-	_, err := policies.Create(ctx, policy, metav1.CreateOptions{})
-	ok(g, err, "creating ValidatingAdmissionPolicy "+name)
-	_, err = bindings.Create(ctx, binding, metav1.CreateOptions{})
-	ok(g, err, "creating ValidatingAdmissionPolicyBinding "+name)
-	lift = func() {
-		bg := context.Background()
-		_ = bindings.Delete(bg, name, metav1.DeleteOptions{})
-		_ = policies.Delete(bg, name, metav1.DeleteOptions{})
-	}
-	e.c.Cleanup(lift)
 	// The probe: a pod of no scheduler, bound with dryRun until the API server refuses.
 	probe := e.schedPod(refusedPrefix+"-probe", "", "", scheduledBy(e.name+"-nobody"))
 	e.create(ctx, g, probe)
-	g.Eventually(func() error {
-		err := e.client.CoreV1().Pods(e.ns).Bind(ctx, &corev1.Binding{
+	return refuse(ctx, g, e.client, e.c, refusal{
+		name: e.prefix + "refuse-binding", resource: "pods/binding",
+		operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+		allow:      fmt.Sprintf("request.namespace != %q || !object.metadata.name.startsWith(%q)", e.ns, refusedPrefix),
+		message:    refusalMessage,
+	}, schedWait, func() error {
+		return e.client.CoreV1().Pods(e.ns).Bind(ctx, &corev1.Binding{
 			ObjectMeta: metav1.ObjectMeta{Name: probe.Name, Namespace: e.ns},
 			Target:     corev1.ObjectReference{Kind: "Node", Name: node},
 		}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err == nil {
-			return fmt.Errorf("a dry-run binding of pod %s was accepted", probe.Name)
-		}
-		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
-			return nil
-		}
-		return err
-	}).WithContext(ctx).WithTimeout(schedWait).WithPolling(200*time.Millisecond).Should(gomega.Succeed(),
-		"the API server under test must enforce ValidatingAdmissionPolicies on pods/binding (admissionregistration.k8s.io/v1, as every kube-apiserver since 1.30) and accept dryRun=All on pods/binding")
-	return lift
+	})
 }
 
 // refusalReported waits for the pod's PodScheduled=False, reason SchedulerError, whose message

@@ -19,7 +19,8 @@ import (
 // in real time (no VirtualTime), stoppable and restartable (ControllerRestart), with the
 // suite's podStatusDriver standing in for scheduler and kubelets. The API server's built-in
 // namespace cleanup is off: kube-controller-manager's namespace controller empties deleted
-// namespaces, as in Kubernetes.
+// namespaces, as in Kubernetes. The server enforces ValidatingAdmissionPolicies, as
+// kube-apiserver does (the specs of refused writes use them).
 func Harness(o Options) conformance.ControllerHarness {
 	return conformance.ControllerHarness{
 		Name:            "kube-controller-manager " + Version,
@@ -27,7 +28,7 @@ func Harness(o Options) conformance.ControllerHarness {
 		NodeGracePeriod: o.NodeMonitorGracePeriod,
 		ClusterCIDR:     o.ClusterCIDR,
 		Connect: func(ctx context.Context, c conformance.Cleaner) (conformance.ControllersUnderTest, error) {
-			cfg, err := harness.ConfiguredCluster(harness.MemoryStore(), func(sc *apiserver.Config) {
+			cfg, err := harness.ConfiguredPolicyCluster(harness.MemoryStore(), func(sc *apiserver.Config) {
 				sc.DisableNamespaceCleanup = true
 			})(ctx, c)
 			if err != nil {

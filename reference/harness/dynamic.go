@@ -20,12 +20,21 @@ import (
 // nothing, so the policies' authorizer allows everything. It returns once the admission
 // configuration has synced.
 func PolicyCluster(store conformance.StoreHarness) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
+	return ConfiguredPolicyCluster(store, nil)
+}
+
+// ConfiguredPolicyCluster is PolicyCluster with the server's Config changed by configure (nil:
+// none) before it starts, as ConfiguredCluster.
+func ConfiguredPolicyCluster(store conformance.StoreHarness, configure func(*apiserver.Config)) func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
 	return func(ctx context.Context, c conformance.Cleaner) (*rest.Config, error) {
 		dyn, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer()})
 		if err != nil {
 			return nil, err
 		}
 		cfg, _, err := startAPIServerWith(ctx, c, store, nil, nil, func(cfg *apiserver.Config) {
+			if configure != nil {
+				configure(cfg)
+			}
 			cfg.Admission = admission.NewChainHandler(cfg.Admission, dyn)
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -37,14 +38,15 @@ const (
 	revisionHistoryAnnotation = "deployment.kubernetes.io/revision-history"
 	lastAppliedAnnotation     = "kubectl.kubernetes.io/last-applied-configuration"
 
-	ReasonNewReplicaSetCreated = "NewReplicaSetCreated"
-	ReasonFoundNewReplicaSet   = "FoundNewReplicaSet"
-	ReasonReplicaSetUpdated    = "ReplicaSetUpdated"
-	ReasonNewReplicaSetReady   = "NewReplicaSetAvailable"
-	ReasonProgressDeadline     = "ProgressDeadlineExceeded"
-	ReasonPaused               = "DeploymentPaused"
-	ReasonMinimumAvailable     = "MinimumReplicasAvailable"
-	ReasonMinimumUnavailable   = "MinimumReplicasUnavailable"
+	ReasonNewReplicaSetCreated  = "NewReplicaSetCreated"
+	ReasonFoundNewReplicaSet    = "FoundNewReplicaSet"
+	ReasonReplicaSetUpdated     = "ReplicaSetUpdated"
+	ReasonNewReplicaSetReady    = "NewReplicaSetAvailable"
+	ReasonProgressDeadline      = "ProgressDeadlineExceeded"
+	ReasonPaused                = "DeploymentPaused"
+	ReasonMinimumAvailable      = "MinimumReplicasAvailable"
+	ReasonMinimumUnavailable    = "MinimumReplicasUnavailable"
+	ReasonReplicaSetCreateError = "ReplicaSetCreateError"
 )
 
 var (
@@ -407,9 +409,44 @@ func (c *controller) ensureNewReplicaSet(ctx context.Context, d *appsv1.Deployme
 		return nil, false, fmt.Errorf("ReplicaSet name %s collides with an unrelated ReplicaSet; collision count now %d", rs.Name, n)
 	}
 	if err != nil {
+		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			c.reportCreateError(ctx, d, rs.Name, err)
+		}
 		return nil, false, fmt.Errorf("creating ReplicaSet %s: %w", rs.Name, err)
 	}
 	return created, true, c.setDeploymentRevision(ctx, d, revision)
+}
+
+// reportCreateError tells of a new ReplicaSet the API server did not create, as Kubernetes'
+// Deployment controller does: a Warning Event ReplicaSetCreateError and, when the Deployment
+// has a progress deadline, Progressing=False with that reason (written at once; the failed
+// reconcile is retried either way).
+func (c *controller) reportCreateError(ctx context.Context, d *appsv1.Deployment, name string, err error) {
+	msg := fmt.Sprintf("Failed to create new replica set %q: %v", name, err)
+	if d.Spec.ProgressDeadlineSeconds != nil {
+		cp := d.DeepCopy()
+		setCondition(&cp.Status, appsv1.DeploymentProgressing, corev1.ConditionFalse, ReasonReplicaSetCreateError, msg, metav1.NewTime(c.ctx.Clock.Now()))
+		// The create's error is what the reconcile reports; a failed status write adds nothing.
+		_, _ = c.client.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, cp, metav1.UpdateOptions{})
+	}
+	c.ctx.Eventf(d, corev1.EventTypeWarning, ReasonReplicaSetCreateError, "%s", msg)
+}
+
+// replicaFailure returns the ReplicaFailure condition a Deployment reports: the new ReplicaSet's,
+// else the first old one's that has one (Kubernetes' getReplicaFailures), as a Deployment
+// condition; nil when none has.
+func replicaFailure(newRS *appsv1.ReplicaSet, all []*appsv1.ReplicaSet) *appsv1.DeploymentCondition {
+	for _, rs := range append(nonNil(newRS), all...) {
+		for _, rc := range rs.Status.Conditions {
+			if rc.Type == appsv1.ReplicaSetReplicaFailure {
+				return &appsv1.DeploymentCondition{
+					Type: appsv1.DeploymentReplicaFailure, Status: rc.Status, Reason: rc.Reason, Message: rc.Message,
+					LastUpdateTime: rc.LastTransitionTime, LastTransitionTime: rc.LastTransitionTime,
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func withLabel(m map[string]string, k, v string) map[string]string {
@@ -700,6 +737,20 @@ func (c *controller) writeStatus(ctx context.Context, d *appsv1.Deployment, newR
 		if !now.Time.Before(deadline) {
 			setCondition(&st, appsv1.DeploymentProgressing, corev1.ConditionFalse, ReasonProgressDeadline,
 				fmt.Sprintf("ReplicaSet %q has timed out progressing.", rsName), now)
+		}
+	}
+	if !d.Spec.Paused && d.DeletionTimestamp == nil {
+		// The ReplicaSets' failures to create or delete pods show on the Deployment.
+		f, cur := replicaFailure(newRS, all), condition(st.Conditions, appsv1.DeploymentReplicaFailure)
+		switch {
+		case f == nil && cur != nil:
+			st.Conditions = slices.DeleteFunc(st.Conditions, func(c appsv1.DeploymentCondition) bool {
+				return c.Type == appsv1.DeploymentReplicaFailure
+			})
+		case f != nil && cur == nil:
+			st.Conditions = append(st.Conditions, *f)
+		case f != nil && (cur.Status != f.Status || cur.Reason != f.Reason):
+			*cur = *f
 		}
 	}
 	if equality.Semantic.DeepEqual(st, d.Status) {

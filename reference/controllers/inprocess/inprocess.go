@@ -9,11 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/clusterkit/clusterkit/conformance"
 	"github.com/clusterkit/clusterkit/reference/apiserver"
+	"github.com/clusterkit/clusterkit/reference/apiserver/dynamicadmission"
 	"github.com/clusterkit/clusterkit/reference/controllers"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodeipam"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
@@ -51,7 +53,14 @@ type Cluster struct {
 // manager; Close stops both.
 func Start(ctx context.Context, opts Options) (*Cluster, func(), error) {
 	store := memory.New()
-	srv, err := apiserver.New(apiserver.Config{Store: store})
+	// kube-apiserver's dynamic admission (ValidatingAdmissionPolicies, webhooks), as every
+	// kube-apiserver since 1.30 enforces it: the specs of refused writes use a policy. The
+	// server authorizes nothing, so the policies' authorizer allows everything.
+	dyn, err := dynamicadmission.New(dynamicadmission.Options{Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer()})
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := apiserver.New(apiserver.Config{Store: store, Admission: dyn})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,14 +76,20 @@ func Start(ctx context.Context, opts Options) (*Cluster, func(), error) {
 		Clock:  clocktesting.NewFakeClock(time.Now()),
 		opts:   opts,
 	}
+	admissionCtx, stopAdmission := context.WithCancel(context.Background())
 	closeAll := func() {
 		_ = c.StopManager()
+		stopAdmission()
 		stopServe()
 		if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) && opts.Log != nil {
 			opts.Log("apiserver stopped with: %v", err)
 		}
 		_ = srv.Close()
 		_ = store.Close()
+	}
+	if err := dyn.Start(admissionCtx, rest.CopyConfig(c.Config)); err != nil {
+		closeAll()
+		return nil, nil, fmt.Errorf("starting the dynamic admission: %w", err)
 	}
 	if err := c.StartManager(ctx); err != nil {
 		closeAll()

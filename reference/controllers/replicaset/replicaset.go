@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -222,7 +223,7 @@ func (r *controller) Reconcile(ctx context.Context, key string) (interfaces.Reco
 	if satisfied && rs.DeletionTimestamp == nil && claimErr == nil {
 		manageErr = r.manage(ctx, rs, key, active)
 	}
-	res, statusErr := r.updateStatus(ctx, rs, active)
+	res, statusErr := r.updateStatus(ctx, rs, active, manageErr)
 	return res, errors.Join(claimErr, manageErr, statusErr)
 }
 
@@ -432,11 +433,12 @@ func podFor(rs *appsv1.ReplicaSet, kind schema.GroupVersionKind) *corev1.Pod {
 }
 
 // updateStatus writes the ReplicaSet's status from its active pods.
-func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, active []*corev1.Pod) (interfaces.ReconcileResult, error) {
+func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, active []*corev1.Pod, manageErr error) (interfaces.ReconcileResult, error) {
 	now := r.ctx.Clock.Now()
 	minReady := time.Duration(rs.Spec.MinReadySeconds) * time.Second
 	templateLabels := labels.SelectorFromSet(rs.Spec.Template.Labels)
-	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: rs.Generation, Conditions: rs.Status.Conditions}
+	st := appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: rs.Generation,
+		Conditions: replicaFailure(rs, len(active), manageErr, now)}
 	var wait time.Duration
 	for _, p := range active {
 		if templateLabels.Matches(labels.Set(p.Labels)) {
@@ -481,6 +483,33 @@ func (r *controller) updateStatus(ctx context.Context, rs *appsv1.ReplicaSet, ac
 		return res, fmt.Errorf("updating status of %s/%s: %w", rs.Namespace, rs.Name, err)
 	}
 	return res, nil
+}
+
+// replicaFailure returns rs's conditions after this pass, as Kubernetes' ReplicaSet controller
+// keeps them: a failed create or delete adds ReplicaFailure (True; reason FailedCreate when pods
+// were missing, FailedDelete when there were too many; the error as message) unless one is
+// already there, and a pass that created and deleted what it had to (or had nothing to do)
+// removes it.
+func replicaFailure(rs *appsv1.ReplicaSet, active int, manageErr error, now time.Time) []appsv1.ReplicaSetCondition {
+	conds := rs.Status.Conditions
+	i := slices.IndexFunc(conds, func(c appsv1.ReplicaSetCondition) bool { return c.Type == appsv1.ReplicaSetReplicaFailure })
+	switch {
+	case manageErr != nil && i < 0:
+		reason := ""
+		switch diff := active - int(ptrOr(rs.Spec.Replicas, 1)); {
+		case diff < 0:
+			reason = "FailedCreate"
+		case diff > 0:
+			reason = "FailedDelete"
+		}
+		return append(slices.Clone(conds), appsv1.ReplicaSetCondition{
+			Type: appsv1.ReplicaSetReplicaFailure, Status: corev1.ConditionTrue, Reason: reason,
+			Message: manageErr.Error(), LastTransitionTime: metav1.NewTime(now),
+		})
+	case manageErr == nil && i >= 0:
+		return slices.Delete(slices.Clone(conds), i, i+1)
+	}
+	return conds
 }
 
 func ptrOr(p *int32, def int32) int32 {
