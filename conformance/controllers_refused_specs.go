@@ -28,6 +28,7 @@ func refusedWriteSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.replicaset.delete-refused", "while the API server refuses the pod deletes of a ReplicaSet's scale-down, the ReplicaSet MUST keep its pods and report it — a Warning FailedDelete Event and ReplicaFailure (True, reason FailedDelete), both carrying the refusal — and once deletes are accepted it MUST finish the scale-down and remove the condition", srcReplicaFailure), specCtrlDeleteRefused},
 		{ctrl("controllers.deployment.replica-failure", "a Deployment whose ReplicaSet cannot create pods MUST report the ReplicaSet's failure as its own condition ReplicaFailure (True, reason FailedCreate, carrying the refusal), and MUST remove it once the pods are created and the rollout completes", srcDeploymentFailures), specCtrlDeploymentReplicaFailure},
 		{ctrl("controllers.deployment.replicaset-create-refused", "when the API server refuses a Deployment's new ReplicaSet, the Deployment MUST report it — a Warning Event ReplicaSetCreateError and Progressing=False with reason ReplicaSetCreateError, both carrying the refusal — and once the ReplicaSet is accepted the rollout MUST complete", srcDeploymentFailures), specCtrlReplicaSetCreateRefused},
+		{ctrl("controllers.deployment.history-delete-refused", "when the API server refuses the deletion of an old ReplicaSet beyond a Deployment's revisionHistoryLimit, the Deployment controller MUST try again: once the refusal is lifted the old ReplicaSet MUST be deleted, with nothing else changing in the cluster", srcDeploymentFailures+"; sync.go cleanupDeployment (a failed delete fails the sync)"), specCtrlHistoryDeleteRefused},
 		{ctrl("controllers.deployment.scale-refused", "when the API server refuses a Deployment's scaling of its ReplicaSets (a RollingUpdate Deployment scaled up, a Recreate Deployment's old ReplicaSet scaled down for a new template), the Deployment controller MUST try again: once the refusal is lifted both rollouts MUST complete, with nothing else changing in the cluster", srcDeploymentFailures), specCtrlScaleRefused},
 	}
 }
@@ -232,4 +233,47 @@ func specCtrlScaleRefused(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 	e.waitRolledOut(ctx, g, rolling)
 	e.waitRolledOut(ctx, g, recreate)
 	g.Expect(podNames(e.activePods(ctx, g, rolling))).To(gomega.HaveLen(3), "pods of %s", rolling)
+}
+
+func specCtrlHistoryDeleteRefused(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	const name = "refused-web"
+	d := ctrlDeployment(name, 1)
+	d.Spec.RevisionHistoryLimit = ptr.To(int32(0))
+	e.createDeployment(ctx, g, d)
+	d = e.waitRolledOut(ctx, g, name)
+	first := e.replicaSetsOf(ctx, g, d)
+	g.Expect(first).To(gomega.HaveLen(1), "Deployment %s's ReplicaSets", name)
+	lift := refuse(ctx, g, e.client, e.c, refusal{
+		name: e.ns + "-refuse-rs-deletes", group: "apps", resource: "replicasets",
+		operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Delete},
+		allow:      fmt.Sprintf("request.namespace != %q || !oldObject.metadata.name.startsWith(%q)", e.ns, name),
+		message:    refusedMessage,
+	}, e.patience(), func() error {
+		return e.client.AppsV1().ReplicaSets(e.ns).Delete(ctx, first[0].Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+	})
+	e.setImage(ctx, g, name, "registry.example/web:2")
+	e.eventually(ctx, g, "the old ReplicaSet "+first[0].Name+" scaled to zero", func(g gomega.Gomega) {
+		old, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, first[0].Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "the old ReplicaSet must stay while its deletion is refused")
+		g.Expect(ptr.Deref(old.Spec.Replicas, 1)).To(gomega.BeZero(), "the old ReplicaSet's spec.replicas")
+		g.Expect(old.Status.Replicas).To(gomega.BeZero(), "the old ReplicaSet's status.replicas")
+	})
+	// The controller tries to delete it and is refused for a while.
+	g.Consistently(ctx, func(g gomega.Gomega) {
+		_, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, first[0].Name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "the old ReplicaSet must stay while its deletion is refused")
+	}).WithTimeout(2 * time.Second).WithPolling(ctrlPoll).Should(gomega.Succeed())
+	lift()
+	e.eventually(ctx, g, "the old ReplicaSet "+first[0].Name+" deleted once the refusal is lifted", func(g gomega.Gomega) {
+		rss := e.replicaSetsOf(ctx, g, d)
+		names := make([]string, 0, len(rss))
+		for _, rs := range rss {
+			if rs.DeletionTimestamp == nil {
+				names = append(names, rs.Name)
+			}
+		}
+		g.Expect(names).NotTo(gomega.ContainElement(first[0].Name), "Deployment %s's ReplicaSets (revisionHistoryLimit 0)", name)
+		g.Expect(names).To(gomega.HaveLen(1), "Deployment %s's ReplicaSets (revisionHistoryLimit 0)", name)
+	})
+	e.waitRolledOut(ctx, g, name)
 }
