@@ -19,6 +19,7 @@ import (
 	"github.com/clusterkit/clusterkit/interfaces"
 	"github.com/clusterkit/clusterkit/reference/controllers/deployment"
 	"github.com/clusterkit/clusterkit/reference/controllers/nodelifecycle"
+	"github.com/clusterkit/clusterkit/reference/controllers/replicaset"
 	"github.com/clusterkit/clusterkit/reference/controllers/runner"
 )
 
@@ -330,4 +331,36 @@ func client404(err error) error {
 		return nil
 	}
 	return err
+}
+
+// ErrorDroppingDeployment is the reference Deployment controller with a mistake controllers
+// often make: a reconcile that failed (the API server refused a scale or a delete) is logged and
+// dropped instead of retried with back-off, so the Deployment stays where the refusal left it
+// until something else about it changes.
+func ErrorDroppingDeployment() runner.Factory {
+	return errorDropping(deployment.New())
+}
+
+// ErrorDroppingReplicaSet is the reference ReplicaSet controller whose failed reconciles are
+// dropped, as ErrorDroppingDeployment's: pods it was refused are never created (or deleted)
+// once the API server accepts them again.
+func ErrorDroppingReplicaSet() runner.Factory {
+	return errorDropping(replicaset.New(replicaset.Config{}))
+}
+
+func errorDropping(inner runner.Factory) runner.Factory {
+	return func(c runner.Context) (interfaces.Controller, error) {
+		ctrl, err := inner(c)
+		if err != nil {
+			return nil, err
+		}
+		return droppingErrors{ctrl}, nil
+	}
+}
+
+type droppingErrors struct{ interfaces.Controller }
+
+func (d droppingErrors) Reconcile(ctx context.Context, key string) (interfaces.ReconcileResult, error) {
+	res, _ := d.Controller.Reconcile(ctx, key)
+	return res, nil
 }
