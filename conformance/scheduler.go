@@ -212,5 +212,5 @@ func CheckScheduler(ctx context.Context, h SchedulerHarness) Results {
 
 // allSchedulerSpecs is every scheduler spec: the suite's and the catalogue's one list.
 func allSchedulerSpecs() []spec[*schedEnv] {
-	return slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs(), schedulerPortsSpecs(), schedulerSpreadSpecs(), schedulerPodAffinitySpecs())
+	return slices.Concat(schedulerSpecs(), schedulerMatrixSpecs(), schedulerEventSpecs(), schedulerPreemptionSpecs(), schedulerBindingSpecs(), schedulerPortsSpecs(), schedulerSpreadSpecs(), schedulerPodAffinitySpecs(), schedulerNonZeroSpecs())
 }

@@ -35,6 +35,12 @@ type NodeInfo struct {
 	// other resource) of the pods on the node, including pods the scheduler
 	// has assumed but whose binding has not been observed yet.
 	Requested corev1.ResourceList
+	// NonZeroMilliCPU and NonZeroMemory are the cpu (millicores) and memory
+	// (bytes) the node's pods request as the resource scoring counts them,
+	// as kube-scheduler's NodeInfo.NonZeroRequested: a container that states
+	// no cpu or no memory request counts 100m cpu or 200 MiB memory of it (an
+	// explicit 0 stays 0). Bound and assumed pods, not nominated ones.
+	NonZeroMilliCPU, NonZeroMemory int64
 	// Pods is the number of pods on the node, counted like Requested.
 	Pods int
 	// PodList holds the pods counted in Pods (bound or assumed), for plugins

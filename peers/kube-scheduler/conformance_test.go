@@ -82,6 +82,7 @@ func TestKubeSchedulerConformanceMostAllocated(t *testing.T) {
 		Cluster: cluster,
 		Start:   start(interfaces.MostAllocated),
 		Scoring: interfaces.MostAllocated,
-		Focus:   []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight"},
+		Focus: []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight",
+			"scheduler.score.nonzero-defaults", "scheduler.score.explicit-zero", "scheduler.score.balanced-requests"},
 	})
 }

@@ -324,6 +324,7 @@ func schedulerEntries() []Entry {
 		entry("preempts pods of equal priority", SchedulerPreemptingEqualPriority, "scheduler.preemption.lower-only"),
 		entry("host ports by number only", SchedulerPortsByNumber, "scheduler.ports.host-ports"),
 		entry("taint score not normalized", SchedulerUnnormalizedTaintScore, "scheduler.score.default-weights"),
+		entry("scores best-effort pods as requesting nothing", SchedulerScoringStatedRequests, "scheduler.score.nonzero-defaults"),
 		entry("never preempts", SchedulerWithoutPreemption, "scheduler.preemption.basic", "scheduler.preemption.minimal-victims", "scheduler.preemption.pdb"),
 		entry("ignores existing pods' anti-affinity", SchedulerIgnoringExistingAntiAffinity, "scheduler.pod-affinity.symmetry"),
 		entry("spreads counting pods of every namespace", SchedulerSpreadingAcrossNamespaces, "scheduler.spread.own-namespace"),

@@ -167,8 +167,7 @@ func (s *naiveScheduler) Run(ctx context.Context) error {
 		}
 		count := func(p *corev1.Pod) {
 			if info, ok := infos[p.Spec.NodeName]; ok {
-				plugins.AddRequests(info.Requested, plugins.PodRequests(p))
-				info.Pods++
+				plugins.CountPod(info, p)
 			}
 		}
 		seen := map[types.UID]bool{}

@@ -79,3 +79,27 @@ func (taintsUnnormalized) NormalizeScore(context.Context, *corev1.Pod, []int64) 
 func SchedulerUnnormalizedTaintScore(cfg *rest.Config, name string) (interfaces.Component, error) {
 	return swappedPlugin(cfg, name, plugins.TaintTolerationName, taintsUnnormalized{})
 }
+
+// fitStatedRequests is NodeResourcesFit whose score counts the node's pods by the requests they
+// state, as a scheduler written from "requested / allocatable" would: a pod without a cpu or
+// memory request counts as nothing, where kube-scheduler counts 100m and 200Mi for it.
+type fitStatedRequests struct{ *plugins.Fit }
+
+func (fitStatedRequests) Name() string { return "FitStatedRequests" }
+
+func (f fitStatedRequests) Score(ctx context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
+	stated := *node
+	stated.NonZeroMilliCPU = node.Requested.Cpu().MilliValue()
+	stated.NonZeroMemory = node.Requested.Memory().Value()
+	return f.Fit.Score(ctx, pod, &stated)
+}
+
+// SchedulerScoringStatedRequests is the reference scheduler whose resource score counts best-effort
+// pods on a node as requesting nothing.
+func SchedulerScoringStatedRequests(cfg *rest.Config, name string) (interfaces.Component, error) {
+	fit, err := plugins.NewFit(nil)
+	if err != nil {
+		return nil, err
+	}
+	return swappedPlugin(cfg, name, plugins.NodeResourcesFitName, fitStatedRequests{fit.(*plugins.Fit)})
+}

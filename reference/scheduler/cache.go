@@ -17,6 +17,8 @@ import (
 type podState struct {
 	node     string
 	requests corev1.ResourceList
+	// nonZeroCPU and nonZeroMem are its plugins.NonZeroRequests.
+	nonZeroCPU, nonZeroMem int64
 	// assumed: placed by this scheduler, binding not yet observed.
 	assumed bool
 	// pod is the latest object seen, for preemption (its priority, labels,
@@ -170,14 +172,17 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 		c.removeLocked(pod.UID)
 	}
 	req := plugins.PodRequests(pod)
+	cpu, mem := plugins.NonZeroRequests(pod)
 	n := c.info(node)
 	plugins.AddRequests(n.Requested, req)
+	n.NonZeroMilliCPU += cpu
+	n.NonZeroMemory += mem
 	n.Pods++
 	n.PodList = append(n.PodList, pod)
 	if plugins.HasPodAffinity(pod) {
 		n.PodsWithAffinity = append(n.PodsWithAffinity, pod)
 	}
-	c.pods[pod.UID] = &podState{node: node, requests: req, assumed: assumed, pod: pod}
+	c.pods[pod.UID] = &podState{node: node, requests: req, nonZeroCPU: cpu, nonZeroMem: mem, assumed: assumed, pod: pod}
 	return true
 }
 
@@ -199,6 +204,8 @@ func (c *nodeCache) removeLocked(uid types.UID) bool {
 	c.changed(st.node)
 	if n, ok := c.nodes[st.node]; ok {
 		plugins.SubRequests(n.Requested, st.requests)
+		n.NonZeroMilliCPU -= st.nonZeroCPU
+		n.NonZeroMemory -= st.nonZeroMem
 		n.Pods--
 		if i := slices.Index(n.PodList, st.pod); i >= 0 {
 			last := len(n.PodList) - 1
@@ -311,7 +318,10 @@ func (c *nodeCache) snapshotFor(pod *corev1.Pod) []*interfaces.NodeInfo {
 // withNominations is a copy of n with the nominations that count (all when
 // counts is nil) added to its requests and pod count.
 func withNominations(n *interfaces.NodeInfo, on map[types.UID]nomination, counts func(types.UID, nomination) bool) *interfaces.NodeInfo {
-	cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), Pods: n.Pods, PodList: n.PodList, PodsWithAffinity: n.PodsWithAffinity}
+	// Nominated pods count for the filters, not in the scoring's NonZero figures (kube-scheduler
+	// adds them to a node only while filtering).
+	cp := &interfaces.NodeInfo{Node: n.Node, Requested: n.Requested.DeepCopy(), NonZeroMilliCPU: n.NonZeroMilliCPU, NonZeroMemory: n.NonZeroMemory,
+		Pods: n.Pods, PodList: n.PodList, PodsWithAffinity: n.PodsWithAffinity}
 	if cp.Requested == nil {
 		cp.Requested = corev1.ResourceList{}
 	}

@@ -16,6 +16,7 @@ func TestSchedulerConformance(t *testing.T) {
 // other scoring strategy.
 func TestSchedulerConformanceMostAllocated(t *testing.T) {
 	h := harness.ReferenceScheduler(harness.MemoryStore(), interfaces.MostAllocated)
-	h.Focus = []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight"}
+	h.Focus = []string{"scheduler.score.best-fit", "scheduler.fit.burst", "scheduler.score.balanced-allocation", "scheduler.score.least-allocated-weight",
+		"scheduler.score.nonzero-defaults", "scheduler.score.explicit-zero", "scheduler.score.balanced-requests"}
 	conformance.RunScheduler(t, h)
 }

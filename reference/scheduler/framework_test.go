@@ -26,15 +26,21 @@ func node(name, cpu, mem string, opts ...nodeOpt) *corev1.Node {
 	return n
 }
 
+// info is a node with pods pods that request cpu and mem together ("" states no request, which
+// the scoring counts as the non-zero defaults per pod).
 func info(n *corev1.Node, cpu, mem string, pods int) *interfaces.NodeInfo {
 	req := corev1.ResourceList{}
+	ni := &interfaces.NodeInfo{Node: n, Requested: req, Pods: pods,
+		NonZeroMilliCPU: int64(pods) * plugins.DefaultMilliCPURequest, NonZeroMemory: int64(pods) * plugins.DefaultMemoryRequest}
 	if cpu != "" {
 		req[corev1.ResourceCPU] = resource.MustParse(cpu)
+		ni.NonZeroMilliCPU = req.Cpu().MilliValue()
 	}
 	if mem != "" {
 		req[corev1.ResourceMemory] = resource.MustParse(mem)
+		ni.NonZeroMemory = req.Memory().Value()
 	}
-	return &interfaces.NodeInfo{Node: n, Requested: req, Pods: pods}
+	return ni
 }
 
 func pod(name, cpu, mem string, mods ...func(*corev1.Pod)) *corev1.Pod {

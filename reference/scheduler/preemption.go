@@ -233,6 +233,7 @@ func (f *Framework) selectVictims(ctx context.Context, cyc *cycle, n PreemptionN
 	for _, p := range possible {
 		requests[p] = plugins.PodRequests(p)
 	}
+	// The simulation is filtered, never scored: the NonZero figures are not kept.
 	sim := &interfaces.NodeInfo{Node: n.Info.Node, Requested: n.Info.Requested.DeepCopy(), Pods: n.Info.Pods,
 		PodList: slices.Clone(n.Info.PodList), PodsWithAffinity: slices.Clone(n.Info.PodsWithAffinity)}
 	if sim.Requested == nil {

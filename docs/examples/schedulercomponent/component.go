@@ -115,13 +115,9 @@ func (s *Scheduler) pass(ctx context.Context, client kubernetes.Interface, rec e
 	sort.Slice(snapshot, func(i, j int) bool { return snapshot[i].Name() < snapshot[j].Name() })
 	count := func(p *corev1.Pod) {
 		if info, ok := infos[p.Spec.NodeName]; ok {
-			plugins.AddRequests(info.Requested, plugins.PodRequests(p))
-			info.Pods++
-			// What the plugins that look at other pods read (inter-pod affinity, topology spread).
-			info.PodList = append(info.PodList, p)
-			if plugins.HasPodAffinity(p) {
-				info.PodsWithAffinity = append(info.PodsWithAffinity, p)
-			}
+			// Requests as the filters and the scores count them, and the pods that inter-pod
+			// affinity and topology spread look at.
+			plugins.CountPod(info, p)
 		}
 	}
 	var pending []*corev1.Pod

@@ -10,7 +10,7 @@ import (
 // demand is what a pod asks of a node, worked out once per pod rather than
 // once per node: its effective requests (PodRequests), their names sorted
 // (the order Fit reports shortfalls in), and its cpu and memory with the
-// scoring defaults (nonZero).
+// scoring defaults (NonZeroRequests).
 type demand struct {
 	pod      *corev1.Pod
 	rv       string
@@ -37,7 +37,7 @@ func (m *demandMemo) of(pod *corev1.Pod) *demand {
 		d.names = append(d.names, name)
 	}
 	sort.Slice(d.names, func(i, j int) bool { return d.names[i] < d.names[j] })
-	d.cpu, d.mem = nonZero(pod)
+	d.cpu, d.mem = NonZeroRequests(pod)
 	m.last.Store(d)
 	return d
 }

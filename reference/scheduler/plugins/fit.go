@@ -104,35 +104,46 @@ func insufficient(name corev1.ResourceName) string {
 	return "Insufficient " + string(name)
 }
 
-// Score rates cpu and memory equally: with LeastAllocated the share left
-// free after placing the pod, with MostAllocated the share used.
+// Score rates cpu and memory equally, as kube-scheduler's NodeResourcesFit
+// score: each resource scores (capacity - requested) * MaxNodeScore /
+// capacity with LeastAllocated (0 when overcommitted), requested *
+// MaxNodeScore / capacity with MostAllocated (requested capped at capacity),
+// in integers, with requested counted as NonZeroRequests (the node's pods
+// and this one); the node scores the mean of the resources it has.
 func (f *Fit) Score(_ context.Context, pod *corev1.Pod, node *interfaces.NodeInfo) (int64, *interfaces.Status) {
-	cpuFrac, memFrac, ok := usedFractions(f.memo.of(pod), node)
-	if !ok {
+	d := f.memo.of(pod)
+	cpu, mem := node.Allocatable(corev1.ResourceCPU), node.Allocatable(corev1.ResourceMemory)
+	var sum, n int64
+	for _, r := range [2][2]int64{
+		{node.NonZeroMilliCPU + d.cpu, cpu.MilliValue()},
+		{node.NonZeroMemory + d.mem, mem.Value()},
+	} {
+		requested, capacity := r[0], r[1]
+		if capacity <= 0 {
+			continue
+		}
+		n++
+		if f.scoring == interfaces.MostAllocated {
+			sum += min(requested, capacity) * interfaces.MaxNodeScore / capacity
+		} else if requested <= capacity {
+			sum += (capacity - requested) * interfaces.MaxNodeScore / capacity
+		}
+	}
+	if n == 0 {
 		return 0, nil
 	}
-	used := (cpuFrac + memFrac) / 2
-	if used > 1 {
-		used = 1
-	}
-	if f.scoring == interfaces.MostAllocated {
-		return int64(used * float64(interfaces.MaxNodeScore)), nil
-	}
-	return int64((1 - used) * float64(interfaces.MaxNodeScore)), nil
+	return sum / n, nil
 }
 
-// usedFractions is the share of cpu and memory that would be requested on
-// the node with the pod's demand on it (nil: the share requested now).
-func usedFractions(pod *demand, node *interfaces.NodeInfo) (cpu, mem float64, ok bool) {
+// usedFractions is the share of cpu and memory that the node's pods would
+// request with podCPU millicores and podMem bytes more.
+func usedFractions(node *interfaces.NodeInfo, podCPU, podMem int64) (cpu, mem float64, ok bool) {
 	allocCPU := node.Allocatable(corev1.ResourceCPU)
 	allocMem := node.Allocatable(corev1.ResourceMemory)
 	if allocCPU.IsZero() || allocMem.IsZero() {
 		return 0, 0, false
 	}
-	var usedCPU, usedMem int64
-	if pod != nil {
-		usedCPU, usedMem = pod.cpu, pod.mem
-	}
+	usedCPU, usedMem := podCPU, podMem
 	if q, ok := node.Requested[corev1.ResourceCPU]; ok {
 		usedCPU += q.MilliValue()
 	}
@@ -177,11 +188,11 @@ func (b *BalancedAllocation) Score(_ context.Context, pod *corev1.Pod, node *int
 		}
 		return int64((1 - d) * float64(interfaces.MaxNodeScore))
 	}
-	cpu, mem, ok := usedFractions(d, node)
+	cpu, mem, ok := usedFractions(node, d.req.Cpu().MilliValue(), d.req.Memory().Value())
 	if !ok {
 		return 0, nil
 	}
-	cpu0, mem0, _ := usedFractions(nil, node)
+	cpu0, mem0, _ := usedFractions(node, 0, 0)
 	half := interfaces.MaxNodeScore / 2
 	return half + (half+balance(cpu, mem)-balance(cpu0, mem0))/2, nil
 }

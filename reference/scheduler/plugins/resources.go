@@ -3,6 +3,8 @@ package plugins
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/clusterkit/clusterkit/interfaces"
 )
 
 // Defaults the scoring plugins assume for a container that requests no cpu or
@@ -18,9 +20,52 @@ const (
 // with restartPolicy Always), and the largest of each regular init
 // container plus the sidecars started before it; then the pod overhead.
 func PodRequests(pod *corev1.Pod) corev1.ResourceList {
+	return podRequests(pod, false)
+}
+
+// NonZeroRequests returns the pod's cpu (millicores) and memory (bytes) requests as the
+// scoring plugins count them, as kube-scheduler's NonZeroRequested: PodRequests with every
+// container (regular, init or sidecar) that states no cpu or no memory request counted as
+// requesting DefaultMilliCPURequest or DefaultMemoryRequest of it. Only a missing request takes
+// the default; an explicit 0 stays 0.
+func NonZeroRequests(pod *corev1.Pod) (cpu, mem int64) {
+	req := podRequests(pod, true)
+	return req.Cpu().MilliValue(), req.Memory().Value()
+}
+
+var nonZeroDefaults = corev1.ResourceList{
+	corev1.ResourceCPU:    *resource.NewMilliQuantity(DefaultMilliCPURequest, resource.DecimalSI),
+	corev1.ResourceMemory: *resource.NewQuantity(DefaultMemoryRequest, resource.BinarySI),
+}
+
+// containerRequests is a container's requests, with the scoring defaults for a missing cpu or
+// memory request when nonZero is set.
+func containerRequests(c *corev1.Container, nonZero bool) corev1.ResourceList {
+	r := c.Resources.Requests
+	if !nonZero {
+		return r
+	}
+	_, hasCPU := r[corev1.ResourceCPU]
+	_, hasMem := r[corev1.ResourceMemory]
+	if hasCPU && hasMem {
+		return r
+	}
+	out := make(corev1.ResourceList, len(r)+2)
+	for name, q := range r {
+		out[name] = q
+	}
+	for name, q := range nonZeroDefaults {
+		if _, ok := r[name]; !ok {
+			out[name] = q
+		}
+	}
+	return out
+}
+
+func podRequests(pod *corev1.Pod, nonZero bool) corev1.ResourceList {
 	out := corev1.ResourceList{}
 	for i := range pod.Spec.Containers {
-		addList(out, pod.Spec.Containers[i].Resources.Requests)
+		addList(out, containerRequests(&pod.Spec.Containers[i], nonZero))
 	}
 	if len(pod.Spec.InitContainers) == 0 {
 		addList(out, pod.Spec.Overhead)
@@ -30,13 +75,14 @@ func PodRequests(pod *corev1.Pod) corev1.ResourceList {
 	initPeak := corev1.ResourceList{}
 	for i := range pod.Spec.InitContainers {
 		c := &pod.Spec.InitContainers[i]
+		req := containerRequests(c, nonZero)
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
 			// A sidecar runs from its start to the pod's end.
-			addList(sidecars, c.Resources.Requests)
+			addList(sidecars, req)
 			maxList(initPeak, sidecars)
 			continue
 		}
-		running := c.Resources.Requests.DeepCopy()
+		running := req.DeepCopy()
 		addList(running, sidecars)
 		maxList(initPeak, running)
 	}
@@ -88,21 +134,17 @@ func amount(name corev1.ResourceName, q resource.Quantity) int64 {
 	return q.Value()
 }
 
-// nonZero returns the pod's cpu (millicores) and memory (bytes) requests
-// with the scoring defaults for containers that request none.
-func nonZero(pod *corev1.Pod) (cpu, mem int64) {
-	for i := range pod.Spec.Containers {
-		r := pod.Spec.Containers[i].Resources.Requests
-		if q, ok := r[corev1.ResourceCPU]; ok && !q.IsZero() {
-			cpu += q.MilliValue()
-		} else {
-			cpu += DefaultMilliCPURequest
-		}
-		if q, ok := r[corev1.ResourceMemory]; ok && !q.IsZero() {
-			mem += q.Value()
-		} else {
-			mem += DefaultMemoryRequest
-		}
+// CountPod adds pod to info as a scheduler's snapshot counts a pod bound (or assumed) to the
+// node: its requests (PodRequests, and NonZeroRequests for the scoring), the pod count, PodList
+// and, when it has inter-pod affinity terms, PodsWithAffinity. info.Requested must not be nil.
+func CountPod(info *interfaces.NodeInfo, pod *corev1.Pod) {
+	AddRequests(info.Requested, PodRequests(pod))
+	cpu, mem := NonZeroRequests(pod)
+	info.NonZeroMilliCPU += cpu
+	info.NonZeroMemory += mem
+	info.Pods++
+	info.PodList = append(info.PodList, pod)
+	if HasPodAffinity(pod) {
+		info.PodsWithAffinity = append(info.PodsWithAffinity, pod)
 	}
-	return cpu, mem
 }
