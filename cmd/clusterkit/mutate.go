@@ -185,6 +185,9 @@ func runMutate(cmd *cobra.Command, o mutateOptions) error {
 			fmt.Fprintf(out, "%s  %s  %s  [%s]%s\n", m.Pos(), m.Operator, m.Change(), m.Func, eq)
 		}
 		fmt.Fprintf(out, "%d mutants\n", len(mutants))
+		for _, e := range equivalents.Stale(all) {
+			fmt.Fprintf(out, "stale equivalence row (matches no mutant; update or drop it): %s:%d %s %s %s\n", e.File, e.Line, e.Operator, e.Change, e.Code)
+		}
 		return nil
 	}
 	tmp, err := os.MkdirTemp("", "clusterkit-mutate-")
@@ -261,6 +264,10 @@ func printMutationSummary(out io.Writer, results []mutation.Result, stale []muta
 		for _, r := range results {
 			if r.Outcome == o {
 				lines = append(lines, "  "+resultLine(r))
+				if o == mutation.Survived && r.Mutant.Code != "" {
+					// The line an equivalence row can name (docs/mutation-equivalents.md).
+					lines = append(lines, "      code: "+r.Mutant.Code)
+				}
 			}
 		}
 		if len(lines) > 0 {
@@ -273,7 +280,7 @@ func printMutationSummary(out io.Writer, results []mutation.Result, stale []muta
 	if len(stale) > 0 {
 		fmt.Fprintf(out, "\nStale equivalence rows (they match no mutant; update or drop them):\n")
 		for _, e := range stale {
-			fmt.Fprintf(out, "  %s:%d %s %s\n", e.File, e.Line, e.Operator, e.Change)
+			fmt.Fprintf(out, "  %s:%d %s %s %s\n", e.File, e.Line, e.Operator, e.Change, e.Code)
 		}
 	}
 	per, pkgs, total := mutation.Summary(results)

@@ -19,12 +19,24 @@ type EquivalentMutant struct {
 	// Change, when not empty, must equal Mutant.Change().
 	Change string
 	Reason string
+	// Code, when not empty, is the trimmed source line of the mutant (Mutant.Code): the row then
+	// names the mutant wherever that line is in the file (at Col, when not 0), and Line only
+	// documents where it was.
+	Code string
 }
 
 // Matches reports whether the row names the mutant.
 func (e EquivalentMutant) Matches(m Mutant) bool {
-	return e.File == m.File && e.Line == m.Line && (e.Col == 0 || e.Col == m.Col) &&
-		e.Operator == m.Operator && (e.Change == "" || e.Change == m.Change())
+	if e.File != m.File || e.Operator != m.Operator || (e.Change != "" && e.Change != m.Change()) {
+		return false
+	}
+	if e.Col != 0 && e.Col != m.Col {
+		return false
+	}
+	if e.Code != "" {
+		return e.Code == m.Code
+	}
+	return e.Line == m.Line
 }
 
 // Equivalents is the equivalence table.
@@ -40,11 +52,18 @@ func (es Equivalents) Lookup(m Mutant) (string, bool) {
 	return "", false
 }
 
-// Stale returns the rows that match none of the mutants: the code moved or
-// changed, and the row must be updated or dropped.
+// Stale returns the rows of the mutants' files that match none of the mutants: the code moved
+// or changed, and the row must be updated or dropped. Rows of other files are not judged.
 func (es Equivalents) Stale(ms []Mutant) []EquivalentMutant {
+	files := map[string]bool{}
+	for _, m := range ms {
+		files[m.File] = true
+	}
 	var out []EquivalentMutant
 	for _, e := range es {
+		if !files[e.File] {
+			continue
+		}
 		found := false
 		for _, m := range ms {
 			if e.Matches(m) {
@@ -61,8 +80,10 @@ func (es Equivalents) Stale(ms []Mutant) []EquivalentMutant {
 
 // ReadEquivalents reads the equivalence table from Markdown: every table
 // row whose first cell is FILE:LINE[:COL] (backquotes allowed), followed by
-// the operator, the change ("original → mutated", or empty for any) and the
-// reason. Other lines, header and separator rows are ignored.
+// the operator, the change ("original → mutated", or empty for any), the
+// reason and, optionally, the mutant's source line (Mutant.Code; a bar
+// written \|), which then locates it instead of the line number. Other lines,
+// header and separator rows are ignored.
 func ReadEquivalents(r io.Reader) (Equivalents, error) {
 	var out Equivalents
 	sc := bufio.NewScanner(r)
@@ -88,7 +109,11 @@ func ReadEquivalents(r io.Reader) (Equivalents, error) {
 		if cells[3] == "" {
 			return nil, fmt.Errorf("line %d: an equivalent mutant needs a reason", n)
 		}
-		out = append(out, EquivalentMutant{File: file, Line: ln, Col: col, Operator: op, Change: cells[2], Reason: cells[3]})
+		row := EquivalentMutant{File: file, Line: ln, Col: col, Operator: op, Change: cells[2], Reason: cells[3]}
+		if len(cells) > 4 {
+			row.Code = cells[4]
+		}
+		out = append(out, row)
 	}
 	return out, sc.Err()
 }

@@ -65,6 +65,9 @@ func TestEnumerate(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("mutants:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	if ms[0].Code != "if want > free && !ok {" || ms[len(ms)-1].Code != "return true" {
+		t.Errorf("Code of the first and last mutants: %q, %q", ms[0].Code, ms[len(ms)-1].Code)
+	}
 	for _, m := range ms {
 		if m.Func != "Fits" {
 			t.Errorf("%s: Func %q, want Fits", m, m.Func)
@@ -153,6 +156,23 @@ func TestReadEquivalents(t *testing.T) {
 	}
 	if stale := eq.Stale([]Mutant{m1}); len(stale) != 1 || stale[0].Line != 20 {
 		t.Errorf("Stale = %+v, want the row of line 20", stale)
+	}
+	coded, err := ReadEquivalents(strings.NewReader("| `a/b.go:12` | comparison-boundary | `< → <=` | names are unique | `return a.Name < b.Name \\|\\| x` |\n"))
+	if err != nil || len(coded) != 1 || coded[0].Code != "return a.Name < b.Name || x" {
+		t.Fatalf("a row with code: %+v, %v", coded, err)
+	}
+	moved := m1
+	moved.Line, moved.Col, moved.Code = 40, 9, "return a.Name < b.Name || x"
+	if _, ok := coded.Lookup(moved); !ok {
+		t.Error("a row naming the mutant's code did not match it on another line")
+	}
+	other := moved
+	other.Code = "return a.Name < c.Name"
+	if _, ok := coded.Lookup(other); ok {
+		t.Error("a row naming code matched a mutant on another line of code")
+	}
+	if _, ok := coded.Lookup(m1); ok {
+		t.Error("a row naming code matched by its line number alone")
 	}
 	if _, err := ReadEquivalents(strings.NewReader("| `a.go:1` | no-such-op | | r |\n")); err == nil {
 		t.Error("an unknown operator was accepted")

@@ -1,6 +1,7 @@
 package mutation
 
 import (
+	"bytes"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -61,6 +62,9 @@ type Mutant struct {
 	Original, Mutated string
 	// Start and End are the byte offsets of Original in the file.
 	Start, End int
+	// Code is the source line the change starts on, trimmed: what an equivalence row can name
+	// instead of a line number, so that it outlives edits elsewhere in the file.
+	Code string
 }
 
 // Pos is the mutant's file:line:col.
@@ -127,8 +131,18 @@ func (e *enumerator) add(op Operator, from, to token.Pos, mutated string) {
 	e.out = append(e.out, Mutant{
 		File: e.file, Path: e.file, Func: e.funcName(), Line: start.Line, Col: start.Column, Operator: op,
 		Original: string(e.src[start.Offset:end.Offset]), Mutated: mutated,
-		Start: start.Offset, End: end.Offset,
+		Start: start.Offset, End: end.Offset, Code: lineAt(e.src, start.Offset),
 	})
+}
+
+// lineAt returns the trimmed line of src holding offset.
+func lineAt(src []byte, offset int) string {
+	from := bytes.LastIndexByte(src[:offset], '\n') + 1
+	to := len(src)
+	if i := bytes.IndexByte(src[offset:], '\n'); i >= 0 {
+		to = offset + i
+	}
+	return strings.TrimSpace(string(src[from:to]))
 }
 
 // funcName names the function declaration enclosing the node visited.
