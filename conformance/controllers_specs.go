@@ -63,7 +63,7 @@ func controllerSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.deployment.recreate", "a Recreate rollout MUST NOT start any pod of the new template while a pod of the old template is still active", srcDeployments), specCtrlRecreate},
 		{ctrl("controllers.deployment.rollback", "restoring an earlier template (kubectl rollout undo) MUST reuse that revision's ReplicaSet, give it the next revision number and create no new ReplicaSet", srcDeployments), specCtrlRollback},
 		{ctrl("controllers.deployment.history-limit", "old ReplicaSets scaled to zero beyond revisionHistoryLimit MUST be deleted, oldest revisions first", srcDeployments), specCtrlHistoryLimit},
-		{ctrl("controllers.deployment.progress-deadline", "a rollout that makes no progress for progressDeadlineSeconds MUST get Progressing=False with reason ProgressDeadlineExceeded", srcDeployments, VirtualTime, SimulatedNodes), specCtrlProgressDeadline},
+		{ctrl("controllers.deployment.progress-deadline", "a rollout that makes no progress for progressDeadlineSeconds MUST get Progressing=False with reason ProgressDeadlineExceeded, with the RollingUpdate and the Recreate strategy alike", srcDeployments, VirtualTime, SimulatedNodes), specCtrlProgressDeadline},
 		{ctrl("controllers.deployment.concurrent-edits", "a Deployment edited concurrently by several users (retrying on conflict) MUST converge to the last accepted spec", srcSeedLoop), specCtrlConcurrentEdits},
 		{ctrl("controllers.replicaset.scale-exact", "a ReplicaSet MUST converge to exactly spec.replicas active pods when created, scaled up and scaled down, and MUST never have more active pods than the largest count asked for, even while its pods are unscheduled", srcSeedReplicaSet), specCtrlScaleExact},
 		{ctrl("controllers.replicaset.status", "a ReplicaSet's status MUST report observedGeneration and the replicas, ready and available counts of its pods", srcReplicaSets), specCtrlReplicaSetStatus},
@@ -571,30 +571,40 @@ func specCtrlProgressDeadline(ctx context.Context, g gomega.Gomega, e *ctrlEnv) 
 		return
 	}
 	defer e.holdBinding(g, false)
-	d := ctrlDeployment("web", 2)
-	d.Spec.ProgressDeadlineSeconds = ptr.To(int32(30))
-	e.createDeployment(ctx, g, d)
-	e.eventually(ctx, g, "Progressing=True while the rollout starts", func(g gomega.Gomega) {
-		got, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, "web", metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		g.Expect(got.Status.Conditions).To(gomega.ContainElement(gomega.And(
-			gomega.HaveField("Type", appsv1.DeploymentProgressing), gomega.HaveField("Status", corev1.ConditionTrue))))
-		g.Expect(podNames(e.activePods(ctx, g, "web"))).To(gomega.HaveLen(2))
-		// The deadline counts from the last progress the controller saw:
-		// let it see both pods before time moves, or a status that catches
-		// up during the advance is (rightly) progress that renews it.
-		g.Expect(got.Status.ObservedGeneration).To(gomega.Equal(got.Generation))
-		g.Expect(got.Status.Replicas).To(gomega.BeEquivalentTo(2))
-		g.Expect(got.Status.UpdatedReplicas).To(gomega.BeEquivalentTo(2))
-	})
+	names := []string{"web", "recreate"}
+	for _, name := range names {
+		d := ctrlDeployment(name, 2)
+		d.Spec.ProgressDeadlineSeconds = ptr.To(int32(30))
+		if name == "recreate" {
+			d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+		}
+		e.createDeployment(ctx, g, d)
+	}
+	for _, name := range names {
+		e.eventually(ctx, g, "Progressing=True while the rollout of "+name+" starts", func(g gomega.Gomega) {
+			got, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
+			g.Expect(err).NotTo(gomega.HaveOccurred())
+			g.Expect(got.Status.Conditions).To(gomega.ContainElement(gomega.And(
+				gomega.HaveField("Type", appsv1.DeploymentProgressing), gomega.HaveField("Status", corev1.ConditionTrue))))
+			g.Expect(podNames(e.activePods(ctx, g, name))).To(gomega.HaveLen(2))
+			// The deadline counts from the last progress the controller saw:
+			// let it see both pods before time moves, or a status that catches
+			// up during the advance is (rightly) progress that renews it.
+			g.Expect(got.Status.ObservedGeneration).To(gomega.Equal(got.Generation))
+			g.Expect(got.Status.Replicas).To(gomega.BeEquivalentTo(2))
+			g.Expect(got.Status.UpdatedReplicas).To(gomega.BeEquivalentTo(2))
+		})
+	}
 	e.advance(ctx, g, 45*time.Second)
-	e.eventually(ctx, g, "Progressing=False ProgressDeadlineExceeded", func(g gomega.Gomega) {
-		got, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, "web", metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		g.Expect(got.Status.Conditions).To(gomega.ContainElement(gomega.And(
-			gomega.HaveField("Type", appsv1.DeploymentProgressing), gomega.HaveField("Status", corev1.ConditionFalse),
-			gomega.HaveField("Reason", "ProgressDeadlineExceeded"))))
-	})
+	for _, name := range names {
+		e.eventually(ctx, g, "Progressing=False ProgressDeadlineExceeded for "+name, func(g gomega.Gomega) {
+			got, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
+			g.Expect(err).NotTo(gomega.HaveOccurred())
+			g.Expect(got.Status.Conditions).To(gomega.ContainElement(gomega.And(
+				gomega.HaveField("Type", appsv1.DeploymentProgressing), gomega.HaveField("Status", corev1.ConditionFalse),
+				gomega.HaveField("Reason", "ProgressDeadlineExceeded"))), "Deployment %s (strategy %s)", name, got.Spec.Strategy.Type)
+		})
+	}
 }
 
 func specCtrlConcurrentEdits(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
