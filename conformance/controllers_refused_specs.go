@@ -78,7 +78,7 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 }
 
 // waitReplicaFailure waits until ReplicaSet name reports ReplicaFailure True with reason and
-// the refusal, and a Warning Event of that reason carrying it.
+// the refusal, and a Warning Event of that reason carrying it; the condition then stays, once.
 func (e *ctrlEnv) waitReplicaFailure(ctx context.Context, g gomega.Gomega, name, reason string) {
 	e.eventually(ctx, g, fmt.Sprintf("ReplicaSet %s reports ReplicaFailure %s and a Warning %s Event, carrying the refusal", name, reason, reason), func(g gomega.Gomega) {
 		rs, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, name, metav1.GetOptions{})
@@ -91,6 +91,19 @@ func (e *ctrlEnv) waitReplicaFailure(ctx context.Context, g gomega.Gomega, name,
 		g.Expect(e.objectEvents(ctx, g, "ReplicaSet", name, rs.UID)).To(gomega.ContainElement(gomega.And(
 			gomega.HavePrefix("Warning "+reason+": "), gomega.ContainSubstring(refusedMessage))),
 			"the ReplicaSet's Events must include a Warning %s carrying the refusal", reason)
+	})
+	// The controller keeps retrying while refused: the condition stays, once.
+	consistently(ctx, g, "ReplicaSet "+name+" keeps one ReplicaFailure condition while refused", func(g gomega.Gomega) {
+		rs, err := e.client.AppsV1().ReplicaSets(e.ns).Get(ctx, name, metav1.GetOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		var failures []appsv1.ReplicaSetCondition
+		for _, c := range rs.Status.Conditions {
+			if c.Type == appsv1.ReplicaSetReplicaFailure {
+				failures = append(failures, c)
+			}
+		}
+		g.Expect(failures).To(gomega.HaveLen(1), "a status carries at most one condition of a type")
+		g.Expect(failures[0].Status).To(gomega.Equal(corev1.ConditionTrue), "ReplicaFailure's status")
 	})
 }
 
