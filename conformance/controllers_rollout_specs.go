@@ -29,6 +29,9 @@ const srcHistoryLimit = "Kubernetes: Deployments, Clean up Policy (kubernetes.io
 // srcDeletionCost: the ReplicaSet's scale-down order.
 const srcDeletionCost = "Kubernetes: ReplicaSet, Pod deletion cost (kubernetes.io/docs/concepts/workloads/controllers/replicaset/#pod-deletion-cost: \"pods with lower deletion cost are preferred to be deleted before pods with higher deletion cost\"); pkg/controller/controller_utils.go ActivePodsWithRanks"
 
+// srcNewReplicaSet: which ReplicaSet of a Deployment is its new one.
+const srcNewReplicaSet = "Kubernetes: Deployments (kubernetes.io/docs/concepts/workloads/controllers/deployment: a Deployment adopts orphaned ReplicaSets matching its selector); pkg/controller/deployment/util deployment_util.go FindNewReplicaSet (ReplicaSets sorted by creationTimestamp, then name — controller.ReplicaSetsByCreationTimestamp — the first whose template equals the Deployment's, ignoring pod-template-hash)"
+
 // controllerRolloutSpecs are the specs of a RollingUpdate's arithmetic.
 func controllerRolloutSpecs() []spec[*ctrlEnv] {
 	return []spec[*ctrlEnv]{
@@ -41,6 +44,9 @@ func controllerRolloutSpecs() []spec[*ctrlEnv] {
 		{ctrl("controllers.deployment.history-limit-active",
 			"revisionHistoryLimit MUST count only old ReplicaSets scaled down to zero: with revisionHistoryLimit 0 an old ReplicaSet MUST NOT be deleted while its spec or status still has replicas, and MUST be deleted once both are zero",
 			srcHistoryLimit), specCtrlHistoryLimitActive},
+		{ctrl("controllers.deployment.new-replicaset-choice",
+			"of several ReplicaSets a Deployment controls whose pod template is its own, the new one MUST be the oldest, and of those created in the same second the first by name: it is scaled to the Deployment's replicas, the others stay old (no new ReplicaSet is made)",
+			srcNewReplicaSet), specCtrlNewReplicaSetChoice},
 		{ctrl("controllers.replicaset.deletion-cost",
 			"scaling a ReplicaSet down MUST delete its running, ready pods in the order of their controller.kubernetes.io/pod-deletion-cost annotation, lowest first (a missing annotation counts as 0)",
 			srcDeletionCost), specCtrlDeletionCost},
@@ -224,4 +230,42 @@ func specCtrlHistoryLimitActive(ctx context.Context, g gomega.Gomega, e *ctrlEnv
 	mu.Lock()
 	defer mu.Unlock()
 	g.Expect(early).To(gomega.BeEmpty(), "old ReplicaSets deleted while they still had replicas")
+}
+
+func specCtrlNewReplicaSetChoice(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
+	const app = "tie"
+	// Two orphaned ReplicaSets with the Deployment's selector and template, no replicas,
+	// created in the same second (creationTimestamp counts seconds); the second name sorts
+	// last. Created again under new names when a second boundary fell between them.
+	var first, second string
+	for attempt := range 5 {
+		first, second = fmt.Sprintf("%s-a%d", app, attempt), fmt.Sprintf("%s-b%d", app, attempt)
+		orphan := func(name string) *appsv1.ReplicaSet {
+			rs := ctrlReplicaSet(app, 0)
+			rs.Name = name
+			rs.Labels = map[string]string{"app": app} // what the Deployment's selector adopts
+			return e.createReplicaSet(ctx, g, rs)
+		}
+		a, b := orphan(first), orphan(second)
+		if a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			break
+		}
+		for _, name := range []string{first, second} {
+			g.Expect(e.client.AppsV1().ReplicaSets(e.ns).Delete(ctx, name, metav1.DeleteOptions{})).To(gomega.Succeed())
+		}
+		first = ""
+	}
+	g.Expect(first).NotTo(gomega.BeEmpty(), "two ReplicaSets created back to back never shared their creation second in 5 tries")
+	e.createDeployment(ctx, g, ctrlDeployment(app, 2))
+	e.waitRolledOut(ctx, g, app)
+	e.eventually(ctx, g, "ReplicaSet "+first+" is the new one", func(g gomega.Gomega) {
+		list, err := e.client.AppsV1().ReplicaSets(e.ns).List(ctx, metav1.ListOptions{LabelSelector: "app=" + app})
+		g.Expect(err).NotTo(gomega.HaveOccurred())
+		replicas := map[string]int32{}
+		for _, rs := range list.Items {
+			replicas[rs.Name] = ptr.Deref(rs.Spec.Replicas, 1)
+		}
+		g.Expect(replicas).To(gomega.Equal(map[string]int32{first: 2, second: 0}),
+			"the ReplicaSets' replicas: %s (first by name of the oldest) is the new one, %s stays old, none is added", first, second)
+	})
 }
