@@ -185,6 +185,7 @@ func BenchmarkAPIServer(b *testing.B) {
 			fx := newBenchFixture(b, be)
 			b.Run("create", fx.benchCreate)
 			b.Run("get", fx.benchGet)
+			b.Run("update-status", fx.benchUpdateStatus)
 			b.Run(fmt.Sprintf("list-%d-paged-%d", benchPods, benchPage), fx.benchList)
 			b.Run("watch-delivery", fx.benchWatch)
 			b.Run(fmt.Sprintf("watch-fanout-%d", benchWatchers), fx.benchFanout)
@@ -239,6 +240,60 @@ func (fx *benchFixture) benchGet(b *testing.B) {
 			mine = append(mine, time.Since(t0))
 		}
 		lat.add(mine...)
+	})
+	lat.report(b, time.Since(start))
+}
+
+// benchUpdateStatus: status updates of pods among benchPods from concurrent clients, each
+// client on pods of its own (a kubelet's writes, lease renewals: read-modify-write of an object
+// nobody else changes), from the copy its last write returned.
+func (fx *benchFixture) benchUpdateStatus(b *testing.B) {
+	ctx := context.Background()
+	// The pods are listed and watched, as in a cluster (informers): the resource's watch cache runs.
+	if _, err := fx.client.CoreV1().Pods("bench").List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		b.Fatal(err)
+	}
+	w, err := fx.client.CoreV1().Pods("bench").Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Stop()
+	go func() {
+		for range w.ResultChan() {
+		}
+	}()
+	var lat latencies
+	var clients atomic.Int64
+	b.SetParallelism(benchParallel)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		// Client c writes pods c, c+stride, …: disjoint sets, no conflicts between clients.
+		const stride = 64
+		c := clients.Add(1) - 1
+		mine := map[int64]*corev1.Pod{}
+		var ds []time.Duration
+		for n := int64(0); pb.Next(); n++ {
+			i := (c + stride*n) % benchPods
+			p := mine[i]
+			if p == nil {
+				var err error
+				if p, err = fx.client.CoreV1().Pods("bench").Get(ctx, fmt.Sprintf("pod-%05d", i), metav1.GetOptions{}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+			p.Status.Message = fmt.Sprintf("update %d", n)
+			t0 := time.Now()
+			out, err := fx.client.CoreV1().Pods("bench").UpdateStatus(ctx, p, metav1.UpdateOptions{})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			ds = append(ds, time.Since(t0))
+			mine[i] = out
+		}
+		lat.add(ds...)
 	})
 	lat.report(b, time.Since(start))
 }
