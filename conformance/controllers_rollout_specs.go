@@ -134,23 +134,38 @@ func specCtrlRolloutRounding(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 }
 
 func specCtrlDeletionCost(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
-	rs := e.createReplicaSet(ctx, g, ctrlReplicaSet("web", 4))
-	pods := e.waitReadyPods(ctx, g, "web", 4)
-	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
+	// The pods carry their costs from their creation, as orphans the ReplicaSet then adopts:
+	// a cost patched onto a pod just before a scale-down may not have reached the
+	// controller's cache yet (its pods and ReplicaSets come through different watches).
 	// Costs against the order the pods would otherwise go in (the newest first): the oldest
-	// by name is not the cheapest.
-	costs := map[string]string{pods[0].Name: "1000", pods[1].Name: "-5", pods[3].Name: "50"} // pods[2]: none, 0
-	for name, cost := range costs {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, "controller.kubernetes.io/pod-deletion-cost", cost)
-		_, err := e.client.CoreV1().Pods(e.ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred(), "annotating pod %s", name)
+	// is not the cheapest. web-2 has none (0).
+	costs := map[string]string{"web-0": "1000", "web-1": "-5", "web-3": "50"}
+	t := ctrlTemplate("web", ctrlImage1)
+	for i := range 4 {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("web-%d", i), Labels: t.Labels}, Spec: t.Spec}
+		if cost, ok := costs[p.Name]; ok {
+			p.Annotations = map[string]string{"controller.kubernetes.io/pod-deletion-cost": cost}
+		}
+		_, err := e.client.CoreV1().Pods(e.ns).Create(ctx, p, metav1.CreateOptions{})
+		g.Expect(err).NotTo(gomega.HaveOccurred(), "creating pod %s", p.Name)
 	}
+	e.waitReadyPods(ctx, g, "web", 4)
+	rs := e.createReplicaSet(ctx, g, ctrlReplicaSet("web", 4))
+	e.eventually(ctx, g, "the four pods adopted, none added", func(g gomega.Gomega) {
+		pods := e.activePods(ctx, g, "web")
+		g.Expect(podNames(pods)).To(gomega.HaveLen(4))
+		for _, p := range pods {
+			ref := metav1.GetControllerOfNoCopy(&p)
+			g.Expect(ref).NotTo(gomega.BeNil(), "pod %s not adopted", p.Name)
+			g.Expect(ref.UID).To(gomega.Equal(rs.UID), "pod %s's controller", p.Name)
+		}
+	})
 	for _, step := range []struct {
 		replicas int32
 		left     []string
 	}{
-		{3, []string{pods[0].Name, pods[2].Name, pods[3].Name}}, // cost -5 goes first
-		{1, []string{pods[0].Name}},                             // then 0 and 50
+		{3, []string{"web-0", "web-2", "web-3"}}, // cost -5 goes first
+		{1, []string{"web-0"}},                   // then 0 and 50
 	} {
 		e.setReplicaSetReplicas(ctx, g, rs.Name, step.replicas)
 		want := append([]string(nil), step.left...)
