@@ -77,6 +77,22 @@ func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType)
 	return nil
 }
 
+func (e *ctrlEnv) getDeployment(ctx context.Context, g gomega.Gomega, name string) *appsv1.Deployment {
+	d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "getting Deployment %s", name)
+	return d
+}
+
+// expectRefusalCondition asserts d's condition t with status and reason whose message carries the
+// refusal.
+func expectRefusalCondition(g gomega.Gomega, d *appsv1.Deployment, t appsv1.DeploymentConditionType, status corev1.ConditionStatus, reason string) {
+	c := deploymentCondition(d, t)
+	g.ExpectWithOffset(1, c).NotTo(gomega.BeNil(), "the Deployment's conditions %+v have no %s", d.Status.Conditions, t)
+	g.ExpectWithOffset(1, c.Status).To(gomega.Equal(status), "%s's status", t)
+	g.ExpectWithOffset(1, c.Reason).To(gomega.Equal(reason), "%s's reason", t)
+	g.ExpectWithOffset(1, c.Message).To(gomega.ContainSubstring(refusedMessage), "%s's message must carry the API server's refusal", t)
+}
+
 // waitReplicaFailure waits until ReplicaSet name reports ReplicaFailure True with reason and
 // the refusal, and a Warning Event of that reason carrying it; the condition then stays, once.
 func (e *ctrlEnv) waitReplicaFailure(ctx context.Context, g gomega.Gomega, name, reason string) {
@@ -153,20 +169,12 @@ func specCtrlDeploymentReplicaFailure(ctx context.Context, g gomega.Gomega, e *c
 	lift := e.refusedPods(ctx, g, name)
 	e.createDeployment(ctx, g, ctrlDeployment(name, 2))
 	e.eventually(ctx, g, "Deployment "+name+" reports ReplicaFailure FailedCreate carrying the refusal", func(g gomega.Gomega) {
-		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		c := deploymentCondition(d, appsv1.DeploymentReplicaFailure)
-		g.Expect(c).NotTo(gomega.BeNil(), "the Deployment's conditions %+v have no ReplicaFailure", d.Status.Conditions)
-		g.Expect(c.Status).To(gomega.Equal(corev1.ConditionTrue), "ReplicaFailure's status")
-		g.Expect(c.Reason).To(gomega.Equal("FailedCreate"), "ReplicaFailure's reason")
-		g.Expect(c.Message).To(gomega.ContainSubstring(refusedMessage), "ReplicaFailure's message must carry the API server's refusal")
+		expectRefusalCondition(g, e.getDeployment(ctx, g, name), appsv1.DeploymentReplicaFailure, corev1.ConditionTrue, "FailedCreate")
 	})
 	lift()
 	d := e.waitRolledOut(ctx, g, name)
 	e.eventually(ctx, g, "Deployment "+name+" without ReplicaFailure", func(g gomega.Gomega) {
-		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, d.Name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		g.Expect(deploymentCondition(d, appsv1.DeploymentReplicaFailure)).To(gomega.BeNil(),
+		g.Expect(deploymentCondition(e.getDeployment(ctx, g, d.Name), appsv1.DeploymentReplicaFailure)).To(gomega.BeNil(),
 			"ReplicaFailure must be removed once the ReplicaSet has created its pods")
 	})
 }
@@ -186,13 +194,7 @@ func specCtrlReplicaSetCreateRefused(ctx context.Context, g gomega.Gomega, e *ct
 	d.Spec.ProgressDeadlineSeconds = ptr.To(int32(600))
 	created := e.createDeployment(ctx, g, d)
 	e.eventually(ctx, g, "Deployment "+name+" reports ReplicaSetCreateError carrying the refusal", func(g gomega.Gomega) {
-		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
-		g.Expect(err).NotTo(gomega.HaveOccurred())
-		c := deploymentCondition(d, appsv1.DeploymentProgressing)
-		g.Expect(c).NotTo(gomega.BeNil(), "the Deployment's conditions %+v have no Progressing", d.Status.Conditions)
-		g.Expect(c.Status).To(gomega.Equal(corev1.ConditionFalse), "Progressing's status")
-		g.Expect(c.Reason).To(gomega.Equal("ReplicaSetCreateError"), "Progressing's reason")
-		g.Expect(c.Message).To(gomega.ContainSubstring(refusedMessage), "Progressing's message must carry the API server's refusal")
+		expectRefusalCondition(g, e.getDeployment(ctx, g, name), appsv1.DeploymentProgressing, corev1.ConditionFalse, "ReplicaSetCreateError")
 		g.Expect(e.objectEvents(ctx, g, "Deployment", name, created.UID)).To(gomega.ContainElement(gomega.And(
 			gomega.HavePrefix("Warning ReplicaSetCreateError: "), gomega.ContainSubstring(refusedMessage))),
 			"the Deployment's Events must include a Warning ReplicaSetCreateError carrying the refusal")

@@ -54,12 +54,18 @@ func specSchedNonZeroDefaults(ctx context.Context, g gomega.Gomega, e *schedEnv)
 	bestEffort := make([][2]string, 10)
 	nodes := e.loadedNodes(ctx, g, map[string][2]string{"big": {"4", "8Gi"}, "small": {"2", "4Gi"}}, map[string][][2]string{"big": bestEffort})
 	e.create(ctx, g, e.schedPod("free", "", ""))
-	want := nodes["small"]
-	if e.h.Scoring == interfaces.MostAllocated {
-		want = nodes["big"]
-	}
-	g.Expect(e.placed(ctx, g, "free")).To(gomega.Equal(want),
+	e.placedByScoring(ctx, g, "free", nodes["small"], nodes["big"],
 		"LeastAllocated 95 against 72 (MostAllocated 4 against 26): best-effort pods count 100m cpu and 200Mi memory each")
+}
+
+// placedByScoring asserts that pod went to least with LeastAllocated scoring, to most with
+// MostAllocated.
+func (e *schedEnv) placedByScoring(ctx context.Context, g gomega.Gomega, pod, least, most, why string) {
+	want := least
+	if e.h.Scoring == interfaces.MostAllocated {
+		want = most
+	}
+	g.ExpectWithOffset(1, e.placed(ctx, g, pod)).To(gomega.Equal(want), why)
 }
 
 func specSchedExplicitZero(ctx context.Context, g gomega.Gomega, e *schedEnv) {
@@ -69,11 +75,7 @@ func specSchedExplicitZero(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	nodes := e.loadedNodes(ctx, g, map[string][2]string{"big": {"20", "40Gi"}, "small": {"2", "4Gi"}},
 		map[string][][2]string{"big": {{"10", "20Gi"}}, "small": {{"955m", "1956Mi"}}})
 	e.create(ctx, g, e.schedPod("free", "0", "0"))
-	want := nodes["small"]
-	if e.h.Scoring == interfaces.MostAllocated {
-		want = nodes["big"]
-	}
-	g.Expect(e.placed(ctx, g, "free")).To(gomega.Equal(want),
+	e.placedByScoring(ctx, g, "free", nodes["small"], nodes["big"],
 		"LeastAllocated 52 against 50 (MostAllocated 50 against 47): requests of 0 count as 0")
 }
 
