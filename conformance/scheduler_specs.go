@@ -51,7 +51,7 @@ func schedulerSpecs() []spec[*schedEnv] {
 	return []spec[*schedEnv]{
 		{sched("scheduler.fit.requests", "a Pod MUST NOT be placed on a node whose allocatable cpu or memory is below the Pod's requests, and MUST be placed once a node with room is added", srcSchedResources), specSchedRequests},
 		{sched("scheduler.fit.bound-pods", "a Pod MUST NOT be placed on a node whose allocatable minus the requests of the Pods already bound to it is below the Pod's requests", srcSchedResources), specSchedBoundPods},
-		{sched("scheduler.fit.pod-count", "a Pod MUST NOT be placed on a node already holding as many Pods as its allocatable pods", srcSchedResources), specSchedPodCount},
+		{sched("scheduler.fit.pod-count", "a Pod MUST NOT be placed on a node already holding as many Pods as its allocatable pods, and MUST be placeable on a node with one Pod left of them", srcSchedResources), specSchedPodCount},
 		{sched("scheduler.fit.burst", "Pods created at once MUST NOT overcommit any node: of 12 Pods of 1 cpu on three 2-cpu nodes exactly 6 are placed, 2 per node, and the rest stay Pending", srcSchedResources), specSchedBurst},
 		{sched("scheduler.affinity.node-selector", "a Pod with a nodeSelector MUST be placed only on a node carrying every selected label, and MUST stay Pending when no node does", srcSchedAffinity), specSchedNodeSelector},
 		{sched("scheduler.affinity.required", "a Pod with required node affinity MUST be placed only on a node matching one of its terms (In, NotIn, Exists)", srcSchedAffinity), specSchedRequiredAffinity},
@@ -286,7 +286,8 @@ func specSchedPodCount(ctx context.Context, g gomega.Gomega, e *schedEnv) {
 	e.create(ctx, g, e.schedPod("two", "", "", onNode(full)))
 	e.create(ctx, g, e.schedPod("three", "100m", "64Mi"))
 	e.stayPending(ctx, g, "the only node holds its maximum of pods", "three")
-	spare := e.node(ctx, g, "spare", "1", "1Gi", withPods(2))
+	// The last slot of a node is a slot: allocatable pods 1, none yet.
+	spare := e.node(ctx, g, "spare", "1", "1Gi", withPods(1))
 	e.placedOn(ctx, g, "three", spare)
 }
 
