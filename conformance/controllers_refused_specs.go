@@ -227,16 +227,7 @@ func specCtrlScaleRefused(ctx context.Context, g gomega.Gomega, e *ctrlEnv) {
 		_, err := e.client.AppsV1().ReplicaSets(e.ns).Update(ctx, rs, metav1.UpdateOptions{DryRun: []string{metav1.DryRunAll}})
 		return err
 	})
-	scale := func(name string, n int32) {
-		e.eventually(ctx, g, fmt.Sprintf("Deployment %s scaled to %d", name, n), func(g gomega.Gomega) {
-			cur, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
-			g.Expect(err).NotTo(gomega.HaveOccurred())
-			cur.Spec.Replicas = ptr.To(n)
-			_, err = e.client.AppsV1().Deployments(e.ns).Update(ctx, cur, metav1.UpdateOptions{})
-			g.Expect(err).NotTo(gomega.HaveOccurred())
-		})
-	}
-	scale(rolling, 3)
+	g.Expect(e.editDeployment(ctx, rolling, func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(3)) })).To(gomega.Succeed(), "scaling %s to 3", rolling)
 	e.setImage(ctx, g, recreate, "registry.example/web:2")
 	// The controller tries and is refused for a while (a failed sync is not reported in the
 	// Deployment's status): nothing may move.

@@ -161,11 +161,7 @@ func (e *ctrlEnv) activePods(ctx context.Context, g gomega.Gomega, app string) [
 
 // eventually polls check until it passes or the harness's patience runs out.
 func (e *ctrlEnv) eventually(ctx context.Context, g gomega.Gomega, what string, check func(g gomega.Gomega)) {
-	limit := e.h.Patience
-	if limit == 0 {
-		limit = ctrlEventualLimit
-	}
-	g.Eventually(ctx, check).WithTimeout(limit).WithPolling(ctrlPoll).Should(gomega.Succeed(), what)
+	g.Eventually(ctx, check).WithTimeout(e.patience()).WithPolling(ctrlPoll).Should(gomega.Succeed(), what)
 }
 
 // consistently checks that check keeps passing for a while.
@@ -250,16 +246,21 @@ func (e *ctrlEnv) setReplicaSetReplicas(ctx context.Context, g gomega.Gomega, na
 }
 
 func (e *ctrlEnv) setImage(ctx context.Context, g gomega.Gomega, name, image string) {
-	err := retry.RetryOnConflict(conflictBackoff(), func() error {
+	err := e.editDeployment(ctx, name, func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = image })
+	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "changing the image of %s", name)
+}
+
+// editDeployment applies edit to the latest Deployment name and writes it, retrying on conflicts.
+func (e *ctrlEnv) editDeployment(ctx context.Context, name string, edit func(*appsv1.Deployment)) error {
+	return retry.RetryOnConflict(conflictBackoff(), func() error {
 		d, err := e.client.AppsV1().Deployments(e.ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
-		d.Spec.Template.Spec.Containers[0].Image = image
+		edit(d)
 		_, err = e.client.AppsV1().Deployments(e.ns).Update(ctx, d, metav1.UpdateOptions{})
 		return err
 	})
-	g.ExpectWithOffset(1, err).NotTo(gomega.HaveOccurred(), "changing the image of %s", name)
 }
 
 // observer records violations of an invariant checked on every event of

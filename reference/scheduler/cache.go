@@ -171,8 +171,7 @@ func (c *nodeCache) addLocked(pod *corev1.Pod, node string, assumed bool) bool {
 		}
 		c.removeLocked(pod.UID)
 	}
-	req := plugins.PodRequests(pod)
-	cpu, mem := plugins.NonZeroRequests(pod)
+	req, cpu, mem := plugins.Requests(pod)
 	n := c.info(node)
 	plugins.AddRequests(n.Requested, req)
 	n.NonZeroMilliCPU += cpu

@@ -31,13 +31,13 @@ func (m *demandMemo) of(pod *corev1.Pod) *demand {
 	if d := m.last.Load(); d != nil && d.pod == pod && d.rv == pod.ResourceVersion {
 		return d
 	}
-	d := &demand{pod: pod, rv: pod.ResourceVersion, req: PodRequests(pod)}
+	d := &demand{pod: pod, rv: pod.ResourceVersion}
+	d.req, d.cpu, d.mem = Requests(pod)
 	d.names = make([]corev1.ResourceName, 0, len(d.req))
 	for name := range d.req {
 		d.names = append(d.names, name)
 	}
 	sort.Slice(d.names, func(i, j int) bool { return d.names[i] < d.names[j] })
-	d.cpu, d.mem = NonZeroRequests(pod)
 	m.last.Store(d)
 	return d
 }

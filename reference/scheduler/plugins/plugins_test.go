@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -132,5 +134,28 @@ func TestTaintScoreNormalizedReversed(t *testing.T) {
 	tt.NormalizeScore(context.Background(), p, raw)
 	if !slices.Equal(raw, []int64{100, 100, 50, 0}) {
 		t.Fatalf("normalized = %v", raw)
+	}
+}
+
+// TestRequestsAgreesWithPodAndNonZeroRequests checks Requests' shortcut against the two
+// functions it stands for.
+func TestRequestsAgreesWithPodAndNonZeroRequests(t *testing.T) {
+	q := resource.MustParse
+	for _, tc := range []struct {
+		name string
+		pod  *corev1.Pod
+	}{
+		{"stated", &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: q("250m"), corev1.ResourceMemory: q("64Mi")}}}}}}},
+		{"explicit zero", &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: q("0"), corev1.ResourceMemory: q("0")}}}}}}},
+		{"cpu only", &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: q("1")}}}}}}},
+		{"init without requests", &corev1.Pod{Spec: corev1.PodSpec{InitContainers: []corev1.Container{{}},
+			Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: q("50m"), corev1.ResourceMemory: q("10Mi")}}}}}}},
+		{"best effort", &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{}, {}}}}},
+	} {
+		req, cpu, mem := plugins.Requests(tc.pod)
+		wantCPU, wantMem := plugins.NonZeroRequests(tc.pod)
+		if !apiequality.Semantic.DeepEqual(req, plugins.PodRequests(tc.pod)) || cpu != wantCPU || mem != wantMem {
+			t.Errorf("%s: Requests = %v, %d, %d; want %v, %d, %d", tc.name, req, cpu, mem, plugins.PodRequests(tc.pod), wantCPU, wantMem)
+		}
 	}
 }

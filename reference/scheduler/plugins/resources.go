@@ -33,6 +33,24 @@ func NonZeroRequests(pod *corev1.Pod) (cpu, mem int64) {
 	return req.Cpu().MilliValue(), req.Memory().Value()
 }
 
+// Requests returns PodRequests and NonZeroRequests of pod, walking its containers once when
+// every one of them states a cpu and a memory request (the two then agree), as most pods do.
+func Requests(pod *corev1.Pod) (req corev1.ResourceList, nonZeroCPU, nonZeroMem int64) {
+	req = PodRequests(pod)
+	for _, cs := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range cs {
+			r := cs[i].Resources.Requests
+			_, hasCPU := r[corev1.ResourceCPU]
+			_, hasMem := r[corev1.ResourceMemory]
+			if !hasCPU || !hasMem {
+				nonZeroCPU, nonZeroMem = NonZeroRequests(pod)
+				return req, nonZeroCPU, nonZeroMem
+			}
+		}
+	}
+	return req, req.Cpu().MilliValue(), req.Memory().Value()
+}
+
 var nonZeroDefaults = corev1.ResourceList{
 	corev1.ResourceCPU:    *resource.NewMilliQuantity(DefaultMilliCPURequest, resource.DecimalSI),
 	corev1.ResourceMemory: *resource.NewQuantity(DefaultMemoryRequest, resource.BinarySI),
@@ -138,8 +156,8 @@ func amount(name corev1.ResourceName, q resource.Quantity) int64 {
 // node: its requests (PodRequests, and NonZeroRequests for the scoring), the pod count, PodList
 // and, when it has inter-pod affinity terms, PodsWithAffinity. info.Requested must not be nil.
 func CountPod(info *interfaces.NodeInfo, pod *corev1.Pod) {
-	AddRequests(info.Requested, PodRequests(pod))
-	cpu, mem := NonZeroRequests(pod)
+	req, cpu, mem := Requests(pod)
+	AddRequests(info.Requested, req)
 	info.NonZeroMilliCPU += cpu
 	info.NonZeroMemory += mem
 	info.Pods++
