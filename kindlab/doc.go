@@ -1,10 +1,18 @@
 // Package kindlab builds multi-node clusterkit labs for CI, in the spirit of
-// kind: every node is a "container" of its own — a network namespace with
-// one process inside (the node agent) that runs a private containerd, the
-// kubelet and the service proxy of that node — next to a control-plane
-// process (embedded etcd, API server, scheduler, controller manager). The
-// lab outlives the command that created it and is reached only through its
-// kubeconfig; Delete (clusterkit lab delete) stops it and removes every
+// kind: every node is a container of its own, run by runc from an OCI bundle
+// (the runtime-spec types): the lab's node image as its read-only root file
+// system (clusterkit, containerd, runc, the CNI plugins and busybox, made from
+// the machine's files), its own PID, mount, UTS (hostname = node name), IPC,
+// cgroup and network namespaces, and a cgroup whose CPU and memory limits are
+// the capacity the node reports. Inside, the clusterkit executable is init
+// (RunInit) and the node agent its child: the node's own containerd (real,
+// nested containers through CRI), the kubelet and, on the control-plane node,
+// etcd, the API server, the scheduler and the controller manager as static
+// pods. Killing a node's container is a node failure. Labs made with
+// NodeNamespaces (and labs older than node containers) have a network
+// namespace with the node agent in it instead. The lab outlives the command
+// that created it and is reached only through its kubeconfig; Delete
+// (clusterkit lab delete) stops it and removes every container, cgroup,
 // namespace, link, directory and process it made.
 //
 // Network: a bridge in the machine's namespace (cklab<N>, 10.250.N.0/24, its

@@ -1,7 +1,6 @@
 package kindlab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -56,7 +55,7 @@ func (l *Lab) ExportLogs(ctx context.Context, dir string, say func(format string
 		if err := copyFile(filepath.Join(l.Dir, "logs", n.Name+".log"), filepath.Join(nodeDir, "agent.log"), 0o644); err != nil {
 			note(fmt.Errorf("node %s agent log: %w", n.Name, err))
 		}
-		if err := copyFile(l.containerdLog(n.Name), filepath.Join(nodeDir, "containerd.log"), 0o644); err != nil {
+		if err := copyFile(l.containerdLog(n), filepath.Join(nodeDir, "containerd.log"), 0o644); err != nil {
 			note(fmt.Errorf("node %s containerd log: %w", n.Name, err))
 		}
 		count, err := copyLogTree(filepath.Join(l.Dir, "data", n.Name, "kubelet", "pods"), filepath.Join(nodeDir, "pods"))
@@ -78,12 +77,11 @@ func (l *Lab) ExportLogs(ctx context.Context, dir string, say func(format string
 
 // containerdLog is the log file of a node's containerd: next to its socket while the node
 // runs (the socket may be in a temporary directory), else in the node's data directory.
-func (l *Lab) containerdLog(node string) string {
-	if b, err := os.ReadFile(containerdAddressFile(l.Dir, node)); err == nil {
-		addr := strings.TrimPrefix(string(bytes.TrimSpace(b)), "unix://")
+func (l *Lab) containerdLog(n Node) string {
+	if addr, err := l.containerdAddress(n); err == nil {
 		return filepath.Join(filepath.Dir(addr), "containerd.log")
 	}
-	return filepath.Join(l.Dir, "data", node, "containerd", "containerd.log")
+	return filepath.Join(l.Dir, "data", n.Name, "containerd", "containerd.log")
 }
 
 // exportState writes the cluster's objects, one YAML list per resource, as the lab's admin

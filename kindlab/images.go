@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -25,13 +26,28 @@ func containerdAddressFile(dir, node string) string {
 func (l *Lab) ContainerdAddresses() (map[string]string, error) {
 	out := map[string]string{}
 	for _, n := range l.Nodes {
-		b, err := os.ReadFile(containerdAddressFile(l.Dir, n.Name))
+		addr, err := l.containerdAddress(n)
 		if err != nil {
 			return nil, fmt.Errorf("node %s of lab %s has no running containerd (%w): is the lab running? (clusterkit lab list)", n.Name, l.Name, err)
 		}
-		out[n.Name] = string(bytes.TrimSpace(b))
+		out[n.Name] = addr
 	}
 	return out, nil
+}
+
+// containerdAddress returns node n's containerd socket as recorded by its agent, as this
+// process reaches it: a socket inside a node container's own file system (a temporary
+// directory, when the lab's path is too long for a socket) through the container's root.
+func (l *Lab) containerdAddress(n Node) (string, error) {
+	b, err := os.ReadFile(containerdAddressFile(l.Dir, n.Name))
+	if err != nil {
+		return "", err
+	}
+	addr := strings.TrimPrefix(string(bytes.TrimSpace(b)), "unix://")
+	if l.containers() && !strings.HasPrefix(addr, l.Dir+"/") {
+		addr = fmt.Sprintf("/proc/%d/root%s", n.PID, addr)
+	}
+	return addr, nil
 }
 
 // ImportImages imports an image archive (OCI layout or docker save tar)

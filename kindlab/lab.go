@@ -74,6 +74,8 @@ type Config struct {
 	// executable (Binary, a multi-call binary) instead of building them from the source tree;
 	// Create does so by itself when it cannot build them (no source tree, no go command).
 	ImagesFromBinary bool
+	// NodeRuntime is how nodes are made: NodeContainers (the default) or NodeNamespaces.
+	NodeRuntime string
 	// Retain keeps what a failed creation made, processes running, instead of removing it
 	// (kind's --retain): for looking at the failure; Delete removes it.
 	Retain bool
@@ -95,7 +97,7 @@ type Node struct {
 	PodSubnet string `json:"podSubnet"`
 	// HostVeth is the node's link on the lab bridge.
 	HostVeth string `json:"hostVeth"`
-	// PID is the node agent's process ID.
+	// PID is the node agent's process ID; of a node container, its first process (init).
 	PID int `json:"pid"`
 	// ControlPlane marks the control-plane node (NAME-control-plane): labelled and tainted
 	// node-role.kubernetes.io/control-plane, it runs the scheduler and the controller manager
@@ -121,6 +123,9 @@ type Lab struct {
 	ControlPID  int       `json:"controlPlanePID"`
 	Nodes       []Node    `json:"nodes"`
 	Created     time.Time `json:"created"`
+	// NodeRuntime is how the lab's nodes are made (NodeContainers, NodeNamespaces); empty in
+	// labs made before node containers, whose nodes are namespaces.
+	NodeRuntime string `json:"nodeRuntime,omitempty"`
 	// NodeCapacity is Config.NodeCapacity, for the node agents.
 	NodeCapacity corev1.ResourceList `json:"nodeCapacity,omitempty"`
 }
@@ -207,6 +212,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.NodeCapacity == nil {
 		c.NodeCapacity = DefaultNodeCapacity()
 	}
+	switch c.NodeRuntime {
+	case "":
+		c.NodeRuntime = NodeContainers
+	case NodeContainers, NodeNamespaces:
+	default:
+		return c, fmt.Errorf("node runtime %q: want %q (every node a container) or %q (every node a network namespace of the machine)", c.NodeRuntime, NodeContainers, NodeNamespaces)
+	}
 	return c, nil
 }
 
@@ -242,7 +254,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		Name: cfg.Name, Dir: cfg.Dir, Index: idx, Bridge: fmt.Sprintf("cklab%d", idx),
 		Subnet: fmt.Sprintf("10.250.%d.0/24", idx), ServiceCIDR: cfg.ServiceCIDR,
 		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
-		NodeCapacity: cfg.NodeCapacity,
+		NodeCapacity: cfg.NodeCapacity, NodeRuntime: cfg.NodeRuntime,
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
 	// The API server is a static pod of the control-plane node, on that node's address.
@@ -325,10 +337,23 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 
+	if lab.containers() {
+		say("making the node image (clusterkit, containerd, runc, CNI plugins) in %s", lab.nodeImageDir())
+		if err := lab.buildNodeImage(ctx, bin); err != nil {
+			return nil, err
+		}
+	}
 	startNode := func(n *Node) error {
-		say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
-		pid, err := spawn(filepath.Join(cfg.Dir, "logs", n.Name+".log"), nsPath(n.NetNS), bin, "lab", "node",
-			"--dir", cfg.Dir, "--node", n.Name, "--images", archive)
+		logPath, args := filepath.Join(cfg.Dir, "logs", n.Name+".log"), []string{"lab", "node", "--dir", cfg.Dir, "--node", n.Name, "--images", archive}
+		var pid int
+		var err error
+		if lab.containers() {
+			say("starting node container %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
+			pid, err = lab.startNodeContainer(ctx, *n, logPath, append([]string{nodeProgram}, args...))
+		} else {
+			say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
+			pid, err = spawn(logPath, nsPath(n.NetNS), bin, args...)
+		}
 		if err != nil {
 			return err
 		}
@@ -463,7 +488,8 @@ func Load(dir string) (*Lab, error) {
 
 // leftoverEntries are what a failed create leaves in a lab's directory (its logs are kept
 // for the user to read); a directory holding anything else is not a lab's leftover.
-var leftoverEntries = map[string]bool{"logs": true, "bin": true, "data": true, "images.tar": true, "kubeconfig": true, "lab.json.tmp": true}
+var leftoverEntries = map[string]bool{"logs": true, "bin": true, "data": true, "images.tar": true, "kubeconfig": true, "lab.json.tmp": true,
+	"node-image": true, "bundles": true, "runc": true}
 
 // IsLeftover reports whether dir is what a failed create left (no lab.json, nothing but a
 // lab's own entries, the logs among them).
@@ -551,10 +577,17 @@ func (l *Lab) Delete(ctx context.Context, log io.Writer) error {
 func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error {
 	var errs []error
 	for _, n := range l.Nodes {
-		if n.PID > 0 && alive(n.PID) {
+		switch {
+		case l.containers() && n.NetNS != "":
+			fmt.Fprintf(log, "stopping node container %s (pid %d)\n", l.containerID(n), n.PID)
+			errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
+		case n.PID > 0 && alive(n.PID):
 			fmt.Fprintf(log, "stopping node %s (pid %d)\n", n.Name, n.PID)
 			errs = append(errs, stop(ctx, n.PID, 90*time.Second))
 		}
+	}
+	if l.containers() {
+		l.removeCgroupParent()
 	}
 	if l.ControlPID > 0 && alive(l.ControlPID) {
 		fmt.Fprintf(log, "stopping the control plane (pid %d)\n", l.ControlPID)
@@ -568,7 +601,7 @@ func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error 
 	fmt.Fprintf(log, "removing bridge %s and the node namespaces\n", l.Bridge)
 	errs = append(errs, l.removeNetwork(ctx))
 	if keepLogs {
-		for _, d := range []string{"bin", "data", "images.tar", "lab.json", "kubeconfig"} {
+		for _, d := range []string{"bin", "data", "images.tar", "lab.json", "kubeconfig", "node-image", "bundles", "runc"} {
 			_ = os.RemoveAll(filepath.Join(l.Dir, d))
 		}
 	} else {

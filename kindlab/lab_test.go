@@ -157,6 +157,12 @@ nodes:
 	// The configuration file's node shape, as describe node shows it.
 	t.Run("node shape", func(t *testing.T) { checkNodeShape(ctx, t, client, node1.Name, node2.Name) })
 
+	// Each node is a container: its own hostname, PID 1, root file system, cgroup limits.
+	t.Run("node containers", func(t *testing.T) {
+		checkNodeContainer(ctx, t, client, node1, 2000, 4<<30)
+		checkNodeContainer(ctx, t, client, node2, 1000, 2<<30)
+	})
+
 	// What a failed CI job uploads: every node's logs and the cluster's state.
 	t.Run("export logs", func(t *testing.T) { checkExport(ctx, t, lab) })
 
@@ -185,6 +191,9 @@ nodes:
 			t.Errorf("%s %s against the lab: %s", r.ID, r.Outcome, r.Message)
 		}
 	}
+
+	// A node container killed is a node failure the cluster handles.
+	t.Run("node failure", func(t *testing.T) { checkNodeFailure(ctx, t, client, node1) })
 
 	deleted = true
 	if err := lab.Delete(ctx, io.Discard); err != nil {

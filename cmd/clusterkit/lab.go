@@ -55,6 +55,7 @@ type labOptions struct {
 	images      string
 	config      string
 	retain      bool
+	nodeRuntime string
 	nodeShape   nodeShape
 	// imagesFromBinary: --images-from-binary.
 	imagesFromBinary bool
@@ -133,7 +134,7 @@ func newLabCreateCommand() *cobra.Command {
 				return fmt.Errorf("--images and --images-from-binary: give one or the other")
 			}
 			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity, cfg.Retain = o.labDir(), o.images, capacity, o.retain
-			cfg.ImagesFromBinary = o.imagesFromBinary
+			cfg.ImagesFromBinary, cfg.NodeRuntime = o.imagesFromBinary, o.nodeRuntime
 			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
@@ -150,6 +151,7 @@ func newLabCreateCommand() *cobra.Command {
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")
 	f.BoolVar(&o.imagesFromBinary, "images-from-binary", false, "make the pause, test and cluster DNS images from this clusterkit executable (it runs them when called as /pause, /ckimage, /clusterdns) instead of building them from the source tree; done by itself outside the tree")
+	f.StringVar(&o.nodeRuntime, "node-runtime", kindlab.NodeContainers, "how nodes are made: "+kindlab.NodeContainers+" (each node a container run by runc: its own root file system, hostname, PIDs and a cgroup limited to its capacity) or "+kindlab.NodeNamespaces+" (each node a network namespace sharing the machine's files and PIDs)")
 	f.BoolVar(&o.retain, "retain", false, "when creation fails, keep the lab as it is (processes running) to look at it, instead of removing it; lab delete removes it")
 	f.StringVar(&o.config, "config", "", "lab configuration file (apiVersion clusterkit.io/v1alpha1, kind Lab): nodes by role with count, labels, taints, cpu, memory, pods; see docs/kindlab.md")
 	f.StringVar(&o.images, "images", "", "OCI archive of the images every node imports (default: build clusterkit's test images from the source tree; `clusterkit images build` writes one)")
@@ -424,6 +426,9 @@ func newLabNodeCommand() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if os.Getpid() == 1 { // the first process of a node container: init, the agent its child
+				os.Exit(kindlab.RunInit(os.Args))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			errOut := cmd.ErrOrStderr()

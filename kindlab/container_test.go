@@ -1,0 +1,171 @@
+package kindlab_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
+	"github.com/clusterkit/clusterkit/kindlab"
+)
+
+// privilegedNamespace makes a namespace whose pods may use the node's namespaces and files
+// (the lab enforces Pod Security's baseline level elsewhere).
+func privilegedNamespace(ctx context.Context, t *testing.T, client kubernetes.Interface, name string) {
+	t.Helper()
+	_, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name,
+		Labels: map[string]string{"pod-security.kubernetes.io/enforce": "privileged"}}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	// Pods are admitted once the ServiceAccount controller has made the namespace's default.
+	for {
+		_, err := client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return
+		}
+		if !apierrors.IsNotFound(err) || ctx.Err() != nil {
+			t.Fatalf("the default ServiceAccount of namespace %s: %v", name, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkNodeContainer looks at node n from a pod on it with the node's PID and network
+// namespaces and its root file system at /host, as a user would with kubectl exec: the node
+// is a container of its own — its hostname is the node's name, its PID 1 is the node's init
+// (not the machine's), its root file system is the node image, and its cgroup limits are the
+// capacity the node reports (cpu millicores as the CFS quota over a 100 ms period, memory).
+func checkNodeContainer(ctx context.Context, t *testing.T, client kubernetes.Interface, n kindlab.Node, cpuMilli, memory int64) {
+	ns := "node-view"
+	privilegedNamespace(ctx, t, client, ns)
+	files := []string{"/proc/sys/kernel/hostname", "/host/sys/fs/cgroup/memory/memory.limit_in_bytes",
+		"/host/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/host/sys/fs/cgroup/cpu/cpu.cfs_period_us", "/host/etc/os-release", "/proc/1/cmdline"}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "view-" + n.Name},
+		Spec: corev1.PodSpec{NodeName: n.Name, HostPID: true, HostNetwork: true, RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
+				Args:         append([]string{"cat"}, files...),
+				VolumeMounts: []corev1.VolumeMount{{Name: "root", MountPath: "/host", ReadOnly: true}}}},
+			Volumes: []corev1.Volume{{Name: "root", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/"}}}}}}
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p, err := client.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status.Phase == corev1.PodFailed {
+			t.Fatalf("the pod reading node %s's files failed: %+v", n.Name, p.Status)
+		}
+		if p.Status.Phase == corev1.PodSucceeded {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the pod reading node %s's files did not finish: %+v", n.Name, p.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b, err := client.CoreV1().Pods(ns).GetLogs(pod.Name, &corev1.PodLogOptions{}).DoRaw(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	lines := strings.Split(out, "\n")
+	if len(lines) < 5 {
+		t.Fatalf("node %s's files: got %q", n.Name, out)
+	}
+	want := []string{n.Name, fmt.Sprint(memory), fmt.Sprint(cpuMilli * 100), "100000"}
+	for i, w := range want {
+		if strings.TrimSpace(lines[i]) != w {
+			t.Errorf("node %s: %s is %q, want %q", n.Name, files[i], lines[i], w)
+		}
+	}
+	if !strings.Contains(out, `PRETTY_NAME="clusterkit lab node"`) {
+		t.Errorf("node %s: its root file system is not the node image (/etc/os-release):\n%s", n.Name, out)
+	}
+	if !strings.Contains(out, "lab\x00node\x00") {
+		t.Errorf("node %s: PID 1 seen with the node's PID namespace is not the node's init:\n%q", n.Name, out)
+	}
+}
+
+// checkNodeFailure kills node failed's container — everything in it dies at once, as when a
+// machine fails — and expects the cluster to handle it: the Node stops being Ready and a
+// Deployment's pod that ran there (tolerating the node's loss for 0 s) runs on another node.
+func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Interface, failed kindlab.Node) {
+	labels := map[string]string{"app": "survivor"}
+	zero := int64(0)
+	one := int32(1)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "survivor"},
+		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				TerminationGracePeriodSeconds: &zero,
+				Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+					Weight: 100, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
+						Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{failed.Name}}}}}}}},
+				Tolerations: []corev1.Toleration{
+					{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero},
+					{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero}},
+				Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
+					Args: []string{"serve-hostname", "--port", "8080"}}}}}}}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	runningOn := func(match func(node string) bool) (string, bool) {
+		pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=survivor"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && match(p.Spec.NodeName) {
+				return p.Name, true
+			}
+		}
+		return "", false
+	}
+	waitFor := func(what string, timeout time.Duration, done func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(timeout)
+		for !done() {
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				t.Fatalf("%s: not within %s", what, timeout)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	waitFor("the survivor pod Running on "+failed.Name, 2*time.Minute, func() bool {
+		_, ok := runningOn(func(n string) bool { return n == failed.Name })
+		return ok
+	})
+	start := time.Now()
+	if err := syscall.Kill(failed.PID, syscall.SIGKILL); err != nil {
+		t.Fatalf("killing node container %s (pid %d): %v", failed.Name, failed.PID, err)
+	}
+	waitFor("node "+failed.Name+" no longer Ready after its container was killed", 3*time.Minute, func() bool {
+		n, err := client.CoreV1().Nodes().Get(ctx, failed.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status != corev1.ConditionTrue
+			}
+		}
+		return false
+	})
+	t.Logf("node %s not Ready %s after its container was killed", failed.Name, time.Since(start).Round(time.Second))
+	waitFor("the survivor pod Running on another node", 3*time.Minute, func() bool {
+		_, ok := runningOn(func(n string) bool { return n != failed.Name })
+		return ok
+	})
+	t.Logf("its pod Running on another node %s after the kill", time.Since(start).Round(time.Second))
+}
