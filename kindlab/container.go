@@ -339,6 +339,9 @@ func (l *Lab) stopNodeContainer(ctx context.Context, n Node, grace time.Duration
 			errs = append(errs, err)
 		}
 	}
+	if _, err := os.Stat(l.runcRoot()); err != nil {
+		return errors.Join(errs...) // never started: runc would make its root
+	}
 	if out, err := exec.Command(runc, "--root", l.runcRoot(), "delete", "--force", id).CombinedOutput(); err != nil &&
 		!strings.Contains(string(out), "does not exist") && !strings.Contains(string(out), "not exist") {
 		errs = append(errs, fmt.Errorf("runc delete %s: %w: %s", id, err, strings.TrimSpace(string(out))))

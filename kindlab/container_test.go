@@ -3,6 +3,7 @@ package kindlab_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
@@ -93,7 +95,7 @@ func checkNodeContainer(ctx context.Context, t *testing.T, client kubernetes.Int
 	if !strings.Contains(out, `PRETTY_NAME="clusterkit lab node"`) {
 		t.Errorf("node %s: its root file system is not the node image (/etc/os-release):\n%s", n.Name, out)
 	}
-	if !strings.Contains(out, "lab\x00node\x00") {
+	if !strings.Contains(out, "lab\x00node-agent\x00") {
 		t.Errorf("node %s: PID 1 seen with the node's PID namespace is not the node's init:\n%q", n.Name, out)
 	}
 }
@@ -132,17 +134,7 @@ func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Inter
 		}
 		return "", false
 	}
-	waitFor := func(what string, timeout time.Duration, done func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(timeout)
-		for !done() {
-			if time.Now().After(deadline) || ctx.Err() != nil {
-				t.Fatalf("%s: not within %s", what, timeout)
-			}
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
-	waitFor("the survivor pod Running on "+failed.Name, 2*time.Minute, func() bool {
+	waitUntil(ctx, t, "the survivor pod Running on "+failed.Name, 2*time.Minute, func() bool {
 		_, ok := runningOn(func(n string) bool { return n == failed.Name })
 		return ok
 	})
@@ -150,7 +142,7 @@ func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Inter
 	if err := syscall.Kill(failed.PID, syscall.SIGKILL); err != nil {
 		t.Fatalf("killing node container %s (pid %d): %v", failed.Name, failed.PID, err)
 	}
-	waitFor("node "+failed.Name+" no longer Ready after its container was killed", 3*time.Minute, func() bool {
+	waitUntil(ctx, t, "node "+failed.Name+" no longer Ready after its container was killed", 3*time.Minute, func() bool {
 		n, err := client.CoreV1().Nodes().Get(ctx, failed.Name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -163,9 +155,91 @@ func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Inter
 		return false
 	})
 	t.Logf("node %s not Ready %s after its container was killed", failed.Name, time.Since(start).Round(time.Second))
-	waitFor("the survivor pod Running on another node", 3*time.Minute, func() bool {
+	waitUntil(ctx, t, "the survivor pod Running on another node", 3*time.Minute, func() bool {
 		_, ok := runningOn(func(n string) bool { return n != failed.Name })
 		return ok
 	})
 	t.Logf("its pod Running on another node %s after the kill", time.Since(start).Round(time.Second))
+}
+
+// checkNodeAddRemove adds a shaped worker to the running lab (lab node add): it must become
+// Ready with its capacity, label and taint, and run a Deployment's pods selected onto it; then
+// removes it (lab node remove): the pods are evicted and run again elsewhere once the
+// Deployment no longer requires the node, the Node object is gone and so is its namespace.
+func checkNodeAddRemove(ctx context.Context, t *testing.T, client kubernetes.Interface, lab *kindlab.Lab) {
+	shape, err := kindlab.NodeShape(map[string]string{"example.com/added": "yes"}, []string{"example.com/added=yes:PreferNoSchedule"}, "1", "1Gi", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := lab.AddNode(ctx, shape, func(format string, args ...any) { t.Logf(format, args...) })
+	if err != nil {
+		t.Fatalf("lab node add: %v", err)
+	}
+	node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := node.Status.Capacity[corev1.ResourceMemory]; q.String() != "1Gi" || node.Labels["example.com/added"] != "yes" || len(node.Spec.Taints) != 1 {
+		t.Errorf("added node %s: memory capacity %s, labels %v, taints %v; want 1Gi, example.com/added=yes and one taint", n.Name, q.String(), node.Labels, node.Spec.Taints)
+	}
+	labels := map[string]string{"app": "on-added"}
+	two := int32(2)
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "on-added"},
+		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
+				NodeSelector: map[string]string{"example.com/added": "yes"},
+				Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
+					Args: []string{"serve-hostname", "--port", "8080"}}}}}}}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := func(on func(string) bool) int {
+		pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=on-added"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && on(p.Spec.NodeName) {
+				c++
+			}
+		}
+		return c
+	}
+	waitUntil(ctx, t, "two pods Running on the added node", 2*time.Minute, func() bool {
+		return running(func(name string) bool { return name == n.Name }) == 2
+	})
+	// Let the pods go anywhere, then retire the node: they must be evicted and come back
+	// on the nodes that stay.
+	patch := []byte(`{"spec":{"template":{"spec":{"nodeSelector":null}}}}`)
+	if _, err := client.AppsV1().Deployments("default").Patch(ctx, "on-added", types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.RemoveNode(ctx, n.Name, func(format string, args ...any) { t.Logf(format, args...) }); err != nil {
+		t.Fatalf("lab node remove: %v", err)
+	}
+	if _, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("Node %s after lab node remove: %v, want NotFound", n.Name, err)
+	}
+	if _, err := os.Stat("/run/netns/" + n.NetNS); err == nil {
+		t.Errorf("namespace %s of the removed node left", n.NetNS)
+	}
+	waitUntil(ctx, t, "the removed node's pods Running on other nodes", 2*time.Minute, func() bool {
+		return running(func(name string) bool { return name != n.Name }) == 2
+	})
+	if err := client.AppsV1().Deployments("default").Delete(ctx, "on-added", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitUntil polls done every 500 ms until it holds, failing the test after timeout.
+func waitUntil(ctx context.Context, t *testing.T, what string, timeout time.Duration, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !done() {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }

@@ -40,12 +40,7 @@ func (l *Lab) writeIdentities(apiServerIP string) error {
 		return fmt.Errorf("the lab's PKI: %w", err)
 	}
 	for _, n := range l.Nodes {
-		c := b.Nodes[n.Name].Client
-		if err := os.MkdirAll(filepath.Dir(l.nodeKubeconfig(n.Name)), 0o755); err != nil {
-			return err
-		}
-		cfg := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, pki.NodeUserPrefix+n.Name, c.CertPEM, c.KeyPEM)
-		if err := apiserver.WriteKubeconfigFile(l.nodeKubeconfig(n.Name), cfg); err != nil {
+		if err := l.writeNodeKubeconfig(b, n, b.Nodes[n.Name].Client); err != nil {
 			return err
 		}
 	}

@@ -123,6 +123,8 @@ type Lab struct {
 	ControlPID  int       `json:"controlPlanePID"`
 	Nodes       []Node    `json:"nodes"`
 	Created     time.Time `json:"created"`
+	// Images is the image archive every node imports when it starts.
+	Images string `json:"images,omitempty"`
 	// NodeRuntime is how the lab's nodes are made (NodeContainers, NodeNamespaces); empty in
 	// labs made before node containers, whose nodes are namespaces.
 	NodeRuntime string `json:"nodeRuntime,omitempty"`
@@ -343,23 +345,8 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 			return nil, err
 		}
 	}
-	startNode := func(n *Node) error {
-		logPath, args := filepath.Join(cfg.Dir, "logs", n.Name+".log"), []string{"lab", "node", "--dir", cfg.Dir, "--node", n.Name, "--images", archive}
-		var pid int
-		var err error
-		if lab.containers() {
-			say("starting node container %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
-			pid, err = lab.startNodeContainer(ctx, *n, logPath, append([]string{nodeProgram}, args...))
-		} else {
-			say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
-			pid, err = spawn(logPath, nsPath(n.NetNS), bin, args...)
-		}
-		if err != nil {
-			return err
-		}
-		n.PID = pid
-		return lab.save()
-	}
+	lab.Images = archive
+	startNode := func(n *Node) error { return lab.startNode(ctx, n, say) }
 	// The control-plane node first: its kubelet starts etcd, the API server, the scheduler and
 	// the controller manager from their manifests (static pods need no API), then registers.
 	cp := lab.ControlPlaneNode()
@@ -417,6 +404,26 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	ok = true
 	say("lab %s ready: a control-plane node and %d workers; kubeconfig %s", lab.Name, len(lab.Workers()), lab.Kubeconfig)
 	return lab, nil
+}
+
+// startNode starts node n — its container, or its agent in its network namespace — and
+// records its PID.
+func (l *Lab) startNode(ctx context.Context, n *Node, say func(string, ...any)) error {
+	logPath, args := filepath.Join(l.Dir, "logs", n.Name+".log"), []string{"lab", "node-agent", "--dir", l.Dir, "--node", n.Name, "--images", l.Images}
+	var pid int
+	var err error
+	if l.containers() {
+		say("starting node container %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
+		pid, err = l.startNodeContainer(ctx, *n, logPath, append([]string{nodeProgram}, args...))
+	} else {
+		say("starting node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
+		pid, err = spawn(logPath, nsPath(n.NetNS), filepath.Join(l.Dir, "bin", "clusterkit"), args...)
+	}
+	if err != nil {
+		return err
+	}
+	n.PID = pid
+	return l.save()
 }
 
 // waitNodes waits until nodes are Ready, failing early when a node agent exits.

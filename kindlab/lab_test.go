@@ -59,7 +59,7 @@ func TestLabServesAcrossNodes(t *testing.T) {
 		fmt.Printf("skipping TestLabServesAcrossNodes: %s\n", why)
 		t.Skip(why)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "cklt")
 	if err != nil {
@@ -191,6 +191,9 @@ nodes:
 			t.Errorf("%s %s against the lab: %s", r.ID, r.Outcome, r.Message)
 		}
 	}
+
+	// lab node add / remove: a worker joins, gets pods, is drained and retired.
+	t.Run("node add and remove", func(t *testing.T) { checkNodeAddRemove(ctx, t, client, lab) })
 
 	// A node container killed is a node failure the cluster handles.
 	t.Run("node failure", func(t *testing.T) { checkNodeFailure(ctx, t, client, node1) })

@@ -66,24 +66,33 @@ func (l *Lab) createNetwork(ctx context.Context, gateway string) error {
 		}
 	}
 	for _, n := range l.Nodes {
-		steps := [][]string{
-			{"netns", "add", n.NetNS},
-			{"-n", n.NetNS, "link", "set", "lo", "up"},
-			{"link", "add", n.HostVeth, "type", "veth", "peer", "name", "eth0", "netns", n.NetNS},
-			{"link", "set", n.HostVeth, "master", l.Bridge},
-			{"link", "set", n.HostVeth, "up"},
-			{"-n", n.NetNS, "addr", "add", n.IP + "/24", "dev", "eth0"},
-			{"-n", n.NetNS, "link", "set", "eth0", "up"},
+		if err := l.nodeNetwork(ctx, n); err != nil {
+			return err
 		}
-		for _, o := range l.Nodes {
-			if o.Name != n.Name {
-				steps = append(steps, []string{"-n", n.NetNS, "route", "add", o.PodSubnet, "via", o.IP})
-			}
+	}
+	return nil
+}
+
+// nodeNetwork makes node n's namespace with eth0 on the lab bridge and routes to the other
+// nodes' pod subnets.
+func (l *Lab) nodeNetwork(ctx context.Context, n Node) error {
+	steps := [][]string{
+		{"netns", "add", n.NetNS},
+		{"-n", n.NetNS, "link", "set", "lo", "up"},
+		{"link", "add", n.HostVeth, "type", "veth", "peer", "name", "eth0", "netns", n.NetNS},
+		{"link", "set", n.HostVeth, "master", l.Bridge},
+		{"link", "set", n.HostVeth, "up"},
+		{"-n", n.NetNS, "addr", "add", n.IP + "/24", "dev", "eth0"},
+		{"-n", n.NetNS, "link", "set", "eth0", "up"},
+	}
+	for _, o := range l.Nodes {
+		if o.Name != n.Name {
+			steps = append(steps, []string{"-n", n.NetNS, "route", "add", o.PodSubnet, "via", o.IP})
 		}
-		for _, s := range steps {
-			if err := ip(ctx, s...); err != nil {
-				return err
-			}
+	}
+	for _, s := range steps {
+		if err := ip(ctx, s...); err != nil {
+			return err
 		}
 	}
 	return nil

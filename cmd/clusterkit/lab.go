@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,7 +44,7 @@ and the CNI plugins (scripts/install-containerd.sh). The pods' images (pause, te
 are built from the source tree when run inside it, else made from the clusterkit executable
 itself, which runs them when called as /pause, /ckimage or /clusterdns.`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeAgentCommand(), newLabNodeCommand())
 	return cmd
 }
 
@@ -417,12 +418,12 @@ still written; the lab keeps running.`,
 	return cmd
 }
 
-// newLabNodeCommand is the node agent, started by `lab create` inside a node's namespace.
-func newLabNodeCommand() *cobra.Command {
+// newLabNodeAgentCommand is the node agent, started by `lab create` inside a node's container.
+func newLabNodeAgentCommand() *cobra.Command {
 	var dir, node, images string
 	cmd := &cobra.Command{
-		Use:    "node",
-		Short:  "Run one node of a lab (started by lab create inside the node's network namespace)",
+		Use:    "node-agent",
+		Short:  "Run one node of a lab (started by lab create inside the node's container)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -440,5 +441,100 @@ func newLabNodeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&dir, "dir", "", "directory of the lab")
 	cmd.Flags().StringVar(&node, "node", "", "name of the node")
 	cmd.Flags().StringVar(&images, "images", "", "OCI archive to import")
+	return cmd
+}
+
+// newLabNodeCommand is `clusterkit lab node add|remove`: a running lab's workers come and go,
+// as machines join (kubeadm join) and are retired (kubectl drain, then delete).
+func newLabNodeCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "node", Short: "Add a worker node to a running lab, or drain and remove one"}
+	cmd.AddCommand(newLabNodeAddCommand(), newLabNodeRemoveCommand())
+	return cmd
+}
+
+func newLabNodeAddCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	var labels map[string]string
+	var taints []string
+	var cpu, memory, pods string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "add",
+		Short: "Add a worker node (a new container on the lab's network) and wait until it is Ready",
+		Long: `Add a worker node to a running lab: the next name (NAME-node-K), a free address and pod subnet,
+routes to and from every other node's pods, the kubelet's identity (system:node:NAME), its
+container; returns once the Node is Ready, labelled and tainted as asked, and its kube-proxy pod
+is Ready. The shape flags are those of a lab configuration file's node entry; what is not given
+is the lab's default capacity.`,
+		Example: `  clusterkit lab node add --name ci
+  clusterkit lab node add --name ci --cpu 1 --memory 2Gi --label disk=ssd --taint dedicated=db:NoSchedule`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			shape, err := kindlab.NodeShape(labels, taints, cpu, memory, pods)
+			if err != nil {
+				return err
+			}
+			lab, err := o.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			start := time.Now()
+			n, err := lab.AddNode(ctx, shape, func(format string, args ...any) {
+				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), n.Name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	o.addLabFlags(f)
+	f.StringToStringVar(&labels, "label", nil, "label of the new Node (KEY=VALUE, repeatable)")
+	f.StringArrayVar(&taints, "taint", nil, "taint of the new Node, as kubectl taint writes it: KEY[=VALUE]:EFFECT (repeatable)")
+	f.StringVar(&cpu, "cpu", "", "cpu capacity the node reports and its container's CPU limit (default: the lab's)")
+	f.StringVar(&memory, "memory", "", "memory capacity the node reports and its container's memory limit, e.g. 4Gi (default: the lab's)")
+	f.StringVar(&pods, "pods", "", "pod capacity of the node (default: the lab's)")
+	f.DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node to be Ready")
+	return cmd
+}
+
+func newLabNodeRemoveCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "remove NODE",
+		Short: "Drain a worker node (cordon, evict its pods), then remove its container, network and Node",
+		Long: `Remove a worker node from a running lab as an administrator retires a machine: cordon it, evict
+its pods through the Eviction API (PodDisruptionBudgets hold; DaemonSet and mirror pods stay, as
+with kubectl drain --ignore-daemonsets), wait until they are gone, stop the node's container,
+delete the Node object and remove its network and data. A node that does not drain within
+--timeout stays, cordoned.`,
+		Example: `  clusterkit lab node remove --name ci ci-node-2`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			lab, err := o.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			start := time.Now()
+			return lab.RemoveNode(ctx, args[0], func(format string, args ...any) {
+				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+			})
+		},
+	}
+	o.addLabFlags(cmd.Flags())
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node's pods to be evicted")
 	return cmd
 }
