@@ -168,20 +168,20 @@ func staticComponent(name, cpu string, args []string, dirs []string) *corev1.Pod
 }
 
 // composeImages writes to cpPath the control plane's image: the clusterkit executable bin
-// and the libraries it links (images.FromExecutable's base). When podPath is not "", it also
-// writes there the pause, test and cluster DNS images made of the same layer and a symlink
-// (images.FromExecutable): a lab needs no source tree and no go command.
+// and the libraries it links (images.FromExecutable's base). When podPath is not "", it
+// writes to podPath instead that image with the pause, test and cluster DNS images made of the
+// same layer and a symlink (images.FromExecutable): a lab needs no source tree and no go
+// command.
 func composeImages(ctx context.Context, bin, cpPath, podPath string) error {
 	base, programs, err := images.FromExecutable(ctx, bin)
 	if err != nil {
 		return fmt.Errorf("composing %s: %w", ControlPlaneImage, err)
 	}
-	if err := writeArchive(cpPath, map[string]v1.Image{ControlPlaneImage: base}); err != nil {
-		return err
-	}
 	if podPath == "" {
-		return nil
+		return writeArchive(cpPath, map[string]v1.Image{ControlPlaneImage: base})
 	}
+	// One archive, so that a node imports the layer the images share once.
+	programs[ControlPlaneImage] = base
 	return writeArchive(podPath, programs)
 }
 

@@ -71,9 +71,12 @@ type Config struct {
 	Workers      []NodeConfig
 	ControlPlane NodeConfig
 	// ImagesFromBinary makes the pause, test and cluster DNS images from the clusterkit
-	// executable (Binary, a multi-call binary) instead of building them from the source tree;
-	// Create does so by itself when it cannot build them (no source tree, no go command).
+	// executable (Binary, a multi-call binary): the default, unless ImagesFromSource.
 	ImagesFromBinary bool
+	// ImagesFromSource builds the pause, test and cluster DNS images from the source tree
+	// (smaller images of their own) instead; without a source tree or a go command Create
+	// makes them from the executable all the same.
+	ImagesFromSource bool
 	// NodeRuntime is how nodes are made: NodeContainers (the default) or NodeNamespaces.
 	NodeRuntime string
 	// Retain keeps what a failed creation made, processes running, instead of removing it
@@ -302,7 +305,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	archive, podImages := cfg.ImageArchive, ""
 	switch {
 	case archive != "":
-	case cfg.ImagesFromBinary:
+	case !cfg.ImagesFromSource:
+		// The executable is also the images' program (package multicall): the pods' images
+		// share the control plane's one layer, which every node imports anyway.
 		archive = filepath.Join(cfg.Dir, "images.tar")
 		podImages = archive
 	default:
@@ -326,7 +331,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	} else {
 		say("composing the control plane's image %s from %s", ControlPlaneImage, bin)
 	}
-	if err := composeImages(ctx, bin, lab.controlPlaneArchive(), podImages); err != nil {
+	if err := composeImagesCached(ctx, bin, lab.controlPlaneArchive(), podImages); err != nil {
 		return nil, err
 	}
 
@@ -353,6 +358,15 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := startNode(cp); err != nil {
 		return nil, err
 	}
+	// The workers at once: their kubelets register as soon as the API server answers (as
+	// kubeadm join's kubelets retry), while the control plane starts.
+	for i := range lab.Nodes {
+		if !lab.Nodes[i].ControlPlane {
+			if err := startNode(&lab.Nodes[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, cp.PID); err != nil {
 		return nil, fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", cp.Name+".log"))
 	}
@@ -362,6 +376,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 
+	// kube-proxy at once: its DaemonSet's pods start on each node as it registers.
+	if err := lab.installKubeProxy(ctx, client); err != nil {
+		return nil, err
+	}
+	say("kube-proxy DaemonSet installed in kube-system")
 	if err := lab.waitNodes(ctx, []Node{*cp}, say); err != nil {
 		return nil, err
 	}
@@ -372,22 +391,8 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := shapeNodes(ctx, client, []Node{*cp}, say); err != nil {
 		return nil, err
 	}
-	if err := lab.waitControlPlanePods(ctx, client, cp.Name, say); err != nil {
-		return nil, err
-	}
-	if err := lab.installKubeProxy(ctx, client); err != nil {
-		return nil, err
-	}
-	say("kube-proxy DaemonSet installed in kube-system")
 	if err := lab.waitKubeProxy(ctx, client, []Node{*cp}, say); err != nil {
 		return nil, err
-	}
-	for i := range lab.Nodes {
-		if !lab.Nodes[i].ControlPlane {
-			if err := startNode(&lab.Nodes[i]); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if err := lab.waitNodes(ctx, lab.Workers(), say); err != nil {
 		return nil, err
@@ -399,6 +404,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	if err := lab.installDNS(ctx, client, say); err != nil {
+		return nil, err
+	}
+	// Last, as their mirror pods' status comes after the API answers: every static pod of the
+	// control plane Running.
+	if err := lab.waitControlPlanePods(ctx, client, cp.Name, say); err != nil {
 		return nil, err
 	}
 	ok = true

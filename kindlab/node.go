@@ -98,9 +98,12 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	}
 	defer os.Remove(addrFile)
 	archives := []string{archive, lab.controlPlaneArchive()}
-	for _, archive := range archives {
+	for i, archive := range archives {
 		if archive == "" {
 			continue
+		}
+		if _, err := os.Stat(archive); i > 0 && errors.Is(err, os.ErrNotExist) {
+			continue // the control plane's image is in the first archive (composeImages)
 		}
 		f, err := os.Open(archive)
 		if err != nil {

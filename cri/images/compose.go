@@ -4,10 +4,8 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path"
@@ -18,7 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -57,8 +55,7 @@ type Spec struct {
 // fixed so the same inputs give the same digest.
 func Compose(spec Spec) (v1.Image, error) {
 	var raw bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&raw, gzip.BestSpeed)
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(&raw)
 	mtime := time.Unix(0, 0)
 	dirs := map[string]bool{}
 	var mkdir func(dir string, mode int64) error
@@ -144,9 +141,6 @@ func Compose(spec Spec) (v1.Image, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
 	return singleLayerImage(raw.Bytes(), func(cf *v1.ConfigFile) {
 		cf.Config.Entrypoint = spec.Entrypoint
 		cf.Config.Cmd = spec.Cmd
@@ -200,24 +194,15 @@ func WithLibraries(ctx context.Context, hostPath, imagePath string) ([]File, err
 // Images made from one base share its layers, which containerd stores once.
 func WithProgram(base v1.Image, name, target string) (v1.Image, error) {
 	var raw bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&raw, gzip.BestSpeed)
-	tw := tar.NewWriter(zw)
+	tw := tar.NewWriter(&raw)
 	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: time.Unix(0, 0)}); err != nil {
 		return nil, err
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
 	layerBytes := raw.Bytes()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(layerBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer))
-	if err != nil {
-		return nil, fmt.Errorf("layer of /%s: %w", name, err)
-	}
+	layer := static.NewLayer(layerBytes, types.OCIUncompressedLayer)
 	img, err := mutate.AppendLayers(base, layer)
 	if err != nil {
 		return nil, err

@@ -115,7 +115,13 @@ func EventSource(controller string) string {
 // serviceAccountConfigs returns runner.Config.ClientConfigFor for ServiceAccountCredentials:
 // k8s.io/controller-manager's dynamic client builder, as kube-controller-manager uses it.
 func serviceAccountConfigs(root *rest.Config) (func(string) (*rest.Config, error), error) {
-	core, err := kubernetes.NewForConfig(root)
+	// The ServiceAccounts are looked up (or made) for every controller at once when the
+	// manager starts: with client-go's default 5 requests/s they waited on each other.
+	rc := rest.CopyConfig(root)
+	if rc.QPS == 0 {
+		rc.QPS, rc.Burst = runner.DefaultQPS, runner.DefaultBurst
+	}
+	core, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err
 	}

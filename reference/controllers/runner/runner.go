@@ -219,6 +219,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if !r.ran.CompareAndSwap(false, true) {
 		return errors.New("runner: Run called twice; build a new Runner to restart")
 	}
+	began := time.Now()
 	client, err := kubernetes.NewForConfig(r.cfg.RESTConfig)
 	if err != nil {
 		return fmt.Errorf("runner: building the client: %w", err)
@@ -243,9 +244,28 @@ func (r *Runner) Run(ctx context.Context) error {
 			b.Shutdown()
 		}
 	}()
-	for _, f := range r.factories {
+	// Each controller's credentials at once: with ServiceAccount credentials each is a
+	// ServiceAccount to find or create (round trips that, one after another, delayed every
+	// controller by seconds on a cluster just started).
+	type clients struct {
+		client kubernetes.Interface
+		dyn    dynamic.Interface
+		err    error
+	}
+	creds := make([]clients, len(r.factories))
+	var credWG sync.WaitGroup
+	for i, f := range r.factories {
+		credWG.Add(1)
+		go func() {
+			defer credWG.Done()
+			c, d, err := r.clientsFor(f.Name, client, dyn)
+			creds[i] = clients{c, d, err}
+		}()
+	}
+	credWG.Wait()
+	for i, f := range r.factories {
 		q := newKeyQueue(f.Name, r.cfg)
-		cClient, cDyn, err := r.clientsFor(f.Name, client, dyn)
+		cClient, cDyn, err := creds[i].client, creds[i].dyn, creds[i].err
 		if err != nil {
 			q.shutDown()
 			for _, x := range all {
@@ -275,6 +295,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		all = append(all, running{ctrl, q})
 	}
+	built := time.Now()
+	r.cfg.Log("%d controllers built in %s; starting the informers", len(all), built.Sub(began).Round(time.Millisecond))
 	stop := ctx.Done()
 	shared.Start(stop)
 	dynShared.Start(stop)
@@ -295,6 +317,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			return ctxErrOr(ctx, fmt.Errorf("runner: the informer of %v did not sync", t))
 		}
 	}
+	r.cfg.Log("informers synced in %s; controllers running", time.Since(built).Round(time.Millisecond))
 	close(r.synced)
 	var wg sync.WaitGroup
 	for _, x := range all {
