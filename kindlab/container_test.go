@@ -243,3 +243,37 @@ func waitUntil(ctx context.Context, t *testing.T, what string, timeout time.Dura
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// checkStopStart stops the lab (every node container, state kept) and starts it again: the
+// lab must report itself stopped, then come back with every node Ready and the pods that ran
+// before (web-1, web-2, bound to their nodes) Running and Ready again.
+func checkStopStart(ctx context.Context, t *testing.T, client kubernetes.Interface, lab *kindlab.Lab) {
+	if err := lab.Stop(ctx, t.Logf); err != nil {
+		t.Fatalf("lab stop: %v", err)
+	}
+	if lab.Running() || !lab.Stopped {
+		t.Errorf("a stopped lab: Running %v, Stopped %v", lab.Running(), lab.Stopped)
+	}
+	if err := lab.Start(ctx, t.Logf); err != nil {
+		t.Fatalf("lab start: %v", err)
+	}
+	if !lab.Running() {
+		t.Error("a started lab must be running")
+	}
+	waitUntil(ctx, t, "web-1 and web-2 Running and Ready after lab start", 2*time.Minute, func() bool {
+		for _, name := range []string{"web-1", "web-2"} {
+			p, err := client.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			if err != nil || p.Status.Phase != corev1.PodRunning {
+				return false
+			}
+			ready := false
+			for _, c := range p.Status.Conditions {
+				ready = ready || (c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue)
+			}
+			if !ready {
+				return false
+			}
+		}
+		return true
+	})
+}

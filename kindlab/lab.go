@@ -126,6 +126,8 @@ type Lab struct {
 	ControlPID  int       `json:"controlPlanePID"`
 	Nodes       []Node    `json:"nodes"`
 	Created     time.Time `json:"created"`
+	// Stopped marks a lab stopped by Stop (Start starts it again).
+	Stopped bool `json:"stopped,omitempty"`
 	// Images is the image archive every node imports when it starts.
 	Images string `json:"images,omitempty"`
 	// NodeRuntime is how the lab's nodes are made (NodeContainers, NodeNamespaces); empty in
@@ -142,6 +144,11 @@ func Root() string {
 		home = os.TempDir()
 	}
 	return filepath.Join(home, ".clusterkit", "labs")
+}
+
+// StartCommand is the command that starts the stopped lab name in dir.
+func StartCommand(name, dir string) string {
+	return strings.Replace(DeleteCommand(name, dir), "lab delete", "lab start", 1)
 }
 
 // DeleteCommand is the command that deletes the lab name kept in dir: with --dir unless dir
@@ -305,6 +312,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	archive, podImages := cfg.ImageArchive, ""
 	switch {
 	case archive != "":
+		// Into the lab's directory, which node containers see (the file itself may be anywhere).
+		archive = filepath.Join(cfg.Dir, "images.tar")
+		if err := placeFile(archive, cfg.ImageArchive); err != nil {
+			return nil, fmt.Errorf("the image archive: %w", err)
+		}
 	case !cfg.ImagesFromSource:
 		// The executable is also the images' program (package multicall): the pods' images
 		// share the control plane's one layer, which every node imports anyway.

@@ -195,6 +195,9 @@ nodes:
 	// lab node add / remove: a worker joins, gets pods, is drained and retired.
 	t.Run("node add and remove", func(t *testing.T) { checkNodeAddRemove(ctx, t, client, lab) })
 
+	// lab stop / lab start: the nodes shut down and boot again, the cluster's state kept.
+	t.Run("stop and start", func(t *testing.T) { checkStopStart(ctx, t, client, lab) })
+
 	// A node container killed is a node failure the cluster handles.
 	t.Run("node failure", func(t *testing.T) { checkNodeFailure(ctx, t, client, node1) })
 

@@ -45,7 +45,7 @@ and the CNI plugins (scripts/install-containerd.sh). The pods' images (pause, te
 are built from the source tree when run inside it, else made from the clusterkit executable
 itself, which runs them when called as /pause, /ckimage or /clusterdns.`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeAgentCommand(), newLabNodeCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeAgentCommand(), newLabNodeCommand(), newLabStopCommand(), newLabStartCommand())
 	return cmd
 }
 
@@ -250,7 +250,9 @@ func newLabListCommand() *cobra.Command {
 			fmt.Fprintln(w, "NAME\tNODES\tSTATUS\tSERVER\tKUBECONFIG")
 			for _, l := range labs {
 				status := "Running"
-				if !l.Running() {
+				if l.Stopped {
+					status = "Stopped (" + kindlab.StartCommand(l.Name, l.Dir) + " starts it)"
+				} else if !l.Running() {
 					status = "Broken (delete it)"
 				}
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", l.Name, len(l.Nodes), status, l.Server, l.Kubeconfig)
@@ -540,5 +542,70 @@ delete the Node object and remove its network and data. A node that does not dra
 	}
 	o.addLabFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the node's pods to be evicted")
+	return cmd
+}
+
+// newLabStopCommand is `clusterkit lab stop`: the nodes shut down, the cluster's state kept.
+func newLabStopCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	cmd := &cobra.Command{
+		Use:   "stop",
+		Short: "Stop every node of a lab, keeping its state (lab start brings it back)",
+		Long: `Stop every node container of a lab — workers first, the control-plane node last — as machines
+are shut down: their pods stop, while etcd's data, every object, the nodes' identities and images
+stay. lab start brings the lab back, also after the machine rebooted.`,
+		Example: `  clusterkit lab stop --name ci
+  clusterkit lab start --name ci`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			lab, err := o.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			if err := lab.Stop(cmd.Context(), func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "lab %s stopped; to start it again:\n  %s\n", lab.Name, kindlab.StartCommand(lab.Name, lab.Dir))
+			return nil
+		},
+	}
+	o.addLabFlags(cmd.Flags())
+	return cmd
+}
+
+// newLabStartCommand is `clusterkit lab start`: a stopped lab's nodes boot again.
+func newLabStartCommand() *cobra.Command {
+	o := &labOptions{name: "lab"}
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "start",
+		Short: "Start a stopped lab again and wait until every node is Ready",
+		Long: `Start a lab stopped with lab stop (or whose machine rebooted: the lab's bridge and network
+namespaces are made again when missing): the control-plane node first, then the workers; returns
+once every node is Ready. The kubelets start the nodes' pods again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			lab, err := o.load()
+			if err != nil {
+				return err
+			}
+			out := cmd.ErrOrStderr()
+			start := time.Now()
+			if err := lab.Start(ctx, func(format string, args ...any) {
+				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+			}); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "lab %s running; kubeconfig %s\n", lab.Name, lab.Kubeconfig)
+			return nil
+		},
+	}
+	o.addLabFlags(cmd.Flags())
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for every node to be Ready")
 	return cmd
 }

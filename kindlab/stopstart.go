@@ -1,0 +1,113 @@
+package kindlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Stop stops every node of the lab — workers first, the control-plane node last — keeping
+// everything the cluster holds (etcd's data, every object, the nodes' identities and images):
+// Start brings it back, as machines that were shut down and booted again. The nodes' pods stop
+// with them; their kubelets start them again on Start.
+func (l *Lab) Stop(ctx context.Context, say func(string, ...any)) error {
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	if !l.containers() {
+		return fmt.Errorf("lab %s's nodes are network namespaces (made with --node-runtime %s): it cannot be stopped and started, only deleted", l.Name, NodeNamespaces)
+	}
+	var errs []error
+	order := append(l.Workers(), *l.ControlPlaneNode())
+	for _, n := range order {
+		say("stopping node %s", n.Name)
+		errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
+		if i := l.nodeIndex(n.Name); i >= 0 {
+			l.Nodes[i].PID = 0
+		}
+	}
+	l.removeCgroupParent()
+	l.Stopped = true
+	errs = append(errs, l.save())
+	return errors.Join(errs...)
+}
+
+// Start starts a stopped lab again (also after the machine rebooted: the lab's bridge and the
+// nodes' network namespaces are made again when missing): the control-plane node first, then
+// the workers, and returns once every node is Ready.
+func (l *Lab) Start(ctx context.Context, say func(string, ...any)) error {
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	if !l.containers() {
+		return fmt.Errorf("lab %s's nodes are network namespaces (made with --node-runtime %s): it cannot be stopped and started, only deleted", l.Name, NodeNamespaces)
+	}
+	if l.Running() {
+		return fmt.Errorf("lab %s is running", l.Name)
+	}
+	if err := l.restoreNetwork(ctx, say); err != nil {
+		return err
+	}
+	cp := l.ControlPlaneNode()
+	if err := l.startNode(ctx, cp, say); err != nil {
+		return err
+	}
+	for i := range l.Nodes {
+		if !l.Nodes[i].ControlPlane {
+			if err := l.startNode(ctx, &l.Nodes[i], say); err != nil {
+				return err
+			}
+		}
+	}
+	if err := waitReadyz(ctx, l.Server+"/readyz", l.Kubeconfig, cp.PID); err != nil {
+		return fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(l.Dir, "logs", cp.Name+".log"))
+	}
+	say("API server ready on %s", l.Server)
+	if err := l.waitNodes(ctx, l.Nodes, say); err != nil {
+		return err
+	}
+	l.Stopped = false
+	return l.save()
+}
+
+// restoreNetwork makes the lab's bridge (with its gateway address) and the nodes' network
+// namespaces again where they are missing, as after a reboot.
+func (l *Lab) restoreNetwork(ctx context.Context, say func(string, ...any)) error {
+	if _, err := net.InterfaceByName(l.Bridge); err != nil {
+		say("making bridge %s again", l.Bridge)
+		if err := ip(ctx, "link", "add", l.Bridge, "type", "bridge"); err != nil {
+			return err
+		}
+		gateway := fmt.Sprintf("10.250.%d.1/24", l.Index)
+		if err := ip(ctx, "addr", "add", gateway, "dev", l.Bridge); err != nil {
+			return err
+		}
+		if err := ip(ctx, "link", "set", l.Bridge, "up"); err != nil {
+			return err
+		}
+	}
+	for _, n := range l.Nodes {
+		if _, err := os.Stat(nsPath(n.NetNS)); err == nil {
+			continue
+		}
+		say("making node %s's network namespace again", n.Name)
+		if err := l.nodeNetwork(ctx, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeIndex is the index of the named node in l.Nodes, -1 when there is none.
+func (l *Lab) nodeIndex(name string) int {
+	for i := range l.Nodes {
+		if l.Nodes[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
