@@ -42,6 +42,47 @@ type File struct {
 	Name          string     `json:"name,omitempty"`
 	ServiceSubnet string     `json:"serviceSubnet,omitempty"`
 	Nodes         []FileNode `json:"nodes,omitempty"`
+	// Scheduler and ControllerManager swap a control plane component for the user's own
+	// (or for none).
+	Scheduler         *Component `json:"scheduler,omitempty"`
+	ControllerManager *Component `json:"controllerManager,omitempty"`
+}
+
+// Component swaps one control plane component of a lab (the scheduler, the controller
+// manager): kind users' "bring your own scheduler".
+//
+//	scheduler:
+//	  replace: /usr/local/bin/my-scheduler     # or: none
+//	  args: ["--kubeconfig=$(KUBECONFIG)", "--leader-elect=false"]
+type Component struct {
+	// Replace is "none" (the lab runs no such component: run your own against the lab's
+	// kubeconfig) or the absolute path of an executable, which the lab runs as the
+	// component's static pod on the control-plane node (an image of the executable and the
+	// libraries it loads). Empty keeps clusterkit's.
+	Replace string `json:"replace,omitempty"`
+	// Args are the executable's arguments; $(KUBECONFIG) is the path of the component's
+	// kubeconfig (its own identity, system:kube-scheduler or system:kube-controller-manager),
+	// which is also in the KUBECONFIG environment variable.
+	Args []string `json:"args,omitempty"`
+}
+
+// ReplaceNone is Component.Replace for no component at all.
+const ReplaceNone = "none"
+
+// custom reports whether c runs the user's executable.
+func (c Component) custom() bool { return c.Replace != "" && c.Replace != ReplaceNone }
+
+func (c Component) validate(p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch {
+	case c.Replace == "" || c.Replace == ReplaceNone:
+		if len(c.Args) > 0 {
+			errs = append(errs, field.Invalid(p.Child("args"), c.Args, "args are for an executable given in replace"))
+		}
+	case !strings.HasPrefix(c.Replace, "/"):
+		errs = append(errs, field.Invalid(p.Child("replace"), c.Replace, `want "none" or the absolute path of an executable`))
+	}
+	return errs
 }
 
 // FileNode shapes Count nodes of one role.
@@ -84,6 +125,14 @@ func ParseFile(b []byte) (Config, error) {
 		errs = append(errs, field.NotSupported(field.NewPath("kind"), f.Kind, []string{ConfigKind}))
 	}
 	cfg := Config{Name: f.Name, ServiceCIDR: f.ServiceSubnet}
+	if f.Scheduler != nil {
+		errs = append(errs, f.Scheduler.validate(field.NewPath("scheduler"))...)
+		cfg.Scheduler = *f.Scheduler
+	}
+	if f.ControllerManager != nil {
+		errs = append(errs, f.ControllerManager.validate(field.NewPath("controllerManager"))...)
+		cfg.ControllerManager = *f.ControllerManager
+	}
 	controlPlanes := 0
 	for i, n := range f.Nodes {
 		p := field.NewPath("nodes").Index(i)

@@ -71,6 +71,8 @@ func TestParseFileRejects(t *testing.T) {
 		{"negative count", head + "nodes:\n- count: -1\n", "nodes[0].count"},
 		{"HA control plane", head + "nodes:\n- role: control-plane\n  count: 3\n- role: worker\n", "HA control plane is not supported"},
 		{"no workers", head + "nodes:\n- role: control-plane\n", "at least one worker"},
+		{"relative replacement", head + "nodes: [{}]\nscheduler:\n  replace: my-scheduler\n", "scheduler.replace: Invalid value"},
+		{"args without an executable", head + "nodes: [{}]\ncontrollerManager:\n  replace: none\n  args: [--v=2]\n", "controllerManager.args"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := ParseFile([]byte(c.file))
@@ -78,5 +80,32 @@ func TestParseFileRejects(t *testing.T) {
 				t.Fatalf("ParseFile = %v; want an error holding %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestParseFileComponentSwaps(t *testing.T) {
+	cfg, err := ParseFile([]byte(`apiVersion: clusterkit.io/v1alpha1
+kind: Lab
+nodes: [{}]
+scheduler:
+  replace: /usr/local/bin/my-scheduler
+  args: ["--kubeconfig=$(KUBECONFIG)"]
+controllerManager:
+  replace: none
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Scheduler.custom() || cfg.Scheduler.Replace != "/usr/local/bin/my-scheduler" || len(cfg.Scheduler.Args) != 1 {
+		t.Errorf("scheduler: %+v, want the executable with its one argument", cfg.Scheduler)
+	}
+	if cfg.ControllerManager.Replace != ReplaceNone || cfg.ControllerManager.custom() {
+		t.Errorf("controllerManager: %+v, want none", cfg.ControllerManager)
+	}
+	p := replacedComponent("kube-scheduler", "100m", cfg.Scheduler, "/lab/data/control-plane/scheduler.conf")
+	c := p.Spec.Containers[0]
+	if c.Image != componentImage("kube-scheduler") || c.Command[0] != "/kube-scheduler" || c.Args[0] != "--kubeconfig=$(KUBECONFIG)" ||
+		len(c.Env) != 1 || c.Env[0].Value != "/lab/data/control-plane/scheduler.conf" || p.Spec.Volumes[0].HostPath.Path != "/lab/data/control-plane" {
+		t.Errorf("the replaced scheduler's static pod: %+v, volumes %+v", c, p.Spec.Volumes)
 	}
 }

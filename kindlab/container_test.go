@@ -100,10 +100,16 @@ func checkNodeContainer(ctx context.Context, t *testing.T, client kubernetes.Int
 	}
 }
 
-// checkNodeFailure kills node failed's container — everything in it dies at once, as when a
+// checkNodeFailure kills node name's container — everything in it dies at once, as when a
 // machine fails — and expects the cluster to handle it: the Node stops being Ready and a
 // Deployment's pod that ran there (tolerating the node's loss for 0 s) runs on another node.
-func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Interface, failed kindlab.Node) {
+func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Interface, lab *kindlab.Lab, name string) {
+	var failed kindlab.Node
+	for _, n := range lab.Nodes { // as the lab records it now (its PID changes when it restarts)
+		if n.Name == name {
+			failed = n
+		}
+	}
 	labels := map[string]string{"app": "survivor"}
 	zero := int64(0)
 	one := int32(1)

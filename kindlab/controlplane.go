@@ -120,12 +120,22 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 			"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
 			"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},
 			[]string{dataDir, filepath.Dir(l.Kubeconfig)}),
-		staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
-			[]string{l.controlPlaneDir()}),
-		staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
+	}
+	switch {
+	case l.Scheduler.custom():
+		pods = append(pods, replacedComponent("kube-scheduler", "100m", l.Scheduler, confs["scheduler.conf"]))
+	case l.Scheduler.Replace != ReplaceNone:
+		pods = append(pods, staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
+			[]string{l.controlPlaneDir()}))
+	}
+	switch {
+	case l.ControllerManager.custom():
+		pods = append(pods, replacedComponent("kube-controller-manager", "200m", l.ControllerManager, confs["controller-manager.conf"]))
+	case l.ControllerManager.Replace != ReplaceNone:
+		pods = append(pods, staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
 			// The root CA it publishes is its kubeconfig's, the cluster CA.
 			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials"},
-			[]string{l.controlPlaneDir()}),
+			[]string{l.controlPlaneDir()}))
 	}
 	for _, p := range pods {
 		data, err := yaml.Marshal(p)
@@ -234,7 +244,13 @@ func labelAndTaint(ctx context.Context, client kubernetes.Interface, name string
 // waitControlPlanePods waits until the mirror pods of the control plane's static pods are
 // Running on the control-plane node.
 func (l *Lab) waitControlPlanePods(ctx context.Context, client kubernetes.Interface, node string, say func(string, ...any)) error {
-	want := []string{"etcd-" + node, "kube-apiserver-" + node, "kube-scheduler-" + node, "kube-controller-manager-" + node}
+	want := []string{"etcd-" + node, "kube-apiserver-" + node}
+	if l.Scheduler.Replace != ReplaceNone {
+		want = append(want, "kube-scheduler-"+node)
+	}
+	if l.ControllerManager.Replace != ReplaceNone {
+		want = append(want, "kube-controller-manager-"+node)
+	}
 	running := map[string]bool{}
 	var last string
 	for len(running) < len(want) {

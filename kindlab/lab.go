@@ -79,6 +79,8 @@ type Config struct {
 	ImagesFromSource bool
 	// NodeRuntime is how nodes are made: NodeContainers (the default) or NodeNamespaces.
 	NodeRuntime string
+	// Scheduler and ControllerManager swap those components for the user's own, or none.
+	Scheduler, ControllerManager Component
 	// Retain keeps what a failed creation made, processes running, instead of removing it
 	// (kind's --retain): for looking at the failure; Delete removes it.
 	Retain bool
@@ -126,6 +128,9 @@ type Lab struct {
 	ControlPID  int       `json:"controlPlanePID"`
 	Nodes       []Node    `json:"nodes"`
 	Created     time.Time `json:"created"`
+	// Scheduler and ControllerManager are Config's: the components swapped.
+	Scheduler         Component `json:"scheduler,omitzero"`
+	ControllerManager Component `json:"controllerManager,omitzero"`
 	// Stopped marks a lab stopped by Stop (Start starts it again).
 	Stopped bool `json:"stopped,omitempty"`
 	// Images is the image archive every node imports when it starts.
@@ -267,6 +272,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		Subnet: fmt.Sprintf("10.250.%d.0/24", idx), ServiceCIDR: cfg.ServiceCIDR,
 		Kubeconfig: filepath.Join(cfg.Dir, "kubeconfig"), Created: time.Now().UTC(),
 		NodeCapacity: cfg.NodeCapacity, NodeRuntime: cfg.NodeRuntime,
+		Scheduler: cfg.Scheduler, ControllerManager: cfg.ControllerManager,
 	}
 	gateway := fmt.Sprintf("10.250.%d.1", idx)
 	// The API server is a static pod of the control-plane node, on that node's address.
@@ -346,6 +352,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := composeImagesCached(ctx, bin, lab.controlPlaneArchive(), podImages); err != nil {
 		return nil, err
 	}
+	if err := lab.composeComponents(ctx, say); err != nil {
+		return nil, err
+	}
 
 	say("creating bridge %s (%s) and %d node namespaces", lab.Bridge, lab.Subnet, len(lab.Nodes))
 	if err := lab.createNetwork(ctx, gateway); err != nil {
@@ -403,8 +412,14 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := shapeNodes(ctx, client, []Node{*cp}, say); err != nil {
 		return nil, err
 	}
-	if err := lab.waitKubeProxy(ctx, client, []Node{*cp}, say); err != nil {
-		return nil, err
+	placed := lab.Scheduler.Replace != ReplaceNone && lab.ControllerManager.Replace != ReplaceNone
+	if !placed {
+		say("no scheduler or no controller manager runs (replace: none): kube-proxy and cluster DNS pods wait for yours; not waiting for them")
+	}
+	if placed {
+		if err := lab.waitKubeProxy(ctx, client, []Node{*cp}, say); err != nil {
+			return nil, err
+		}
 	}
 	if err := lab.waitNodes(ctx, lab.Workers(), say); err != nil {
 		return nil, err
@@ -412,8 +427,10 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := shapeNodes(ctx, client, lab.Workers(), say); err != nil {
 		return nil, err
 	}
-	if err := lab.waitKubeProxy(ctx, client, lab.Workers(), say); err != nil {
-		return nil, err
+	if placed {
+		if err := lab.waitKubeProxy(ctx, client, lab.Workers(), say); err != nil {
+			return nil, err
+		}
 	}
 	if err := lab.installDNS(ctx, client, say); err != nil {
 		return nil, err

@@ -199,7 +199,7 @@ nodes:
 	t.Run("stop and start", func(t *testing.T) { checkStopStart(ctx, t, client, lab) })
 
 	// A node container killed is a node failure the cluster handles.
-	t.Run("node failure", func(t *testing.T) { checkNodeFailure(ctx, t, client, node1) })
+	t.Run("node failure", func(t *testing.T) { checkNodeFailure(ctx, t, client, lab, node1.Name) })
 
 	deleted = true
 	if err := lab.Delete(ctx, io.Discard); err != nil {

@@ -97,13 +97,13 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 		return err
 	}
 	defer os.Remove(addrFile)
-	archives := []string{archive, lab.controlPlaneArchive()}
+	archives := []string{archive, lab.controlPlaneArchive(), lab.componentsArchive()}
 	for i, archive := range archives {
 		if archive == "" {
 			continue
 		}
 		if _, err := os.Stat(archive); i > 0 && errors.Is(err, os.ErrNotExist) {
-			continue // the control plane's image is in the first archive (composeImages)
+			continue // the control plane's image is in the first archive (composeImages); no components swapped
 		}
 		f, err := os.Open(archive)
 		if err != nil {
