@@ -104,6 +104,23 @@ func (o *labOptions) load() (*kindlab.Lab, error) {
 	return lab, nil
 }
 
+// withLab runs do on the chosen lab with a context ended by Ctrl-C, SIGTERM or timeout, and
+// a progress printer of timed lines on the command's error stream.
+func (o *labOptions) withLab(cmd *cobra.Command, timeout time.Duration, do func(context.Context, *kindlab.Lab, func(string, ...any)) error) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	lab, err := o.load()
+	if err != nil {
+		return err
+	}
+	out, start := cmd.ErrOrStderr(), time.Now()
+	return do(ctx, lab, func(format string, args ...any) {
+		fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+	})
+}
+
 func (o *labOptions) labDir() string {
 	if o.dir != "" {
 		return o.dir
@@ -476,28 +493,18 @@ is the lab's default capacity.`,
   clusterkit lab node add --name ci --cpu 1 --memory 2Gi --label disk=ssd --taint dedicated=db:NoSchedule`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
 			shape, err := kindlab.NodeShape(labels, taints, cpu, memory, pods)
 			if err != nil {
 				return err
 			}
-			lab, err := o.load()
-			if err != nil {
-				return err
-			}
-			out := cmd.ErrOrStderr()
-			start := time.Now()
-			n, err := lab.AddNode(ctx, shape, func(format string, args ...any) {
-				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+			return o.withLab(cmd, timeout, func(ctx context.Context, lab *kindlab.Lab, say func(string, ...any)) error {
+				n, err := lab.AddNode(ctx, shape, say)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), n.Name)
+				return nil
 			})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), n.Name)
-			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -525,18 +532,8 @@ delete the Node object and remove its network and data. A node that does not dra
 		Example: `  clusterkit lab node remove --name ci ci-node-2`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			lab, err := o.load()
-			if err != nil {
-				return err
-			}
-			out := cmd.ErrOrStderr()
-			start := time.Now()
-			return lab.RemoveNode(ctx, args[0], func(format string, args ...any) {
-				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+			return o.withLab(cmd, timeout, func(ctx context.Context, lab *kindlab.Lab, say func(string, ...any)) error {
+				return lab.RemoveNode(ctx, args[0], say)
 			})
 		},
 	}
@@ -586,23 +583,13 @@ namespaces are made again when missing): the control-plane node first, then the 
 once every node is Ready. The kubelets start the nodes' pods again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			lab, err := o.load()
-			if err != nil {
-				return err
-			}
-			out := cmd.ErrOrStderr()
-			start := time.Now()
-			if err := lab.Start(ctx, func(format string, args ...any) {
-				fmt.Fprintf(out, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
-			}); err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "lab %s running; kubeconfig %s\n", lab.Name, lab.Kubeconfig)
-			return nil
+			return o.withLab(cmd, timeout, func(ctx context.Context, lab *kindlab.Lab, say func(string, ...any)) error {
+				if err := lab.Start(ctx, say); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "lab %s running; kubeconfig %s\n", lab.Name, lab.Kubeconfig)
+				return nil
+			})
 		},
 	}
 	o.addLabFlags(cmd.Flags())
