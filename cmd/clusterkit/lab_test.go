@@ -49,6 +49,21 @@ func TestLabListAndKubeconfig(t *testing.T) {
 	if err != nil || !strings.Contains(out, "ci") || !strings.Contains(out, "Broken (delete it)") || !strings.Contains(out, rec.Server) {
 		t.Fatalf("lab list = %q, %v; want the lab ci, its server, and Broken (its processes are gone)", out, err)
 	}
+	// A lab stopped by lab stop is listed as Stopped with the command that starts it.
+	stopped := rec
+	stopped.Stopped, stopped.NodeRuntime = true, kindlab.NodeContainers
+	b, _ = json.Marshal(stopped)
+	if err := os.WriteFile(filepath.Join(dir, "lab.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runLab(t, "list")
+	if err != nil || !strings.Contains(out, "Stopped (clusterkit lab start --name ci starts it)") {
+		t.Fatalf("lab list of a stopped lab = %q, %v; want Stopped and the start command", out, err)
+	}
+	_, err = runLab(t, "start", "--name", "nope")
+	if err == nil || !strings.Contains(err.Error(), "clusterkit lab list") {
+		t.Fatalf("lab start of a missing lab: %v; want an error naming `clusterkit lab list`", err)
+	}
 	out, err = runLab(t, "get", "nodes", "--name", "ci")
 	if err != nil || out != "ci-node-1\n" {
 		t.Fatalf("lab get nodes = %q, %v; want the node's name on its own line", out, err)
