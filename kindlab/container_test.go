@@ -1,9 +1,11 @@
 package kindlab_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +18,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/clusterkit/clusterkit/cri/images"
 	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
 	"github.com/clusterkit/clusterkit/kindlab"
 )
@@ -177,9 +183,24 @@ func checkNodeAddRemove(ctx context.Context, t *testing.T, client kubernetes.Int
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An image loaded before the node joins is imported by it too.
+	img, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var archive bytes.Buffer
+	if err := images.WriteOCIArchive(&archive, map[string]v1.Image{"example.com/loaded-before-join:v1": img}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.ImportImages(ctx, archive.Bytes(), t.Logf); err != nil {
+		t.Fatalf("lab load: %v", err)
+	}
 	n, err := lab.AddNode(ctx, shape, func(format string, args ...any) { t.Logf(format, args...) })
 	if err != nil {
 		t.Fatalf("lab node add: %v", err)
+	}
+	if log, err := os.ReadFile(filepath.Join(lab.Dir, "logs", n.Name+".log")); err != nil || !strings.Contains(string(log), "example.com/loaded-before-join:v1") {
+		t.Errorf("the added node did not import the image loaded into the lab before it joined (%v); its log:\n%s", err, log)
 	}
 	node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 	if err != nil {

@@ -3,6 +3,8 @@ package kindlab
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +22,10 @@ import (
 func containerdAddressFile(dir, node string) string {
 	return filepath.Join(dir, "data", node+".containerd")
 }
+
+// loadedDir keeps the archives loaded into the lab (ImportImages), which a node imports when
+// it starts.
+func (l *Lab) loadedDir() string { return filepath.Join(l.Dir, "data", "loaded") }
 
 // ContainerdAddresses returns the containerd socket of every node, by node
 // name; a node whose agent is not running is an error.
@@ -56,6 +62,15 @@ func (l *Lab) containerdAddress(n Node) (string, error) {
 func (l *Lab) ImportImages(ctx context.Context, archive []byte, progress func(format string, args ...any)) error {
 	addrs, err := l.ContainerdAddresses()
 	if err != nil {
+		return err
+	}
+	// Kept in the lab, so that nodes added later (lab node add) import it too.
+	sum := sha256.Sum256(archive)
+	kept := filepath.Join(l.loadedDir(), hex.EncodeToString(sum[:8])+".tar")
+	if err := os.MkdirAll(l.loadedDir(), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(kept, archive, 0o644); err != nil {
 		return err
 	}
 	var errs []error

@@ -98,6 +98,9 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	}
 	defer os.Remove(addrFile)
 	archives := []string{archive, lab.controlPlaneArchive(), lab.componentsArchive()}
+	// And what lab load put into the lab before this node started (a node added since).
+	loaded, _ := filepath.Glob(filepath.Join(lab.loadedDir(), "*.tar"))
+	archives = append(archives, loaded...)
 	for i, archive := range archives {
 		if archive == "" {
 			continue

@@ -38,6 +38,7 @@ type controllerManagerOptions struct {
 	// --use-service-account-credentials and --root-ca-file.
 	useSACredentials bool
 	rootCAFile       string
+	leaderElect      leaderElectFlags
 }
 
 // newControllerManagerCommand returns `clusterkit controller-manager`.
@@ -74,6 +75,7 @@ Choose controllers like kube-controller-manager: --controllers='*,-replicaset'.`
 	addControllerShapeFlags(f, &o.clusterCIDR, &o.gcThreshold)
 	addNodeDeletionFlag(f, &o.nodeDeletionGrace)
 	f.BoolVar(&o.useSACredentials, "use-service-account-credentials", false, "each controller writes as its own ServiceAccount in kube-system (as kubeadm runs kube-controller-manager); the kubeconfig's identity only reads and requests their tokens")
+	o.leaderElect.add(f, "kube-controller-manager")
 	f.StringVar(&o.rootCAFile, "root-ca-file", "", "the cluster CA (PEM) published to every namespace as ConfigMap kube-root-ca.crt (default: the kubeconfig's certificate authority)")
 	return cmd
 }
@@ -107,14 +109,16 @@ func runControllerManager(ctx context.Context, o *controllerManagerOptions, log 
 	if err := waitForAPIServer(ctx, cfg, apiServerWait, say); err != nil {
 		return err
 	}
-	m, err := controllers.New(mcfg)
-	if err != nil {
+	return o.leaderElect.run(ctx, cfg, log, func(ctx context.Context) error {
+		m, err := controllers.New(mcfg)
+		if err != nil {
+			return err
+		}
+		say("controller manager: running %s against %s (Ctrl-C to stop)", strings.Join(m.Controllers(), ", "), cfg.Host)
+		err = m.Run(ctx)
+		say("controller manager: stopped after %d reconciles", m.Reconciles())
 		return err
-	}
-	say("controller manager: running %s against %s (Ctrl-C to stop)", strings.Join(m.Controllers(), ", "), cfg.Host)
-	err = m.Run(ctx)
-	say("controller manager: stopped after %d reconciles", m.Reconciles())
-	return err
+	})
 }
 
 // apiServerWait bounds how long the controller manager waits for the API server at start.

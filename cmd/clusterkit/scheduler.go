@@ -20,6 +20,7 @@ type schedulerOptions struct {
 	schedulerName string
 	scoring       string
 	verbose       bool
+	leaderElect   leaderElectFlags
 }
 
 // newSchedulerCommand returns `clusterkit scheduler`: the reference
@@ -50,6 +51,7 @@ Example, next to 'clusterkit up':
 	f.StringVar(&o.schedulerName, "scheduler-name", o.schedulerName, "place the pods whose spec.schedulerName is this")
 	f.StringVar(&o.scoring, "scoring", o.scoring, "how feasible nodes are ranked: LeastAllocated (spread) or MostAllocated (bin packing)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log bind and status errors")
+	o.leaderElect.add(f, "kube-scheduler")
 	_ = cmd.MarkFlagRequired("kubeconfig")
 	return cmd
 }
@@ -70,6 +72,8 @@ func runScheduler(ctx context.Context, o *schedulerOptions, log interface{ Write
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "scheduler %q (%s) running against %s\n", o.schedulerName, o.scoring, cfg.Host)
-	return s.Run(ctx)
+	return o.leaderElect.run(ctx, cfg, log, func(ctx context.Context) error {
+		fmt.Fprintf(log, "scheduler %q (%s) running against %s\n", o.schedulerName, o.scoring, cfg.Host)
+		return s.Run(ctx)
+	})
 }
