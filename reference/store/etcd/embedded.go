@@ -64,6 +64,28 @@ type EmbeddedConfig struct {
 	// ClientTLS is the TLS configuration of the client Client returns (its
 	// certificate and the CA it trusts); see ClientTLS.
 	ClientTLS *tls.Config
+	// Member, when set, makes the server one member of a cluster of several (an HA control
+	// plane's stacked etcd) instead of a lone loopback member.
+	Member *Member
+}
+
+// Member places an embedded etcd in a cluster of several members, as etcd's --name,
+// --listen-peer-urls and --initial-advertise-peer-urls, --initial-cluster,
+// --initial-cluster-state and --initial-cluster-token.
+type Member struct {
+	// Name is this member's name, as InitialCluster lists it.
+	Name string
+	// PeerURL is where this member listens for its peers and what it advertises to them
+	// (https with TLS, e.g. https://10.0.0.2:2380).
+	PeerURL string
+	// InitialCluster lists every member of a new cluster as NAME=PEERURL,… (this one
+	// included).
+	InitialCluster string
+	// InitialClusterState is "new" (the default: the members listed start the cluster
+	// together) or "existing" (joining a running cluster this member was added to).
+	InitialClusterState string
+	// InitialClusterToken tells clusters apart (default "clusterkit").
+	InitialClusterToken string
 }
 
 // ServerTLS are the files of an embedded etcd's TLS, as etcd's --cert-file,
@@ -193,6 +215,23 @@ func embedConfig(dir string, cfg EmbeddedConfig) (*embed.Config, error) {
 	ecfg.AdvertisePeerUrls = []url.URL{*u}
 	ecfg.InitialCluster = memberName + "=" + loopbackAnyPort
 	ecfg.InitialClusterToken = memberName
+	if m := cfg.Member; m != nil {
+		if m.Name == "" || m.PeerURL == "" || m.InitialCluster == "" {
+			return nil, errors.New("embedded etcd: a cluster member needs its name, its peer URL and the initial cluster")
+		}
+		pu, err := url.Parse(m.PeerURL)
+		if err != nil {
+			return nil, fmt.Errorf("embedded etcd: peer URL: %w", err)
+		}
+		if (pu.Scheme == "https") != (cfg.TLS != nil) {
+			return nil, fmt.Errorf("embedded etcd: peer URL %s: https if and only if TLS is set", m.PeerURL)
+		}
+		ecfg.Name = m.Name
+		ecfg.ListenPeerUrls, ecfg.AdvertisePeerUrls = []url.URL{*pu}, []url.URL{*pu}
+		ecfg.InitialCluster = m.InitialCluster
+		ecfg.ClusterState = cmp.Or(m.InitialClusterState, embed.ClusterStateFlagNew)
+		ecfg.InitialClusterToken = cmp.Or(m.InitialClusterToken, memberName)
+	}
 	ecfg.UnsafeNoFsync = cfg.UnsafeNoFsync
 	ecfg.QuotaBackendBytes = cfg.QuotaBackendBytes
 	ecfg.Logger = "zap"
