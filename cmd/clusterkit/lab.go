@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/clusterkit/clusterkit/kindlab"
+	"github.com/clusterkit/clusterkit/kindlab/loadbalancer"
 )
 
 // newLabCommand returns `clusterkit lab`: multi-node labs for CI (package kindlab).
@@ -45,7 +47,7 @@ and the CNI plugins (scripts/install-containerd.sh). The pods' images (pause, te
 are built from the source tree when run inside it, else made from the clusterkit executable
 itself, which runs them when called as /pause, /ckimage or /clusterdns.`,
 	}
-	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeAgentCommand(), newLabNodeCommand(), newLabStopCommand(), newLabStartCommand())
+	cmd.AddCommand(newLabCreateCommand(), newLabDeleteCommand(), newLabListCommand(), newLabKubeconfigCommand(), newLabLoadCommand(), newLabExportCommand(), newLabGetCommand(), newLabNodeAgentCommand(), newLabNodeCommand(), newLabStopCommand(), newLabStartCommand(), newLabLoadBalancerCommand())
 	return cmd
 }
 
@@ -594,5 +596,38 @@ once every node is Ready. The kubelets start the nodes' pods again.`,
 	}
 	o.addLabFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for every node to be Ready")
+	return cmd
+}
+
+// newLabLoadBalancerCommand runs the TCP load balancer in front of an HA lab's API servers
+// (kind's external-load-balancer node).
+func newLabLoadBalancerCommand() *cobra.Command {
+	var listen string
+	var backends []string
+	cmd := &cobra.Command{
+		Use:    "load-balancer",
+		Short:  "Spread TCP connections on --listen over the --backend addresses that accept them (an HA lab's API address)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			errOut := cmd.ErrOrStderr()
+			b, err := loadbalancer.New(loadbalancer.Config{Backends: backends, Logf: func(format string, args ...any) {
+				fmt.Fprintf(errOut, "%s %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+			}})
+			if err != nil {
+				return err
+			}
+			l, err := net.Listen("tcp", listen)
+			if err != nil {
+				return fmt.Errorf("load balancer: %w", err)
+			}
+			fmt.Fprintf(errOut, "load balancer on %s over %v\n", l.Addr(), backends)
+			return b.Serve(ctx, l)
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", ":6443", "address to accept connections on")
+	cmd.Flags().StringArrayVar(&backends, "backend", nil, "host:port of a backend (repeatable)")
 	return cmd
 }
