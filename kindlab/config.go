@@ -152,10 +152,10 @@ func ParseFile(b []byte) (Config, error) {
 			}
 		case "control-plane":
 			controlPlanes += count
-			if controlPlanes > 1 {
-				errs = append(errs, field.Invalid(p.Child("count"), count, "a lab has one control-plane node (an HA control plane is not supported yet)"))
+			if controlPlanes > 5 {
+				errs = append(errs, field.Invalid(p.Child("count"), count, "a lab has 1 to 5 control-plane nodes (3 for an HA control plane that survives the loss of one)"))
 			}
-			cfg.ControlPlane = shape
+			cfg.ControlPlane, cfg.ControlPlanes = shape, controlPlanes
 		default:
 			errs = append(errs, field.NotSupported(p.Child("role"), n.Role, []string{"worker", "control-plane"}))
 		}

@@ -69,7 +69,7 @@ func TestParseFileRejects(t *testing.T) {
 		{"bad label", head + "nodes:\n- labels: {\"-bad\": x}\n", "nodes[0].labels"},
 		{"bad memory", head + "nodes:\n- memory: lots\n", "nodes[0].memory"},
 		{"negative count", head + "nodes:\n- count: -1\n", "nodes[0].count"},
-		{"HA control plane", head + "nodes:\n- role: control-plane\n  count: 3\n- role: worker\n", "HA control plane is not supported"},
+		{"too many control-plane nodes", head + "nodes:\n- role: control-plane\n  count: 6\n- role: worker\n", "1 to 5 control-plane nodes"},
 		{"no workers", head + "nodes:\n- role: control-plane\n", "at least one worker"},
 		{"relative replacement", head + "nodes: [{}]\nscheduler:\n  replace: my-scheduler\n", "scheduler.replace: Invalid value"},
 		{"args without an executable", head + "nodes: [{}]\ncontrollerManager:\n  replace: none\n  args: [--v=2]\n", "controllerManager.args"},

@@ -5,10 +5,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1"
@@ -53,6 +56,20 @@ func (l *Lab) ControlPlaneNode() *Node {
 	return nil
 }
 
+// ControlPlaneNodes returns the lab's control-plane nodes (more than one: an HA control plane).
+func (l *Lab) ControlPlaneNodes() []Node {
+	var out []Node
+	for _, n := range l.Nodes {
+		if n.ControlPlane {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// highlyAvailable reports whether the lab has several control-plane nodes.
+func (l *Lab) highlyAvailable() bool { return len(l.ControlPlaneNodes()) > 1 }
+
 // Workers returns the lab's worker nodes.
 func (l *Lab) Workers() []Node {
 	var out []Node
@@ -67,9 +84,15 @@ func (l *Lab) Workers() []Node {
 // controlPlaneDir holds the control plane components' kubeconfigs (kubeadm's /etc/kubernetes).
 func (l *Lab) controlPlaneDir() string { return filepath.Join(l.Dir, "data", "control-plane") }
 
-// staticPodDir is the control-plane kubelet's static pod directory (kubeadm's
-// /etc/kubernetes/manifests).
-func (l *Lab) staticPodDir() string { return filepath.Join(l.controlPlaneDir(), "manifests") }
+// staticPodDir is a control-plane node's static pod directory (kubeadm's
+// /etc/kubernetes/manifests): the first control-plane node's directly under controlPlaneDir, the
+// others' in a directory of their own.
+func (l *Lab) staticPodDir(node string) string {
+	if node == l.Name+"-control-plane" {
+		return filepath.Join(l.controlPlaneDir(), "manifests")
+	}
+	return filepath.Join(l.controlPlaneDir(), node, "manifests")
+}
 
 // controlPlaneArchive is the archive of ControlPlaneImage, which every node imports (the
 // control plane's static pods and kube-proxy run it).
@@ -82,9 +105,6 @@ func (l *Lab) controlPlaneArchive() string {
 // ControlPlaneImage, and the scheduler's and the controller manager's kubeconfigs (each with its
 // own identity, system:kube-scheduler and system:kube-controller-manager) — kubeadm's layout.
 func (l *Lab) writeControlPlane(b *pki.Bundle) error {
-	if err := os.MkdirAll(l.staticPodDir(), 0o755); err != nil {
-		return err
-	}
 	confs := map[string]string{}
 	for name, kp := range map[string]struct {
 		user string
@@ -108,42 +128,72 @@ func (l *Lab) writeControlPlane(b *pki.Bundle) error {
 	if err != nil {
 		return err
 	}
-	// The API server keeps its state where `clusterkit up --data-dir` would: the cluster's
-	// PKI in DATA/pki, the encryption configuration; etcd's member directory is there too.
-	dataDir := filepath.Join(l.Dir, "data", "etcd")
-	const etcdURL = "https://127.0.0.1:2379"
-	pods := []*corev1.Pod{
-		staticComponent("etcd", "100m", []string{"etcd", "serve", "--data-dir=" + dataDir, "--pki-dir=" + l.pkiDir(),
-			"--listen-client-url=" + etcdURL}, []string{dataDir}),
-		staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--control-plane-node=false", "--scheduler=none", "--controllers=none",
-			"--address=" + u.Hostname(), "--port=" + u.Port(), "--data-dir=" + dataDir, "--kubeconfig=" + l.Kubeconfig,
-			"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
-			"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},
-			[]string{dataDir, filepath.Dir(l.Kubeconfig)}),
+	cps := l.ControlPlaneNodes()
+	ha := len(cps) > 1
+	var initial []string
+	for _, n := range cps {
+		initial = append(initial, n.Name+"=https://"+n.IP+":2380")
 	}
-	switch {
-	case l.Scheduler.custom():
-		pods = append(pods, replacedComponent("kube-scheduler", "100m", l.Scheduler, confs["scheduler.conf"]))
-	case l.Scheduler.Replace != ReplaceNone:
-		pods = append(pods, staticComponent("kube-scheduler", "100m", []string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]},
-			[]string{l.controlPlaneDir()}))
-	}
-	switch {
-	case l.ControllerManager.custom():
-		pods = append(pods, replacedComponent("kube-controller-manager", "200m", l.ControllerManager, confs["controller-manager.conf"]))
-	case l.ControllerManager.Replace != ReplaceNone:
-		pods = append(pods, staticComponent("kube-controller-manager", "200m", []string{"controller-manager",
-			// The root CA it publishes is its kubeconfig's, the cluster CA.
-			"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials"},
-			[]string{l.controlPlaneDir()}))
-	}
-	for _, p := range pods {
-		data, err := yaml.Marshal(p)
-		if err != nil {
+	for _, n := range cps {
+		if err := os.MkdirAll(l.staticPodDir(n.Name), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(l.staticPodDir(), p.Name+".yaml"), data, 0o600); err != nil {
-			return err
+		// The API server keeps its state where `clusterkit up --data-dir` would: the cluster's
+		// PKI in DATA/pki, the encryption configuration; etcd's member directory is there too
+		// (an HA control plane's members each in a directory of their own).
+		dataDir := filepath.Join(l.Dir, "data", "etcd")
+		const etcdURL = "https://127.0.0.1:2379"
+		etcdDir, etcdArgs, kubeconfig, port := dataDir, []string(nil), l.Kubeconfig, u.Port()
+		var leaderElect []string
+		etcdDirs := []string{dataDir}
+		if ha {
+			etcdDirs = []string{etcdDir, l.pkiDir()}
+			etcdDir = filepath.Join(l.Dir, "data", "etcd-members", n.Name)
+			etcdDirs[0] = etcdDir
+			peer, err := pki.EnsureEtcdPeer(l.pkiDir(), n.Name, []net.IP{net.ParseIP(n.IP)})
+			if err != nil {
+				return fmt.Errorf("etcd peer certificate of %s: %w", n.Name, err)
+			}
+			etcdArgs = []string{"--name=" + n.Name, "--listen-peer-url=https://" + n.IP + ":2380",
+				"--initial-cluster=" + strings.Join(initial, ","), "--peer-cert-file=" + peer.CertFile, "--peer-key-file=" + peer.KeyFile}
+			// Each API server writes its own admin kubeconfig; the lab's names the load balancer.
+			kubeconfig = filepath.Join(l.controlPlaneDir(), n.Name, "admin.conf")
+			port = strconv.Itoa(apiPort)
+			leaderElect = []string{"--leader-elect"}
+		}
+		pods := []*corev1.Pod{
+			staticComponent("etcd", "100m", append([]string{"etcd", "serve", "--data-dir=" + etcdDir, "--pki-dir=" + l.pkiDir(),
+				"--listen-client-url=" + etcdURL}, etcdArgs...), etcdDirs),
+			staticComponent("kube-apiserver", "250m", []string{"up", "--nodes=0", "--control-plane-node=false", "--scheduler=none", "--controllers=none",
+				"--address=" + n.IP, "--port=" + port, "--data-dir=" + dataDir, "--kubeconfig=" + kubeconfig,
+				"--service-cidr=" + l.ServiceCIDR, "--etcd-endpoints=" + etcdURL, "--etcd-cafile=" + etcd.CA.CertFile,
+				"--etcd-certfile=" + etcd.APIServerClient.CertFile, "--etcd-keyfile=" + etcd.APIServerClient.KeyFile},
+				[]string{dataDir, filepath.Dir(kubeconfig)}),
+		}
+		switch {
+		case l.Scheduler.custom():
+			pods = append(pods, replacedComponent("kube-scheduler", "100m", l.Scheduler, confs["scheduler.conf"]))
+		case l.Scheduler.Replace != ReplaceNone:
+			pods = append(pods, staticComponent("kube-scheduler", "100m", append([]string{"scheduler", "--kubeconfig=" + confs["scheduler.conf"]}, leaderElect...),
+				[]string{l.controlPlaneDir()}))
+		}
+		switch {
+		case l.ControllerManager.custom():
+			pods = append(pods, replacedComponent("kube-controller-manager", "200m", l.ControllerManager, confs["controller-manager.conf"]))
+		case l.ControllerManager.Replace != ReplaceNone:
+			pods = append(pods, staticComponent("kube-controller-manager", "200m", append([]string{"controller-manager",
+				// The root CA it publishes is its kubeconfig's, the cluster CA.
+				"--kubeconfig=" + confs["controller-manager.conf"], "--use-service-account-credentials"}, leaderElect...),
+				[]string{l.controlPlaneDir()}))
+		}
+		for _, p := range pods {
+			data, err := yaml.Marshal(p)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(l.staticPodDir(n.Name), p.Name+".yaml"), data, 0o600); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

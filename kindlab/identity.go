@@ -29,6 +29,16 @@ func (l *Lab) proxyKubeconfig() string { return filepath.Join(l.Dir, "data", "ku
 // only its own identity, as on a kubeadm cluster; the admin kubeconfig stays the user's.
 func (l *Lab) writeIdentities(apiServerIP string) error {
 	opts := pki.Options{ServiceCIDR: l.ServiceCIDR, APIServerIPs: []net.IP{net.ParseIP(apiServerIP)}}
+	// An HA control plane: every API server's address and the load balancer's, in one
+	// serving certificate all of them use.
+	for _, n := range l.ControlPlaneNodes() {
+		opts.APIServerIPs = append(opts.APIServerIPs, net.ParseIP(n.IP))
+		// A node container's host name is the node's: the one each API server adds.
+		opts.APIServerNames = append(opts.APIServerNames, n.Name)
+	}
+	if l.LoadBalancerIP != "" {
+		opts.APIServerIPs = append(opts.APIServerIPs, net.ParseIP(l.LoadBalancerIP))
+	}
 	if host, err := os.Hostname(); err == nil && host != "" {
 		opts.APIServerNames = append(opts.APIServerNames, host)
 	}
@@ -47,6 +57,13 @@ func (l *Lab) writeIdentities(apiServerIP string) error {
 	cfg := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, pki.ProxyUser, b.Proxy.CertPEM, b.Proxy.KeyPEM)
 	if err := apiserver.WriteKubeconfigFile(l.proxyKubeconfig(), cfg); err != nil {
 		return err
+	}
+	if l.LoadBalancerIP != "" {
+		// The API servers each write their own; the user's names the load balancer.
+		admin := apiserver.ClientKubeconfig(l.Server, b.CA.CertPEM, pki.AdminUser, b.Admin.CertPEM, b.Admin.KeyPEM)
+		if err := apiserver.WriteKubeconfigFile(l.Kubeconfig, admin); err != nil {
+			return err
+		}
 	}
 	return l.writeControlPlane(b)
 }

@@ -79,6 +79,10 @@ type Config struct {
 	ImagesFromSource bool
 	// NodeRuntime is how nodes are made: NodeContainers (the default) or NodeNamespaces.
 	NodeRuntime string
+	// ControlPlanes is the number of control-plane nodes (default 1); more make an HA control
+	// plane: a stacked etcd member, an API server, a leader-elected scheduler and controller
+	// manager on each, and the API address on a load balancer in front of them.
+	ControlPlanes int
 	// Scheduler and ControllerManager swap those components for the user's own, or none.
 	Scheduler, ControllerManager Component
 	// Retain keeps what a failed creation made, processes running, instead of removing it
@@ -131,6 +135,10 @@ type Lab struct {
 	// Scheduler and ControllerManager are Config's: the components swapped.
 	Scheduler         Component `json:"scheduler,omitzero"`
 	ControllerManager Component `json:"controllerManager,omitzero"`
+	// LoadBalancerIP and LoadBalancerPID are the API address and the process of an HA lab's
+	// load balancer (on the lab bridge, in front of the control-plane nodes' API servers).
+	LoadBalancerIP  string `json:"loadBalancerIP,omitempty"`
+	LoadBalancerPID int    `json:"loadBalancerPID,omitempty"`
 	// Stopped marks a lab stopped by Stop (Start starts it again).
 	Stopped bool `json:"stopped,omitempty"`
 	// Images is the image archive every node imports when it starts.
@@ -229,6 +237,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.NodeCapacity == nil {
 		c.NodeCapacity = DefaultNodeCapacity()
 	}
+	if c.ControlPlanes == 0 {
+		c.ControlPlanes = 1
+	}
+	if c.ControlPlanes < 1 || c.ControlPlanes > 5 {
+		return c, fmt.Errorf("%d control-plane nodes: a lab has 1 to 5 (3 for an HA control plane that survives the loss of one)", c.ControlPlanes)
+	}
+	if c.ControlPlanes > 1 && c.NodeRuntime == NodeNamespaces {
+		return c, fmt.Errorf("an HA control plane needs node containers, not --node-runtime %s", NodeNamespaces)
+	}
 	switch c.NodeRuntime {
 	case "":
 		c.NodeRuntime = NodeContainers
@@ -296,6 +313,20 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		HostVeth: fmt.Sprintf("cklab%dvcp", idx), ControlPlane: true,
 		Labels: cfg.ControlPlane.Labels, Taints: cfg.ControlPlane.Taints, Capacity: cfg.ControlPlane.Capacity,
 	})
+	// An HA control plane: more control-plane nodes (kind's NAME-control-plane2, 3 …), and the
+	// API address on the lab's load balancer in front of their API servers.
+	for j := 2; j <= cfg.ControlPlanes; j++ {
+		lab.Nodes = append(lab.Nodes, Node{
+			Name: fmt.Sprintf("%s-control-plane%d", cfg.Name, j), NetNS: fmt.Sprintf("cklab%d-cp%d", idx, j),
+			IP: fmt.Sprintf("10.250.%d.%d", idx, cfg.Nodes+j+1), PodSubnet: fmt.Sprintf("10.244.%d.0/24", 200+j),
+			HostVeth: fmt.Sprintf("cklab%dvcp%d", idx, j), ControlPlane: true,
+			Labels: cfg.ControlPlane.Labels, Taints: cfg.ControlPlane.Taints, Capacity: cfg.ControlPlane.Capacity,
+		})
+	}
+	if cfg.ControlPlanes > 1 {
+		lab.LoadBalancerIP = fmt.Sprintf("10.250.%d.%d", idx, cfg.Nodes+cfg.ControlPlanes+2)
+		lab.Server = fmt.Sprintf("https://%s:%d", lab.LoadBalancerIP, apiPort)
+	}
 	ok := false
 	defer func() {
 		if !ok && cfg.Retain {
@@ -364,6 +395,11 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := lab.writeIdentities(cpIP); err != nil {
 		return nil, err
 	}
+	if lab.LoadBalancerIP != "" {
+		if err := lab.startLoadBalancer(ctx, say); err != nil {
+			return nil, err
+		}
+	}
 
 	if lab.containers() {
 		say("making the node image (clusterkit, containerd, runc, CNI plugins) in %s", lab.nodeImageDir())
@@ -379,10 +415,10 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	if err := startNode(cp); err != nil {
 		return nil, err
 	}
-	// The workers at once: their kubelets register as soon as the API server answers (as
+	// The other nodes at once: their kubelets register as soon as the API server answers (as
 	// kubeadm join's kubelets retry), while the control plane starts.
 	for i := range lab.Nodes {
-		if !lab.Nodes[i].ControlPlane {
+		if &lab.Nodes[i] != cp {
 			if err := startNode(&lab.Nodes[i]); err != nil {
 				return nil, err
 			}
@@ -402,14 +438,17 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		return nil, err
 	}
 	say("kube-proxy DaemonSet installed in kube-system")
-	if err := lab.waitNodes(ctx, []Node{*cp}, say); err != nil {
+	cps := lab.ControlPlaneNodes()
+	if err := lab.waitNodes(ctx, cps, say); err != nil {
 		return nil, err
 	}
-	if err := MarkControlPlane(ctx, client, cp.Name); err != nil {
-		return nil, fmt.Errorf("labelling and tainting %s: %w", cp.Name, err)
+	for _, n := range cps {
+		if err := MarkControlPlane(ctx, client, n.Name); err != nil {
+			return nil, fmt.Errorf("labelling and tainting %s: %w", n.Name, err)
+		}
+		say("node %s labelled and tainted %s:NoSchedule", n.Name, LabelControlPlane)
 	}
-	say("node %s labelled and tainted %s:NoSchedule", cp.Name, LabelControlPlane)
-	if err := shapeNodes(ctx, client, []Node{*cp}, say); err != nil {
+	if err := shapeNodes(ctx, client, cps, say); err != nil {
 		return nil, err
 	}
 	placed := lab.Scheduler.Replace != ReplaceNone && lab.ControllerManager.Replace != ReplaceNone
@@ -417,7 +456,7 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		say("no scheduler or no controller manager runs (replace: none): kube-proxy and cluster DNS pods wait for yours; not waiting for them")
 	}
 	if placed {
-		if err := lab.waitKubeProxy(ctx, client, []Node{*cp}, say); err != nil {
+		if err := lab.waitKubeProxy(ctx, client, cps, say); err != nil {
 			return nil, err
 		}
 	}
@@ -437,11 +476,17 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 	}
 	// Last, as their mirror pods' status comes after the API answers: every static pod of the
 	// control plane Running.
-	if err := lab.waitControlPlanePods(ctx, client, cp.Name, say); err != nil {
-		return nil, err
+	for _, n := range cps {
+		if err := lab.waitControlPlanePods(ctx, client, n.Name, say); err != nil {
+			return nil, err
+		}
 	}
 	ok = true
-	say("lab %s ready: a control-plane node and %d workers; kubeconfig %s", lab.Name, len(lab.Workers()), lab.Kubeconfig)
+	if len(cps) > 1 {
+		say("lab %s ready: %d control-plane nodes behind %s and %d workers; kubeconfig %s", lab.Name, len(cps), lab.Server, len(lab.Workers()), lab.Kubeconfig)
+	} else {
+		say("lab %s ready: a control-plane node and %d workers; kubeconfig %s", lab.Name, len(lab.Workers()), lab.Kubeconfig)
+	}
 	return lab, nil
 }
 
@@ -634,6 +679,10 @@ func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error 
 	}
 	if l.containers() {
 		l.removeCgroupParent()
+	}
+	if l.LoadBalancerPID > 0 && alive(l.LoadBalancerPID) {
+		fmt.Fprintf(log, "stopping the load balancer (pid %d)\n", l.LoadBalancerPID)
+		errs = append(errs, stop(ctx, l.LoadBalancerPID, 10*time.Second))
 	}
 	if l.ControlPID > 0 && alive(l.ControlPID) {
 		fmt.Fprintf(log, "stopping the control plane (pid %d)\n", l.ControlPID)

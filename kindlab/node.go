@@ -132,7 +132,7 @@ func RunNode(ctx context.Context, dir, nodeName, archive string, logf func(forma
 	// the node's podCIDR, which the control plane's node IPAM controller then keeps.
 	kcfg.PodCIDR, kcfg.Capacity = n.PodSubnet, capacityOf(lab.NodeCapacity, n.Capacity)
 	if n.ControlPlane {
-		kcfg.StaticPodPath = lab.staticPodDir()
+		kcfg.StaticPodPath = lab.staticPodDir(nodeName)
 	}
 	dnsIP, err := lab.clusterDNSIP()
 	if err != nil {

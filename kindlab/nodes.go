@@ -96,6 +96,7 @@ func (l *Lab) nextWorker() Node {
 		}
 		hosts[n.IP], subnets[n.PodSubnet] = true, true
 	}
+	hosts[l.LoadBalancerIP] = true
 	k++
 	n := Node{Name: fmt.Sprintf("%s-node-%d", l.Name, k), NetNS: fmt.Sprintf("cklab%d-n%d", l.Index, k),
 		HostVeth: fmt.Sprintf("cklab%dv%d", l.Index, k)}

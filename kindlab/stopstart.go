@@ -22,7 +22,7 @@ func (l *Lab) Stop(ctx context.Context, say func(string, ...any)) error {
 		return fmt.Errorf("lab %s's nodes are network namespaces (made with --node-runtime %s): it cannot be stopped and started, only deleted", l.Name, NodeNamespaces)
 	}
 	var errs []error
-	order := append(l.Workers(), *l.ControlPlaneNode())
+	order := append(l.Workers(), l.ControlPlaneNodes()...)
 	for _, n := range order {
 		say("stopping node %s", n.Name)
 		errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
@@ -31,6 +31,11 @@ func (l *Lab) Stop(ctx context.Context, say func(string, ...any)) error {
 		}
 	}
 	l.removeCgroupParent()
+	if l.LoadBalancerPID > 0 && alive(l.LoadBalancerPID) {
+		say("stopping the load balancer")
+		errs = append(errs, stop(ctx, l.LoadBalancerPID, 10*time.Second))
+	}
+	l.LoadBalancerPID = 0
 	l.Stopped = true
 	errs = append(errs, l.save())
 	return errors.Join(errs...)
@@ -52,12 +57,17 @@ func (l *Lab) Start(ctx context.Context, say func(string, ...any)) error {
 	if err := l.restoreNetwork(ctx, say); err != nil {
 		return err
 	}
+	if l.LoadBalancerIP != "" {
+		if err := l.startLoadBalancer(ctx, say); err != nil {
+			return err
+		}
+	}
 	cp := l.ControlPlaneNode()
 	if err := l.startNode(ctx, cp, say); err != nil {
 		return err
 	}
 	for i := range l.Nodes {
-		if !l.Nodes[i].ControlPlane {
+		if &l.Nodes[i] != cp {
 			if err := l.startNode(ctx, &l.Nodes[i], say); err != nil {
 				return err
 			}

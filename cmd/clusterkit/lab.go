@@ -60,7 +60,9 @@ type labOptions struct {
 	config      string
 	retain      bool
 	nodeRuntime string
-	nodeShape   nodeShape
+	// controlPlanes: --control-planes.
+	controlPlanes int
+	nodeShape     nodeShape
 	// imagesFromBinary: --images-from-binary.
 	imagesFromBinary bool
 	// imagesFromSource: --images-from-source.
@@ -158,6 +160,9 @@ func newLabCreateCommand() *cobra.Command {
 			}
 			cfg.Dir, cfg.ImageArchive, cfg.NodeCapacity, cfg.Retain = o.labDir(), o.images, capacity, o.retain
 			cfg.ImagesFromBinary, cfg.ImagesFromSource, cfg.NodeRuntime = o.imagesFromBinary, o.imagesFromSource, o.nodeRuntime
+			if cmd.Flags().Changed("control-planes") || cfg.ControlPlanes == 0 {
+				cfg.ControlPlanes = o.controlPlanes
+			}
 			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
@@ -170,6 +175,7 @@ func newLabCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", o.name, "name of the lab (a DNS label); nodes are NAME-node-1…")
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (1 to 50)")
+	f.IntVar(&o.controlPlanes, "control-planes", 1, "number of control-plane nodes (1 to 5); 3 make an HA control plane — a stacked etcd member, an API server, a leader-elected scheduler and controller manager on each, the API address on a load balancer — that survives the loss of one")
 	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
 	f.StringVar(&o.serviceCIDR, "service-cidr", kindlab.DefaultServiceCIDR, "IPv4 range of Service ClusterIPs")

@@ -76,3 +76,18 @@ func EnsureEtcd(dir string, opts Options) (EtcdCerts, error) {
 	}
 	return EtcdCerts{CA: ca.CA, Server: server, Peer: peer, APIServerClient: client, pool: ca.caPool}, nil
 }
+
+// EnsureEtcdPeer returns the peer certificate of the etcd member name (etcd/peer-NAME.*),
+// issued by etcd's CA (EnsureEtcd makes it) for localhost, the loopback addresses and ips: the
+// addresses its peers dial in a cluster of several members.
+func EnsureEtcdPeer(dir, name string, ips []net.IP) (KeyPair, error) {
+	if _, err := EnsureEtcd(dir, Options{}); err != nil {
+		return KeyPair{}, err
+	}
+	ca := &Bundle{Dir: filepath.Join(dir, "etcd"), opts: Options{Validity: DefaultCertValidity, Now: time.Now}, caName: "etcd-ca"}
+	if err := ca.ensureCA(); err != nil {
+		return KeyPair{}, fmt.Errorf("etcd: %w", err)
+	}
+	all := append([]net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ips...)
+	return ca.ensure("peer-"+name, request{cn: name, dns: []string{"localhost", name}, ips: all, server: true, alsoClient: true})
+}
