@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,10 +40,7 @@ func BenchmarkLabCreate(b *testing.B) {
 		workers = n
 	}
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "clusterkit")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/clusterkit/clusterkit/cmd/clusterkit").CombinedOutput(); err != nil {
-		b.Fatalf("building clusterkit: %v\n%s", err, out)
-	}
+	bin := buildClusterkit(context.Background(), b, dir)
 	img, err := random.Image(50<<20, 1)
 	if err != nil {
 		b.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -116,24 +117,16 @@ func checkNodeFailure(ctx context.Context, t *testing.T, client kubernetes.Inter
 			failed = n
 		}
 	}
-	labels := map[string]string{"app": "survivor"}
 	zero := int64(0)
-	one := int32(1)
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "survivor"},
-		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				TerminationGracePeriodSeconds: &zero,
-				Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
-					Weight: 100, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
-						Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{failed.Name}}}}}}}},
-				Tolerations: []corev1.Toleration{
-					{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero},
-					{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero}},
-				Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
-					Args: []string{"serve-hostname", "--port", "8080"}}}}}}}
-	if _, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createServeDeployment(ctx, t, client, "survivor", 1, func(spec *corev1.PodSpec) {
+		spec.TerminationGracePeriodSeconds = &zero
+		spec.Affinity = &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+			Weight: 100, Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
+				Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{failed.Name}}}}}}}}
+		spec.Tolerations = []corev1.Toleration{
+			{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero},
+			{Key: corev1.TaintNodeNotReady, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &zero}}
+	})
 	runningOn := func(match func(node string) bool) (string, bool) {
 		pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=survivor"})
 		if err != nil {
@@ -209,17 +202,9 @@ func checkNodeAddRemove(ctx context.Context, t *testing.T, client kubernetes.Int
 	if q := node.Status.Capacity[corev1.ResourceMemory]; q.String() != "1Gi" || node.Labels["example.com/added"] != "yes" || len(node.Spec.Taints) != 1 {
 		t.Errorf("added node %s: memory capacity %s, labels %v, taints %v; want 1Gi, example.com/added=yes and one taint", n.Name, q.String(), node.Labels, node.Spec.Taints)
 	}
-	labels := map[string]string{"app": "on-added"}
-	two := int32(2)
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "on-added"},
-		Spec: appsv1.DeploymentSpec{Replicas: &two, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				NodeSelector: map[string]string{"example.com/added": "yes"},
-				Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
-					Args: []string{"serve-hostname", "--port", "8080"}}}}}}}
-	if _, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createServeDeployment(ctx, t, client, "on-added", 2, func(spec *corev1.PodSpec) {
+		spec.NodeSelector = map[string]string{"example.com/added": "yes"}
+	})
 	running := func(on func(string) bool) int {
 		pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=on-added"})
 		if err != nil {
@@ -303,4 +288,32 @@ func checkStopStart(ctx context.Context, t *testing.T, client kubernetes.Interfa
 		}
 		return true
 	})
+}
+
+// createServeDeployment creates Deployment name in namespace default: replicas pods labelled
+// app=NAME of the test image serving its host name, their spec shaped by shape.
+func createServeDeployment(ctx context.Context, t *testing.T, client kubernetes.Interface, name string, replicas int32, shape func(*corev1.PodSpec)) {
+	t.Helper()
+	labels := map[string]string{"app": name}
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
+		Args: []string{"serve-hostname", "--port", "8080"}}}}
+	if shape != nil {
+		shape(&spec)
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: spec}}}
+	if _, err := client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildClusterkit builds the clusterkit executable into dir.
+func buildClusterkit(ctx context.Context, tb testing.TB, dir string) string {
+	tb.Helper()
+	bin := filepath.Join(dir, "clusterkit")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/clusterkit/clusterkit/cmd/clusterkit").CombinedOutput(); err != nil {
+		tb.Fatalf("building clusterkit: %v\n%s", err, out)
+	}
+	return bin
 }

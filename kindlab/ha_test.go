@@ -2,25 +2,19 @@ package kindlab_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/clusterkit/clusterkit/cri/testimage/behavior"
 	"github.com/clusterkit/clusterkit/kindlab"
 )
 
@@ -31,24 +25,8 @@ import (
 // must still act — a Deployment created after the loss gets a Running pod (the scheduler and
 // the controller manager of another node hold their Leases).
 func TestHALabSurvivesAControlPlaneLoss(t *testing.T) {
-	if why := kindlab.Unavailable(); why != "" {
-		fmt.Printf("skipping TestHALabSurvivesAControlPlaneLoss: %s\n", why)
-		t.Skip(why)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "ckha")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "clusterkit")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/clusterkit/clusterkit/cmd/clusterkit").CombinedOutput(); err != nil {
-		t.Fatalf("building clusterkit: %v\n%s", err, out)
-	}
-	var rb [2]byte
-	_, _ = rand.Read(rb[:])
-	lab, err := kindlab.Create(ctx, kindlab.Config{Name: "ckha-" + hex.EncodeToString(rb[:]), Nodes: 1, ControlPlanes: 3,
+	ctx, dir, bin, name := labTest(t, "ckha", 10*time.Minute)
+	lab, err := kindlab.Create(ctx, kindlab.Config{Name: name, Nodes: 1, ControlPlanes: 3,
 		Dir: filepath.Join(dir, "lab"), Binary: bin, Progress: func(format string, args ...any) { t.Logf(format, args...) }})
 	if err != nil {
 		t.Fatalf("creating the HA lab: %v\n%s", err, logs(filepath.Join(dir, "lab", "logs")))
@@ -135,16 +113,7 @@ func TestHALabSurvivesAControlPlaneLoss(t *testing.T) {
 	}
 
 	// The remaining control plane acts: a Deployment created now gets a Running pod.
-	one := int32(1)
-	labels := map[string]string{"app": "after-loss"}
-	_, err = client.AppsV1().Deployments("default").Create(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "after-loss"},
-		Spec: appsv1.DeploymentSpec{Replicas: &one, Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{
-				Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage, Command: []string{behavior.TestBinary},
-					Args: []string{"serve-hostname", "--port", "8080"}}}}}}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	createServeDeployment(ctx, t, client, "after-loss", 1, nil)
 	waitUntil(ctx, t, "a Running pod of a Deployment created after the loss", 2*time.Minute, func() bool {
 		pods, err := client.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=after-loss"})
 		if err != nil {

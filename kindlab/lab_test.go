@@ -55,24 +55,7 @@ func TestCreateRejectsBadConfigs(t *testing.T) {
 // runs the API and proxy specs against it as a live cluster, and deletes it, checking that
 // nothing is left. Needs root and containerd (scripts/install-containerd.sh).
 func TestLabServesAcrossNodes(t *testing.T) {
-	if why := kindlab.Unavailable(); why != "" {
-		fmt.Printf("skipping TestLabServesAcrossNodes: %s\n", why)
-		t.Skip(why)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	dir, err := os.MkdirTemp("", "cklt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "clusterkit-build")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/clusterkit/clusterkit/cmd/clusterkit").CombinedOutput(); err != nil {
-		t.Fatalf("building clusterkit: %v\n%s", err, out)
-	}
-	var rb [2]byte
-	_, _ = rand.Read(rb[:])
-	name := "ckt-" + hex.EncodeToString(rb[:])
+	ctx, dir, bin, name := labTest(t, "ckt", 15*time.Minute)
 	// Two workers from a configuration file, the second shaped: its own labels, taint and capacity.
 	cfg, err := kindlab.ParseFile([]byte(`apiVersion: clusterkit.io/v1alpha1
 kind: Lab
@@ -297,4 +280,26 @@ func checkNodeShape(ctx context.Context, t *testing.T, client kubernetes.Interfa
 			t.Errorf("node %s taints %v: example.com/small=yes:PreferNoSchedule %v, want %v", c.node, n.Spec.Taints, tainted, c.tainted)
 		}
 	}
+}
+
+// labTest prepares a test that makes a lab: it skips the test where labs cannot run (saying
+// why), and returns a context ending after timeout (or with the test), a directory removed
+// with the test, a freshly built clusterkit executable in it and a lab name PREFIX-XXXX no
+// other run uses.
+func labTest(t *testing.T, prefix string, timeout time.Duration) (ctx context.Context, dir, bin, name string) {
+	t.Helper()
+	if why := kindlab.Unavailable(); why != "" {
+		fmt.Printf("skipping %s: %s\n", t.Name(), why)
+		t.Skip(why)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	var rb [2]byte
+	_, _ = rand.Read(rb[:])
+	return ctx, dir, buildClusterkit(ctx, t, dir), prefix + "-" + hex.EncodeToString(rb[:])
 }
