@@ -15,10 +15,11 @@ import (
 	"github.com/clusterkit/clusterkit/reference/leaderelection"
 )
 
-// fast are election timings short enough for a test.
+// fast are election timings short enough for a test (and long enough for a loaded machine to
+// renew in time).
 func fast(id string) leaderelection.Options {
 	return leaderelection.Options{Namespace: "kube-system", Name: "kube-scheduler", Identity: id,
-		LeaseDuration: 2 * time.Second, RenewDeadline: 1500 * time.Millisecond, RetryPeriod: 100 * time.Millisecond}
+		LeaseDuration: 4 * time.Second, RenewDeadline: 3 * time.Second, RetryPeriod: 200 * time.Millisecond}
 }
 
 func cluster(t *testing.T) (*rest.Config, kubernetes.Interface) {
@@ -76,7 +77,7 @@ func TestOneLeaderThenHandOver(t *testing.T) {
 	select {
 	case id := <-leading:
 		t.Fatalf("%s leads while a holds the Lease", id)
-	case <-time.After(3 * time.Second): // more than a lease duration: b must still wait
+	case <-time.After(5 * time.Second): // more than a lease duration: b must still wait
 	}
 	if h := holder(t, client); h != "a" {
 		t.Fatalf("Lease holder %q, want a", h)
@@ -94,7 +95,7 @@ func TestOneLeaderThenHandOver(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("b did not take over after a stopped")
 	}
-	if d := time.Since(start); d > 1500*time.Millisecond {
+	if d := time.Since(start); d > 3*time.Second { // under the 4 s lease duration: a gave the Lease up
 		t.Errorf("b took over %s after a stopped: a did not give the Lease up", d)
 	}
 	waitFor(t, "the Lease held by b", func() bool { return holder(t, client) == "b" })
