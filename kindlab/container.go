@@ -334,8 +334,8 @@ func (l *Lab) stopNodeContainer(ctx context.Context, n Node, grace time.Duration
 	}
 	id := l.containerID(n)
 	var errs []error
-	if n.PID > 0 && alive(n.PID) {
-		if err := stop(ctx, n.PID, grace); err != nil {
+	if l.owns(n.PID) {
+		if err := l.stopOwned(ctx, n.PID, grace); err != nil {
 			errs = append(errs, err)
 		}
 	}

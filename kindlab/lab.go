@@ -522,7 +522,7 @@ func (l *Lab) waitNodes(ctx context.Context, nodes []Node, say func(string, ...a
 			if ready[n.Name] {
 				continue
 			}
-			if !alive(n.PID) {
+			if !l.owns(n.PID) {
 				return fmt.Errorf("node %s stopped (see %s)", n.Name, filepath.Join(l.Dir, "logs", n.Name+".log"))
 			}
 			node, err := client.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
@@ -648,11 +648,11 @@ func List(root string) ([]*Lab, error) {
 
 // Running reports whether every process of the lab is alive.
 func (l *Lab) Running() bool {
-	if l.ControlPID > 0 && !alive(l.ControlPID) { // labs made before the API server was a static pod
+	if l.ControlPID > 0 && !l.owns(l.ControlPID) { // labs made before the API server was a static pod
 		return false
 	}
 	for _, n := range l.Nodes {
-		if !alive(n.PID) {
+		if !l.owns(n.PID) {
 			return false
 		}
 	}
@@ -672,21 +672,21 @@ func (l *Lab) teardown(ctx context.Context, log io.Writer, keepLogs bool) error 
 		case l.containers() && n.NetNS != "":
 			fmt.Fprintf(log, "stopping node container %s (pid %d)\n", l.containerID(n), n.PID)
 			errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
-		case n.PID > 0 && alive(n.PID):
+		case l.owns(n.PID):
 			fmt.Fprintf(log, "stopping node %s (pid %d)\n", n.Name, n.PID)
-			errs = append(errs, stop(ctx, n.PID, 90*time.Second))
+			errs = append(errs, l.stopOwned(ctx, n.PID, 90*time.Second))
 		}
 	}
 	if l.containers() {
 		l.removeCgroupParent()
 	}
-	if l.LoadBalancerPID > 0 && alive(l.LoadBalancerPID) {
+	if l.owns(l.LoadBalancerPID) {
 		fmt.Fprintf(log, "stopping the load balancer (pid %d)\n", l.LoadBalancerPID)
-		errs = append(errs, stop(ctx, l.LoadBalancerPID, 10*time.Second))
+		errs = append(errs, l.stopOwned(ctx, l.LoadBalancerPID, 10*time.Second))
 	}
-	if l.ControlPID > 0 && alive(l.ControlPID) {
+	if l.owns(l.ControlPID) {
 		fmt.Fprintf(log, "stopping the control plane (pid %d)\n", l.ControlPID)
-		errs = append(errs, stop(ctx, l.ControlPID, 30*time.Second))
+		errs = append(errs, l.stopOwned(ctx, l.ControlPID, 30*time.Second))
 	}
 	// A node agent killed before it removed its pods leaves their shims and processes running.
 	if n, err := killShims(l.Dir); n > 0 || err != nil {

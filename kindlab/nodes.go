@@ -42,7 +42,7 @@ func (l *Lab) AddNode(ctx context.Context, shape NodeConfig, say func(string, ..
 	if say == nil {
 		say = func(string, ...any) {}
 	}
-	if cp := l.ControlPlaneNode(); cp == nil || !alive(cp.PID) {
+	if cp := l.ControlPlaneNode(); cp == nil || !l.owns(cp.PID) {
 		return nil, fmt.Errorf("lab %s's control-plane node is not running: a node can join a running lab only", l.Name)
 	}
 	n := l.nextWorker()
@@ -192,8 +192,8 @@ func (l *Lab) removeNode(ctx context.Context, n Node) error {
 	var errs []error
 	if l.containers() {
 		errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
-	} else if n.PID > 0 && alive(n.PID) {
-		errs = append(errs, stop(ctx, n.PID, 90*time.Second))
+	} else if l.owns(n.PID) {
+		errs = append(errs, l.stopOwned(ctx, n.PID, 90*time.Second))
 	}
 	for _, o := range l.Nodes {
 		if o.Name != n.Name && o.NetNS != "" {

@@ -39,9 +39,37 @@ func spawn(logPath, netns, bin string, args ...string) (int, error) {
 	return pid, nil
 }
 
+// NodeRunning reports whether node n's process (its container's init, or its agent) runs.
+func (l *Lab) NodeRunning(n Node) bool { return l.owns(n.PID) }
+
+// owns reports whether pid is alive and one of this lab's processes — one of its arguments is
+// the lab's directory or a path in it. A PID the lab recorded may since have ended and been
+// given to another process of the machine: that one is never the lab's to signal.
+func (l *Lab) owns(pid int) bool {
+	if pid <= 0 || !alive(pid) {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	for _, arg := range strings.Split(string(b), "\x00") {
+		if arg == l.Dir || strings.HasPrefix(arg, l.Dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// stopOwned stops pid as stop does, but only while it is the lab's (owns).
+func (l *Lab) stopOwned(ctx context.Context, pid int, grace time.Duration) error {
+	if !l.owns(pid) {
+		return nil
+	}
+	return stopWhile(ctx, pid, grace, l.owns)
+}
+
 // alive reports whether the process exists and is not a zombie.
-// Running reports whether the node's agent process is alive.
-func (n Node) Running() bool { return n.PID > 0 && alive(n.PID) }
 
 func alive(pid int) bool {
 	if pid <= 0 {
@@ -63,8 +91,9 @@ func alive(pid int) bool {
 	return true
 }
 
-// stop sends SIGTERM to pid, waits up to grace for it to exit, then SIGKILLs it.
-func stop(ctx context.Context, pid int, grace time.Duration) error {
+// stopWhile sends SIGTERM to pid, waits up to grace for it to exit, then SIGKILLs it — as long
+// as running(pid) holds (the PID is still the process meant).
+func stopWhile(ctx context.Context, pid int, grace time.Duration, running func(int) bool) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		if errors.Is(err, syscall.ESRCH) {
 			return nil
@@ -72,7 +101,7 @@ func stop(ctx context.Context, pid int, grace time.Duration) error {
 		return fmt.Errorf("signalling pid %d: %w", pid, err)
 	}
 	deadline := time.Now().Add(grace)
-	for alive(pid) {
+	for running(pid) {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			return fmt.Errorf("pid %d did not stop within %s after SIGTERM; killed it", pid, grace)

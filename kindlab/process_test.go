@@ -1,6 +1,7 @@
 package kindlab
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"syscall"
@@ -55,5 +56,42 @@ func TestKillShimsKillsTheLabsShimsAndTheirChildren(t *testing.T) {
 	}
 	if !alive(theirs.Process.Pid) {
 		t.Fatal("the shim of another directory was killed")
+	}
+}
+
+// A PID the lab recorded is signalled only while it is one of the lab's processes: a process
+// that does not name the lab's directory (the PID given to another program since) is left
+// alone; one that does is stopped.
+func TestStopOwnedSignalsOnlyTheLabsProcesses(t *testing.T) {
+	l := &Lab{Dir: t.TempDir()}
+	start := func(args ...string) *exec.Cmd {
+		cmd := exec.Command("sh", args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd
+	}
+	other := start("-c", "sleep 30", l.Dir+"-other/x") // a sibling directory's, not the lab's
+	mine := start("-c", "sleep 30", l.Dir+"/bin/clusterkit")
+	time.Sleep(100 * time.Millisecond)
+	if l.owns(other.Process.Pid) {
+		t.Fatalf("owns(%d) for a process naming %s-other", other.Process.Pid, l.Dir)
+	}
+	if err := l.stopOwned(context.Background(), other.Process.Pid, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(other.Process.Pid) {
+		t.Fatal("stopOwned ended a process that is not the lab's")
+	}
+	if !l.owns(mine.Process.Pid) {
+		t.Fatalf("owns(%d) false for a process naming a file in the lab's directory", mine.Process.Pid)
+	}
+	if err := l.stopOwned(context.Background(), mine.Process.Pid, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if l.owns(mine.Process.Pid) {
+		t.Fatal("the lab's process still runs after stopOwned")
 	}
 }

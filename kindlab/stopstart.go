@@ -31,9 +31,9 @@ func (l *Lab) Stop(ctx context.Context, say func(string, ...any)) error {
 		}
 	}
 	l.removeCgroupParent()
-	if l.LoadBalancerPID > 0 && alive(l.LoadBalancerPID) {
+	if l.owns(l.LoadBalancerPID) {
 		say("stopping the load balancer")
-		errs = append(errs, stop(ctx, l.LoadBalancerPID, 10*time.Second))
+		errs = append(errs, l.stopOwned(ctx, l.LoadBalancerPID, 10*time.Second))
 	}
 	l.LoadBalancerPID = 0
 	l.Stopped = true

@@ -385,7 +385,7 @@ func newLabGetCommand() *cobra.Command {
 				if n.ControlPlane {
 					role = "control-plane"
 				}
-				if !n.Running() {
+				if !lab.NodeRunning(n) {
 					state = "stopped"
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, role, n.IP, n.PodSubnet, n.NetNS, state)
