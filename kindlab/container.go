@@ -87,6 +87,35 @@ func (l *Lab) buildNodeImage(ctx context.Context, bin string) error {
 			return err
 		}
 	}
+	// iptables for the CNI portmap plugin (hostPort): the machine's multi-call xtables binary
+	// under each name, with its extensions and the tables it reads names from.
+	var xtables []string
+	for _, prog := range []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"} {
+		p, err := exec.LookPath(prog)
+		if err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return err
+		}
+		if err := add(real, real); err != nil {
+			return err
+		}
+		xtables = append(xtables, "/usr/sbin/"+prog, real)
+	}
+	if len(xtables) == 0 {
+		return errors.New("the node image needs iptables (the CNI portmap plugin runs it for hostPort): install Debian's iptables")
+	}
+	exts, _ := filepath.Glob("/usr/lib/*/xtables/*.so")
+	for _, e := range exts {
+		files = append(files, images.File{Path: e, From: e, Mode: 0o644})
+	}
+	for _, f := range []string{"/etc/protocols", "/etc/services", "/etc/ethertypes"} {
+		if _, err := os.Stat(f); err == nil {
+			files = append(files, images.File{Path: f, From: f, Mode: 0o644})
+		}
+	}
 	plugins, err := os.ReadDir(containerd.CNIBinDir)
 	if err != nil {
 		return fmt.Errorf("the node image needs the CNI plugins: %w (scripts/install-containerd.sh installs them)", err)
@@ -119,7 +148,7 @@ func (l *Lab) buildNodeImage(ctx context.Context, bin string) error {
 			return err
 		}
 	}
-	etc := map[string]string{
+	etc := map[string]string{ // written over what was copied: the node's own
 		"passwd":        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
 		"group":         "root:x:0:\nnogroup:x:65534:\n",
 		"hosts":         "127.0.0.1\tlocalhost\n::1\tlocalhost\n",
@@ -129,6 +158,14 @@ func (l *Lab) buildNodeImage(ctx context.Context, bin string) error {
 	}
 	for name, content := range etc {
 		if err := os.WriteFile(filepath.Join(root, "etc", name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	for i := 0; i+1 < len(xtables); i += 2 {
+		if xtables[i] == xtables[i+1] {
+			continue
+		}
+		if err := os.Symlink(xtables[i+1], filepath.Join(root, xtables[i])); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}

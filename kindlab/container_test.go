@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,4 +318,29 @@ func buildClusterkit(ctx context.Context, tb testing.TB, dir string) string {
 		tb.Fatalf("building clusterkit: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// checkHostPort runs a pod with a hostPort on node n (the CNI portmap plugin's iptables rules
+// inside the node container) and reads its answer from the machine at the node's address.
+func checkHostPort(ctx context.Context, t *testing.T, client kubernetes.Interface, n kindlab.Node) {
+	ns := "node-view"
+	privilegedNamespace(ctx, t, client, ns)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "hostport"},
+		Spec: corev1.PodSpec{NodeName: n.Name, Containers: []corev1.Container{{Name: "c", Image: behavior.TestImage,
+			Command: []string{behavior.TestBinary}, Args: []string{"serve-hostname", "--port", "8080"},
+			Ports: []corev1.ContainerPort{{ContainerPort: 8080, HostPort: 54322}}}}}}
+	if _, err := client.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	url := "http://" + n.IP + ":54322/"
+	waitUntil(ctx, t, "the hostPort pod answering at "+url, 2*time.Minute, func() bool {
+		resp, err := hc.Get(url)
+		if err != nil {
+			return false
+		}
+		b, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		return string(b) == "hostport"
+	})
 }

@@ -144,6 +144,7 @@ nodes:
 	t.Run("node containers", func(t *testing.T) {
 		checkNodeContainer(ctx, t, client, node1, 2000, 4<<30)
 		checkNodeContainer(ctx, t, client, node2, 1000, 2<<30)
+		checkHostPort(ctx, t, client, node2)
 	})
 
 	// What a failed CI job uploads: every node's logs and the cluster's state.
