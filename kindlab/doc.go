@@ -1,7 +1,7 @@
 // Package kindlab builds multi-node clusterkit labs for CI, in the spirit of
 // kind: every node is a container of its own, run by runc from an OCI bundle
 // (the runtime-spec types): the lab's node image as its read-only root file
-// system (clusterkit, containerd, runc, the CNI plugins and busybox, made from
+// system (clusterkit, containerd, runc, iptables, the CNI plugins and busybox, made from
 // the machine's files), its own PID, mount, UTS (hostname = node name), IPC,
 // cgroup and network namespaces, and a cgroup whose CPU and memory limits are
 // the capacity the node reports. Inside, the clusterkit executable is init
