@@ -318,16 +318,19 @@ func newLabKubeconfigCommand() *cobra.Command {
 func newLabLoadCommand() *cobra.Command {
 	o := &labOptions{name: "lab"}
 	cmd := &cobra.Command{
-		Use:   "load ARCHIVE",
+		Use:   "load ARCHIVE|REF",
 		Short: "Import images from an archive (OCI layout or docker save tar) into every node of a running lab",
 		Long: `Import images from an archive into the containerd of every node of a running lab, as
 kind's "kind load image-archive" does: pods of the lab then run them without a registry (use
 imagePullPolicy: IfNotPresent or Never, or a tag other than :latest).
 
 An archive comes from "docker save", "podman save", "crane pull --format oci", go-containerregistry,
-or "clusterkit images build".`,
+or "clusterkit images build". An argument that is not a file is an image reference, pulled from
+the registry that serves it (one this machine reaches; plain HTTP for a registry on loopback) for
+this machine's platform, as kind's "kind load docker-image" takes a name.`,
 		Example: `  docker save -o app.tar example.com/app:v1
-  clusterkit lab load --name ci app.tar`,
+  clusterkit lab load --name ci app.tar
+  clusterkit lab load --name ci 127.0.0.1:5000/team/app:v1   # pulled from a registry this machine reaches`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lab, err := o.load()
@@ -335,8 +338,13 @@ or "clusterkit images build".`,
 				return err
 			}
 			archive, err := os.ReadFile(args[0])
+			if errors.Is(err, os.ErrNotExist) {
+				// Not a file: an image reference, pulled from the registry serving it.
+				fmt.Fprintf(cmd.ErrOrStderr(), "no file %s: pulling it as an image reference\n", args[0])
+				archive, err = kindlab.ImageArchiveOf(cmd.Context(), args[0])
+			}
 			if err != nil {
-				return fmt.Errorf("reading the image archive: %w", err)
+				return fmt.Errorf("the image archive: %w", err)
 			}
 			return lab.ImportImages(cmd.Context(), archive, func(format string, a ...any) {
 				fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...)
