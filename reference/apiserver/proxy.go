@@ -150,10 +150,19 @@ func (s *Server) nodeProxyLocation(ctx context.Context, node *corev1.Node, schem
 	return &url.URL{Scheme: scheme, Host: net.JoinHostPort(base.Hostname(), port)}, nil, nil
 }
 
-// podProxyHost is the pod's IP with port (80 when none).
+// podProxyHost is the pod's IP with port: when none is asked for, the first port a container
+// of the pod declares, as kube-apiserver picks it (80 when none declares one).
 func podProxyHost(p *corev1.Pod, port string) (string, error) {
 	if p.Status.PodIP == "" {
 		return "", apierrors.NewServiceUnavailable(fmt.Sprintf("pod %s has no IP address", p.Name))
+	}
+	if port == "" {
+		for _, c := range p.Spec.Containers {
+			if len(c.Ports) > 0 {
+				port = strconv.Itoa(int(c.Ports[0].ContainerPort))
+				break
+			}
+		}
 	}
 	if port == "" {
 		port = "80"
