@@ -47,6 +47,11 @@ func (l *Lab) ExportLogs(ctx context.Context, dir string, say func(format string
 	if err := copyFile(filepath.Join(l.Dir, "lab.json"), filepath.Join(dir, "lab.json"), 0o644); err != nil {
 		note(err)
 	}
+	if l.LoadBalancerIP != "" { // an HA lab's API address
+		if err := copyFile(filepath.Join(l.Dir, "logs", "load-balancer.log"), filepath.Join(dir, "load-balancer.log"), 0o644); err != nil {
+			note(fmt.Errorf("the load balancer's log: %w", err))
+		}
+	}
 	for _, n := range l.Nodes {
 		nodeDir := filepath.Join(dir, n.Name)
 		if err := os.MkdirAll(nodeDir, 0o755); err != nil {

@@ -60,8 +60,9 @@ type labOptions struct {
 	config      string
 	retain      bool
 	nodeRuntime string
-	// controlPlanes: --control-planes.
+	// controlPlanes: --control-planes; wait: --wait.
 	controlPlanes int
+	wait          time.Duration
 	nodeShape     nodeShape
 	// imagesFromBinary: --images-from-binary.
 	imagesFromBinary bool
@@ -163,6 +164,7 @@ func newLabCreateCommand() *cobra.Command {
 			if cmd.Flags().Changed("control-planes") || cfg.ControlPlanes == 0 {
 				cfg.ControlPlanes = o.controlPlanes
 			}
+			cfg.Timeout = o.wait
 			cfg.Progress = func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 			lab, err := kindlab.Create(ctx, cfg)
 			if err != nil {
@@ -175,6 +177,7 @@ func newLabCreateCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.name, "name", o.name, "name of the lab (a DNS label); nodes are NAME-node-1…")
 	f.IntVar(&o.nodes, "nodes", o.nodes, "number of nodes (1 to 50)")
+	f.DurationVar(&o.wait, "wait", 5*time.Minute, "how long to wait for every node to be Ready and the add-ons installed (kind's --wait); the lab is removed when it is not by then (see --retain)")
 	f.IntVar(&o.controlPlanes, "control-planes", 1, "number of control-plane nodes (1 to 5); 3 make an HA control plane — a stacked etcd member, an API server, a leader-elected scheduler and controller manager on each, the API address on a load balancer — that survives the loss of one")
 	o.nodeShape.addCapacityFlags(f)
 	f.StringVar(&o.dir, "dir", "", "directory of the lab's state, logs and data (default ~/.clusterkit/labs/NAME)")
