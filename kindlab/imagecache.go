@@ -41,14 +41,12 @@ func composeImagesCached(ctx context.Context, bin, cpPath, podPath string) error
 	entry := filepath.Join(root, sum[:32])
 	cached := filepath.Join(entry, name)
 	if _, err := os.Stat(cached); err != nil {
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return composeImages(ctx, bin, cpPath, podPath)
+		}
 		tmp, err := os.MkdirTemp(root, ".compose-")
 		if err != nil {
-			if err := os.MkdirAll(root, 0o755); err != nil {
-				return composeImages(ctx, bin, cpPath, podPath)
-			}
-			if tmp, err = os.MkdirTemp(root, ".compose-"); err != nil {
-				return composeImages(ctx, bin, cpPath, podPath)
-			}
+			return composeImages(ctx, bin, cpPath, podPath)
 		}
 		defer os.RemoveAll(tmp)
 		out := filepath.Join(tmp, name)

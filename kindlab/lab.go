@@ -408,26 +408,9 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		}
 	}
 	lab.Images = archive
-	startNode := func(n *Node) error { return lab.startNode(ctx, n, say) }
-	// The control-plane node first: its kubelet starts etcd, the API server, the scheduler and
-	// the controller manager from their manifests (static pods need no API), then registers.
-	cp := lab.ControlPlaneNode()
-	if err := startNode(cp); err != nil {
+	if err := lab.startNodes(ctx, say); err != nil {
 		return nil, err
 	}
-	// The other nodes at once: their kubelets register as soon as the API server answers (as
-	// kubeadm join's kubelets retry), while the control plane starts.
-	for i := range lab.Nodes {
-		if &lab.Nodes[i] != cp {
-			if err := startNode(&lab.Nodes[i]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := waitReadyz(ctx, lab.Server+"/readyz", lab.Kubeconfig, cp.PID); err != nil {
-		return nil, fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(cfg.Dir, "logs", cp.Name+".log"))
-	}
-	say("API server ready on %s", lab.Server)
 	client, err := lab.adminClient()
 	if err != nil {
 		return nil, err
@@ -488,6 +471,29 @@ func Create(ctx context.Context, cfg Config) (*Lab, error) {
 		say("lab %s ready: a control-plane node and %d workers; kubeconfig %s", lab.Name, len(lab.Workers()), lab.Kubeconfig)
 	}
 	return lab, nil
+}
+
+// startNodes starts every node — the first control-plane node first: its kubelet starts etcd,
+// the API server, the scheduler and the controller manager from their manifests (static pods
+// need no API); the others at once, their kubelets registering as soon as the API server
+// answers (as kubeadm join's kubelets retry) — and waits until the API server is ready.
+func (l *Lab) startNodes(ctx context.Context, say func(string, ...any)) error {
+	cp := l.ControlPlaneNode()
+	if err := l.startNode(ctx, cp, say); err != nil {
+		return err
+	}
+	for i := range l.Nodes {
+		if &l.Nodes[i] != cp {
+			if err := l.startNode(ctx, &l.Nodes[i], say); err != nil {
+				return err
+			}
+		}
+	}
+	if err := waitReadyz(ctx, l.Server+"/readyz", l.Kubeconfig, cp.PID); err != nil {
+		return fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(l.Dir, "logs", cp.Name+".log"))
+	}
+	say("API server ready on %s", l.Server)
+	return nil
 }
 
 // startNode starts node n — its container, or its agent in its network namespace — and

@@ -56,14 +56,8 @@ func reserveIndex(ctx context.Context) (int, error) {
 // eth0 on the bridge, routes to the other nodes' pod subnets, forwarding and bridge netfilter
 // on (for the proxy), and no default route.
 func (l *Lab) createNetwork(ctx context.Context, gateway string) error {
-	steps := [][]string{
-		{"addr", "add", gateway + "/24", "dev", l.Bridge},
-		{"link", "set", l.Bridge, "up"},
-	}
-	for _, s := range steps {
-		if err := ip(ctx, s...); err != nil {
-			return err
-		}
+	if err := l.bridgeUp(ctx, gateway); err != nil {
+		return err
 	}
 	for _, n := range l.Nodes {
 		if err := l.nodeNetwork(ctx, n); err != nil {
@@ -71,6 +65,14 @@ func (l *Lab) createNetwork(ctx context.Context, gateway string) error {
 		}
 	}
 	return nil
+}
+
+// bridgeUp gives the lab bridge its gateway address and brings it up.
+func (l *Lab) bridgeUp(ctx context.Context, gateway string) error {
+	if err := ip(ctx, "addr", "add", gateway+"/24", "dev", l.Bridge); err != nil {
+		return err
+	}
+	return ip(ctx, "link", "set", l.Bridge, "up")
 }
 
 // nodeNetwork makes node n's namespace with eth0 on the lab bridge and routes to the other

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,12 +207,7 @@ func (l *Lab) removeNode(ctx context.Context, n Node) error {
 	for _, p := range []string{filepath.Join(l.Dir, "data", n.Name), filepath.Join(l.Dir, "bundles", n.Name), containerdAddressFile(l.Dir, n.Name)} {
 		errs = append(errs, os.RemoveAll(p))
 	}
-	for i := range l.Nodes {
-		if l.Nodes[i].Name == n.Name {
-			l.Nodes = append(l.Nodes[:i], l.Nodes[i+1:]...)
-			break
-		}
-	}
+	l.Nodes = slices.DeleteFunc(l.Nodes, func(o Node) bool { return o.Name == n.Name })
 	errs = append(errs, l.save())
 	return errors.Join(errs...)
 }

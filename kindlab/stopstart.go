@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -26,8 +25,8 @@ func (l *Lab) Stop(ctx context.Context, say func(string, ...any)) error {
 	for _, n := range order {
 		say("stopping node %s", n.Name)
 		errs = append(errs, l.stopNodeContainer(ctx, n, 90*time.Second))
-		if i := l.nodeIndex(n.Name); i >= 0 {
-			l.Nodes[i].PID = 0
+		if p, err := l.node(n.Name); err == nil {
+			p.PID = 0
 		}
 	}
 	l.removeCgroupParent()
@@ -62,21 +61,9 @@ func (l *Lab) Start(ctx context.Context, say func(string, ...any)) error {
 			return err
 		}
 	}
-	cp := l.ControlPlaneNode()
-	if err := l.startNode(ctx, cp, say); err != nil {
+	if err := l.startNodes(ctx, say); err != nil {
 		return err
 	}
-	for i := range l.Nodes {
-		if &l.Nodes[i] != cp {
-			if err := l.startNode(ctx, &l.Nodes[i], say); err != nil {
-				return err
-			}
-		}
-	}
-	if err := waitReadyz(ctx, l.Server+"/readyz", l.Kubeconfig, cp.PID); err != nil {
-		return fmt.Errorf("the API server did not become ready: %w (see %s)", err, filepath.Join(l.Dir, "logs", cp.Name+".log"))
-	}
-	say("API server ready on %s", l.Server)
 	if err := l.waitNodes(ctx, l.Nodes, say); err != nil {
 		return err
 	}
@@ -92,11 +79,7 @@ func (l *Lab) restoreNetwork(ctx context.Context, say func(string, ...any)) erro
 		if err := ip(ctx, "link", "add", l.Bridge, "type", "bridge"); err != nil {
 			return err
 		}
-		gateway := fmt.Sprintf("10.250.%d.1/24", l.Index)
-		if err := ip(ctx, "addr", "add", gateway, "dev", l.Bridge); err != nil {
-			return err
-		}
-		if err := ip(ctx, "link", "set", l.Bridge, "up"); err != nil {
+		if err := l.bridgeUp(ctx, fmt.Sprintf("10.250.%d.1", l.Index)); err != nil {
 			return err
 		}
 	}
@@ -110,14 +93,4 @@ func (l *Lab) restoreNetwork(ctx context.Context, say func(string, ...any)) erro
 		}
 	}
 	return nil
-}
-
-// nodeIndex is the index of the named node in l.Nodes, -1 when there is none.
-func (l *Lab) nodeIndex(name string) int {
-	for i := range l.Nodes {
-		if l.Nodes[i].Name == name {
-			return i
-		}
-	}
-	return -1
 }
