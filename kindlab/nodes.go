@@ -39,23 +39,23 @@ func NodeShape(labels map[string]string, taints []string, cpu, memory, pods stri
 // free name (NAME-node-K), address and pod subnet, its network namespace on the lab bridge with
 // routes to and from every other node's pods, its kubelet identity, its container; it returns
 // once the Node is Ready, shaped (labels, taints) and its kube-proxy pod Ready.
-func (l *Lab) AddNode(ctx context.Context, shape NodeConfig, say func(string, ...any)) (*Node, error) {
+func (l *Lab) AddNode(ctx context.Context, shape NodeConfig, say func(string, ...any)) (Node, error) {
 	if say == nil {
 		say = func(string, ...any) {}
 	}
 	if cp := l.ControlPlaneNode(); cp == nil || !l.owns(cp.PID) {
-		return nil, fmt.Errorf("lab %s's control-plane node is not running: a node can join a running lab only", l.Name)
+		return Node{}, fmt.Errorf("lab %s's control-plane node is not running: a node can join a running lab only", l.Name)
 	}
 	n := l.nextWorker()
 	n.Labels, n.Taints, n.Capacity = shape.Labels, shape.Taints, shape.Capacity
 	client, err := l.adminClient()
 	if err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	say("adding node %s (%s, pods %s)", n.Name, n.IP, n.PodSubnet)
 	l.Nodes = append(l.Nodes, n)
 	if err := l.save(); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	added := &l.Nodes[len(l.Nodes)-1]
 	ok := false
@@ -66,25 +66,26 @@ func (l *Lab) AddNode(ctx context.Context, shape NodeConfig, say func(string, ..
 		}
 	}()
 	if err := l.addNodeNetwork(ctx, *added); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	if err := l.writeNodeIdentity(*added); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	if err := l.startNode(ctx, added, say); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	if err := l.waitNodes(ctx, []Node{*added}, say); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	if err := shapeNodes(ctx, client, []Node{*added}, say); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	if err := l.waitKubeProxy(ctx, client, []Node{*added}, say); err != nil {
-		return nil, err
+		return Node{}, err
 	}
 	ok = true
-	return added, nil
+	// A copy: the lab's record of nodes changes as nodes come and go.
+	return *added, nil
 }
 
 // nextWorker picks a new worker's name (one above the highest NAME-node-K), address and pod
